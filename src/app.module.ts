@@ -1,0 +1,58 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { ApiKeyAuthGuard } from './auth/api-key-auth.guard';
+import { AuthModule } from './auth/auth.module';
+import { ScopesGuard } from './auth/scopes.guard';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { Clock, systemClock } from './common/clock';
+import { CommonModule } from './common/common.module';
+import { loggerParams } from './common/logging';
+import { ApiValidationPipe } from './common/validation.pipe';
+import type { AppConfig } from './config/config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { NodesModule } from './nodes/nodes.module';
+import { PlanThrottlerGuard } from './plans/plan-throttler.guard';
+import { PlansModule } from './plans/plans.module';
+import { SystemModule } from './system/system.module';
+import { WorkflowsModule } from './workflows/workflows.module';
+import { WorkspacesModule } from './workspaces/workspaces.module';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  clock?: Clock;
+  /** Database connection attempts before boot fails; tests pass 0. */
+  databaseRetryAttempts?: number;
+}
+
+/** The application modules without HTTP concerns: what the server and the CLI both need. */
+export function coreImports({ config, clock = systemClock, databaseRetryAttempts = 3 }: AppModuleOptions) {
+  return [
+    ConfigModule.forRoot(config),
+    CommonModule.forRoot(clock),
+    LoggerModule.forRoot(loggerParams(config)),
+    DatabaseModule.forRoot({ retryAttempts: databaseRetryAttempts }),
+    PlansModule,
+    WorkspacesModule,
+    AuthModule,
+  ];
+}
+
+@Module({})
+export class AppModule {
+  /** Guards run in this order: API key (and per-IP failure limit) → plan rate limit → scope. */
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [...coreImports(options), NodesModule, WorkflowsModule, SystemModule],
+      providers: [
+        { provide: APP_GUARD, useClass: ApiKeyAuthGuard },
+        { provide: APP_GUARD, useExisting: PlanThrottlerGuard },
+        { provide: APP_GUARD, useClass: ScopesGuard },
+        { provide: APP_PIPE, useClass: ApiValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,117 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock, CLOCK } from '../common/clock';
+import { ErrorCode, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../common/errors';
+import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
+import { Page, toPage } from '../common/pagination';
+import { pageAfter } from '../database/query-helpers';
+import { WorkspacesService } from '../workspaces/workspaces.service';
+import { ApiKeyEntity } from './api-key.entity';
+import { displayPrefix, generateSecret, hashSecret, isWellFormedSecret } from './api-key-secret';
+import { AuthContext } from './auth-context';
+import { ApiKeyDto } from './dto/api-key.dto';
+import { LastUsedTracker } from './last-used.tracker';
+import { hasScope, Scope, SCOPES } from './scopes';
+
+export interface NewApiKey {
+  workspaceId: string;
+  name: string;
+  scopes: Scope[];
+  expiresAt?: Date | null;
+  /** Only for the bootstrap key: use this exact secret instead of generating one. */
+  secret?: string;
+}
+
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    private readonly workspaces: WorkspacesService,
+    private readonly lastUsed: LastUsedTracker,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Creates a key and returns its secret, which is not stored and cannot be shown again.
+   * `grantor` is the key asking for it: it can only pass on scopes it holds itself.
+   */
+  async create(input: NewApiKey, grantor?: { scopes: Scope[] }): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
+    const scopes = SCOPES.filter((scope) => input.scopes.includes(scope));
+    if (scopes.length === 0) throw new ValidationError('A key needs at least one scope', { scopes: ['must not be empty'] });
+    const missing = grantor ? scopes.filter((scope) => !hasScope(grantor.scopes, scope)) : [];
+    if (missing.length > 0) {
+      throw new ForbiddenError(`This API key cannot grant scopes it lacks: ${missing.join(', ')}`, { missingScopes: missing });
+    }
+    if (input.expiresAt && input.expiresAt.getTime() <= this.clock.now()) {
+      throw new ValidationError('expiresAt must be in the future', { expiresAt: ['must be in the future'] });
+    }
+    await this.workspaces.get(input.workspaceId);
+    const secret = input.secret ?? generateSecret();
+    const apiKey = await this.keys.save(
+      this.keys.create({
+        id: newId(ID_PREFIX.apiKey),
+        workspaceId: input.workspaceId,
+        name: input.name,
+        prefix: displayPrefix(secret),
+        secretHash: hashSecret(secret),
+        scopes,
+        createdAt: new Date(this.clock.now()),
+        expiresAt: input.expiresAt ?? null,
+        revokedAt: null,
+        lastUsedAt: null,
+      }),
+    );
+    return { apiKey, secret };
+  }
+
+  async list(limit: number, filter: { workspaceId?: string; cursor?: string } = {}): Promise<Page<ApiKeyEntity>> {
+    const query = this.keys.createQueryBuilder('k');
+    if (filter.workspaceId) query.where('k.workspaceId = :workspaceId', { workspaceId: filter.workspaceId });
+    const rows = await pageAfter(query, 'k', limit, filter.cursor).getMany();
+    return toPage(rows, limit);
+  }
+
+  /** Revokes a key; it fails from the next request on. Revoking a revoked key changes nothing. */
+  async revoke(id: string): Promise<ApiKeyEntity> {
+    const apiKey = looksLikeId(ID_PREFIX.apiKey, id) ? await this.keys.findOneBy({ id }) : null;
+    if (!apiKey) throw new NotFoundError(ErrorCode.API_KEY_NOT_FOUND, `API key ${id} not found`);
+    if (!apiKey.revokedAt) {
+      apiKey.revokedAt = new Date(this.clock.now());
+      await this.keys.update({ id }, { revokedAt: apiKey.revokedAt });
+    }
+    return apiKey;
+  }
+
+  /** Resolves a presented secret to its key and workspace, or says precisely why it is refused. */
+  async authenticate(secret: string): Promise<AuthContext> {
+    if (!isWellFormedSecret(secret)) {
+      throw new UnauthorizedError('Malformed API key: expected "tfy_" followed by at least 32 letters and digits');
+    }
+    const apiKey = await this.keys.findOne({ where: { secretHash: hashSecret(secret) }, relations: { workspace: true } });
+    if (!apiKey || !apiKey.workspace) throw new UnauthorizedError('Invalid API key');
+    if (apiKey.revokedAt) throw new UnauthorizedError('This API key has been revoked');
+    if (apiKey.expiresAt && apiKey.expiresAt.getTime() <= this.clock.now()) throw new UnauthorizedError('This API key has expired');
+    this.lastUsed.touch(apiKey.id);
+    const { workspace } = apiKey;
+    return {
+      apiKey: { id: apiKey.id, name: apiKey.name, prefix: apiKey.prefix, scopes: apiKey.scopes },
+      workspace: { id: workspace.id, name: workspace.name, plan: workspace.plan, rateLimitPerMinute: workspace.rateLimitPerMinute },
+    };
+  }
+
+  toDto(apiKey: ApiKeyEntity): ApiKeyDto {
+    const lastUsedAt = this.lastUsed.pendingFor(apiKey.id) ?? apiKey.lastUsedAt;
+    return {
+      id: apiKey.id,
+      name: apiKey.name,
+      prefix: apiKey.prefix,
+      scopes: apiKey.scopes,
+      workspaceId: apiKey.workspaceId,
+      createdAt: apiKey.createdAt.toISOString(),
+      expiresAt: apiKey.expiresAt?.toISOString() ?? null,
+      lastUsedAt: lastUsedAt?.toISOString() ?? null,
+      revokedAt: apiKey.revokedAt?.toISOString() ?? null,
+    };
+  }
+}

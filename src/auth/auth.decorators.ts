@@ -1,0 +1,38 @@
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader } from '@nestjs/swagger';
+import { ApiErrors, ErrorDoc } from '../common/api-docs';
+import { ErrorCode } from '../common/errors';
+import { Scope } from './scopes';
+
+export const IS_PUBLIC = 'tensorify:isPublic';
+export const REQUIRED_SCOPE = 'tensorify:requiredScope';
+export const ANY_SCOPE = 'any';
+
+/** The route needs no API key (health, docs). */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+/**
+ * Every authenticated route says which scope it needs (or `ANY_SCOPE`): the scopes guard refuses
+ * a route that says nothing, so a forgotten decorator fails closed.
+ */
+export function RequireScope(scope: Scope | typeof ANY_SCOPE): MethodDecorator & ClassDecorator {
+  const forbidden: ErrorDoc = {
+    status: 403,
+    code: ErrorCode.FORBIDDEN,
+    message: `This API key lacks the scope "${scope}"`,
+    details: { requiredScope: scope },
+  };
+  return applyDecorators(
+    SetMetadata(REQUIRED_SCOPE, scope),
+    ...(scope === ANY_SCOPE ? [] : [ApiErrors(forbidden)]),
+  );
+}
+
+/** Swagger: Bearer auth plus the errors and headers every authenticated route can produce. */
+export function ApiAuthenticated(): ClassDecorator {
+  return applyDecorators(
+    ApiBearerAuth(),
+    ApiHeader({ name: 'X-Request-Id', required: false, description: 'Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back' }),
+    ApiErrors(401, 429, 500),
+  );
+}

@@ -1,0 +1,57 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock, CLOCK } from '../common/clock';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { ApiKeyEntity } from './api-key.entity';
+
+/**
+ * Remembers when each key was last used and writes it in batches (every
+ * `lastUsedFlushSeconds`, and on shutdown) instead of one database write per request.
+ */
+@Injectable()
+export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger(LastUsedTracker.name);
+  private pending = new Map<string, Date>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flush(), this.config.lastUsedFlushSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  touch(keyId: string): void {
+    this.pending.set(keyId, new Date(this.clock.now()));
+  }
+
+  /** The not-yet-written time of a key, so reads are current before the next flush. */
+  pendingFor(keyId: string): Date | undefined {
+    return this.pending.get(keyId);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.keys.manager.transaction(async (manager) => {
+        for (const [id, lastUsedAt] of batch) await manager.update(ApiKeyEntity, { id }, { lastUsedAt });
+      });
+    } catch (error) {
+      for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
+      this.log.warn({ err: error }, 'Could not record API keys\' last use; will retry');
+    }
+  }
+}

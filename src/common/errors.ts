@@ -1,0 +1,111 @@
+/**
+ * Domain errors. Services throw these; they know nothing about HTTP. The one global filter
+ * (`AllExceptionsFilter`) maps each to its status and to the error envelope of api.md.
+ */
+export const ErrorCode = {
+  VALIDATION_ERROR: 'VALIDATION_ERROR',
+  INVALID_WORKFLOW: 'INVALID_WORKFLOW',
+  INVALID_JSON: 'INVALID_JSON',
+  GPU_UNAVAILABLE: 'GPU_UNAVAILABLE',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  WORKFLOW_NOT_FOUND: 'WORKFLOW_NOT_FOUND',
+  EXECUTION_NOT_FOUND: 'EXECUTION_NOT_FOUND',
+  API_KEY_NOT_FOUND: 'API_KEY_NOT_FOUND',
+  WORKSPACE_NOT_FOUND: 'WORKSPACE_NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+  EXECUTOR_UNAVAILABLE: 'EXECUTOR_UNAVAILABLE',
+  NOT_READY: 'NOT_READY',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export type ErrorDetails = Record<string, unknown>;
+
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetails,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Per-field problems: `details.fields` maps a field path to its messages. */
+export class ValidationError extends DomainError {
+  readonly status = 400;
+  constructor(message: string, fields?: Record<string, string[]>) {
+    super(ErrorCode.VALIDATION_ERROR, message, fields ? { fields } : undefined);
+  }
+}
+
+export class BadRequestError extends DomainError {
+  readonly status = 400;
+}
+
+export class UnauthorizedError extends DomainError {
+  readonly status = 401;
+  constructor(message = 'A valid API key is required: send "Authorization: Bearer tfy_…"') {
+    super(ErrorCode.UNAUTHORIZED, message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  readonly status = 403;
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.FORBIDDEN, message, details);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly status = 404;
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly status = 409;
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.CONFLICT, message, details);
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  readonly status = 413;
+  constructor(message: string) {
+    super(ErrorCode.PAYLOAD_TOO_LARGE, message);
+  }
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly status = 415;
+  constructor(message: string) {
+    super(ErrorCode.UNSUPPORTED_MEDIA_TYPE, message);
+  }
+}
+
+export class RateLimitedError extends DomainError {
+  readonly status = 429;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    details?: ErrorDetails,
+  ) {
+    super(ErrorCode.RATE_LIMITED, message, details);
+  }
+}
+
+export class ServiceUnavailableError extends DomainError {
+  readonly status = 503;
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
+    super(code, message, details);
+  }
+}

@@ -1,0 +1,48 @@
+import { ArgumentMetadata, Injectable, ValidationError as ClassValidatorError, ValidationPipe } from '@nestjs/common';
+import { ValidationError } from './errors';
+
+function flatten(errors: ClassValidatorError[], parent = ''): Record<string, string[]> {
+  const fields: Record<string, string[]> = {};
+  const stack = errors.map((error) => ({ error, parent }));
+  while (stack.length > 0) {
+    const { error, parent: prefix } = stack.pop()!;
+    const path = prefix ? `${prefix}.${error.property}` : error.property;
+    if (error.constraints) fields[path] = Object.values(error.constraints);
+    for (const child of error.children ?? []) stack.push({ error: child, parent: path });
+  }
+  return fields;
+}
+
+/**
+ * class-validator DTO validation whose failures are `VALIDATION_ERROR` with `details.fields`.
+ * Unknown properties are refused, so a typo in a field name is reported rather than ignored.
+ */
+@Injectable()
+export class ApiValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: false,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) => {
+        const fields = flatten(errors);
+        const summary = Object.entries(fields)
+          .slice(0, 3)
+          .map(([field, messages]) => `${field}: ${messages[0]}`)
+          .join('; ');
+        return new ValidationError(`Invalid request: ${summary}`, fields);
+      },
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && metadata.metatype && this.toValidate(metadata)) {
+      if (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new ValidationError('Request body must be a JSON object', { body: ['must be a JSON object'] });
+      }
+    }
+    return super.transform(value, metadata);
+  }
+}

@@ -1,0 +1,28 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import { ApiKeyEntity } from '../auth/api-key.entity';
+import type { AppConfig } from '../config/config';
+import { WorkflowEntity } from '../workflows/workflow.entity';
+import { WorkspaceEntity } from '../workspaces/workspace.entity';
+import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-schema';
+
+export const ENTITIES = [WorkspaceEntity, ApiKeyEntity, WorkflowEntity];
+export const MIGRATIONS = [InitialSchema1764300000000];
+
+/** One place that turns the config into TypeORM options; the server and the CLI both use it. */
+export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    logging: false,
+  };
+  if (config.database.type === 'postgres') {
+    return { ...common, type: 'postgres', url: config.database.url, extra: { max: 10, connectionTimeoutMillis: 5000 } };
+  }
+  mkdirSync(dirname(config.database.path), { recursive: true });
+  return { ...common, type: 'sqlite', database: config.database.path, enableWAL: true, busyTimeout: 5000 };
+}

@@ -1,0 +1,25 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { buildDataSourceOptions } from './data-source-options';
+
+export interface DatabaseModuleOptions {
+  /** Connection attempts before boot fails (tests use 0, so a broken connection fails at once). */
+  retryAttempts: number;
+}
+
+@Module({})
+export class DatabaseModule {
+  static forRoot({ retryAttempts }: DatabaseModuleOptions): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), retryAttempts, retryDelay: 2000 }),
+        }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,29 @@
+import { QueryFailedError, SelectQueryBuilder } from 'typeorm';
+import { decodeCursor } from '../common/pagination';
+
+/** True for a UNIQUE constraint violation on SQLite or PostgreSQL. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driverError = error.driverError as { code?: string; message?: string };
+  return driverError.code === '23505' || (driverError.code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(driverError.message ?? ''));
+}
+
+/**
+ * Newest-first keyset pagination over (created_at, id): fetches `limit + 1` rows after the
+ * cursor, so `toPage` can tell whether another page follows.
+ */
+export function pageAfter<T extends object>(
+  query: SelectQueryBuilder<T>,
+  alias: string,
+  limit: number,
+  cursor?: string,
+): SelectQueryBuilder<T> {
+  if (cursor) {
+    const position = decodeCursor(cursor);
+    query.andWhere(`(${alias}.createdAt < :cursorAt OR (${alias}.createdAt = :cursorAt AND ${alias}.id < :cursorId))`, {
+      cursorAt: position.createdAt.toISOString(),
+      cursorId: position.id,
+    });
+  }
+  return query.orderBy(`${alias}.createdAt`, 'DESC').addOrderBy(`${alias}.id`, 'DESC').limit(limit + 1);
+}

@@ -1,0 +1,63 @@
+import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, getOptionsToken } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { authContextOf } from '../auth/auth-context';
+import { RateLimitedError } from '../common/errors';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { rateLimitPerMinute } from './plans';
+import { setRateLimitHeaders } from './rate-limit-headers';
+import { RATE_LIMIT_STORAGE, RateLimitStorage } from './rate-limit.storage';
+
+export const WORKSPACE_THROTTLER = 'workspace';
+
+/**
+ * Counts every authenticated request against its workspace's plan (free 60, pro 300 per minute,
+ * enterprise its own), across all keys of the workspace. Sets the rate-limit headers on every
+ * authenticated response and refuses with 429 `RATE_LIMITED` and `Retry-After` past the limit.
+ * Unauthenticated (public) routes are not counted here; failed authentications are limited per
+ * IP by the auth guard. If the counter store fails, the request is let through (fail open) and
+ * the failure is logged: an outage of the store must not take the API down.
+ */
+@Injectable()
+export class PlanThrottlerGuard extends ThrottlerGuard {
+  private readonly log = new Logger(PlanThrottlerGuard.name);
+
+  constructor(
+    @Inject(getOptionsToken()) options: ThrottlerModuleOptions,
+    @Inject(RATE_LIMIT_STORAGE) storage: RateLimitStorage,
+    reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super(options, storage, reflector);
+  }
+
+  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return !authContextOf(context.switchToHttp().getRequest());
+  }
+
+  protected override async handleRequest({ context, ttl, blockDuration, throttler }: ThrottlerRequest): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<Request>();
+    const res = context.switchToHttp().getResponse<Response>();
+    const { workspace } = authContextOf(req)!;
+    const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
+    let record;
+    try {
+      record = await this.storageService.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, ttl, limit, blockDuration, throttler.name!);
+    } catch (error) {
+      this.log.error({ err: error }, 'Rate-limit store failed; letting the request through');
+      return true;
+    }
+    const resetSeconds = record.isBlocked ? record.timeToBlockExpire : record.timeToExpire;
+    setRateLimitHeaders(res, WORKSPACE_THROTTLER, limit, Math.max(0, limit - record.totalHits), resetSeconds);
+    if (record.isBlocked) {
+      throw new RateLimitedError(
+        `Rate limit of ${limit} requests per minute reached for workspace ${workspace.id}; retry in ${resetSeconds} s`,
+        resetSeconds,
+        { limit, windowSeconds: ttl / 1000, plan: workspace.plan },
+      );
+    }
+    return true;
+  }
+}

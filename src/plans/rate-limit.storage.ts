@@ -1,0 +1,94 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { ThrottlerStorage } from '@nestjs/throttler';
+import { Clock, CLOCK } from '../common/clock';
+
+/**
+ * The counter store of every rate limit, behind one interface: `@nestjs/throttler`'s
+ * `increment`, plus `peek` to read a counter without counting a hit (used to refuse a blocked
+ * client before doing any work for it). Memory now; a Redis implementation shares counters
+ * between instances.
+ *
+ * Windows are fixed: the first hit opens a window of `ttl`; once more than `limit` hits fall in
+ * it, the key is blocked until the window ends (or `blockDuration` after the hit, if longer).
+ */
+export interface ThrottlerStorageRecord {
+  totalHits: number;
+  /** Seconds until the window ends. */
+  timeToExpire: number;
+  isBlocked: boolean;
+  /** Seconds until the block ends (0 when not blocked). */
+  timeToBlockExpire: number;
+}
+
+export interface RateLimitStorage extends ThrottlerStorage {
+  peek(key: string): Promise<ThrottlerStorageRecord | null>;
+}
+
+export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
+
+interface Counter {
+  hits: number;
+  windowEndsAt: number;
+  blockedUntil: number;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+@Injectable()
+export class MemoryRateLimitStorage implements RateLimitStorage, OnModuleDestroy {
+  private readonly counters = new Map<string, Counter>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(@Inject(CLOCK) private readonly clock: Clock) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  async increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
+    const now = this.clock.now();
+    let counter = this.live(key, now);
+    if (!counter) {
+      counter = { hits: 0, windowEndsAt: now + ttl, blockedUntil: 0 };
+      this.counters.set(key, counter);
+    }
+    counter.hits += 1;
+    if (counter.hits > limit && counter.blockedUntil <= now) {
+      counter.blockedUntil = Math.max(counter.windowEndsAt, now + blockDuration);
+    }
+    return this.record(counter, now);
+  }
+
+  async peek(key: string): Promise<ThrottlerStorageRecord | null> {
+    const now = this.clock.now();
+    const counter = this.live(key, now);
+    return counter ? this.record(counter, now) : null;
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private live(key: string, now: number): Counter | undefined {
+    const counter = this.counters.get(key);
+    if (counter && counter.windowEndsAt <= now && counter.blockedUntil <= now) {
+      this.counters.delete(key);
+      return undefined;
+    }
+    return counter;
+  }
+
+  private record(counter: Counter, now: number): ThrottlerStorageRecord {
+    const isBlocked = counter.blockedUntil > now;
+    return {
+      totalHits: counter.hits,
+      timeToExpire: Math.max(0, Math.ceil((counter.windowEndsAt - now) / 1000)),
+      isBlocked,
+      timeToBlockExpire: isBlocked ? Math.ceil((counter.blockedUntil - now) / 1000) : 0,
+    };
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const key of this.counters.keys()) this.live(key, now);
+  }
+}

@@ -1,0 +1,33 @@
+import { Logger } from '@nestjs/common';
+import { createApp, DOCS_PATH } from './app.factory';
+import { BootstrapService } from './auth/bootstrap.service';
+import { printBootstrapKey } from './auth/bootstrap-banner';
+import { PACKAGE_VERSION } from './common/package-info';
+import { AppConfig, unknownSettingVariables } from './config/config';
+
+function localUrl(config: AppConfig, port: number): string {
+  const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${port}`;
+}
+
+/** Starts the HTTP server on the configured host and port and says where Swagger UI is. */
+export async function runServer(config: AppConfig): Promise<void> {
+  const app = await createApp({ config });
+  const log = new Logger('Server');
+  for (const name of unknownSettingVariables()) log.warn(`${name} is not a setting of this server (typo?); it is ignored`);
+  if (config.redisUrl) log.warn('TENSORIFY_REDIS_URL is set, but this version keeps rate-limit counters in memory (embedded mode)');
+
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = localUrl(config, port);
+  const database = config.database.type === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';
+  process.stderr.write(
+    `\nTensorify Server ${PACKAGE_VERSION} listening on ${config.host}:${port}\n` +
+      `  Swagger UI  ${url}/${DOCS_PATH}\n` +
+      `  API         ${url}/v1\n` +
+      `  Database    ${database}\n`,
+  );
+  printBootstrapKey(app.get(BootstrapService).result, url);
+  log.log({ port, host: config.host, database: config.database.type }, 'Server started');
+}

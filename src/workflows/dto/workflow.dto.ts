@@ -1,0 +1,153 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsArray, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsDisplayName } from '../../common/text.validators';
+
+const HELLO_NODES = [
+  { id: 'trigger', type: 'manual', settings: {}, position: { x: 0, y: 0 } },
+  { id: 'greeting', type: 'transform', settings: { value: { message: 'Hello, {{ trigger.name }}!' } }, position: { x: 240, y: 0 } },
+  { id: 'out', type: 'return', settings: { value: { result: '{{ greeting.message }}' } }, position: { x: 480, y: 0 } },
+];
+const HELLO_EDGES = [
+  { id: 'e1', source: 'trigger', target: 'greeting' },
+  { id: 'e2', source: 'greeting', target: 'out' },
+];
+
+export class WorkflowNodeDto {
+  @ApiProperty({ description: 'Unique in the workflow, `^[a-z_][a-z0-9_]{0,63}$`; the namespace of its output in bindings', example: 'greeting' })
+  @IsString()
+  @MaxLength(200)
+  id!: string;
+
+  @ApiProperty({ description: 'A node type of `GET /v1/nodes`, optionally pinned as `type@<major>`', example: 'transform' })
+  @IsString()
+  @MaxLength(100)
+  type!: string;
+
+  @ApiPropertyOptional({ description: "Settings, checked against the type's JSON Schema; strings may hold `{{ bindings }}`", type: Object, example: { value: { message: 'Hello, {{ trigger.name }}!' } } })
+  @IsOptional()
+  @IsObject()
+  settings?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'Kept verbatim for editors', type: Object, example: { x: 240, y: 0 } })
+  @IsOptional()
+  @IsObject()
+  position?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'Kept verbatim for editors', type: Object })
+  @IsOptional()
+  @IsObject()
+  ui?: Record<string, unknown>;
+}
+
+export class WorkflowEdgeDto {
+  @ApiPropertyOptional({ example: 'e1' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  id?: string;
+
+  @ApiProperty({ example: 'trigger' })
+  @IsString()
+  @MaxLength(200)
+  source!: string;
+
+  @ApiProperty({ example: 'greeting' })
+  @IsString()
+  @MaxLength(200)
+  target!: string;
+
+  @ApiPropertyOptional({ description: "Output handle; defaults to the type's single output (an `if` names `true` or `false`)", example: 'true' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  sourceHandle?: string;
+
+  @ApiPropertyOptional({ description: "Input handle; defaults to the type's single input", example: 'model' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  targetHandle?: string;
+}
+
+export class WorkflowGraphDto {
+  @ApiProperty({ type: [WorkflowNodeDto], example: HELLO_NODES })
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => WorkflowNodeDto)
+  nodes!: WorkflowNodeDto[];
+
+  @ApiProperty({ type: [WorkflowEdgeDto], example: HELLO_EDGES })
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => WorkflowEdgeDto)
+  edges!: WorkflowEdgeDto[];
+}
+
+export class WorkflowBodyDto extends WorkflowGraphDto {
+  @ApiProperty({ description: '1-200 characters', example: 'Hello' })
+  @IsDisplayName()
+  name!: string;
+
+  @ApiPropertyOptional({ description: 'Up to 10,000 characters', example: 'Greets whoever is named in the inputs.', default: '' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  description?: string;
+}
+
+/** The body of `POST /v1/workflows/validate`: the same as a create body, but name and description may be left out. */
+export class ValidateWorkflowDto extends WorkflowGraphDto {
+  @ApiPropertyOptional({ example: 'Hello' })
+  @IsOptional()
+  @IsDisplayName()
+  name?: string;
+
+  @ApiPropertyOptional({ example: '' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  description?: string;
+}
+
+export class WorkflowSummaryDto {
+  @ApiProperty({ example: 'wf_3mT8c0RkQ2xZp9Lb' }) id!: string;
+  @ApiProperty({ example: 'Hello' }) name!: string;
+  @ApiProperty({ example: '2026-11-28T13:37:35.123Z' }) createdAt!: string;
+  @ApiProperty({ example: '2026-11-28T13:40:02.456Z' }) updatedAt!: string;
+}
+
+export class WorkflowListDto {
+  @ApiProperty({ type: [WorkflowSummaryDto] }) workflows!: WorkflowSummaryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last page', example: null })
+  nextCursor!: string | null;
+}
+
+export class WorkflowDto {
+  @ApiProperty({ example: 'wf_3mT8c0RkQ2xZp9Lb' }) id!: string;
+  @ApiProperty({ example: 'Hello' }) name!: string;
+  @ApiProperty({ example: 'Greets whoever is named in the inputs.' }) description!: string;
+  @ApiProperty({ description: 'Starts at 1, +1 on every replace; send it as If-Match to replace safely', example: 1 }) version!: number;
+  @ApiProperty({ type: [WorkflowNodeDto], example: HELLO_NODES }) nodes!: WorkflowNodeDto[];
+  @ApiProperty({ type: [WorkflowEdgeDto], example: HELLO_EDGES }) edges!: WorkflowEdgeDto[];
+  @ApiProperty({ example: '2026-11-28T13:37:35.123Z' }) createdAt!: string;
+  @ApiProperty({ example: '2026-11-28T13:37:35.123Z' }) updatedAt!: string;
+}
+
+class GraphProblemDto {
+  @ApiProperty({ example: 'UNRESOLVED_BINDING' }) code!: string;
+  @ApiProperty({ example: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"' }) message!: string;
+  @ApiPropertyOptional({ example: '/nodes/2/settings/value/result' }) path?: string;
+  @ApiPropertyOptional({ example: 'e2' }) edge?: string | number;
+}
+
+class GraphErrorsDto {
+  @ApiProperty({ description: 'Problems keyed by node id', type: Object, example: { out: [{ code: 'UNRESOLVED_BINDING', message: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"', path: '/nodes/2/settings/value/result' }] } })
+  nodes!: Record<string, GraphProblemDto[]>;
+  @ApiProperty({ type: [GraphProblemDto], example: [] }) graph!: GraphProblemDto[];
+}
+
+export class ValidationReportDto {
+  @ApiProperty({ example: false }) valid!: boolean;
+  @ApiProperty({ type: GraphErrorsDto }) errors!: GraphErrorsDto;
+}

@@ -1,0 +1,326 @@
+import { majorVersion, type NodeCatalog, parseTypeRef } from '../../nodes/node-catalog';
+import type { NodePort, NodeTypeDefinition } from '../../nodes/node-type';
+import { ENV_NAMESPACE, findBindings, INPUTS_NAMESPACE } from './bindings';
+import { type GraphProblem, GraphProblemCode, type GraphReport } from './graph-problem';
+import { kahnOrder } from './topological-order';
+import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from './graph.types';
+
+export const NODE_ID_PATTERN = /^[a-z_][a-z0-9_]{0,63}$/;
+/** Ids that would shadow the binding namespaces `{{ inputs.… }}` and `{{ env.… }}`. */
+export const RESERVED_NODE_IDS: ReadonlySet<string> = new Set([INPUTS_NAMESPACE, ENV_NAMESPACE]);
+const MAX_CYCLE_IDS_SHOWN = 8;
+
+/** Checks a workflow's graph against the node catalogue and reports every problem at once. */
+export class GraphValidator {
+  constructor(private readonly catalog: NodeCatalog) {}
+
+  validate(graph: WorkflowGraphInput): GraphReport {
+    return new GraphValidation(this.catalog, graph).run();
+  }
+}
+
+interface HandleSide {
+  field: 'sourceHandle' | 'targetHandle';
+  noun: 'output' | 'input';
+  verb: 'leaves' | 'enters';
+  unknownCode: GraphProblemCode;
+  ports(definition: NodeTypeDefinition): NodePort[];
+}
+
+const SOURCE_SIDE: HandleSide = {
+  field: 'sourceHandle',
+  noun: 'output',
+  verb: 'leaves',
+  unknownCode: GraphProblemCode.UNKNOWN_SOURCE_HANDLE,
+  ports: (definition) => definition.outputs,
+};
+
+const TARGET_SIDE: HandleSide = {
+  field: 'targetHandle',
+  noun: 'input',
+  verb: 'enters',
+  unknownCode: GraphProblemCode.UNKNOWN_TARGET_HANDLE,
+  ports: (definition) => definition.inputs,
+};
+
+type EdgeProblemReporter = (code: GraphProblemCode, message: string, field?: keyof WorkflowEdgeInput) => void;
+
+/** One run of the validator. Nodes are addressed by index; an id means its first node. */
+class GraphValidation {
+  private readonly problems = new ProblemCollector();
+  private readonly nodes: readonly WorkflowNodeInput[];
+  private readonly indexById = new Map<string, number>();
+  private readonly edgeIndexById = new Map<string, number>();
+  private readonly definitions: (NodeTypeDefinition | undefined)[] = [];
+  private readonly successors: number[][];
+  private readonly predecessors: number[][];
+  private readonly upstreamAnswers = new Map<number, boolean>();
+  private readonly visitMarks: Int32Array;
+  private visit = 0;
+
+  constructor(
+    private readonly catalog: NodeCatalog,
+    private readonly graph: WorkflowGraphInput,
+  ) {
+    this.nodes = graph.nodes;
+    this.successors = this.nodes.map(() => []);
+    this.predecessors = this.nodes.map(() => []);
+    this.visitMarks = new Int32Array(this.nodes.length);
+  }
+
+  run(): GraphReport {
+    this.nodes.forEach((node, index) => this.checkNode(node, index));
+    this.checkTriggerCount();
+    this.graph.edges.forEach((edge, index) => this.checkEdge(edge, index));
+    this.checkCycles();
+    this.nodes.forEach((node, index) => this.checkBindings(node, index));
+    return this.problems.toReport();
+  }
+
+  private checkNode(node: WorkflowNodeInput, index: number): void {
+    const path = `/nodes/${index}`;
+    const report = (code: GraphProblemCode, message: string, field: string) =>
+      this.problems.add(node.id, { code, message, path: `${path}/${field}` });
+
+    if (!NODE_ID_PATTERN.test(node.id)) {
+      report(
+        GraphProblemCode.INVALID_NODE_ID,
+        `Node id "${node.id}" is not valid: use 1 to 64 lowercase letters, digits and underscores, not starting with a digit.`,
+        'id',
+      );
+    } else if (RESERVED_NODE_IDS.has(node.id)) {
+      report(
+        GraphProblemCode.RESERVED_NODE_ID,
+        `Node id "${node.id}" is reserved for the bindings {{ ${INPUTS_NAMESPACE}.… }} and {{ ${ENV_NAMESPACE}.… }}; choose another id.`,
+        'id',
+      );
+    }
+    const firstIndex = this.indexById.get(node.id);
+    if (firstIndex === undefined) {
+      this.indexById.set(node.id, index);
+    } else {
+      report(
+        GraphProblemCode.DUPLICATE_NODE_ID,
+        `Node id "${node.id}" is used by more than one node (at indexes ${firstIndex} and ${index}); give each node its own id.`,
+        'id',
+      );
+    }
+
+    const definition = this.catalog.resolve(node.type);
+    this.definitions.push(definition);
+    if (definition === undefined) {
+      report(GraphProblemCode.UNKNOWN_NODE_TYPE, this.describeUnknownType(node), 'type');
+      return;
+    }
+    for (const problem of this.catalog.validateSettings(definition, node.settings ?? {})) {
+      report(GraphProblemCode.INVALID_SETTINGS, `Node "${node.id}": ${problem.message}`, `settings${problem.path}`);
+    }
+  }
+
+  private describeUnknownType(node: WorkflowNodeInput): string {
+    const { name, major } = parseTypeRef(node.type);
+    const unpinned = major === undefined ? undefined : this.catalog.resolve(name);
+    if (unpinned !== undefined) {
+      return (
+        `Node "${node.id}" pins type "${node.type}", but the catalogue has "${name}" version ${unpinned.version}; ` +
+        `use "${name}" or "${name}@${majorVersion(unpinned.version)}".`
+      );
+    }
+    return `Node "${node.id}" has type "${node.type}", which is not in the node catalogue (GET /v1/nodes lists the types).`;
+  }
+
+  private checkTriggerCount(): void {
+    const triggers = this.nodes.filter((_, index) => this.definitions[index]?.trigger === true);
+    if (triggers.length === 1) return;
+    const message =
+      triggers.length === 0
+        ? `The workflow has no trigger node; add exactly one node of a trigger type (${quoteAll(
+            this.catalog.list().filter((definition) => definition.trigger).map((definition) => definition.type),
+          )}).`
+        : `The workflow has ${triggers.length} trigger nodes (${quoteAll(triggers.map((node) => node.id))}); keep exactly one.`;
+    this.problems.add(undefined, { code: GraphProblemCode.TRIGGER_COUNT, message });
+  }
+
+  private checkEdge(edge: WorkflowEdgeInput, index: number): void {
+    const label = edge.id === undefined ? `Edge at index ${index}` : `Edge "${edge.id}"`;
+    const sourceIndex = this.indexById.get(edge.source);
+    const targetIndex = this.indexById.get(edge.target);
+    const owner = sourceIndex !== undefined ? edge.source : targetIndex !== undefined ? edge.target : undefined;
+    const report: EdgeProblemReporter = (code, message, field) =>
+      this.problems.add(owner, { code, message, path: field ? `/edges/${index}/${field}` : `/edges/${index}`, edge: edge.id ?? index });
+
+    if (edge.id !== undefined) {
+      const firstIndex = this.edgeIndexById.get(edge.id);
+      if (firstIndex === undefined) this.edgeIndexById.set(edge.id, index);
+      else report(GraphProblemCode.DUPLICATE_EDGE_ID, `Edge id "${edge.id}" is used by more than one edge (at indexes ${firstIndex} and ${index}); give each edge its own id.`, 'id');
+    }
+    if (sourceIndex === undefined) report(GraphProblemCode.UNKNOWN_EDGE_SOURCE, `${label} starts at node "${edge.source}", which does not exist.`, 'source');
+    if (targetIndex === undefined) report(GraphProblemCode.UNKNOWN_EDGE_TARGET, `${label} ends at node "${edge.target}", which does not exist.`, 'target');
+    if (sourceIndex !== undefined) this.checkHandle(SOURCE_SIDE, edge, edge.source, sourceIndex, label, report);
+    if (targetIndex !== undefined) this.checkHandle(TARGET_SIDE, edge, edge.target, targetIndex, label, report);
+    if (sourceIndex === undefined || targetIndex === undefined) return;
+
+    if (sourceIndex === targetIndex) {
+      report(GraphProblemCode.SELF_LOOP, `${label} connects node "${edge.source}" to itself; a node cannot feed its own input.`);
+      return;
+    }
+    this.successors[sourceIndex].push(targetIndex);
+    this.predecessors[targetIndex].push(sourceIndex);
+  }
+
+  private checkHandle(
+    side: HandleSide,
+    edge: WorkflowEdgeInput,
+    nodeId: string,
+    nodeIndex: number,
+    label: string,
+    report: EdgeProblemReporter,
+  ): void {
+    const definition = this.definitions[nodeIndex];
+    if (definition === undefined) return;
+    const ports = side.ports(definition);
+    const handle = edge[side.field];
+    const typePorts = ports.length === 0 ? `has no ${side.noun}s` : `has the ${side.noun}s ${quoteAll(ports.map((port) => port.id))}`;
+    if (handle !== undefined && handle !== null) {
+      if (!ports.some((port) => port.id === handle)) {
+        report(side.unknownCode, `${label} ${side.verb} node "${nodeId}" through ${side.noun} "${handle}", but type "${definition.type}" ${typePorts}.`, side.field);
+      }
+    } else if (ports.length === 0) {
+      report(GraphProblemCode.AMBIGUOUS_HANDLE, `${label} ${side.verb} node "${nodeId}", but type "${definition.type}" ${typePorts}.`, side.field);
+    } else if (ports.length > 1) {
+      report(
+        GraphProblemCode.AMBIGUOUS_HANDLE,
+        `${label} ${side.verb} node "${nodeId}" without a ${side.field}, but type "${definition.type}" ${typePorts}; set ${side.field} to one of them.`,
+        side.field,
+      );
+    }
+  }
+
+  private checkCycles(): void {
+    const order = kahnOrder(this.successors);
+    if (order.length === this.nodes.length) return;
+    const ordered = new Uint8Array(this.nodes.length);
+    for (const index of order) ordered[index] = 1;
+    for (let index = 0; index < this.nodes.length; index++) {
+      const cycle = ordered[index] === 1 ? undefined : this.shortestCycleThrough(index);
+      if (cycle === undefined) continue;
+      const nodeId = this.nodes[index].id;
+      this.problems.add(nodeId, {
+        code: GraphProblemCode.CYCLE,
+        message: `Node "${nodeId}" is on a cycle: ${describeCycle(cycle.map((member) => this.nodes[member].id))}. Remove one of its edges.`,
+        path: `/nodes/${index}`,
+      });
+    }
+  }
+
+  /** The node indices of a shortest cycle from `start` back to it, `start` first; undefined when there is none. */
+  private shortestCycleThrough(start: number): number[] | undefined {
+    const parent = new Map<number, number>();
+    const queue = [start];
+    for (let head = 0; head < queue.length; head++) {
+      const current = queue[head];
+      for (const next of this.successors[current]) {
+        if (next === start) {
+          const cycle = [current];
+          while (cycle[cycle.length - 1] !== start) cycle.push(parent.get(cycle[cycle.length - 1])!);
+          return cycle.reverse();
+        }
+        if (!parent.has(next)) {
+          parent.set(next, current);
+          queue.push(next);
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private checkBindings(node: WorkflowNodeInput, index: number): void {
+    const { bindings, errors } = findBindings(node.settings ?? {});
+    const settingsPath = `/nodes/${index}/settings`;
+    for (const error of errors) {
+      this.problems.add(node.id, { code: GraphProblemCode.INVALID_BINDING, message: error.message, path: settingsPath + error.pointer });
+    }
+    for (const binding of bindings) {
+      if (binding.root.kind !== 'node') continue;
+      const message = this.describeUnresolved(node.id, binding.root.nodeId, binding.raw);
+      if (message !== undefined) {
+        this.problems.add(node.id, { code: GraphProblemCode.UNRESOLVED_BINDING, message, path: settingsPath + binding.pointer });
+      }
+    }
+  }
+
+  private describeUnresolved(nodeId: string, boundId: string, raw: string): string | undefined {
+    const boundIndex = this.indexById.get(boundId);
+    if (boundIndex === undefined) {
+      return `Binding "${raw}" names node "${boundId}", which does not exist; a binding starts with a node id, "${INPUTS_NAMESPACE}" or "${ENV_NAMESPACE}".`;
+    }
+    if (boundId === nodeId) {
+      return `Binding "${raw}" names node "${nodeId}" itself; a node can only read the outputs of its upstream nodes.`;
+    }
+    if (!this.isUpstream(boundIndex, this.indexById.get(nodeId)!)) {
+      return `Binding "${raw}" names node "${boundId}", which is not upstream of "${nodeId}"; connect "${boundId}" to "${nodeId}" through edges, or remove the binding.`;
+    }
+    return undefined;
+  }
+
+  /** Whether a path of edges leads from `ancestor` to `descendant`. */
+  private isUpstream(ancestor: number, descendant: number): boolean {
+    const key = ancestor * this.nodes.length + descendant;
+    let answer = this.upstreamAnswers.get(key);
+    if (answer === undefined) {
+      answer = this.searchBackward(descendant, ancestor);
+      this.upstreamAnswers.set(key, answer);
+    }
+    return answer;
+  }
+
+  /** Walks the edges backward from `start` and stops as soon as it meets `wanted`. */
+  private searchBackward(start: number, wanted: number): boolean {
+    const mark = ++this.visit;
+    const stack = [start];
+    this.visitMarks[start] = mark;
+    while (stack.length > 0) {
+      for (const predecessor of this.predecessors[stack.pop()!]) {
+        if (predecessor === wanted) return true;
+        if (this.visitMarks[predecessor] !== mark) {
+          this.visitMarks[predecessor] = mark;
+          stack.push(predecessor);
+        }
+      }
+    }
+    return false;
+  }
+}
+
+class ProblemCollector {
+  private readonly byNode = new Map<string, GraphProblem[]>();
+  private readonly graphProblems: GraphProblem[] = [];
+
+  /** Files the problem under the node id, or at graph level when there is no node to name. */
+  add(nodeId: string | undefined, problem: GraphProblem): void {
+    if (nodeId === undefined) {
+      this.graphProblems.push(problem);
+      return;
+    }
+    const problems = this.byNode.get(nodeId);
+    if (problems === undefined) this.byNode.set(nodeId, [problem]);
+    else problems.push(problem);
+  }
+
+  toReport(): GraphReport {
+    return {
+      valid: this.byNode.size === 0 && this.graphProblems.length === 0,
+      // fromEntries defines own properties, so an id such as "__proto__" stays an ordinary key.
+      errors: { nodes: Object.fromEntries(this.byNode), graph: this.graphProblems },
+    };
+  }
+}
+
+function describeCycle(ids: string[]): string {
+  const shown = ids.length > MAX_CYCLE_IDS_SHOWN ? [...ids.slice(0, MAX_CYCLE_IDS_SHOWN), `… (${ids.length - MAX_CYCLE_IDS_SHOWN} more)`] : ids;
+  return [...shown, ids[0]].join(' → ');
+}
+
+function quoteAll(values: string[]): string {
+  return values.map((value) => `"${value}"`).join(', ');
+}

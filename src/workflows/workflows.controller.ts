@@ -1,0 +1,142 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiNoContentResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
+import { Auth, AuthContext } from '../auth/auth-context';
+import { ApiErrors, ErrorDoc } from '../common/api-docs';
+import { ErrorCode, ValidationError } from '../common/errors';
+import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/pagination';
+import { ValidateWorkflowDto, ValidationReportDto, WorkflowBodyDto, WorkflowDto, WorkflowListDto } from './dto/workflow.dto';
+import { WorkflowEntity } from './workflow.entity';
+import { WorkflowsService } from './workflows.service';
+
+const NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.WORKFLOW_NOT_FOUND, message: 'Workflow wf_3mT8c0RkQ2xZp9Lb not found' };
+const INVALID: ErrorDoc = {
+  status: 400,
+  code: ErrorCode.INVALID_WORKFLOW,
+  description: 'The graph is invalid (every problem, per node), or the body fails validation (`VALIDATION_ERROR`)',
+  message: 'The workflow is invalid (1 problem): Binding "{{ foo.bar }}" names node "foo", which is not in the workflow',
+  details: {
+    nodes: { out: [{ code: 'UNRESOLVED_BINDING', message: 'Binding "{{ foo.bar }}" names node "foo", which is not in the workflow', path: '/nodes/2/settings/value/result' }] },
+    graph: [],
+  },
+};
+const STALE: ErrorDoc = {
+  status: 409,
+  code: ErrorCode.CONFLICT,
+  message: 'Workflow wf_3mT8c0RkQ2xZp9Lb is at version 4, not 3: fetch it again and reapply your change',
+  details: { currentVersion: 4, expectedVersion: 3 },
+};
+const ID_PARAM = { name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' };
+
+/** `If-Match: 3`, `"3"` or `W/"3"` → 3; `*` or no header → undefined (no precondition). */
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
+  if (!match) {
+    throw new ValidationError('If-Match must be the workflow version, e.g. If-Match: 3', { 'If-Match': ['must be a version number'] });
+  }
+  return Number(match[1]);
+}
+
+@ApiTags('Workflows')
+@ApiAuthenticated()
+@Controller('v1/workflows')
+export class WorkflowsController {
+  constructor(private readonly workflows: WorkflowsService) {}
+
+  @Get()
+  @RequireScope('workflows:read')
+  @ApiOperation({ summary: 'List workflows', description: "The caller's workspace's workflows, newest first, with cursor pagination. Needs `workflows:read`." })
+  @ApiResponse({ status: 200, type: WorkflowListDto })
+  @ApiErrors(400)
+  async list(@Auth() auth: AuthContext, @Query() query: PageQueryDto): Promise<WorkflowListDto> {
+    const page = await this.workflows.list(auth.workspace.id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    return {
+      workflows: page.items.map((w) => ({ id: w.id, name: w.name, createdAt: w.createdAt.toISOString(), updatedAt: w.updatedAt.toISOString() })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('workflows:write')
+  @ApiOperation({
+    summary: 'Create a workflow',
+    description: 'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
+  })
+  @ApiResponse({ status: 201, type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } } })
+  @ApiErrors(INVALID, 413, 415)
+  async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) res: Response): Promise<WorkflowDto> {
+    return this.present(await this.workflows.create(auth.workspace.id, body), res);
+  }
+
+  @Post('validate')
+  @HttpCode(200)
+  @RequireScope('workflows:read')
+  @ApiOperation({
+    summary: 'Validate a workflow without storing it',
+    description: 'Returns the report that create and replace would give: `valid`, and every problem per node and for the whole graph. Needs `workflows:read`.',
+  })
+  @ApiResponse({ status: 200, type: ValidationReportDto })
+  @ApiErrors(400, 413, 415)
+  validate(@Body() body: ValidateWorkflowDto): ValidationReportDto {
+    return this.workflows.validate(body);
+  }
+
+  @Get(':id')
+  @RequireScope('workflows:read')
+  @ApiOperation({ summary: 'Get a workflow', description: 'The full workflow with its nodes and edges. Needs `workflows:read`.' })
+  @ApiParam(ID_PARAM)
+  @ApiResponse({ status: 200, type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"3"' } } } })
+  @ApiErrors(NOT_FOUND)
+  async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<WorkflowDto> {
+    return this.present(await this.workflows.get(auth.workspace.id, id), res);
+  }
+
+  @Put(':id')
+  @RequireScope('workflows:write')
+  @ApiOperation({
+    summary: 'Replace a workflow',
+    description:
+      'Replaces name, description, nodes and edges, and increments `version`. With `If-Match: <version>` the replace happens only if nobody changed the workflow since you read it (409 otherwise). Needs `workflows:write`.',
+  })
+  @ApiParam(ID_PARAM)
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The version you last read, e.g. `3`', example: '3' })
+  @ApiResponse({ status: 200, type: WorkflowDto })
+  @ApiErrors(INVALID, NOT_FOUND, STALE, 413, 415)
+  async replace(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Body() body: WorkflowBodyDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<WorkflowDto> {
+    return this.present(await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch)), res);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireScope('workflows:write')
+  @ApiOperation({ summary: 'Delete a workflow', description: 'Needs `workflows:write`.' })
+  @ApiParam(ID_PARAM)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(NOT_FOUND)
+  async delete(@Auth() auth: AuthContext, @Param('id') id: string): Promise<void> {
+    await this.workflows.delete(auth.workspace.id, id);
+  }
+
+  private present(workflow: WorkflowEntity, res: Response): WorkflowDto {
+    res.setHeader('ETag', `"${workflow.version}"`);
+    return {
+      id: workflow.id,
+      name: workflow.name,
+      description: workflow.description,
+      version: workflow.version,
+      nodes: workflow.nodes,
+      edges: workflow.edges,
+      createdAt: workflow.createdAt.toISOString(),
+      updatedAt: workflow.updatedAt.toISOString(),
+    } as WorkflowDto;
+  }
+}

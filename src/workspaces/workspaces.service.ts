@@ -1,0 +1,101 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock, CLOCK } from '../common/clock';
+import { ConflictError, ErrorCode, NotFoundError, ValidationError } from '../common/errors';
+import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
+import { Page, toPage } from '../common/pagination';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { isUniqueViolation, pageAfter } from '../database/query-helpers';
+import { Plan, rateLimitPerMinute } from '../plans/plans';
+import { WorkspaceDto } from './dto/workspace.dto';
+import { WorkspaceEntity } from './workspace.entity';
+
+export interface WorkspaceChanges {
+  name?: string;
+  plan?: Plan;
+  rateLimitPerMinute?: number | null;
+}
+
+@Injectable()
+export class WorkspacesService {
+  constructor(
+    @InjectRepository(WorkspaceEntity) private readonly workspaces: Repository<WorkspaceEntity>,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(input: { name: string; plan: Plan; rateLimitPerMinute?: number | null }): Promise<WorkspaceEntity> {
+    this.checkOwnLimit(input.plan, input.rateLimitPerMinute);
+    const now = new Date(this.clock.now());
+    const workspace = this.workspaces.create({
+      id: newId(ID_PREFIX.workspace),
+      name: input.name,
+      plan: input.plan,
+      rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return this.saveUniqueName(workspace);
+  }
+
+  async list(limit: number, cursor?: string): Promise<Page<WorkspaceEntity>> {
+    const rows = await pageAfter(this.workspaces.createQueryBuilder('w'), 'w', limit, cursor).getMany();
+    return toPage(rows, limit);
+  }
+
+  async get(id: string): Promise<WorkspaceEntity> {
+    const workspace = looksLikeId(ID_PREFIX.workspace, id) ? await this.workspaces.findOneBy({ id }) : null;
+    if (!workspace) throw new NotFoundError(ErrorCode.WORKSPACE_NOT_FOUND, `Workspace ${id} not found`);
+    return workspace;
+  }
+
+  async update(id: string, changes: WorkspaceChanges): Promise<WorkspaceEntity> {
+    const workspace = await this.get(id);
+    const plan = changes.plan ?? workspace.plan;
+    const ownLimit = 'rateLimitPerMinute' in changes ? changes.rateLimitPerMinute : plan === 'enterprise' ? workspace.rateLimitPerMinute : null;
+    this.checkOwnLimit(plan, ownLimit);
+    Object.assign(workspace, {
+      name: changes.name ?? workspace.name,
+      plan,
+      rateLimitPerMinute: ownLimit ?? null,
+      updatedAt: new Date(this.clock.now()),
+    });
+    return this.saveUniqueName(workspace);
+  }
+
+  async count(): Promise<number> {
+    return this.workspaces.count();
+  }
+
+  toDto(workspace: WorkspaceEntity): WorkspaceDto {
+    return {
+      id: workspace.id,
+      name: workspace.name,
+      plan: workspace.plan,
+      rateLimitPerMinute: rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute),
+      createdAt: workspace.createdAt.toISOString(),
+      updatedAt: workspace.updatedAt.toISOString(),
+    };
+  }
+
+  private checkOwnLimit(plan: Plan, limit: number | null | undefined): void {
+    if (limit !== undefined && limit !== null && plan !== 'enterprise') {
+      throw new ValidationError(`Only enterprise workspaces have a rate limit of their own; the ${plan} plan allows a fixed number`, {
+        rateLimitPerMinute: ['may only be set when plan is "enterprise"'],
+      });
+    }
+  }
+
+  private async saveUniqueName(workspace: WorkspaceEntity): Promise<WorkspaceEntity> {
+    try {
+      return await this.workspaces.save(workspace);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new ConflictError(`A workspace named "${workspace.name}" already exists`, { field: 'name' });
+      }
+      throw error;
+    }
+  }
+}
