@@ -1,5 +1,5 @@
-/** Three suites: `unit` (src/**/*.spec.ts), `e2e` (test/e2e, the real app on SQLite) and
- *  `integration` (test/integration, real PostgreSQL, Redis, sshd, Docker; started by .ci/run). */
+// Three suites: `unit` (*.spec.ts beside the code in src/), `e2e` (test/e2e: the real app on a SQLite
+// file) and `integration` (test/integration: real PostgreSQL, Redis, sshd, Docker, started by .ci/run).
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'] };
 

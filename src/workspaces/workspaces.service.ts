@@ -51,6 +51,14 @@ export class WorkspacesService {
     return workspace;
   }
 
+  /** A workspace by id (`ws_…`) or by its unique name; for people typing at the CLI. */
+  async getByIdOrName(idOrName: string): Promise<WorkspaceEntity> {
+    if (looksLikeId(ID_PREFIX.workspace, idOrName)) return this.get(idOrName);
+    const workspace = await this.workspaces.findOneBy({ name: idOrName });
+    if (!workspace) throw new NotFoundError(ErrorCode.WORKSPACE_NOT_FOUND, `Workspace "${idOrName}" not found`);
+    return workspace;
+  }
+
   async update(id: string, changes: WorkspaceChanges): Promise<WorkspaceEntity> {
     const workspace = await this.get(id);
     const plan = changes.plan ?? workspace.plan;

@@ -2,6 +2,7 @@ import { majorVersion, type NodeCatalog, parseTypeRef } from '../../nodes/node-c
 import type { NodePort, NodeTypeDefinition } from '../../nodes/node-type';
 import { ENV_NAMESPACE, findBindings, INPUTS_NAMESPACE } from './bindings';
 import { type GraphProblem, GraphProblemCode, type GraphReport } from './graph-problem';
+import { answerReachability, type ReachabilityQuery } from './reachability';
 import { kahnOrder } from './topological-order';
 import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from './graph.types';
 
@@ -53,10 +54,6 @@ class GraphValidation {
   private readonly edgeIndexById = new Map<string, number>();
   private readonly definitions: (NodeTypeDefinition | undefined)[] = [];
   private readonly successors: number[][];
-  private readonly predecessors: number[][];
-  private readonly upstreamAnswers = new Map<number, boolean>();
-  private readonly visitMarks: Int32Array;
-  private visit = 0;
 
   constructor(
     private readonly catalog: NodeCatalog,
@@ -64,8 +61,6 @@ class GraphValidation {
   ) {
     this.nodes = graph.nodes;
     this.successors = this.nodes.map(() => []);
-    this.predecessors = this.nodes.map(() => []);
-    this.visitMarks = new Int32Array(this.nodes.length);
   }
 
   run(): GraphReport {
@@ -73,7 +68,7 @@ class GraphValidation {
     this.checkTriggerCount();
     this.graph.edges.forEach((edge, index) => this.checkEdge(edge, index));
     this.checkCycles();
-    this.nodes.forEach((node, index) => this.checkBindings(node, index));
+    this.checkBindings();
     return this.problems.toReport();
   }
 
@@ -165,7 +160,6 @@ class GraphValidation {
       return;
     }
     this.successors[sourceIndex].push(targetIndex);
-    this.predecessors[targetIndex].push(sourceIndex);
   }
 
   private checkHandle(
@@ -234,61 +228,39 @@ class GraphValidation {
     return undefined;
   }
 
-  private checkBindings(node: WorkflowNodeInput, index: number): void {
-    const { bindings, errors } = findBindings(node.settings ?? {});
-    const settingsPath = `/nodes/${index}/settings`;
-    for (const error of errors) {
-      this.problems.add(node.id, { code: GraphProblemCode.INVALID_BINDING, message: error.message, path: settingsPath + error.pointer });
-    }
-    for (const binding of bindings) {
-      if (binding.root.kind !== 'node') continue;
-      const message = this.describeUnresolved(node.id, binding.root.nodeId, binding.raw);
-      if (message !== undefined) {
-        this.problems.add(node.id, { code: GraphProblemCode.UNRESOLVED_BINDING, message, path: settingsPath + binding.pointer });
+  private checkBindings(): void {
+    const awaitingUpstreamCheck: { nodeIndex: number; raw: string; boundId: string; path: string }[] = [];
+    const upstreamQueries: ReachabilityQuery[] = [];
+    this.nodes.forEach((node, nodeIndex) => {
+      const { bindings, errors } = findBindings(node.settings ?? {});
+      const settingsPath = `/nodes/${nodeIndex}/settings`;
+      for (const error of errors) {
+        this.problems.add(node.id, { code: GraphProblemCode.INVALID_BINDING, message: error.message, path: settingsPath + error.pointer });
       }
-    }
-  }
-
-  private describeUnresolved(nodeId: string, boundId: string, raw: string): string | undefined {
-    const boundIndex = this.indexById.get(boundId);
-    if (boundIndex === undefined) {
-      return `Binding "${raw}" names node "${boundId}", which does not exist; a binding starts with a node id, "${INPUTS_NAMESPACE}" or "${ENV_NAMESPACE}".`;
-    }
-    if (boundId === nodeId) {
-      return `Binding "${raw}" names node "${nodeId}" itself; a node can only read the outputs of its upstream nodes.`;
-    }
-    if (!this.isUpstream(boundIndex, this.indexById.get(nodeId)!)) {
-      return `Binding "${raw}" names node "${boundId}", which is not upstream of "${nodeId}"; connect "${boundId}" to "${nodeId}" through edges, or remove the binding.`;
-    }
-    return undefined;
-  }
-
-  /** Whether a path of edges leads from `ancestor` to `descendant`. */
-  private isUpstream(ancestor: number, descendant: number): boolean {
-    const key = ancestor * this.nodes.length + descendant;
-    let answer = this.upstreamAnswers.get(key);
-    if (answer === undefined) {
-      answer = this.searchBackward(descendant, ancestor);
-      this.upstreamAnswers.set(key, answer);
-    }
-    return answer;
-  }
-
-  /** Walks the edges backward from `start` and stops as soon as it meets `wanted`. */
-  private searchBackward(start: number, wanted: number): boolean {
-    const mark = ++this.visit;
-    const stack = [start];
-    this.visitMarks[start] = mark;
-    while (stack.length > 0) {
-      for (const predecessor of this.predecessors[stack.pop()!]) {
-        if (predecessor === wanted) return true;
-        if (this.visitMarks[predecessor] !== mark) {
-          this.visitMarks[predecessor] = mark;
-          stack.push(predecessor);
+      for (const { root, raw, pointer } of bindings) {
+        if (root.kind !== 'node') continue;
+        const path = settingsPath + pointer;
+        const boundIndex = this.indexById.get(root.nodeId);
+        if (boundIndex === undefined) {
+          this.addUnresolved(node.id, path, `Binding "${raw}" names node "${root.nodeId}", which does not exist; a binding starts with a node id, "${INPUTS_NAMESPACE}" or "${ENV_NAMESPACE}".`);
+        } else if (root.nodeId === node.id) {
+          this.addUnresolved(node.id, path, `Binding "${raw}" names node "${node.id}" itself; a node can only read the outputs of its upstream nodes.`);
+        } else {
+          awaitingUpstreamCheck.push({ nodeIndex, raw, boundId: root.nodeId, path });
+          upstreamQueries.push({ from: boundIndex, to: this.indexById.get(node.id)! });
         }
       }
-    }
-    return false;
+    });
+    const upstream = answerReachability(this.successors, upstreamQueries);
+    awaitingUpstreamCheck.forEach(({ nodeIndex, raw, boundId, path }, index) => {
+      if (upstream[index]) return;
+      const nodeId = this.nodes[nodeIndex].id;
+      this.addUnresolved(nodeId, path, `Binding "${raw}" names node "${boundId}", which is not upstream of "${nodeId}"; connect "${boundId}" to "${nodeId}" through edges, or remove the binding.`);
+    });
+  }
+
+  private addUnresolved(nodeId: string, path: string, message: string): void {
+    this.problems.add(nodeId, { code: GraphProblemCode.UNRESOLVED_BINDING, message, path });
   }
 }
 

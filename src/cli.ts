@@ -1,0 +1,209 @@
+import 'reflect-metadata';
+import { INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { Command, CommanderError, Option } from 'commander';
+import { coreImports } from './app.module';
+import { ApiKeysService } from './auth/api-keys.service';
+import { printBootstrapKey } from './auth/bootstrap-banner';
+import { BootstrapService, DEFAULT_WORKSPACE_NAME } from './auth/bootstrap.service';
+import { CreateApiKeyDto } from './auth/dto/api-key.dto';
+import { Scope, SCOPES } from './auth/scopes';
+import { DomainError, ValidationError } from './common/errors';
+import { PACKAGE_VERSION } from './common/package-info';
+import { AppConfig, ConfigError, loadConfig } from './config/config';
+import { PLANS } from './plans/plans';
+import { runServer } from './server';
+import { CreateWorkspaceDto } from './workspaces/dto/workspace.dto';
+import { WorkspacesService } from './workspaces/workspaces.service';
+
+const DEFAULT_CLI_SCOPES: Scope[] = ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'];
+const LIST_LIMIT = 200;
+
+/** Thrown for a user's mistake: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+function config(): AppConfig {
+  const env = { ...process.env };
+  if (!env.TENSORIFY_LOG_LEVEL) env.TENSORIFY_LOG_LEVEL = 'warn';
+  return loadConfig(env);
+}
+
+/** The database-backed services without an HTTP server: the CLI works while the server is stopped (or running). */
+async function withServices<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  @Module({ imports: coreImports({ config: config(), databaseRetryAttempts: 0 }) })
+  class CliModule {}
+  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'], abortOnError: false });
+  try {
+    printBootstrapKey(app.get(BootstrapService).result);
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function checked<T extends object>(dto: new () => T, input: object): Promise<T> {
+  const instance = plainToInstance(dto, input);
+  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) {
+    const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+    throw new UsageError(problems.join('; '));
+  }
+  return instance;
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (value: unknown) => (value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+}
+
+function print(json: boolean, value: unknown, human: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+}
+
+function parseScopes(text: string): Scope[] {
+  const scopes = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new UsageError(`unknown scope(s) ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+  return scopes as Scope[];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tensorify-server')
+    .description('Tensorify Server: store AI/ML workflows, export them as Python, run them on your own machines.')
+    .version(PACKAGE_VERSION, '-v, --version')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('start', { isDefault: true })
+    .description('start the HTTP server (configured by TENSORIFY_* environment variables)')
+    .action(async () => runServer(loadConfig()));
+
+  const keys = program.command('keys').description('manage API keys without the HTTP API');
+  keys
+    .command('create')
+    .description('create an API key and print its secret (shown only this once)')
+    .requiredOption('-n, --name <name>', 'what the key is for')
+    .option('-w, --workspace <id-or-name>', 'workspace of the key', DEFAULT_WORKSPACE_NAME)
+    .option('-s, --scopes <list>', `comma-separated scopes (${SCOPES.join(', ')})`, DEFAULT_CLI_SCOPES.join(','))
+    .option('-e, --expires-at <iso-date>', 'when the key stops working (ISO-8601)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { name: string; workspace: string; scopes: string; expiresAt?: string; json?: boolean }) => {
+      const scopes = parseScopes(opts.scopes);
+      const dto = await checked(CreateApiKeyDto, { name: opts.name, scopes, ...(opts.expiresAt ? { expiresAt: opts.expiresAt } : {}) });
+      await withServices(async (app) => {
+        const workspace = await app.get(WorkspacesService).getByIdOrName(opts.workspace);
+        const apiKeys = app.get(ApiKeysService);
+        const { apiKey, secret } = await apiKeys.create({
+          workspaceId: workspace.id,
+          name: dto.name,
+          scopes,
+          expiresAt: dto.expiresAt ? new Date(dto.expiresAt) : null,
+        });
+        print(
+          !!opts.json,
+          { ...apiKeys.toDto(apiKey), key: secret },
+          `Created ${apiKey.id} in workspace ${workspace.name} (${workspace.id}) with scopes ${apiKey.scopes.join(',')}.\n` +
+            `Secret (shown only this once; store it now):\n\n  ${secret}\n`,
+        );
+      });
+    });
+  keys
+    .command('list')
+    .description('list API keys (never their secrets)')
+    .option('-w, --workspace <id-or-name>', 'only the keys of this workspace')
+    .option('--json', 'print JSON')
+    .action(async (opts: { workspace?: string; json?: boolean }) =>
+      withServices(async (app) => {
+        const workspaceId = opts.workspace ? (await app.get(WorkspacesService).getByIdOrName(opts.workspace)).id : undefined;
+        const apiKeys = app.get(ApiKeysService);
+        const rows = [];
+        let cursor: string | undefined;
+        do {
+          const page = await apiKeys.list(LIST_LIMIT, { workspaceId, cursor });
+          rows.push(...page.items.map((k) => apiKeys.toDto(k)));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        print(!!opts.json, rows, table(rows as unknown as Record<string, unknown>[], ['id', 'prefix', 'name', 'workspaceId', 'scopes', 'expiresAt', 'lastUsedAt', 'revokedAt']));
+      }),
+    );
+  keys
+    .command('revoke')
+    .description('revoke an API key; it fails from the next request on')
+    .argument('<id>', 'the key id (key_…)')
+    .action(async (id: string) =>
+      withServices(async (app) => {
+        const apiKey = await app.get(ApiKeysService).revoke(id);
+        process.stdout.write(`Revoked ${apiKey.id} (${apiKey.prefix}…, "${apiKey.name}").\n`);
+      }),
+    );
+
+  const workspaces = program.command('workspaces').description('manage workspaces without the HTTP API');
+  workspaces
+    .command('create')
+    .description('create a workspace')
+    .requiredOption('-n, --name <name>', 'unique name')
+    .addOption(new Option('-p, --plan <plan>', 'plan').choices([...PLANS]).default('free'))
+    .option('-r, --rate-limit <perMinute>', 'requests per minute (enterprise only)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { name: string; plan: string; rateLimit?: string; json?: boolean }) => {
+      const rateLimitPerMinute = opts.rateLimit === undefined ? undefined : Number(opts.rateLimit);
+      const dto = await checked(CreateWorkspaceDto, { name: opts.name, plan: opts.plan, ...(rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute }) });
+      await withServices(async (app) => {
+        const service = app.get(WorkspacesService);
+        const workspace = service.toDto(await service.create(dto));
+        print(!!opts.json, workspace, `Created workspace ${workspace.name} (${workspace.id}), plan ${workspace.plan}, ${workspace.rateLimitPerMinute} requests/minute.`);
+      });
+    });
+  workspaces
+    .command('list')
+    .description('list workspaces')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) =>
+      withServices(async (app) => {
+        const service = app.get(WorkspacesService);
+        const rows = [];
+        let cursor: string | undefined;
+        do {
+          const page = await service.list(LIST_LIMIT, cursor);
+          rows.push(...page.items.map((w) => service.toDto(w)));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        print(!!opts.json, rows, table(rows as unknown as Record<string, unknown>[], ['id', 'name', 'plan', 'rateLimitPerMinute', 'createdAt']));
+      }),
+    );
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 78;
+    }
+    if (error instanceof UsageError || error instanceof ValidationError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof DomainError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: ${error instanceof Error ? error.stack : String(error)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv).then((code) => {
+    if (code !== 0) process.exit(code);
+  });
+}
