@@ -56,6 +56,5 @@ export async function createApp(options: AppModuleOptions): Promise<NestExpressA
     customSiteTitle: 'Tensorify Server API',
     swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
   });
-  app.enableShutdownHooks();
   return app;
 }

@@ -6,7 +6,7 @@ import { validate } from 'class-validator';
 import { Command, CommanderError, Option } from 'commander';
 import { coreImports } from './app.module';
 import { ApiKeysService } from './auth/api-keys.service';
-import { printBootstrapKey } from './auth/bootstrap-banner';
+import { bootstrapKeyNotice } from './auth/bootstrap-banner';
 import { BootstrapService, DEFAULT_WORKSPACE_NAME } from './auth/bootstrap.service';
 import { CreateApiKeyDto } from './auth/dto/api-key.dto';
 import { Scope, SCOPES } from './auth/scopes';
@@ -36,7 +36,7 @@ async function withServices<T>(work: (app: INestApplicationContext) => Promise<T
   class CliModule {}
   const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'], abortOnError: false });
   try {
-    printBootstrapKey(app.get(BootstrapService).result);
+    process.stderr.write(bootstrapKeyNotice(app.get(BootstrapService).result));
     return await work(app);
   } finally {
     await app.close();

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createApp, DOCS_PATH } from './app.factory';
 import { BootstrapService } from './auth/bootstrap.service';
-import { printBootstrapKey } from './auth/bootstrap-banner';
+import { bootstrapKeyNotice } from './auth/bootstrap-banner';
 import { PACKAGE_VERSION } from './common/package-info';
 import { AppConfig, unknownSettingVariables } from './config/config';
 
@@ -21,13 +21,30 @@ export async function runServer(config: AppConfig): Promise<void> {
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = localUrl(config, port);
+  log.log({ port, host: config.host, database: config.database.type }, 'Server started');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.log({ signal }, 'Shutting down: finishing requests, flushing state');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
   const database = config.database.type === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';
   process.stderr.write(
     `\nTensorify Server ${PACKAGE_VERSION} listening on ${config.host}:${port}\n` +
       `  Swagger UI  ${url}/${DOCS_PATH}\n` +
       `  API         ${url}/v1\n` +
-      `  Database    ${database}\n`,
+      `  Database    ${database}\n` +
+      bootstrapKeyNotice(app.get(BootstrapService).result, url),
   );
-  printBootstrapKey(app.get(BootstrapService).result, url);
-  log.log({ port, host: config.host, database: config.database.type }, 'Server started');
 }

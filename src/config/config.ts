@@ -256,5 +256,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     else resolved[setting.key] = parsed.value;
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  for (const value of Object.values(resolved)) if (typeof value === 'object' && value !== null) Object.freeze(value);
   return Object.freeze(resolved as unknown as AppConfig);
 }

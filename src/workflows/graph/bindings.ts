@@ -57,6 +57,11 @@ export interface FoundBindings {
 const OPEN = '{{';
 const CLOSE = '}}';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/y;
+const DIGITS = /[0-9]+/y;
+const STRING_LITERAL = /"(?:[^"\\]|\\[\s\S])*"/y;
+const WHITESPACE = /[ \t\n\r]*/y;
+const WHITESPACE_CHAR = /^[ \t\n\r]$/;
 const BINDING_EXAMPLES = '{{ node.field }}, {{ node.items[0] }}, {{ inputs.name }} or {{ env.NAME }}';
 
 /** Every binding of one string, in order, and every malformed one. */
@@ -67,11 +72,11 @@ export function parseBindings(text: string): ParsedBindings {
     const parsed = new PathParser(text, start + OPEN.length).parse();
     if (parsed.ok) {
       const raw = text.slice(start, parsed.end);
-      const root = toRoot(parsed.segments);
-      if (typeof root === 'string') {
-        result.errors.push({ raw, start, end: parsed.end, message: `Binding "${raw}" is not valid: ${root}.` });
+      const reference = toReference(parsed.head, parsed.accessors);
+      if ('problem' in reference) {
+        result.errors.push({ raw, start, end: parsed.end, message: `Binding "${raw}" is not valid: ${reference.problem}.` });
       } else {
-        result.bindings.push({ raw, start, end: parsed.end, root, path: root.kind === 'env' ? [] : parsed.segments.slice(1) });
+        result.bindings.push({ raw, start, end: parsed.end, ...reference });
       }
       start = text.indexOf(OPEN, parsed.end);
       continue;
@@ -84,7 +89,8 @@ export function parseBindings(text: string): ParsedBindings {
     }
     const end = close + CLOSE.length;
     const raw = text.slice(start, end);
-    result.errors.push({ raw, start, end, message: `Binding "${raw}" is not valid: ${parsed.reason}. Write a path such as ${BINDING_EXAMPLES}.` });
+    const message = `Binding "${raw}" is not valid: ${parsed.reason}. Write a path such as ${BINDING_EXAMPLES}.`;
+    result.errors.push({ raw, start, end, message });
     start = text.indexOf(OPEN, end);
   }
   return result;
@@ -111,22 +117,21 @@ export function findBindings(value: unknown): FoundBindings {
   return found;
 }
 
-function toRoot(segments: BindingSegment[]): BindingRoot | string {
-  const [head, ...rest] = segments as [string, ...BindingSegment[]];
-  if (head === INPUTS_NAMESPACE) return { kind: 'inputs' };
-  if (head !== ENV_NAMESPACE) return { kind: 'node', nodeId: head };
-  const [name] = rest;
-  if (rest.length !== 1 || typeof name !== 'string' || !ENV_NAME.test(name)) {
-    return '"env" must be followed by exactly one variable name, as in {{ env.NAME }}';
+function toReference(head: string, accessors: BindingSegment[]): Pick<Binding, 'root' | 'path'> | { problem: string } {
+  if (head === INPUTS_NAMESPACE) return { root: { kind: 'inputs' }, path: accessors };
+  if (head !== ENV_NAMESPACE) return { root: { kind: 'node', nodeId: head }, path: accessors };
+  const [name] = accessors;
+  if (accessors.length !== 1 || typeof name !== 'string' || !ENV_NAME.test(name)) {
+    return { problem: '"env" must be followed by exactly one variable name, as in {{ env.NAME }}' };
   }
-  return { kind: 'env', name };
+  return { root: { kind: 'env', name }, path: [] };
 }
 
-type ParseResult = { ok: true; segments: BindingSegment[]; end: number } | { ok: false; reason: string };
+type ParseResult = { ok: true; head: string; accessors: BindingSegment[]; end: number } | { ok: false; reason: string };
 
 /** Reads ` path }}` from `position`, just past a `{{`. */
 class PathParser {
-  private readonly segments: BindingSegment[] = [];
+  private readonly accessors: BindingSegment[] = [];
   private pathStart = 0;
 
   constructor(
@@ -140,7 +145,6 @@ class PathParser {
     if (this.text.startsWith(CLOSE, this.position)) return { ok: false, reason: 'it is empty' };
     const head = this.readIdentifier();
     if (head === undefined) return { ok: false, reason: `it must start with a node id, "inputs" or "env", not ${this.describeNext()}` };
-    this.segments.push(head);
     for (let char = this.text[this.position]; char === '.' || char === '['; char = this.text[this.position]) {
       const failure = char === '.' ? this.readField() : this.readBracket();
       if (failure !== undefined) return { ok: false, reason: failure };
@@ -148,32 +152,30 @@ class PathParser {
     const path = this.consumedPath();
     this.skipWhitespace();
     if (!this.text.startsWith(CLOSE, this.position)) return { ok: false, reason: `unexpected ${this.describeNext()} after "${path}"` };
-    return { ok: true, segments: this.segments, end: this.position + CLOSE.length };
+    return { ok: true, head, accessors: this.accessors, end: this.position + CLOSE.length };
   }
 
   private readField(): string | undefined {
     this.position++;
     const name = this.readIdentifier();
     if (name === undefined) return `expected a field name after "${this.consumedPath()}", found ${this.describeNext()}`;
-    this.segments.push(name);
+    this.accessors.push(name);
     return undefined;
   }
 
   private readBracket(): string | undefined {
     this.position++;
     const pathBefore = this.consumedPath();
-    const char = this.text[this.position];
-    if (char === '"') {
+    if (this.text[this.position] === '"') {
       const key = this.readStringLiteral();
       if (key === undefined) return `the quoted key after "${pathBefore}" is not a valid JSON string`;
-      this.segments.push(key);
-    } else if (char !== undefined && isDigit(char)) {
-      const digits = this.readWhile(isDigit);
+      this.accessors.push(key);
+    } else {
+      const digits = this.read(DIGITS);
+      if (digits === undefined) return `expected an index or a quoted key after "${pathBefore}", found ${this.describeNext()}`;
       const index = Number(digits);
       if (!Number.isSafeInteger(index)) return `the index [${digits}] is too large`;
-      this.segments.push(index);
-    } else {
-      return `expected an index or a quoted key after "${pathBefore}", found ${this.describeNext()}`;
+      this.accessors.push(index);
     }
     if (this.text[this.position] !== ']') return `expected "]" after "${this.consumedPath()}", found ${this.describeNext()}`;
     this.position++;
@@ -181,34 +183,30 @@ class PathParser {
   }
 
   private readIdentifier(): string | undefined {
-    const char = this.text[this.position];
-    if (char === undefined || !isIdentifierStart(char)) return undefined;
-    return this.readWhile(isIdentifierPart);
+    return this.read(IDENTIFIER);
   }
 
   private readStringLiteral(): string | undefined {
-    const start = this.position;
-    let position = start + 1;
-    while (position < this.text.length && this.text[position] !== '"') {
-      position += this.text[position] === '\\' ? 2 : 1;
-    }
-    if (position >= this.text.length) return undefined;
-    this.position = position + 1;
+    const literal = this.read(STRING_LITERAL);
+    if (literal === undefined) return undefined;
     try {
-      return JSON.parse(this.text.slice(start, this.position)) as string;
+      return JSON.parse(literal) as string;
     } catch {
       return undefined;
     }
   }
 
-  private readWhile(accept: (char: string) => boolean): string {
-    const start = this.position;
-    while (this.position < this.text.length && accept(this.text[this.position])) this.position++;
-    return this.text.slice(start, this.position);
+  private skipWhitespace(): void {
+    this.read(WHITESPACE);
   }
 
-  private skipWhitespace(): void {
-    this.readWhile((char) => /\s/.test(char));
+  /** Consumes what the sticky `pattern` matches at the current position. */
+  private read(pattern: RegExp): string | undefined {
+    pattern.lastIndex = this.position;
+    const match = pattern.exec(this.text);
+    if (match === null) return undefined;
+    this.position = pattern.lastIndex;
+    return match[0];
   }
 
   private consumedPath(): string {
@@ -219,18 +217,6 @@ class PathParser {
     const char = this.text[this.position];
     if (char === undefined) return 'the end of the text';
     if (this.text.startsWith(CLOSE, this.position)) return '"}}"';
-    return /\s/.test(char) ? 'a space' : `"${char}"`;
+    return WHITESPACE_CHAR.test(char) ? 'a space' : `"${char}"`;
   }
-}
-
-function isDigit(char: string): boolean {
-  return char >= '0' && char <= '9';
-}
-
-function isIdentifierStart(char: string): boolean {
-  return (char >= 'a' && char <= 'z') || (char >= 'A' && char <= 'Z') || char === '_';
-}
-
-function isIdentifierPart(char: string): boolean {
-  return isIdentifierStart(char) || isDigit(char);
 }

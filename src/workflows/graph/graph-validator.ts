@@ -127,11 +127,10 @@ class GraphValidation {
   private checkTriggerCount(): void {
     const triggers = this.nodes.filter((_, index) => this.definitions[index]?.trigger === true);
     if (triggers.length === 1) return;
+    const triggerTypes = this.catalog.list().filter((definition) => definition.trigger).map((definition) => definition.type);
     const message =
       triggers.length === 0
-        ? `The workflow has no trigger node; add exactly one node of a trigger type (${quoteAll(
-            this.catalog.list().filter((definition) => definition.trigger).map((definition) => definition.type),
-          )}).`
+        ? `The workflow has no trigger node; add exactly one node of a trigger type (${quoteAll(triggerTypes)}).`
         : `The workflow has ${triggers.length} trigger nodes (${quoteAll(triggers.map((node) => node.id))}); keep exactly one.`;
     this.problems.add(undefined, { code: GraphProblemCode.TRIGGER_COUNT, message });
   }
@@ -141,16 +140,29 @@ class GraphValidation {
     const sourceIndex = this.indexById.get(edge.source);
     const targetIndex = this.indexById.get(edge.target);
     const owner = sourceIndex !== undefined ? edge.source : targetIndex !== undefined ? edge.target : undefined;
-    const report: EdgeProblemReporter = (code, message, field) =>
-      this.problems.add(owner, { code, message, path: field ? `/edges/${index}/${field}` : `/edges/${index}`, edge: edge.id ?? index });
+    const report: EdgeProblemReporter = (code, message, field) => {
+      const path = field === undefined ? `/edges/${index}` : `/edges/${index}/${field}`;
+      this.problems.add(owner, { code, message, path, edge: edge.id ?? index });
+    };
 
     if (edge.id !== undefined) {
       const firstIndex = this.edgeIndexById.get(edge.id);
-      if (firstIndex === undefined) this.edgeIndexById.set(edge.id, index);
-      else report(GraphProblemCode.DUPLICATE_EDGE_ID, `Edge id "${edge.id}" is used by more than one edge (at indexes ${firstIndex} and ${index}); give each edge its own id.`, 'id');
+      if (firstIndex === undefined) {
+        this.edgeIndexById.set(edge.id, index);
+      } else {
+        report(
+          GraphProblemCode.DUPLICATE_EDGE_ID,
+          `Edge id "${edge.id}" is used by more than one edge (at indexes ${firstIndex} and ${index}); give each edge its own id.`,
+          'id',
+        );
+      }
     }
-    if (sourceIndex === undefined) report(GraphProblemCode.UNKNOWN_EDGE_SOURCE, `${label} starts at node "${edge.source}", which does not exist.`, 'source');
-    if (targetIndex === undefined) report(GraphProblemCode.UNKNOWN_EDGE_TARGET, `${label} ends at node "${edge.target}", which does not exist.`, 'target');
+    if (sourceIndex === undefined) {
+      report(GraphProblemCode.UNKNOWN_EDGE_SOURCE, `${label} starts at node "${edge.source}", which does not exist.`, 'source');
+    }
+    if (targetIndex === undefined) {
+      report(GraphProblemCode.UNKNOWN_EDGE_TARGET, `${label} ends at node "${edge.target}", which does not exist.`, 'target');
+    }
     if (sourceIndex !== undefined) this.checkHandle(SOURCE_SIDE, edge, edge.source, sourceIndex, label, report);
     if (targetIndex !== undefined) this.checkHandle(TARGET_SIDE, edge, edge.target, targetIndex, label, report);
     if (sourceIndex === undefined || targetIndex === undefined) return;
@@ -174,17 +186,18 @@ class GraphValidation {
     if (definition === undefined) return;
     const ports = side.ports(definition);
     const handle = edge[side.field];
-    const typePorts = ports.length === 0 ? `has no ${side.noun}s` : `has the ${side.noun}s ${quoteAll(ports.map((port) => port.id))}`;
+    const passage = `${label} ${side.verb} node "${nodeId}"`;
+    const portsOfType = `type "${definition.type}" ${ports.length === 0 ? `has no ${side.noun}s` : `has the ${side.noun}s ${quoteAll(ports.map((port) => port.id))}`}`;
     if (handle !== undefined && handle !== null) {
       if (!ports.some((port) => port.id === handle)) {
-        report(side.unknownCode, `${label} ${side.verb} node "${nodeId}" through ${side.noun} "${handle}", but type "${definition.type}" ${typePorts}.`, side.field);
+        report(side.unknownCode, `${passage} through ${side.noun} "${handle}", but ${portsOfType}.`, side.field);
       }
     } else if (ports.length === 0) {
-      report(GraphProblemCode.AMBIGUOUS_HANDLE, `${label} ${side.verb} node "${nodeId}", but type "${definition.type}" ${typePorts}.`, side.field);
+      report(GraphProblemCode.AMBIGUOUS_HANDLE, `${passage}, but ${portsOfType}.`, side.field);
     } else if (ports.length > 1) {
       report(
         GraphProblemCode.AMBIGUOUS_HANDLE,
-        `${label} ${side.verb} node "${nodeId}" without a ${side.field}, but type "${definition.type}" ${typePorts}; set ${side.field} to one of them.`,
+        `${passage} without a ${side.field}, but ${portsOfType}; set ${side.field} to one of them.`,
         side.field,
       );
     }
@@ -229,8 +242,7 @@ class GraphValidation {
   }
 
   private checkBindings(): void {
-    const awaitingUpstreamCheck: { nodeIndex: number; raw: string; boundId: string; path: string }[] = [];
-    const upstreamQueries: ReachabilityQuery[] = [];
+    const awaitingUpstreamCheck: { query: ReachabilityQuery; nodeId: string; boundId: string; raw: string; path: string }[] = [];
     this.nodes.forEach((node, nodeIndex) => {
       const { bindings, errors } = findBindings(node.settings ?? {});
       const settingsPath = `/nodes/${nodeIndex}/settings`;
@@ -242,20 +254,30 @@ class GraphValidation {
         const path = settingsPath + pointer;
         const boundIndex = this.indexById.get(root.nodeId);
         if (boundIndex === undefined) {
-          this.addUnresolved(node.id, path, `Binding "${raw}" names node "${root.nodeId}", which does not exist; a binding starts with a node id, "${INPUTS_NAMESPACE}" or "${ENV_NAMESPACE}".`);
+          this.addUnresolved(
+            node.id,
+            path,
+            `Binding "${raw}" names node "${root.nodeId}", which does not exist; ` +
+              `a binding starts with a node id, "${INPUTS_NAMESPACE}" or "${ENV_NAMESPACE}".`,
+          );
         } else if (root.nodeId === node.id) {
-          this.addUnresolved(node.id, path, `Binding "${raw}" names node "${node.id}" itself; a node can only read the outputs of its upstream nodes.`);
+          const message = `Binding "${raw}" names node "${node.id}" itself; a node can only read the outputs of its upstream nodes.`;
+          this.addUnresolved(node.id, path, message);
         } else {
-          awaitingUpstreamCheck.push({ nodeIndex, raw, boundId: root.nodeId, path });
-          upstreamQueries.push({ from: boundIndex, to: this.indexById.get(node.id)! });
+          const query = { from: boundIndex, to: this.indexById.get(node.id)! };
+          awaitingUpstreamCheck.push({ query, nodeId: node.id, boundId: root.nodeId, raw, path });
         }
       }
     });
-    const upstream = answerReachability(this.successors, upstreamQueries);
-    awaitingUpstreamCheck.forEach(({ nodeIndex, raw, boundId, path }, index) => {
+    const upstream = answerReachability(this.successors, awaitingUpstreamCheck.map((binding) => binding.query));
+    awaitingUpstreamCheck.forEach(({ nodeId, boundId, raw, path }, index) => {
       if (upstream[index]) return;
-      const nodeId = this.nodes[nodeIndex].id;
-      this.addUnresolved(nodeId, path, `Binding "${raw}" names node "${boundId}", which is not upstream of "${nodeId}"; connect "${boundId}" to "${nodeId}" through edges, or remove the binding.`);
+      this.addUnresolved(
+        nodeId,
+        path,
+        `Binding "${raw}" names node "${boundId}", which is not upstream of "${nodeId}"; ` +
+          `connect "${boundId}" to "${nodeId}" through edges, or remove the binding.`,
+      );
     });
   }
 
@@ -289,7 +311,8 @@ class ProblemCollector {
 }
 
 function describeCycle(ids: string[]): string {
-  const shown = ids.length > MAX_CYCLE_IDS_SHOWN ? [...ids.slice(0, MAX_CYCLE_IDS_SHOWN), `… (${ids.length - MAX_CYCLE_IDS_SHOWN} more)`] : ids;
+  const hidden = ids.length - MAX_CYCLE_IDS_SHOWN;
+  const shown = hidden > 0 ? [...ids.slice(0, MAX_CYCLE_IDS_SHOWN), `… (${hidden} more)`] : ids;
   return [...shown, ids[0]].join(' → ');
 }
 
