@@ -1,5 +1,6 @@
 // Three suites: `unit` (*.spec.ts beside the code in src/), `e2e` (test/e2e: the real app on a SQLite
-// file) and `integration` (test/integration: real PostgreSQL, Redis, sshd, Docker, started by .ci/run).
+// file), `integration` (test/integration: real PostgreSQL, Redis, sshd, Docker, started by .ci/run) and
+// `e2e-postgres` (the e2e suite on PostgreSQL; part of `npm run test:integration`).
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'] };
 
@@ -8,5 +9,14 @@ module.exports = {
     { ...base, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'e2e', rootDir: __dirname, testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     { ...base, displayName: 'integration', rootDir: __dirname, testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
+    {
+      // The e2e suite again, each test app on a fresh PostgreSQL database (the process tests spawn SQLite servers).
+      ...base,
+      displayName: 'e2e-postgres',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/process.e2e-spec.ts'],
+      setupFiles: ['<rootDir>/test/support/use-postgres.ts'],
+    },
   ],
 };

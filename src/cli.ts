@@ -12,6 +12,7 @@ import { CreateApiKeyDto } from './auth/dto/api-key.dto';
 import { Scope, SCOPES } from './auth/scopes';
 import { DomainError, ValidationError } from './common/errors';
 import { PACKAGE_VERSION } from './common/package-info';
+import { describeStartupFailure } from './common/startup-error';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
 import { PLANS } from './plans/plans';
 import { runServer } from './server';
@@ -197,7 +198,7 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${error.message}\n`);
       return 1;
     }
-    process.stderr.write(`error: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(`error: ${describeStartupFailure(error)}\n`);
     return 1;
   }
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config';
+import { describeStartupFailure } from './common/startup-error';
 import { runServer } from './server';
 
 /** A bad setting stops the process before anything starts, naming every variable that is wrong. */
@@ -18,6 +19,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Tensorify Server failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(`Tensorify Server failed to start: ${describeStartupFailure(error)}\n`);
   process.exit(1);
 });

@@ -84,6 +84,15 @@ export function bodyParserErrorToDomain(error: unknown, limitBytes: number): unk
     case 'stream.encoding.set':
       return new BadRequestError(ErrorCode.VALIDATION_ERROR, `Request body could not be read: ${(error as Error).message}`);
     default:
+      // A gzip/deflate/br body that does not decompress: body-parser passes zlib's error on as a 400 without a type.
+      if (isExposedBadRequest(error)) {
+        return new BadRequestError(ErrorCode.VALIDATION_ERROR, `Request body could not be decompressed: ${error.message}`);
+      }
       return error;
   }
+}
+
+function isExposedBadRequest(error: unknown): error is Error {
+  const { status, expose } = (error ?? {}) as { status?: unknown; expose?: unknown };
+  return error instanceof Error && status === 400 && expose === true;
 }

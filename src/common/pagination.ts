@@ -32,10 +32,13 @@ export function encodeCursor(position: PagePosition): string {
   return Buffer.from(JSON.stringify([position.createdAt.getTime(), position.id])).toString('base64url');
 }
 
+/** The furthest from the epoch a Date can be, in ms; beyond it `new Date(time)` is an Invalid Date. */
+const MAX_DATE_MS = 8.64e15;
+
 export function decodeCursor(cursor: string): PagePosition {
   try {
     const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof time === 'number' && Number.isSafeInteger(time) && typeof id === 'string' && id.length <= 64) {
+    if (typeof time === 'number' && Number.isSafeInteger(time) && Math.abs(time) <= MAX_DATE_MS && typeof id === 'string' && id.length <= 64) {
       return { createdAt: new Date(time), id };
     }
   } catch {

@@ -10,13 +10,15 @@ import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-s
 export const ENTITIES = [WorkspaceEntity, ApiKeyEntity, WorkflowEntity];
 export const MIGRATIONS = [InitialSchema1764300000000];
 
-/** One place that turns the config into TypeORM options; the server and the CLI both use it. */
+/**
+ * One place that turns the config into TypeORM options; the server and the CLI both use it.
+ * Migrations are run by `runMigrationsExclusively` once the connection is up.
+ */
 export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
-    migrationsRun: true,
-    migrationsTransactionMode: 'each' as const,
+    migrationsRun: false,
     synchronize: false,
     logging: false,
   };

@@ -3,6 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from './data-source-options';
+import { runMigrationsExclusively } from './migrate';
+import { DataSource } from 'typeorm';
 
 export interface DatabaseModuleOptions {
   /** Connection attempts before boot fails (tests use 0, so a broken connection fails at once). */
@@ -18,6 +20,11 @@ export class DatabaseModule {
         TypeOrmModule.forRootAsync({
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), retryAttempts, retryDelay: 2000 }),
+          dataSourceFactory: async (options) => {
+            const dataSource = await new DataSource(options!).initialize();
+            await runMigrationsExclusively(dataSource);
+            return dataSource;
+          },
         }),
       ],
     };

@@ -52,8 +52,12 @@ export class MemoryRateLimitStorage implements RateLimitStorage, OnModuleDestroy
       this.counters.set(key, counter);
     }
     counter.hits += 1;
-    if (counter.hits > limit && counter.blockedUntil <= now) {
-      counter.blockedUntil = Math.max(counter.windowEndsAt, now + blockDuration);
+    if (counter.hits > limit) {
+      if (counter.blockedUntil <= now) counter.blockedUntil = Math.max(counter.windowEndsAt, now + blockDuration);
+    } else if (blockDuration === 0) {
+      // Without a block duration a block only means "over the limit in this window": a limit
+      // raised since (a plan upgrade) lifts it from the next request on.
+      counter.blockedUntil = 0;
     }
     return this.record(counter, now);
   }

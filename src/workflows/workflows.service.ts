@@ -77,20 +77,21 @@ export class WorkflowsService {
    * checked and written in one statement.
    */
   async replace(workspaceId: string, id: string, input: WorkflowInput, expectedVersion?: number): Promise<WorkflowEntity> {
-    const current = await this.get(workspaceId, id);
+    await this.get(workspaceId, id);
     this.assertValid(input);
-    const version = expectedVersion ?? current.version;
-    const result = await this.workflows
+    const update = this.workflows
       .createQueryBuilder()
       .update(WorkflowEntity)
       .set({ ...this.storedFields(input), version: () => 'version + 1', updatedAt: new Date(this.clock.now()) } as QueryDeepPartialEntity<WorkflowEntity>)
-      .where('id = :id AND workspace_id = :workspaceId AND version = :version', { id, workspaceId, version })
-      .execute();
+      .where('id = :id AND workspace_id = :workspaceId', { id, workspaceId });
+    if (expectedVersion !== undefined) update.andWhere('version = :version', { version: expectedVersion });
+    const result = await update.execute();
     if (!result.affected) {
+      // Without a precondition, nothing matched only because the workflow was deleted meanwhile: get() answers 404.
       const latest = await this.get(workspaceId, id);
       throw new ConflictError(
-        `Workflow ${id} is at version ${latest.version}, not ${version}: fetch it again and reapply your change`,
-        { currentVersion: latest.version, expectedVersion: version },
+        `Workflow ${id} is at version ${latest.version}, not ${expectedVersion}: fetch it again and reapply your change`,
+        { currentVersion: latest.version, expectedVersion },
       );
     }
     return this.get(workspaceId, id);

@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Response } from 'supertest';
 import { startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 
@@ -94,6 +95,34 @@ describe('Bad input', () => {
       ['application/xml', '<workflow name="x"/>'],
     ])('refuses a %s body with 415 UNSUPPORTED_MEDIA_TYPE', async (contentType, text) => {
       await expectRefused(postRaw(text, contentType), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+
+    it.each(['gzip', 'deflate', 'br'])('refuses a %s body that does not decompress with 400 VALIDATION_ERROR', async (encoding) => {
+      const send = () =>
+        t.http
+          .post('/v1/workflows')
+          .set('Authorization', auth)
+          .set('Content-Type', 'application/json')
+          .set('Content-Encoding', encoding)
+          .serialize((data) => data)
+          .send(Buffer.from('this is not compressed'));
+      await expectRefused(send, 400, 'VALIDATION_ERROR');
+    });
+
+    it.each([
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ])('accepts a %s-compressed JSON body', async (encoding, compress) => {
+      const res = await t.http
+        .post('/v1/workflows')
+        .set('Authorization', auth)
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding)
+        .serialize((data) => data)
+        .send(compress(JSON.stringify({ ...chain(1), name: `compressed ${encoding}` })))
+        .expect(201);
+      expect(res.body.name).toBe(`compressed ${encoding}`);
     });
 
     it.each([

@@ -209,6 +209,8 @@ describe('Workflows API', () => {
       ['garbage text', 'not-a-cursor'],
       ['base64 of a non-array', Buffer.from('"hello"').toString('base64url')],
       ['base64 of the wrong tuple', Buffer.from('["x", 5]').toString('base64url')],
+      ['a time beyond the range of dates', Buffer.from('[9000000000000000, "wf_0000000000000000"]').toString('base64url')],
+      ['a time before the range of dates', Buffer.from('[-9000000000000000, "wf_0000000000000000"]').toString('base64url')],
     ])('refuses a cursor that is %s with 400 VALIDATION_ERROR', async (_label, cursor) => {
       const res = await t.http.get(`/v1/workflows?cursor=${encodeURIComponent(cursor)}`).set('Authorization', auth).expect(400);
       expect(res.body.error.code).toBe('VALIDATION_ERROR');
@@ -308,6 +310,30 @@ describe('Workflows API', () => {
       expect(fetched.body).toEqual(v2.body);
     });
 
+    it('applies every one of several concurrent replaces without If-Match', async () => {
+      const created = await create(workflowBody('concurrent'));
+      const replies = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => t.http.put(`/v1/workflows/${created.id}`).set('Authorization', auth).send(workflowBody(`concurrent ${i}`))),
+      );
+      expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200, 200, 200]);
+      const fetched = await t.http.get(`/v1/workflows/${created.id}`).set('Authorization', auth).expect(200);
+      expect(fetched.body.version).toBe(6);
+    });
+
+    it('lets exactly one of several concurrent replaces with the same If-Match win', async () => {
+      const created = await create(workflowBody('race'));
+      const replies = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          t.http.put(`/v1/workflows/${created.id}`).set('Authorization', auth).set('If-Match', '1').send(workflowBody(`race ${i}`)),
+        ),
+      );
+      expect(replies.map((reply) => reply.status).sort()).toEqual([200, 409, 409, 409, 409]);
+      const winner = replies.find((reply) => reply.status === 200)!;
+      const fetched = await t.http.get(`/v1/workflows/${created.id}`).set('Authorization', auth).expect(200);
+      expect(fetched.body).toEqual(winner.body);
+      expect(fetched.body.version).toBe(2);
+    });
+
     it('refuses an If-Match from the future with 409 CONFLICT', async () => {
       const created = await create(workflowBody('future'));
       const res = await t.http
@@ -370,6 +396,14 @@ describe('Workflows API', () => {
       await t.http.delete(`/v1/workflows/${created.id}`).set('Authorization', auth).expect(204);
       const res = await t.http.delete(`/v1/workflows/${created.id}`).set('Authorization', auth).expect(404);
       expect(res.body.error.code).toBe('WORKFLOW_NOT_FOUND');
+    });
+
+    it('deletes once when several deletes race: one 204, the rest 404', async () => {
+      const created = await create(workflowBody('raced delete'));
+      const replies = await Promise.all(
+        Array.from({ length: 4 }, () => t.http.delete(`/v1/workflows/${created.id}`).set('Authorization', auth)),
+      );
+      expect(replies.map((reply) => reply.status).sort()).toEqual([204, 404, 404, 404]);
     });
 
     it('answers 404 WORKFLOW_NOT_FOUND to a replace after delete', async () => {

@@ -8,6 +8,7 @@ import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import type { Scope } from '../../src/auth/scopes';
 import { FakeClock } from './fake-clock';
+import { createScratchDatabase, postgresAdminUrl } from './postgres';
 
 /** The admin key every test app bootstraps with (TENSORIFY_BOOTSTRAP_API_KEY). */
 export const TEST_ADMIN_KEY = 'tfy_TestAdminKey0123456789abcdefghijklmnopqrstuv';
@@ -30,14 +31,18 @@ export interface TestApp {
 
 /**
  * Boots the real application (every module, guard, pipe and filter) on a fresh SQLite file in a
- * temporary directory, with a fake clock and no connection retries.
+ * temporary directory — or a fresh PostgreSQL database when TENSORIFY_TEST_POSTGRES_URL is set —
+ * with a fake clock and no connection retries.
  */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tensorify-e2e-'));
+  const adminUrl = postgresAdminUrl();
+  const scratch = adminUrl && !env.TENSORIFY_DATABASE_URL ? await createScratchDatabase(adminUrl) : undefined;
   const config = loadConfig({
     TENSORIFY_DATA_DIR: dataDir,
     TENSORIFY_LOG_LEVEL: 'silent',
     TENSORIFY_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
+    ...(scratch ? { TENSORIFY_DATABASE_URL: scratch.url } : {}),
     ...env,
   });
   const clock = new FakeClock();
@@ -73,6 +78,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
     async close() {
       await app.close();
+      await scratch?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

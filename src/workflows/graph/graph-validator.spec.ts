@@ -143,6 +143,17 @@ function codesByNode(report: GraphReport): Record<string, string[]> {
   return Object.fromEntries(Object.entries(report.errors.nodes).map(([id, problems]) => [id, problems.map((problem) => problem.code)]));
 }
 
+/** The shortest of `runs` timings, in milliseconds: the cost of the code once warm, not of a busy machine. */
+function fastestOf(runs: number, work: () => unknown): number {
+  let fastest = Infinity;
+  for (let run = 0; run < runs; run++) {
+    const started = performance.now();
+    work();
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return fastest;
+}
+
 describe(GraphValidator.name, () => {
   let validator: GraphValidator;
 
@@ -595,21 +606,14 @@ describe(GraphValidator.name, () => {
       const graph = bigChain(1_000);
       graph.edges.push(edge('trigger', 'n10'), edge('trigger', 'n20'), edge('trigger', 'n30'));
       expect(graph.edges).toHaveLength(2_000);
-      const times: number[] = [];
-      let report!: GraphReport;
-      for (let i = 0; i < 8; i++) {
-        const started = performance.now();
-        report = validator.validate(graph);
-        times.push(performance.now() - started);
-      }
-      console.log(times.map((t) => t.toFixed(1)).join(' '));
-      const elapsed = Math.min(...times);
-      expect(report.valid).toBe(true);
-      expect(elapsed).toBeLessThan(100);
+      expect(validator.validate(graph).valid).toBe(true);
+      expect(fastestOf(5, () => validator.validate(graph))).toBeLessThan(100);
     });
 
-    it('validates a 20,000-node chain without overflowing the stack', () => {
-      expect(validator.validate(bigChain(20_000)).valid).toBe(true);
+    it('validates a 50,000-node chain without overflowing the stack', () => {
+      const nodes = Array.from({ length: 50_000 }, (_, index) => transform(`n${index}`, '{{ trigger.name }}'));
+      const edges = nodes.slice(1).map((node, index) => edge(nodes[index].id, node.id));
+      expect(validateAfterTrigger(nodes, edges).valid).toBe(true);
     });
 
     it('reports a 1,000-node cycle without overflowing the stack', () => {

@@ -1,9 +1,9 @@
 import { majorVersion, type NodeCatalog, parseTypeRef } from '../../nodes/node-catalog';
 import type { NodePort, NodeTypeDefinition } from '../../nodes/node-type';
 import { ENV_NAMESPACE, findBindings, INPUTS_NAMESPACE } from './bindings';
+import { cyclesThroughNodes } from './cycles';
 import { type GraphProblem, GraphProblemCode, type GraphReport } from './graph-problem';
 import { answerReachability, type ReachabilityQuery } from './reachability';
-import { kahnOrder } from './topological-order';
 import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from './graph.types';
 
 export const NODE_ID_PATTERN = /^[a-z_][a-z0-9_]{0,63}$/;
@@ -204,41 +204,15 @@ class GraphValidation {
   }
 
   private checkCycles(): void {
-    const order = kahnOrder(this.successors);
-    if (order.length === this.nodes.length) return;
-    const ordered = new Uint8Array(this.nodes.length);
-    for (const index of order) ordered[index] = 1;
-    for (let index = 0; index < this.nodes.length; index++) {
-      const cycle = ordered[index] === 1 ? undefined : this.shortestCycleThrough(index);
-      if (cycle === undefined) continue;
+    for (const [index, cycle] of cyclesThroughNodes(this.successors)) {
       const nodeId = this.nodes[index].id;
+      const path = describeCycle(cycle.map((member) => this.nodes[member].id));
       this.problems.add(nodeId, {
         code: GraphProblemCode.CYCLE,
-        message: `Node "${nodeId}" is on a cycle: ${describeCycle(cycle.map((member) => this.nodes[member].id))}. Remove one of its edges.`,
+        message: `Node "${nodeId}" is on a cycle: ${path}. Remove one of its edges.`,
         path: `/nodes/${index}`,
       });
     }
-  }
-
-  /** The node indices of a shortest cycle from `start` back to it, `start` first; undefined when there is none. */
-  private shortestCycleThrough(start: number): number[] | undefined {
-    const parent = new Map<number, number>();
-    const queue = [start];
-    for (let head = 0; head < queue.length; head++) {
-      const current = queue[head];
-      for (const next of this.successors[current]) {
-        if (next === start) {
-          const cycle = [current];
-          while (cycle[cycle.length - 1] !== start) cycle.push(parent.get(cycle[cycle.length - 1])!);
-          return cycle.reverse();
-        }
-        if (!parent.has(next)) {
-          parent.set(next, current);
-          queue.push(next);
-        }
-      }
-    }
-    return undefined;
   }
 
   private checkBindings(): void {

@@ -19,7 +19,8 @@ export function answerReachability(successors: readonly (readonly number[])[], q
   const queriesByRound = Array.from({ length: Math.ceil(sources.length / BITS_PER_ROUND) }, (): number[] => []);
   queries.forEach((query, index) => queriesByRound[Math.floor(slotOf.get(query.from)! / BITS_PER_ROUND)].push(index));
 
-  const visitOrder = topologicalFirst(successors);
+  const { order, unordered } = kahnOrder(successors);
+  const visitOrder = [...order, ...unordered];
   const answers = new Array<boolean>(queries.length).fill(false);
   queriesByRound.forEach((queryIndexes, round) => {
     const reached = propagate(successors, visitOrder, sources.slice(round * BITS_PER_ROUND, (round + 1) * BITS_PER_ROUND));
@@ -29,15 +30,6 @@ export function answerReachability(successors: readonly (readonly number[])[], q
     }
   });
   return answers;
-}
-
-/** Every node index, acyclic ones in topological order first, so that each of those is visited once. */
-function topologicalFirst(successors: readonly (readonly number[])[]): number[] {
-  const order = kahnOrder(successors);
-  const ordered = new Uint8Array(successors.length);
-  for (const index of order) ordered[index] = 1;
-  for (let index = 0; index < successors.length; index++) if (ordered[index] === 0) order.push(index);
-  return order;
 }
 
 /** Bit `b` of `reached[v]` is set when a path leads from `sources[b]` to `v`. */

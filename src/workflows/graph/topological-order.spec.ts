@@ -58,8 +58,8 @@ describe(topologicalOrder.name, () => {
 });
 
 describe(kahnOrder.name, () => {
-  it('leaves out the nodes on a cycle and downstream of it', () => {
+  it('sets the nodes on a cycle and downstream of one apart from the ordered ones', () => {
     // 0 → 1 ⇄ 2 → 3, and 4 alone
-    expect(kahnOrder([[1], [2], [1, 3], [], []])).toEqual([0, 4]);
+    expect(kahnOrder([[1], [2], [1, 3], [], []])).toEqual({ order: [0, 4], unordered: [1, 2, 3] });
   });
 });

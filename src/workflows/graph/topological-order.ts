@@ -1,10 +1,17 @@
 import type { WorkflowEdgeInput, WorkflowNodeInput } from './graph.types';
 
+export interface KahnResult {
+  /** Every node that is on no cycle and downstream of none, in topological order. */
+  order: number[];
+  /** The nodes left: on a cycle or downstream of one, by index. */
+  unordered: number[];
+}
+
 /**
  * Kahn's algorithm over node indices, stable: among the nodes ready at any step, the one with the
- * lowest index comes first. Nodes on a cycle, or downstream of one, are left out of the result.
+ * lowest index comes first.
  */
-export function kahnOrder(successors: readonly (readonly number[])[]): number[] {
+export function kahnOrder(successors: readonly (readonly number[])[]): KahnResult {
   const inDegree = new Int32Array(successors.length);
   for (const targets of successors) for (const target of targets) inDegree[target]++;
   const ready = new MinHeap();
@@ -15,7 +22,9 @@ export function kahnOrder(successors: readonly (readonly number[])[]): number[] 
     order.push(index);
     for (const target of successors[index]) if (--inDegree[target] === 0) ready.push(target);
   }
-  return order;
+  const unordered: number[] = [];
+  for (let index = 0; index < inDegree.length; index++) if (inDegree[index] > 0) unordered.push(index);
+  return { order, unordered };
 }
 
 /**
@@ -36,11 +45,9 @@ export function topologicalOrder<N extends Pick<WorkflowNodeInput, 'id'>>(
     }
     successors[sourceIndex].push(targetIndex);
   }
-  const order = kahnOrder(successors);
-  if (order.length < nodes.length) {
-    const ordered = new Set(order);
-    const unordered = nodes.filter((_, index) => !ordered.has(index)).map((node) => `"${node.id}"`);
-    throw new Error(`The workflow has a cycle among nodes ${unordered.join(', ')}`);
+  const { order, unordered } = kahnOrder(successors);
+  if (unordered.length > 0) {
+    throw new Error(`The workflow has a cycle among nodes ${unordered.map((index) => `"${nodes[index].id}"`).join(', ')}`);
   }
   return order.map((index) => nodes[index]);
 }
