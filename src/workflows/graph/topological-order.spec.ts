@@ -51,7 +51,7 @@ describe(topologicalOrder.name, () => {
     const count = 100_000;
     const names = Array.from({ length: count }, (_, index) => `n${index}`);
     const edges = names.slice(1).map((name, index) => edge(names[index], name));
-    const order = topologicalOrder(nodesNamed(...names.toReversed()), edges);
+    const order = topologicalOrder(names.toReversed().map((id) => ({ id })), edges);
     expect(order[0].id).toBe('n0');
     expect(order[count - 1].id).toBe(`n${count - 1}`);
   });
