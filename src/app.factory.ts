@@ -1,18 +1,20 @@
-import { Logger as NestLogger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
-import { Logger } from 'nestjs-pino';
+import type { FastifyInstance } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
 import { AppModule, AppModuleOptions } from './app.module';
+import { authContextOf } from './auth/auth-context';
 import { sendError } from './common/all-exceptions.filter';
-import { bodyParserErrorToDomain, jsonBodyMiddlewares } from './common/json-body';
+import { fastifyErrorToDomain, registerJsonBodyParser } from './common/json-body';
+import { createRootLogger, maskSecrets, PinoNestLogger } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
-import { requestIdMiddleware } from './common/request-id';
+import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
 
 export const DOCS_PATH = 'docs';
 
-export function buildOpenApiDocument(app: NestExpressApplication) {
+export function buildOpenApiDocument(app: NestFastifyApplication) {
   const document = new DocumentBuilder()
     .setTitle('Tensorify Server API')
     .setDescription(
@@ -27,34 +29,74 @@ export function buildOpenApiDocument(app: NestExpressApplication) {
   return SwaggerModule.createDocument(app, document);
 }
 
+/** One JSON log line per request, with its id, outcome, duration and (when known) workspace and key. */
+function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const status = reply.statusCode;
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    if (logger.isLevelEnabled(level)) {
+      const auth = authContextOf(request);
+      request.log[level](
+        {
+          method: request.method,
+          url: maskSecrets(request.url),
+          statusCode: status,
+          durationMs: Math.round(reply.elapsedTime * 100) / 100,
+          ...(auth ? { workspaceId: auth.workspace.id, apiKeyId: auth.apiKey.id } : {}),
+        },
+        'request completed',
+      );
+    }
+    done();
+  });
+}
+
 /**
- * Builds the configured HTTP application (not yet listening): request ids, JSON bodies with
- * their limits and errors in the envelope, proxy trust, Swagger UI at /docs. Used by the server
- * and by the e2e tests, so both run exactly the same stack.
+ * Builds the configured HTTP application (not yet listening) on Fastify: request ids, JSON bodies
+ * with their limits and errors in the envelope, proxy trust, JSON logs, Swagger UI at /docs.
+ * The server and the e2e tests both use it, so both run exactly the same stack.
  */
-export async function createApp(options: AppModuleOptions): Promise<NestExpressApplication> {
+export async function createApp(options: AppModuleOptions): Promise<NestFastifyApplication> {
   const { config } = options;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options), {
+  const rootLogger = createRootLogger(config);
+  const adapter = new FastifyAdapter({
+    loggerInstance: rootLogger,
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
+    genReqId: generateRequestId,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    maxParamLength: 2048,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+    logger: new PinoNestLogger(rootLogger),
     bodyParser: false,
-    bufferLogs: true,
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
-  app.set('trust proxy', config.trustProxy);
-  app.set('etag', false);
-  app.disable('x-powered-by');
 
-  const errorLogger = new NestLogger('HttpBody');
-  app.use(requestIdMiddleware);
-  app.use(...jsonBodyMiddlewares(config.bodyLimitBytes));
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) =>
-    sendError(bodyParserErrorToDomain(error, config.bodyLimitBytes), req, res, errorLogger),
-  );
+  const fastify = app.getHttpAdapter().getInstance();
+  const errorLogger = new Logger('Http');
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+  logRequests(fastify, rootLogger);
+  registerJsonBodyParser(fastify, config.bodyLimitBytes);
+  fastify.setErrorHandler((error, request, reply) => sendError(fastifyErrorToDomain(error, config.bodyLimitBytes), request, reply, errorLogger));
 
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {
     jsonDocumentUrl: `${DOCS_PATH}-json`,
     customSiteTitle: 'Tensorify Server API',
     swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
   });
+  return app;
+}
+
+/** `init()` plus Fastify's `ready()`: after this, `app.getHttpServer()` serves requests (used by tests). */
+export async function initApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   return app;
 }

@@ -1,13 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyAuthGuard } from './auth/api-key-auth.guard';
 import { AuthModule } from './auth/auth.module';
 import { ScopesGuard } from './auth/scopes.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { Clock, systemClock } from './common/clock';
 import { CommonModule } from './common/common.module';
-import { loggerParams } from './common/logging';
 import { ApiValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
@@ -31,7 +29,6 @@ export function coreImports({ config, clock = systemClock, databaseRetryAttempts
   return [
     ConfigModule.forRoot(config),
     CommonModule.forRoot(clock),
-    LoggerModule.forRoot(loggerParams(config)),
     DatabaseModule.forRoot({ retryAttempts: databaseRetryAttempts }),
     PlansModule,
     WorkspacesModule,

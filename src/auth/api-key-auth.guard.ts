@@ -1,7 +1,7 @@
 import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { DomainError, RateLimitedError, UnauthorizedError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
@@ -29,12 +29,13 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     const failuresKey = `auth-failures:${req.ip ?? 'unknown'}`;
     const failures = await this.counters.peek(failuresKey).catch(() => null);
     if (failures?.isBlocked) throw this.tooManyFailures(failures.timeToBlockExpire);
     try {
-      if (req.query?.access_token !== undefined || (req.body as { access_token?: unknown })?.access_token !== undefined) {
+      const query = req.query as { access_token?: unknown } | undefined;
+      if (query?.access_token !== undefined || (req.body as { access_token?: unknown } | undefined)?.access_token !== undefined) {
         throw new UnauthorizedError('Send the API key in the Authorization header, never in the URL or the body');
       }
       return (await super.canActivate(context)) as boolean;

@@ -1,21 +1,17 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorResponse } from './error-envelope';
-import { requestIdOf } from './request-id';
+import { maskSecrets } from './logging';
 
-/** Writes an error as the api.md envelope; shared by the Nest filter and the Express error handler. */
-export function sendError(error: unknown, req: Request, res: Response, logger: Logger): void {
-  const requestId = requestIdOf(req);
+/** Writes an error as the api.md envelope; shared by the Nest filter and Fastify's error handler. */
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+  const requestId = String(request.id);
   const { status, body, headers, isInternal } = toErrorResponse(error, requestId);
   if (isInternal) {
-    logger.error({ err: error, requestId, method: req.method, url: req.originalUrl }, 'Unhandled error');
+    logger.error({ err: error, requestId, method: request.method, url: maskSecrets(request.url) }, 'Unhandled error');
   }
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.status(status).json(body);
+  if (reply.sent) return;
+  reply.headers(headers).status(status).send(body);
 }
 
 @Catch()
@@ -24,6 +20,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendError(exception, http.getRequest<Request>(), http.getResponse<Response>(), this.logger);
+    sendError(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.logger);
   }
 }

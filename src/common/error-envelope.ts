@@ -41,10 +41,9 @@ export function toErrorResponse(error: unknown, requestId: string): ErrorRespons
   let code: string;
   let message: string;
   let details: ErrorDetails | undefined;
-  const headers: Record<string, string> = {};
+  let headers: Record<string, string> = {};
   if (error instanceof DomainError) {
-    ({ status, code, message, details } = error);
-    if ('retryAfterSeconds' in error) headers['Retry-After'] = String(error.retryAfterSeconds);
+    ({ status, code, message, details, headers } = error);
   } else if (error instanceof HttpException) {
     ({ status, code, message } = fromHttpException(error));
   } else {

@@ -28,6 +28,8 @@ export type ErrorDetails = Record<string, unknown>;
 
 export abstract class DomainError extends Error {
   abstract readonly status: number;
+  /** Response headers that belong to this error (Retry-After, WWW-Authenticate…). */
+  readonly headers: Record<string, string> = {};
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -52,6 +54,7 @@ export class BadRequestError extends DomainError {
 
 export class UnauthorizedError extends DomainError {
   readonly status = 401;
+  override readonly headers = { 'WWW-Authenticate': 'Bearer realm="tensorify"' };
   constructor(message = 'A valid API key is required: send "Authorization: Bearer tfy_…"') {
     super(ErrorCode.UNAUTHORIZED, message);
   }
@@ -94,12 +97,14 @@ export class UnsupportedMediaTypeError extends DomainError {
 
 export class RateLimitedError extends DomainError {
   readonly status = 429;
+  override readonly headers: Record<string, string>;
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
     details?: ErrorDetails,
   ) {
     super(ErrorCode.RATE_LIMITED, message, details);
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }
 }
 

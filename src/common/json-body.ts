@@ -1,5 +1,6 @@
-import type { NextFunction, Request, Response } from 'express';
-import express from 'express';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { HttpException } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, ErrorCode, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors';
 
 export const MAX_JSON_DEPTH = 64;
@@ -34,65 +35,76 @@ export function findJsonProblem(body: unknown): { path: string; problem: string 
   return null;
 }
 
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
-
-function hasBody(req: Request): boolean {
-  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-}
-
-/** Express middlewares that parse JSON bodies and turn every parsing failure into a domain error. */
-export function jsonBodyMiddlewares(limitBytes: number) {
-  const parse = express.json({ limit: limitBytes, strict: false, type: () => true });
-
-  const requireJson = (req: Request, _res: Response, next: NextFunction) => {
-    if (!BODY_METHODS.has(req.method) || !hasBody(req)) return next();
-    if (!req.is('application/json') && !req.is('application/*+json')) {
-      return next(
-        new UnsupportedMediaTypeError(
-          `Request bodies must be JSON: send "Content-Type: application/json" (got "${req.get('content-type') ?? 'none'}")`,
-        ),
-      );
+function decompress(body: Buffer, encoding: string | undefined, limitBytes: number): Buffer {
+  const options = { maxOutputLength: limitBytes };
+  try {
+    switch ((encoding ?? 'identity').trim().toLowerCase()) {
+      case 'identity':
+        return body;
+      case 'gzip':
+      case 'x-gzip':
+        return gunzipSync(body, options);
+      case 'deflate':
+        return inflateSync(body, options);
+      case 'br':
+        return brotliDecompressSync(body, options);
+      default:
+        throw new UnsupportedMediaTypeError(`Unsupported Content-Encoding "${encoding}": send identity, gzip, deflate or br`);
     }
-    parse(req, _res, next);
-  };
-
-  const checkShape = (req: Request, _res: Response, next: NextFunction) => {
-    if (req.body === undefined) return next();
-    const problem = findJsonProblem(req.body);
-    if (problem) {
-      return next(new ValidationError(`Request body ${problem.path || '/'} ${problem.problem}`, { [problem.path || '/']: [problem.problem] }));
+  } catch (error) {
+    if (error instanceof UnsupportedMediaTypeError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new PayloadTooLargeError(`Request body exceeds the limit of ${limitBytes} bytes once decompressed`);
     }
-    next();
-  };
-
-  return [requireJson, checkShape];
-}
-
-/** Maps body-parser's errors (which carry `type`) to domain errors; anything else passes on. */
-export function bodyParserErrorToDomain(error: unknown, limitBytes: number): unknown {
-  const type = (error as { type?: string })?.type;
-  switch (type) {
-    case 'entity.parse.failed':
-      return new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${(error as Error).message}`);
-    case 'entity.too.large':
-      return new PayloadTooLargeError(`Request body exceeds the limit of ${limitBytes} bytes`);
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new UnsupportedMediaTypeError(`Unsupported body encoding: ${(error as Error).message}`);
-    case 'request.aborted':
-    case 'request.size.invalid':
-    case 'stream.encoding.set':
-      return new BadRequestError(ErrorCode.VALIDATION_ERROR, `Request body could not be read: ${(error as Error).message}`);
-    default:
-      // A gzip/deflate/br body that does not decompress: body-parser passes zlib's error on as a 400 without a type.
-      if (isExposedBadRequest(error)) {
-        return new BadRequestError(ErrorCode.VALIDATION_ERROR, `Request body could not be decompressed: ${error.message}`);
-      }
-      return error;
+    throw new BadRequestError(ErrorCode.VALIDATION_ERROR, `Request body could not be decompressed (${encoding}): ${(error as Error).message}`);
   }
 }
 
-function isExposedBadRequest(error: unknown): error is Error {
-  const { status, expose } = (error ?? {}) as { status?: unknown; expose?: unknown };
-  return error instanceof Error && status === 400 && expose === true;
+/**
+ * JSON is the only request body this API takes (`application/json` and `application/*+json`, in
+ * identity, gzip, deflate or br encoding). Fastify's own parser does the parsing, with
+ * `__proto__`/`constructor` poisoning refused; then the shape guard above runs. Every failure is
+ * a domain error, so it reaches the client in the envelope.
+ */
+export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: number): void {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  const parse = (req: FastifyRequest, raw: Buffer, done: (error: Error | null, body?: unknown) => void) => {
+    let text: string;
+    try {
+      text = decompress(raw, req.headers['content-encoding'], limitBytes).toString('utf8');
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(req, text, (error: Error | null, body?: unknown) => {
+      if (error) return done(new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${error.message}`));
+      const problem = findJsonProblem(body);
+      if (problem) {
+        return done(new ValidationError(`Request body ${problem.path || '/'} ${problem.problem}`, { [problem.path || '/']: [problem.problem] }));
+      }
+      done(null, body);
+    });
+  };
+  for (const contentType of ['application/json', /^application\/[\w.+-]+\+json(\s*;.*)?$/i]) {
+    fastify.addContentTypeParser(contentType, { parseAs: 'buffer', bodyLimit: limitBytes }, parse);
+  }
+}
+
+/** Fastify's own errors (body too large, unsupported media type…) as domain errors; anything else unchanged. */
+export function fastifyErrorToDomain(error: unknown, limitBytes: number): unknown {
+  switch ((error as { code?: string })?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PayloadTooLargeError(`Request body exceeds the limit of ${limitBytes} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new UnsupportedMediaTypeError('Request bodies must be JSON: send "Content-Type: application/json"');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_TYPE':
+      return new BadRequestError(ErrorCode.VALIDATION_ERROR, `Request body could not be read: ${(error as Error).message}`);
+    default: {
+      const status = (error as { statusCode?: number })?.statusCode;
+      return status && status >= 400 && status < 500 ? new HttpException((error as Error).message, status) : error;
+    }
+  }
 }

@@ -1,7 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Params } from 'nestjs-pino';
+import type { LoggerService } from '@nestjs/common';
+import pino, { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
-import { authContextOf } from '../auth/auth-context';
 
 const SECRET_IN_TEXT = /tfy_[0-9A-Za-z]+/g;
 
@@ -10,27 +9,63 @@ export function maskSecrets(text: string): string {
   return text.replace(SECRET_IN_TEXT, 'tfy_***');
 }
 
-/** Structured JSON logs (pino), one line per request with its request id; never a key secret. */
-export function loggerParams(config: AppConfig): Params {
-  return {
-    pinoHttp: {
-      level: config.logLevel,
-      genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id: string }).id,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'err.config', '*.secret', '*.key'], censor: '[redacted]' },
-      serializers: {
-        req: (req: IncomingMessage & { id?: string; raw?: IncomingMessage }) => ({
-          id: req.id,
-          method: req.method,
-          url: maskSecrets(req.url ?? ''),
-        }),
-        res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-      },
-      customProps: (req: IncomingMessage) => {
-        const auth = authContextOf(req);
-        return auth ? { workspaceId: auth.workspace.id, apiKeyId: auth.apiKey.id } : {};
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      quietReqLogger: true,
-    },
-  };
+/**
+ * The one pino logger of the process: JSON lines on stdout. Fastify logs through it (each line of a
+ * request carries its `requestId`), and so does Nest through `PinoNestLogger`. Authorization headers
+ * and anything named secret or key are redacted; URLs are logged with key-shaped text masked.
+ */
+export function createRootLogger(config: Pick<AppConfig, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.secret', '*.key'], censor: '[redacted]' },
+    serializers: { err: pino.stdSerializers.err },
+  });
+}
+
+/** Nest's LoggerService on top of pino, so framework and application messages are JSON lines too. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, ...rest: unknown[]) {
+    this.write('info', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]) {
+    this.write('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]) {
+    this.write('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]) {
+    this.write('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]) {
+    this.write('trace', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]) {
+    this.write('fatal', message, rest);
+  }
+
+  /**
+   * Nest calls `logger.log(message, context)` or, from `new Logger(ctx).error(obj, msg)`,
+   * `(obj, msg, context)`; the last string argument is the context, an object first argument is
+   * merged into the line, and an error-stack string becomes `stack`.
+   */
+  private write(level: pino.Level, message: unknown, rest: unknown[]): void {
+    if (!this.logger.isLevelEnabled(level)) return;
+    const args = [...rest];
+    const context = typeof args[args.length - 1] === 'string' ? (args.pop() as string) : undefined;
+    const fields: Record<string, unknown> = context ? { context } : {};
+    let text: string | undefined;
+    if (message instanceof Error) fields.err = message;
+    else if (message !== null && typeof message === 'object') Object.assign(fields, message);
+    else text = String(message);
+    for (const arg of args) {
+      if (typeof arg === 'string' && text === undefined) text = arg;
+      else if (typeof arg === 'string') fields.stack = arg;
+      else if (arg instanceof Error) fields.err = arg;
+    }
+    this.logger[level](fields, text);
+  }
 }

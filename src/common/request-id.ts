@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 
-export const REQUEST_ID_HEADER = 'X-Request-Id';
+export const REQUEST_ID_HEADER = 'x-request-id';
 const ACCEPTABLE_INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-/** Gives every request an id (the caller's own `X-Request-Id` when it is sane) and echoes it back. */
-export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
-  const incoming = req.get(REQUEST_ID_HEADER);
-  const id = incoming && ACCEPTABLE_INCOMING_ID.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`;
-  (req as Request & { id: string }).id = id;
-  res.setHeader(REQUEST_ID_HEADER, id);
-  next();
-}
-
-export function requestIdOf(req: unknown): string {
-  return String((req as { id?: string }).id ?? 'unknown');
+/** The request's id: the caller's own `X-Request-Id` when it is sane, else a new one. */
+export function generateRequestId(req: IncomingMessage): string {
+  const incoming = req.headers[REQUEST_ID_HEADER];
+  return typeof incoming === 'string' && ACCEPTABLE_INCOMING_ID.test(incoming) ? incoming : `req_${randomUUID().replace(/-/g, '')}`;
 }

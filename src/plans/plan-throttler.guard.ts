@@ -1,7 +1,7 @@
 import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, getOptionsToken } from '@nestjs/throttler';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authContextOf } from '../auth/auth-context';
 import { RateLimitedError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
@@ -38,8 +38,8 @@ export class PlanThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override async handleRequest({ context, ttl, blockDuration, throttler }: ThrottlerRequest): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     const { workspace } = authContextOf(req)!;
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
     let record;

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
@@ -7,15 +7,17 @@ export const RATE_LIMIT_WINDOW_SECONDS = 60;
  * `RateLimit-Policy: "workspace";q=60;w=60` and `RateLimit: "workspace";r=59;t=42`.
  */
 export function setRateLimitHeaders(
-  res: Response,
+  reply: FastifyReply,
   policy: string,
   limit: number,
   remaining: number,
   resetSeconds: number,
 ): void {
-  res.setHeader('X-RateLimit-Limit', String(limit));
-  res.setHeader('X-RateLimit-Remaining', String(remaining));
-  res.setHeader('X-RateLimit-Reset', String(resetSeconds));
-  res.setHeader('RateLimit-Policy', `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}`);
-  res.setHeader('RateLimit', `"${policy}";r=${remaining};t=${resetSeconds}`);
+  reply.headers({
+    'X-RateLimit-Limit': String(limit),
+    'X-RateLimit-Remaining': String(remaining),
+    'X-RateLimit-Reset': String(resetSeconds),
+    'RateLimit-Policy': `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}`,
+    RateLimit: `"${policy}";r=${remaining};t=${resetSeconds}`,
+  });
 }

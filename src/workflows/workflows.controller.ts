@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiHeader, ApiNoContentResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
 import { Auth, AuthContext } from '../auth/auth-context';
 import { ApiErrors, ErrorDoc } from '../common/api-docs';
@@ -67,8 +67,8 @@ export class WorkflowsController {
   })
   @ApiResponse({ status: 201, type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } } })
   @ApiErrors(INVALID, 413, 415)
-  async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) res: Response): Promise<WorkflowDto> {
-    return this.present(await this.workflows.create(auth.workspace.id, body), res);
+  async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<WorkflowDto> {
+    return this.present(await this.workflows.create(auth.workspace.id, body), reply);
   }
 
   @Post('validate')
@@ -90,8 +90,8 @@ export class WorkflowsController {
   @ApiParam(ID_PARAM)
   @ApiResponse({ status: 200, type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"3"' } } } })
   @ApiErrors(NOT_FOUND)
-  async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<WorkflowDto> {
-    return this.present(await this.workflows.get(auth.workspace.id, id), res);
+  async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<WorkflowDto> {
+    return this.present(await this.workflows.get(auth.workspace.id, id), reply);
   }
 
   @Put(':id')
@@ -110,9 +110,9 @@ export class WorkflowsController {
     @Param('id') id: string,
     @Body() body: WorkflowBodyDto,
     @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WorkflowDto> {
-    return this.present(await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch)), res);
+    return this.present(await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch)), reply);
   }
 
   @Delete(':id')
@@ -126,8 +126,8 @@ export class WorkflowsController {
     await this.workflows.delete(auth.workspace.id, id);
   }
 
-  private present(workflow: WorkflowEntity, res: Response): WorkflowDto {
-    res.setHeader('ETag', `"${workflow.version}"`);
+  private present(workflow: WorkflowEntity, reply: FastifyReply): WorkflowDto {
+    reply.header('ETag', `"${workflow.version}"`);
     return {
       id: workflow.id,
       name: workflow.name,

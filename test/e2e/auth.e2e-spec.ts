@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { createApp } from '../../src/app.factory';
+import { createApp, initApp } from '../../src/app.factory';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { BootstrapService } from '../../src/auth/bootstrap.service';
 import { LastUsedTracker } from '../../src/auth/last-used.tracker';
@@ -42,10 +42,9 @@ interface ApiKeyRow {
 }
 
 /** Boots the real app on an existing data directory (a restart), the way test-app.ts does. */
-async function bootOn(dataDir: string, env: Record<string, string> = {}): Promise<NestExpressApplication> {
+async function bootOn(dataDir: string, env: Record<string, string> = {}): Promise<NestFastifyApplication> {
   const config = loadConfig({ TENSORIFY_DATA_DIR: dataDir, TENSORIFY_LOG_LEVEL: 'silent', ...env });
-  const app = await createApp({ config, clock: new FakeClock(), databaseRetryAttempts: 0 });
-  await app.init();
+  const app = await initApp(await createApp({ config, clock: new FakeClock(), databaseRetryAttempts: 0 }));
   return app;
 }
 
@@ -457,7 +456,7 @@ describe('Bootstrap', () => {
   describe('restarting on the same data directory', () => {
     const OTHER_BOOTSTRAP_KEY = 'tfy_AnotherBootstrapKey0123456789abcdefghijklm';
     let dataDir: string;
-    let restarted: NestExpressApplication;
+    let restarted: NestFastifyApplication;
 
     beforeAll(async () => {
       const first = await startTestApp();

@@ -116,7 +116,7 @@ describe('The tensorify-server process', () => {
         expect(revoke.code).toBe(0);
         const refused = await fetch(`${server.baseUrl}/v1/workflows`, { headers });
         expect(refused.status).toBe(401);
-        expect((await refused.json()).error.code).toBe('UNAUTHORIZED');
+        expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
       } finally {
         await server.stop();
       }

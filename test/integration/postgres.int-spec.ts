@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { createApp } from '../../src/app.factory';
+import { createApp, initApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config';
 import { createScratchDatabase } from '../support/postgres';
 import { runCli, startServerProcess } from '../support/server-process';
@@ -44,7 +44,7 @@ describe('PostgreSQL as the database', () => {
 
   it('bootstraps exactly one default workspace when two instances start on an empty database at once', async () => {
     const config = loadConfig({ TENSORIFY_DATA_DIR: dataDir, TENSORIFY_DATABASE_URL: database.url, TENSORIFY_LOG_LEVEL: 'silent' });
-    const apps = await Promise.all([1, 2].map(() => createApp({ config, databaseRetryAttempts: 0 }).then(async (app) => (await app.init(), app))));
+    const apps = await Promise.all([1, 2].map(() => createApp({ config, databaseRetryAttempts: 0 }).then(initApp)));
     try {
       expect(await rows(database.url, 'SELECT name FROM workspaces')).toEqual([{ name: 'default' }]);
       expect(await rows(database.url, 'SELECT name FROM api_keys')).toEqual([{ name: 'bootstrap admin' }]);
@@ -64,7 +64,7 @@ describe('PostgreSQL as the database', () => {
       const body = JSON.stringify({ name: 'Hello ✓ 你好', nodes: [{ id: 'trigger', type: 'manual' }], edges: [] });
       const post = await fetch(`${server.baseUrl}/v1/workflows`, { method: 'POST', headers, body });
       expect(post.status).toBe(201);
-      const list = await (await fetch(`${server.baseUrl}/v1/workflows`, { headers })).json();
+      const list = (await (await fetch(`${server.baseUrl}/v1/workflows`, { headers })).json()) as { workflows: { name: string }[] };
       expect(list.workflows.map((w: { name: string }) => w.name)).toEqual(['Hello ✓ 你好']);
     } finally {
       await server.stop();

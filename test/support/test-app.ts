@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
-import { createApp } from '../../src/app.factory';
+import { createApp, initApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import type { Scope } from '../../src/auth/scopes';
 import { FakeClock } from './fake-clock';
@@ -14,7 +14,7 @@ import { createScratchDatabase, postgresAdminUrl } from './postgres';
 export const TEST_ADMIN_KEY = 'tfy_TestAdminKey0123456789abcdefghijklmnopqrstuv';
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   http: TestAgent;
   config: AppConfig;
   clock: FakeClock;
@@ -46,8 +46,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...env,
   });
   const clock = new FakeClock();
-  const app = await createApp({ config, clock, databaseRetryAttempts: 0 });
-  await app.init();
+  const app = await initApp(await createApp({ config, clock, databaseRetryAttempts: 0 }));
   const http = request(app.getHttpServer());
   const bearer = (key: string) => `Bearer ${key}`;
   let workspaceCount = 0;
