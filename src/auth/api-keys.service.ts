@@ -6,6 +6,10 @@ import { ErrorCode, ForbiddenError, NotFoundError, UnauthorizedError, Validation
 import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
 import { Page, toPage } from '../common/pagination';
 import { pageAfter } from '../database/query-helpers';
+import { CACHE_NAMES, CACHE_TTL_MS, CacheRevisions } from '../database/cache-revisions.service';
+import { rawQuery } from '../database/raw-query';
+import { ReadThroughCache } from '../common/read-through-cache';
+import type { Plan } from '../plans/plans';
 import { WorkspacesService } from '../workspaces/workspaces.service';
 import { ApiKeyEntity } from './api-key.entity';
 import { displayPrefix, generateSecret, hashSecret, isWellFormedSecret } from './api-key-secret';
@@ -13,6 +17,20 @@ import { AuthContext } from './auth-context';
 import { ApiKeyDto } from './dto/api-key.dto';
 import { LastUsedTracker } from './last-used.tracker';
 import { hasScope, Scope, SCOPES } from './scopes';
+
+/** The row `authenticate` reads: a key and its workspace, in one indexed lookup by hash. */
+interface AuthRow {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  workspace_id: string;
+  workspace_name: string;
+  plan: Plan;
+  rate_limit_per_minute: number | null;
+}
 
 export interface NewApiKey {
   workspaceId: string;
@@ -25,12 +43,18 @@ export interface NewApiKey {
 
 @Injectable()
 export class ApiKeysService {
+  /** Keys by secret hash; dropped whenever a key is revoked or a workspace changes (see CacheRevisions). */
+  private readonly authCache = new ReadThroughCache<AuthRow>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS });
+
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     private readonly workspaces: WorkspacesService,
     private readonly lastUsed: LastUsedTracker,
+    private readonly revisions: CacheRevisions,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    revisions.onChange(CACHE_NAMES.auth, () => this.authCache.clear());
+  }
 
   /**
    * Creates a key and returns its secret, which is not stored and cannot be shown again.
@@ -48,20 +72,19 @@ export class ApiKeysService {
     }
     await this.workspaces.get(input.workspaceId);
     const secret = input.secret ?? generateSecret();
-    const apiKey = await this.keys.save(
-      this.keys.create({
-        id: newId(ID_PREFIX.apiKey),
-        workspaceId: input.workspaceId,
-        name: input.name,
-        prefix: displayPrefix(secret),
-        secretHash: hashSecret(secret),
-        scopes,
-        createdAt: new Date(this.clock.now()),
-        expiresAt: input.expiresAt ?? null,
-        revokedAt: null,
-        lastUsedAt: null,
-      }),
-    );
+    const apiKey = this.keys.create({
+      id: newId(ID_PREFIX.apiKey),
+      workspaceId: input.workspaceId,
+      name: input.name,
+      prefix: displayPrefix(secret),
+      secretHash: hashSecret(secret),
+      scopes,
+      createdAt: new Date(this.clock.now()),
+      expiresAt: input.expiresAt ?? null,
+      revokedAt: null,
+      lastUsedAt: null,
+    });
+    await this.keys.insert(apiKey);
     return { apiKey, secret };
   }
 
@@ -78,7 +101,7 @@ export class ApiKeysService {
     if (!apiKey) throw new NotFoundError(ErrorCode.API_KEY_NOT_FOUND, `API key ${id} not found`);
     if (!apiKey.revokedAt) {
       apiKey.revokedAt = new Date(this.clock.now());
-      await this.keys.update({ id }, { revokedAt: apiKey.revokedAt });
+      await this.revisions.write(CACHE_NAMES.auth, (manager) => manager.update(ApiKeyEntity, { id }, { revokedAt: apiKey.revokedAt }));
     }
     return apiKey;
   }
@@ -88,15 +111,34 @@ export class ApiKeysService {
     if (!isWellFormedSecret(secret)) {
       throw new UnauthorizedError('Malformed API key: expected "tfy_" followed by at least 32 letters and digits');
     }
-    const apiKey = await this.keys.findOne({ where: { secretHash: hashSecret(secret) }, relations: { workspace: true } });
-    if (!apiKey || !apiKey.workspace) throw new UnauthorizedError('Invalid API key');
-    if (apiKey.revokedAt) throw new UnauthorizedError('This API key has been revoked');
-    if (apiKey.expiresAt && apiKey.expiresAt.getTime() <= this.clock.now()) throw new UnauthorizedError('This API key has expired');
-    this.lastUsed.touch(apiKey.id);
-    const { workspace } = apiKey;
+    const hash = hashSecret(secret);
+    const row = await this.authCache.get(
+      hash,
+      async () => {
+        const [found] = await rawQuery<AuthRow>(
+          this.keys.manager.connection,
+          `SELECT k.id, k.name, k.prefix, k.scopes, k.expires_at, k.revoked_at,
+                  w.id AS workspace_id, w.name AS workspace_name, w.plan, w.rate_limit_per_minute
+             FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+            WHERE k.secret_hash = :hash`,
+          { hash },
+        );
+        return found;
+      },
+      (found) => !found.revoked_at,
+    );
+    if (!row) throw new UnauthorizedError('Invalid API key');
+    if (row.revoked_at) throw new UnauthorizedError('This API key has been revoked');
+    if (row.expires_at && Date.parse(row.expires_at) <= this.clock.now()) throw new UnauthorizedError('This API key has expired');
+    this.lastUsed.touch(row.id);
     return {
-      apiKey: { id: apiKey.id, name: apiKey.name, prefix: apiKey.prefix, scopes: apiKey.scopes },
-      workspace: { id: workspace.id, name: workspace.name, plan: workspace.plan, rateLimitPerMinute: workspace.rateLimitPerMinute },
+      apiKey: { id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) },
+      workspace: {
+        id: row.workspace_id,
+        name: row.workspace_name,
+        plan: row.plan,
+        rateLimitPerMinute: row.rate_limit_per_minute === null ? null : Number(row.rate_limit_per_minute),
+      },
     };
   }
 

@@ -46,9 +46,8 @@ export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      await this.keys.manager.transaction(async (manager) => {
-        for (const [id, lastUsedAt] of batch) await manager.update(ApiKeyEntity, { id }, { lastUsedAt });
-      });
+      // One statement per key, no transaction: on SQLite a transaction would span other requests' statements.
+      for (const [id, lastUsedAt] of batch) await this.keys.update({ id }, { lastUsedAt });
     } catch (error) {
       for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
       this.log.warn({ err: error }, 'Could not record API keys\' last use; will retry');

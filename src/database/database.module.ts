@@ -1,8 +1,9 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from './data-source-options';
+import { CacheRevisions } from './cache-revisions.service';
 import { runMigrationsExclusively } from './migrate';
 import { DataSource } from 'typeorm';
 
@@ -11,6 +12,7 @@ export interface DatabaseModuleOptions {
   retryAttempts: number;
 }
 
+@Global()
 @Module({})
 export class DatabaseModule {
   static forRoot({ retryAttempts }: DatabaseModuleOptions): DynamicModule {
@@ -27,6 +29,8 @@ export class DatabaseModule {
           },
         }),
       ],
+      providers: [CacheRevisions],
+      exports: [CacheRevisions],
     };
   }
 }

@@ -9,6 +9,9 @@ import { Page, toPage } from '../common/pagination';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { pageAfter } from '../database/query-helpers';
+import { rawQuery } from '../database/raw-query';
+import { CACHE_NAMES, CACHE_TTL_MS, CacheRevisions } from '../database/cache-revisions.service';
+import { deepFreeze, ReadThroughCache } from '../common/read-through-cache';
 import { GraphReport } from './graph/graph-problem';
 import { GraphValidator } from './graph/graph-validator';
 import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from './graph/graph.types';
@@ -24,6 +27,36 @@ export interface WorkflowInput extends WorkflowGraphInput {
 
 export type WorkflowSummary = Pick<WorkflowEntity, 'id' | 'name' | 'createdAt' | 'updatedAt'>;
 
+interface WorkflowRow {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string;
+  version: number;
+  nodes: string;
+  edges: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A raw `workflows` row as the entity (the reverse of the entity's column transformers). */
+function fromRow(row: WorkflowRow): WorkflowEntity {
+  return Object.assign(new WorkflowEntity(), {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    description: row.description,
+    version: Number(row.version),
+    nodes: JSON.parse(row.nodes),
+    edges: JSON.parse(row.edges),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  });
+}
+
+/** Memory the workflow cache may hold, counted as the length of the stored JSON. */
+const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Edges allowed per node of the configured node limit. */
 const EDGES_PER_NODE = 4;
 
@@ -34,7 +67,18 @@ export class WorkflowsService {
     private readonly validator: GraphValidator,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    private readonly revisions: CacheRevisions,
+  ) {
+    revisions.onChange(CACHE_NAMES.workflows, () => this.cache.clear());
+  }
+
+  /** Workflows by id, up to CACHE_MAX_BYTES of their JSON; dropped on every change (see CacheRevisions). */
+  private readonly cache = new ReadThroughCache<{ workflow: WorkflowEntity; bytes: number }>({
+    maxEntries: 10_000,
+    ttlMs: CACHE_TTL_MS,
+    maxSize: CACHE_MAX_BYTES,
+    sizeOf: (entry) => entry.bytes,
+  });
 
   /** The validation report of a graph, stored or not. */
   validate(graph: WorkflowGraphInput): GraphReport {
@@ -45,16 +89,16 @@ export class WorkflowsService {
   async create(workspaceId: string, input: WorkflowInput): Promise<WorkflowEntity> {
     this.assertValid(input);
     const now = new Date(this.clock.now());
-    return this.workflows.save(
-      this.workflows.create({
-        id: newId(ID_PREFIX.workflow),
-        workspaceId,
-        ...this.storedFields(input),
-        version: 1,
-        createdAt: now,
-        updatedAt: now,
-      }),
-    );
+    const workflow = this.workflows.create({
+      id: newId(ID_PREFIX.workflow),
+      workspaceId,
+      ...this.storedFields(input),
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await this.workflows.insert(workflow as QueryDeepPartialEntity<WorkflowEntity>);
+    return workflow;
   }
 
   async list(workspaceId: string, limit: number, cursor?: string): Promise<Page<WorkflowSummary>> {
@@ -65,10 +109,19 @@ export class WorkflowsService {
     return toPage(await pageAfter(query, 'w', limit, cursor).getMany(), limit);
   }
 
+  /** A workflow of the workspace, from the cache when it holds it. The returned object is frozen. */
   async get(workspaceId: string, id: string): Promise<WorkflowEntity> {
-    const workflow = looksLikeId(ID_PREFIX.workflow, id) ? await this.workflows.findOneBy({ id, workspaceId }) : null;
-    if (!workflow) throw this.notFound(id);
-    return workflow;
+    if (!looksLikeId(ID_PREFIX.workflow, id)) throw this.notFound(id);
+    const cached = await this.cache.get(id, async () => {
+      const [row] = await rawQuery<WorkflowRow>(
+        this.workflows.manager.connection,
+        'SELECT id, workspace_id, name, description, version, nodes, edges, created_at, updated_at FROM workflows WHERE id = :id',
+        { id },
+      );
+      return row ? { workflow: deepFreeze(fromRow(row)), bytes: row.nodes.length + row.edges.length + row.description.length } : undefined;
+    });
+    if (!cached || cached.workflow.workspaceId !== workspaceId) throw this.notFound(id);
+    return cached.workflow;
   }
 
   /**
@@ -79,14 +132,16 @@ export class WorkflowsService {
   async replace(workspaceId: string, id: string, input: WorkflowInput, expectedVersion?: number): Promise<WorkflowEntity> {
     await this.get(workspaceId, id);
     this.assertValid(input);
-    const update = this.workflows
-      .createQueryBuilder()
-      .update(WorkflowEntity)
-      .set({ ...this.storedFields(input), version: () => 'version + 1', updatedAt: new Date(this.clock.now()) } as QueryDeepPartialEntity<WorkflowEntity>)
-      .where('id = :id AND workspace_id = :workspaceId', { id, workspaceId });
-    if (expectedVersion !== undefined) update.andWhere('version = :version', { version: expectedVersion });
-    const result = await update.execute();
-    if (!result.affected) {
+    const affected = await this.revisions.write(CACHE_NAMES.workflows, async (manager) => {
+      const update = manager
+        .createQueryBuilder()
+        .update(WorkflowEntity)
+        .set({ ...this.storedFields(input), version: () => 'version + 1', updatedAt: new Date(this.clock.now()) } as QueryDeepPartialEntity<WorkflowEntity>)
+        .where('id = :id AND workspace_id = :workspaceId', { id, workspaceId });
+      if (expectedVersion !== undefined) update.andWhere('version = :version', { version: expectedVersion });
+      return (await update.execute()).affected;
+    });
+    if (!affected) {
       // Without a precondition, nothing matched only because the workflow was deleted meanwhile: get() answers 404.
       const latest = await this.get(workspaceId, id);
       throw new ConflictError(
@@ -98,8 +153,9 @@ export class WorkflowsService {
   }
 
   async delete(workspaceId: string, id: string): Promise<void> {
-    const result = looksLikeId(ID_PREFIX.workflow, id) ? await this.workflows.delete({ id, workspaceId }) : { affected: 0 };
-    if (!result.affected) throw this.notFound(id);
+    if (!looksLikeId(ID_PREFIX.workflow, id)) throw this.notFound(id);
+    const { affected } = await this.revisions.write(CACHE_NAMES.workflows, (manager) => manager.delete(WorkflowEntity, { id, workspaceId }));
+    if (!affected) throw this.notFound(id);
   }
 
   private assertValid(input: WorkflowGraphInput): void {

@@ -7,6 +7,7 @@ import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
 import { Page, toPage } from '../common/pagination';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
+import { CACHE_NAMES, CacheRevisions } from '../database/cache-revisions.service';
 import { isUniqueViolation, pageAfter } from '../database/query-helpers';
 import { Plan, rateLimitPerMinute } from '../plans/plans';
 import { WorkspaceDto } from './dto/workspace.dto';
@@ -24,6 +25,7 @@ export class WorkspacesService {
     @InjectRepository(WorkspaceEntity) private readonly workspaces: Repository<WorkspaceEntity>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly revisions: CacheRevisions,
   ) {}
 
   async create(input: { name: string; plan: Plan; rateLimitPerMinute?: number | null }): Promise<WorkspaceEntity> {
@@ -37,7 +39,8 @@ export class WorkspacesService {
       createdAt: now,
       updatedAt: now,
     });
-    return this.saveUniqueName(workspace);
+    await this.uniqueName(workspace.name, () => this.workspaces.insert(workspace));
+    return workspace;
   }
 
   async list(limit: number, cursor?: string): Promise<Page<WorkspaceEntity>> {
@@ -70,7 +73,10 @@ export class WorkspacesService {
       rateLimitPerMinute: ownLimit ?? null,
       updatedAt: new Date(this.clock.now()),
     });
-    return this.saveUniqueName(workspace);
+    // API keys are cached with their workspace's plan and limit: the change must reach them at once.
+    const { id: _id, createdAt: _createdAt, ...changed } = workspace;
+    await this.revisions.write(CACHE_NAMES.auth, () => this.uniqueName(workspace.name, () => this.workspaces.update({ id }, changed)));
+    return workspace;
   }
 
   async count(): Promise<number> {
@@ -96,13 +102,12 @@ export class WorkspacesService {
     }
   }
 
-  private async saveUniqueName(workspace: WorkspaceEntity): Promise<WorkspaceEntity> {
+  /** Runs a write that may collide with another workspace's name, as 409 CONFLICT if it does. */
+  private async uniqueName(name: string, write: () => Promise<unknown>): Promise<void> {
     try {
-      return await this.workspaces.save(workspace);
+      await write();
     } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new ConflictError(`A workspace named "${workspace.name}" already exists`, { field: 'name' });
-      }
+      if (isUniqueViolation(error)) throw new ConflictError(`A workspace named "${name}" already exists`, { field: 'name' });
       throw error;
     }
   }

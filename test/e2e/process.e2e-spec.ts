@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from 'sqlite3';
+import { CACHE_SYNC_INTERVAL_MS } from '../../src/database/cache-revisions.service';
 import { runCli, startServerProcess } from '../support/server-process';
 
 function query<T>(file: string, sql: string): Promise<T[]> {
@@ -59,7 +60,10 @@ describe('The tensorify-server process', () => {
     const file = join(dataDir, 'tensorify.db');
     const tables = await query<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['api_keys', 'migrations', 'workflows', 'workspaces']));
-    expect(await query(file, 'SELECT name FROM migrations')).toEqual([{ name: 'InitialSchema1764300000000' }]);
+    expect(await query(file, 'SELECT name FROM migrations ORDER BY id')).toEqual([
+      { name: 'InitialSchema1764300000000' },
+      { name: 'CacheRevisions1764300000001' },
+    ]);
     expect(await query(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   });
 
@@ -106,7 +110,7 @@ describe('The tensorify-server process', () => {
       expect(JSON.parse(workspaces.stdout).map((w: { name: string }) => w.name).sort()).toEqual(['default', 'research']);
     });
 
-    it('revokes a key so that a running server refuses it on the next request', async () => {
+    it('revokes a key so that a running server refuses it within its cache sync interval', async () => {
       const server = await startServerProcess(env());
       try {
         const { key, id } = JSON.parse(runCli(['keys', 'create', '--name', 'temp', '--json'], env()).stdout);
@@ -114,7 +118,12 @@ describe('The tensorify-server process', () => {
         expect((await fetch(`${server.baseUrl}/v1/workflows`, { headers })).status).toBe(200);
         const revoke = runCli(['keys', 'revoke', id], env());
         expect(revoke.code).toBe(0);
-        const refused = await fetch(`${server.baseUrl}/v1/workflows`, { headers });
+        const revokedAt = Date.now();
+        let refused = await fetch(`${server.baseUrl}/v1/workflows`, { headers });
+        while (refused.status === 200 && Date.now() - revokedAt < CACHE_SYNC_INTERVAL_MS + 500) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          refused = await fetch(`${server.baseUrl}/v1/workflows`, { headers });
+        }
         expect(refused.status).toBe(401);
         expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
       } finally {

@@ -1,0 +1,79 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { rawQuery } from './raw-query';
+
+export const CACHE_NAMES = { auth: 'auth', workflows: 'workflows' } as const;
+export type CacheName = (typeof CACHE_NAMES)[keyof typeof CACHE_NAMES];
+
+/** How often other processes' writes are noticed; this process's own writes are seen at once. */
+export const CACHE_SYNC_INTERVAL_MS = 1000;
+
+/** Longest a cached row lives, whatever the counters say. */
+export const CACHE_TTL_MS = 60_000;
+
+/**
+ * Keeps in-memory caches of database rows honest. A write that can make a cached row stale runs
+ * through `write`: after it, the cache's counter moves and this process's listeners drop their
+ * entries. Other processes sharing the database (the CLI, other instances) notice the moved
+ * counter at their next poll, within CACHE_SYNC_INTERVAL_MS.
+ *
+ * No transaction wraps the two statements: TypeORM shares one connection among all requests on
+ * SQLite, so a transaction would take in whatever other requests run meanwhile. Should a process
+ * die between the write and the counter, the caches' own time-to-live (CACHE_TTL_MS) bounds how
+ * long another process may serve the old row.
+ */
+@Injectable()
+export class CacheRevisions implements OnModuleInit, OnModuleDestroy {
+  private readonly log = new Logger(CacheRevisions.name);
+  private readonly listeners = new Map<CacheName, (() => void)[]>();
+  private readonly seen = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.poll();
+    this.timer = setInterval(() => void this.poll(), CACHE_SYNC_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  onChange(name: CacheName, listener: () => void): void {
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), listener]);
+  }
+
+  async write<T>(name: CacheName, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.dataSource.manager);
+    } finally {
+      this.notify(name);
+      await rawQuery(this.dataSource, 'UPDATE cache_revisions SET revision = revision + 1 WHERE name = :name', { name }).catch((error: unknown) =>
+        this.log.error({ err: error, cache: name }, 'Could not move a cache revision; other processes catch up within the cache TTL'),
+      );
+    }
+  }
+
+  private async poll(): Promise<void> {
+    let rows: { name: string; revision: number }[];
+    try {
+      rows = await this.dataSource.query('SELECT name, revision FROM cache_revisions');
+    } catch (error) {
+      this.log.warn({ err: error }, 'Could not read cache revisions; caches are cleared until it works again');
+      for (const name of this.listeners.keys()) this.notify(name);
+      return;
+    }
+    for (const { name, revision } of rows) {
+      const previous = this.seen.get(name);
+      this.seen.set(name, Number(revision));
+      if (previous !== undefined && previous !== Number(revision)) this.notify(name as CacheName);
+    }
+  }
+
+  private notify(name: CacheName): void {
+    for (const listener of this.listeners.get(name) ?? []) listener();
+  }
+}
