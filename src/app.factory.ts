@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -6,8 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { authContextOf } from './auth/auth-context';
-import { sendError } from './common/all-exceptions.filter';
-import { fastifyErrorToDomain, registerJsonBodyParser } from './common/json-body';
+import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, maskSecrets, PinoNestLogger } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
 import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
@@ -29,15 +27,20 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
   return SwaggerModule.createDocument(app, document);
 }
 
-/** One JSON log line per request, with its id, outcome, duration and (when known) workspace and key. */
+/**
+ * One JSON log line per request, with its id, outcome, duration and (when known) workspace and
+ * key. Written through the root logger rather than a per-request child logger, which Fastify
+ * would otherwise create for every request.
+ */
 function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
   fastify.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
     if (logger.isLevelEnabled(level)) {
       const auth = authContextOf(request);
-      request.log[level](
+      logger[level](
         {
+          requestId: request.id,
           method: request.method,
           url: maskSecrets(request.url),
           statusCode: status,
@@ -53,22 +56,20 @@ function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
 
 /**
  * Builds the configured HTTP application (not yet listening) on Fastify: request ids, JSON bodies
- * with their limits and errors in the envelope, proxy trust, JSON logs, Swagger UI at /docs.
+ * with their limits, proxy trust, JSON logs, Swagger UI at /docs. Errors of every layer, Fastify's
+ * own included (Nest hands them to the global filter as HttpExceptions), leave as the envelope.
  * The server and the e2e tests both use it, so both run exactly the same stack.
  */
 export async function createApp(options: AppModuleOptions): Promise<NestFastifyApplication> {
   const { config } = options;
   const rootLogger = createRootLogger(config);
   const adapter = new FastifyAdapter({
-    loggerInstance: rootLogger,
-    disableRequestLogging: true,
     requestIdHeader: false,
-    requestIdLogLabel: 'requestId',
     genReqId: generateRequestId,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: new PinoNestLogger(rootLogger),
@@ -77,14 +78,12 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   });
 
   const fastify = app.getHttpAdapter().getInstance();
-  const errorLogger = new Logger('Http');
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
   logRequests(fastify, rootLogger);
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
-  fastify.setErrorHandler((error, request, reply) => sendError(fastifyErrorToDomain(error, config.bodyLimitBytes), request, reply, errorLogger));
 
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {
     jsonDocumentUrl: `${DOCS_PATH}-json`,

@@ -6,9 +6,9 @@ import { DomainError, RateLimitedError, UnauthorizedError } from '../common/erro
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
-import { IS_PUBLIC } from './auth.decorators';
 import { AuthContext } from './auth-context';
 import { BEARER_STRATEGY } from './bearer.strategy';
+import { routePolicy } from './route-policy';
 
 const FAILURE_WINDOW_MS = 60_000;
 
@@ -28,7 +28,7 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    if (routePolicy(this.reflector, context).isPublic) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const failuresKey = `auth-failures:${req.ip ?? 'unknown'}`;
     const failures = await this.counters.peek(failuresKey).catch(() => null);

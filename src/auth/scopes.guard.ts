@@ -1,9 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ForbiddenError } from '../common/errors';
-import { ANY_SCOPE, IS_PUBLIC, REQUIRED_SCOPE } from './auth.decorators';
+import { ANY_SCOPE } from './auth.decorators';
 import { authContextOf } from './auth-context';
-import { hasScope, Scope } from './scopes';
+import { routePolicy } from './route-policy';
+import { hasScope } from './scopes';
 
 /** Refuses a key that lacks the route's scope with 403; a route that declares no scope is refused (fail closed). */
 @Injectable()
@@ -13,9 +14,8 @@ export class ScopesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const required = this.reflector.getAllAndOverride<Scope | typeof ANY_SCOPE | undefined>(REQUIRED_SCOPE, targets);
+    const { isPublic, requiredScope: required } = routePolicy(this.reflector, context);
+    if (isPublic) return true;
     if (!required) {
       this.log.error(`Route ${context.getClass().name}.${context.getHandler().name} declares no scope; refusing it`);
       throw new ForbiddenError('This route is not available to API keys');

@@ -1,9 +1,12 @@
-import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
 import { toErrorResponse } from './error-envelope';
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { maskSecrets } from './logging';
 
-/** Writes an error as the api.md envelope; shared by the Nest filter and Fastify's error handler. */
+/** Writes an error as the api.md envelope. */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
   const requestId = String(request.id);
   const { status, body, headers, isInternal } = toErrorResponse(error, requestId);
@@ -18,8 +21,23 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger(AllExceptionsFilter.name);
 
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendError(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.logger);
+    sendError(this.explainBodyRejection(exception), http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.logger);
+  }
+
+  /** Fastify refuses oversized and non-JSON bodies before any route runs; say what to do about it. */
+  private explainBodyRejection(exception: unknown): unknown {
+    if (!(exception instanceof HttpException)) return exception;
+    switch (exception.getStatus()) {
+      case 413:
+        return new PayloadTooLargeError(`Request body exceeds the limit of ${this.config.bodyLimitBytes} bytes (TENSORIFY_BODY_LIMIT)`);
+      case 415:
+        return new UnsupportedMediaTypeError('Request bodies must be JSON: send "Content-Type: application/json"');
+      default:
+        return exception;
+    }
   }
 }

@@ -1,5 +1,4 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { HttpException } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError, ErrorCode, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors';
 
@@ -88,23 +87,5 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: num
   };
   for (const contentType of ['application/json', /^application\/[\w.+-]+\+json(\s*;.*)?$/i]) {
     fastify.addContentTypeParser(contentType, { parseAs: 'buffer', bodyLimit: limitBytes }, parse);
-  }
-}
-
-/** Fastify's own errors (body too large, unsupported media type…) as domain errors; anything else unchanged. */
-export function fastifyErrorToDomain(error: unknown, limitBytes: number): unknown {
-  switch ((error as { code?: string })?.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new PayloadTooLargeError(`Request body exceeds the limit of ${limitBytes} bytes`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_TYPE':
-      return new UnsupportedMediaTypeError('Request bodies must be JSON: send "Content-Type: application/json"');
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-    case 'FST_ERR_CTP_EMPTY_TYPE':
-      return new BadRequestError(ErrorCode.VALIDATION_ERROR, `Request body could not be read: ${(error as Error).message}`);
-    default: {
-      const status = (error as { statusCode?: number })?.statusCode;
-      return status && status >= 400 && status < 500 ? new HttpException((error as Error).message, status) : error;
-    }
   }
 }

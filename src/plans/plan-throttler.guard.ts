@@ -1,6 +1,6 @@
 import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModuleOptions, ThrottlerRequest, getOptionsToken } from '@nestjs/throttler';
+import { getOptionsToken, ThrottlerGuard, ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authContextOf } from '../auth/auth-context';
 import { RateLimitedError } from '../common/errors';
@@ -19,6 +19,9 @@ export const WORKSPACE_THROTTLER = 'workspace';
  * Unauthenticated (public) routes are not counted here; failed authentications are limited per
  * IP by the auth guard. If the counter store fails, the request is let through (fail open) and
  * the failure is logged: an outage of the store must not take the API down.
+ *
+ * There is one throttler, keyed by workspace, so the base class's per-route overrides
+ * (`@Throttle`, `@SkipThrottle`) do not apply and their metadata is not read on each request.
  */
 @Injectable()
 export class PlanThrottlerGuard extends ThrottlerGuard {
@@ -33,24 +36,24 @@ export class PlanThrottlerGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return !authContextOf(context.switchToHttp().getRequest());
-  }
-
-  protected override async handleRequest({ context, ttl, blockDuration, throttler }: ThrottlerRequest): Promise<boolean> {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
-    const res = context.switchToHttp().getResponse<FastifyReply>();
-    const { workspace } = authContextOf(req)!;
+    const auth = authContextOf(req);
+    if (!auth) return true;
+    const { workspace } = auth;
+    const [throttler] = this.throttlers;
+    const ttl = throttler.ttl as number;
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
     let record;
     try {
-      record = await this.storageService.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, ttl, limit, blockDuration, throttler.name!);
+      record = await this.storageService.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, ttl, limit, (throttler.blockDuration as number) ?? 0, throttler.name!);
     } catch (error) {
       this.log.error({ err: error }, 'Rate-limit store failed; letting the request through');
       return true;
     }
     const resetSeconds = record.isBlocked ? record.timeToBlockExpire : record.timeToExpire;
-    setRateLimitHeaders(res, WORKSPACE_THROTTLER, limit, Math.max(0, limit - record.totalHits), resetSeconds);
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    setRateLimitHeaders(reply, WORKSPACE_THROTTLER, limit, Math.max(0, limit - record.totalHits), resetSeconds);
     if (record.isBlocked) {
       throw new RateLimitedError(
         `Rate limit of ${limit} requests per minute reached for workspace ${workspace.id}; retry in ${resetSeconds} s`,

@@ -29,6 +29,9 @@ const STALE: ErrorDoc = {
 };
 const ID_PARAM = { name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' };
 
+/** Serialised workflows, kept as long as the (cached, immutable) entity they were made from. */
+const representations = new WeakMap<WorkflowEntity, string>();
+
 /** `If-Match: 3`, `"3"` or `W/"3"` → 3; `*` or no header → undefined (no precondition). */
 function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
@@ -67,7 +70,7 @@ export class WorkflowsController {
   })
   @ApiResponse({ status: 201, type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } } })
   @ApiErrors(INVALID, 413, 415)
-  async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<WorkflowDto> {
+  async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.create(auth.workspace.id, body), reply);
   }
 
@@ -90,7 +93,7 @@ export class WorkflowsController {
   @ApiParam(ID_PARAM)
   @ApiResponse({ status: 200, type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"3"' } } } })
   @ApiErrors(NOT_FOUND)
-  async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<WorkflowDto> {
+  async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.get(auth.workspace.id, id), reply);
   }
 
@@ -111,7 +114,7 @@ export class WorkflowsController {
     @Body() body: WorkflowBodyDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<WorkflowDto> {
+  ): Promise<string> {
     return this.present(await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch)), reply);
   }
 
@@ -126,17 +129,24 @@ export class WorkflowsController {
     await this.workflows.delete(auth.workspace.id, id);
   }
 
-  private present(workflow: WorkflowEntity, reply: FastifyReply): WorkflowDto {
-    reply.header('ETag', `"${workflow.version}"`);
-    return {
-      id: workflow.id,
-      name: workflow.name,
-      description: workflow.description,
-      version: workflow.version,
-      nodes: workflow.nodes,
-      edges: workflow.edges,
-      createdAt: workflow.createdAt.toISOString(),
-      updatedAt: workflow.updatedAt.toISOString(),
-    } as WorkflowDto;
+  /** The workflow as its JSON text (serialised once per cached, frozen workflow) with its ETag. */
+  private present(workflow: WorkflowEntity, reply: FastifyReply): string {
+    let json = representations.get(workflow);
+    if (json === undefined) {
+      const dto: Omit<WorkflowDto, 'nodes' | 'edges'> & Pick<WorkflowEntity, 'nodes' | 'edges'> = {
+        id: workflow.id,
+        name: workflow.name,
+        description: workflow.description,
+        version: workflow.version,
+        nodes: workflow.nodes,
+        edges: workflow.edges,
+        createdAt: workflow.createdAt.toISOString(),
+        updatedAt: workflow.updatedAt.toISOString(),
+      };
+      json = JSON.stringify(dto);
+      representations.set(workflow, json);
+    }
+    reply.header('ETag', `"${workflow.version}"`).type('application/json; charset=utf-8');
+    return json;
   }
 }
