@@ -2,7 +2,8 @@
 // file), `integration` (test/integration: real PostgreSQL, Redis, sshd, Docker, started by .ci/run) and
 // `e2e-postgres` (the e2e suite on PostgreSQL; part of `npm run test:integration`).
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
-const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'] };
+// Suites that start real servers and processes get room for a slow, busy machine.
+const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'], testTimeout: 30_000 };
 
 module.exports = {
   projects: [

@@ -26,7 +26,7 @@ export class ApiKeysController {
       "Creates a key in the caller's workspace (or `workspaceId`). The secret is in this response only: only its SHA-256 hash is stored. " +
       "Scopes default to the caller's; a key can never grant a scope it lacks. Needs the `admin` scope.",
   })
-  @ApiResponse({ status: 201, type: CreatedApiKeyDto })
+  @ApiResponse({ status: 201, description: 'The new key, with its secret (shown only here)', type: CreatedApiKeyDto })
   @ApiErrors(400, WORKSPACE_NOT_FOUND)
   async create(@Body() body: CreateApiKeyDto, @Auth() auth: AuthContext): Promise<CreatedApiKeyDto> {
     const { apiKey, secret } = await this.apiKeys.create(
@@ -46,7 +46,7 @@ export class ApiKeysController {
     summary: 'List API keys',
     description: 'Keys of every workspace (or of `workspaceId`), newest first. Never the secret: `prefix` identifies a key. Needs the `admin` scope.',
   })
-  @ApiResponse({ status: 200, type: ApiKeyListDto })
+  @ApiResponse({ status: 200, description: 'A page of keys, newest first', type: ApiKeyListDto })
   @ApiErrors(400)
   async list(@Query() query: ListApiKeysQueryDto): Promise<ApiKeyListDto> {
     const page = await this.apiKeys.list(query.limit ?? DEFAULT_PAGE_SIZE, { workspaceId: query.workspaceId, cursor: query.cursor });

@@ -16,7 +16,7 @@ export class MeController {
   @Get()
   @RequireScope(ANY_SCOPE)
   @ApiOperation({ summary: 'Who am I', description: "The calling key and its workspace, with the workspace's rate limit. Any scope." })
-  @ApiResponse({ status: 200, type: MeDto })
+  @ApiResponse({ status: 200, description: 'The calling key and its workspace', type: MeDto })
   me(@Auth() auth: AuthContext): MeDto {
     return {
       workspace: { ...auth.workspace, rateLimitPerMinute: rateLimitPerMinute(auth.workspace, this.config.enterpriseRateLimitPerMinute) },

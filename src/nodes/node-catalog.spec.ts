@@ -187,6 +187,12 @@ describe(NodeCatalog.name, () => {
       expect(await loadError({ example: manifest('example', { inputs }) })).toContain('/inputs has the id "in" more than once');
     });
 
+    it('throws when a verbatim setting is not a setting of the type', async () => {
+      expect(await loadError({ example: manifest('example', { verbatimSettings: ['source'] }) })).toContain(
+        '/verbatimSettings names "source", which is not a setting',
+      );
+    });
+
     it('reports every problem of a manifest in one error', async () => {
       const message = await loadError({ example: manifest('example', { version: 'one', trigger: 'yes', extra: 1 }) });
       expect(message).toContain('/version must match pattern');

@@ -46,6 +46,7 @@ const manifestSchema = {
     defaults: { type: 'object' },
     requirements: { type: 'array', items: nonEmptyString },
     imports: { type: 'array', items: { type: 'string', pattern: '^(import|from) \\S' } },
+    verbatimSettings: { type: 'array', items: nonEmptyString },
   },
   additionalProperties: false,
 };
@@ -138,6 +139,9 @@ function compileEntry(ajv: Ajv, file: string, folder: string, definition: NodeTy
   const problems: string[] = [];
   if (definition.type !== folder) problems.push(`/type "${definition.type}" must equal its folder name "${folder}"`);
   problems.push(...duplicatePortIds('inputs', definition.inputs), ...duplicatePortIds('outputs', definition.outputs));
+  for (const name of definition.verbatimSettings ?? []) {
+    if (!(name in definition.settingsSchema.properties)) problems.push(`/verbatimSettings names "${name}", which is not a setting`);
+  }
   let validateSettings: ValidateFunction;
   try {
     validateSettings = ajv.compile(definition.settingsSchema);

@@ -38,6 +38,11 @@ export interface NodeTypeDefinition {
   requirements: string[];
   /** Python import lines the node's code needs, e.g. `import torch`. */
   imports: string[];
+  /**
+   * Settings taken as written, never scanned for `{{ bindings }}`: a `code` node's Python may
+   * well contain `{{` (f-strings, set literals) and reads its data from `input` instead.
+   */
+  verbatimSettings?: string[];
 }
 
 /** A setting that does not match its node type's schema. */

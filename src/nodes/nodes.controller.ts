@@ -39,7 +39,7 @@ export class NodesController {
     summary: 'The node catalogue',
     description: 'Every node type a workflow may use, with its handles, settings JSON Schema, defaults and Python requirements. Needs `workflows:read`.',
   })
-  @ApiResponse({ status: 200, type: NodeTypeListDto })
+  @ApiResponse({ status: 200, description: 'The node catalogue', type: NodeTypeListDto })
   list(): NodeTypeListDto {
     return { nodes: this.catalog.list() };
   }

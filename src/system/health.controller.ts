@@ -25,14 +25,14 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Liveness', description: 'The process is up and serving HTTP. No API key needed.' })
-  @ApiResponse({ status: 200, type: HealthDto })
+  @ApiResponse({ status: 200, description: 'Alive', type: HealthDto })
   live(): HealthDto {
     return { status: 'ok' };
   }
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness', description: 'The server can do its work: the database answers. No API key needed.' })
-  @ApiResponse({ status: 200, type: ReadinessDto })
+  @ApiResponse({ status: 200, description: 'Ready to serve', type: ReadinessDto })
   @ApiErrors({ status: 503, code: ErrorCode.NOT_READY, message: 'Not ready: database: connection refused', details: { checks: { database: 'connection refused' } } })
   async ready(): Promise<ReadinessDto> {
     const database = await this.checkDatabase();

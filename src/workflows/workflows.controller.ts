@@ -51,7 +51,7 @@ export class WorkflowsController {
   @Get()
   @RequireScope('workflows:read')
   @ApiOperation({ summary: 'List workflows', description: "The caller's workspace's workflows, newest first, with cursor pagination. Needs `workflows:read`." })
-  @ApiResponse({ status: 200, type: WorkflowListDto })
+  @ApiResponse({ status: 200, description: 'A page of workflow summaries, newest first', type: WorkflowListDto })
   @ApiErrors(400)
   async list(@Auth() auth: AuthContext, @Query() query: PageQueryDto): Promise<WorkflowListDto> {
     const page = await this.workflows.list(auth.workspace.id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
@@ -68,7 +68,7 @@ export class WorkflowsController {
     summary: 'Create a workflow',
     description: 'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
   })
-  @ApiResponse({ status: 201, type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } } })
+  @ApiResponse({ status: 201, description: 'The stored workflow, version 1', type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } } })
   @ApiErrors(INVALID, 413, 415)
   async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.create(auth.workspace.id, body), reply);
@@ -81,7 +81,7 @@ export class WorkflowsController {
     summary: 'Validate a workflow without storing it',
     description: 'Returns the report that create and replace would give: `valid`, and every problem per node and for the whole graph. Needs `workflows:read`.',
   })
-  @ApiResponse({ status: 200, type: ValidationReportDto })
+  @ApiResponse({ status: 200, description: 'The validation report (valid or not)', type: ValidationReportDto })
   @ApiErrors(400, 413, 415)
   validate(@Body() body: ValidateWorkflowDto): ValidationReportDto {
     return this.workflows.validate(body);
@@ -91,7 +91,7 @@ export class WorkflowsController {
   @RequireScope('workflows:read')
   @ApiOperation({ summary: 'Get a workflow', description: 'The full workflow with its nodes and edges. Needs `workflows:read`.' })
   @ApiParam(ID_PARAM)
-  @ApiResponse({ status: 200, type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"3"' } } } })
+  @ApiResponse({ status: 200, description: 'The workflow', type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"3"' } } } })
   @ApiErrors(NOT_FOUND)
   async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.get(auth.workspace.id, id), reply);
@@ -106,7 +106,7 @@ export class WorkflowsController {
   })
   @ApiParam(ID_PARAM)
   @ApiHeader({ name: 'If-Match', required: false, description: 'The version you last read, e.g. `3`', example: '3' })
-  @ApiResponse({ status: 200, type: WorkflowDto })
+  @ApiResponse({ status: 200, description: 'The replaced workflow, its version incremented', type: WorkflowDto })
   @ApiErrors(INVALID, NOT_FOUND, STALE, 413, 415)
   async replace(
     @Auth() auth: AuthContext,

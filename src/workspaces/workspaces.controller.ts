@@ -28,7 +28,7 @@ export class WorkspacesController {
     summary: 'Create a workspace',
     description: 'Creates a workspace with a plan. Workflows and keys belong to one workspace, and each workspace has its own rate limit. Needs the `admin` scope.',
   })
-  @ApiResponse({ status: 201, type: WorkspaceDto })
+  @ApiResponse({ status: 201, description: 'The new workspace', type: WorkspaceDto })
   @ApiErrors(400, NAME_TAKEN)
   async create(@Body() body: CreateWorkspaceDto): Promise<WorkspaceDto> {
     return this.workspaces.toDto(await this.workspaces.create(body));
@@ -36,7 +36,7 @@ export class WorkspacesController {
 
   @Get()
   @ApiOperation({ summary: 'List workspaces', description: 'All workspaces of this server, newest first, with cursor pagination. Needs the `admin` scope.' })
-  @ApiResponse({ status: 200, type: WorkspaceListDto })
+  @ApiResponse({ status: 200, description: 'A page of workspaces, newest first', type: WorkspaceListDto })
   @ApiErrors(400)
   async list(@Query() query: PageQueryDto): Promise<WorkspaceListDto> {
     const page = await this.workspaces.list(query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
@@ -46,7 +46,7 @@ export class WorkspacesController {
   @Get(':id')
   @ApiOperation({ summary: 'Get a workspace', description: 'Needs the `admin` scope.' })
   @ApiParam({ name: 'id', example: 'ws_8Hq2LmZx0PaR4tYc' })
-  @ApiResponse({ status: 200, type: WorkspaceDto })
+  @ApiResponse({ status: 200, description: 'The workspace', type: WorkspaceDto })
   @ApiErrors(NOT_FOUND)
   async get(@Param('id') id: string): Promise<WorkspaceDto> {
     return this.workspaces.toDto(await this.workspaces.get(id));
@@ -58,7 +58,7 @@ export class WorkspacesController {
     description: 'Renames a workspace or changes its plan; `rateLimitPerMinute` (enterprise only) sets its own limit, `null` returns to the default. The new limit applies from the next request. Needs the `admin` scope.',
   })
   @ApiParam({ name: 'id', example: 'ws_8Hq2LmZx0PaR4tYc' })
-  @ApiResponse({ status: 200, type: WorkspaceDto })
+  @ApiResponse({ status: 200, description: 'The changed workspace', type: WorkspaceDto })
   @ApiErrors(400, NOT_FOUND, NAME_TAKEN)
   async update(@Param('id') id: string, @Body() body: UpdateWorkspaceDto): Promise<WorkspaceDto> {
     return this.workspaces.toDto(await this.workspaces.update(id, body));

@@ -259,12 +259,14 @@ describe('Bad input', () => {
       ['an escape sequence', '\u001b[31mred\u001b[0m'],
       ['a tab', 'tab\there'],
       ['a C1 control', 'next\u0085line'],
+      ['a right-to-left override', 'invoice\u202Etxt.exe'],
+      ['a bidirectional isolate', 'a\u2066b\u2069'],
     ])('refuses a name with %s with 400 VALIDATION_ERROR naming name', async (_label, name) => {
       const res = await expectRefused(postJson({ ...chain(1), name }), 400, 'VALIDATION_ERROR');
       expect(Object.keys(res.body.error.details.fields)).toEqual(['name']);
     });
 
-    it.each([' ', '   ', ''])('refuses the blank name %j', async (name) => {
+    it.each([' ', '   ', '', '\u200B', '\u200B\u200D'])('refuses the blank or invisible name %j', async (name) => {
       await expectRefused(postJson({ ...chain(1), name }), 400, 'VALIDATION_ERROR');
     });
 

@@ -97,6 +97,12 @@ describe('API documentation', () => {
     expect(offenders(operations, (op) => !documented(op))).toEqual([]);
   });
 
+  it('describes every response of every operation', () => {
+    const undescribed = (op: Json) =>
+      Object.values(op.responses as Record<string, Json>).some((response) => typeof response.description !== 'string' || response.description.trim() === '');
+    expect(offenders(operations, undescribed)).toEqual([]);
+  });
+
   it('requires the bearer key on every /v1 operation', () => {
     const requiresBearer = (security: unknown) => Array.isArray(security) && security.some((entry: Json) => 'bearer' in entry);
     expect(v1.length).toBeGreaterThan(0);

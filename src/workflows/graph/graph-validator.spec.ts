@@ -240,6 +240,11 @@ describe(GraphValidator.name, () => {
       expect(report).toEqual(VALID);
     });
 
+    it("takes a code node's Python as written, braces and all, without reading bindings in it", () => {
+      const code = { id: 'py', type: 'code', settings: { code: 'label = f"{{literal}} {input}"\nreturn {"label": label, "pair": {{1, 2}} == {{1, 2}}}' } };
+      expect(validateAfterTrigger([code])).toEqual(VALID);
+    });
+
     it('may bind a node upstream through several edges', () => {
       const report = validateAfterTrigger([transform('a'), transform('b'), transform('c', '{{ trigger.name }} {{ a }}')], [edge('a', 'b'), edge('b', 'c')]);
       expect(report).toEqual(VALID);

@@ -11,6 +11,13 @@ export const NODE_ID_PATTERN = /^[a-z_][a-z0-9_]{0,63}$/;
 export const RESERVED_NODE_IDS: ReadonlySet<string> = new Set([INPUTS_NAMESPACE, ENV_NAMESPACE]);
 const MAX_CYCLE_IDS_SHOWN = 8;
 
+/** The settings that may hold bindings: all but those the type takes verbatim (a `code` node's Python). */
+function bindableSettings(settings: Record<string, unknown>, definition: NodeTypeDefinition | undefined): Record<string, unknown> {
+  const verbatim = definition?.verbatimSettings;
+  if (!verbatim?.length) return settings;
+  return Object.fromEntries(Object.entries(settings).filter(([key]) => !verbatim.includes(key)));
+}
+
 /** Checks a workflow's graph against the node catalogue and reports every problem at once. */
 export class GraphValidator {
   constructor(private readonly catalog: NodeCatalog) {}
@@ -218,7 +225,7 @@ class GraphValidation {
   private checkBindings(): void {
     const awaitingUpstreamCheck: { query: ReachabilityQuery; nodeId: string; boundId: string; raw: string; path: string }[] = [];
     this.nodes.forEach((node, nodeIndex) => {
-      const { bindings, errors } = findBindings(node.settings ?? {});
+      const { bindings, errors } = findBindings(bindableSettings(node.settings ?? {}, this.definitions[nodeIndex]));
       const settingsPath = `/nodes/${nodeIndex}/settings`;
       for (const error of errors) {
         this.problems.add(node.id, { code: GraphProblemCode.INVALID_BINDING, message: error.message, path: settingsPath + error.pointer });
