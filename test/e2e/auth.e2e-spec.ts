@@ -1,16 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import request from 'supertest';
+import type request from 'supertest';
 import { DataSource } from 'typeorm';
-import { createApp, initApp } from '../../src/app.factory';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { BootstrapService } from '../../src/auth/bootstrap.service';
 import { LastUsedTracker } from '../../src/auth/last-used.tracker';
 import { ForbiddenError } from '../../src/common/errors';
-import { loadConfig } from '../../src/config/config';
-import { FakeClock } from '../support/fake-clock';
 import { startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 
 const KEY_SHAPE = /^tfy_[0-9A-Za-z]{32,}$/;
@@ -41,11 +37,10 @@ interface ApiKeyRow {
   last_used_at: string | null;
 }
 
-/** Boots the real app on an existing data directory (a restart), the way test-app.ts does. */
-async function bootOn(dataDir: string, env: Record<string, string> = {}): Promise<NestFastifyApplication> {
-  const config = loadConfig({ TENSORIFY_DATA_DIR: dataDir, TENSORIFY_LOG_LEVEL: 'silent', ...env });
-  const app = await initApp(await createApp({ config, clock: new FakeClock(), databaseRetryAttempts: 0 }));
-  return app;
+/** Rows in a table (PostgreSQL returns COUNT as text). */
+async function count(db: DataSource, table: string): Promise<number> {
+  const [{ n }] = await db.query(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(n);
 }
 
 function expectUnauthorized(res: request.Response, message?: RegExp): void {
@@ -78,7 +73,8 @@ describe('Authentication and API keys', () => {
   const listKeys = async (query = '?limit=200') =>
     (await t.http.get(`/v1/api-keys${query}`).set('Authorization', admin).expect(200)).body.apiKeys as Array<Record<string, unknown>>;
   const listedKey = async (id: string) => (await listKeys()).find((k) => k.id === id);
-  const row = async (id: string): Promise<ApiKeyRow> => (await db.query('SELECT * FROM api_keys WHERE id = ?', [id]))[0];
+  const row = async (id: string): Promise<ApiKeyRow> =>
+    (await db.createQueryBuilder().select('*').from('api_keys', 'k').where('k.id = :id', { id }).getRawOne<ApiKeyRow>())!;
   const me = (key: string) => t.http.get('/v1/me').set('Authorization', t.bearer(key));
 
   describe('GET /v1/me', () => {
@@ -433,7 +429,7 @@ describe('Bootstrap', () => {
     try {
       const db = t.app.get(DataSource);
       expect(await db.query('SELECT name, plan FROM workspaces')).toEqual([{ name: 'default', plan: 'enterprise' }]);
-      expect(await db.query('SELECT COUNT(*) AS n FROM api_keys')).toEqual([{ n: 1 }]);
+      expect(await count(db, 'api_keys')).toBe(1);
     } finally {
       await t.close();
     }
@@ -453,41 +449,35 @@ describe('Bootstrap', () => {
     }
   });
 
-  describe('restarting on the same data directory', () => {
+  describe('restarting on the same data directory and database', () => {
     const OTHER_BOOTSTRAP_KEY = 'tfy_AnotherBootstrapKey0123456789abcdefghijklm';
-    let dataDir: string;
-    let restarted: NestFastifyApplication;
+    let t: TestApp;
 
     beforeAll(async () => {
-      const first = await startTestApp();
-      dataDir = first.dataDir;
-      await first.http.get('/v1/me').set('Authorization', first.bearer(TEST_ADMIN_KEY)).expect(200);
-      await first.app.close(); // keeps the data directory
-      restarted = await bootOn(dataDir, { TENSORIFY_BOOTSTRAP_API_KEY: OTHER_BOOTSTRAP_KEY });
+      t = await startTestApp();
+      await t.http.get('/v1/me').set('Authorization', t.bearer(TEST_ADMIN_KEY)).expect(200);
+      await t.restart({ TENSORIFY_BOOTSTRAP_API_KEY: OTHER_BOOTSTRAP_KEY });
     });
-    afterAll(async () => {
-      await restarted?.close();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    });
+    afterAll(() => t?.close());
 
     it('creates no second workspace and no second key', async () => {
-      const db = restarted.get(DataSource);
-      expect(await db.query('SELECT COUNT(*) AS n FROM workspaces')).toEqual([{ n: 1 }]);
-      expect(await db.query('SELECT COUNT(*) AS n FROM api_keys')).toEqual([{ n: 1 }]);
-      expect(restarted.get(BootstrapService).result).toBeNull();
+      const db = t.app.get(DataSource);
+      expect(await count(db, 'workspaces')).toBe(1);
+      expect(await count(db, 'api_keys')).toBe(1);
+      expect(t.app.get(BootstrapService).result).toBeNull();
     });
 
     it('keeps the original bootstrap key working', async () => {
-      await request(restarted.getHttpServer()).get('/v1/me').set('Authorization', `Bearer ${TEST_ADMIN_KEY}`).expect(200);
+      await t.http.get('/v1/me').set('Authorization', `Bearer ${TEST_ADMIN_KEY}`).expect(200);
     });
 
     it('ignores a TENSORIFY_BOOTSTRAP_API_KEY set only for the later start', async () => {
-      const res = await request(restarted.getHttpServer()).get('/v1/me').set('Authorization', `Bearer ${OTHER_BOOTSTRAP_KEY}`);
+      const res = await t.http.get('/v1/me').set('Authorization', `Bearer ${OTHER_BOOTSTRAP_KEY}`);
       expectUnauthorized(res);
     });
 
     it('has written lastUsedAt of the first run on shutdown', async () => {
-      const [stored] = await restarted.get(DataSource).query('SELECT last_used_at FROM api_keys');
+      const [stored] = await t.app.get(DataSource).query('SELECT last_used_at FROM api_keys');
       expect(stored.last_used_at).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
     });
   });

@@ -26,6 +26,8 @@ export interface TestApp {
   createWorkspace(plan?: 'free' | 'pro' | 'enterprise', rateLimitPerMinute?: number): Promise<string>;
   /** Creates a key through the API and returns its secret and id. */
   createKey(workspaceId: string, scopes?: Scope[]): Promise<{ key: string; id: string }>;
+  /** Stops the app and boots a new one on the same data directory and database (a restart). */
+  restart(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,20 +40,20 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const dataDir = mkdtempSync(join(tmpdir(), 'tensorify-e2e-'));
   const adminUrl = postgresAdminUrl();
   const scratch = adminUrl && !env.TENSORIFY_DATABASE_URL ? await createScratchDatabase(adminUrl) : undefined;
-  const config = loadConfig({
+  const baseEnv = {
     TENSORIFY_DATA_DIR: dataDir,
     TENSORIFY_LOG_LEVEL: 'silent',
     TENSORIFY_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
     ...(scratch ? { TENSORIFY_DATABASE_URL: scratch.url } : {}),
-    ...env,
-  });
+  };
+  const config = loadConfig({ ...baseEnv, ...env });
   const clock = new FakeClock();
   const app = await initApp(await createApp({ config, clock, databaseRetryAttempts: 0 }));
   const http = request(app.getHttpServer());
   const bearer = (key: string) => `Bearer ${key}`;
   let workspaceCount = 0;
 
-  return {
+  const testApp: TestApp = {
     app,
     http,
     config,
@@ -60,7 +62,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     adminKey: TEST_ADMIN_KEY,
     bearer,
     async createWorkspace(plan = 'free', rateLimitPerMinute) {
-      const res = await http
+      const res = await testApp.http
         .post('/v1/workspaces')
         .set('Authorization', bearer(TEST_ADMIN_KEY))
         .send({ name: `workspace-${++workspaceCount}-${plan}`, plan, ...(rateLimitPerMinute ? { rateLimitPerMinute } : {}) })
@@ -68,17 +70,24 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       return res.body.id as string;
     },
     async createKey(workspaceId, scopes = ['workflows:read', 'workflows:write', 'executions:read', 'executions:run']) {
-      const res = await http
+      const res = await testApp.http
         .post('/v1/api-keys')
         .set('Authorization', bearer(TEST_ADMIN_KEY))
         .send({ name: 'test key', workspaceId, scopes })
         .expect(201);
       return { key: res.body.key as string, id: res.body.id as string };
     },
+    async restart(restartEnv = {}) {
+      await testApp.app.close();
+      testApp.config = loadConfig({ ...baseEnv, ...restartEnv });
+      testApp.app = await initApp(await createApp({ config: testApp.config, clock, databaseRetryAttempts: 0 }));
+      testApp.http = request(testApp.app.getHttpServer());
+    },
     async close() {
-      await app.close();
+      await testApp.app.close();
       await scratch?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return testApp;
 }
