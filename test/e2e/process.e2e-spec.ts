@@ -67,6 +67,26 @@ describe('The tensorify-server process', () => {
     expect(await query(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   });
 
+  it('never writes a key secret to its logs, even at trace level', async () => {
+    const secret = 'tfy_LogProbeKey0123456789abcdefghijklmnopqrstuvw';
+    const server = await startServerProcess({ TENSORIFY_DATA_DIR: dataDir, TENSORIFY_BOOTSTRAP_API_KEY: secret, TENSORIFY_LOG_LEVEL: 'trace' });
+    const wrong = 'tfy_WrongKey0123456789abcdefghijklmnopqrstuvwxyz';
+    await fetch(`${server.baseUrl}/v1/me`, { headers: { Authorization: `Bearer ${secret}` } });
+    await fetch(`${server.baseUrl}/v1/me`, { headers: { Authorization: `Bearer ${wrong}` } });
+    await fetch(`${server.baseUrl}/v1/me?access_token=${secret}`);
+    await fetch(`${server.baseUrl}/v1/no-such-route/${secret}`, { headers: { Authorization: `Bearer ${secret}` } });
+    const created = await fetch(`${server.baseUrl}/v1/api-keys`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'probe' }),
+    });
+    const { key: minted } = (await created.json()) as { key: string };
+    expect(await server.stop()).toBe(0);
+    const logs = server.stdout();
+    expect(logs).toContain('request completed');
+    for (const leaked of [secret, wrong, minted]) expect(logs).not.toContain(leaked.slice(4));
+  });
+
   it('serves /health within seconds of the process starting', async () => {
     const started = Date.now();
     const server = await startServerProcess({ TENSORIFY_DATA_DIR: dataDir });
