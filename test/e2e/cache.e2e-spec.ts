@@ -1,0 +1,101 @@
+import { CACHE_SYNC_INTERVAL_MS } from '../../src/database/cache-revisions.service';
+import { ServerProcess, startServerProcess } from '../support/server-process';
+import { startTestApp, TestApp } from '../support/test-app';
+
+/** Asks until `check` passes or the sync interval (plus slack) is over; returns the last answer. */
+async function eventually<T>(ask: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + CACHE_SYNC_INTERVAL_MS + 1500;
+  let value = await ask();
+  while (!check(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await ask();
+  }
+  return value;
+}
+
+const hello = {
+  name: 'Hello',
+  nodes: [
+    { id: 'trigger', type: 'manual' },
+    { id: 'out', type: 'return', settings: { value: { result: '{{ trigger.name }}' } } },
+  ],
+  edges: [{ source: 'trigger', target: 'out' }],
+};
+
+/**
+ * Instance `a` is the in-process test app; instance `b` a real server process (passport's
+ * strategies are process-wide, so two instances need two processes) on the same database.
+ */
+describe('In-memory caches across two instances on one database', () => {
+  let a: TestApp;
+  let b: ServerProcess;
+  let auth: string;
+
+  /** A request to instance b. */
+  async function onB(method: string, path: string, body?: object): Promise<number> {
+    const headers = { Authorization: auth, ...(body ? { 'Content-Type': 'application/json' } : {}) };
+    const res = await fetch(`${b.baseUrl}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    return res.status;
+  }
+
+  beforeAll(async () => {
+    a = await startTestApp();
+    const database = a.config.database;
+    b = await startServerProcess({
+      TENSORIFY_DATA_DIR: a.dataDir,
+      ...(database.type === 'postgres' ? { TENSORIFY_DATABASE_URL: database.url } : {}),
+    });
+    auth = a.bearer(a.adminKey);
+  });
+  afterAll(async () => {
+    await b?.stop();
+    await a?.close();
+  });
+
+  it('serves a workflow changed by the other instance within the sync interval', async () => {
+    const created = await a.http.post('/v1/workflows').set('Authorization', auth).send(hello).expect(201);
+    const id = created.body.id as string;
+    await a.http.get(`/v1/workflows/${id}`).set('Authorization', auth).expect(200); // now cached in a
+    expect(await onB('PUT', `/v1/workflows/${id}`, { ...hello, name: 'Renamed' })).toBe(200);
+    const seen = await eventually(
+      () => a.http.get(`/v1/workflows/${id}`).set('Authorization', auth),
+      (res) => res.body.version === 2,
+    );
+    expect(seen.body).toMatchObject({ version: 2, name: 'Renamed' });
+  });
+
+  it('forgets a workflow deleted by the other instance within the sync interval', async () => {
+    const created = await a.http.post('/v1/workflows').set('Authorization', auth).send(hello).expect(201);
+    const id = created.body.id as string;
+    await a.http.get(`/v1/workflows/${id}`).set('Authorization', auth).expect(200);
+    expect(await onB('DELETE', `/v1/workflows/${id}`)).toBe(204);
+    const seen = await eventually(() => a.http.get(`/v1/workflows/${id}`).set('Authorization', auth), (res) => res.status === 404);
+    expect(seen.body.error.code).toBe('WORKFLOW_NOT_FOUND');
+  });
+
+  it('refuses a key revoked on the other instance within the sync interval, and at once on its own', async () => {
+    const workspaceId = await a.createWorkspace('pro');
+    const first = await a.createKey(workspaceId);
+    const second = await a.createKey(workspaceId);
+    await a.http.get('/v1/me').set('Authorization', a.bearer(first.key)).expect(200);
+    await a.http.get('/v1/me').set('Authorization', a.bearer(second.key)).expect(200);
+
+    await a.http.delete(`/v1/api-keys/${first.id}`).set('Authorization', auth).expect(204);
+    await a.http.get('/v1/me').set('Authorization', a.bearer(first.key)).expect(401);
+
+    expect(await onB('DELETE', `/v1/api-keys/${second.id}`)).toBe(204);
+    const seen = await eventually(() => a.http.get('/v1/me').set('Authorization', a.bearer(second.key)), (res) => res.status === 401);
+    expect(seen.body.error.message).toMatch(/revoked/);
+  });
+
+  it("applies a plan changed on the other instance to the workspace's keys within the sync interval", async () => {
+    const workspaceId = await a.createWorkspace('free');
+    const { key } = await a.createKey(workspaceId);
+    const before = await a.http.get('/v1/me').set('Authorization', a.bearer(key)).expect(200);
+    expect(before.headers['x-ratelimit-limit']).toBe('60');
+    expect(await onB('PATCH', `/v1/workspaces/${workspaceId}`, { plan: 'pro' })).toBe(200);
+    const seen = await eventually(() => a.http.get('/v1/me').set('Authorization', a.bearer(key)), (res) => res.body.workspace?.plan === 'pro');
+    expect(seen.body.workspace).toMatchObject({ plan: 'pro', rateLimitPerMinute: 300 });
+    expect(seen.headers['x-ratelimit-limit']).toBe('300');
+  });
+});
