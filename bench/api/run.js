@@ -3,7 +3,8 @@
  * bench/api: authenticated GET /v1/workflows/:id on an enterprise key against a bare Node http
  * server returning the same bytes, measured in one run on loopback. Prints requests/s of both and
  * their ratio (target ≥ 0.4), the server's RSS after the load (target < 200 MB after ≥ 20,000
- * requests) and the time from process start to the first 200 of /health (target < 2 s).
+ * requests), the time from process start to the first 200 of /health (target < 2 s), and the
+ * CPU time per request of both servers (steadier than req/s when the machine is shared).
  *
  *   npm run bench:api            (builds first)
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_ROUNDS=3 node bench/api/run.js
@@ -57,6 +58,20 @@ function load(url, headers, seconds = SECONDS) {
       resolve(result);
     });
   });
+}
+
+/** CPU time (user + system, all threads) the process has used so far, in microseconds. */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+}
+
+/** Runs the load and also returns the server's CPU microseconds per request during it. */
+async function measured(url, headers, pid) {
+  const before = cpuMicros(pid);
+  const result = await load(url, headers);
+  return { result, cpuPerRequest: (cpuMicros(pid) - before) / result.requests.total };
 }
 
 function rssMegabytes(pid) {
@@ -113,14 +128,21 @@ async function main() {
     await load(bareUrl, {}, 2);
     const serverRates = [];
     const bareRates = [];
+    const serverCpu = [];
+    const bareCpu = [];
     let serverRequests = 0;
     for (let round = 1; round <= ROUNDS; round++) {
-      const s = await load(`${api}/v1/workflows/${id}`, headers);
-      const b = await load(bareUrl, {});
+      const { result: s, cpuPerRequest: sCpu } = await measured(`${api}/v1/workflows/${id}`, headers, server.pid);
+      const { result: b, cpuPerRequest: bCpu } = await measured(bareUrl, {}, bare.pid);
       serverRequests += s.requests.total;
       serverRates.push(s.requests.average);
       bareRates.push(b.requests.average);
-      console.log(`round ${round}: tensorify ${s.requests.average.toFixed(0)} req/s (p99 ${s.latency.p99} ms), bare node ${b.requests.average.toFixed(0)} req/s`);
+      serverCpu.push(sCpu);
+      bareCpu.push(bCpu);
+      console.log(
+        `round ${round}: tensorify ${s.requests.average.toFixed(0)} req/s (p99 ${s.latency.p99} ms, ${sCpu.toFixed(0)} µs CPU/request), ` +
+          `bare node ${b.requests.average.toFixed(0)} req/s (${bCpu.toFixed(0)} µs CPU/request)`,
+      );
     }
     const rss = rssMegabytes(server.pid);
     bare.kill('SIGTERM');
@@ -132,6 +154,7 @@ async function main() {
     console.log(`  tensorify-server   ${median(serverRates).toFixed(0)} req/s (median)`);
     console.log(`  bare node http     ${median(bareRates).toFixed(0)} req/s (median)`);
     console.log(`  ratio              ${ratio.toFixed(2)}   (target >= 0.40: ${verdict(ratio >= 0.4)})`);
+    console.log(`  CPU per request    tensorify ${median(serverCpu).toFixed(0)} µs, bare node ${median(bareCpu).toFixed(0)} µs (ratio ${(median(bareCpu) / median(serverCpu)).toFixed(2)}; steadier than req/s on a shared machine)`);
     console.log(`  server RSS         ${rss.toFixed(0)} MB after ${serverRequests} requests   (target < 200 MB after >= 20000: ${verdict(rss < 200 && serverRequests >= 20000)})`);
     console.log(`  start to first 200 of /health   ${(startupMs / 1000).toFixed(2)} s   (target < 2 s: ${verdict(startupMs < 2000)})`);
   } finally {
