@@ -54,6 +54,13 @@ describe('API documentation', () => {
     expect(res.text).toContain('swagger-ui');
   });
 
+  it.each(['/docs', '/docs/'])('serves every script and stylesheet that %s references', async (page) => {
+    const html = (await t.http.get(page).expect(200)).text;
+    const assets = [...html.matchAll(/(?:src|href)="(\.\/[^"]+)"/g)].map((match) => new URL(match[1], `http://localhost${page}`).pathname);
+    expect(assets.filter((asset) => /\.(js|css)$/.test(asset)).length).toBeGreaterThanOrEqual(3);
+    for (const asset of assets) await t.http.get(asset).expect(200);
+  });
+
   it('serves the OpenAPI document at /docs-json without an API key, as OpenAPI 3.x', async () => {
     const res = await t.http.get('/docs-json').expect(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
