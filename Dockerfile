@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Tensorify Server: multi-stage build; the runtime runs as a non-root user with its data in a volume.
 #   docker build -t tensorify-server .
 #   docker run -p 3000:3000 -v tensorify-data:/data -e TENSORIFY_BOOTSTRAP_API_KEY=tfy_... tensorify-server
@@ -10,7 +9,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Only sqlite3's install script runs (package.json "allowScripts"): the npm 10 of node:20 ignores
+# that field and would also run @scarf/scarf's telemetry postinstall and @parcel/watcher's.
+RUN npm ci --no-audit --no-fund --ignore-scripts \
+ && npm rebuild sqlite3
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
@@ -26,12 +28,13 @@ ENV NODE_ENV=production \
     TENSORIFY_HOST=0.0.0.0 \
     TENSORIFY_PORT=3000 \
     TENSORIFY_DATA_DIR=/data
-COPY --from=build --chown=node:node /app/package.json ./
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --chown=node:node bin ./bin
-COPY --chown=node:node codegen-templates ./codegen-templates
-COPY --chown=node:node plugins ./plugins
+# The code stays owned by root: the server user can read it but only write to /data.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+COPY codegen-templates ./codegen-templates
+COPY plugins ./plugins
 USER node
 VOLUME ["/data"]
 EXPOSE 3000
