@@ -2,7 +2,7 @@ import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { DomainError, RateLimitedError, UnauthorizedError } from '../common/errors';
+import { RateLimitedError, UnauthorizedError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
@@ -50,7 +50,6 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
   }
 
   override handleRequest<T = AuthContext>(error: unknown, auth: T | false): T {
-    if (error instanceof DomainError) throw error;
     if (error) throw error;
     if (!auth) {
       throw new UnauthorizedError('Missing or malformed Authorization header: send "Authorization: Bearer tfy_…"');
