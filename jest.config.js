@@ -1,11 +1,12 @@
-// Three suites: `unit` (*.spec.ts beside the code in src/), `e2e` (test/e2e: the real app on a SQLite
+// Four suites: `unit` (*.spec.ts beside the code in src/), `e2e` (test/e2e: the real app on a SQLite
 // file), `integration` (test/integration: real PostgreSQL, Redis, sshd, Docker, started by .ci/run) and
 // `e2e-postgres` (the e2e suite on PostgreSQL; part of `npm run test:integration`).
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
-// Suites that start real servers and processes get room for a slow, busy machine.
-const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'], testTimeout: 30_000 };
+const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
+  // Suites that start real servers and processes get room for a slow, busy machine (a global option: projects ignore it).
+  testTimeout: 30_000,
   projects: [
     { ...base, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'e2e', rootDir: __dirname, testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },

@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { toErrorResponse } from './error-envelope';
-import { PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+import { isDatabaseUnavailable } from '../database/query-helpers';
+import { DatabaseUnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { maskSecrets } from './logging';
 
 /** Writes an error as the api.md envelope. */
@@ -25,7 +26,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendError(this.explainBodyRejection(exception), http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>(), this.logger);
+    const request = http.getRequest<FastifyRequest>();
+    let error = this.explainBodyRejection(exception);
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.error({ err: exception, requestId: request.id }, 'Database unavailable');
+      error = new DatabaseUnavailableError();
+    }
+    sendError(error, request, http.getResponse<FastifyReply>(), this.logger);
   }
 
   /** Fastify refuses oversized and non-JSON bodies before any route runs; say what to do about it. */

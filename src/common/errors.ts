@@ -114,3 +114,11 @@ export class ServiceUnavailableError extends DomainError {
     super(code, message, details);
   }
 }
+
+/** 503 `NOT_READY` with `Retry-After`: the database cannot be reached or is locked right now. */
+export class DatabaseUnavailableError extends ServiceUnavailableError {
+  override readonly headers = { 'Retry-After': '5' };
+  constructor() {
+    super(ErrorCode.NOT_READY, 'The database is unavailable right now; retry in a few seconds');
+  }
+}
