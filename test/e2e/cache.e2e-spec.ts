@@ -1,6 +1,7 @@
 import { CACHE_SYNC_INTERVAL_MS } from '../../src/database/cache-revisions.service';
 import { ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, TestApp } from '../support/test-app';
+import { MINIMAL_WORKFLOW } from '../support/workflows';
 
 /** Asks until `check` passes or the sync interval (plus slack) is over; returns the last answer. */
 async function eventually<T>(ask: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
@@ -13,14 +14,6 @@ async function eventually<T>(ask: () => Promise<T>, check: (value: T) => boolean
   return value;
 }
 
-const hello = {
-  name: 'Hello',
-  nodes: [
-    { id: 'trigger', type: 'manual' },
-    { id: 'out', type: 'return', settings: { value: { result: '{{ trigger.name }}' } } },
-  ],
-  edges: [{ source: 'trigger', target: 'out' }],
-};
 
 /**
  * Instance `a` is the in-process test app; instance `b` a real server process (passport's
@@ -53,10 +46,10 @@ describe('In-memory caches across two instances on one database', () => {
   });
 
   it('serves a workflow changed by the other instance within the sync interval', async () => {
-    const created = await a.http.post('/v1/workflows').set('Authorization', auth).send(hello).expect(201);
+    const created = await a.http.post('/v1/workflows').set('Authorization', auth).send(MINIMAL_WORKFLOW).expect(201);
     const id = created.body.id as string;
     await a.http.get(`/v1/workflows/${id}`).set('Authorization', auth).expect(200); // now cached in a
-    expect(await onB('PUT', `/v1/workflows/${id}`, { ...hello, name: 'Renamed' })).toBe(200);
+    expect(await onB('PUT', `/v1/workflows/${id}`, { ...MINIMAL_WORKFLOW, name: 'Renamed' })).toBe(200);
     const seen = await eventually(
       () => a.http.get(`/v1/workflows/${id}`).set('Authorization', auth),
       (res) => res.body.version === 2,
@@ -65,7 +58,7 @@ describe('In-memory caches across two instances on one database', () => {
   });
 
   it('forgets a workflow deleted by the other instance within the sync interval', async () => {
-    const created = await a.http.post('/v1/workflows').set('Authorization', auth).send(hello).expect(201);
+    const created = await a.http.post('/v1/workflows').set('Authorization', auth).send(MINIMAL_WORKFLOW).expect(201);
     const id = created.body.id as string;
     await a.http.get(`/v1/workflows/${id}`).set('Authorization', auth).expect(200);
     expect(await onB('DELETE', `/v1/workflows/${id}`)).toBe(204);

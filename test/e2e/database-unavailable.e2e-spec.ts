@@ -1,15 +1,8 @@
 import { Client } from 'pg';
 import { Database } from 'sqlite3';
 import { startTestApp, TestApp } from '../support/test-app';
+import { MINIMAL_WORKFLOW } from '../support/workflows';
 
-const body = {
-  name: 'Hello',
-  nodes: [
-    { id: 'trigger', type: 'manual' },
-    { id: 'out', type: 'return', settings: { value: { result: '{{ trigger.name }}' } } },
-  ],
-  edges: [{ source: 'trigger', target: 'out' }],
-};
 
 type Refused = Awaited<ReturnType<TestApp['http']['post']>>;
 
@@ -61,11 +54,11 @@ describe('When the database cannot serve a request', () => {
 
   it('answers 503 NOT_READY with Retry-After, not a 500, and works again once it is back', async () => {
     const auth = t.bearer(t.adminKey);
-    const refused = await writeWhileUnavailable(t, async () => t.http.post('/v1/workflows').set('Authorization', auth).send(body));
+    const refused = await writeWhileUnavailable(t, async () => t.http.post('/v1/workflows').set('Authorization', auth).send(MINIMAL_WORKFLOW));
     expect(refused.status).toBe(503);
     expect(refused.body.error).toMatchObject({ code: 'NOT_READY', requestId: refused.headers['x-request-id'] });
     expect(refused.body.error.message).not.toMatch(/SQLITE|terminat|ECONN|at /);
     expect(refused.headers['retry-after']).toBe('5');
-    await t.http.post('/v1/workflows').set('Authorization', auth).send(body).expect(201);
+    await t.http.post('/v1/workflows').set('Authorization', auth).send(MINIMAL_WORKFLOW).expect(201);
   });
 });
