@@ -8,7 +8,7 @@ import { Page, toPage } from '../common/pagination';
 import { pageAfter } from '../database/query-helpers';
 import { CACHE_NAMES, CACHE_TTL_MS, CacheRevisions } from '../database/cache-revisions.service';
 import { rawQuery } from '../database/raw-query';
-import { ReadThroughCache } from '../common/read-through-cache';
+import { deepFreeze, ReadThroughCache } from '../common/read-through-cache';
 import type { Plan } from '../plans/plans';
 import { WorkspacesService } from '../workspaces/workspaces.service';
 import { ApiKeyEntity } from './api-key.entity';
@@ -32,6 +32,29 @@ interface AuthRow {
   rate_limit_per_minute: number | null;
 }
 
+/** A live key as `authenticate` keeps it: its context built once, and when it stops working. */
+interface CachedKey {
+  context: AuthContext;
+  expiresAtMs: number | null;
+  revoked: boolean;
+}
+
+function toCachedKey(row: AuthRow): CachedKey {
+  return {
+    context: deepFreeze({
+      apiKey: { id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) },
+      workspace: {
+        id: row.workspace_id,
+        name: row.workspace_name,
+        plan: row.plan,
+        rateLimitPerMinute: row.rate_limit_per_minute === null ? null : Number(row.rate_limit_per_minute),
+      },
+    }),
+    expiresAtMs: row.expires_at ? Date.parse(row.expires_at) : null,
+    revoked: row.revoked_at !== null,
+  };
+}
+
 export interface NewApiKey {
   workspaceId: string;
   name: string;
@@ -44,7 +67,7 @@ export interface NewApiKey {
 @Injectable()
 export class ApiKeysService {
   /** Keys by secret hash; dropped whenever a key is revoked or a workspace changes (see CacheRevisions). */
-  private readonly authCache = new ReadThroughCache<AuthRow>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS });
+  private readonly authCache = new ReadThroughCache<CachedKey>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS });
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
@@ -101,7 +124,7 @@ export class ApiKeysService {
     if (!apiKey) throw new NotFoundError(ErrorCode.API_KEY_NOT_FOUND, `API key ${id} not found`);
     if (!apiKey.revokedAt) {
       apiKey.revokedAt = new Date(this.clock.now());
-      await this.revisions.write(CACHE_NAMES.auth, (manager) => manager.update(ApiKeyEntity, { id }, { revokedAt: apiKey.revokedAt }));
+      await this.revisions.write(CACHE_NAMES.auth, () => this.keys.update({ id }, { revokedAt: apiKey.revokedAt }));
     }
     return apiKey;
   }
@@ -112,10 +135,10 @@ export class ApiKeysService {
       throw new UnauthorizedError('Malformed API key: expected "tfy_" followed by at least 32 letters and digits');
     }
     const hash = hashSecret(secret);
-    const row = await this.authCache.get(
+    const key = await this.authCache.get(
       hash,
       async () => {
-        const [found] = await rawQuery<AuthRow>(
+        const [row] = await rawQuery<AuthRow>(
           this.keys.manager.connection,
           `SELECT k.id, k.name, k.prefix, k.scopes, k.expires_at, k.revoked_at,
                   w.id AS workspace_id, w.name AS workspace_name, w.plan, w.rate_limit_per_minute
@@ -123,23 +146,15 @@ export class ApiKeysService {
             WHERE k.secret_hash = :hash`,
           { hash },
         );
-        return found;
+        return row && toCachedKey(row);
       },
-      (found) => !found.revoked_at,
+      (found) => !found.revoked,
     );
-    if (!row) throw new UnauthorizedError('Invalid API key');
-    if (row.revoked_at) throw new UnauthorizedError('This API key has been revoked');
-    if (row.expires_at && Date.parse(row.expires_at) <= this.clock.now()) throw new UnauthorizedError('This API key has expired');
-    this.lastUsed.touch(row.id);
-    return {
-      apiKey: { id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) },
-      workspace: {
-        id: row.workspace_id,
-        name: row.workspace_name,
-        plan: row.plan,
-        rateLimitPerMinute: row.rate_limit_per_minute === null ? null : Number(row.rate_limit_per_minute),
-      },
-    };
+    if (!key) throw new UnauthorizedError('Invalid API key');
+    if (key.revoked) throw new UnauthorizedError('This API key has been revoked');
+    if (key.expiresAtMs !== null && key.expiresAtMs <= this.clock.now()) throw new UnauthorizedError('This API key has expired');
+    this.lastUsed.touch(key.context.apiKey.id);
+    return key.context;
   }
 
   toDto(apiKey: ApiKeyEntity): ApiKeyDto {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { rawQuery } from './raw-query';
 
 export const CACHE_NAMES = { auth: 'auth', workflows: 'workflows' } as const;
@@ -46,9 +46,9 @@ export class CacheRevisions implements OnModuleInit, OnModuleDestroy {
     this.listeners.set(name, [...(this.listeners.get(name) ?? []), listener]);
   }
 
-  async write<T>(name: CacheName, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  async write<T>(name: CacheName, work: () => Promise<T>): Promise<T> {
     try {
-      return await work(this.dataSource.manager);
+      return await work();
     } finally {
       this.notify(name);
       await rawQuery(this.dataSource, 'UPDATE cache_revisions SET revision = revision + 1 WHERE name = :name', { name }).catch((error: unknown) =>

@@ -5,7 +5,7 @@ import { Column, ColumnOptions, ValueTransformer } from 'typeorm';
  * bytes on SQLite and PostgreSQL, compared as strings in keyset pagination with no driver-specific
  * date handling, and ordered chronologically because the format is fixed-width.
  */
-const isoTimestamp: ValueTransformer = {
+export const isoTimestamp: ValueTransformer = {
   to: (value: Date | null | undefined) => (value instanceof Date ? value.toISOString() : value),
   from: (value: string | null) => (value === null || value === undefined ? null : new Date(value)),
 };
@@ -17,10 +17,8 @@ export function TimestampColumn(options: { name: string; nullable?: boolean }): 
 }
 
 /** JSON kept as text, so SQLite and PostgreSQL hold it the same way and it round-trips exactly. */
+export const jsonText: ValueTransformer = { to: (value: unknown) => JSON.stringify(value), from: (value: string) => JSON.parse(value) };
+
 export function JsonColumn(options: { name: string }): PropertyDecorator {
-  return Column({
-    type: 'text',
-    ...options,
-    transformer: { to: (value: unknown) => JSON.stringify(value), from: (value: string) => JSON.parse(value) },
-  });
+  return Column({ type: 'text', ...options, transformer: jsonText });
 }

@@ -8,6 +8,7 @@ import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
 import { Page, toPage } from '../common/pagination';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
+import { isoTimestamp, jsonText } from '../database/columns';
 import { pageAfter } from '../database/query-helpers';
 import { rawQuery } from '../database/raw-query';
 import { CACHE_NAMES, CACHE_TTL_MS, CacheRevisions } from '../database/cache-revisions.service';
@@ -39,7 +40,7 @@ interface WorkflowRow {
   updated_at: string;
 }
 
-/** A raw `workflows` row as the entity (the reverse of the entity's column transformers). */
+/** A raw `workflows` row as the entity, through the entity's own column transformers. */
 function fromRow(row: WorkflowRow): WorkflowEntity {
   return Object.assign(new WorkflowEntity(), {
     id: row.id,
@@ -47,10 +48,10 @@ function fromRow(row: WorkflowRow): WorkflowEntity {
     name: row.name,
     description: row.description,
     version: Number(row.version),
-    nodes: JSON.parse(row.nodes),
-    edges: JSON.parse(row.edges),
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
+    nodes: jsonText.from(row.nodes),
+    edges: jsonText.from(row.edges),
+    createdAt: isoTimestamp.from(row.created_at),
+    updatedAt: isoTimestamp.from(row.updated_at),
   });
 }
 
@@ -132,8 +133,8 @@ export class WorkflowsService {
   async replace(workspaceId: string, id: string, input: WorkflowInput, expectedVersion?: number): Promise<WorkflowEntity> {
     await this.get(workspaceId, id);
     this.assertValid(input);
-    const affected = await this.revisions.write(CACHE_NAMES.workflows, async (manager) => {
-      const update = manager
+    const affected = await this.revisions.write(CACHE_NAMES.workflows, async () => {
+      const update = this.workflows
         .createQueryBuilder()
         .update(WorkflowEntity)
         .set({ ...this.storedFields(input), version: () => 'version + 1', updatedAt: new Date(this.clock.now()) } as QueryDeepPartialEntity<WorkflowEntity>)
@@ -154,7 +155,7 @@ export class WorkflowsService {
 
   async delete(workspaceId: string, id: string): Promise<void> {
     if (!looksLikeId(ID_PREFIX.workflow, id)) throw this.notFound(id);
-    const { affected } = await this.revisions.write(CACHE_NAMES.workflows, (manager) => manager.delete(WorkflowEntity, { id, workspaceId }));
+    const { affected } = await this.revisions.write(CACHE_NAMES.workflows, () => this.workflows.delete({ id, workspaceId }));
     if (!affected) throw this.notFound(id);
   }
 

@@ -67,16 +67,10 @@ export class WorkspacesService {
     const plan = changes.plan ?? workspace.plan;
     const ownLimit = 'rateLimitPerMinute' in changes ? changes.rateLimitPerMinute : plan === 'enterprise' ? workspace.rateLimitPerMinute : null;
     this.checkOwnLimit(plan, ownLimit);
-    Object.assign(workspace, {
-      name: changes.name ?? workspace.name,
-      plan,
-      rateLimitPerMinute: ownLimit ?? null,
-      updatedAt: new Date(this.clock.now()),
-    });
+    const changed = { name: changes.name ?? workspace.name, plan, rateLimitPerMinute: ownLimit ?? null, updatedAt: new Date(this.clock.now()) };
     // API keys are cached with their workspace's plan and limit: the change must reach them at once.
-    const { id: _id, createdAt: _createdAt, ...changed } = workspace;
-    await this.revisions.write(CACHE_NAMES.auth, () => this.uniqueName(workspace.name, () => this.workspaces.update({ id }, changed)));
-    return workspace;
+    await this.revisions.write(CACHE_NAMES.auth, () => this.uniqueName(changed.name, () => this.workspaces.update({ id }, changed)));
+    return Object.assign(workspace, changed);
   }
 
   async count(): Promise<number> {
