@@ -1,5 +1,5 @@
-// Four suites: `unit` (*.spec.ts beside the code in src/), `e2e` (test/e2e: the real app on a SQLite
-// file), `integration` (test/integration: real PostgreSQL, Redis, sshd, Docker, started by .ci/run) and
+// Five suites: `unit` (*.spec.ts beside the code in src/), `e2e` (test/e2e: the real app on a SQLite
+// file), `codegen` (test/codegen: generated programs checked and run with python3), `integration` (test/integration: real PostgreSQL, Redis, sshd, Docker, started by .ci/run) and
 // `e2e-postgres` (the e2e suite on PostgreSQL; part of `npm run test:integration`).
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'] };
@@ -10,6 +10,8 @@ module.exports = {
   projects: [
     { ...base, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'e2e', rootDir: __dirname, testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
+    // The compiler's output run for real: python3, black and pyflakes (Debian packages, installed by .ci/run).
+    { ...base, displayName: 'codegen', rootDir: __dirname, testMatch: ['<rootDir>/test/codegen/**/*.codegen-spec.ts'] },
     { ...base, displayName: 'integration', rootDir: __dirname, testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
     {
       // The e2e suite again, each test app on a fresh PostgreSQL database (the process tests spawn SQLite servers).

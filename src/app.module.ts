@@ -10,6 +10,7 @@ import { ApiValidationPipe } from './common/validation.pipe';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { CodegenModule } from './codegen/codegen.module';
 import { NodesModule } from './nodes/nodes.module';
 import { PlanThrottlerGuard } from './plans/plan-throttler.guard';
 import { PlansModule } from './plans/plans.module';
@@ -42,7 +43,7 @@ export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [...coreImports(options), NodesModule, WorkflowsModule, SystemModule],
+      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, SystemModule],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyAuthGuard },
         { provide: APP_GUARD, useExisting: PlanThrottlerGuard },

@@ -68,8 +68,8 @@ describe(NodeCatalog.name, () => {
       catalog = await NodeCatalog.load(defaultTemplatesDir());
     });
 
-    it('lists the five built-in node types, sorted by type', () => {
-      expect(catalog.list().map((definition) => definition.type)).toEqual(['code', 'if', 'manual', 'return', 'transform']);
+    it('lists the seven built-in node types, sorted by type', () => {
+      expect(catalog.list().map((definition) => definition.type)).toEqual(['code', 'http-request', 'if', 'manual', 'openai-chat', 'return', 'transform']);
     });
 
     it('has manual as its only trigger', () => {

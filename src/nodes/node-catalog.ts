@@ -47,6 +47,18 @@ const manifestSchema = {
     requirements: { type: 'array', items: nonEmptyString },
     imports: { type: 'array', items: { type: 'string', pattern: '^(import|from) \\S' } },
     verbatimSettings: { type: 'array', items: nonEmptyString },
+    expressionSettings: { type: 'array', items: nonEmptyString },
+    python: {
+      type: 'object',
+      properties: {
+        parameters: { type: 'array', items: { enum: ['input', 'ctx'] }, uniqueItems: true },
+        returns: nonEmptyString,
+        resultType: { enum: ['dict', 'list', 'str', 'int', 'float', 'bool'] },
+        role: { enum: ['step', 'branch', 'return'] },
+        helpers: { type: 'array', items: { type: 'string', pattern: '^[a-z_][a-z0-9_]*$' }, uniqueItems: true },
+      },
+      additionalProperties: false,
+    },
   },
   additionalProperties: false,
 };
@@ -139,8 +151,13 @@ function compileEntry(ajv: Ajv, file: string, folder: string, definition: NodeTy
   const problems: string[] = [];
   if (definition.type !== folder) problems.push(`/type "${definition.type}" must equal its folder name "${folder}"`);
   problems.push(...duplicatePortIds('inputs', definition.inputs), ...duplicatePortIds('outputs', definition.outputs));
-  for (const name of definition.verbatimSettings ?? []) {
-    if (!(name in definition.settingsSchema.properties)) problems.push(`/verbatimSettings names "${name}", which is not a setting`);
+  for (const list of ['verbatimSettings', 'expressionSettings'] as const) {
+    for (const name of definition[list] ?? []) {
+      if (!(name in definition.settingsSchema.properties)) problems.push(`/${list} names "${name}", which is not a setting`);
+    }
+  }
+  if (definition.python?.role === 'branch' && definition.outputs.map((port) => port.id).join() !== 'true,false') {
+    problems.push('/python/role "branch" needs exactly the outputs "true" and "false"');
   }
   let validateSettings: ValidateFunction;
   try {

@@ -43,6 +43,30 @@ export interface NodeTypeDefinition {
    * well contain `{{` (f-strings, set literals) and reads its data from `input` instead.
    */
   verbatimSettings?: string[];
+  /** Settings written in the condition language (`if`): parsed at validation, emitted as a Python expression. */
+  expressionSettings?: string[];
+  /** How the node's function is generated; every field has a default. */
+  python?: NodePythonOptions;
+}
+
+/** Code generation options of a node type (`python` in its manifest). */
+export interface NodePythonOptions {
+  /**
+   * Parameters the function takes besides the upstream outputs its bindings read: `input` (the
+   * output of the node feeding its input) and `ctx` (the run context). Default none.
+   */
+  parameters?: ('input' | 'ctx')[];
+  /** The return annotation, default `Any`. */
+  returns?: string;
+  /** A type the node's result must have, checked at run time (a `code` node must return a dict). */
+  resultType?: 'dict' | 'list' | 'str' | 'int' | 'float' | 'bool';
+  /**
+   * `step` (default): its result is its output. `branch`: returns a bool choosing the output
+   * `true` or `false`, and passes its input on. `return`: its result is the run's output and ends the run.
+   */
+  role?: 'step' | 'branch' | 'return';
+  /** Functions of the type's `helpers.py` that its template calls; the file joins utils.py when the type is used. */
+  helpers?: string[];
 }
 
 /** A setting that does not match its node type's schema. */

@@ -1,12 +1,13 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiNoContentResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiHeader, ApiNoContentResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
 import { Auth, AuthContext } from '../auth/auth-context';
 import { ApiErrors, ErrorDoc } from '../common/api-docs';
 import { ErrorCode, ValidationError } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/pagination';
-import { ValidateWorkflowDto, ValidationReportDto, WorkflowBodyDto, WorkflowDto, WorkflowListDto } from './dto/workflow.dto';
+import { WorkflowExporter } from '../codegen/workflow-exporter';
+import { ExportDto, ExportQueryDto, ValidateWorkflowDto, ValidationReportDto, WorkflowBodyDto, WorkflowDto, WorkflowListDto } from './dto/workflow.dto';
 import { WorkflowEntity } from './workflow.entity';
 import { WorkflowsService } from './workflows.service';
 
@@ -27,6 +28,10 @@ const STALE: ErrorDoc = {
   message: 'Workflow wf_3mT8c0RkQ2xZp9Lb is at version 4, not 3: fetch it again and reapply your change',
   details: { currentVersion: 4, expectedVersion: 3 },
 };
+const NOT_COMPILABLE: ErrorDoc = {
+  ...INVALID,
+  description: 'The stored graph does not compile (every problem, per node), or `format` is not `json` or `zip` (`VALIDATION_ERROR`)',
+};
 const ID_PARAM = { name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' };
 
 /** Serialised workflows, kept as long as the (cached, immutable) entity they were made from. */
@@ -46,7 +51,10 @@ function parseIfMatch(header: string | undefined): number | undefined {
 @ApiAuthenticated()
 @Controller('v1/workflows')
 export class WorkflowsController {
-  constructor(private readonly workflows: WorkflowsService) {}
+  constructor(
+    private readonly workflows: WorkflowsService,
+    private readonly exporter: WorkflowExporter,
+  ) {}
 
   @Get()
   @RequireScope('workflows:read')
@@ -127,6 +135,41 @@ export class WorkflowsController {
   @ApiErrors(NOT_FOUND)
   async delete(@Auth() auth: AuthContext, @Param('id') id: string): Promise<void> {
     await this.workflows.delete(auth.workspace.id, id);
+  }
+
+  @Post(':id/export')
+  @HttpCode(200)
+  @RequireScope('workflows:read')
+  @ApiOperation({
+    summary: 'Export a workflow as Python',
+    description:
+      'Compiles the stored workflow into `main.py`, `utils.py` and `requirements.txt`: a program that runs with `python main.py --inputs inputs.json` ' +
+      '(else `TENSORIFY_INPUTS`, else `{}`), prints a progress line per node, writes its output JSON to `TENSORIFY_OUTPUT` or prints it last, ' +
+      'and exits non-zero naming the failed node. The same version always gives the same bytes. `?format=zip` returns the three files as a zip archive. ' +
+      'Needs `workflows:read`.',
+  })
+  @ApiParam(ID_PARAM)
+  @ApiResponse({
+    status: 200,
+    description: 'The generated files (`application/json`), or with `?format=zip` a zip archive of them (`application/zip`)',
+    content: {
+      'application/json': { schema: { $ref: '#/components/schemas/ExportDto' } },
+      'application/zip': { schema: { type: 'string', format: 'binary' } },
+    },
+  })
+  @ApiExtraModels(ExportDto)
+  @ApiErrors(NOT_COMPILABLE, NOT_FOUND)
+  async export(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Query() query: ExportQueryDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ExportDto | Buffer> {
+    const workflow = await this.workflows.get(auth.workspace.id, id);
+    if (query.format !== 'zip') return { files: this.exporter.files(workflow) };
+    const archive = this.exporter.zip(workflow);
+    reply.type('application/zip').header('Content-Disposition', `attachment; filename="${workflow.id}-v${workflow.version}.zip"`);
+    return archive;
   }
 
   /** The workflow as its JSON text (serialised once per cached, frozen workflow) with its ETag. */

@@ -26,6 +26,8 @@ const WORKFLOW_ROUTES: WorkflowRoute[] = [
   { route: 'PUT /v1/workflows/:id with If-Match', request: (http, id) => http.put(`/v1/workflows/${id}`).set('If-Match', '1').send(BODY) },
   { route: 'PUT /v1/workflows/:id with a stale If-Match', request: (http, id) => http.put(`/v1/workflows/${id}`).set('If-Match', '9').send(BODY) },
   { route: 'DELETE /v1/workflows/:id', request: (http, id) => http.delete(`/v1/workflows/${id}`) },
+  { route: 'POST /v1/workflows/:id/export', request: (http, id) => http.post(`/v1/workflows/${id}/export`) },
+  { route: 'POST /v1/workflows/:id/export?format=zip', request: (http, id) => http.post(`/v1/workflows/${id}/export?format=zip`) },
 ];
 
 describe('Workspace isolation', () => {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsArray, IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 import { IsDisplayName } from '../../common/text.validators';
 
 const HELLO_NODES = [
@@ -150,4 +150,26 @@ class GraphErrorsDto {
 export class ValidationReportDto {
   @ApiProperty({ example: false }) valid!: boolean;
   @ApiProperty({ type: GraphErrorsDto }) errors!: GraphErrorsDto;
+}
+
+export const EXPORT_FORMATS = ['json', 'zip'] as const;
+
+export class ExportQueryDto {
+  @ApiPropertyOptional({ description: '`json` (default): the files in a JSON object; `zip`: the same files as a zip archive', enum: EXPORT_FORMATS, default: 'json' })
+  @IsOptional()
+  @IsIn(EXPORT_FORMATS)
+  format?: (typeof EXPORT_FORMATS)[number];
+}
+
+class GeneratedFilesDto {
+  @ApiProperty({ description: 'The program: one function per node, `run()` calling them in order, `main()`', example: '"""Hello: workflow wf_3mT8c0RkQ2xZp9Lb, version 1.\n…' })
+  'main.py'!: string;
+  @ApiProperty({ description: 'Run context, progress lines, inputs/output handling and the helpers the nodes call', example: '"""Helpers of the generated workflow program…' })
+  'utils.py'!: string;
+  @ApiProperty({ description: 'pip requirements, merged and sorted', example: '# Python packages the workflow needs: pip install -r requirements.txt\nopenai>=1.0.0\n' })
+  'requirements.txt'!: string;
+}
+
+export class ExportDto {
+  @ApiProperty({ type: GeneratedFilesDto }) files!: GeneratedFilesDto;
 }

@@ -2,9 +2,13 @@
  * Bindings: `{{ path }}` inside any string of a node's settings. One parser serves validation and
  * code generation.
  *
- * path  := head ( "." ident | "[" integer "]" | "[" json-string "]" )*
- * head  := a node id (its whole output) | "inputs" (the execute inputs) | "env" "." NAME
- * ident := [A-Za-z_][A-Za-z0-9_]*
+ * binding := "{{" ( path | json-string ) "}}"
+ * path    := head ( "." ident | "[" integer "]" | "[" json-string "]" )*
+ * head    := a node id (its whole output) | "inputs" (the execute inputs) | "env" "." NAME
+ * ident   := [A-Za-z_][A-Za-z0-9_]*
+ *
+ * A binding that holds a JSON string, `{{ "{{" }}`, stands for that text: the way to write a
+ * literal `{{` in a setting that takes bindings.
  */
 
 export const INPUTS_NAMESPACE = 'inputs';
@@ -16,7 +20,9 @@ export type BindingSegment = string | number;
 export type BindingRoot =
   | { kind: 'node'; nodeId: string }
   | { kind: 'inputs' }
-  | { kind: 'env'; name: string };
+  | { kind: 'env'; name: string }
+  /** `{{ "text" }}`: the text itself (how a setting spells a literal `{{`). */
+  | { kind: 'literal'; text: string };
 
 export interface Binding {
   /** The binding as written, braces included, e.g. `{{ trigger.name }}`. */
@@ -26,7 +32,7 @@ export interface Binding {
   /** Offset just past its `}}`. */
   end: number;
   root: BindingRoot;
-  /** The accessors after the root: `{{ llm.choices[0]["text"] }}` has `["choices", 0, "text"]`. */
+  /** The accessors after the root: `{{ llm.choices[0]["text"] }}` has `["choices", 0, "text"]`; empty for a literal. */
   path: BindingSegment[];
 }
 
@@ -51,7 +57,8 @@ export interface Located {
 
 export interface FoundBindings {
   bindings: (Binding & Located)[];
-  errors: (BindingSyntaxError & Located)[];
+  /** `expression` marks an error of a condition setting rather than of one binding. */
+  errors: (BindingSyntaxError & Located & { expression?: true })[];
 }
 
 const OPEN = '{{';
@@ -69,31 +76,34 @@ export function parseBindings(text: string): ParsedBindings {
   const result: ParsedBindings = { bindings: [], errors: [] };
   let start = text.indexOf(OPEN);
   while (start !== -1) {
-    const parsed = new PathParser(text, start + OPEN.length).parse();
-    if (parsed.ok) {
-      const raw = text.slice(start, parsed.end);
-      const reference = toReference(parsed.head, parsed.accessors);
-      if ('problem' in reference) {
-        result.errors.push({ raw, start, end: parsed.end, message: `Binding "${raw}" is not valid: ${reference.problem}.` });
-      } else {
-        result.bindings.push({ raw, start, end: parsed.end, ...reference });
-      }
-      start = text.indexOf(OPEN, parsed.end);
-      continue;
-    }
-    const close = text.indexOf(CLOSE, start + OPEN.length);
-    if (close === -1) {
-      const raw = text.slice(start);
-      result.errors.push({ raw, start, end: text.length, message: `Binding "${raw}" opens with "{{" but never closes with "}}".` });
-      break;
-    }
-    const end = close + CLOSE.length;
-    const raw = text.slice(start, end);
-    const message = `Binding "${raw}" is not valid: ${parsed.reason}. Write a path such as ${BINDING_EXAMPLES}.`;
-    result.errors.push({ raw, start, end, message });
-    start = text.indexOf(OPEN, end);
+    const parsed = parseBindingAt(text, start);
+    if ('root' in parsed) result.bindings.push(parsed);
+    else result.errors.push(parsed);
+    start = text.indexOf(OPEN, parsed.end);
   }
   return result;
+}
+
+/**
+ * The binding whose `{{` is at `start`, or what is wrong with it. A malformed binding ends at the
+ * next `}}` (or at the end of the text when there is none), so a scan can go on after it.
+ */
+export function parseBindingAt(text: string, start: number): Binding | BindingSyntaxError {
+  const parsed = new PathParser(text, start + OPEN.length).parse();
+  if (parsed.ok) {
+    const raw = text.slice(start, parsed.end);
+    const reference = typeof parsed.head === 'string' ? toReference(parsed.head, parsed.accessors) : { root: parsed.head, path: [] };
+    if ('problem' in reference) return { raw, start, end: parsed.end, message: `Binding "${raw}" is not valid: ${reference.problem}.` };
+    return { raw, start, end: parsed.end, ...reference };
+  }
+  const close = text.indexOf(CLOSE, start + OPEN.length);
+  if (close === -1) {
+    const raw = text.slice(start);
+    return { raw, start, end: text.length, message: `Binding "${raw}" opens with "{{" but never closes with "}}".` };
+  }
+  const end = close + CLOSE.length;
+  const raw = text.slice(start, end);
+  return { raw, start, end, message: `Binding "${raw}" is not valid: ${parsed.reason}. Write a path such as ${BINDING_EXAMPLES}.` };
 }
 
 /** Every binding in every string of a JSON value (object keys are not scanned), in document order. */
@@ -127,7 +137,9 @@ function toReference(head: string, accessors: BindingSegment[]): Pick<Binding, '
   return { root: { kind: 'env', name }, path: [] };
 }
 
-type ParseResult = { ok: true; head: string; accessors: BindingSegment[]; end: number } | { ok: false; reason: string };
+type ParseResult =
+  | { ok: true; head: string | Extract<BindingRoot, { kind: 'literal' }>; accessors: BindingSegment[]; end: number }
+  | { ok: false; reason: string };
 
 /** Reads ` path }}` from `position`, just past a `{{`. */
 class PathParser {
@@ -143,6 +155,7 @@ class PathParser {
     this.skipWhitespace();
     this.pathStart = this.position;
     if (this.text.startsWith(CLOSE, this.position)) return { ok: false, reason: 'it is empty' };
+    if (this.text[this.position] === '"') return this.parseLiteral();
     const head = this.readIdentifier();
     if (head === undefined) return { ok: false, reason: `it must start with a node id, "inputs" or "env", not ${this.describeNext()}` };
     for (let char = this.text[this.position]; char === '.' || char === '['; char = this.text[this.position]) {
@@ -153,6 +166,14 @@ class PathParser {
     this.skipWhitespace();
     if (!this.text.startsWith(CLOSE, this.position)) return { ok: false, reason: `unexpected ${this.describeNext()} after "${path}"` };
     return { ok: true, head, accessors: this.accessors, end: this.position + CLOSE.length };
+  }
+
+  private parseLiteral(): ParseResult {
+    const text = this.readStringLiteral();
+    if (text === undefined) return { ok: false, reason: 'the quoted text is not a valid JSON string' };
+    this.skipWhitespace();
+    if (!this.text.startsWith(CLOSE, this.position)) return { ok: false, reason: `unexpected ${this.describeNext()} after the quoted text` };
+    return { ok: true, head: { kind: 'literal', text }, accessors: [], end: this.position + CLOSE.length };
   }
 
   private readField(): string | undefined {

@@ -16,6 +16,10 @@ export const GraphProblemCode = {
   INVALID_BINDING: 'INVALID_BINDING',
   /** A binding names no node, its own node, or a node that is not upstream. */
   UNRESOLVED_BINDING: 'UNRESOLVED_BINDING',
+  /** A setting in the condition language (`if`'s condition) that does not parse. */
+  INVALID_EXPRESSION: 'INVALID_EXPRESSION',
+  /** A node reached through too many different combinations of branches to emit. */
+  TOO_MANY_BRANCH_PATHS: 'TOO_MANY_BRANCH_PATHS',
   DUPLICATE_EDGE_ID: 'DUPLICATE_EDGE_ID',
   SELF_LOOP: 'SELF_LOOP',
 } as const;

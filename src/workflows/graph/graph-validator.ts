@@ -1,6 +1,7 @@
 import { majorVersion, type NodeCatalog, parseTypeRef } from '../../nodes/node-catalog';
 import type { NodePort, NodeTypeDefinition } from '../../nodes/node-type';
-import { ENV_NAMESPACE, findBindings, INPUTS_NAMESPACE } from './bindings';
+import { parseCondition } from '../../codegen/condition';
+import { ENV_NAMESPACE, findBindings, type FoundBindings, INPUTS_NAMESPACE } from './bindings';
 import { cyclesThroughNodes } from './cycles';
 import { type GraphProblem, GraphProblemCode, type GraphReport } from './graph-problem';
 import { answerReachability, type ReachabilityQuery } from './reachability';
@@ -11,11 +12,28 @@ export const NODE_ID_PATTERN = /^[a-z_][a-z0-9_]{0,63}$/;
 export const RESERVED_NODE_IDS: ReadonlySet<string> = new Set([INPUTS_NAMESPACE, ENV_NAMESPACE]);
 const MAX_CYCLE_IDS_SHOWN = 8;
 
-/** The settings that may hold bindings: all but those the type takes verbatim (a `code` node's Python). */
+/**
+ * The settings that hold bindings in their strings: all but those the type takes verbatim (a
+ * `code` node's Python) or parses as a condition (whose bindings the condition parser finds).
+ */
 function bindableSettings(settings: Record<string, unknown>, definition: NodeTypeDefinition | undefined): Record<string, unknown> {
-  const verbatim = definition?.verbatimSettings;
-  if (!verbatim?.length) return settings;
-  return Object.fromEntries(Object.entries(settings).filter(([key]) => !verbatim.includes(key)));
+  const excluded = [...(definition?.verbatimSettings ?? []), ...(definition?.expressionSettings ?? [])];
+  if (excluded.length === 0) return settings;
+  return Object.fromEntries(Object.entries(settings).filter(([key]) => !excluded.includes(key)));
+}
+
+/** The bindings of a node's condition settings, and a problem for each condition that does not parse. */
+function expressionBindings(settings: Record<string, unknown>, definition: NodeTypeDefinition | undefined): FoundBindings {
+  const found: FoundBindings = { bindings: [], errors: [] };
+  for (const name of definition?.expressionSettings ?? []) {
+    const text = settings[name];
+    if (typeof text !== 'string') continue;
+    const pointer = `/${name}`;
+    const parsed = parseCondition(text);
+    if (parsed.ok) found.bindings.push(...parsed.bindings.map((binding) => ({ ...binding, pointer })));
+    else found.errors.push({ raw: text, start: parsed.error.offset, end: text.length, message: parsed.error.message, pointer, expression: true });
+  }
+  return found;
 }
 
 /** Checks a workflow's graph against the node catalogue and reports every problem at once. */
@@ -225,11 +243,16 @@ class GraphValidation {
   private checkBindings(): void {
     const awaitingUpstreamCheck: { query: ReachabilityQuery; nodeId: string; boundId: string; raw: string; path: string }[] = [];
     this.nodes.forEach((node, nodeIndex) => {
-      const { bindings, errors } = findBindings(bindableSettings(node.settings ?? {}, this.definitions[nodeIndex]));
+      const settings = node.settings ?? {};
+      const definition = this.definitions[nodeIndex];
+      const plain = findBindings(bindableSettings(settings, definition));
+      const conditions = expressionBindings(settings, definition);
       const settingsPath = `/nodes/${nodeIndex}/settings`;
-      for (const error of errors) {
-        this.problems.add(node.id, { code: GraphProblemCode.INVALID_BINDING, message: error.message, path: settingsPath + error.pointer });
+      for (const error of [...plain.errors, ...conditions.errors]) {
+        const code = 'expression' in error ? GraphProblemCode.INVALID_EXPRESSION : GraphProblemCode.INVALID_BINDING;
+        this.problems.add(node.id, { code, message: error.message, path: settingsPath + error.pointer });
       }
+      const bindings = [...plain.bindings, ...conditions.bindings];
       for (const { root, raw, pointer } of bindings) {
         if (root.kind !== 'node') continue;
         const path = settingsPath + pointer;

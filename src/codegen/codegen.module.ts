@@ -1,0 +1,22 @@
+import { Global, Module } from '@nestjs/common';
+import { NodeCatalog } from '../nodes/node-catalog';
+import { GraphValidator } from '../workflows/graph/graph-validator';
+import { defaultCodegenRoot, TemplateSet } from './template-set';
+import { WorkflowCompiler } from './workflow-compiler';
+import { WorkflowExporter } from './workflow-exporter';
+
+/** Code generation: the templates of codegen-templates/, read and checked once at boot, and the compiler. */
+@Global()
+@Module({
+  providers: [
+    { provide: TemplateSet, inject: [NodeCatalog], useFactory: (catalog: NodeCatalog) => TemplateSet.load(defaultCodegenRoot(), catalog) },
+    {
+      provide: WorkflowCompiler,
+      inject: [NodeCatalog, TemplateSet, GraphValidator],
+      useFactory: (catalog: NodeCatalog, templates: TemplateSet, validator: GraphValidator) => new WorkflowCompiler(catalog, templates, validator),
+    },
+    WorkflowExporter,
+  ],
+  exports: [WorkflowCompiler, WorkflowExporter],
+})
+export class CodegenModule {}

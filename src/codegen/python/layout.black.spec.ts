@@ -1,0 +1,154 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { flatSource, layoutDef, layoutStatement, LINE_LENGTH } from './layout';
+import { py, type CompareOperator, type PyExpr } from './py-expr';
+import { isPythonIdentifier } from './python-literal';
+
+/**
+ * Conformance with black itself: random statements laid out by `layout.ts` must be left unchanged by
+ * `black --check`. Seeds tried while developing: 1, 2, 3, 7, 42, 1234, 20240601, 99 (400 statements and
+ * 100 headers each). LAYOUT_FUZZ_SEED overrides the seed to explore others.
+ */
+const SEED = Number(process.env.LAYOUT_FUZZ_SEED ?? 20240601);
+const STATEMENTS = Number(process.env.LAYOUT_FUZZ_STATEMENTS ?? 400);
+const HEADERS = 100;
+
+const word = fc.stringMatching(/^[a-z_][a-z0-9_]{0,11}$/);
+const longWord = fc.stringMatching(/^[a-z_][a-z0-9_]{20,60}$/);
+const identifier = fc.oneof({ weight: 4, arbitrary: word }, { weight: 1, arbitrary: longWord }).filter(isPythonIdentifier);
+
+const text = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer({ min: 0, max: 120 }).chain((length) => fc.string({ minLength: length, maxLength: length })),
+  fc.string({ unit: 'binary', maxLength: 60, size: 'max' }), // quotes, backslashes, controls, astral characters
+  fc.constantFrom('', "it's", 'say "hi"', `'"'`, '\\', 'Hello, {}!'),
+);
+// pythonNumber spells numbers from 1e21 up as `1e+21`, which black rewrites to `1e21` (a python-literal.ts
+// bug, reported): they are left out until it is fixed.
+const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e20, max: 1e20 }), fc.constantFrom(-0, 0.5, 1e-7));
+const compareOperator = fc.constantFrom<CompareOperator>('==', '!=', '<', '<=', '>', '>=');
+
+/** Random expression trees; shallow ones land near the line length, where black's choices are made. */
+const exprOf = (maxDepth: number) =>
+  fc.letrec<{ expr: PyExpr }>((tie) => {
+  const sub = tie('expr');
+  const few = (arbitrary: fc.Arbitrary<unknown>, maxLength = 4) => fc.array(arbitrary, { maxLength });
+  return {
+    expr: fc.oneof(
+      { maxDepth, depthSize: 'small', withCrossShrink: true },
+      fc.oneof(
+        text.map(py.str),
+        number.map(py.num),
+        fc.constantFrom(py.none, py.bool(true), py.bool(false)),
+        identifier.map(py.name),
+      ),
+      fc.tuple(sub, identifier).map(([value, attr]) => py.attr(value, attr)),
+      fc.tuple(sub, sub).map(([value, index]) => py.subscript(value, index)),
+      // Positional arguments first, keywords unique: anything else does not compile.
+      fc
+        .tuple(sub, few(sub, 3), fc.uniqueArray(fc.tuple(identifier, sub), { maxLength: 4, selector: ([name]) => name }))
+        .map(([func, positional, keywords]) =>
+          py.call(func, [...(positional as PyExpr[]), ...keywords.map(([name, value]) => ({ name, value: value as PyExpr }))]),
+        ),
+      fc.tuple(text, few(sub, 3)).map(([template, args]) => py.call(py.attr(py.str(template), 'format'), args as PyExpr[])),
+      few(fc.record({ key: sub, value: sub }), 5).map((entries) => py.dict(entries as { key: PyExpr; value: PyExpr }[])),
+      few(sub, 5).map((items) => py.list(items as PyExpr[])),
+      fc.tuple(compareOperator, sub, sub).map(([op, left, right]) => py.compare(op, left, right)),
+      fc.tuple(fc.constantFrom('and' as const, 'or' as const), fc.array(sub, { minLength: 2, maxLength: 4 })).map(([op, operands]) =>
+        op === 'and' ? py.and(operands) : py.or(operands),
+      ),
+      sub.map(py.not),
+    ),
+  };
+}).expr;
+const nearLineLength = (expr: PyExpr) => Math.abs(flatSource(expr).length - LINE_LENGTH - 30) < 50;
+const expr = fc.oneof(exprOf(4), exprOf(2).filter(nearLineLength), exprOf(3).filter(nearLineLength));
+
+type Shape = 'return' | 'assign' | 'bare' | 'if';
+const statement = fc.record({
+  shape: fc.constantFrom<Shape>('return', 'assign', 'bare', 'if'),
+  indent: fc.constantFrom(0, 4, 8),
+  target: identifier,
+  expr,
+});
+const header = fc.record({
+  indent: fc.constantFrom(0, 4),
+  name: identifier,
+  params: fc.uniqueArray(fc.record({ name: identifier, annotation: fc.constantFrom('Any', 'Context', 'typing.Any', 'SomeVeryLongAnnotationName') }), {
+    minLength: 1,
+    maxLength: 8,
+    selector: (param) => param.name,
+  }),
+  returns: fc.constantFrom('Any', 'None', 'dict'),
+});
+
+/** One top-level unit of the file per sample: module-level when indented 0, else inside `def f_N():` (nested once more for 8). */
+function unit(index: number, indent: number, lines: string): string {
+  const pad = (spaces: number) => ' '.repeat(spaces);
+  if (indent === 0) return lines;
+  // `pass` first, so that a bare string statement is never a docstring (which black reformats).
+  const body = `${pad(indent)}pass\n${lines}`;
+  return indent === 4 ? `def f_${index}():\n${body}` : `def f_${index}():\n    def g():\n${body}`;
+}
+
+function statementSource(index: number, sample: typeof statement extends fc.Arbitrary<infer T> ? T : never): string {
+  // `return` is only valid inside a function.
+  const indent = sample.shape === 'return' && sample.indent === 0 ? 4 : sample.indent;
+  const pass = `\n${' '.repeat(indent + 4)}pass`;
+  switch (sample.shape) {
+    case 'return':
+      return unit(index, indent, layoutStatement(indent, 'return ', sample.expr));
+    case 'assign':
+      return unit(index, indent, layoutStatement(indent, `${sample.target} = `, sample.expr));
+    case 'bare':
+      return unit(index, indent, layoutStatement(indent, '', sample.expr));
+    case 'if':
+      return unit(index, indent, layoutStatement(indent, 'if ', sample.expr, ':') + pass);
+  }
+}
+
+/** Runs a Debian-packaged tool; a missing one fails the test with how to install it, never skips it. */
+function run(command: string, args: string[], debianPackage: string) {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error(`${command} (Debian package \`${debianPackage}\`) is required for this test: apt-get install -y ${debianPackage}`);
+  }
+  return result;
+}
+
+describe('layout conforms to black 23.1', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(path.join(tmpdir(), 'layout-black-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it(`leaves ${STATEMENTS} random statements and ${HEADERS} def headers unchanged (seed ${SEED})`, () => {
+    const headers = fc.sample(header, { seed: SEED, numRuns: HEADERS });
+    const statements = fc.sample(statement, { seed: SEED, numRuns: STATEMENTS });
+    const units = [
+      ...headers.map((sample, index) => {
+        const def = layoutDef(sample.indent, sample.name, sample.params, sample.returns);
+        const body = `${def}\n${' '.repeat(sample.indent + 4)}pass`;
+        return sample.indent === 0 ? body : `def h_${index}():\n${body}`;
+      }),
+      ...statements.map((sample, index) => statementSource(index, sample)),
+    ];
+    const file = process.env.LAYOUT_FUZZ_KEEP ?? path.join(dir, "generated.py");
+    writeFileSync(file, units.join('\n\n\n') + '\n');
+    if (process.env.LAYOUT_FUZZ_STATS) {
+      const widths = statements.map((sample) => flatSource(sample.expr).length + sample.indent);
+      const buckets = [0, 40, 70, 88, 100, 130, 200, 400, Infinity];
+      console.log(buckets.slice(1).map((top, i) => `${buckets[i]}-${top}: ${widths.filter((w) => w >= buckets[i] && w < top).length}`).join('  '));
+    }
+
+    const black = run('black', ['--check', '--diff', '-q', file], 'black');
+    if (black.status !== 0) console.log(black.stdout + black.stderr);
+    expect(black.status).toBe(0);
+
+    const compile = run('python3', ['-m', 'py_compile', file], 'python3');
+    if (compile.status !== 0) console.log(compile.stderr);
+    expect(compile.status).toBe(0);
+  });
+});

@@ -1,0 +1,276 @@
+import Handlebars from 'handlebars';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { NodeCatalog } from '../nodes/node-catalog';
+import { layoutStatement } from './python/layout';
+import { jsonToPy, py, type PyExpr } from './python/py-expr';
+
+/** Python source the compiler made (already laid out); the `code` helper inserts it as it is. */
+export class PythonCode {
+  constructor(readonly text: string) {}
+}
+
+/** A compiled setting or expression on its way into a template; the `py` helper prints it. */
+export class PyValue {
+  constructor(readonly expr: PyExpr) {}
+}
+
+/** A `code` node's Python, as written: the `body` helper indents it as a function body. */
+export class VerbatimBody {
+  constructor(readonly text: string) {}
+}
+
+/** `codegen-templates` of this package; the same from `src/codegen` (ts-jest) and `dist/codegen` (build). */
+export function defaultCodegenRoot(): string {
+  return path.resolve(__dirname, '..', '..', 'codegen-templates');
+}
+
+const SKELETON_HELPERS = new Set(['py', 'code']);
+const NODE_HELPERS = new Set(['py', 'body']);
+const SUBEXPRESSIONS = new Set(['call']);
+const BLOCKS = new Set(['if', 'unless', 'each']);
+const PLACEHOLDER = /\u0000(\d+)\u0000/g;
+const INDENT = '    ';
+
+type Placeholder = { kind: 'expr'; expr: PyExpr } | { kind: 'body'; text: string };
+
+interface RenderData {
+  placeholders: Placeholder[];
+  /** Functions a node template may call with `(call "name" …)`. */
+  callable: ReadonlySet<string>;
+  /** Names `(call …)` used, for main.py's `from utils import …`. */
+  called: Set<string>;
+}
+
+/** A Python fragment split into its leading import lines and the rest. */
+export interface PythonFragment {
+  imports: string[];
+  body: string;
+  /** Top-level functions and classes it defines. */
+  defines: string[];
+}
+
+interface NodeTemplate {
+  render: Handlebars.TemplateDelegate;
+  helpers?: PythonFragment;
+}
+
+/**
+ * The Handlebars templates of `codegen-templates/`: the program skeleton (`python/*.hbs`), the
+ * runtime every program's utils.py starts with (`python/runtime.py`), and per node type its
+ * function body (`nodes/<type>/<type>.py.hbs`) and optional helpers (`nodes/<type>/helpers.py`).
+ *
+ * Values reach Python source only through the `py` helper, which prints a `PyValue` or a JSON
+ * value as Python (literals through python-literal.ts), laid out as black would lay out the
+ * statement it ends. Loading refuses a template with any other kind of `{{…}}`, so no template
+ * can put raw or HTML-escaped text into a program.
+ */
+export class TemplateSet {
+  private constructor(
+    private readonly skeleton: Record<'main' | 'utils' | 'requirements', Handlebars.TemplateDelegate>,
+    readonly runtime: PythonFragment,
+    private readonly nodes: ReadonlyMap<string, NodeTemplate>,
+  ) {}
+
+  static async load(root: string, catalog: NodeCatalog): Promise<TemplateSet> {
+    const env = createEnvironment();
+    const skeleton = async (name: string) => compile(env, path.join(root, 'python', name), SKELETON_HELPERS);
+    const [main, utils, requirements, runtimeText] = await Promise.all([
+      skeleton('main.py.hbs'),
+      skeleton('utils.py.hbs'),
+      skeleton('requirements.txt.hbs'),
+      readText(path.join(root, 'python', 'runtime.py')),
+    ]);
+    const nodes = await Promise.all(
+      catalog.list().map(async (definition): Promise<[string, NodeTemplate]> => {
+        const folder = path.join(root, 'nodes', definition.type);
+        const template = await compile(env, path.join(folder, `${definition.type}.py.hbs`), NODE_HELPERS);
+        const declared = definition.python?.helpers ?? [];
+        if (declared.length === 0) return [definition.type, { render: template }];
+        const helpersFile = path.join(folder, 'helpers.py');
+        const helpers = splitFragment(await readText(helpersFile));
+        const missing = declared.filter((name) => !helpers.defines.includes(name));
+        if (missing.length > 0) throw new Error(`${helpersFile} does not define ${missing.join(', ')}, which node.json lists in python.helpers`);
+        return [definition.type, { render: template, helpers }];
+      }),
+    );
+    return new TemplateSet({ main, utils, requirements }, splitFragment(runtimeText), new Map(nodes));
+  }
+
+  /** A node's function body, indented by four spaces, and the helper functions it called. */
+  renderNode(type: string, context: object, callable: ReadonlySet<string>): { body: string; called: Set<string> } {
+    const data: RenderData = { placeholders: [], callable, called: new Set() };
+    const rendered = this.nodeTemplate(type).render(context, { data });
+    return { body: expandPlaceholders(rendered, data.placeholders, type), called: data.called };
+  }
+
+  nodeHelpers(type: string): PythonFragment | undefined {
+    return this.nodeTemplate(type).helpers;
+  }
+
+  renderSkeleton(name: 'main' | 'utils' | 'requirements', context: object): string {
+    const data: RenderData = { placeholders: [], callable: new Set(), called: new Set() };
+    return expandPlaceholders(this.skeleton[name](context, { data }), data.placeholders, `python/${name}`);
+  }
+
+  private nodeTemplate(type: string): NodeTemplate {
+    const template = this.nodes.get(type);
+    if (template === undefined) throw new Error(`No template for node type "${type}"`);
+    return template;
+  }
+}
+
+function createEnvironment(): typeof Handlebars {
+  const env = Handlebars.create();
+  env.registerHelper('py', (value: unknown, options: Handlebars.HelperOptions) =>
+    placeholder(options, { kind: 'expr', expr: toExpr(value, 'py') }),
+  );
+  env.registerHelper('body', (value: unknown, options: Handlebars.HelperOptions) => {
+    if (!(value instanceof VerbatimBody)) throw new Error('{{body …}} takes a verbatim setting (listed in verbatimSettings)');
+    return placeholder(options, { kind: 'body', text: value.text });
+  });
+  env.registerHelper('code', (value: unknown) => {
+    if (!(value instanceof PythonCode)) throw new Error('{{code …}} takes only code the compiler made');
+    return new env.SafeString(value.text);
+  });
+  env.registerHelper('call', (name: unknown, ...rest: unknown[]) => {
+    const options = rest.pop() as Handlebars.HelperOptions;
+    const data = options.data as RenderData;
+    if (typeof name !== 'string' || !data.callable.has(name)) {
+      throw new Error(`(call ${JSON.stringify(name)} …) names no helper of this node type (python.helpers in node.json)`);
+    }
+    data.called.add(name);
+    // Handlebars 4 builds the hash from its last pair to its first: reverse it back to the template's order.
+    const pairs = Object.entries(options.hash as Record<string, unknown>).reverse();
+    const keywords = pairs.map(([keyword, value]) => ({ name: keyword, value: toExpr(value, 'call') }));
+    return new PyValue(py.call(name, [...rest.map((value) => toExpr(value, 'call')), ...keywords]));
+  });
+  return env;
+}
+
+function toExpr(value: unknown, helper: string): PyExpr {
+  if (value instanceof PyValue) return value.expr;
+  if (value === undefined || value === null || typeof value !== 'object') return jsonToPy(value);
+  throw new Error(`{{${helper} …}} takes a compiled value or a JSON scalar, not a raw object`);
+}
+
+function placeholder(options: Handlebars.HelperOptions, entry: Placeholder): Handlebars.SafeString {
+  const data = options.data as RenderData;
+  data.placeholders.push(entry);
+  return new Handlebars.SafeString(`\u0000${data.placeholders.length - 1}\u0000`);
+}
+
+async function compile(env: typeof Handlebars, file: string, allowed: ReadonlySet<string>): Promise<Handlebars.TemplateDelegate> {
+  const source = await readText(file);
+  const problems = templateProblems(env.parse(source), allowed);
+  if (problems.length > 0) throw new Error(`Template ${file} is refused: ${problems.join('; ')}`);
+  const knownHelpers = Object.fromEntries([...allowed, ...SUBEXPRESSIONS, ...BLOCKS].map((name) => [name, true]));
+  return env.compile(source, { knownHelpers, knownHelpersOnly: true, noEscape: false });
+}
+
+/** What makes a template unsafe: any output but `{{py …}}`/`{{body …}}`/`{{code …}}`, triple-stash, partials. */
+function templateProblems(program: hbs.AST.Program, allowed: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  const visit = (node: hbs.AST.Node): void => {
+    switch (node.type) {
+      case 'Program':
+        (node as hbs.AST.Program).body.forEach(visit);
+        break;
+      case 'MustacheStatement': {
+        const mustache = node as hbs.AST.MustacheStatement;
+        const name = (mustache.path as hbs.AST.PathExpression).original;
+        if (!mustache.escaped) problems.push(`line ${node.loc.start.line}: triple-stash {{{…}}} is not allowed`);
+        else if (!allowed.has(name) || mustache.params.length !== 1) {
+          problems.push(`line ${node.loc.start.line}: write values as {{py value}}${allowed.has('body') ? ' or {{body setting}}' : ' or {{code part}}'}, not {{${name}…}}`);
+        }
+        mustache.params.forEach(visit);
+        break;
+      }
+      case 'SubExpression': {
+        const name = ((node as hbs.AST.SubExpression).path as hbs.AST.PathExpression).original;
+        if (!SUBEXPRESSIONS.has(name)) problems.push(`line ${node.loc.start.line}: the subexpression (${name} …) is not allowed; use (call "helper" …)`);
+        (node as hbs.AST.SubExpression).params.forEach(visit);
+        (node as hbs.AST.SubExpression).hash?.pairs.forEach((pair) => visit(pair.value));
+        break;
+      }
+      case 'BlockStatement': {
+        const block = node as hbs.AST.BlockStatement;
+        const name = (block.path as hbs.AST.PathExpression).original;
+        if (!BLOCKS.has(name)) problems.push(`line ${node.loc.start.line}: the block {{#${name}}} is not allowed`);
+        visit(block.program);
+        if (block.inverse) visit(block.inverse);
+        break;
+      }
+      case 'PartialStatement':
+      case 'PartialBlockStatement':
+      case 'DecoratorBlock':
+      case 'Decorator':
+        problems.push(`line ${node.loc.start.line}: partials and decorators are not allowed`);
+        break;
+    }
+  };
+  visit(program);
+  return problems;
+}
+
+/** Replaces each line holding a placeholder by its statement laid out (or by the verbatim body). */
+function expandPlaceholders(rendered: string, placeholders: readonly Placeholder[], source: string): string {
+  if (placeholders.length === 0) return rendered;
+  return rendered
+    .split('\n')
+    .map((line) => {
+      const tokens = [...line.matchAll(PLACEHOLDER)];
+      if (tokens.length === 0) return line;
+      if (tokens.length > 1) throw new Error(`Template ${source}: a line may hold one {{py …}} or {{body …}}, found ${tokens.length}`);
+      const [token] = tokens;
+      const entry = placeholders[Number(token[1])];
+      const before = line.slice(0, token.index);
+      const after = line.slice(token.index! + token[0].length);
+      const indent = before.length - before.trimStart().length;
+      if (entry.kind === 'body') {
+        if (before.trim() !== '' || after.trim() !== '') throw new Error(`Template ${source}: {{body …}} must stand alone on its line`);
+        return indentBody(entry.text, indent + INDENT.length);
+      }
+      return layoutStatement(indent, before.trimStart(), entry.expr, after);
+    })
+    .join('\n');
+}
+
+/**
+ * A user's function body, dedented (its common leading whitespace removed) and indented to
+ * `indent` spaces; blank lines stay empty, CR LF becomes LF. An empty body becomes `pass`.
+ */
+export function indentBody(text: string, indent: number): string {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const margins = lines.filter((line) => line.trim() !== '').map((line) => line.length - line.trimStart().length);
+  const margin = margins.length === 0 ? 0 : Math.min(...margins);
+  const pad = ' '.repeat(indent);
+  const body = lines.map((line) => (line.trim() === '' ? '' : pad + line.slice(margin).trimEnd()));
+  while (body.length > 0 && body[body.length - 1] === '') body.pop();
+  while (body.length > 0 && body[0] === '') body.shift();
+  return body.length === 0 ? `${pad}pass` : body.join('\n');
+}
+
+/** Splits a Python file into its leading imports and the rest, and lists the names it defines at top level. */
+export function splitFragment(text: string): PythonFragment {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  let index = 0;
+  const imports: string[] = [];
+  for (; index < lines.length; index++) {
+    const line = lines[index];
+    if (line.trim() === '') continue;
+    if (!/^(import|from) \S/.test(line)) break;
+    imports.push(line);
+  }
+  const body = lines.slice(index).join('\n').trim();
+  const defines = [...body.matchAll(/^(?:def|class) ([A-Za-z_][A-Za-z0-9_]*)|^([A-Za-z_][A-Za-z0-9_]*) = /gm)].map((match) => match[1] ?? match[2]);
+  return { imports, body, defines };
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(`Code generation file ${file} cannot be read (${(error as Error).message})`);
+  }
+}

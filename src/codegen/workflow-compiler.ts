@@ -1,0 +1,512 @@
+import type { NodeCatalog } from '../nodes/node-catalog';
+import type { NodeTypeDefinition } from '../nodes/node-type';
+import { type Binding, findBindings, parseBindings } from '../workflows/graph/bindings';
+import { GraphProblemCode, type GraphReport } from '../workflows/graph/graph-problem';
+import type { GraphValidator } from '../workflows/graph/graph-validator';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../workflows/graph/graph.types';
+import { topologicalOrder } from '../workflows/graph/topological-order';
+import { InvalidWorkflowError } from '../workflows/invalid-workflow.error';
+import {
+  ALWAYS,
+  anyOf,
+  type Condition,
+  conditionKey,
+  type Conjunction,
+  implies,
+  isAlways,
+  type Literal,
+  MAX_CONJUNCTIONS,
+  withLiteral,
+} from './branch-conditions';
+import { conditionToPy, parseCondition } from './condition';
+import { fromImport, importedNames, mergeImports } from './python-imports';
+import { flatSource, layoutDef, layoutStatement } from './python/layout';
+import { jsonToPy, py, type PyExpr } from './python/py-expr';
+import { docstringText, PYTHON_BUILTINS, PYTHON_KEYWORDS } from './python/python-literal';
+import { mergeRequirements } from './requirements';
+import { PythonCode, PyValue, type TemplateSet, VerbatimBody } from './template-set';
+
+/** A stored workflow version: what an export compiles. */
+export interface CompileInput {
+  id: string;
+  version: number;
+  name: string;
+  description: string;
+  nodes: readonly WorkflowNodeInput[];
+  edges: readonly WorkflowEdgeInput[];
+}
+
+export const GENERATED_FILE_NAMES = ['main.py', 'utils.py', 'requirements.txt'] as const;
+export type GeneratedFiles = Record<(typeof GENERATED_FILE_NAMES)[number], string>;
+
+/** Names main.py defines or imports besides the node functions. */
+const PROGRAM_NAMES = ['run', 'main', 'ctx', 'Any', 'os'];
+const INDENT = 4;
+
+/**
+ * Compiles a workflow into a Python program: validated graph → stable topological order → each
+ * node's function from its template → the `run()` that calls them (branches as `if` blocks,
+ * the first `return` reached ending the run) → the skeleton around them.
+ */
+export class WorkflowCompiler {
+  private readonly reserved: ReadonlySet<string>;
+
+  constructor(
+    private readonly catalog: NodeCatalog,
+    private readonly templates: TemplateSet,
+    private readonly validator: GraphValidator,
+  ) {
+    const catalogNames = catalog.list().flatMap((definition) => [
+      ...definition.imports.flatMap(importedNames),
+      ...(templates.nodeHelpers(definition.type)?.defines ?? []),
+    ]);
+    this.reserved = new Set([...PYTHON_KEYWORDS, ...PYTHON_BUILTINS, ...PROGRAM_NAMES, ...templates.runtime.defines, ...catalogNames]);
+  }
+
+  /** The three files of the program; throws InvalidWorkflowError (per-node details) when the graph is invalid. */
+  compile(workflow: CompileInput): GeneratedFiles {
+    const report = this.validator.validate(workflow);
+    if (!report.valid) throw new InvalidWorkflowError(report);
+    return new Compilation(this.catalog, this.templates, this.reserved, workflow).run();
+  }
+}
+
+interface NodeState {
+  node: WorkflowNodeInput;
+  definition: NodeTypeDefinition;
+  settings: Record<string, unknown>;
+  role: 'step' | 'branch' | 'return';
+  function: string;
+  variable: string;
+  /** The bool a branch node returned, as tested by the `if` blocks. */
+  passed: string;
+  condition: Condition;
+  /** Nodes feeding its input handle, in compile order. */
+  inputSources: NodeState[];
+  /** Every binding of its settings (those of a condition included), in order. */
+  bindings: Binding[];
+  /** Upstream nodes its bindings read, in order of first appearance. */
+  bound: NodeState[];
+  position: number;
+  /** Whether `run()` reaches it (not after a `return` that always happens first). */
+  emitted: boolean;
+  /** Whether a later statement reads its output variable / its `passed` variable. */
+  outputRead: boolean;
+  passedRead: boolean;
+  /** Whether its variable must be set to None before the nodes run (read where it may not have run). */
+  preset: boolean;
+}
+
+type Statement =
+  | { kind: 'node'; state: NodeState; call: PyExpr }
+  | { kind: 'return-empty' }
+  | { kind: 'if'; test: PyExpr; body: Statement[]; orelse?: Statement[]; literal?: Literal };
+
+interface OpenBlock {
+  key: string;
+  body: Statement[];
+}
+
+/** One compile: every name and decision for one workflow version. */
+class Compilation {
+  private readonly states: NodeState[];
+  private readonly byId = new Map<string, NodeState>();
+  private readonly taken: Set<string>;
+  private readonly utilsNames = new Set(['Context', 'node', 'run_program']);
+  private usesEnv = false;
+
+  constructor(
+    private readonly catalog: NodeCatalog,
+    private readonly templates: TemplateSet,
+    reserved: ReadonlySet<string>,
+    private readonly workflow: CompileInput,
+  ) {
+    this.taken = new Set(reserved);
+    const ordered = topologicalOrder(workflow.nodes, workflow.edges);
+    this.states = ordered.map((node, position) => {
+      const definition = catalog.resolve(node.type)!;
+      const state: NodeState = {
+        node,
+        definition,
+        settings: { ...definition.defaults, ...node.settings },
+        role: definition.python?.role ?? 'step',
+        function: '',
+        variable: '',
+        passed: '',
+        condition: ALWAYS,
+        inputSources: [],
+        bindings: [],
+        bound: [],
+        position,
+        emitted: false,
+        outputRead: false,
+        passedRead: false,
+        preset: false,
+      };
+      this.byId.set(node.id, state);
+      return state;
+    });
+    // Names in workflow order, functions first, so a node keeps its names when others are added after it.
+    const inWorkflowOrder = workflow.nodes.map((node) => this.byId.get(node.id)!);
+    for (const state of inWorkflowOrder) state.function = this.allocate(state.node.id, '_node');
+    for (const state of inWorkflowOrder) {
+      state.variable = this.allocate(`${state.node.id}_output`, '');
+      if (state.role === 'branch') state.passed = this.allocate(`${state.node.id}_passed`, '');
+    }
+  }
+
+  run(): GeneratedFiles {
+    this.connect();
+    const body = this.emitRun();
+    const emitted = this.states.filter((state) => state.emitted);
+    const functions = emitted.map((state) => new PythonCode(this.renderFunction(state)));
+    const usedTypes = [...new Set(emitted.map((state) => state.definition.type))].sort();
+    const presets = emitted.filter((state) => state.preset).map((state) => ' '.repeat(INDENT) + `${state.variable} = None`);
+    const runBody = [...presets, ...this.printBlock(body, INDENT)].join('\n');
+    return {
+      'main.py': this.templates.renderSkeleton('main', {
+        docstring: new PythonCode(this.moduleDocstring()),
+        imports: new PythonCode(this.mainImports(usedTypes)),
+        functions,
+        run: new PythonCode(runBody),
+        entry: new PyValue(py.call('run_program', [py.name('run'), py.str(this.workflow.id), py.num(this.workflow.version)])),
+      }),
+      'utils.py': this.renderUtils(usedTypes),
+      'requirements.txt': this.templates.renderSkeleton('requirements', {
+        requirements: mergeRequirements(usedTypes.flatMap((type) => this.catalog.resolve(type)!.requirements)).map((line) => new PythonCode(line)),
+      }),
+    };
+  }
+
+  /** `base`, or `base` + suffix, + `_2`, `_3`… until the name is free. */
+  private allocate(base: string, suffix: string): string {
+    let name = this.taken.has(base) ? base + suffix : base;
+    for (let counter = 2; this.taken.has(name); counter++) name = `${base}${suffix}_${counter}`;
+    this.taken.add(name);
+    return name;
+  }
+
+  /** Input sources, bound nodes and run conditions, in compile order. */
+  private connect(): void {
+    const incoming = new Map<NodeState, { source: NodeState; edge: WorkflowEdgeInput }[]>();
+    for (const edge of this.workflow.edges) {
+      const target = this.byId.get(edge.target)!;
+      const list = incoming.get(target) ?? [];
+      list.push({ source: this.byId.get(edge.source)!, edge });
+      incoming.set(target, list);
+    }
+    const problems: GraphReport['errors']['nodes'] = {};
+    for (const state of this.states) {
+      const edges = (incoming.get(state) ?? []).sort((a, b) => a.source.position - b.source.position);
+      state.inputSources = [...new Set(edges.map(({ source }) => source))];
+      state.bindings = this.bindingsOf(state);
+      state.bound = [...new Set(state.bindings.flatMap((binding) => (binding.root.kind === 'node' ? [this.byId.get(binding.root.nodeId)!] : [])))];
+      if (edges.length > 0) {
+        state.condition = anyOf(
+          edges.map(({ source, edge }) =>
+            source.role === 'branch' ? withLiteral(source.condition, { branch: source.position, value: edge.sourceHandle === 'true' }) : source.condition,
+          ),
+        );
+      }
+      if (state.condition.length > MAX_CONJUNCTIONS) {
+        problems[state.node.id] = [
+          {
+            code: GraphProblemCode.TOO_MANY_BRANCH_PATHS,
+            message: `Node "${state.node.id}" can be reached through ${state.condition.length} different combinations of branches (at most ${MAX_CONJUNCTIONS}); merge branches before it.`,
+          },
+        ];
+      }
+    }
+    if (Object.keys(problems).length > 0) throw new InvalidWorkflowError({ valid: false, errors: { nodes: problems, graph: [] } });
+  }
+
+  private bindingsOf(state: NodeState): Binding[] {
+    const { verbatimSettings = [], expressionSettings = [] } = state.definition;
+    const bindings: Binding[] = [];
+    for (const [name, value] of Object.entries(state.settings)) {
+      if (verbatimSettings.includes(name)) continue;
+      if (expressionSettings.includes(name)) {
+        const parsed = parseCondition(String(value));
+        if (parsed.ok) bindings.push(...parsed.bindings);
+      } else {
+        bindings.push(...findBindings(value).bindings);
+      }
+    }
+    return bindings;
+  }
+
+  // ---- run() -------------------------------------------------------------------------------
+
+  /** The statements of run(), node by node in compile order, inside the `if` blocks of their conditions. */
+  private emitRun(): Statement[] {
+    const top: Statement[] = [];
+    let open: OpenBlock[] = [];
+    for (const state of this.states) {
+      open = this.openBlocks(top, open, state.condition);
+      const block = open.length === 0 ? top : open[open.length - 1].body;
+      if (endsFlow(block)) continue;
+      const statement: Statement = { kind: 'node', state, call: this.callOf(state) };
+      state.emitted = true;
+      block.push(statement);
+    }
+    if (!endsFlow(top)) top.push({ kind: 'return-empty' });
+    return top;
+  }
+
+  /**
+   * The blocks a node with `condition` goes in: the open blocks that are a prefix of its
+   * literals are kept, the rest closed, new ones opened (an `else:` where the block just closed
+   * tested the same branch). An unreachable spot comes back with its enclosing block ended.
+   */
+  private openBlocks(top: Statement[], open: OpenBlock[], condition: Condition): OpenBlock[] {
+    if (isAlways(condition)) return [];
+    if (condition.length > 1) {
+      const key = `or:${conditionKey(condition)}`;
+      if (open.length === 1 && open[0].key === key) return open;
+      const test = () => py.or(condition.map((conjunction) => py.and(conjunction.map((literal) => this.literalTest(literal)))));
+      return this.openIf(top, [], key, test);
+    }
+    const literals: Conjunction = condition[0];
+    let kept = 0;
+    while (kept < open.length && kept < literals.length && open[kept].key === literalKey(literals[kept])) kept++;
+    let blocks = open.slice(0, kept);
+    for (const literal of literals.slice(kept)) {
+      const parent = blocks.length === 0 ? top : blocks[blocks.length - 1].body;
+      const last = parent[parent.length - 1];
+      if (last?.kind === 'if' && last.orelse === undefined && last.literal?.branch === literal.branch && last.literal.value !== literal.value) {
+        last.orelse = [];
+        blocks = [...blocks, { key: literalKey(literal), body: last.orelse }];
+      } else {
+        blocks = this.openIf(top, blocks, literalKey(literal), () => this.literalTest(literal), literal);
+      }
+    }
+    return blocks;
+  }
+
+  private openIf(top: Statement[], blocks: OpenBlock[], key: string, test: () => PyExpr, literal?: Literal): OpenBlock[] {
+    const parent = blocks.length === 0 ? top : blocks[blocks.length - 1].body;
+    // Behind a statement that always returns, the block is never reached: it stays out of run(),
+    // marked ended, so the nodes meant for it are left out too.
+    if (endsFlow(parent)) return [...blocks, { key, body: [{ kind: 'return-empty' }] }];
+    const statement: Statement = { kind: 'if', test: test(), body: [], literal };
+    parent.push(statement);
+    return [...blocks, { key, body: statement.body }];
+  }
+
+  private literalTest(literal: Literal): PyExpr {
+    const branch = this.states[literal.branch];
+    branch.passedRead = true;
+    const name = py.name(branch.passed);
+    return literal.value ? name : py.not(name);
+  }
+
+  /** The call of a node's function in run(), reading each argument where run() holds it. */
+  private callOf(state: NodeState): PyExpr {
+    const args: PyExpr[] = [];
+    const parameters = state.definition.python?.parameters ?? [];
+    if (parameters.includes('input')) args.push(this.inputOf(state, state));
+    for (const bound of state.bound) args.push(this.valueOf(bound, state));
+    if (this.needsContext(state)) args.push(py.name('ctx'));
+    return py.call(state.function, args);
+  }
+
+  /** What run() passes for `node`'s output when `reader` reads it; a branch passes its input on. */
+  private valueOf(node: NodeState, reader: NodeState): PyExpr {
+    if (node.role === 'branch') return this.inputOf(node, reader);
+    if (!node.emitted) return py.none;
+    node.outputRead = true;
+    if (!implies(reader.condition, node.condition)) node.preset = true;
+    return py.name(node.variable);
+  }
+
+  /** The output of the node(s) feeding `node`'s input: with several, the latest that produced a value. */
+  private inputOf(node: NodeState, reader: NodeState): PyExpr {
+    const sources = node.inputSources.filter((source) => source.role !== 'return');
+    if (sources.length === 0) return py.none;
+    if (sources.length === 1) return this.valueOf(sources[0], reader);
+    this.utilsNames.add('first_value');
+    return py.call('first_value', [...sources].reverse().map((source) => this.valueOf(source, reader)));
+  }
+
+  private needsContext(state: NodeState): boolean {
+    return (
+      (state.definition.python?.parameters ?? []).includes('ctx') || state.bindings.some((binding) => binding.root.kind === 'inputs')
+    );
+  }
+
+  private printBlock(statements: Statement[], indent: number): string[] {
+    return statements.flatMap((statement): string[] => {
+      switch (statement.kind) {
+        case 'return-empty':
+          return [layoutStatement(indent, 'return ', py.dict([]))];
+        case 'node': {
+          const { state, call } = statement;
+          const prefix =
+            state.role === 'return'
+              ? 'return '
+              : state.role === 'branch'
+                ? state.passedRead
+                  ? `${state.passed} = `
+                  : ''
+                : state.outputRead
+                  ? `${state.variable} = `
+                  : '';
+          return [layoutStatement(indent, prefix, call)];
+        }
+        case 'if': {
+          const lines = [layoutStatement(indent, 'if ', statement.test, ':'), ...this.printBlock(statement.body, indent + INDENT)];
+          if (statement.orelse !== undefined) lines.push(' '.repeat(indent) + 'else:', ...this.printBlock(statement.orelse, indent + INDENT));
+          return lines;
+        }
+      }
+    });
+  }
+
+  // ---- node functions ------------------------------------------------------------------------
+
+  private renderFunction(state: NodeState): string {
+    const { definition } = state;
+    const python = definition.python ?? {};
+    const parameters = python.parameters ?? [];
+    const params = [
+      ...(parameters.includes('input') ? [{ name: 'input', annotation: 'Any' }] : []),
+      ...state.bound.map((bound) => ({ name: bound.variable, annotation: 'Any' })),
+      ...(this.needsContext(state) ? [{ name: 'ctx', annotation: 'Context' }] : []),
+    ];
+    const settings: Record<string, PyValue | VerbatimBody | undefined> = {};
+    for (const [name, value] of Object.entries(state.settings)) settings[name] = this.settingValue(state, name, value);
+    const { body, called } = this.templates.renderNode(definition.type, { settings, node: { id: state.node.id } }, new Set(python.helpers ?? []));
+    called.forEach((name) => this.utilsNames.add(name));
+    const decoratorArgs: PyExpr[] = [py.str(state.node.id)];
+    const decorator = py.call('node', python.resultType === undefined ? decoratorArgs : [...decoratorArgs, { name: 'result', value: py.name(python.resultType) }]);
+    return [
+      `@${flatSource(decorator)}`,
+      layoutDef(0, state.function, params, python.returns ?? 'Any'),
+      `    """${docstringText(`${definition.displayName} node.`)}"""`,
+      body.replace(/\n+$/, ''),
+    ].join('\n');
+  }
+
+  private settingValue(state: NodeState, name: string, value: unknown): PyValue | VerbatimBody | undefined {
+    const { verbatimSettings = [], expressionSettings = [] } = state.definition;
+    if (value === undefined) return undefined;
+    if (verbatimSettings.includes(name)) return new VerbatimBody(String(value));
+    if (expressionSettings.includes(name)) {
+      const parsed = parseCondition(String(value));
+      if (!parsed.ok) throw new Error(`Node "${state.node.id}": ${parsed.error.message}`);
+      const expr = conditionToPy(parsed.condition, (binding) => this.bindingExpr(binding));
+      return new PyValue(expr.kind === 'compare' || expr.kind === 'not' || expr.kind === 'const' ? expr : py.call('bool', [expr]));
+    }
+    return new PyValue(this.valueExpr(value));
+  }
+
+  /** A JSON setting as Python: strings with bindings become the bound values (alone) or formatted text. */
+  private valueExpr(value: unknown): PyExpr {
+    if (typeof value === 'string') return this.stringExpr(value);
+    if (Array.isArray(value)) return py.list(value.map((item) => this.valueExpr(item)));
+    if (value !== null && typeof value === 'object') {
+      return py.dict(Object.entries(value).map(([key, item]) => ({ key: py.str(key), value: this.valueExpr(item) })));
+    }
+    return jsonToPy(value);
+  }
+
+  private stringExpr(text: string): PyExpr {
+    const { bindings } = parseBindings(text);
+    if (bindings.length === 0) return py.str(text);
+    if (bindings.length === 1 && bindings[0].start === 0 && bindings[0].end === text.length) return this.bindingExpr(bindings[0]);
+    let format = '';
+    const args: PyExpr[] = [];
+    let position = 0;
+    for (const binding of bindings) {
+      format += escapeBraces(text.slice(position, binding.start));
+      if (binding.root.kind === 'literal') format += escapeBraces(binding.root.text);
+      else {
+        format += '{}';
+        args.push(py.call('text', [this.bindingExpr(binding)]));
+      }
+      position = binding.end;
+    }
+    format += escapeBraces(text.slice(position));
+    if (args.length === 0) return py.str(unescapeBraces(format));
+    this.utilsNames.add('text');
+    return py.call(py.attr(py.str(format), 'format'), args);
+  }
+
+  /** A binding as the expression that reads it inside a node function. */
+  private bindingExpr(binding: Binding): PyExpr {
+    const { root } = binding;
+    let base: PyExpr;
+    switch (root.kind) {
+      case 'literal':
+        return py.str(root.text);
+      case 'env':
+        this.usesEnv = true;
+        return py.call(py.attr(py.attr(py.name('os'), 'environ'), 'get'), [py.str(root.name)]);
+      case 'inputs':
+        base = py.attr(py.name('ctx'), 'inputs');
+        break;
+      case 'node':
+        base = py.name(this.byId.get(root.nodeId)!.variable);
+        break;
+    }
+    return binding.path.reduce<PyExpr>((value, segment) => py.subscript(value, typeof segment === 'number' ? py.num(segment) : py.str(segment)), base);
+  }
+
+  // ---- files ------------------------------------------------------------------------------
+
+  private moduleDocstring(): string {
+    const { name, id, version, description } = this.workflow;
+    const lines = [`"""${docstringText(`${name}: workflow ${id}, version ${version}.`)}`, ''];
+    if (description.trim() !== '') lines.push(...wrap(docstringText(description), 88), '');
+    lines.push('Generated by Tensorify Server. Run it with: python main.py --inputs inputs.json', '"""');
+    return lines.join('\n');
+  }
+
+  private mainImports(usedTypes: string[]): string {
+    const lines = ['from typing import Any', ...usedTypes.flatMap((type) => this.catalog.resolve(type)!.imports)];
+    if (this.usesEnv) lines.push('import os');
+    return `${mergeImports(lines)}\n\n${fromImport('utils', [...this.utilsNames].sort())}`;
+  }
+
+  private renderUtils(usedTypes: string[]): string {
+    const fragments = [this.templates.runtime, ...usedTypes.flatMap((type) => this.templates.nodeHelpers(type) ?? [])];
+    return this.templates.renderSkeleton('utils', {
+      imports: new PythonCode(mergeImports(fragments.flatMap((fragment) => fragment.imports))),
+      sections: fragments.map((fragment) => new PythonCode(fragment.body)),
+    });
+  }
+}
+
+/** Whether a block's last statement always leaves run(): a return, or an if/else whose both sides do. */
+function endsFlow(block: readonly Statement[]): boolean {
+  const last = block[block.length - 1];
+  if (last === undefined) return false;
+  if (last.kind === 'if') return last.orelse !== undefined && endsFlow(last.body) && endsFlow(last.orelse);
+  return last.kind === 'return-empty' || (last.kind === 'node' && last.state.role === 'return');
+}
+
+function literalKey(literal: Literal): string {
+  return `${literal.value ? '' : '!'}${literal.branch}`;
+}
+
+function escapeBraces(text: string): string {
+  return text.replace(/[{}]/g, (brace) => brace + brace);
+}
+
+function unescapeBraces(text: string): string {
+  return text.replace(/\{\{|\}\}/g, (pair) => pair[0]);
+}
+
+/** Words of `text` in lines of at most `width` characters (a longer word gets its own line). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
