@@ -31,39 +31,31 @@ const text = fc.oneof(
 const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e20, max: 1e20 }), fc.constantFrom(-0, 0.5, 1e-7));
 const compareOperator = fc.constantFrom<CompareOperator>('==', '!=', '<', '<=', '>', '>=');
 
-/** Random expression trees; shallow ones land near the line length, where black's choices are made. */
+/** Random expression trees of every kind, nested up to `maxDepth`. */
 const exprOf = (maxDepth: number) =>
   fc.letrec<{ expr: PyExpr }>((tie) => {
-  const sub = tie('expr');
-  const few = (arbitrary: fc.Arbitrary<unknown>, maxLength = 4) => fc.array(arbitrary, { maxLength });
-  return {
-    expr: fc.oneof(
-      { maxDepth, depthSize: 'small', withCrossShrink: true },
-      fc.oneof(
-        text.map(py.str),
-        number.map(py.num),
-        fc.constantFrom(py.none, py.bool(true), py.bool(false)),
-        identifier.map(py.name),
+    const sub = tie('expr');
+    const few = <T>(arbitrary: fc.Arbitrary<T>, maxLength = 4) => fc.array(arbitrary, { maxLength });
+    return {
+      expr: fc.oneof(
+        { maxDepth, depthSize: 'small', withCrossShrink: true },
+        fc.oneof(text.map(py.str), number.map(py.num), fc.constantFrom(py.none, py.bool(true), py.bool(false)), identifier.map(py.name)),
+        fc.tuple(sub, identifier).map(([value, attr]) => py.attr(value, attr)),
+        fc.tuple(sub, sub).map(([value, index]) => py.subscript(value, index)),
+        // Positional arguments first and keywords unique: anything else does not compile.
+        fc
+          .tuple(sub, few(sub, 3), fc.uniqueArray(fc.tuple(identifier, sub), { maxLength: 4, selector: ([name]) => name }))
+          .map(([func, positional, keywords]) => py.call(func, [...positional, ...keywords.map(([name, value]) => ({ name, value }))])),
+        fc.tuple(text, few(sub, 3)).map(([template, args]) => py.call(py.attr(py.str(template), 'format'), args)),
+        few(fc.record({ key: sub, value: sub }), 5).map(py.dict),
+        few(sub, 5).map(py.list),
+        fc.tuple(compareOperator, sub, sub).map(([op, left, right]) => py.compare(op, left, right)),
+        fc.tuple(fc.boolean(), fc.array(sub, { minLength: 2, maxLength: 4 })).map(([and, operands]) => (and ? py.and(operands) : py.or(operands))),
+        sub.map(py.not),
       ),
-      fc.tuple(sub, identifier).map(([value, attr]) => py.attr(value, attr)),
-      fc.tuple(sub, sub).map(([value, index]) => py.subscript(value, index)),
-      // Positional arguments first, keywords unique: anything else does not compile.
-      fc
-        .tuple(sub, few(sub, 3), fc.uniqueArray(fc.tuple(identifier, sub), { maxLength: 4, selector: ([name]) => name }))
-        .map(([func, positional, keywords]) =>
-          py.call(func, [...(positional as PyExpr[]), ...keywords.map(([name, value]) => ({ name, value: value as PyExpr }))]),
-        ),
-      fc.tuple(text, few(sub, 3)).map(([template, args]) => py.call(py.attr(py.str(template), 'format'), args as PyExpr[])),
-      few(fc.record({ key: sub, value: sub }), 5).map((entries) => py.dict(entries as { key: PyExpr; value: PyExpr }[])),
-      few(sub, 5).map((items) => py.list(items as PyExpr[])),
-      fc.tuple(compareOperator, sub, sub).map(([op, left, right]) => py.compare(op, left, right)),
-      fc.tuple(fc.constantFrom('and' as const, 'or' as const), fc.array(sub, { minLength: 2, maxLength: 4 })).map(([op, operands]) =>
-        op === 'and' ? py.and(operands) : py.or(operands),
-      ),
-      sub.map(py.not),
-    ),
-  };
-}).expr;
+    };
+  }).expr;
+// Black's choices are made near the line length: two thirds of the statements are drawn there.
 const nearLineLength = (expr: PyExpr) => Math.abs(flatSource(expr).length - LINE_LENGTH - 30) < 50;
 const expr = fc.oneof(exprOf(4), exprOf(2).filter(nearLineLength), exprOf(3).filter(nearLineLength));
 
@@ -85,29 +77,18 @@ const header = fc.record({
   returns: fc.constantFrom('Any', 'None', 'dict'),
 });
 
-/** One top-level unit of the file per sample: module-level when indented 0, else inside `def f_N():` (nested once more for 8). */
-function unit(index: number, indent: number, lines: string): string {
-  const pad = (spaces: number) => ' '.repeat(spaces);
-  if (indent === 0) return lines;
-  // `pass` first, so that a bare string statement is never a docstring (which black reformats).
-  const body = `${pad(indent)}pass\n${lines}`;
-  return indent === 4 ? `def f_${index}():\n${body}` : `def f_${index}():\n    def g():\n${body}`;
-}
+type Statement = typeof statement extends fc.Arbitrary<infer T> ? T : never;
 
-function statementSource(index: number, sample: typeof statement extends fc.Arbitrary<infer T> ? T : never): string {
-  // `return` is only valid inside a function.
-  const indent = sample.shape === 'return' && sample.indent === 0 ? 4 : sample.indent;
-  const pass = `\n${' '.repeat(indent + 4)}pass`;
-  switch (sample.shape) {
-    case 'return':
-      return unit(index, indent, layoutStatement(indent, 'return ', sample.expr));
-    case 'assign':
-      return unit(index, indent, layoutStatement(indent, `${sample.target} = `, sample.expr));
-    case 'bare':
-      return unit(index, indent, layoutStatement(indent, '', sample.expr));
-    case 'if':
-      return unit(index, indent, layoutStatement(indent, 'if ', sample.expr, ':') + pass);
-  }
+/** A statement as a top-level unit of the file: module-level when indented 0, else in `def f_N():` (and a nested `def g():` for 8). */
+function statementUnit(index: number, { shape, indent: wanted, target, expr }: Statement): string {
+  const indent = shape === 'return' && wanted === 0 ? 4 : wanted; // `return` needs a function
+  const prefix = { return: 'return ', assign: `${target} = `, bare: '', if: 'if ' }[shape];
+  let lines = layoutStatement(indent, prefix, expr, shape === 'if' ? ':' : '');
+  if (shape === 'if') lines += `\n${' '.repeat(indent + 4)}pass`;
+  if (indent === 0) return lines;
+  // `pass` first, so that a bare string statement is never a docstring (which black would reformat).
+  const body = `${' '.repeat(indent)}pass\n${lines}`;
+  return indent === 4 ? `def f_${index}():\n${body}` : `def f_${index}():\n    def g():\n${body}`;
 }
 
 /** Runs a Debian-packaged tool; a missing one fails the test with how to install it, never skips it. */
@@ -133,15 +114,10 @@ describe('layout conforms to black 23.1', () => {
         const body = `${def}\n${' '.repeat(sample.indent + 4)}pass`;
         return sample.indent === 0 ? body : `def h_${index}():\n${body}`;
       }),
-      ...statements.map((sample, index) => statementSource(index, sample)),
+      ...statements.map((sample, index) => statementUnit(index, sample)),
     ];
-    const file = process.env.LAYOUT_FUZZ_KEEP ?? path.join(dir, "generated.py");
+    const file = path.join(dir, 'generated.py');
     writeFileSync(file, units.join('\n\n\n') + '\n');
-    if (process.env.LAYOUT_FUZZ_STATS) {
-      const widths = statements.map((sample) => flatSource(sample.expr).length + sample.indent);
-      const buckets = [0, 40, 70, 88, 100, 130, 200, 400, Infinity];
-      console.log(buckets.slice(1).map((top, i) => `${buckets[i]}-${top}: ${widths.filter((w) => w >= buckets[i] && w < top).length}`).join('  '));
-    }
 
     const black = run('black', ['--check', '--diff', '-q', file], 'black');
     if (black.status !== 0) console.log(black.stdout + black.stderr);

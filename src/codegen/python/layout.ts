@@ -76,11 +76,11 @@ class Line {
   }
 
   /** black's `is_line_short_enough`: stops counting once past the limit, so it is cheap on long lines. */
-  fits(limit = LINE_LENGTH): boolean {
+  fits(): boolean {
     let width = this.indent;
     for (const leaf of this.leaves) {
       width += leaf.prefix.length + leaf.width;
-      if (width > limit) return false;
+      if (width > LINE_LENGTH) return false;
     }
     return true;
   }
@@ -98,7 +98,7 @@ class Line {
       if (leaf.kind === 'close') depth--;
       if (depth === 0) {
         const before = previous ? splitBeforePriority(leaf, previous) : 0;
-        if (before) delimiters.set(previous!, before);
+        if (previous && before) delimiters.set(previous, before);
         else if (leaf.kind === 'comma') delimiters.set(leaf, COMMA_PRIORITY);
       }
       if (leaf.kind === 'open') depth++;
@@ -163,27 +163,33 @@ class LeafWriter {
   expr(expr: PyExpr): void {
     switch (expr.kind) {
       case 'str':
-        return void this.add('string', pythonString(expr.value));
+        this.add('string', pythonString(expr.value));
+        break;
       case 'num': {
         // A negative number is a unary minus applied to a literal: two leaves, as in black's tree.
         const text = pythonNumber(expr.value);
         if (text.startsWith('-')) this.add('unary', '-');
-        return void this.add('number', text.replace(/^-/, ''));
+        this.add('number', text.replace(/^-/, ''));
+        break;
       }
       case 'const':
-        return void this.add('name', expr.value);
+        this.add('name', expr.value);
+        break;
       case 'name':
-        return void this.add('name', expr.id);
+        this.add('name', expr.id);
+        break;
       case 'attr':
         this.base(expr.value, true);
         this.add('dot', '.');
-        return void this.add('name', expr.attr);
+        this.add('name', expr.attr);
+        break;
       case 'subscript':
         this.base(expr.value, false);
-        return void this.brackets('[', 'trailer', () => this.expr(expr.index));
+        this.brackets('[', 'trailer', () => this.expr(expr.index));
+        break;
       case 'call':
         this.base(expr.func, false);
-        return void this.brackets('(', 'trailer', () =>
+        this.brackets('(', 'trailer', () =>
           this.commaSeparated(expr.args, (arg) => {
             if (arg.name !== undefined) {
               this.add('name', arg.name);
@@ -192,29 +198,36 @@ class LeafWriter {
             this.expr(arg.value);
           }),
         );
+        break;
       case 'dict':
-        return void this.brackets('{', 'atom', () =>
+        this.brackets('{', 'atom', () =>
           this.commaSeparated(expr.entries, ({ key, value }) => {
             this.expr(key);
             this.add('colon', ':');
             this.expr(value);
           }),
         );
+        break;
       case 'list':
-        return void this.brackets('[', 'atom', () => this.commaSeparated(expr.items, (item) => this.expr(item)));
+        this.brackets('[', 'atom', () => this.commaSeparated(expr.items, (item) => this.expr(item)));
+        break;
       case 'compare':
-        this.operand(expr.left, precedence(expr.left) <= PRECEDENCE.compare); // never a chained comparison
+        // Comparison operands are parenthesised when they are comparisons too: never a chained comparison.
+        this.operand(expr.left, precedence(expr.left) <= PRECEDENCE.compare);
         this.add('compare', expr.op);
-        return this.operand(expr.right, precedence(expr.right) <= PRECEDENCE.compare);
+        this.operand(expr.right, precedence(expr.right) <= PRECEDENCE.compare);
+        break;
       case 'boolop':
-        // A nested boolop of the same operator keeps its parentheses so the source parses back to the same tree.
-        return expr.operands.forEach((operand, index) => {
+        // A nested boolop of the same operator keeps its parentheses, so the source parses back to the same tree.
+        expr.operands.forEach((operand, index) => {
           if (index > 0) this.add('logic', expr.op);
           this.operand(operand, precedence(operand) <= PRECEDENCE[expr.op]);
         });
+        break;
       case 'not':
         this.add('name', 'not');
-        return this.operand(expr.operand, precedence(expr.operand) < PRECEDENCE.not);
+        this.operand(expr.operand, precedence(expr.operand) < PRECEDENCE.not);
+        break;
     }
   }
 
@@ -246,24 +259,15 @@ function spaceBefore(previous: Leaf | undefined, kind: Kind, parent?: Leaf['pare
   return ' ';
 }
 
+/** Python's len(): code points (pythonString escapes lone surrogates, so a surrogate always pairs). */
 function codePoints(text: string): number {
-  let count = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        count--;
-        i++;
-      }
-    }
-  }
-  return count;
+  return text.length - (text.match(/[\uD800-\uDBFF]/g)?.length ?? 0);
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
 
+/** One-line source of an expression (parentheses added only where precedence needs them). */
 export function flatSource(expr: PyExpr): string {
   const writer = new LeafWriter();
   writer.expr(expr);
@@ -272,6 +276,11 @@ export function flatSource(expr: PyExpr): string {
 
 const STATEMENT_PREFIX = /^(?:(return|if) |([A-Za-z_][A-Za-z0-9_]*) = |)$/;
 
+/**
+ * The statement `prefix + expr + suffix` at `indent` spaces, laid out as black lays it out; lines joined
+ * by "\n", no trailing newline, first line indented too. Shapes: `return <expr>`, `<name> = <expr>`, a bare
+ * expression (prefix ''), `if <expr>:` (prefix 'if ', suffix ':').
+ */
 export function layoutStatement(indent: number, prefix: string, expr: PyExpr, suffix = ''): string {
   const match = STATEMENT_PREFIX.exec(prefix);
   const keyword = match?.[1];
@@ -296,6 +305,7 @@ export function layoutStatement(indent: number, prefix: string, expr: PyExpr, su
   return render(new Line(indent, writer.leaves, false, invisible));
 }
 
+/** A function definition header as black formats it: `def name(a: Any, b: Context) -> Any:`. Annotations are dotted names. */
 export function layoutDef(indent: number, name: string, params: { name: string; annotation: string }[], returns: string): string {
   for (const identifier of [name, ...params.map((param) => param.name)]) {
     if (!isPythonIdentifier(identifier)) throw new Error(`Not a Python identifier: ${JSON.stringify(identifier)}`);

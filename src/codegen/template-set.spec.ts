@@ -1,0 +1,71 @@
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { NodeCatalog } from '../nodes/node-catalog';
+import { defaultCodegenRoot, indentBody, splitFragment, TemplateSet } from './template-set';
+
+describe(TemplateSet.name, () => {
+  let root: string;
+
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'codegen-templates-'));
+    await cp(defaultCodegenRoot(), root, { recursive: true });
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  async function loadWithTransformTemplate(source: string): Promise<TemplateSet> {
+    await writeFile(path.join(root, 'nodes', 'transform', 'transform.py.hbs'), source);
+    const catalog = await NodeCatalog.load(path.join(root, 'nodes'));
+    return TemplateSet.load(root, catalog);
+  }
+
+  it('loads the shipped templates', async () => {
+    await expect(loadWithTransformTemplate('    return {{py settings.value}}\n')).resolves.toBeInstanceOf(TemplateSet);
+  });
+
+  it.each([
+    ['a raw value, which would be HTML-escaped text', '    return "{{settings.value}}"\n', 'write values as {{py value}} or {{body setting}}, not {{settings.value…}}'],
+    ['a triple-stash, which would be raw text', '    return {{{settings.value}}}\n', 'triple-stash {{{…}}} is not allowed'],
+    ['a partial', '{{> other}}\n', 'partials and decorators are not allowed'],
+    ['a subexpression other than call', '    return {{py (lookup settings "value")}}\n', 'the subexpression (lookup …) is not allowed'],
+    ['a block helper other than if, unless and each', '{{#with settings}}{{py value}}{{/with}}\n', 'the block {{#with}} is not allowed'],
+    ['compiler code in a node template', '    {{code settings.value}}\n', 'not {{code…}}'],
+  ])('refuses a node template holding %s', async (_, source, message) => {
+    await expect(loadWithTransformTemplate(source)).rejects.toThrow(message);
+  });
+
+  it('refuses helpers listed in node.json that helpers.py does not define', async () => {
+    await writeFile(path.join(root, 'nodes', 'http-request', 'helpers.py'), 'import json\n\n\ndef other():\n    pass\n');
+    const catalog = await NodeCatalog.load(path.join(root, 'nodes'));
+    await expect(TemplateSet.load(root, catalog)).rejects.toThrow('does not define http_request, which node.json lists in python.helpers');
+  });
+
+  it('refuses two values on one line, which could not be laid out as one statement', async () => {
+    const templates = await loadWithTransformTemplate('    return [{{py settings.value}}, {{py settings.value}}]\n');
+    expect(() => templates.renderNode('transform', { settings: {} }, new Set())).toThrow('a line may hold one {{py …}} or {{body …}}, found 2');
+  });
+
+  it('refuses (call …) of a function the node type does not declare', async () => {
+    const templates = await loadWithTransformTemplate('    return {{py (call "exec" settings.value)}}\n');
+    expect(() => templates.renderNode('transform', { settings: {} }, new Set(['other']))).toThrow('(call "exec" …) names no helper of this node type');
+  });
+});
+
+describe('indentBody', () => {
+  it('dedents, indents, keeps blank lines empty and trims blank edges', () => {
+    expect(indentBody('\n  x = 1\r\n\n  if x:\n    return {}\n\n', 4)).toBe('    x = 1\n\n    if x:\n      return {}');
+  });
+
+  it('makes an empty body a pass statement', () => {
+    expect(indentBody('  \n', 8)).toBe('        pass');
+  });
+});
+
+describe('splitFragment', () => {
+  it('separates the leading imports and lists the top-level definitions', () => {
+    const fragment = splitFragment('import json\nfrom typing import Any\n\n\nLIMIT = 3\n\n\nclass Boom(Exception):\n    pass\n\n\ndef helper():\n    def inner():\n        pass\n');
+    expect(fragment.imports).toEqual(['import json', 'from typing import Any']);
+    expect(fragment.defines).toEqual(['LIMIT', 'Boom', 'helper']);
+    expect(fragment.body.startsWith('LIMIT = 3')).toBe(true);
+  });
+});
