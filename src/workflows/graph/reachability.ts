@@ -14,6 +14,23 @@ const BITS_PER_ROUND = 32;
  * whatever the number of queries. Cycles are allowed: a node is visited again whenever its bits grow.
  */
 export function answerReachability(successors: readonly (readonly number[])[], queries: readonly ReachabilityQuery[]): boolean[] {
+  const answers = new Array<boolean>(queries.length).fill(false);
+  // Most bindings name a node right before their own (a direct edge): answer those at once, so a
+  // long chain whose every node binds its predecessor costs O(V + E), not one propagation per node.
+  const edges = new Set<number>();
+  successors.forEach((targets, source) => targets.forEach((target) => edges.add(source * successors.length + target)));
+  const open = queries.flatMap((query, index) => {
+    if (!edges.has(query.from * successors.length + query.to)) return [index];
+    answers[index] = true;
+    return [];
+  });
+  if (open.length === 0) return answers;
+  const rest = open.map((index) => queries[index]);
+  propagateAll(successors, rest).forEach((answer, position) => (answers[open[position]] = answer));
+  return answers;
+}
+
+function propagateAll(successors: readonly (readonly number[])[], queries: readonly ReachabilityQuery[]): boolean[] {
   const sources = [...new Set(queries.map((query) => query.from))];
   const slotOf = new Map(sources.map((source, slot) => [source, slot]));
   const queriesByRound = Array.from({ length: Math.ceil(sources.length / BITS_PER_ROUND) }, (): number[] => []);
