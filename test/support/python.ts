@@ -85,7 +85,7 @@ export async function testVenv(packages: string[]): Promise<string> {
   await mkdir(path.dirname(dir), { recursive: true });
   const create = spawnSync('/usr/bin/python3', ['-m', 'venv', '--clear', dir], { encoding: 'utf8' });
   if (create.status !== 0) throw new Error(`python3 -m venv failed: ${create.stderr}`);
-  const install = spawnSync(python, ['-m', 'pip', 'install', '--quiet', ...packages], { encoding: 'utf8', timeout: 600_000 });
+  const install = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages], { encoding: 'utf8', timeout: 600_000 });
   if (install.status !== 0) {
     throw new Error(`This machine has no package source for ${packages.join(', ')} (pip install failed), so this test cannot run:\n${install.stderr}`);
   }

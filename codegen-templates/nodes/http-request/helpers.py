@@ -23,13 +23,13 @@ def http_request(
     `data` is the parsed response body when it is JSON, else its text. A string body is
     sent as text/plain, any other value but None as JSON.
     """
-    scheme = urllib.parse.urlsplit(url).scheme
-    if scheme not in ("http", "https"):
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https"):
         raise ValueError(f"the URL must start with http:// or https://, not {url!r}")
     if query:
-        separator = "&" if urllib.parse.urlsplit(url).query else "?"
-        pairs = {name: text(value) for name, value in query.items()}
-        url = url + separator + urllib.parse.urlencode(pairs)
+        pairs = urllib.parse.urlencode({name: text(v) for name, v in query.items()})
+        joined = f"{parts.query}&{pairs}" if parts.query else pairs
+        url = urllib.parse.urlunsplit(parts._replace(query=joined))
     request_headers = {name: text(value) for name, value in headers.items()}
     data = None
     if body is not None:
@@ -49,8 +49,12 @@ def http_request(
             response.read(),
             response.headers,
         )
-    charset = response_headers.get_content_charset() or "utf-8"
-    content = payload.decode(charset, "replace")
+    try:
+        content = payload.decode(
+            response_headers.get_content_charset("utf-8"), "replace"
+        )
+    except LookupError:  # a charset Python does not know
+        content = payload.decode("utf-8", "replace")
     result: Any = content
     if response_headers.get_content_type().endswith("json") and content:
         try:
@@ -59,4 +63,7 @@ def http_request(
             pass
     if fail_on_error and status >= 400:
         raise HttpStatusError(f"{method} {url} answered {status}: {content[:500]}")
-    return {"status": status, "data": result, "headers": dict(response_headers.items())}
+    names = dict.fromkeys(response_headers.keys())
+    # A header sent several times (Set-Cookie, Vary…) keeps every value, comma-joined.
+    merged = {name: ", ".join(response_headers.get_all(name, [])) for name in names}
+    return {"status": status, "data": result, "headers": merged}

@@ -495,7 +495,7 @@ function maybeSplitOmittingOptionalParens(split: BracketSplit, line: Line, force
   }
   ensureVisible(split.opening);
   ensureVisible(split.closing);
-  return [split.head, split.body, split.tail].filter((part) => part.leaves.length > 0).map(l => { l.leaves.forEach(x => x.prefix = x.space); return l; });
+  return [split.head, split.body, split.tail].filter((part) => part.leaves.length > 0);
 }
 
 function isInvisible(leaf: Leaf): boolean {
