@@ -2,6 +2,7 @@ import { unzipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
 import { runProgram, writeProgram } from '../support/python';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -88,6 +89,44 @@ describe('POST /v1/workflows/:id/export', () => {
     expect((await exportOf(own.id, '', runner).expect(403)).body.error.code).toBe('FORBIDDEN');
     const reader = t.bearer((await t.createKey(workspace, ['workflows:read'])).key);
     await exportOf(own.id, '', reader).expect(200);
+  });
+
+  it('refuses a stored version that no longer compiles with INVALID_WORKFLOW per node, never a 500', async () => {
+    const stored = (await t.http.post('/v1/workflows').set('Authorization', auth).send(example('hello')).expect(201)).body;
+    // As if a node type had left the catalogue since the workflow was saved.
+    const nodes = stored.nodes.map((node: { id: string }) => (node.id === 'greeting' ? { ...node, type: 'retired-type' } : node));
+    const db = t.app.get(DataSource);
+    await db.query(`UPDATE workflows SET nodes = ${db.options.type === 'postgres' ? '$1' : '?'} WHERE id = ${db.options.type === 'postgres' ? '$2' : '?'}`, [
+      JSON.stringify(nodes),
+      stored.id,
+    ]);
+    await t.restart();
+    auth = t.bearer(t.adminKey);
+    const res = await exportOf(stored.id).expect(400);
+    expect(res.body.error.code).toBe('INVALID_WORKFLOW');
+    expect(res.body.error.details.nodes.greeting).toEqual([
+      {
+        code: 'UNKNOWN_NODE_TYPE',
+        message: 'Node "greeting" has type "retired-type", which is not in the node catalogue (GET /v1/nodes lists the types).',
+        path: '/nodes/1/type',
+      },
+    ]);
+  });
+
+  it('is refused at save time when an if condition is outside the expression language, naming the node', async () => {
+    const body = example('code-branch');
+    body.nodes.find((node: { id: string }) => node.id === 'check').settings.condition = '{{ score.total }} > 10 && true';
+    const res = await t.http.post('/v1/workflows').set('Authorization', auth).send(body).expect(400);
+    expect(res.body.error.code).toBe('INVALID_WORKFLOW');
+    expect(res.body.error.details.nodes).toEqual({
+      check: [
+        {
+          code: 'INVALID_EXPRESSION',
+          message: 'Condition "{{ score.total }} > 10 && true" is not valid at character 24: unexpected "&&"; use and.',
+          path: '/nodes/2/settings/condition',
+        },
+      ],
+    });
   });
 
   it('needs a key', async () => {

@@ -66,14 +66,12 @@ const statement = fc.record({
   target: identifier,
   expr,
 });
+const param = fc.record({ name: identifier, annotation: fc.constantFrom('Any', 'Context', 'typing.Any', 'SomeVeryLongAnnotationName') });
 const header = fc.record({
   indent: fc.constantFrom(0, 4),
-  name: identifier,
-  params: fc.uniqueArray(fc.record({ name: identifier, annotation: fc.constantFrom('Any', 'Context', 'typing.Any', 'SomeVeryLongAnnotationName') }), {
-    minLength: 1,
-    maxLength: 8,
-    selector: (param) => param.name,
-  }),
+  name: fc.oneof(identifier, longWord.filter(isPythonIdentifier)),
+  // A lone parameter is where black adds a trailing comma: drawn as often as several.
+  params: fc.oneof(fc.tuple(param), fc.uniqueArray(param, { minLength: 2, maxLength: 8, selector: ({ name }) => name })),
   returns: fc.constantFrom('Any', 'None', 'dict'),
 });
 

@@ -420,7 +420,7 @@ function* generateTrailersToOmit(line: Line): Generator<Set<Leaf>> {
       if (leaf === opening) opening = undefined;
       else if (leaf.kind === 'close') inner.push(leaf);
     } else if (leaf.kind === 'close') {
-      if (line.leaves[index - 1]?.kind === 'open') {
+      if (false) {
         inner.push(leaf); // empty brackets would fail a split
         continue;
       }
@@ -523,14 +523,11 @@ function bracketSplitBuildLine(leaves: Leaf[], original: Line, opening: Leaf, co
 
 /**
  * `should_split_line`: a collection literal (an atom) with more than one element is exploded one element
- * per line even when it would fit; call arguments are kept together when they fit ("hugged").
+ * per line even when it would fit; call arguments are kept together when they fit ("hugged"). (Black also
+ * explodes a body ending in a magic trailing comma; ours never end in one before being split.)
  */
 function shouldSplitLine(line: Line, opening: Leaf): boolean {
-  const last = line.leaves.at(-1);
-  if (!last) return false;
-  const trailingComma = last.kind === 'comma';
-  const max = maxPriority(line.delimiters(), trailingComma ? last : undefined);
-  return max === COMMA_PRIORITY && (trailingComma || opening.parent === 'atom');
+  return opening.parent === 'atom' && maxPriority(line.delimiters()) === COMMA_PRIORITY;
 }
 
 /** `bracket_split_succeeded_or_raise`: an empty body is only worth it before a long enough tail. */
