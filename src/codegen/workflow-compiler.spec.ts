@@ -1,7 +1,9 @@
 import { InvalidWorkflowError } from '../workflows/invalid-workflow.error';
 import type { WorkflowEdgeInput, WorkflowNodeInput } from '../workflows/graph/graph.types';
-import { shippedCompiler } from '../../test/support/compiler';
-import type { CompileInput, WorkflowCompiler } from './workflow-compiler';
+import { defaultTemplatesDir, NodeCatalog } from '../nodes/node-catalog';
+import { GraphValidator } from '../workflows/graph/graph-validator';
+import { defaultCodegenRoot, TemplateSet } from './template-set';
+import { type CompileInput, WorkflowCompiler } from './workflow-compiler';
 
 function workflow(nodes: WorkflowNodeInput[], edges: WorkflowEdgeInput[]): CompileInput {
   return { id: 'wf_Compiler00000001', version: 2, name: 'Spec', description: '', nodes, edges };
@@ -13,7 +15,8 @@ describe('WorkflowCompiler', () => {
   let compiler: WorkflowCompiler;
 
   beforeAll(async () => {
-    compiler = await shippedCompiler();
+    const catalog = await NodeCatalog.load(defaultTemplatesDir());
+    compiler = new WorkflowCompiler(catalog, await TemplateSet.load(defaultCodegenRoot(), catalog), new GraphValidator(catalog));
   });
 
   function compileError(input: CompileInput): InvalidWorkflowError {

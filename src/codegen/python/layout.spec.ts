@@ -326,6 +326,11 @@ describe('layoutDef', () => {
     );
   });
 
+  it('splits a header without parameters at the invisible parentheses around the return annotation', () => {
+    const name = `node_${'x'.repeat(80)}`;
+    expect(layoutDef(0, name, [], 'Any')).toBe(lines(`def ${name}() -> (`, '    Any', '):'));
+  });
+
   it('rejects names that are not identifiers and annotations that are not dotted names', () => {
     expect(() => layoutDef(0, 'class', [], 'Any')).toThrow('Not a Python identifier');
     expect(() => layoutDef(0, 'f', [{ name: 'a', annotation: 'dict[str, Any]' }], 'Any')).toThrow('Unsupported annotation');

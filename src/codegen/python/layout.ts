@@ -328,7 +328,8 @@ export function layoutDef(indent: number, name: string, params: { name: string; 
     }),
   );
   writer.add('op', '->');
-  writer.add('name', returns);
+  // black's visit_funcdef puts the return annotation in invisible parentheses, which `def f() -> (` splits at.
+  writer.brackets('(', 'atom', () => writer.add('name', returns), false);
   writer.add('colon', ':');
   return render(new Line(indent, writer.leaves));
 }
@@ -373,8 +374,7 @@ function runTransformer(line: Line, transform: Transform, forceOptionalParens: b
   // The first line is still too long after omitting the optional parentheses: black takes a second
   // opinion that splits at them, and prefers it when every resulting line fits.
   const secondOpinion = runTransformer(freshCopy(line), rhs, true);
-  if (!secondOpinion) return null;
-  return secondOpinion.every((split) => split.fits()) ? secondOpinion : result;
+  return secondOpinion?.every((split) => split.fits()) ? secondOpinion : result;
 }
 
 /** black's `append_leaves` into `line.clone()`: new leaves with their whitespace recomputed. */
@@ -420,7 +420,7 @@ function* generateTrailersToOmit(line: Line): Generator<Set<Leaf>> {
       if (leaf === opening) opening = undefined;
       else if (leaf.kind === 'close') inner.push(leaf);
     } else if (leaf.kind === 'close') {
-      if (false) {
+      if (line.leaves[index - 1]?.kind === 'open') {
         inner.push(leaf); // empty brackets would fail a split
         continue;
       }
@@ -469,14 +469,14 @@ function firstRightHandSplit(line: Line, omit: Set<Leaf>): BracketSplit | null {
     }
   }
   if (!opening || !closing || !head.length) return null;
-  const split = {
+  // The body is never empty (empty brackets go to the tail), so black's bracket_split_succeeded_or_raise passes.
+  return {
     head: bracketSplitBuildLine(head.reverse(), line, opening, 'head'),
     body: bracketSplitBuildLine(body.reverse(), line, opening, 'body'),
     tail: bracketSplitBuildLine(tail.reverse(), line, opening, 'tail'),
     opening,
     closing,
   };
-  return bracketSplitSucceeded(split.body, split.tail) ? split : null;
 }
 
 /**
@@ -513,8 +513,8 @@ function bracketSplitBuildLine(leaves: Leaf[], original: Line, opening: Leaf, co
   if (component !== 'body') return new Line(original.indent, leaves);
   if (leaves.length) {
     leaves[0].prefix = '';
-    // A lone parameter of a split `def` gets a trailing comma.
-    if (original.isDef && opening.value === '(' && !leaves.some((leaf) => leaf.kind === 'comma')) leaves.push(commaLeaf());
+    // A lone parameter of a split `def` gets a trailing comma (not a return annotation, which follows `->`).
+    if (original.isDef && opening.parent === 'params' && !leaves.some((leaf) => leaf.kind === 'comma')) leaves.push(commaLeaf());
   }
   const body = new Line(original.indent + 4, leaves, true);
   body.shouldSplitRhs = shouldSplitLine(body, opening);
@@ -530,11 +530,9 @@ function shouldSplitLine(line: Line, opening: Leaf): boolean {
   return opening.parent === 'atom' && maxPriority(line.delimiters()) === COMMA_PRIORITY;
 }
 
-/** `bracket_split_succeeded_or_raise`: an empty body is only worth it before a long enough tail. */
+/** `bracket_split_succeeded_or_raise`: an empty body (`def f() -> Any:`) is only worth it before a long enough tail. */
 function bracketSplitSucceeded(body: Line, tail: Line): boolean {
-  if (body.leaves.length) return true;
-  const tailLength = codePoints(tail.toString().trim());
-  return tailLength >= 3;
+  return body.leaves.length > 0 || codePoints(tail.toString().trim()) >= 3;
 }
 
 function commaLeaf(): Leaf {
@@ -626,7 +624,11 @@ function leftHandSplit(line: Line): Line[] | null {
   let current = head;
   let matching: Leaf | undefined;
   for (const leaf of line.leaves) {
-    if (current === body && leaf.kind === 'close' && leaf.opening === matching) current = body.length ? tail : head;
+    if (current === body && matching && leaf.kind === 'close' && leaf.opening === matching) {
+      ensureVisible(leaf);
+      ensureVisible(matching);
+      current = body.length ? tail : head;
+    }
     current.push(leaf);
     if (current === head && leaf.kind === 'open') {
       matching = leaf;

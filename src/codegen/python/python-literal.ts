@@ -37,8 +37,8 @@ function codePointEscape(char: string): string {
 export function pythonNumber(value: number): string {
   if (!Number.isFinite(value)) throw new RangeError(`${value} is not a JSON number`);
   if (Object.is(value, -0)) return '-0.0';
-  // JS prints 1e21 as "1e+21" and 1e-7 as "1e-7"; Python reads both as floats, and black keeps them.
-  return String(value);
+  // JS prints 1e21 as "1e+21"; black writes an exponent without its plus sign.
+  return String(value).replace('e+', 'e');
 }
 
 /** Whether `name` can be written as a Python identifier (ASCII only; the compiler never makes others). */
