@@ -38,8 +38,6 @@ interface RenderData {
   placeholders: Placeholder[];
   /** Functions a node template may call with `(call "name" …)`. */
   callable: ReadonlySet<string>;
-  /** Names `(call …)` used, for main.py's `from utils import …`. */
-  called: Set<string>;
 }
 
 /** A Python fragment split into its leading import lines and the rest. */
@@ -97,11 +95,12 @@ export class TemplateSet {
     return new TemplateSet({ main, utils, requirements }, splitFragment(runtimeText), new Map(nodes));
   }
 
-  /** A node's function body, indented by four spaces, and the helper functions it called. */
-  renderNode(type: string, context: object, callable: ReadonlySet<string>): { body: string; called: Set<string> } {
-    const data: RenderData = { placeholders: [], callable, called: new Set() };
+  /** A node's function body, indented by four spaces, and every expression it printed. */
+  renderNode(type: string, context: object, callable: ReadonlySet<string>): { body: string; printed: PyExpr[] } {
+    const data: RenderData = { placeholders: [], callable };
     const rendered = this.nodeTemplate(type).render(context, { data });
-    return { body: expandPlaceholders(rendered, data.placeholders, type), called: data.called };
+    const printed = data.placeholders.flatMap((entry) => (entry.kind === 'expr' ? [entry.expr] : []));
+    return { body: expandPlaceholders(rendered, data.placeholders, type), printed };
   }
 
   nodeHelpers(type: string): PythonFragment | undefined {
@@ -109,7 +108,7 @@ export class TemplateSet {
   }
 
   renderSkeleton(name: 'main' | 'utils' | 'requirements', context: object): string {
-    const data: RenderData = { placeholders: [], callable: new Set(), called: new Set() };
+    const data: RenderData = { placeholders: [], callable: new Set() };
     return expandPlaceholders(this.skeleton[name](context, { data }), data.placeholders, `python/${name}`);
   }
 
@@ -139,7 +138,6 @@ function createEnvironment(): typeof Handlebars {
     if (typeof name !== 'string' || !data.callable.has(name)) {
       throw new Error(`(call ${JSON.stringify(name)} …) names no helper of this node type (python.helpers in node.json)`);
     }
-    data.called.add(name);
     // Handlebars 4 builds the hash from its last pair to its first: reverse it back to the template's order.
     const pairs = Object.entries(options.hash as Record<string, unknown>).reverse();
     const keywords = pairs.map(([keyword, value]) => ({ name: keyword, value: toExpr(value, 'call') }));

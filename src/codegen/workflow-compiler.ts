@@ -21,7 +21,7 @@ import {
 import { conditionToPy, parseCondition } from './condition';
 import { fromImport, importedNames, mergeImports } from './python-imports';
 import { flatSource, layoutDef, layoutStatement } from './python/layout';
-import { jsonToPy, py, type PyExpr } from './python/py-expr';
+import { collectNames, jsonToPy, py, type PyExpr } from './python/py-expr';
 import { docstringText, PYTHON_BUILTINS, PYTHON_KEYWORDS } from './python/python-literal';
 import { mergeRequirements } from './requirements';
 import { PythonCode, PyValue, type TemplateSet, VerbatimBody } from './template-set';
@@ -40,7 +40,7 @@ export const GENERATED_FILE_NAMES = ['main.py', 'utils.py', 'requirements.txt'] 
 export type GeneratedFiles = Record<(typeof GENERATED_FILE_NAMES)[number], string>;
 
 /** Names main.py defines or imports besides the node functions. */
-const PROGRAM_NAMES = ['run', 'main', 'ctx', 'Any', 'os'];
+const PROGRAM_NAMES = ['run', 'main', 'ctx', 'Any', 'os', '__builtins__', '__file__', '__cached__', '__annotations__', '__path__', '__all__'];
 const INDENT = 4;
 
 /**
@@ -102,18 +102,29 @@ type Statement =
   | { kind: 'return-empty' }
   | { kind: 'if'; test: PyExpr; body: Statement[]; orelse?: Statement[]; literal?: Literal };
 
+/** A list of statements of run(), and the branch results known at its end (from guards such as `if not c: return`). */
+interface Block {
+  statements: Statement[];
+  /** Literal keys known from the statements before `scanned`. */
+  known: Set<string>;
+  scanned: number;
+}
+
 interface OpenBlock {
   key: string;
-  body: Statement[];
+  block: Block;
 }
+
+/** Deepest `if` nesting in run() before the remaining literals are tested in one condition. */
+const MAX_NESTING = 8;
 
 /** One compile: every name and decision for one workflow version. */
 class Compilation {
   private readonly states: NodeState[];
   private readonly byId = new Map<string, NodeState>();
   private readonly taken: Set<string>;
-  private readonly utilsNames = new Set(['Context', 'node', 'run_program']);
-  private usesEnv = false;
+  /** Every name the laid-out expressions of main.py read: what it must import. */
+  private readonly namesRead = new Set(['Any', 'Context', 'node', 'run_program']);
 
   constructor(
     private readonly catalog: NodeCatalog,
@@ -239,26 +250,31 @@ class Compilation {
 
   /** The statements of run(), node by node in compile order, inside the `if` blocks of their conditions. */
   private emitRun(): Statement[] {
-    const top: Statement[] = [];
+    const top: Block = { statements: [], known: new Set(), scanned: 0 };
     let open: OpenBlock[] = [];
     for (const state of this.states) {
-      open = this.openBlocks(top, open, state.condition);
-      const block = open.length === 0 ? top : open[open.length - 1].body;
-      if (endsFlow(block)) continue;
+      const placed = this.openBlocks(top, open, state.condition);
+      if (placed === undefined) continue;
+      open = placed;
+      const block = open.length === 0 ? top : open[open.length - 1].block;
+      if (endsFlow(block.statements)) continue;
       const statement: Statement = { kind: 'node', state, call: this.callOf(state) };
       state.emitted = true;
-      block.push(statement);
+      block.statements.push(statement);
     }
-    if (!endsFlow(top)) top.push({ kind: 'return-empty' });
-    return top;
+    if (!endsFlow(top.statements)) top.statements.push({ kind: 'return-empty' });
+    return top.statements;
   }
 
   /**
-   * The blocks a node with `condition` goes in: the open blocks that are a prefix of its
-   * literals are kept, the rest closed, new ones opened (an `else:` where the block just closed
-   * tested the same branch). An unreachable spot comes back with its enclosing block ended.
+   * The blocks a node with `condition` goes in, or undefined when it can never run there. Open
+   * blocks that match its first literals are kept, the rest closed. A literal already known where
+   * it would be tested is skipped: after `if not c_passed: return …`, the code that follows knows
+   * c passed, so a long chain of guarded steps stays flat instead of nesting one level per branch.
+   * A closed block testing the same branch the other way is reopened as `else:`. Past
+   * MAX_NESTING levels the remaining literals are tested together in one `if … and …:`.
    */
-  private openBlocks(top: Statement[], open: OpenBlock[], condition: Condition): OpenBlock[] {
+  private openBlocks(top: Block, open: OpenBlock[], condition: Condition): OpenBlock[] | undefined {
     if (isAlways(condition)) return [];
     if (condition.length > 1) {
       const key = `or:${conditionKey(condition)}`;
@@ -267,30 +283,46 @@ class Compilation {
       return this.openIf(top, [], key, test);
     }
     const literals: Conjunction = condition[0];
-    let kept = 0;
-    while (kept < open.length && kept < literals.length && open[kept].key === literalKey(literals[kept])) kept++;
-    let blocks = open.slice(0, kept);
-    for (const literal of literals.slice(kept)) {
-      const parent = blocks.length === 0 ? top : blocks[blocks.length - 1].body;
-      const last = parent[parent.length - 1];
+    let blocks: OpenBlock[] = [];
+    let inherited: ReadonlySet<string> = new Set();
+    for (let index = 0; index < literals.length; index++) {
+      const literal = literals[index];
+      const key = literalKey(literal);
+      const parent = blocks.length === 0 ? top : blocks[blocks.length - 1].block;
+      const known = new Set([...inherited, ...knownAt(parent)]);
+      if (known.has(key)) continue;
+      if (open.length > blocks.length && open[blocks.length].key === key) {
+        blocks.push(open[blocks.length]);
+        inherited = known;
+        continue;
+      }
+      if (known.has(literalKey({ ...literal, value: !literal.value }))) return undefined;
+      if (blocks.length === MAX_NESTING) {
+        const rest = literals.slice(index).filter((other) => !known.has(literalKey(other)));
+        const restKey = `and:${rest.map(literalKey).join('&')}`;
+        if (open.length > blocks.length && open[blocks.length].key === restKey) return [...blocks, open[blocks.length]];
+        return this.openIf(top, blocks, restKey, () => py.and(rest.map((other) => this.literalTest(other))));
+      }
+      const last = parent.statements[parent.statements.length - 1];
       if (last?.kind === 'if' && last.orelse === undefined && last.literal?.branch === literal.branch && last.literal.value !== literal.value) {
         last.orelse = [];
-        blocks = [...blocks, { key: literalKey(literal), body: last.orelse }];
+        blocks = [...blocks, { key, block: { statements: last.orelse, known: new Set(), scanned: 0 } }];
       } else {
-        blocks = this.openIf(top, blocks, literalKey(literal), () => this.literalTest(literal), literal);
+        blocks = this.openIf(top, blocks, key, () => this.literalTest(literal), literal);
       }
+      inherited = known;
     }
     return blocks;
   }
 
-  private openIf(top: Statement[], blocks: OpenBlock[], key: string, test: () => PyExpr, literal?: Literal): OpenBlock[] {
-    const parent = blocks.length === 0 ? top : blocks[blocks.length - 1].body;
+  private openIf(top: Block, blocks: OpenBlock[], key: string, test: () => PyExpr, literal?: Literal): OpenBlock[] {
+    const parent = blocks.length === 0 ? top : blocks[blocks.length - 1].block;
     // Behind a statement that always returns, the block is never reached: it stays out of run(),
     // marked ended, so the nodes meant for it are left out too.
-    if (endsFlow(parent)) return [...blocks, { key, body: [{ kind: 'return-empty' }] }];
+    if (endsFlow(parent.statements)) return [...blocks, { key, block: { statements: [{ kind: 'return-empty' }], known: new Set(), scanned: 0 } }];
     const statement: Statement = { kind: 'if', test: test(), body: [], literal };
-    parent.push(statement);
-    return [...blocks, { key, body: statement.body }];
+    parent.statements.push(statement);
+    return [...blocks, { key, block: { statements: statement.body, known: new Set(), scanned: 0 } }];
   }
 
   private literalTest(literal: Literal): PyExpr {
@@ -324,7 +356,6 @@ class Compilation {
     const sources = node.inputSources.filter((source) => source.role !== 'return');
     if (sources.length === 0) return py.none;
     if (sources.length === 1) return this.valueOf(sources[0], reader);
-    this.utilsNames.add('first_value');
     return py.call('first_value', [...sources].reverse().map((source) => this.valueOf(source, reader)));
   }
 
@@ -351,9 +382,11 @@ class Compilation {
                 : state.outputRead
                   ? `${state.variable} = `
                   : '';
+          collectNames(call, this.namesRead);
           return [layoutStatement(indent, prefix, call)];
         }
         case 'if': {
+          collectNames(statement.test, this.namesRead);
           const lines = [layoutStatement(indent, 'if ', statement.test, ':'), ...this.printBlock(statement.body, indent + INDENT)];
           if (statement.orelse !== undefined) lines.push(' '.repeat(indent) + 'else:', ...this.printBlock(statement.orelse, indent + INDENT));
           return lines;
@@ -375,8 +408,8 @@ class Compilation {
     ];
     const settings: Record<string, PyValue | VerbatimBody | undefined> = {};
     for (const [name, value] of Object.entries(state.settings)) settings[name] = this.settingValue(state, name, value);
-    const { body, called } = this.templates.renderNode(definition.type, { settings, node: { id: state.node.id } }, new Set(python.helpers ?? []));
-    called.forEach((name) => this.utilsNames.add(name));
+    const { body, printed } = this.templates.renderNode(definition.type, { settings, node: { id: state.node.id } }, new Set(python.helpers ?? []));
+    printed.forEach((expr) => collectNames(expr, this.namesRead));
     const decoratorArgs: PyExpr[] = [py.str(state.node.id)];
     const decorator = py.call('node', python.resultType === undefined ? decoratorArgs : [...decoratorArgs, { name: 'result', value: py.name(python.resultType) }]);
     return [
@@ -428,7 +461,6 @@ class Compilation {
     }
     format += escapeBraces(text.slice(position));
     if (args.length === 0) return py.str(unescapeBraces(format));
-    this.utilsNames.add('text');
     return py.call(py.attr(py.str(format), 'format'), args);
   }
 
@@ -440,7 +472,6 @@ class Compilation {
       case 'literal':
         return py.str(root.text);
       case 'env':
-        this.usesEnv = true;
         return py.call(py.attr(py.attr(py.name('os'), 'environ'), 'get'), [py.str(root.name)]);
       case 'inputs':
         base = py.attr(py.name('ctx'), 'inputs');
@@ -464,8 +495,10 @@ class Compilation {
 
   private mainImports(usedTypes: string[]): string {
     const lines = ['from typing import Any', ...usedTypes.flatMap((type) => this.catalog.resolve(type)!.imports)];
-    if (this.usesEnv) lines.push('import os');
-    return `${mergeImports(lines)}\n\n${fromImport('utils', [...this.utilsNames].sort())}`;
+    if (this.namesRead.has('os')) lines.push('import os');
+    const utilsExports = new Set([...this.templates.runtime.defines, ...usedTypes.flatMap((type) => this.templates.nodeHelpers(type)?.defines ?? [])]);
+    const fromUtils = [...this.namesRead].filter((name) => utilsExports.has(name)).sort();
+    return `${mergeImports(lines)}\n\n${fromImport('utils', fromUtils)}`;
   }
 
   private renderUtils(usedTypes: string[]): string {
@@ -483,6 +516,29 @@ function endsFlow(block: readonly Statement[]): boolean {
   if (last === undefined) return false;
   if (last.kind === 'if') return last.orelse !== undefined && endsFlow(last.body) && endsFlow(last.orelse);
   return last.kind === 'return-empty' || (last.kind === 'node' && last.state.role === 'return');
+}
+
+/**
+ * The branch results known at the end of `block`: an `if` on one branch result where one side
+ * always returns tells the code after it that the other side was taken. The last statement is
+ * looked at afresh each time (it may still get an `else:`); the others are scanned once.
+ */
+function knownAt(block: Block): ReadonlySet<string> {
+  const { statements } = block;
+  for (; block.scanned < statements.length - 1; block.scanned++) learn(statements[block.scanned], block.known);
+  const last = statements[statements.length - 1];
+  if (last === undefined) return block.known;
+  const known = new Set(block.known);
+  learn(last, known);
+  return known;
+}
+
+function learn(statement: Statement, known: Set<string>): void {
+  if (statement.kind !== 'if' || statement.literal === undefined) return;
+  const bodyEnds = endsFlow(statement.body);
+  const elseEnds = statement.orelse !== undefined && endsFlow(statement.orelse);
+  if (bodyEnds && !elseEnds) known.add(literalKey({ ...statement.literal, value: !statement.literal.value }));
+  if (elseEnds && !bodyEnds) known.add(literalKey(statement.literal));
 }
 
 function literalKey(literal: Literal): string {

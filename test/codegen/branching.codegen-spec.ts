@@ -39,7 +39,7 @@ describe('Generated programs: branches, merges, returns and names', () => {
     return run.output;
   }
 
-  it('nests an if inside a branch of another, with else for the opposite side', async () => {
+  it('nests an if inside a branch of another; after a side that returns, the other side simply follows', async () => {
     const { files, dir } = await build(
       [trigger, branch('sign', '{{ trigger.x }} > 0'), branch('second', '{{ trigger.y }} > 0'), ret('pp', 'pp'), ret('pn', 'pn'), ret('neg', 'n')],
       [edge('trigger', 'sign'), edge('sign', 'second', 'true'), edge('second', 'pp', 'true'), edge('second', 'pn', 'false'), edge('sign', 'neg', 'false')],
@@ -51,15 +51,57 @@ describe('Generated programs: branches, merges, returns and names', () => {
         '        second_passed = second(trigger_output)',
         '        if second_passed:',
         '            return pp()',
-        '        else:',
-        '            return pn()',
-        '    else:',
-        '        return neg()',
+        '        return pn()',
+        '    return neg()',
       ].join('\n'),
     );
     expect(await outputOf(dir, { x: 1, y: 1 })).toBe('pp');
     expect(await outputOf(dir, { x: 1, y: -1 })).toBe('pn');
     expect(await outputOf(dir, { x: -1, y: 1 })).toBe('n');
+  });
+
+  it('uses else: when the first side of a branch does not return', async () => {
+    const { files, dir } = await build(
+      [trigger, branch('check', '{{ trigger.flag }}'), transform('yes', 'y'), transform('no', 'n'), ret('out', ['{{ yes }}', '{{ no }}'])],
+      [edge('trigger', 'check'), edge('check', 'yes', 'true'), edge('check', 'no', 'false'), edge('yes', 'out'), edge('no', 'out')],
+    );
+    expect(files['main.py']).toContain('    if check_passed:\n        yes_output = yes()\n    else:\n        no_output = no()\n    return out(yes_output, no_output)\n');
+    expect(await outputOf(dir, { flag: false })).toEqual([null, 'n']);
+  });
+
+  it('keeps a long chain of guarded steps flat: each branch that returns becomes a guard clause', async () => {
+    const nodes: WorkflowNodeInput[] = [trigger];
+    const edges: WorkflowEdgeInput[] = [];
+    let previous = 'trigger';
+    for (let index = 0; index < 150; index++) {
+      nodes.push(branch(`c${index}`, `{{ trigger.n }} > ${index}`), ret(`stop${index}`, index), transform(`s${index}`, index));
+      edges.push(edge(previous, `c${index}`), edge(`c${index}`, `stop${index}`, 'false'), edge(`c${index}`, `s${index}`, 'true'));
+      previous = `s${index}`;
+    }
+    const { files, dir } = await build(nodes, edges);
+    const runBody = files['main.py'].slice(files['main.py'].indexOf('def run('));
+    expect(Math.max(...runBody.split('\n').map((line) => line.length - line.trimStart().length))).toBe(8);
+    expect(await outputOf(dir, { n: 7 })).toBe(7);
+    expect(await outputOf(dir, { n: 1000 })).toEqual({});
+  });
+
+  it('tests the deeper branches of a node together once nesting would pass 8 levels', async () => {
+    const nodes: WorkflowNodeInput[] = [trigger];
+    const edges: WorkflowEdgeInput[] = [];
+    let previous = 'trigger';
+    for (let index = 0; index < 20; index++) {
+      nodes.push(branch(`c${index}`, `{{ trigger.n }} > ${index}`), transform(`s${index}`, index));
+      edges.push(edge(previous, `c${index}`), edge(`c${index}`, `s${index}`, 'true'));
+      previous = `s${index}`;
+    }
+    nodes.push(ret('out', '{{ s19 }}'));
+    edges.push(edge('s19', 'out'));
+    const { files, dir } = await build(nodes, edges);
+    expect(files['main.py']).toContain(`${' '.repeat(4 * 9)}if c8_passed:\n`);
+    expect(files['main.py']).toContain(`${' '.repeat(4 * 9)}if c8_passed and c9_passed and c10_passed:\n`);
+    expect(files['main.py']).not.toContain(`${' '.repeat(4 * 10)}if `);
+    expect(await outputOf(dir, { n: 100 })).toBe(19);
+    expect(await outputOf(dir, { n: 18 })).toEqual({});
   });
 
   it('runs a node fed by both branches once, with the input of the branch that ran', async () => {

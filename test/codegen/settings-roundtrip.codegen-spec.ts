@@ -25,8 +25,8 @@ import { PYTHON, type ProgramRun, runProgram, runTool, testVenv, writeProgram } 
  */
 
 const SEED = Number(process.env.FC_SEED ?? 20_251_128);
-/** Runs per property: about 40 programs in all. */
-const RUNS = { values: 10, conditions: 8, http: 8, openai: 4, ids: 10 };
+/** Runs per property: 44 programs in all (two more in the example tests), about 20 s of Python. */
+const RUNS = { values: 12, conditions: 8, http: 8, openai: 4, ids: 12 };
 /** Past this, a failing property stops shrinking and reports the smallest counterexample found so far. */
 const SHRINK_BUDGET_MS = 60_000;
 const PROPERTY_TIMEOUT_MS = 180_000;
@@ -35,7 +35,7 @@ const PROPERTY_TIMEOUT_MS = 180_000;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** Pieces that have broken string literals, docstrings, format strings and binding parsers before. */
+/** Pieces that break naive string literals, docstrings, str.format, JSON and binding parsers. */
 const FRAGMENTS = [
   '"', "'", '\\', '\n', '\r', '\r\n', '"""', "'''", '""', "''", '\\"', "\\'", '\\\\', '\\\n', '{{', '}}', '{', '}', '{}', '{{{',
   '}}}', '{0}', '{x}', '{!r}', '{x:>10}', '%s', '%(x)s', '%%', '\t', '\x0b', '\x0c', '\x1b', '\x7f', '\x1c', '\x1d', '\x1e',
@@ -183,13 +183,18 @@ const NAME_BASES = [
   'any', 'trigger', 'x', 'first_value', 'run_program', 'jsonable', 'load_inputs', 'write_output', 'http_request', 'openai_chat',
   'sum', 'len', 'type', 'id', 'match', 'case', '_', '__', 'bool', 'str', 'dict', 'none', 'true', 'false', 'lambda', 'class', 'def',
   'not', 'and', 'or', 'is', 'in', 'del', 'yield', 'async', 'await', 'self', 'function', 'value', 'result', 'decorate', 'run_node',
-  '__name__', '__main__', '__file__', '__doc__', '__spec__', '__builtins__', '__import__', '__debug__', '__annotations__', '__all__',
+];
+/** Names every module has: Python reads some of them (`__builtins__`, `__name__`) itself. */
+const MODULE_NAMES = [
+  '__builtins__', '__name__', '__main__', '__file__', '__doc__', '__spec__', '__loader__', '__package__', '__cached__', '__import__',
+  '__debug__', '__annotations__', '__all__', '__path__', '__dict__', '__class__',
 ];
 const NAME_SUFFIXES = ['', '', '', '_output', '_passed', '_node', '_output_2', '_node_2', '_2'];
 const NODE_ID = /^[a-z_][a-z0-9_]{0,63}$/;
 const nodeId = fc
   .oneof(
     { weight: 8, arbitrary: fc.tuple(fc.constantFrom(...NAME_BASES), fc.constantFrom(...NAME_SUFFIXES)).map(([base, suffix]) => base + suffix) },
+    { weight: 2, arbitrary: fc.constantFrom(...MODULE_NAMES) },
     { weight: 1, arbitrary: fc.stringMatching(NODE_ID) },
   )
   .filter((id) => NODE_ID.test(id) && id !== 'inputs' && id !== 'env');
@@ -242,11 +247,16 @@ print(json.dumps({
 }))
 `;
 
-/** Compiles `input`, writes the program (with the workflow and inputs beside it, for a replay) and checks its shape. */
-async function build(compiler: WorkflowCompiler, input: CompileInput, ranIds: string[], inputs: unknown): Promise<string> {
+/**
+ * Compiles `input`, writes the program (with the workflow and inputs beside it, for a replay), checks it
+ * with py_compile and checks its shape: `functionIds` are the node ids of main.py's node functions, in
+ * order. `collect`: whether the final black and pyflakes check covers it (a test that checks its own
+ * program says no).
+ */
+async function build(compiler: WorkflowCompiler, input: CompileInput, functionIds: string[], inputs: unknown, collect = true): Promise<string> {
   const files: GeneratedFiles = compiler.compile(input);
   const dir = await writeProgram(files, 'tensorify-roundtrip-');
-  programs.push(dir);
+  if (collect) programs.push(dir);
   await writeFile(path.join(dir, 'workflow.json'), JSON.stringify(input, null, 2));
   await writeFile(path.join(dir, 'inputs.json'), JSON.stringify(inputs));
   const compiled = spawnSync(PYTHON, ['-m', 'py_compile', 'main.py', 'utils.py'], { cwd: dir, encoding: 'utf8' });
@@ -261,20 +271,22 @@ async function build(compiler: WorkflowCompiler, input: CompileInput, ranIds: st
   expect(shape.statements.join(' ')).toMatch(/^Expr( Import| ImportFrom)+( FunctionDef)+ If$/);
   expect(new Set(shape.functions).size).toBe(shape.functions.length);
   expect(shape.functions.slice(-2)).toEqual(['run', 'main']);
-  expect(shape.nodes.map((node) => node.id)).toEqual(ranIds);
+  expect(shape.nodes.map((node) => node.id)).toEqual(functionIds);
   for (const node of shape.nodes) expect(node.body).toEqual(['Expr', 'Return']);
   return dir;
 }
 
-/** The module docstring holds the name and description as written, whitespace runs collapsed (docstringText). */
+/**
+ * The module docstring, as Python reads it, holds the name and description exactly as written but for
+ * whitespace runs collapsed to one space (docstringText), which the compiler does over the whole first line.
+ */
 function expectDocstring(docstring: string, input: CompileInput): void {
   const collapse = (text: string) => text.replace(/\s+/g, ' ').trim();
-  const head = `${collapse(input.name)}: workflow ${input.id}, version ${input.version}.\n\n`;
+  const head = `${collapse(`${input.name}: workflow ${input.id}, version ${input.version}.`)}\n\n`;
   const tail = 'Generated by Tensorify Server. Run it with: python main.py --inputs inputs.json\n';
   const description = collapse(input.description);
-  expect(docstring.startsWith(head)).toBe(true);
-  expect(docstring.endsWith(tail)).toBe(true);
-  // Between them: the description's lines and a blank line; wrapping turned some of its spaces into line breaks.
+  expect({ start: docstring.slice(0, head.length), end: docstring.slice(-tail.length) }).toEqual({ start: head, end: tail });
+  // Between them: the description's lines, then a blank line; wrapping turned some of its spaces into line breaks.
   const middle = docstring.slice(head.length, docstring.length - tail.length);
   expect(middle.replaceAll('\n', ' ')).toBe(description === '' ? '' : `${description}  `);
 }
@@ -455,6 +467,7 @@ describe('Hostile strings in every string setting (property)', () => {
         fc.asyncProperty(values, async (v) => {
           const tIds = v.transforms.map((_, index) => `t${index}`);
           const [a, b] = v.around[0];
+          // manual.py.hbs prints no setting: the schema's strings must compile and change nothing.
           const inputSchema = {
             type: 'object',
             title: literal(v.schema[0]),
@@ -491,7 +504,8 @@ describe('Hostile strings in every string setting (property)', () => {
             inputs: a + v.x + b,
             env: a + v.env + b,
             envAlone: v.env,
-            unset: a + b,
+            // A string that is one binding alone keeps the bound value: None for an unset variable.
+            unset: a === '' && b === '' ? null : a + b,
           };
           await reporting(input, inputs, async () => {
             const dir = await build(compiler, input, ids, inputs);
@@ -524,7 +538,12 @@ describe('Hostile strings in every string setting (property)', () => {
             const equal = other === t.s;
             inputs[`s${index}`] = t.s;
             inputs[`k${index}`] = { [t.key]: t.s };
-            const read = t.form === 'inputs' ? `{{ inputs.s${index} }}` : t.form === 'key' ? `{{ trigger.k${index}[${JSON.stringify(t.key)}] }}` : `{{ trigger.s${index} }}`;
+            const read =
+              t.form === 'inputs'
+                ? `{{ inputs.s${index} }}`
+                : t.form === 'key'
+                  ? `{{ trigger.k${index}[${JSON.stringify(t.key)}] }}`
+                  : `{{ trigger.s${index} }}`;
             const [condition, holds] = ((): [string, boolean] => {
               switch (t.form) {
                 case '!=':
@@ -625,7 +644,13 @@ describe('Hostile strings in every string setting (property)', () => {
               queryValues['~around'] = before + v.x + after;
             }
             const bodySetting =
-              c.body.kind === 'none' ? null : c.body.kind === 'text' ? literal(c.body.text) : c.body.kind === 'around' ? around(c.body.before, '{{ trigger.x }}', c.body.after) : c.body.value.setting;
+              c.body.kind === 'none'
+                ? null
+                : c.body.kind === 'text'
+                  ? literal(c.body.text)
+                  : c.body.kind === 'around'
+                    ? around(c.body.before, '{{ trigger.x }}', c.body.after)
+                    : c.body.value.setting;
             const settings = {
               method: c.method,
               url: `http://127.0.0.1:${server.port}/echo/${segment}${literal(pre)}`,
@@ -717,7 +742,8 @@ describe('Hostile strings in every string setting (property)', () => {
           maxTokens: fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: null }),
           apiKey,
         });
-        const cases = fc.record({ name: hostile, description: hostile, chats: fc.uniqueArray(chat, { minLength: 1, maxLength: 2, selector: (c) => c.model }), x: hostile });
+        const chats = fc.uniqueArray(chat, { minLength: 1, maxLength: 2, selector: (c) => c.model });
+        const cases = fc.record({ name: hostile, description: hostile, chats, x: hostile });
         await assertProperty(
           fc.asyncProperty(cases, async (v) => {
             const inputs = { x: v.x };
@@ -803,8 +829,15 @@ describe('Hostile strings in every string setting (property)', () => {
             returns(no, { branch: 'false' }),
           ];
           // The same workflow with its nodes listed in another order.
-          const nodes = inOrder.map((node, index) => ({ node, key: v.order[index], index })).sort((p, q) => p.key - q.key || p.index - q.index).map(({ node }) => node);
-          const edges: WorkflowEdgeInput[] = [...chain([trig, t1, t2, t3, cond]), { source: cond, sourceHandle: 'true', target: yes }, { source: cond, sourceHandle: 'false', target: no }];
+          const nodes = inOrder
+            .map((node, index) => ({ node, key: v.order[index], index }))
+            .sort((p, q) => p.key - q.key || p.index - q.index)
+            .map(({ node }) => node);
+          const edges: WorkflowEdgeInput[] = [
+            ...chain([trig, t1, t2, t3, cond]),
+            { source: cond, sourceHandle: 'true', target: yes },
+            { source: cond, sourceHandle: 'false', target: no },
+          ];
           const input = workflow(v.name, v.description, nodes, edges);
           const inputs = { x: v.x };
           const one = { s: v.h1, x: v.x };
@@ -824,6 +857,43 @@ describe('Hostile strings in every string setting (property)', () => {
     },
     PROPERTY_TIMEOUT_MS,
   );
+
+  // Two findings of the properties, as the smallest workflows that show them.
+
+  it('a node whose id is __builtins__ leaves the builtins of the functions defined after it alone', async () => {
+    // `def __builtins__` in main.py rebinds the module global CPython takes a new function's builtins
+    // from, so every function defined after it fails on its first builtin: here `bool` in the if node.
+    const nodes = [
+      manual('trigger'),
+      transform('__builtins__', { flag: true }),
+      { id: 'check', type: 'if', settings: { condition: '{{ __builtins__.flag }}' } },
+      returns('yes', { branch: 'true' }),
+      returns('no', { branch: 'false' }),
+    ];
+    const edges = [
+      ...chain(['trigger', '__builtins__', 'check']),
+      { source: 'check', sourceHandle: 'true', target: 'yes' },
+      { source: 'check', sourceHandle: 'false', target: 'no' },
+    ];
+    const input = workflow('Builtins', '', nodes, edges);
+    const dir = await build(compiler, input, ['trigger', '__builtins__', 'check', 'yes', 'no'], {});
+    const run = await runProgram(dir, { inputs: {} });
+    expectSuccess(run);
+    expect(run.output).toEqual({ branch: 'true' });
+  });
+
+  it('a binding in a setting its template never prints (manual.inputSchema) leaves no unused import', async () => {
+    // The bindings are compiled (import os, text) although manual.py.hbs prints no setting.
+    const schema = { type: 'object', title: '{{ env.HOME }}', description: 'The {{ inputs.mode }} mode' };
+    const nodes = [manual('trigger', { inputSchema: schema }), returns('out', { mode: '{{ trigger.mode }}' })];
+    const input = workflow('Schema', '', nodes, chain(['trigger', 'out']));
+    const dir = await build(compiler, input, ['trigger', 'out'], { mode: 'strict' }, false);
+    const run = await runProgram(dir, { inputs: { mode: 'strict' } });
+    expectSuccess(run);
+    expect(run.output).toEqual({ mode: 'strict' });
+    const flakes = runTool('pyflakes', ['main.py', 'utils.py'], dir);
+    expect(flakes.stdout + flakes.stderr).toBe('');
+  });
 
   it('every generated program passes black --check and pyflakes', () => {
     expect(programs.length).toBeGreaterThan(0);

@@ -69,3 +69,39 @@ export function jsonToPy(value: unknown): PyExpr {
       throw new TypeError(`A ${typeof value} is not a JSON value`);
   }
 }
+
+/** Adds every name `expr` reads (`text` in `text(x["a"])`, `os` in `os.environ.get(…)`) to `into`. */
+export function collectNames(expr: PyExpr, into: Set<string>): void {
+  switch (expr.kind) {
+    case 'name':
+      into.add(expr.id);
+      break;
+    case 'attr':
+      collectNames(expr.value, into);
+      break;
+    case 'subscript':
+      collectNames(expr.value, into);
+      collectNames(expr.index, into);
+      break;
+    case 'call':
+      collectNames(expr.func, into);
+      expr.args.forEach((arg) => collectNames(arg.value, into));
+      break;
+    case 'dict':
+      expr.entries.forEach(({ key, value }) => (collectNames(key, into), collectNames(value, into)));
+      break;
+    case 'list':
+      expr.items.forEach((item) => collectNames(item, into));
+      break;
+    case 'compare':
+      collectNames(expr.left, into);
+      collectNames(expr.right, into);
+      break;
+    case 'boolop':
+      expr.operands.forEach((operand) => collectNames(operand, into));
+      break;
+    case 'not':
+      collectNames(expr.operand, into);
+      break;
+  }
+}
