@@ -22,9 +22,27 @@ export function isAlways(condition: Condition): boolean {
   return condition.length === 1 && condition[0].length === 0;
 }
 
+/** Each conjunction made by appending a literal, with the one it extends: for prefix tests without a scan. */
+const extended = new WeakMap<Conjunction, Conjunction>();
+
 /** `condition` and the literal: every conjunction extended with it. */
 export function withLiteral(condition: Condition, literal: Literal): Condition {
-  return condition.map((conjunction) => [...conjunction, literal].sort(byBranch));
+  return condition.map((conjunction) => {
+    const last = conjunction[conjunction.length - 1];
+    // The compiler adds a branch's literal to the condition the branch itself runs under, so it
+    // comes after every literal there: an append, remembered as an extension.
+    if (last === undefined || last.branch < literal.branch) {
+      const longer = [...conjunction, literal];
+      extended.set(longer, conjunction);
+      return longer;
+    }
+    return [...conjunction, literal].sort(byBranch);
+  });
+}
+
+/** The conjunction `conjunction` was made from by appending one literal, if it was. */
+export function extensionOf(conjunction: Conjunction): Conjunction | undefined {
+  return extended.get(conjunction);
 }
 
 /**
@@ -33,6 +51,8 @@ export function withLiteral(condition: Condition, literal: Literal): Condition {
  * holding a literal of b also holds what b's own condition needs).
  */
 export function anyOf(conditions: readonly Condition[]): Condition {
+  // One condition is already simplified: most nodes have one incoming edge.
+  if (conditions.length === 1) return conditions[0];
   let conjunctions = dedupe(conditions.flat());
   for (let merged = mergeComplements(conjunctions); merged !== undefined; merged = mergeComplements(conjunctions)) conjunctions = merged;
   return absorb(conjunctions);
@@ -41,6 +61,7 @@ export function anyOf(conditions: readonly Condition[]): Condition {
 /** Whether `condition` holding guarantees `other` holds (each conjunction contains one of `other`'s). */
 export function implies(condition: Condition, other: Condition): boolean {
   if (isAlways(other)) return true;
+  if (condition.length === 1 && other.length === 1 && extends_(condition[0], other[0])) return true;
   return condition.every((conjunction) => other.some((needed) => needed.every((literal) => conjunction.some((own) => sameLiteral(own, literal)))));
 }
 
@@ -95,4 +116,12 @@ function sameLiteral(a: Literal, b: Literal): boolean {
 
 function byBranch(a: Literal, b: Literal): number {
   return a.branch - b.branch;
+}
+
+/** Whether `conjunction` was made from `prefix` by appending literals (a walk up, no scan). */
+function extends_(conjunction: Conjunction, prefix: Conjunction): boolean {
+  for (let current: Conjunction | undefined = conjunction; current !== undefined && current.length >= prefix.length; current = extended.get(current)) {
+    if (current === prefix) return true;
+  }
+  return false;
 }

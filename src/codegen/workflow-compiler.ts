@@ -17,6 +17,7 @@ import {
   type Literal,
   MAX_CONJUNCTIONS,
   withLiteral,
+  extensionOf,
 } from './branch-conditions';
 import { conditionToPy, parseCondition } from './condition';
 import { fromImport, importedNames, mergeImports } from './python-imports';
@@ -105,8 +106,8 @@ type Statement =
 /** A list of statements of run(), and the branch results known at its end (from guards such as `if not c: return`). */
 interface Block {
   statements: Statement[];
-  /** Literal keys known from the statements before `scanned`. */
-  known: Set<string>;
+  /** Literals (as literalCode) known from the statements before `scanned`. */
+  known: Set<number>;
   scanned: number;
 }
 
@@ -123,6 +124,7 @@ class Compilation {
   private readonly states: NodeState[];
   private readonly byId = new Map<string, NodeState>();
   private readonly taken: Set<string>;
+  private readonly topKnown = new WeakMap<Conjunction, number>();
   /** Every name the laid-out expressions of main.py read: what it must import. */
   private readonly namesRead = new Set(['Any', 'Context', 'node', 'run_program']);
 
@@ -284,21 +286,20 @@ class Compilation {
     }
     const literals: Conjunction = condition[0];
     let blocks: OpenBlock[] = [];
-    let inherited: ReadonlySet<string> = new Set();
-    for (let index = 0; index < literals.length; index++) {
+    // Known where the next block would open: in that block's parent or any block around it.
+    const known = (literal: Literal) => knows(top, literalCode(literal)) || blocks.some(({ block }) => knows(block, literalCode(literal)));
+    for (let index = this.knownAtTop(top, literals); index < literals.length; index++) {
       const literal = literals[index];
       const key = literalKey(literal);
       const parent = blocks.length === 0 ? top : blocks[blocks.length - 1].block;
-      const known = new Set([...inherited, ...knownAt(parent)]);
-      if (known.has(key)) continue;
+      if (known(literal)) continue;
       if (open.length > blocks.length && open[blocks.length].key === key) {
         blocks.push(open[blocks.length]);
-        inherited = known;
         continue;
       }
-      if (known.has(literalKey({ ...literal, value: !literal.value }))) return undefined;
+      if (known({ ...literal, value: !literal.value })) return undefined;
       if (blocks.length === MAX_NESTING) {
-        const rest = literals.slice(index).filter((other) => !known.has(literalKey(other)));
+        const rest = literals.slice(index).filter((other) => !known(other));
         const restKey = `and:${rest.map(literalKey).join('&')}`;
         if (open.length > blocks.length && open[blocks.length].key === restKey) return [...blocks, open[blocks.length]];
         return this.openIf(top, blocks, restKey, () => py.and(rest.map((other) => this.literalTest(other))));
@@ -310,9 +311,24 @@ class Compilation {
       } else {
         blocks = this.openIf(top, blocks, key, () => this.literalTest(literal), literal);
       }
-      inherited = known;
     }
     return blocks;
+  }
+
+  /**
+   * How many leading literals of `conjunction` run() knows at its top level. Top-level knowledge
+   * only grows, so the count is kept per conjunction and extended from the one it was made from:
+   * a chain of guarded steps costs O(1) per node, not a walk over every branch before it.
+   */
+  private knownAtTop(top: Block, conjunction: Conjunction): number {
+    let count = this.topKnown.get(conjunction);
+    if (count === undefined) {
+      const shorter = extensionOf(conjunction);
+      count = shorter === undefined ? 0 : this.knownAtTop(top, shorter);
+    }
+    while (count < conjunction.length && knows(top, literalCode(conjunction[count]))) count++;
+    this.topKnown.set(conjunction, count);
+    return count;
   }
 
   private openIf(top: Block, blocks: OpenBlock[], key: string, test: () => PyExpr, literal?: Literal): OpenBlock[] {
@@ -519,30 +535,36 @@ function endsFlow(block: readonly Statement[]): boolean {
 }
 
 /**
- * The branch results known at the end of `block`: an `if` on one branch result where one side
- * always returns tells the code after it that the other side was taken. The last statement is
- * looked at afresh each time (it may still get an `else:`); the others are scanned once.
+ * Whether the branch result `key` is known at the end of `block`: an `if` on one branch result
+ * where one side always returns tells the code after it that the other side was taken. The last
+ * statement is looked at afresh each time (it may still get an `else:`); the others once.
  */
-function knownAt(block: Block): ReadonlySet<string> {
+function knows(block: Block, code: number): boolean {
   const { statements } = block;
   for (; block.scanned < statements.length - 1; block.scanned++) learn(statements[block.scanned], block.known);
+  if (block.known.has(code)) return true;
   const last = statements[statements.length - 1];
-  if (last === undefined) return block.known;
-  const known = new Set(block.known);
-  learn(last, known);
-  return known;
+  if (last === undefined) return false;
+  const fromLast = new Set<number>();
+  learn(last, fromLast);
+  return fromLast.has(code);
 }
 
-function learn(statement: Statement, known: Set<string>): void {
+function learn(statement: Statement, known: Set<number>): void {
   if (statement.kind !== 'if' || statement.literal === undefined) return;
   const bodyEnds = endsFlow(statement.body);
   const elseEnds = statement.orelse !== undefined && endsFlow(statement.orelse);
-  if (bodyEnds && !elseEnds) known.add(literalKey({ ...statement.literal, value: !statement.literal.value }));
-  if (elseEnds && !bodyEnds) known.add(literalKey(statement.literal));
+  if (bodyEnds && !elseEnds) known.add(literalCode({ ...statement.literal, value: !statement.literal.value }));
+  if (elseEnds && !bodyEnds) known.add(literalCode(statement.literal));
 }
 
 function literalKey(literal: Literal): string {
   return `${literal.value ? '' : '!'}${literal.branch}`;
+}
+
+/** A literal as a number, for the sets of known literals. */
+function literalCode(literal: Literal): number {
+  return literal.branch * 2 + (literal.value ? 1 : 0);
 }
 
 function escapeBraces(text: string): string {

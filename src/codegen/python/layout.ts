@@ -269,9 +269,42 @@ function codePoints(text: string): number {
 
 /** One-line source of an expression (parentheses added only where precedence needs them). */
 export function flatSource(expr: PyExpr): string {
-  const writer = new LeafWriter();
-  writer.expr(expr);
-  return new Line(0, writer.leaves).toString();
+  switch (expr.kind) {
+    case 'str':
+      return pythonString(expr.value);
+    case 'num':
+      return pythonNumber(expr.value);
+    case 'const':
+      return expr.value;
+    case 'name':
+      return expr.id;
+    case 'attr':
+      return `${flatBase(expr.value, true)}.${expr.attr}`;
+    case 'subscript':
+      return `${flatBase(expr.value, false)}[${flatSource(expr.index)}]`;
+    case 'call':
+      return `${flatBase(expr.func, false)}(${expr.args.map((arg) => (arg.name === undefined ? '' : `${arg.name}=`) + flatSource(arg.value)).join(', ')})`;
+    case 'dict':
+      return `{${expr.entries.map(({ key, value }) => `${flatSource(key)}: ${flatSource(value)}`).join(', ')}}`;
+    case 'list':
+      return `[${expr.items.map(flatSource).join(', ')}]`;
+    case 'compare':
+      return `${flatOperand(expr.left, precedence(expr.left) <= PRECEDENCE.compare)} ${expr.op} ${flatOperand(expr.right, precedence(expr.right) <= PRECEDENCE.compare)}`;
+    case 'boolop':
+      return expr.operands.map((operand) => flatOperand(operand, precedence(operand) <= PRECEDENCE[expr.op])).join(` ${expr.op} `);
+    case 'not':
+      return `not ${flatOperand(expr.operand, precedence(expr.operand) < PRECEDENCE.not)}`;
+  }
+}
+
+// The same parenthesising as LeafWriter.operand and LeafWriter.base, on strings.
+function flatOperand(expr: PyExpr, parenthesise: boolean): string {
+  return parenthesise ? `(${flatSource(expr)})` : flatSource(expr);
+}
+
+function flatBase(expr: PyExpr, beforeDot: boolean): string {
+  const negative = expr.kind === 'num' && pythonNumber(expr.value).startsWith('-');
+  return flatOperand(expr, precedence(expr) < PRECEDENCE.atom || negative || (beforeDot && expr.kind === 'num'));
 }
 
 const STATEMENT_PREFIX = /^(?:(return|if) |([A-Za-z_][A-Za-z0-9_]*) = |)$/;
@@ -288,6 +321,9 @@ export function layoutStatement(indent: number, prefix: string, expr: PyExpr, su
   if (!match || (target !== undefined && !isPythonIdentifier(target)) || suffix !== (keyword === 'if' ? ':' : '')) {
     throw new Error(`Unsupported statement shape: ${JSON.stringify(prefix)} … ${JSON.stringify(suffix)}`);
   }
+  // A statement that fits on one line is left as it is by black: no leaves needed.
+  const flat = ' '.repeat(indent) + prefix + flatSource(expr) + suffix;
+  if (flat.length <= LINE_LENGTH || codePoints(flat) <= LINE_LENGTH) return flat;
   const writer = new LeafWriter();
   let invisible: Leaf[] = [];
   if (keyword) writer.add('name', keyword);
