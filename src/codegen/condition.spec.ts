@@ -231,8 +231,8 @@ describe(parseCondition.name, () => {
     });
 
     it.each([
-      ['&&', 'use and'],
-      ['||', 'use or'],
+      ['&&', 'write "and"'],
+      ['||', 'write "or"'],
       ['=', 'use == to compare'],
       ['===', 'use =='],
       ['<>', 'use !='],
@@ -244,7 +244,7 @@ describe(parseCondition.name, () => {
     });
 
     it('reports ! with not as what to use', () => {
-      expectFailure('!{{ a }}', 0, 'unexpected "!"; use not.');
+      expectFailure('!{{ a }}', 0, 'unexpected "!"; write "not".');
     });
 
     it.each([

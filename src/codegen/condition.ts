@@ -95,11 +95,11 @@ const FORMS =
   'a condition is made of bindings such as {{ node.field }}, numbers, "strings", true, false, null, ' +
   'comparisons (==, !=, <, <=, >, >=), and, or, not and parentheses';
 const OPERATOR_ADVICE = new Map([
-  ['&&', 'use and'],
-  ['&', 'use and'],
-  ['||', 'use or'],
-  ['|', 'use or'],
-  ['!', 'use not'],
+  ['&&', 'write "and"'],
+  ['&', 'write "and"'],
+  ['||', 'write "or"'],
+  ['|', 'write "or"'],
+  ['!', 'write "not"'],
   ['=', 'use == to compare'],
   ['===', 'use =='],
   ['!==', 'use !='],

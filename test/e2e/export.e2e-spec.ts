@@ -122,7 +122,7 @@ describe('POST /v1/workflows/:id/export', () => {
       check: [
         {
           code: 'INVALID_EXPRESSION',
-          message: 'Condition "{{ score.total }} > 10 && true" is not valid at character 24: unexpected "&&"; use and.',
+          message: 'Condition "{{ score.total }} > 10 && true" is not valid at character 24: unexpected "&&"; write "and".',
           path: '/nodes/2/settings/condition',
         },
       ],
