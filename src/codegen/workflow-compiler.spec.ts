@@ -51,11 +51,12 @@ describe('WorkflowCompiler', () => {
 
   it('refuses a node reached through more branch combinations than it can emit', () => {
     // Each level forks into two ifs whose true sides meet again: the node after level k can be
-    // reached in 2^k ways, none of which simplify away.
+    // reached in 2^k ways, none of which simplify away. The compile stops at the first node past
+    // the limit (40 levels would be 2^40 paths).
     const nodes: WorkflowNodeInput[] = [trigger];
     const edges: WorkflowEdgeInput[] = [];
     let previous = 'trigger';
-    for (let level = 0; level < 7; level++) {
+    for (let level = 0; level < 40; level++) {
       for (const side of ['a', 'b']) {
         nodes.push({ id: `${side}${level}`, type: 'if', settings: { condition: `{{ trigger.${side} }} > ${level}` } });
         edges.push({ source: previous, target: `${side}${level}` }, { source: `${side}${level}`, target: `n${level}`, sourceHandle: 'true' });
@@ -64,7 +65,7 @@ describe('WorkflowCompiler', () => {
       previous = `n${level}`;
     }
     const error = compileError(workflow(nodes, edges));
-    expect(Object.keys((error.details as { nodes: object }).nodes)).toEqual(['n6']);
+    expect((error.details as { nodes: object }).nodes).toEqual({ n6: [expect.objectContaining({ code: 'TOO_MANY_BRANCH_PATHS', path: '/nodes/21' })] });
     expect(error.message).toBe(
       'The workflow is invalid (1 problem): Node "n6" can be reached through 128 different combinations of branches (at most 64); merge branches before it.',
     );

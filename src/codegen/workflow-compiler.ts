@@ -1,7 +1,7 @@
 import type { NodeCatalog } from '../nodes/node-catalog';
 import type { NodeTypeDefinition } from '../nodes/node-type';
 import { type Binding, findBindings, parseBindings } from '../workflows/graph/bindings';
-import { GraphProblemCode, type GraphReport } from '../workflows/graph/graph-problem';
+import { type GraphProblem, GraphProblemCode } from '../workflows/graph/graph-problem';
 import type { GraphValidator } from '../workflows/graph/graph-validator';
 import type { WorkflowEdgeInput, WorkflowNodeInput } from '../workflows/graph/graph.types';
 import { topologicalOrder } from '../workflows/graph/topological-order';
@@ -208,7 +208,6 @@ class Compilation {
       list.push({ source: this.byId.get(edge.source)!, edge });
       incoming.set(target, list);
     }
-    const problems: GraphReport['errors']['nodes'] = {};
     for (const state of this.states) {
       const edges = (incoming.get(state) ?? []).sort((a, b) => a.source.position - b.source.position);
       state.inputSources = [...new Set(edges.map(({ source }) => source))];
@@ -221,16 +220,20 @@ class Compilation {
           ),
         );
       }
-      if (state.condition.length > MAX_CONJUNCTIONS) {
-        problems[state.node.id] = [
-          {
-            code: GraphProblemCode.TOO_MANY_BRANCH_PATHS,
-            message: `Node "${state.node.id}" can be reached through ${state.condition.length} different combinations of branches (at most ${MAX_CONJUNCTIONS}); merge branches before it.`,
-          },
-        ];
-      }
+      // Past the limit, the nodes after it would only grow the count (exponentially): stop at the first.
+      if (state.condition.length > MAX_CONJUNCTIONS) throw this.tooManyPaths(state);
     }
-    if (Object.keys(problems).length > 0) throw new InvalidWorkflowError({ valid: false, errors: { nodes: problems, graph: [] } });
+  }
+
+  private tooManyPaths(state: NodeState): InvalidWorkflowError {
+    const problem: GraphProblem = {
+      code: GraphProblemCode.TOO_MANY_BRANCH_PATHS,
+      message:
+        `Node "${state.node.id}" can be reached through ${state.condition.length} different combinations of branches ` +
+        `(at most ${MAX_CONJUNCTIONS}); merge branches before it.`,
+      path: `/nodes/${this.workflow.nodes.indexOf(state.node)}`,
+    };
+    return new InvalidWorkflowError({ valid: false, errors: { nodes: { [state.node.id]: [problem] }, graph: [] } });
   }
 
   private bindingsOf(state: NodeState): Binding[] {
