@@ -23,6 +23,14 @@ export interface AppConfig {
   readonly authFailuresPerMinute: number;
   readonly maxWorkflowNodes: number;
   readonly lastUsedFlushSeconds: number;
+  readonly executionConcurrency: number;
+  readonly executionTimeoutSeconds: number;
+  readonly maxExecutionSeconds: number;
+  readonly executionLogLines: number;
+  readonly enterpriseConcurrentExecutions: number;
+  readonly executorPlugins: readonly string[];
+  /** Per-executor configuration by executor id (`executors` in the TENSORIFY_CONFIG file), validated by each plugin's schema. */
+  readonly executors: Readonly<Record<string, unknown>>;
   readonly configFile: string | null;
 }
 
@@ -35,7 +43,8 @@ export class ConfigError extends Error {
 
 export const API_KEY_PATTERN = /^tfy_[0-9A-Za-z]{32,128}$/;
 
-type Raw = string | number | boolean;
+/** A setting's raw value: an environment variable's text, or a value of the TENSORIFY_CONFIG file (objects and arrays only where a setting takes them). */
+type Raw = string | number | boolean | object;
 type Parsed<K extends keyof AppConfig> = { value: AppConfig[K] } | { problem: string };
 
 interface Setting<K extends keyof AppConfig> {
@@ -196,6 +205,65 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
     description: "How often API keys' `lastUsedAt` is written to the database (batched, not one write per request).",
     parse: (raw) => integer(raw, 30, 1, 3600),
   },
+  executionConcurrency: {
+    key: 'executionConcurrency', env: 'TENSORIFY_EXECUTION_CONCURRENCY', fileKey: 'executionConcurrency', defaultText: '4',
+    description: 'Executions this process runs at once; the rest wait `queued`.',
+    parse: (raw) => integer(raw, 4, 1, 1024),
+  },
+  maxExecutionSeconds: {
+    key: 'maxExecutionSeconds', env: 'TENSORIFY_MAX_EXECUTION_SECONDS', fileKey: 'maxExecutionSeconds', defaultText: '3600',
+    description: 'Longest an execution may run: a larger `timeoutSeconds` is refused.',
+    parse: (raw) => integer(raw, 3600, 1, 7 * 24 * 3600),
+  },
+  executionTimeoutSeconds: {
+    key: 'executionTimeoutSeconds', env: 'TENSORIFY_EXECUTION_TIMEOUT_SECONDS', fileKey: 'executionTimeoutSeconds', defaultText: '600',
+    description: 'Time limit of an execution that sets no `timeoutSeconds` (at most `TENSORIFY_MAX_EXECUTION_SECONDS`).',
+    parse: (raw, resolved) => {
+      const parsed = integer(raw, Math.min(600, resolved.maxExecutionSeconds ?? 600), 1, 7 * 24 * 3600);
+      if ('value' in parsed && resolved.maxExecutionSeconds !== undefined && parsed.value > resolved.maxExecutionSeconds) {
+        return bad(`must not exceed TENSORIFY_MAX_EXECUTION_SECONDS (${resolved.maxExecutionSeconds}), got ${show(raw as Raw)}`);
+      }
+      return parsed;
+    },
+  },
+  executionLogLines: {
+    key: 'executionLogLines', env: 'TENSORIFY_EXECUTION_LOG_LINES', fileKey: 'executionLogLines', defaultText: '10000',
+    description: 'Log lines kept per execution; past it the run goes on and the last line says the log was cut.',
+    parse: (raw) => integer(raw, 10_000, 10, 1_000_000),
+  },
+  enterpriseConcurrentExecutions: {
+    key: 'enterpriseConcurrentExecutions', env: 'TENSORIFY_ENTERPRISE_CONCURRENT_EXECUTIONS', fileKey: 'enterpriseConcurrentExecutions',
+    defaultText: '50',
+    description: 'Executions an `enterprise` workspace may have running at once (`free` 2, `pro` 10); the rest wait `queued`.',
+    parse: (raw) => integer(raw, 50, 1, 100_000),
+  },
+  executorPlugins: {
+    key: 'executorPlugins', env: 'TENSORIFY_EXECUTOR_PLUGINS', fileKey: 'executorPlugins', defaultText: 'none',
+    description: 'More executor plugins to load: package names or paths, comma-separated (a JSON array in the file).',
+    parse: (raw) => {
+      if (raw === undefined || raw === '') return ok([]);
+      const list = Array.isArray(raw) ? raw : String(raw).split(',');
+      const names = list.map((item) => String(item).trim()).filter((item) => item !== '');
+      return ok(Object.freeze(names));
+    },
+  },
+  executors: {
+    key: 'executors', env: 'TENSORIFY_EXECUTORS', fileKey: 'executors', defaultText: '`{}`',
+    description: 'Configuration per executor id, e.g. `{"local": {"python": "/usr/bin/python3"}}`: a JSON object (in the file, an object).',
+    parse: (raw) => {
+      if (raw === undefined || raw === '') return ok({});
+      let value: unknown = raw;
+      if (typeof raw === 'string') {
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          return bad('must be a JSON object such as {"local": {"python": "/usr/bin/python3"}}');
+        }
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('must be a JSON object keyed by executor id');
+      return ok(value as Record<string, unknown>);
+    },
+  },
   configFile: {
     key: 'configFile', env: 'TENSORIFY_CONFIG', fileKey: '', defaultText: 'unset',
     description: 'Path of an optional JSON file holding any of these settings by their file key; environment variables win.',
@@ -205,6 +273,9 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
 
 /** Settings in the order they are documented and resolved (`dataDir` before `database`). */
 export const CONFIG_SETTINGS = Object.values(SETTINGS) as Setting<keyof AppConfig>[];
+
+/** File keys whose value may be an object or array. */
+const STRUCTURED_FILE_KEYS = new Set(['executors', 'executorPlugins']);
 
 function readConfigFile(path: string, problems: string[]): Record<string, Raw> {
   let parsed: unknown;
@@ -224,7 +295,7 @@ function readConfigFile(path: string, problems: string[]): Record<string, Raw> {
   for (const [key, value] of Object.entries(parsed)) {
     if (!known.has(key)) {
       problems.push(`TENSORIFY_CONFIG: unknown key "${key}" in ${path} (known: ${[...known.keys()].join(', ')})`);
-    } else if (!['string', 'number', 'boolean'].includes(typeof value)) {
+    } else if (!['string', 'number', 'boolean'].includes(typeof value) && !STRUCTURED_FILE_KEYS.has(key)) {
       problems.push(`TENSORIFY_CONFIG: "${key}" in ${path} must be a string, number or boolean`);
     } else {
       values[known.get(key)!.env] = value as Raw;
