@@ -11,6 +11,7 @@ import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { CodegenModule } from './codegen/codegen.module';
+import { ExecutionsModule } from './executions/executions.module';
 import { NodesModule } from './nodes/nodes.module';
 import { PlanThrottlerGuard } from './plans/plan-throttler.guard';
 import { PlansModule } from './plans/plans.module';
@@ -43,7 +44,7 @@ export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, SystemModule],
+      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, SystemModule],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyAuthGuard },
         { provide: APP_GUARD, useExisting: PlanThrottlerGuard },

@@ -1,0 +1,101 @@
+import * as path from 'node:path';
+
+/** The `local` executor's configuration (`executors.local` in the server's config). */
+export interface LocalExecutorConfig {
+  python?: string;
+  venvDir?: string;
+  workDir?: string;
+  keepWorkDir?: boolean;
+  passEnv?: string[];
+  env?: Record<string, string>;
+  pipArgs?: string[];
+  logLineMaxBytes?: number;
+  killGraceSeconds?: number;
+}
+
+/** The configuration with every default filled in. */
+export type ResolvedConfig = Required<LocalExecutorConfig>;
+
+const VARIABLE_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/** JSON Schema (draft-07) of {@link LocalExecutorConfig}. */
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    python: {
+      type: 'string',
+      minLength: 1,
+      default: 'python3',
+      description:
+        'The Python 3 interpreter (a name looked up on the server\'s PATH, or a path) that creates the virtualenvs and runs programs whose requirements.txt lists no package.',
+    },
+    venvDir: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Where virtualenvs are cached, one per distinct requirements.txt (and interpreter). Default: <executor data dir>/venvs.',
+    },
+    workDir: {
+      type: 'string',
+      minLength: 1,
+      description: 'Where each run gets its fresh working directory, <workDir>/<executionId>-<random>. Default: <executor data dir>/runs.',
+    },
+    keepWorkDir: {
+      type: 'boolean',
+      default: false,
+      description: 'Keep each run\'s working directory afterwards (for debugging) instead of removing it.',
+    },
+    passEnv: {
+      type: 'array',
+      items: { type: 'string', pattern: VARIABLE_NAME },
+      uniqueItems: true,
+      default: [],
+      description:
+        'Names of variables of the server\'s own environment passed to programs (and to pip), e.g. ["HTTPS_PROXY"]. Nothing else of the server\'s environment reaches them.',
+    },
+    env: {
+      type: 'object',
+      propertyNames: { pattern: VARIABLE_NAME },
+      additionalProperties: { type: 'string' },
+      default: {},
+      description: 'Fixed variables set for every run (and for pip), e.g. {"HF_HOME": "/srv/hf-cache"}.',
+    },
+    pipArgs: {
+      type: 'array',
+      items: { type: 'string' },
+      default: [],
+      description: 'Extra arguments of `pip install`, e.g. ["--index-url", "https://pypi.example.com/simple"].',
+    },
+    logLineMaxBytes: {
+      type: 'integer',
+      minimum: 64,
+      maximum: 16777216,
+      default: 16384,
+      description: 'Longest output line kept, in bytes (UTF-8); a longer line is cut there and ends with a marker saying so.',
+    },
+    killGraceSeconds: {
+      type: 'number',
+      minimum: 0,
+      maximum: 600,
+      default: 2,
+      description: 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the program\'s process group.',
+    },
+  },
+} as const;
+
+/** Fills in the defaults (the server does so from the schema; this also serves direct use). */
+export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: string): ResolvedConfig {
+  const c = config ?? {};
+  return {
+    python: c.python ?? 'python3',
+    venvDir: path.resolve(c.venvDir ?? path.join(dataDir, 'venvs')),
+    workDir: path.resolve(c.workDir ?? path.join(dataDir, 'runs')),
+    keepWorkDir: c.keepWorkDir ?? false,
+    passEnv: [...(c.passEnv ?? [])],
+    env: { ...(c.env ?? {}) },
+    pipArgs: [...(c.pipArgs ?? [])],
+    logLineMaxBytes: c.logLineMaxBytes ?? 16384,
+    killGraceSeconds: c.killGraceSeconds ?? 2,
+  };
+}

@@ -1,0 +1,106 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { PageQueryDto } from '../../common/pagination';
+import { EXECUTION_STATUSES, type ExecutionStatus } from '../execution.entity';
+
+export class ExecuteDto {
+  @ApiPropertyOptional({ description: 'The run\'s inputs: the trigger\'s output and `{{ inputs.… }}`', example: { name: 'Ada' }, type: Object })
+  @IsOptional()
+  @IsObject()
+  inputs?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'Run on an executor with a GPU (400 `GPU_UNAVAILABLE` when none has one)', example: false })
+  @IsOptional()
+  @IsBoolean()
+  gpu?: boolean;
+
+  @ApiPropertyOptional({ description: 'Time limit in seconds (default and maximum from the server\'s configuration); past it the run ends `timed_out`', example: 60 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  timeoutSeconds?: number;
+
+  @ApiPropertyOptional({ description: 'The executor to run on (`GET /v1/executors`); default: `local`', example: 'local' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z][a-z0-9-]{0,31}$/)
+  executor?: string;
+}
+
+export class ExecuteResponseDto {
+  @ApiProperty({ example: 'exec_7Hq2LmV9xK3pR0Ts' }) executionId!: string;
+  @ApiProperty({ enum: ['queued', 'running'], example: 'queued', description: 'A replayed Idempotency-Key answers with the execution\'s current status' })
+  status!: ExecutionStatus;
+}
+
+class ExecutionErrorDto {
+  @ApiProperty({ enum: ['EXECUTION_FAILED', 'TIMED_OUT', 'CANCELLED', 'WORKER_LOST', 'EXECUTOR_UNAVAILABLE'], example: 'EXECUTION_FAILED' }) code!: string;
+  @ApiProperty({ example: "The program exited with code 1:\nNode \"score\" failed: KeyError: 'numbers'" }) message!: string;
+}
+
+export class ExecutionDto {
+  @ApiProperty({ example: 'exec_7Hq2LmV9xK3pR0Ts' }) id!: string;
+  @ApiProperty({ example: 'wf_3mT8c0RkQ2xZp9Lb' }) workflowId!: string;
+  @ApiProperty({ example: 3, description: 'The workflow version that ran' }) workflowVersion!: number;
+  @ApiProperty({ enum: EXECUTION_STATUSES, example: 'completed' }) status!: ExecutionStatus;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.123Z' }) startedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.512Z' }) completedAt!: string | null;
+  @ApiProperty({ type: [String], example: ['[node trigger] started', '[node trigger] finished in 0.1 ms', '{"result": "Hello, Ada!"}'] }) logs!: string[];
+  @ApiProperty({ description: 'What the workflow\'s return node produced (`{}` when none); null until it completes', example: { result: 'Hello, Ada!' }, nullable: true, type: Object })
+  output!: unknown;
+  @ApiProperty({ type: ExecutionErrorDto, nullable: true, example: null }) error!: ExecutionErrorDto | null;
+  @ApiProperty({ type: String, nullable: true, example: 'local' }) executor!: string | null;
+  @ApiProperty({ type: Number, nullable: true, example: 0 }) exitCode!: number | null;
+  @ApiProperty({ example: false }) gpu!: boolean;
+  @ApiProperty({ example: '2026-11-28T13:37:35.001Z' }) createdAt!: string;
+}
+
+export class ExecutionSummaryDto {
+  @ApiProperty({ example: 'exec_7Hq2LmV9xK3pR0Ts' }) id!: string;
+  @ApiProperty({ example: 'wf_3mT8c0RkQ2xZp9Lb' }) workflowId!: string;
+  @ApiProperty({ example: 3 }) workflowVersion!: number;
+  @ApiProperty({ enum: EXECUTION_STATUSES, example: 'completed' }) status!: ExecutionStatus;
+  @ApiProperty({ type: String, nullable: true, example: 'local' }) executor!: string | null;
+  @ApiProperty({ example: '2026-11-28T13:37:35.001Z' }) createdAt!: string;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.123Z' }) startedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.512Z' }) completedAt!: string | null;
+}
+
+export class ExecutionListDto {
+  @ApiProperty({ type: [ExecutionSummaryDto] }) executions!: ExecutionSummaryDto[];
+  @ApiProperty({ type: String, nullable: true, example: null }) nextCursor!: string | null;
+}
+
+export class ExecutionListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Only executions of this workflow', example: 'wf_3mT8c0RkQ2xZp9Lb' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  workflowId?: string;
+
+  @ApiPropertyOptional({ enum: EXECUTION_STATUSES, description: 'Only executions in this status' })
+  @IsOptional()
+  @IsIn(EXECUTION_STATUSES)
+  status?: ExecutionStatus;
+}
+
+export class ExecutionFilesDto {
+  @ApiProperty({ description: 'The files that ran: byte-identical to an export of that workflow version', example: { 'main.py': '"""Hello: workflow wf_…', 'utils.py': '"""Helpers…', 'requirements.txt': '# Python packages…\n' }, type: Object })
+  files!: Record<string, string>;
+}
+
+export class ExecutorDto {
+  @ApiProperty({ example: 'local' }) id!: string;
+  @ApiProperty({ example: 'Local process' }) displayName!: string;
+  @ApiProperty({ type: String, nullable: true, example: '1.0.0' }) version!: string | null;
+  @ApiProperty({ example: false }) gpu!: boolean;
+  @ApiProperty({ example: true }) healthy!: boolean;
+  @ApiProperty({ type: String, nullable: true, example: '/usr/bin/python3 (Python 3.11.2)' }) detail!: string | null;
+  @ApiPropertyOptional({ description: 'Why the plugin did not load (it takes no runs)', example: 'Cannot load dist/index.js: SyntaxError: Unexpected token' })
+  loadError?: string;
+}
+
+export class ExecutorListDto {
+  @ApiProperty({ type: [ExecutorDto] }) executors!: ExecutorDto[];
+}
+

@@ -1,0 +1,106 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EventEmitter } from 'node:events';
+import { Repository } from 'typeorm';
+import type { LogStream } from '@tensorify/executor-sdk';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { ExecutionLogEntity } from './execution.entity';
+
+export interface LogLine {
+  seq: number;
+  stream: LogStream;
+  line: string;
+}
+
+const FLUSH_INTERVAL_MS = 50;
+const FLUSH_BATCH = 500;
+
+/**
+ * Execution log lines: numbered from 0, written to `execution_logs` in batches (not a write per
+ * line), and published at once to live readers (SSE). Past the configured cap the run goes on,
+ * one last line says the log was cut, and later lines are dropped.
+ */
+@Injectable()
+export class ExecutionLogs implements OnApplicationShutdown {
+  private readonly live = new EventEmitter().setMaxListeners(0);
+  private readonly counters = new Map<string, number>();
+  private pending: ExecutionLogEntity[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectRepository(ExecutionLogEntity) private readonly logs: Repository<ExecutionLogEntity>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Starts numbering a run's lines after the `existing` it already has. */
+  open(executionId: string, existing: number): void {
+    this.counters.set(executionId, existing);
+  }
+
+  /** Appends a line of a running execution (ignored once the cap's notice is written). */
+  append(executionId: string, stream: LogStream, line: string): void {
+    const seq = this.counters.get(executionId);
+    if (seq === undefined) return;
+    const cap = this.config.executionLogLines;
+    if (seq >= cap) return;
+    const entry = seq === cap - 1 ? { stream: 'system' as const, line: `[tensorify] log cut: only the first ${cap - 1} lines of this execution are kept` } : { stream, line };
+    this.counters.set(executionId, seq + 1);
+    this.pending.push(Object.assign(new ExecutionLogEntity(), { executionId, seq, ...entry }));
+    this.live.emit(executionId, { seq, ...entry } satisfies LogLine);
+    if (this.pending.length >= FLUSH_BATCH) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  /** Stops numbering a finished run; returns how many lines it has. */
+  close(executionId: string): number {
+    const count = this.counters.get(executionId) ?? 0;
+    this.counters.delete(executionId);
+    return count;
+  }
+
+  /** Writes every pending line; resolves when they are stored. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = this.flushing.then(async () => {
+      for (let start = 0; start < batch.length; start += 200) await this.logs.insert(batch.slice(start, start + 200));
+    });
+    return this.flushing;
+  }
+
+  /** Stored lines with `seq` greater than `after`, in order. */
+  async read(executionId: string, after = -1): Promise<LogLine[]> {
+    await this.flush();
+    const rows = await this.logs
+      .createQueryBuilder('l')
+      .where('l.executionId = :executionId AND l.seq > :after', { executionId, after })
+      .orderBy('l.seq', 'ASC')
+      .getMany();
+    return rows.map(({ seq, stream, line }) => ({ seq, stream: stream as LogStream, line }));
+  }
+
+  /** Calls `listener` with each new line of the execution until the returned function is called. */
+  subscribe(executionId: string, listener: (line: LogLine) => void): () => void {
+    this.live.on(executionId, listener);
+    return () => this.live.off(executionId, listener);
+  }
+
+  /** Tells live readers the execution ended with `status` (after its last line is stored). */
+  ended(executionId: string, status: string): void {
+    this.live.emit(`${executionId}:end`, status);
+  }
+
+  /** Calls `listener` once when the execution ends, unless the returned function is called first. */
+  onEnd(executionId: string, listener: (status: string) => void): () => void {
+    this.live.once(`${executionId}:end`, listener);
+    return () => this.live.off(`${executionId}:end`, listener);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+}

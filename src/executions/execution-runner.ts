@@ -1,0 +1,186 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type AbortReason, type ExecutionResult, ExecutorUnavailableError } from '@tensorify/executor-sdk';
+import { In, Repository } from 'typeorm';
+import { Clock, CLOCK } from '../common/clock';
+import { ExecutorRegistry } from '../executors/executor-registry';
+import { ExecutionEntity, ExecutionErrorCode, type ExecutionStatus } from './execution.entity';
+import { ExecutionLogs } from './execution-logs';
+import type { QueuedExecution } from './execution-queue';
+
+/** How many of the last stderr lines a failed execution's error message quotes. */
+const STDERR_LINES_IN_ERROR = 20;
+
+interface Outcome {
+  status: Exclude<ExecutionStatus, 'queued' | 'running'>;
+  exitCode?: number | null;
+  output?: unknown;
+  errorCode?: ExecutionErrorCode;
+  errorMessage?: string;
+  externalId?: string | null;
+}
+
+/**
+ * Runs one queued execution: marks it running, hands its stored files to its executor, streams
+ * the lines into its log, enforces its time limit, and stores how it ended. Cancel and timeout
+ * abort the executor's signal; the status is written only once the executor has returned, so
+ * `cancelled` means the process is gone.
+ */
+@Injectable()
+export class ExecutionRunner {
+  private readonly logger = new Logger(ExecutionRunner.name);
+  private readonly active = new Map<string, AbortController>();
+
+  constructor(
+    @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
+    private readonly registry: ExecutorRegistry,
+    private readonly logs: ExecutionLogs,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** The queue's processor. */
+  readonly process = async (job: QueuedExecution): Promise<void> => {
+    const execution = await this.executions.findOneBy({ id: job.executionId });
+    if (!execution || execution.status !== 'queued') return;
+    if (execution.cancelRequestedAt) return this.finishCancelledBeforeStart(execution.id);
+    const plugin = this.registry.get(execution.executor ?? '');
+    if (plugin?.executor === undefined) {
+      return this.finish(execution.id, {
+        status: 'failed',
+        errorCode: ExecutionErrorCode.EXECUTOR_UNAVAILABLE,
+        errorMessage: `Executor "${execution.executor}" is not loaded on this server`,
+      });
+    }
+    const started = await this.executions.update({ id: execution.id, status: 'queued' }, { status: 'running', startedAt: new Date(this.clock.now()) });
+    if (!started.affected) return;
+    const controller = new AbortController();
+    this.active.set(execution.id, controller);
+    // A cancel that arrived between the read above and now found nothing to abort: look again.
+    if ((await this.executions.findOneBy({ id: execution.id }))?.cancelRequestedAt) controller.abort('cancelled' satisfies AbortReason);
+    const timer = setTimeout(() => controller.abort('timed_out' satisfies AbortReason), execution.timeoutSeconds * 1000);
+    this.logs.open(execution.id, execution.logCount);
+    const stderr: string[] = [];
+    let externalId: string | null = null;
+    let outcome: Outcome;
+    try {
+      const result: ExecutionResult = await plugin.executor.run(
+        {
+          executionId: execution.id,
+          workflowId: execution.workflowId,
+          workflowVersion: execution.workflowVersion,
+          files: execution.files,
+          inputs: execution.inputs,
+          env: {},
+          gpu: execution.gpu,
+          timeoutMs: execution.timeoutSeconds * 1000,
+        },
+        {
+          signal: controller.signal,
+          log: (stream, line) => {
+            if (stream === 'stderr') {
+              stderr.push(line);
+              if (stderr.length > STDERR_LINES_IN_ERROR) stderr.shift();
+            }
+            this.logs.append(execution.id, stream, line);
+          },
+          setExternalId: (id) => {
+            externalId = id;
+            void this.executions.update({ id: execution.id }, { externalId: id });
+          },
+        },
+      );
+      outcome = this.outcomeOf(result, controller.signal, stderr, execution.timeoutSeconds);
+      outcome.externalId = result.externalId ?? externalId;
+    } catch (error) {
+      outcome = this.outcomeOfError(error, controller.signal, execution.timeoutSeconds);
+    } finally {
+      clearTimeout(timer);
+      this.active.delete(execution.id);
+    }
+    await this.finish(execution.id, outcome);
+  };
+
+  /** Asks the running execution to stop; false when it is not running in this process. */
+  cancel(executionId: string): boolean {
+    const controller = this.active.get(executionId);
+    if (!controller) return false;
+    controller.abort('cancelled' satisfies AbortReason);
+    return true;
+  }
+
+  /** Aborts every running execution (shutdown) and waits for nothing: the queue's stop() does. */
+  abortAll(): void {
+    for (const controller of this.active.values()) controller.abort('shutdown' satisfies AbortReason);
+  }
+
+  async finishCancelledBeforeStart(executionId: string): Promise<void> {
+    await this.finish(executionId, { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled before it started' });
+  }
+
+  /**
+   * After a crash: executions left `running` by this server end `failed` with WORKER_LOST (their
+   * process died with it); returns the `queued` ones, to be queued again.
+   */
+  async recover(): Promise<ExecutionEntity[]> {
+    const lost = await this.executions.findBy({ status: 'running' });
+    for (const execution of lost) {
+      await this.finish(execution.id, {
+        status: 'failed',
+        errorCode: ExecutionErrorCode.WORKER_LOST,
+        errorMessage: 'The server stopped while this execution ran; it did not finish',
+      }, 'running');
+    }
+    if (lost.length > 0) this.logger.warn(`${lost.length} execution(s) left running by a previous run of the server ended as WORKER_LOST`);
+    return this.executions.find({ where: { status: In(['queued']) }, order: { createdAt: 'ASC' } });
+  }
+
+  private outcomeOf(result: ExecutionResult, signal: AbortSignal, stderr: string[], timeoutSeconds: number): Outcome {
+    if (signal.aborted) return { ...this.abortedOutcome(signal, timeoutSeconds), exitCode: result.exitCode };
+    if (result.exitCode === 0) return { status: 'completed', exitCode: 0, output: result.output ?? {} };
+    const tail = stderr.length > 0 ? `:\n${stderr.join('\n')}` : '';
+    return {
+      status: 'failed',
+      exitCode: result.exitCode,
+      output: result.output,
+      errorCode: ExecutionErrorCode.EXECUTION_FAILED,
+      errorMessage: `The program exited with ${result.exitCode === null ? 'a signal' : `code ${result.exitCode}`}${tail}`,
+    };
+  }
+
+  private outcomeOfError(error: unknown, signal: AbortSignal, timeoutSeconds: number): Outcome {
+    if (signal.aborted) return this.abortedOutcome(signal, timeoutSeconds);
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof ExecutorUnavailableError || (error as Error | undefined)?.name === 'ExecutorUnavailableError') {
+      return { status: 'failed', errorCode: ExecutionErrorCode.EXECUTOR_UNAVAILABLE, errorMessage: message };
+    }
+    return { status: 'failed', errorCode: ExecutionErrorCode.EXECUTION_FAILED, errorMessage: message };
+  }
+
+  private abortedOutcome(signal: AbortSignal, timeoutSeconds: number): Outcome {
+    if (signal.reason === 'timed_out') {
+      return { status: 'timed_out', errorCode: ExecutionErrorCode.TIMED_OUT, errorMessage: `The execution ran past its limit of ${timeoutSeconds} s and was stopped` };
+    }
+    if (signal.reason === 'shutdown') {
+      return { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The server shut down while this execution ran' };
+    }
+    return { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled while running; the process is gone' };
+  }
+
+  /** Stores how the execution ended (only if it is still `from`), then tells live readers. */
+  private async finish(executionId: string, outcome: Outcome, from: ExecutionStatus | ExecutionStatus[] = ['queued', 'running']): Promise<void> {
+    await this.logs.flush();
+    const logCount = this.logs.close(executionId);
+    const fields: Partial<ExecutionEntity> = {
+      status: outcome.status,
+      completedAt: new Date(this.clock.now()),
+      exitCode: outcome.exitCode ?? null,
+      output: outcome.output === undefined ? null : outcome.output,
+      errorCode: outcome.errorCode ?? null,
+      errorMessage: outcome.errorMessage ?? null,
+    };
+    if (logCount > 0) fields.logCount = logCount;
+    if (outcome.externalId) fields.externalId = outcome.externalId;
+    await this.executions.update({ id: executionId, status: In(Array.isArray(from) ? from : [from]) }, fields as never);
+    this.logs.ended(executionId, outcome.status);
+  }
+}

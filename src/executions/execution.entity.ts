@@ -1,0 +1,52 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { JsonColumn, TimestampColumn } from '../database/columns';
+import type { GeneratedFiles } from '../codegen/workflow-compiler';
+
+export const EXECUTION_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'timed_out'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
+
+/** Why an execution did not complete: `error.code` of the public shape. */
+export const ExecutionErrorCode = {
+  EXECUTION_FAILED: 'EXECUTION_FAILED',
+  TIMED_OUT: 'TIMED_OUT',
+  CANCELLED: 'CANCELLED',
+  WORKER_LOST: 'WORKER_LOST',
+  EXECUTOR_UNAVAILABLE: 'EXECUTOR_UNAVAILABLE',
+} as const;
+export type ExecutionErrorCode = (typeof ExecutionErrorCode)[keyof typeof ExecutionErrorCode];
+
+@Entity({ name: 'executions' })
+export class ExecutionEntity {
+  @PrimaryColumn({ type: 'varchar', length: 32 }) id!: string;
+  @Column({ name: 'workspace_id', type: 'varchar', length: 32 }) workspaceId!: string;
+  @Column({ name: 'workflow_id', type: 'varchar', length: 32 }) workflowId!: string;
+  @Column({ name: 'workflow_version', type: 'integer' }) workflowVersion!: number;
+  @Column({ type: 'varchar', length: 16 }) status!: ExecutionStatus;
+  @Column({ type: 'varchar', length: 64, nullable: true }) executor!: string | null;
+  @Column({ type: 'boolean' }) gpu!: boolean;
+  @JsonColumn({ name: 'inputs' }) inputs!: Record<string, unknown>;
+  @Column({ name: 'timeout_seconds', type: 'integer' }) timeoutSeconds!: number;
+  @JsonColumn({ name: 'files' }) files!: GeneratedFiles;
+  @Column({ type: 'text', nullable: true, transformer: { to: (v: unknown) => (v === undefined ? null : JSON.stringify(v)), from: (v: string | null) => (v === null ? null : JSON.parse(v)) } })
+  output!: unknown;
+  @Column({ name: 'exit_code', type: 'integer', nullable: true }) exitCode!: number | null;
+  @Column({ name: 'error_code', type: 'varchar', length: 32, nullable: true }) errorCode!: ExecutionErrorCode | null;
+  @Column({ name: 'error_message', type: 'text', nullable: true }) errorMessage!: string | null;
+  @Column({ name: 'external_id', type: 'varchar', length: 200, nullable: true }) externalId!: string | null;
+  @Column({ name: 'log_count', type: 'integer', default: 0 }) logCount!: number;
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true }) idempotencyKey!: string | null;
+  @Column({ name: 'request_hash', type: 'varchar', length: 64, nullable: true }) requestHash!: string | null;
+  @TimestampColumn({ name: 'created_at' }) createdAt!: Date;
+  @TimestampColumn({ name: 'started_at', nullable: true }) startedAt!: Date | null;
+  @TimestampColumn({ name: 'completed_at', nullable: true }) completedAt!: Date | null;
+  @TimestampColumn({ name: 'cancel_requested_at', nullable: true }) cancelRequestedAt!: Date | null;
+}
+
+@Entity({ name: 'execution_logs' })
+export class ExecutionLogEntity {
+  @PrimaryColumn({ name: 'execution_id', type: 'varchar', length: 32 }) executionId!: string;
+  @PrimaryColumn({ type: 'integer' }) seq!: number;
+  @Column({ type: 'varchar', length: 8 }) stream!: string;
+  @Column({ type: 'text' }) line!: string;
+}

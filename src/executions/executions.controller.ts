@@ -1,0 +1,273 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ANY_SCOPE, ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
+import { Auth, AuthContext } from '../auth/auth-context';
+import { ApiErrors, ErrorDoc } from '../common/api-docs';
+import { ErrorCode, ValidationError } from '../common/errors';
+import { DEFAULT_PAGE_SIZE } from '../common/pagination';
+import { ExecutorRegistry } from '../executors/executor-registry';
+import {
+  ExecuteDto,
+  ExecuteResponseDto,
+  ExecutionDto,
+  ExecutionFilesDto,
+  ExecutionListDto,
+  ExecutionListQueryDto,
+  ExecutorListDto,
+} from './dto/execution.dto';
+import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
+import { ExecutionLogs, type LogLine } from './execution-logs';
+import { ExecutionsService } from './executions.service';
+
+const EXECUTION_NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.EXECUTION_NOT_FOUND, message: 'Execution exec_7Hq2LmV9xK3pR0Ts not found' };
+const WORKFLOW_NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.WORKFLOW_NOT_FOUND, message: 'Workflow wf_3mT8c0RkQ2xZp9Lb not found' };
+const EXECUTE_INVALID: ErrorDoc = {
+  status: 400,
+  code: ErrorCode.GPU_UNAVAILABLE,
+  description: '`GPU_UNAVAILABLE` (no executor has a GPU; nothing was queued), `INVALID_WORKFLOW` (the stored graph does not compile), `VALIDATION_ERROR` (bad body or executor)',
+  message: 'No executor on this server has a GPU (GET /v1/executors shows what each one has); nothing was queued',
+};
+const IDEMPOTENCY_CONFLICT: ErrorDoc = {
+  status: 409,
+  code: ErrorCode.CONFLICT,
+  description: 'The Idempotency-Key was used for another request in the last 24 hours',
+  message: 'Idempotency-Key "run-42" was used for another request (execution exec_7Hq2LmV9xK3pR0Ts); use a new key for a new request',
+  details: { executionId: 'exec_7Hq2LmV9xK3pR0Ts' },
+};
+const ALREADY_FINISHED: ErrorDoc = {
+  status: 409,
+  code: ErrorCode.CONFLICT,
+  description: 'The execution already finished',
+  message: 'Execution exec_7Hq2LmV9xK3pR0Ts already finished (completed); only a queued or running execution can be cancelled',
+  details: { status: 'completed' },
+};
+const EXECUTOR_DOWN: ErrorDoc = {
+  status: 503,
+  code: ErrorCode.EXECUTOR_UNAVAILABLE,
+  description: 'The executor asked for (or every executor) failed to load',
+  message: 'No executor is loaded on this server (GET /v1/executors shows why)',
+};
+const EXECUTION_ID = { name: 'id', example: 'exec_7Hq2LmV9xK3pR0Ts' };
+const HEARTBEAT_MS = 15_000;
+
+@ApiTags('Executions')
+@ApiAuthenticated()
+@Controller('v1')
+export class ExecutionsController {
+  constructor(
+    private readonly executions: ExecutionsService,
+    private readonly logs: ExecutionLogs,
+    private readonly registry: ExecutorRegistry,
+  ) {}
+
+  @Post('workflows/:id/execute')
+  @HttpCode(202)
+  @RequireScope('executions:run')
+  @ApiOperation({
+    summary: 'Execute a workflow',
+    description:
+      'Compiles the workflow\'s current version, stores a `queued` execution with the files it will run, and queues it. Poll `GET /v1/executions/{id}` or follow ' +
+      '`GET /v1/executions/{id}/logs`. With `Idempotency-Key`, the same request within 24 hours answers with the execution it created (`Idempotency-Replayed: true`); ' +
+      'another request with that key is a 409. Needs `executions:run`.',
+  })
+  @ApiParam({ name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters; honoured for 24 hours', example: 'run-42' })
+  @ApiResponse({ status: 202, description: 'Queued (or, replayed, the execution\'s current status)', type: ExecuteResponseDto })
+  @ApiErrors(EXECUTE_INVALID, WORKFLOW_NOT_FOUND, IDEMPOTENCY_CONFLICT, EXECUTOR_DOWN, 413, 415)
+  async execute(
+    @Auth() auth: AuthContext,
+    @Param('id') workflowId: string,
+    @Body() body: ExecuteDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ExecuteResponseDto> {
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(idempotencyKey)) {
+      throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters', { 'Idempotency-Key': ['must be 1 to 255 printable ASCII characters'] });
+    }
+    const { execution, replayed } = await this.executions.execute(auth, workflowId, body ?? {}, idempotencyKey);
+    if (replayed) reply.header('Idempotency-Replayed', 'true');
+    reply.header('Location', `/v1/executions/${execution.id}`);
+    return { executionId: execution.id, status: execution.status };
+  }
+
+  @Get('executions')
+  @RequireScope('executions:read')
+  @ApiOperation({ summary: 'List executions', description: "The workspace's executions, newest first, optionally of one workflow or in one status. Needs `executions:read`." })
+  @ApiResponse({ status: 200, description: 'A page of executions', type: ExecutionListDto })
+  @ApiErrors(400)
+  async list(@Auth() auth: AuthContext, @Query() query: ExecutionListQueryDto): Promise<ExecutionListDto> {
+    const page = await this.executions.list(auth.workspace.id, { workflowId: query.workflowId, status: query.status }, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    return {
+      executions: page.items.map((execution) => ({
+        id: execution.id,
+        workflowId: execution.workflowId,
+        workflowVersion: execution.workflowVersion,
+        status: execution.status,
+        executor: execution.executor,
+        createdAt: execution.createdAt.toISOString(),
+        startedAt: execution.startedAt?.toISOString() ?? null,
+        completedAt: execution.completedAt?.toISOString() ?? null,
+      })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  @Get('executions/:id')
+  @RequireScope('executions:read')
+  @ApiOperation({ summary: 'Get an execution', description: 'Its status, times, log lines, output and error. Needs `executions:read`.' })
+  @ApiParam(EXECUTION_ID)
+  @ApiResponse({ status: 200, description: 'The execution', type: ExecutionDto })
+  @ApiErrors(EXECUTION_NOT_FOUND)
+  async get(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ExecutionDto> {
+    const execution = await this.executions.get(auth.workspace.id, id);
+    return this.present(execution, await this.executions.logLines(execution));
+  }
+
+  @Post('executions/:id/cancel')
+  @HttpCode(202)
+  @RequireScope('executions:run')
+  @ApiOperation({
+    summary: 'Cancel an execution',
+    description:
+      'A queued execution is cancelled at once; a running one is stopped, and its status becomes `cancelled` only once the executor reports its process gone ' +
+      '(follow the logs or poll). A finished execution is a 409. Needs `executions:run`.',
+  })
+  @ApiParam(EXECUTION_ID)
+  @ApiResponse({ status: 202, description: 'The execution as it is now (`cancelled`, or still `running` while it stops)', type: ExecutionDto })
+  @ApiErrors(EXECUTION_NOT_FOUND, ALREADY_FINISHED)
+  async cancel(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ExecutionDto> {
+    const execution = await this.executions.cancel(auth.workspace.id, id);
+    return this.present(execution, await this.executions.logLines(execution));
+  }
+
+  @Get('executions/:id/files')
+  @RequireScope('executions:read')
+  @ApiOperation({ summary: 'Get the files an execution ran', description: 'Byte-identical to an export of the workflow version it ran. Needs `executions:read`.' })
+  @ApiParam(EXECUTION_ID)
+  @ApiResponse({ status: 200, description: 'The files', type: ExecutionFilesDto })
+  @ApiErrors(EXECUTION_NOT_FOUND)
+  async files(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ExecutionFilesDto> {
+    return { files: { ...(await this.executions.get(auth.workspace.id, id)).files } };
+  }
+
+  @Get('executions/:id/logs')
+  @RequireScope('executions:read')
+  @ApiOperation({
+    summary: 'Follow the logs of an execution (Server-Sent Events)',
+    description:
+      'One event per log line, its `id:` the line\'s index from 0; reconnect with `Last-Event-ID` to resume after the last line you got, without gaps or repeats. ' +
+      'Ends with an `end` event whose data is `{"status": …}`, also for an execution that already finished. Needs `executions:read`.',
+  })
+  @ApiParam(EXECUTION_ID)
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last line received', example: '41' })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({
+    status: 200,
+    description: 'A `text/event-stream` of lines, then `end`',
+    content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 0\ndata: [node trigger] started\n\nevent: end\ndata: {"status":"completed"}\n\n' } },
+  })
+  @ApiErrors(EXECUTION_NOT_FOUND)
+  async streamLogs(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const execution = await this.executions.get(auth.workspace.id, id);
+    let after = -1;
+    if (lastEventId !== undefined && lastEventId.trim() !== '') {
+      if (!/^\d{1,9}$/.test(lastEventId.trim())) throw new ValidationError('Last-Event-ID must be the id of a log line', { 'Last-Event-ID': ['must be a line index'] });
+      after = Number(lastEventId.trim());
+    }
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    let lastSent = after;
+    let closed = false;
+    const send = (line: LogLine) => {
+      if (closed || line.seq <= lastSent) return;
+      lastSent = line.seq;
+      raw.write(`id: ${line.seq}\n${line.line.split(/\r\n|\r|\n/).map((part) => `data: ${part}\n`).join('')}\n`);
+    };
+    const end = (status: string) => {
+      if (closed) return;
+      closed = true;
+      raw.end(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+      cleanup();
+    };
+    // Subscribe before reading what is stored, so no line falls between the two.
+    const buffered: LogLine[] = [];
+    let replaying = true;
+    const unsubscribe = this.logs.subscribe(id, (line) => (replaying ? buffered.push(line) : send(line)));
+    let endedWith: string | undefined;
+    const offEnd = this.logs.onEnd(id, (status) => (replaying ? (endedWith = status) : end(status)));
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const cleanup = () => {
+      closed = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      offEnd();
+    };
+    request.raw.on('close', cleanup);
+    for (const line of await this.logs.read(id, after)) send(line);
+    replaying = false;
+    buffered.forEach(send);
+    const current = endedWith ?? (TERMINAL_STATUSES.has(execution.status) ? execution.status : (await this.executions.get(auth.workspace.id, id)).status);
+    if (endedWith !== undefined || TERMINAL_STATUSES.has(current as ExecutionEntity['status'])) {
+      for (const line of await this.logs.read(id, lastSent)) send(line);
+      end(current);
+    }
+  }
+
+  @Get('executors')
+  @RequireScope(ANY_SCOPE)
+  @ApiTags('Executors')
+  @ApiOperation({
+    summary: 'List executors',
+    description: 'The executor plugins of this server: what each can do now (GPU, health), and the plugins that failed to load with their `loadError`. Any scope.',
+  })
+  @ApiResponse({ status: 200, description: 'Every executor plugin', type: ExecutorListDto })
+  async executors(): Promise<ExecutorListDto> {
+    const executors = await Promise.all(
+      this.registry.list().map(async (plugin) => {
+        const capabilities = plugin.id !== null && plugin.executor ? await this.registry.capabilities(plugin.id) : undefined;
+        return {
+          id: plugin.id ?? plugin.packageName,
+          displayName: plugin.displayName,
+          version: plugin.version ?? null,
+          gpu: capabilities?.gpu ?? false,
+          healthy: capabilities?.healthy ?? false,
+          detail: capabilities?.detail ?? null,
+          ...(plugin.loadError !== undefined ? { loadError: plugin.loadError } : {}),
+        };
+      }),
+    );
+    return { executors };
+  }
+
+  private present(execution: ExecutionEntity, logs: string[]): ExecutionDto {
+    return {
+      id: execution.id,
+      workflowId: execution.workflowId,
+      workflowVersion: execution.workflowVersion,
+      status: execution.status,
+      startedAt: execution.startedAt?.toISOString() ?? null,
+      completedAt: execution.completedAt?.toISOString() ?? null,
+      logs,
+      output: execution.output ?? null,
+      error: execution.errorCode === null ? null : { code: execution.errorCode, message: execution.errorMessage ?? '' },
+      executor: execution.executor,
+      exitCode: execution.exitCode,
+      gpu: execution.gpu,
+      createdAt: execution.createdAt.toISOString(),
+    };
+  }
+}

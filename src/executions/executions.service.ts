@@ -1,0 +1,221 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { createHash } from 'node:crypto';
+import { Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { AuthContext } from '../auth/auth-context';
+import { WorkflowExporter } from '../codegen/workflow-exporter';
+import { Clock, CLOCK } from '../common/clock';
+import { BadRequestError, ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationError } from '../common/errors';
+import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
+import { Page, toPage } from '../common/pagination';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { isUniqueViolation, pageAfter } from '../database/query-helpers';
+import { ExecutorRegistry } from '../executors/executor-registry';
+import type { Plan } from '../plans/plans';
+import { WorkflowsService } from '../workflows/workflows.service';
+import { ExecutionEntity, ExecutionStatus, TERMINAL_STATUSES } from './execution.entity';
+import { EXECUTION_QUEUE, type ExecutionQueue } from './execution-queue';
+import { ExecutionLogs } from './execution-logs';
+import { ExecutionRunner } from './execution-runner';
+
+/** Executions a workspace may have running at once, by plan (`enterprise` from config). */
+export const PLAN_CONCURRENT_EXECUTIONS: Record<Exclude<Plan, 'enterprise'>, number> = { free: 2, pro: 10 };
+
+/** How long an Idempotency-Key keeps answering with the execution it created. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export interface ExecuteRequest {
+  inputs?: Record<string, unknown>;
+  gpu?: boolean;
+  timeoutSeconds?: number;
+  executor?: string;
+}
+
+export interface ExecutionFilter {
+  workflowId?: string;
+  status?: ExecutionStatus;
+}
+
+/** Starts, reads, lists and cancels executions; the runner does the running. */
+@Injectable()
+export class ExecutionsService {
+  constructor(
+    @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
+    private readonly workflows: WorkflowsService,
+    private readonly exporter: WorkflowExporter,
+    private readonly registry: ExecutorRegistry,
+    private readonly runner: ExecutionRunner,
+    private readonly logs: ExecutionLogs,
+    @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Compiles the workflow's current version, stores a `queued` execution with the files it will
+   * run, and only then queues it. With an idempotency key seen in the last 24 hours, answers with
+   * the execution it created (the same request) or 409 (another request).
+   */
+  async execute(auth: AuthContext, workflowId: string, request: ExecuteRequest, idempotencyKey?: string): Promise<{ execution: ExecutionEntity; replayed: boolean }> {
+    const timeoutSeconds = request.timeoutSeconds ?? this.config.executionTimeoutSeconds;
+    if (timeoutSeconds > this.config.maxExecutionSeconds) {
+      throw new ValidationError(`timeoutSeconds may be at most ${this.config.maxExecutionSeconds} on this server`, {
+        timeoutSeconds: [`must not be greater than ${this.config.maxExecutionSeconds}`],
+      });
+    }
+    const requestHash = idempotencyKey === undefined ? null : hashRequest(workflowId, request);
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.findByIdempotencyKey(auth.workspace.id, idempotencyKey, requestHash!);
+      if (earlier) return { execution: earlier, replayed: true };
+    }
+    const workflow = await this.workflows.get(auth.workspace.id, workflowId);
+    const executor = await this.chooseExecutor(request);
+    const files = this.exporter.files(workflow);
+    const execution = Object.assign(new ExecutionEntity(), {
+      id: newId(ID_PREFIX.execution),
+      workspaceId: auth.workspace.id,
+      workflowId: workflow.id,
+      workflowVersion: workflow.version,
+      status: 'queued' as const,
+      executor,
+      gpu: request.gpu ?? false,
+      inputs: request.inputs ?? {},
+      timeoutSeconds,
+      files,
+      output: null,
+      exitCode: null,
+      errorCode: null,
+      errorMessage: null,
+      externalId: null,
+      logCount: 0,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash,
+      createdAt: new Date(this.clock.now()),
+      startedAt: null,
+      completedAt: null,
+      cancelRequestedAt: null,
+    });
+    try {
+      await this.executions.insert(execution as unknown as QueryDeepPartialEntity<ExecutionEntity>);
+    } catch (error) {
+      // Two requests with the same new key at once: the one that lost answers like a replay.
+      if (idempotencyKey === undefined || !isUniqueViolation(error)) throw error;
+      const winner = await this.findByIdempotencyKey(auth.workspace.id, idempotencyKey, requestHash!);
+      if (winner) return { execution: winner, replayed: true };
+      throw error;
+    }
+    this.queue.enqueue({ executionId: execution.id, workspaceId: auth.workspace.id, workspaceLimit: this.concurrencyLimit(auth.workspace) });
+    return { execution, replayed: false };
+  }
+
+  async get(workspaceId: string, id: string): Promise<ExecutionEntity> {
+    if (!looksLikeId(ID_PREFIX.execution, id)) throw this.notFound(id);
+    const execution = await this.executions.findOneBy({ id });
+    if (!execution || execution.workspaceId !== workspaceId) throw this.notFound(id);
+    return execution;
+  }
+
+  async list(workspaceId: string, filter: ExecutionFilter, limit: number, cursor?: string): Promise<Page<ExecutionEntity>> {
+    const query = this.executions.createQueryBuilder('e').where('e.workspaceId = :workspaceId', { workspaceId });
+    if (filter.workflowId !== undefined) query.andWhere('e.workflowId = :workflowId', { workflowId: filter.workflowId });
+    if (filter.status !== undefined) query.andWhere('e.status = :status', { status: filter.status });
+    return toPage(await pageAfter(query, 'e', limit, cursor).getMany(), limit);
+  }
+
+  /**
+   * Cancels a queued execution at once, or asks the runner to stop a running one: it turns
+   * `cancelled` when the executor reports the process gone. A finished execution is a 409.
+   */
+  async cancel(workspaceId: string, id: string): Promise<ExecutionEntity> {
+    const execution = await this.get(workspaceId, id);
+    if (TERMINAL_STATUSES.has(execution.status)) {
+      throw new ConflictError(`Execution ${id} already finished (${execution.status}); only a queued or running execution can be cancelled`, {
+        status: execution.status,
+      });
+    }
+    const now = new Date(this.clock.now());
+    await this.executions.update({ id }, { cancelRequestedAt: now });
+    if (execution.status === 'queued' && this.queue.remove(id)) {
+      await this.runner.finishCancelledBeforeStart(id);
+    } else {
+      this.runner.cancel(id);
+    }
+    return this.get(workspaceId, id);
+  }
+
+  /** The lines of an execution, all of them (the cap bounds how many there are). */
+  async logLines(execution: ExecutionEntity): Promise<string[]> {
+    return (await this.logs.read(execution.id)).map((line) => line.line);
+  }
+
+  /** Executions a workspace of this plan may run at once. */
+  concurrencyLimit(workspace: { plan: Plan }): number {
+    return workspace.plan === 'enterprise' ? this.config.enterpriseConcurrentExecutions : PLAN_CONCURRENT_EXECUTIONS[workspace.plan];
+  }
+
+  private async chooseExecutor(request: ExecuteRequest): Promise<string> {
+    if (request.executor !== undefined) {
+      const known = this.registry.list().find((plugin) => plugin.id === request.executor);
+      if (known === undefined) {
+        const ids = this.registry.list().filter((plugin) => plugin.executor).map((plugin) => `"${plugin.id}"`);
+        throw new ValidationError(`No executor "${request.executor}" on this server (GET /v1/executors lists them: ${ids.join(', ')})`, {
+          executor: ['is not a loaded executor'],
+        });
+      }
+      if (!known.executor) {
+        throw new ServiceUnavailableError(ErrorCode.EXECUTOR_UNAVAILABLE, `Executor "${request.executor}" failed to load: ${known.loadError}`);
+      }
+      if (request.gpu && !(await this.registry.capabilities(request.executor))?.gpu) {
+        throw new BadRequestError(ErrorCode.GPU_UNAVAILABLE, `Executor "${request.executor}" has no GPU; leave out "executor" or choose one that has`);
+      }
+      return request.executor;
+    }
+    if (request.gpu) {
+      for (const plugin of this.registry.list()) {
+        if (plugin.id !== null && plugin.executor && (await this.registry.capabilities(plugin.id))?.gpu) return plugin.id;
+      }
+      throw new BadRequestError(ErrorCode.GPU_UNAVAILABLE, 'No executor on this server has a GPU (GET /v1/executors shows what each one has); nothing was queued');
+    }
+    const fallback = this.registry.default();
+    if (fallback === undefined) {
+      throw new ServiceUnavailableError(ErrorCode.EXECUTOR_UNAVAILABLE, 'No executor is loaded on this server (GET /v1/executors shows why)');
+    }
+    return fallback.id;
+  }
+
+  private async findByIdempotencyKey(workspaceId: string, key: string, requestHash: string): Promise<ExecutionEntity | undefined> {
+    const earlier = await this.executions.findOneBy({ workspaceId, idempotencyKey: key });
+    if (!earlier) return undefined;
+    if (this.clock.now() - earlier.createdAt.getTime() >= IDEMPOTENCY_WINDOW_MS) {
+      // Expired: the key is free again for a new execution.
+      await this.executions.update({ id: earlier.id }, { idempotencyKey: null });
+      return undefined;
+    }
+    if (earlier.requestHash !== requestHash) {
+      throw new ConflictError(`Idempotency-Key "${key}" was used for another request (execution ${earlier.id}); use a new key for a new request`, {
+        executionId: earlier.id,
+      });
+    }
+    return earlier;
+  }
+
+  private notFound(id: string): NotFoundError {
+    return new NotFoundError(ErrorCode.EXECUTION_NOT_FOUND, `Execution ${id} not found`);
+  }
+}
+
+/** A stable hash of what the request asks for: the workflow and the body, keys sorted. */
+function hashRequest(workflowId: string, request: ExecuteRequest): string {
+  return createHash('sha256').update(canonicalJson({ workflowId, ...request })).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, item]) => item !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
