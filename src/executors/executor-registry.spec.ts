@@ -122,18 +122,31 @@ describe(ExecutorRegistry.name, () => {
   });
 
   describe('closeAll', () => {
-    it('closes every loaded executor, even when one fails to close', async () => {
+    it('closes every loaded executor, even when one fails to close, and logs the failure', async () => {
       const closed: string[] = [];
+      const warnings: string[] = [];
+      const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
       const registry = new ExecutorRegistry([
         plugin('a', fakeExecutor(async () => ({ gpu: false }), async () => void closed.push('a'))),
         plugin('b', fakeExecutor(async () => ({ gpu: false }), async () => Promise.reject(new Error('already gone')))),
         plugin('c', healthy()),
         plugin('d', fakeExecutor(async () => ({ gpu: false }), async () => void closed.push('d'))),
-      ]);
+      ], { logger });
 
       await expect(registry.closeAll()).resolves.toBeUndefined();
 
       expect(closed).toEqual(['a', 'd']);
+      expect(warnings).toEqual(['Executor "b" failed to close: already gone']);
+    });
+
+    it('closes each executor only once', async () => {
+      const close = jest.fn(async () => undefined);
+      const registry = new ExecutorRegistry([plugin('a', fakeExecutor(async () => ({ gpu: false }), close))]);
+
+      await Promise.all([registry.closeAll(), registry.closeAll()]);
+      await registry.closeAll();
+
+      expect(close).toHaveBeenCalledTimes(1);
     });
   });
 });

@@ -18,6 +18,8 @@ export interface ExecutorRegistryOptions {
   /** How long `capabilities()` may take before the executor is reported unhealthy. */
   capabilitiesTimeoutMs?: number;
   clock?: Clock;
+  /** Where a failing `close()` is reported. */
+  logger?: PluginLogger;
 }
 
 function isLoaded(plugin: LoadedPlugin): plugin is LoadedExecutor {
@@ -32,6 +34,8 @@ export class ExecutorRegistry {
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
   private readonly clock: Clock;
+  private readonly logger: PluginLogger;
+  private closing?: Promise<void>;
 
   constructor(
     private readonly plugins: readonly LoadedPlugin[],
@@ -41,6 +45,7 @@ export class ExecutorRegistry {
     this.ttlMs = options.capabilitiesTtlMs ?? 5_000;
     this.timeoutMs = options.capabilitiesTimeoutMs ?? 3_000;
     this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? nestPluginLogger(ExecutorRegistry.name);
   }
 
   /** Every plugin, loaded or not (those with a `loadError`), in discovery order. */
@@ -74,17 +79,18 @@ export class ExecutorRegistry {
     return capabilities;
   }
 
-  /** Closes every loaded executor (call it once, after the last run settled); a failing `close()` is logged, not thrown. */
-  async closeAll(): Promise<void> {
-    await Promise.all(
+  /** Closes every loaded executor, once however often it is called (call it after the last run settled); a failing `close()` is logged, not thrown. */
+  closeAll(): Promise<void> {
+    this.closing ??= Promise.all(
       [...this.loaded.values()].map(async ({ id, executor }) => {
         try {
           await executor.close?.();
         } catch (error) {
-          new Logger(ExecutorRegistry.name).warn(`Executor "${id}" failed to close: ${errorMessage(error)}`);
+          this.logger.warn(`Executor "${id}" failed to close: ${errorMessage(error)}`, { executor: id });
         }
       }),
-    );
+    ).then(() => undefined);
+    return this.closing;
   }
 
   private async ask(executor: Executor): Promise<ExecutorCapabilities> {
@@ -133,5 +139,5 @@ export async function createExecutorRegistry(
     dataDir: config.dataDir,
     logger,
   });
-  return new ExecutorRegistry(plugins);
+  return new ExecutorRegistry(plugins, { logger });
 }

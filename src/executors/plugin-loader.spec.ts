@@ -247,8 +247,14 @@ describe(loadExecutorPlugins.name, () => {
 
       const [malformed] = await load({ extra: [dir] });
 
-      expect(malformed.loadError).toMatch(
-        /^entry index\.js exports an invalid executor definition: id "other" must equal the manifest's id "malformed"; displayName must be a non-empty string; version "latest" must be a semantic version such as "1\.0\.0"; create must be a function; configSchema is not a valid JSON Schema \(.+\)$/,
+      expect(malformed.loadError).toBe(
+        'entry index.js exports an invalid executor definition: ' +
+          'id "other" must equal the manifest\'s id "malformed"; ' +
+          'displayName must be a non-empty string; ' +
+          'version "latest" must be a semantic version such as "1.0.0"; ' +
+          'create must be a function; ' +
+          'configSchema is not a valid JSON Schema (schema is invalid: data/type must be equal to one of the allowed values, ' +
+          'data/type must be array, data/type must match a schema in anyOf)',
       );
     });
 
@@ -259,6 +265,26 @@ describe(loadExecutorPlugins.name, () => {
       const [fails] = await load({ extra: [dir] });
 
       expect(fails.loadError).toBe('create() failed: docker socket not reachable');
+    });
+
+    it('reports create() returning something other than an executor', async () => {
+      const source = definitionSource('nothing', `async () => undefined`);
+      const dir = writePlugin(path.join(root, 'nothing'), { executorApiVersion: 1, executors: [{ id: 'nothing', entry: 'index.js' }] }, source);
+
+      const [nothing] = await load({ extra: [dir] });
+
+      expect(nothing.loadError).toBe('create() returned undefined instead of an executor');
+    });
+
+    it('refuses a manifest that lists one id twice', async () => {
+      const manifest = { executorApiVersion: 1, executors: [{ id: 'twice', entry: 'index.js' }, { id: 'twice', entry: 'other.js' }] };
+      const dir = writePlugin(path.join(root, 'twice'), manifest, '');
+
+      const plugins = await load({ extra: [dir] });
+
+      expect(plugins.map(summary)).toEqual([
+        { id: 'twice', packageName: 'twice', source: 'configured', loadError: 'invalid manifest ("tensorify" in package.json): executor id "twice" is listed more than once' },
+      ]);
     });
 
     it('gives up on a create() that does not finish in time', async () => {
@@ -301,6 +327,14 @@ describe(loadExecutorPlugins.name, () => {
         'invalid configuration: executors.strict-config/host is required; executors.strict-config/colour is not allowed; ' +
           'executors.strict-config/port must be >= 1; executors.strict-config/mode must be one of "fast", "safe"',
       );
+    });
+
+    it('warns about settings for an executor that no plugin provides', async () => {
+      await load({ configs: { lcoal: { python: '/usr/bin/python3' } } });
+
+      expect(logs).toEqual([
+        { level: 'warn', message: 'The configuration has settings for executor "lcoal", but no executor plugin provides it', details: undefined },
+      ]);
     });
 
     it('reports a value of the wrong type', async () => {

@@ -49,6 +49,7 @@ export interface PluginLoaderOptions {
 
 export const CREATE_TIMEOUT_MS = 10_000;
 export const EXECUTOR_ID_PATTERN = '^[a-z][a-z0-9-]{0,31}$';
+const EXECUTOR_ID = new RegExp(EXECUTOR_ID_PATTERN);
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 const manifestSchema = {
@@ -119,12 +120,18 @@ export async function loadExecutorPlugins(options: PluginLoaderOptions): Promise
   const owners = new Map<string, Candidate>();
   const results: LoadedPlugin[] = [];
   for (const candidate of candidates) {
-    for (const plugin of await loadPackage(candidate, owners, options)) {
+    const plugins = await loadPackage(candidate, owners, options).catch((error: unknown): LoadedPlugin[] => [
+      { id: null, ...packageFacts(candidate), loadError: `unexpected failure while loading: ${errorMessage(error)}` },
+    ]);
+    for (const plugin of plugins) {
       results.push(plugin);
       const where = { package: plugin.packageName, path: plugin.packagePath, source: plugin.source };
       if (plugin.executor) options.logger.info(`Executor "${plugin.id}" loaded (${plugin.displayName} ${plugin.version})`, where);
       else options.logger.warn(`Executor plugin ${plugin.packageName}${plugin.id ? ` ("${plugin.id}")` : ''} not loaded: ${plugin.loadError}`, where);
     }
+  }
+  for (const id of Object.keys(options.configs).filter((id) => !owners.has(id))) {
+    options.logger.warn(`The configuration has settings for executor "${id}", but no executor plugin provides it`);
   }
   return results;
 }
@@ -154,7 +161,7 @@ async function packagesIn(dir: string, source: PluginSource): Promise<Candidate[
     (await childFolders(dir)).map(async (folder) => {
       const packageJson = await readPackageJson(folder).catch(() => undefined);
       if (packageJson === undefined || !(MANIFEST_FIELD in packageJson)) return undefined;
-      return candidateOf(source, await realpath(folder), packageJson);
+      return candidateOf(source, await realpath(folder).catch(() => folder), packageJson);
     }),
   );
   return found.filter((candidate) => candidate !== undefined);
@@ -177,7 +184,7 @@ async function findConfigured(entry: string, nodeModulesDirs: readonly string[])
   const isPath = path.isAbsolute(entry) || entry.startsWith('.');
   const places = isPath ? [path.resolve(entry)] : nodeModulesDirs.map((dir) => path.join(dir, entry));
   for (const place of places) {
-    if (!(await stat(place).then((s) => s.isDirectory(), () => false))) continue;
+    if (!(await isDirectory(place))) continue;
     const packagePath = await realpath(place);
     try {
       return candidateOf('configured', packagePath, await readPackageJson(packagePath));
@@ -190,6 +197,9 @@ async function findConfigured(entry: string, nodeModulesDirs: readonly string[])
     : `configured plugin package "${entry}" is not installed (looked in ${nodeModulesDirs.join(', ') || 'no node_modules folder'})`;
   return { source: 'configured', packageName: entry, packagePath: null, problem };
 }
+
+const isFile = (file: string) => stat(file).then((stats) => stats.isFile(), () => false);
+const isDirectory = (dir: string) => stat(dir).then((stats) => stats.isDirectory(), () => false);
 
 function candidateOf(source: PluginSource, packagePath: string, packageJson: Record<string, unknown>): Candidate {
   const packageName = typeof packageJson.name === 'string' && packageJson.name ? packageJson.name : path.basename(packagePath);
@@ -204,13 +214,14 @@ async function readPackageJson(dir: string): Promise<Record<string, unknown>> {
 
 /** The executors of one package, each loaded or with its loadError; `owners` records which package claimed each id. */
 async function loadPackage(candidate: Candidate, owners: Map<string, Candidate>, options: PluginLoaderOptions): Promise<LoadedPlugin[]> {
-  const packageVersion = typeof candidate.packageJson?.version === 'string' ? candidate.packageJson.version : '';
-  const base = { displayName: candidate.packageName, version: packageVersion, packageName: candidate.packageName, packagePath: candidate.packagePath, source: candidate.source };
+  const base = packageFacts(candidate);
   const broken = (ids: string[], loadError: string): LoadedPlugin[] =>
     ids.length === 0 ? [{ id: null, ...base, loadError }] : ids.map((id) => ({ id, ...base, loadError: claim(id, candidate, owners) ?? loadError }));
 
   if (candidate.problem !== undefined) return broken([], candidate.problem);
-  if (!(MANIFEST_FIELD in candidate.packageJson!)) return broken([], `package.json has no "${MANIFEST_FIELD}" field: this package is not an executor plugin`);
+  if (!(MANIFEST_FIELD in candidate.packageJson!)) {
+    return broken([], `package.json has no "${MANIFEST_FIELD}" field: this package is not an executor plugin`);
+  }
   const manifest = candidate.packageJson![MANIFEST_FIELD];
   const declaredIds = readableIds(manifest);
   const problem = manifestProblem(manifest);
@@ -233,12 +244,14 @@ function manifestProblem(manifest: unknown): string | undefined {
       `install a release of the plugin made for executor API ${EXECUTOR_API_VERSION}`
     );
   }
+  const invalid = `invalid manifest ("${MANIFEST_FIELD}" in package.json)`;
   if (!checkManifest(manifest)) {
-    const problems = (checkManifest.errors ?? []).map((error) => describeSchemaError(MANIFEST_FIELD, error));
-    return `invalid manifest ("${MANIFEST_FIELD}" in package.json): ${problems.join('; ')}`;
+    return `${invalid}: ${(checkManifest.errors ?? []).map((error) => describeSchemaError(MANIFEST_FIELD, error)).join('; ')}`;
   }
   const outside = manifest.executors.find(({ entry }) => path.isAbsolute(entry) || path.normalize(entry).split(/[\\/]/)[0] === '..');
-  if (outside) return `invalid manifest ("${MANIFEST_FIELD}" in package.json): entry "${outside.entry}" of "${outside.id}" must be a relative path inside the package`;
+  if (outside) return `${invalid}: entry "${outside.entry}" of "${outside.id}" must be a relative path inside the package`;
+  const twice = manifest.executors.find(({ id }, index) => manifest.executors.findIndex((other) => other.id === id) !== index);
+  if (twice) return `${invalid}: executor id "${twice.id}" is listed more than once`;
   return undefined;
 }
 
@@ -246,7 +259,7 @@ function readableIds(manifest: unknown): string[] {
   const executors = (manifest as { executors?: unknown } | null)?.executors;
   if (!Array.isArray(executors)) return [];
   const ids = executors.map((executor) => (executor as { id?: unknown } | null)?.id);
-  return ids.filter((id): id is string => typeof id === 'string' && new RegExp(EXECUTOR_ID_PATTERN).test(id));
+  return [...new Set(ids.filter((id): id is string => typeof id === 'string' && EXECUTOR_ID.test(id)))];
 }
 
 /** Records `candidate` as the owner of `id`, or returns the loadError of an id another package already claimed. */
@@ -264,7 +277,19 @@ function claim(id: string, candidate: Candidate, owners: Map<string, Candidate>)
 
 type PackageFacts = Omit<LoadedPlugin, 'id' | 'executor' | 'loadError'>;
 
-async function loadExecutor(id: string, entry: string, packagePath: string, base: PackageFacts, options: PluginLoaderOptions): Promise<LoadedPlugin> {
+/** What is known of a package before its definition is reached. */
+function packageFacts({ packageName, packagePath, source, packageJson }: Candidate): PackageFacts {
+  const version = typeof packageJson?.version === 'string' ? packageJson.version : '';
+  return { displayName: packageName, version, packageName, packagePath, source };
+}
+
+async function loadExecutor(
+  id: string,
+  entry: string,
+  packagePath: string,
+  base: PackageFacts,
+  options: PluginLoaderOptions,
+): Promise<LoadedPlugin> {
   const failed = (loadError: string, definition?: Partial<ExecutorDefinition>): LoadedPlugin => ({
     id,
     ...base,
@@ -274,7 +299,7 @@ async function loadExecutor(id: string, entry: string, packagePath: string, base
   });
 
   const entryPath = path.resolve(packagePath, entry);
-  if (!(await stat(entryPath).then((s) => s.isFile(), () => false))) return failed(`entry ${entry} does not exist (is the plugin built?)`);
+  if (!(await isFile(entryPath))) return failed(`entry ${entry} does not exist (is the plugin built?)`);
   let exported: unknown;
   try {
     const module = require(entryPath) as { default?: unknown; executor?: unknown };
@@ -309,19 +334,31 @@ async function loadExecutor(id: string, entry: string, packagePath: string, base
   try {
     executor = await withTimeout(creating, timeoutMs, `create() did not finish within ${formatDuration(timeoutMs)}`);
   } catch (error) {
+    // An executor that arrives after its deadline is not used: let it release what it holds.
     if (error instanceof TimeoutError) void creating.then((late) => (late as Partial<Executor> | undefined)?.close?.()).catch(() => undefined);
     return failed(error instanceof TimeoutError ? error.message : `create() failed: ${errorMessage(error)}`, definition);
   }
-  const missing = (['capabilities', 'run'] as const).filter((name) => typeof (executor as Partial<Executor> | null)?.[name] !== 'function');
-  const badClose = executor && (executor as Partial<Executor>).close !== undefined && typeof (executor as Partial<Executor>).close !== 'function';
-  if (missing.length > 0 || badClose) {
-    const lacks = [...missing.map((name) => `${name}()`), ...(badClose ? ['close (not a function)'] : [])];
-    return failed(`create() returned an executor without ${lacks.join(' and ')}: an executor needs capabilities() and run(), and may have close()`, definition);
-  }
+  const shapeProblem = executorShapeProblem(executor);
+  if (shapeProblem !== undefined) return failed(`create() returned ${shapeProblem}`, definition);
   return { id, ...base, displayName: definition.displayName!, version: definition.version!, executor: executor as Executor };
 }
 
-function definitionProblems(definition: Partial<ExecutorDefinition>, id: string, ajv: Ajv): { problems: string[]; validateConfig?: ValidateFunction } {
+function executorShapeProblem(executor: unknown): string | undefined {
+  if (typeof executor !== 'object' || executor === null) return `${executor === null ? 'null' : typeof executor} instead of an executor`;
+  const { capabilities, run, close } = executor as Partial<Executor>;
+  const missing = Object.entries({ capabilities, run }).filter(([, method]) => typeof method !== 'function');
+  if (missing.length > 0) {
+    const names = missing.map(([name]) => `${name}()`).join(' and ');
+    return `an executor without ${names}: an executor needs capabilities() and run(), and may have close()`;
+  }
+  return close !== undefined && typeof close !== 'function' ? 'an executor whose close is not a function' : undefined;
+}
+
+function definitionProblems(
+  definition: Partial<ExecutorDefinition>,
+  id: string,
+  ajv: Ajv,
+): { problems: string[]; validateConfig?: ValidateFunction } {
   const problems: string[] = [];
   if (definition.id !== id) problems.push(`id ${JSON.stringify(definition.id)} must equal the manifest's id "${id}"`);
   if (typeof definition.displayName !== 'string' || definition.displayName.trim() === '') problems.push('displayName must be a non-empty string');

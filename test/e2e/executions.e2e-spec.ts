@@ -1,42 +1,349 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { DataSource } from 'typeorm';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
 const read = (file: string) => JSON.parse(readFileSync(resolve(EXAMPLES_DIR, file), 'utf8'));
 
+/** trigger → a code node running `body` → return of its output. */
+function codeWorkflow(name: string, body: string) {
+  return {
+    name,
+    nodes: [
+      { id: 'trigger', type: 'manual' },
+      { id: 'step', type: 'code', settings: { code: body } },
+      { id: 'out', type: 'return', settings: { value: '{{ step }}' } },
+    ],
+    edges: [
+      { source: 'trigger', target: 'step' },
+      { source: 'step', target: 'out' },
+    ],
+  };
+}
+
+/** A program that starts a grandchild, prints both pids, then sleeps. */
+const SLEEPER = [
+  'import os, subprocess, time',
+  'child = subprocess.Popen(["sleep", "60"])',
+  'print("pids", os.getpid(), child.pid, flush=True)',
+  'time.sleep(float(input.get("seconds", 60)))',
+  'return {"slept": True}',
+].join('\n');
+
+/** Whether the process exists and is not a zombie (a dead child not yet reaped counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** Reads a whole SSE response (until the server ends it) into events. */
+function readSse(baseUrl: string, path: string, headers: Record<string, string>): Promise<{ status: number; contentType: string; events: SseEvent[] }> {
+  return new Promise((done, fail) => {
+    const request = http.get(`${baseUrl}${path}`, { headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => {
+        const events = text
+          .split('\n\n')
+          .filter((block) => block.trim() !== '' && !block.startsWith(':'))
+          .map((block) => {
+            const event: SseEvent = { data: '' };
+            const data: string[] = [];
+            for (const line of block.split('\n')) {
+              const [field, ...rest] = line.split(': ');
+              const value = rest.join(': ');
+              if (field === 'id') event.id = value;
+              else if (field === 'event') event.event = value;
+              else if (field === 'data') data.push(value);
+            }
+            event.data = data.join('\n');
+            return event;
+          });
+        done({ status: response.statusCode ?? 0, contentType: String(response.headers['content-type']), events });
+      });
+    });
+    request.on('error', fail);
+  });
+}
+
 describe('Executions', () => {
   let t: TestApp;
   let auth: string;
+  let baseUrl: string;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ TENSORIFY_EXECUTION_CONCURRENCY: '8' });
     auth = t.bearer(t.adminKey);
+    const server = t.app.getHttpServer() as http.Server;
+    if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => t.close());
 
-  async function create(body: object): Promise<string> {
-    return (await t.http.post('/v1/workflows').set('Authorization', auth).send(body).expect(201)).body.id;
+  async function create(body: object, as = auth): Promise<string> {
+    return (await t.http.post('/v1/workflows').set('Authorization', as).send(body).expect(201)).body.id;
   }
 
-  /** Polls until the execution leaves queued/running. */
-  async function settled(id: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  async function execute(workflowId: string, body: object = {}, as = auth): Promise<string> {
+    const res = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', as).send(body);
+    if (res.status !== 202) throw new Error(`execute answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body.executionId;
+  }
+
+  async function getExecution(id: string, as = auth) {
+    return (await t.http.get(`/v1/executions/${id}`).set('Authorization', as).expect(200)).body;
+  }
+
+  /** Polls until `predicate` holds for the execution. */
+  async function waitFor(id: string, predicate: (execution: Record<string, unknown>) => boolean, timeoutMs = 20_000, as = auth) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const res = await t.http.get(`/v1/executions/${id}`).set('Authorization', auth).expect(200);
-      if (!['queued', 'running'].includes(res.body.status)) return res.body;
-      if (Date.now() > deadline) throw new Error(`execution ${id} still ${res.body.status}`);
-      await new Promise((done) => setTimeout(done, 50));
+      const execution = await getExecution(id, as);
+      if (predicate(execution)) return execution;
+      if (Date.now() > deadline) throw new Error(`execution ${id} never matched: ${JSON.stringify(execution)}`);
+      await new Promise((done) => setTimeout(done, 25));
     }
+  }
+
+  const finished = (execution: Record<string, unknown>) => !['queued', 'running'].includes(execution.status as string);
+
+  /** The two pids the SLEEPER printed, once it printed them. */
+  async function pidsOf(id: string): Promise<[number, number]> {
+    const execution = await waitFor(id, (e) => (e.logs as string[]).some((line) => line.startsWith('pids ')));
+    const line = (execution.logs as string[]).find((entry) => entry.startsWith('pids '))!;
+    const [, pid, child] = line.split(' ').map(Number);
+    return [pid, child];
   }
 
   it.each(['hello', 'code-branch'])('runs the %s example to completed with its expected output', async (name) => {
     const workflowId = await create(read(`${name}.json`));
-    const res = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ inputs: read(`${name}.inputs.json`) });
-    if (res.status !== 202) throw new Error(JSON.stringify(res.body));
+    const res = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ inputs: read(`${name}.inputs.json`) }).expect(202);
     expect(res.body).toEqual({ executionId: expect.stringMatching(/^exec_[A-Za-z0-9]{16}$/), status: 'queued' });
-    const execution = await settled(res.body.executionId);
-    expect(execution).toMatchObject({ status: 'completed', output: read(`${name}.expected-output.json`), error: null, exitCode: 0, executor: 'local', workflowId });
-    expect(execution.logs).toEqual(expect.arrayContaining(['[node trigger] started']));
+    expect(res.headers.location).toBe(`/v1/executions/${res.body.executionId}`);
+    const execution = await waitFor(res.body.executionId, finished);
+    expect(execution).toMatchObject({ status: 'completed', output: read(`${name}.expected-output.json`), error: null, exitCode: 0, executor: 'local', workflowId, gpu: false });
+    expect(execution.logs).toContain('[node trigger] started');
+    expect(Date.parse(execution.startedAt)).toBeLessThanOrEqual(Date.parse(execution.completedAt));
+  });
+
+  it('serves the files that ran, identical to an export of that version', async () => {
+    const workflowId = await create(read('hello.json'));
+    const id = await execute(workflowId, { inputs: { name: 'Ada' } });
+    const exported = (await t.http.post(`/v1/workflows/${workflowId}/export`).set('Authorization', auth).expect(200)).body.files;
+    const files = (await t.http.get(`/v1/executions/${id}/files`).set('Authorization', auth).expect(200)).body.files;
+    expect(files).toEqual(exported);
+  });
+
+  it('ends failed with EXECUTION_FAILED and the last lines of the traceback when a code node raises', async () => {
+    const workflowId = await create(codeWorkflow('Raises', 'raise ValueError("the numbers do not add up")'));
+    const execution = await waitFor(await execute(workflowId), finished);
+    expect(execution.status).toBe('failed');
+    expect(execution.exitCode).toBe(1);
+    expect(execution.error.code).toBe('EXECUTION_FAILED');
+    expect(execution.error.message).toContain('ValueError: the numbers do not add up');
+    expect(execution.error.message.trimEnd().split('\n').pop()).toBe('Node "step" failed: ValueError: the numbers do not add up');
+    expect(execution.output).toBeNull();
+  });
+
+  it('cancels a running execution: cancelled within 2 s, the program and its grandchild gone', async () => {
+    const workflowId = await create(codeWorkflow('Sleeper', SLEEPER));
+    const id = await execute(workflowId);
+    const [pid, grandchild] = await pidsOf(id);
+    expect(alive(pid) && alive(grandchild)).toBe(true);
+    const started = Date.now();
+    const res = await t.http.post(`/v1/executions/${id}/cancel`).set('Authorization', auth).expect(202);
+    expect(['running', 'cancelled']).toContain(res.body.status);
+    const execution = await waitFor(id, finished, 5_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(execution).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
+    expect(alive(pid)).toBe(false);
+    expect(alive(grandchild)).toBe(false);
+  });
+
+  it('ends timed_out at its timeoutSeconds with the process tree gone', async () => {
+    const workflowId = await create(codeWorkflow('Slow', SLEEPER));
+    const id = await execute(workflowId, { timeoutSeconds: 1 });
+    const [pid, grandchild] = await pidsOf(id);
+    const execution = await waitFor(id, finished, 6_000);
+    expect(execution).toMatchObject({ status: 'timed_out', error: { code: 'TIMED_OUT' } });
+    expect(alive(pid) || alive(grandchild)).toBe(false);
+  });
+
+  it('refuses to cancel a finished execution with 409 CONFLICT', async () => {
+    const workflowId = await create(read('hello.json'));
+    const id = await execute(workflowId, { inputs: { name: 'Ada' } });
+    await waitFor(id, finished);
+    const res = await t.http.post(`/v1/executions/${id}/cancel`).set('Authorization', auth).expect(409);
+    expect(res.body.error).toMatchObject({ code: 'CONFLICT', details: { status: 'completed' } });
+  });
+
+  it('refuses a timeoutSeconds above the configured maximum, and a GPU run when no executor has a GPU', async () => {
+    const workflowId = await create(read('hello.json'));
+    const tooLong = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ timeoutSeconds: 999_999 }).expect(400);
+    expect(tooLong.body.error.code).toBe('VALIDATION_ERROR');
+    const gpu = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ gpu: true }).expect(400);
+    expect(gpu.body.error.code).toBe('GPU_UNAVAILABLE');
+    const unknown = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ executor: 'mainframe' }).expect(400);
+    expect(unknown.body.error.code).toBe('VALIDATION_ERROR');
+    const list = (await t.http.get(`/v1/executions?workflowId=${workflowId}`).set('Authorization', auth).expect(200)).body;
+    expect(list.executions).toEqual([]);
+  });
+
+  it('keeps a child from seeing the server\'s secrets in its environment', async () => {
+    const workflowId = await create(codeWorkflow('Env', 'import os\nreturn {"names": sorted(os.environ)}'));
+    const execution = await waitFor(await execute(workflowId), finished);
+    expect(execution.status).toBe('completed');
+    const names: string[] = execution.output.names;
+    expect(names).not.toContain('TENSORIFY_BOOTSTRAP_API_KEY');
+    expect(names).not.toContain('TENSORIFY_DATABASE_URL');
+    expect(names).not.toContain('TENSORIFY_DATA_DIR');
+    expect(names).toEqual(expect.arrayContaining(['PATH', 'HOME', 'TENSORIFY_EXECUTION_ID']));
+  });
+
+  describe('Idempotency-Key', () => {
+    it('answers the same request with the same execution, marked replayed', async () => {
+      const workflowId = await create(read('hello.json'));
+      const send = () => t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).set('Idempotency-Key', `same-${workflowId}`).send({ inputs: { name: 'Ada' } });
+      const first = await send().expect(202);
+      const again = await send().expect(202);
+      expect(again.body.executionId).toBe(first.body.executionId);
+      expect(again.headers['idempotency-replayed']).toBe('true');
+      expect(first.headers['idempotency-replayed']).toBeUndefined();
+    });
+
+    it('refuses the key with another body: 409 naming the execution it made', async () => {
+      const workflowId = await create(read('hello.json'));
+      const key = `other-${workflowId}`;
+      const first = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).set('Idempotency-Key', key).send({ inputs: { name: 'Ada' } }).expect(202);
+      const res = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).set('Idempotency-Key', key).send({ inputs: { name: 'Grace' } }).expect(409);
+      expect(res.body.error).toMatchObject({ code: 'CONFLICT', details: { executionId: first.body.executionId } });
+    });
+
+    it('frees the key after 24 hours', async () => {
+      const workflowId = await create(read('hello.json'));
+      const send = () => t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).set('Idempotency-Key', `day-${workflowId}`).send({});
+      const first = await send().expect(202);
+      t.clock.advance(24 * 60 * 60 * 1000);
+      const later = await send().expect(202);
+      expect(later.body.executionId).not.toBe(first.body.executionId);
+    });
+
+    it('refuses a key that is not printable ASCII', async () => {
+      const workflowId = await create(read('hello.json'));
+      const res = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).set('Idempotency-Key', ' ').send({}).expect(400);
+      expect(res.body.error.code).toBe('VALIDATION_ERROR');
+    });
+  });
+
+  describe('GET /v1/executions', () => {
+    it('lists newest first, filtered by workflow and status, with a cursor', async () => {
+      const workspace = await t.createWorkspace('enterprise');
+      const own = t.bearer((await t.createKey(workspace)).key);
+      const hello = await create(read('hello.json'), own);
+      const other = await create(read('code-branch.json'), own);
+      const ids = [await execute(hello, { inputs: { name: 'a' } }, own), await execute(hello, { inputs: { name: 'b' } }, own), await execute(other, { inputs: { numbers: [1] } }, own)];
+      for (const id of ids) await waitFor(id, finished, 20_000, own);
+      const all = (await t.http.get('/v1/executions?limit=2').set('Authorization', own).expect(200)).body;
+      expect(all.executions).toHaveLength(2);
+      const rest = (await t.http.get(`/v1/executions?limit=2&cursor=${all.nextCursor}`).set('Authorization', own).expect(200)).body;
+      expect([...all.executions, ...rest.executions].map((e: { id: string }) => e.id).sort()).toEqual([...ids].sort());
+      expect(rest.nextCursor).toBeNull();
+      const ofHello = (await t.http.get(`/v1/executions?workflowId=${hello}&status=completed`).set('Authorization', own).expect(200)).body;
+      expect(ofHello.executions.map((e: { id: string }) => e.id).sort()).toEqual(ids.slice(0, 2).sort());
+      const bad = await t.http.get('/v1/executions?status=done').set('Authorization', own).expect(400);
+      expect(bad.body.error.code).toBe('VALIDATION_ERROR');
+    });
+
+    it("answers another workspace's execution as not found", async () => {
+      const workflowId = await create(read('hello.json'));
+      const id = await execute(workflowId, { inputs: { name: 'Ada' } });
+      const stranger = t.bearer((await t.createKey(await t.createWorkspace('enterprise'))).key);
+      for (const path of [`/v1/executions/${id}`, `/v1/executions/${id}/files`, `/v1/executions/${id}/logs`]) {
+        const res = await t.http.get(path).set('Authorization', stranger).expect(404);
+        expect(res.body.error).toMatchObject({ code: 'EXECUTION_NOT_FOUND', message: `Execution ${id} not found` });
+      }
+      await t.http.post(`/v1/executions/${id}/cancel`).set('Authorization', stranger).expect(404);
+    });
+  });
+
+  describe('GET /v1/executions/:id/logs (Server-Sent Events)', () => {
+    const COUNTER = 'for index in range(30):\n    print("line", index, flush=True)\nreturn {"done": True}';
+
+    it('streams every line with its index, then an end event, for a finished execution', async () => {
+      const workflowId = await create(codeWorkflow('Counter', COUNTER));
+      const id = await execute(workflowId);
+      const execution = await waitFor(id, finished);
+      const { status, contentType, events } = await readSse(baseUrl, `/v1/executions/${id}/logs`, { Authorization: auth });
+      expect(status).toBe(200);
+      expect(contentType).toBe('text/event-stream; charset=utf-8');
+      const lines = events.filter((event) => event.event === undefined);
+      expect(lines.map((event) => event.data)).toEqual(execution.logs);
+      expect(lines.map((event) => Number(event.id))).toEqual(lines.map((_, index) => index));
+      expect(events[events.length - 1]).toEqual({ event: 'end', data: '{"status":"completed"}' });
+    });
+
+    it('resumes after Last-Event-ID without gaps or repeats', async () => {
+      const workflowId = await create(codeWorkflow('Counter', COUNTER));
+      const id = await execute(workflowId);
+      const execution = await waitFor(id, finished);
+      const { events } = await readSse(baseUrl, `/v1/executions/${id}/logs`, { Authorization: auth, 'Last-Event-ID': '9' });
+      const lines = events.filter((event) => event.event === undefined);
+      expect(lines[0].id).toBe('10');
+      expect(lines.map((event) => event.data)).toEqual(execution.logs.slice(10));
+    });
+
+    it('follows a running execution live until it ends', async () => {
+      const body = 'import time\nfor index in range(5):\n    print("tick", index, flush=True)\n    time.sleep(0.1)\nreturn {}';
+      const workflowId = await create(codeWorkflow('Ticker', body));
+      const id = await execute(workflowId);
+      const { events } = await readSse(baseUrl, `/v1/executions/${id}/logs`, { Authorization: auth });
+      const data = events.filter((event) => event.event === undefined).map((event) => event.data);
+      expect(data.filter((line) => line.startsWith('tick'))).toEqual(['tick 0', 'tick 1', 'tick 2', 'tick 3', 'tick 4']);
+      expect(events[events.length - 1]).toEqual({ event: 'end', data: '{"status":"completed"}' });
+      expect(new Set(events.map((event) => event.id)).size).toBe(events.length);
+    });
+  });
+
+  describe('concurrency per plan', () => {
+    it('runs at most 2 executions of a free workspace at once; the others wait queued', async () => {
+      const workspace = await t.createWorkspace('free');
+      const own = t.bearer((await t.createKey(workspace)).key);
+      const workflowId = await create(codeWorkflow('Nap', 'import time\ntime.sleep(0.6)\nreturn {}'), own);
+      const ids = [await execute(workflowId, {}, own), await execute(workflowId, {}, own), await execute(workflowId, {}, own)];
+      // Polled in the database: the free plan's 60 requests a minute would not last.
+      const db = t.app.get(DataSource);
+      const statusesOf = async () => {
+        const rows: { id: string; status: string }[] = await db.query(`SELECT id, status FROM executions WHERE workflow_id = '${workflowId}'`);
+        return ids.map((id) => rows.find((row) => row.id === id)!.status);
+      };
+      let most = 0;
+      for (let polls = 0; polls < 400; polls++) {
+        const statuses = await statusesOf();
+        most = Math.max(most, statuses.filter((status) => status === 'running').length);
+        if (statuses.every((status) => status === 'completed')) break;
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      expect(most).toBe(2);
+      expect(await statusesOf()).toEqual(['completed', 'completed', 'completed']);
+    });
+  });
+
+  it('lists the local executor, healthy, in GET /v1/executors', async () => {
+    const res = await t.http.get('/v1/executors').set('Authorization', auth).expect(200);
+    expect(res.body.executors).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'local', healthy: true, gpu: false })]));
   });
 });

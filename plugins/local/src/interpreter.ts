@@ -74,4 +74,9 @@ export class InterpreterCache {
     }
     return this.pending;
   }
+
+  /** Probes again at the next call (the interpreter vanished since). */
+  forget(): void {
+    this.pending = undefined;
+  }
 }

@@ -1,0 +1,178 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import {
+  ExecutorUnavailableError,
+  type ExecutionContext,
+  type ExecutionJob,
+  type ExecutionResult,
+  type Executor,
+  type ExecutorCapabilities,
+  type ExecutorHost,
+} from '@tensorify/executor-sdk';
+import type { ResolvedConfig } from './config';
+import { dropUnusable, pipEnvironment, programEnvironment } from './environment';
+import { InterpreterCache, type Interpreter } from './interpreter';
+import { runInProcessGroup } from './process-group';
+import { AbortedError, normaliseRequirements, VenvCache } from './venvs';
+
+/** The program's output file, in its work dir. */
+const OUTPUT_FILE = '.tensorify-output.json';
+/** Inputs too big for one environment variable (Linux caps one at 128 KiB) are passed as this file, with `--inputs`. */
+const INPUTS_FILE = '.tensorify-inputs.json';
+const MAX_INPUTS_ENV_BYTES = 120 * 1024;
+const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
+
+/** The `local` executor: `python main.py` as a process group on the server's machine. */
+export class LocalExecutor implements Executor {
+  private readonly interpreter: InterpreterCache;
+  private venvs?: { interpreter: Interpreter; cache: VenvCache };
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly host: ExecutorHost,
+  ) {
+    this.interpreter = new InterpreterCache(config.python);
+  }
+
+  async capabilities(): Promise<ExecutorCapabilities> {
+    try {
+      const python = await this.interpreter.get();
+      const venvs = python.canCreateVenvs ? '' : '; cannot create virtualenvs (no venv module), so programs with requirements fail';
+      return { gpu: false, healthy: true, detail: `${python.executable} (Python ${python.version})${venvs}` };
+    } catch (error) {
+      return { gpu: false, healthy: false, detail: (error as Error).message };
+    }
+  }
+
+  async run(job: ExecutionJob, context: ExecutionContext): Promise<ExecutionResult> {
+    const { signal } = context;
+    const system = (line: string): void => context.log('system', line);
+    if (signal.aborted) return { exitCode: null };
+
+    let python: Interpreter;
+    try {
+      python = await this.interpreter.get();
+    } catch (error) {
+      throw new ExecutorUnavailableError(`local executor: ${(error as Error).message}`);
+    }
+
+    await mkdir(this.config.workDir, { recursive: true, mode: 0o700 });
+    const workDir = await mkdtemp(path.join(this.config.workDir, `${safeName(job.executionId)}-`));
+    try {
+      for (const name of PROGRAM_FILES) {
+        await writeFile(path.join(workDir, name), job.files[name] ?? '', { mode: 0o600 });
+      }
+
+      let executable = python.executable;
+      const requirements = normaliseRequirements(job.files['requirements.txt'] ?? '');
+      if (requirements.length > 0) {
+        try {
+          const venv = await this.venvCache(python).get(requirements, signal, system);
+          executable = path.join(venv, 'bin', 'python');
+        } catch (error) {
+          if (error instanceof AbortedError) {
+            system('stopped while preparing the virtualenv: the program did not start');
+            return { exitCode: null };
+          }
+          throw error;
+        }
+      }
+      if (signal.aborted) return { exitCode: null };
+
+      const args = ['main.py'];
+      let inputsJson: string | undefined = JSON.stringify(job.inputs ?? {});
+      if (Buffer.byteLength(inputsJson) > MAX_INPUTS_ENV_BYTES) {
+        await writeFile(path.join(workDir, INPUTS_FILE), inputsJson, { mode: 0o600 });
+        args.push('--inputs', INPUTS_FILE);
+        system(`the inputs are too large for TENSORIFY_INPUTS (${Buffer.byteLength(inputsJson)} bytes): passed as --inputs ${INPUTS_FILE}`);
+        inputsJson = undefined;
+      }
+      const outputFile = path.join(workDir, OUTPUT_FILE);
+      const env = programEnvironment({
+        executionId: job.executionId,
+        workflowId: job.workflowId,
+        workDir,
+        binDir: path.dirname(executable),
+        inputsJson,
+        outputFile,
+        gpu: job.gpu,
+        configEnv: this.config.env,
+        passEnv: this.config.passEnv,
+        jobEnv: job.env ?? {},
+      });
+      const dropped = dropUnusable(env);
+      if (dropped.length > 0) system(`variables left out of the environment (a name with "=" or NUL, or a value with NUL): ${dropped.map((name) => JSON.stringify(name)).join(', ')}`);
+
+      let result;
+      try {
+        result = await runInProcessGroup({
+          command: executable,
+          args,
+          cwd: workDir,
+          env,
+          signal,
+          killGraceMs: this.config.killGraceSeconds * 1000,
+          maxLineBytes: this.config.logLineMaxBytes,
+          onLine: (stream, line) => context.log(stream, line),
+          onNotice: system,
+          onSpawn: (pid) => context.setExternalId(String(pid)),
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EACCES') {
+          this.interpreter.forget();
+          throw new ExecutorUnavailableError(`local executor: the Python interpreter ${executable} cannot run: ${code}`);
+        }
+        throw error;
+      }
+      const output = await readOutput(outputFile, system);
+      return { exitCode: result.exitCode, output, externalId: String(result.pid) };
+    } finally {
+      if (this.config.keepWorkDir) {
+        system(`work dir kept: ${workDir}`);
+      } else {
+        await rm(workDir, { recursive: true, force: true, maxRetries: 3 }).catch((error: unknown) => {
+          this.host.logger.warn('local executor: cannot remove a work dir', { workDir, error: (error as Error).message });
+        });
+      }
+    }
+  }
+
+  private venvCache(interpreter: Interpreter): VenvCache {
+    if (this.venvs?.interpreter !== interpreter) {
+      const { env, passEnv, venvDir, pipArgs, killGraceSeconds, logLineMaxBytes } = this.config;
+      const cache = new VenvCache({
+        dir: venvDir,
+        interpreter,
+        pipArgs,
+        environment: (binDir) => pipEnvironment(binDir, env, passEnv),
+        killGraceMs: killGraceSeconds * 1000,
+        maxLineBytes: logLineMaxBytes,
+      });
+      this.venvs = { interpreter, cache };
+    }
+    return this.venvs.cache;
+  }
+}
+
+/** The program's output: the JSON of its TENSORIFY_OUTPUT file; undefined when it wrote none or not JSON (said in the log). */
+async function readOutput(file: string, system: (line: string) => void): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') system(`the output file (TENSORIFY_OUTPUT) cannot be read: ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    system(`the output file (TENSORIFY_OUTPUT) is not valid JSON, so the run has no output: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+/** The execution id as a safe file name part. */
+function safeName(id: string): string {
+  return (id.replace(/[^A-Za-z0-9_-]/g, '_') || 'run').slice(0, 64);
+}
