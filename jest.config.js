@@ -21,7 +21,7 @@ module.exports = {
       displayName: 'e2e-postgres',
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/process.e2e-spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/process.e2e-spec.ts', '<rootDir>/test/e2e/process-crash.e2e-spec.ts'],
       setupFiles: ['<rootDir>/test/support/use-postgres.ts'],
     },
   ],

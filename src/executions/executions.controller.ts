@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ANY_SCOPE, ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
 import { Auth, AuthContext } from '../auth/auth-context';
@@ -161,7 +161,6 @@ export class ExecutionsController {
   })
   @ApiParam(EXECUTION_ID)
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last line received', example: '41' })
-  @ApiProduces('text/event-stream')
   @ApiResponse({
     status: 200,
     description: 'A `text/event-stream` of lines, then `end`',

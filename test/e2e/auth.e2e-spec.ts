@@ -40,10 +40,11 @@ interface ApiKeyRow {
 /** Everything the database holds, as text: the SQLite files (with the WAL) or every PostgreSQL row. */
 async function storedText(t: TestApp): Promise<string> {
   if (t.config.database.type === 'sqlite') {
-    return readdirSync(t.dataDir).map((file) => readFileSync(join(t.dataDir, file)).toString('latin1')).join('\n');
+    const files = readdirSync(t.dataDir, { withFileTypes: true }).filter((entry) => entry.isFile());
+    return files.map((file) => readFileSync(join(t.dataDir, file.name)).toString('latin1')).join('\n');
   }
   const db = t.app.get(DataSource);
-  const tables = ['workspaces', 'api_keys', 'workflows', 'cache_revisions'];
+  const tables = ['workspaces', 'api_keys', 'workflows', 'cache_revisions', 'executions', 'execution_logs'];
   const rows = await Promise.all(tables.map((table) => db.query(`SELECT t::text AS row FROM ${table} t`)));
   return rows.flat().map((r: { row: string }) => r.row).join('\n');
 }

@@ -63,6 +63,7 @@ describe('The tensorify-server process', () => {
     expect(await query(file, 'SELECT name FROM migrations ORDER BY id')).toEqual([
       { name: 'InitialSchema1764300000000' },
       { name: 'CacheRevisions1764300000001' },
+      { name: 'Executions1764300000002' },
     ]);
     expect(await query(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   });

@@ -43,12 +43,16 @@ export interface GroupRunResult {
  */
 export function runInProcessGroup(options: GroupRunOptions): Promise<GroupRunResult> {
   return new Promise<GroupRunResult>((resolve, reject) => {
-    const child = spawn(options.command, options.args, {
+    // The group's leader is a shell holding a lifeline: its stdin is a pipe from this process,
+    // never written. If the server dies (even by SIGKILL) the pipe closes, and the shell's
+    // watcher kills the whole group, so no run outlives the server that owns it.
+    const child = spawn('/bin/sh', ['-c', LIFELINE_SCRIPT, 'tensorify-run', options.command, ...options.args], {
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin?.on('error', () => undefined);
     const pid = child.pid;
     if (pid === undefined) {
       child.once('error', reject);
@@ -86,6 +90,7 @@ export function runInProcessGroup(options: GroupRunOptions): Promise<GroupRunRes
 
     void (async () => {
       const exit = await exited;
+      child.stdin?.destroy();
       options.signal?.removeEventListener('abort', onAbort);
       if (stopping) await stopping;
       else if (await groupAlive(pid)) await stop(`process ${pid} exited and left processes behind in its group: stopping them`);
@@ -102,6 +107,27 @@ export function runInProcessGroup(options: GroupRunOptions): Promise<GroupRunRes
     })().catch(reject);
   });
 }
+
+/**
+ * Runs "$@" (the program) with stdin from /dev/null, and beside it a watcher reading the shell's
+ * stdin (kept on fd 3: a background job's stdin would be /dev/null): at end of file, which only
+ * comes when the server's end of the pipe closes, it kills the whole process group. When the
+ * program ends, the shell stops the watcher and exits with the program's status (128 + n when a
+ * signal n ended it).
+ */
+const LIFELINE_SCRIPT = [
+  'unset PWD OLDPWD',
+  'exec 3<&0',
+  '"$@" </dev/null 3<&- &',
+  'program=$!',
+  '(while IFS= read -r _ <&3; do :; done; kill -KILL 0) >/dev/null 2>&1 &',
+  'watcher=$!',
+  'exec 3<&-',
+  'wait "$program"',
+  'status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
 
 /** SIGTERM to the group, SIGKILL after `graceMs` if anything is left, then waits (bounded) for it to vanish. */
 export async function stopGroup(pgid: number, graceMs: number, why: string, notice?: (line: string) => void): Promise<void> {
