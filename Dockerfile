@@ -9,12 +9,16 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# The plugins are npm workspaces: their package.json files must be there for npm ci.
+COPY plugins/executor-sdk/package.json ./plugins/executor-sdk/
+COPY plugins/local/package.json ./plugins/local/
 # Only sqlite3's install script runs (package.json "allowScripts"): the npm 10 of node:20 ignores
 # that field and would also run @scarf/scarf's telemetry postinstall and @parcel/watcher's.
 RUN npm ci --no-audit --no-fund --ignore-scripts \
  && npm rebuild sqlite3
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
+COPY plugins ./plugins
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
@@ -34,7 +38,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY codegen-templates ./codegen-templates
-COPY plugins ./plugins
+COPY --from=build /app/plugins ./plugins
 USER node
 VOLUME ["/data"]
 EXPOSE 3000
