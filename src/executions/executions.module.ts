@@ -63,6 +63,6 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     { provide: EXECUTION_QUEUE, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new InProcessExecutionQueue(config.executionConcurrency) },
     { provide: ExecutorRegistry, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createExecutorRegistry(config) },
   ],
-  exports: [ExecutionsService, ExecutorRegistry],
+  exports: [ExecutionsService, ExecutorRegistry, EXECUTION_QUEUE],
 })
 export class ExecutionsModule {}

@@ -1,10 +1,12 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/api-docs';
 import { ErrorCode, ServiceUnavailableError } from '../common/errors';
+import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
+import { ExecutorRegistry } from '../executors/executor-registry';
 
 class HealthDto {
   @ApiProperty({ example: 'ok' }) status!: string;
@@ -12,7 +14,7 @@ class HealthDto {
 
 class ReadinessDto {
   @ApiProperty({ example: 'ready' }) status!: string;
-  @ApiProperty({ example: { database: 'ok' } }) checks!: Record<string, string>;
+  @ApiProperty({ example: { database: 'ok', queue: 'ok (0 waiting, 1 running)', executors: 'ok (local)' } }) checks!: Record<string, string>;
 }
 
 const READINESS_TIMEOUT_MS = 2000;
@@ -21,7 +23,11 @@ const READINESS_TIMEOUT_MS = 2000;
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly registry: ExecutorRegistry,
+    @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Liveness', description: 'The process is up and serving HTTP. No API key needed.' })
@@ -31,15 +37,36 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness', description: 'The server can do its work: the database answers. No API key needed.' })
+  @ApiOperation({
+    summary: 'Readiness',
+    description: 'The server can do its work: the database answers and at least one executor is loaded and healthy. Shows the queue. No API key needed.',
+  })
   @ApiResponse({ status: 200, description: 'Ready to serve', type: ReadinessDto })
-  @ApiErrors({ status: 503, code: ErrorCode.NOT_READY, message: 'Not ready: database: connection refused', details: { checks: { database: 'connection refused' } } })
+  @ApiErrors({
+    status: 503,
+    code: ErrorCode.NOT_READY,
+    message: 'Not ready: database: connection refused',
+    details: { checks: { database: 'connection refused', queue: 'ok (0 waiting, 0 running)', executors: 'ok (local)' } },
+  })
   async ready(): Promise<ReadinessDto> {
-    const database = await this.checkDatabase();
-    if (database !== 'ok') {
-      throw new ServiceUnavailableError(ErrorCode.NOT_READY, `Not ready: database: ${database}`, { checks: { database } });
+    const [database, executors] = await Promise.all([this.checkDatabase(), this.checkExecutors()]);
+    const { waiting, running } = this.queue.stats();
+    const checks = { database, queue: `ok (${waiting} waiting, ${running} running)`, executors };
+    const failing = Object.entries(checks).filter(([, result]) => !result.startsWith('ok'));
+    if (failing.length > 0) {
+      throw new ServiceUnavailableError(ErrorCode.NOT_READY, `Not ready: ${failing.map(([name, result]) => `${name}: ${result}`).join('; ')}`, { checks });
     }
-    return { status: 'ready', checks: { database } };
+    return { status: 'ready', checks };
+  }
+
+  /** `ok (<ids>)` when at least one executor is loaded and healthy, else why none is. */
+  private async checkExecutors(): Promise<string> {
+    const loaded = this.registry.list().filter((plugin) => plugin.executor !== undefined && plugin.id !== null);
+    const states = await Promise.all(loaded.map(async (plugin) => ({ id: plugin.id!, capabilities: await this.registry.capabilities(plugin.id!) })));
+    const healthy = states.filter((state) => state.capabilities?.healthy);
+    if (healthy.length > 0) return `ok (${healthy.map((state) => state.id).join(', ')})`;
+    if (states.length === 0) return 'no executor loaded (GET /v1/executors shows why)';
+    return `no healthy executor: ${states.map((state) => `${state.id}: ${state.capabilities?.detail ?? 'unhealthy'}`).join('; ')}`;
   }
 
   private async checkDatabase(): Promise<string> {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ExecutionsModule } from '../executions/executions.module';
 import { HealthController } from './health.controller';
 
-@Module({ controllers: [HealthController] })
+@Module({ imports: [ExecutionsModule], controllers: [HealthController] })
 export class SystemModule {}

@@ -13,9 +13,21 @@ describe('Health', () => {
     expect(res.headers['x-request-id']).toMatch(/^req_/);
   });
 
-  it('reports ready when the database answers', async () => {
+  it('reports ready when the database answers and an executor is healthy, with the queue', async () => {
     const res = await t.http.get('/health/ready').expect(200);
-    expect(res.body).toEqual({ status: 'ready', checks: { database: 'ok' } });
+    expect(res.body).toEqual({ status: 'ready', checks: { database: 'ok', queue: 'ok (0 waiting, 0 running)', executors: 'ok (local)' } });
+  });
+
+  it('reports 503 NOT_READY when no executor can run', async () => {
+    const broken = await startTestApp({ TENSORIFY_EXECUTORS: JSON.stringify({ local: { python: '/nonexistent/python3' } }) });
+    try {
+      const res = await broken.http.get('/health/ready').expect(503);
+      expect(res.body.error.code).toBe('NOT_READY');
+      expect(res.body.error.details.checks.database).toBe('ok');
+      expect(res.body.error.details.checks.executors).toMatch(/^no healthy executor: local: /);
+    } finally {
+      await broken.close();
+    }
   });
 
   it('reports 503 NOT_READY once the database is gone', async () => {
