@@ -119,7 +119,7 @@ describe('Executions', () => {
     }
   }
 
-  const finished = (execution: Record<string, unknown>) => !['queued', 'running'].includes(execution.status as string);
+  const finished = (execution: Record<string, unknown>) => execution.status !== undefined && !['queued', 'running'].includes(execution.status as string);
 
   /** The two pids the SLEEPER printed, once it printed them. */
   async function pidsOf(id: string): Promise<[number, number]> {
@@ -204,8 +204,22 @@ describe('Executions', () => {
   });
 
   it('keeps a child from seeing the server\'s secrets in its environment', async () => {
-    const workflowId = await create(codeWorkflow('Env', 'import os\nreturn {"names": sorted(os.environ)}'));
-    const execution = await waitFor(await execute(workflowId), finished);
+    // The server's own environment holds them (as in production), not only its config.
+    const secrets = { TENSORIFY_BOOTSTRAP_API_KEY: t.adminKey, TENSORIFY_DATABASE_URL: 'postgres://app:secret@db/prod', TENSORIFY_DATA_DIR: t.dataDir };
+    const saved = Object.fromEntries(Object.keys(secrets).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, secrets);
+    const workflowId = await create(codeWorkflow('Env', 'import os\nreturn {"names": sorted(os.environ), "values": list(os.environ.values())}'));
+    let execution: Record<string, any>;
+    try {
+      execution = await waitFor(await execute(workflowId), finished);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    expect(execution.output.values.join('\n')).not.toContain(t.adminKey);
+    expect(execution.output.values.join('\n')).not.toContain('postgres://app:secret');
     expect(execution.status).toBe('completed');
     const names: string[] = execution.output.names;
     expect(names).not.toContain('TENSORIFY_BOOTSTRAP_API_KEY');
@@ -340,6 +354,25 @@ describe('Executions', () => {
       expect(most).toBe(2);
       expect(await statusesOf()).toEqual(['completed', 'completed', 'completed']);
     });
+  });
+
+  it('keeps at most TENSORIFY_EXECUTION_LOG_LINES lines, the last saying the log was cut, and the run goes on', async () => {
+    const capped = await startTestApp({ TENSORIFY_EXECUTION_LOG_LINES: '10' });
+    try {
+      const as = capped.bearer(capped.adminKey);
+      const workflowId = (await capped.http.post('/v1/workflows').set('Authorization', as).send(codeWorkflow('Chatty', 'for index in range(50):\n    print(index)\nreturn {"printed": 50}')).expect(201)).body.id;
+      const id = (await capped.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', as).send({}).expect(202)).body.executionId;
+      let execution: Record<string, any> = {};
+      for (let polls = 0; polls < 400 && !finished(execution); polls++) {
+        execution = (await capped.http.get(`/v1/executions/${id}`).set('Authorization', as).expect(200)).body;
+        await new Promise((done) => setTimeout(done, 25));
+      }
+      expect(execution).toMatchObject({ status: 'completed', output: { printed: 50 } });
+      expect(execution.logs).toHaveLength(10);
+      expect(execution.logs[9]).toBe('[tensorify] log cut: only the first 9 lines of this execution are kept');
+    } finally {
+      await capped.close();
+    }
   });
 
   it('lists the local executor, healthy, in GET /v1/executors', async () => {
