@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EventEmitter } from 'node:events';
 import { Repository } from 'typeorm';
@@ -23,6 +23,7 @@ const FLUSH_BATCH = 500;
  */
 @Injectable()
 export class ExecutionLogs implements OnApplicationShutdown {
+  private readonly logger = new Logger(ExecutionLogs.name);
   private readonly live = new EventEmitter().setMaxListeners(0);
   private readonly counters = new Map<string, number>();
   private pending: ExecutionLogEntity[] = [];
@@ -67,7 +68,12 @@ export class ExecutionLogs implements OnApplicationShutdown {
     const batch = this.pending;
     this.pending = [];
     this.flushing = this.flushing.then(async () => {
-      for (let start = 0; start < batch.length; start += 200) await this.logs.insert(batch.slice(start, start + 200));
+      try {
+        for (let start = 0; start < batch.length; start += 200) await this.logs.insert(batch.slice(start, start + 200));
+      } catch (error) {
+        // Live readers got the lines; the stored log misses them. The next batches still go in.
+        this.logger.error(`Could not store ${batch.length} log line(s): ${(error as Error).message}`);
+      }
     });
     return this.flushing;
   }
