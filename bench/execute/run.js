@@ -73,7 +73,10 @@ function machineCpu() {
   return { busy: total - idle, total };
 }
 
-/** CPU ms per execution of the server, its children (sh + python), this script, and everything else on the machine. */
+/**
+ * CPU ms per execution of the server, the programs (the server's reaped children: sh + python; the
+ * direct runs: python), this script, and the busy machine time charged to none of them.
+ */
 function accounting(machine0, machine1, server0, server1, self0, self1, count) {
   const serverOwn = server1 ? server1.own - server0.own : 0;
   const programs = (server1 ? server1.children - server0.children : 0) + (self1.children - self0.children);
@@ -407,7 +410,7 @@ async function main() {
       `running (startedAt -> completedAt) ${ms(median(phases.running))}, completedAt -> end seen ${ms(median(phases.toObserved))}`);
     console.log(`  CPU per run: server process ${ms(cpuBefore.sse / RUNS)} ms (SSE) / ${ms(cpuBefore.poll / RUNS)} ms (polling), ` +
       `its children (sh + python) ${ms(cpuBefore.sseChildren / RUNS)} ms; direct python ${ms(directCpu / RUNS)} ms`);
-    console.log(`  other processes on the machine during these runs: ${ms(latencyCpu.other)} ms CPU per run (0 on a quiet machine)`);
+    console.log(`  busy machine time charged to none of these processes: ${ms(latencyCpu.other)} ms per run (a large figure: another load shared the machine)`);
     if (systemLines.size > 0) {
       console.log(`  executor system lines in the ${RUNS} SSE runs: ${[...systemLines].map(([line, n]) => `${n} x "${line}"`).join('; ')}`);
     }
@@ -475,10 +478,11 @@ async function main() {
       `${(r.busyShare * 100).toFixed(0)} %`,
     ];
     table(
-      ['', 'wall s', 'per s', 'server', 'sh+python', 'this script', 'other procs', 'machine busy'],
+      ['', 'wall s', 'per s', 'server', 'sh+python', 'this script', 'unattributed', 'machine busy'],
       [row('API, first POST to last SSE end', viaSse), row(`API, list polled every ${LIST_POLL_MS} ms`, viaList), row(`direct spawns, pool of ${CONCURRENCY}`, spawns)],
     );
-    console.log('  (CPU ms per execution; "other procs" is the rest of the machine: a high figure means the machine was shared and the run is noisy)');
+    console.log('  (CPU ms per execution. "unattributed": busy machine time charged to none of these: kernel work of process');
+    console.log('   creation and exit, orphans reaped by init (the executor\'s watcher subshell), and any other load on the machine)');
 
     console.log('');
     console.log(`  overhead, median API (SSE) - median direct   ${ms(overhead)} ms   (target < ${TARGET_OVERHEAD_MS} ms: ${verdict(overhead < TARGET_OVERHEAD_MS)})`);

@@ -14,6 +14,9 @@ import { ExecutionRunner } from './execution-runner';
 import { ExecutionsController } from './executions.controller';
 import { ExecutionsService } from './executions.service';
 
+/** How long a shutdown waits for running executions to stop. */
+const SHUTDOWN_DRAIN_MS = 15_000;
+
 /**
  * Starts the queue once the app is up, after recovering what a previous run of the server left:
  * `running` executions end WORKER_LOST, `queued` ones are queued again. On shutdown, running
@@ -47,7 +50,14 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
 
   async beforeApplicationShutdown(): Promise<void> {
     this.runner.abortAll();
-    await this.queue.stop();
+    // An executor that ignores its abort signal must not hold the server up forever.
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.queue.stop().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_DRAIN_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) this.logger.warn(`Running executions did not stop within ${SHUTDOWN_DRAIN_MS / 1000} s of shutdown; stopping anyway`);
     await this.registry.closeAll();
   }
 }
