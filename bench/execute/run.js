@@ -279,6 +279,15 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'tensorify-bench-execute-data-'));
   const programDir = mkdtempSync(join(tmpdir(), 'tensorify-bench-execute-program-'));
   let server;
+  // Interrupted (Ctrl-C, kill): stop the server and remove the temp dirs before leaving.
+  const interrupted = (signal) => {
+    server?.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(programDir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     server = await startServer(dataDir);
     const { api } = server;
@@ -331,7 +340,7 @@ async function main() {
     const polls = [];
     const postMs = [];
     const sseRuns = [];
-    const cpuBefore = { sse: 0, poll: 0, sseChildren: 0, pollChildren: 0 };
+    const serverCpuSum = { sse: 0, poll: 0, sseChildren: 0, pollChildren: 0 };
     let directCpu = 0;
     for (let run = 0; run < RUNS; run++) {
       let before = cpu();
@@ -347,8 +356,8 @@ async function main() {
       sseMs.push(performance.now() - started);
       const observedAt = Date.now();
       let after = cpu(pid);
-      cpuBefore.sse += after.own - before.own;
-      cpuBefore.sseChildren += after.children - before.children;
+      serverCpuSum.sse += after.own - before.own;
+      serverCpuSum.sseChildren += after.children - before.children;
       if (followed.status !== 'completed') throw new Error(`execution ${id} ended ${followed.status}`);
       postMs.push(acceptedMs);
       sseRuns.push({ id, sentAt, observedAt, lines: followed.lines });
@@ -359,8 +368,8 @@ async function main() {
       const polled = await poll(api, polledId, POLL_MS);
       pollMs.push(performance.now() - started);
       after = cpu(pid);
-      cpuBefore.poll += after.own - before.own;
-      cpuBefore.pollChildren += after.children - before.children;
+      serverCpuSum.poll += after.own - before.own;
+      serverCpuSum.pollChildren += after.children - before.children;
       polls.push(polled.polls);
       if (polled.status !== 'completed') throw new Error(`execution ${polledId} ended ${polled.status}`);
     }
@@ -408,8 +417,8 @@ async function main() {
     console.log('  an SSE run from its own timestamps (median ms): ' +
       `POST sent -> createdAt ${ms(median(phases.toCreated))}, queued (createdAt -> startedAt) ${ms(median(phases.queued))}, ` +
       `running (startedAt -> completedAt) ${ms(median(phases.running))}, completedAt -> end seen ${ms(median(phases.toObserved))}`);
-    console.log(`  CPU per run: server process ${ms(cpuBefore.sse / RUNS)} ms (SSE) / ${ms(cpuBefore.poll / RUNS)} ms (polling), ` +
-      `its children (sh + python) ${ms(cpuBefore.sseChildren / RUNS)} ms; direct python ${ms(directCpu / RUNS)} ms`);
+    console.log(`  CPU per run: server process ${ms(serverCpuSum.sse / RUNS)} ms (SSE) / ${ms(serverCpuSum.poll / RUNS)} ms (polling), ` +
+      `its children (sh + python) ${ms(serverCpuSum.sseChildren / RUNS)} ms; direct python ${ms(directCpu / RUNS)} ms`);
     console.log(`  busy machine time charged to none of these processes: ${ms(latencyCpu.other)} ms per run (a large figure: another load shared the machine)`);
     if (systemLines.size > 0) {
       console.log(`  executor system lines in the ${RUNS} SSE runs: ${[...systemLines].map(([line, n]) => `${n} x "${line}"`).join('; ')}`);

@@ -56,7 +56,8 @@ export class ExecutionRunner {
     const controller = new AbortController();
     this.active.set(execution.id, controller);
     // A cancel that arrived between the read above and now found nothing to abort: look again.
-    if ((await this.executions.findOneBy({ id: execution.id }))?.cancelRequestedAt) controller.abort('cancelled' satisfies AbortReason);
+    const latest = await this.executions.findOne({ where: { id: execution.id }, select: { id: true, cancelRequestedAt: true } });
+    if (latest?.cancelRequestedAt) controller.abort('cancelled' satisfies AbortReason);
     const timer = setTimeout(() => controller.abort('timed_out' satisfies AbortReason), execution.timeoutSeconds * 1000);
     this.logs.open(execution.id, execution.logCount);
     const stderr: string[] = [];

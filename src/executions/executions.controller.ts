@@ -148,7 +148,7 @@ export class ExecutionsController {
   @ApiResponse({ status: 200, description: 'The files', type: ExecutionFilesDto })
   @ApiErrors(EXECUTION_NOT_FOUND)
   async files(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ExecutionFilesDto> {
-    return { files: { ...(await this.executions.get(auth.workspace.id, id)).files } };
+    return { files: { ...(await this.executions.files(auth.workspace.id, id)) } };
   }
 
   @Get('executions/:id/logs')
@@ -252,7 +252,7 @@ export class ExecutionsController {
     return { executors };
   }
 
-  private present(execution: ExecutionEntity, logs: string[]): ExecutionDto {
+  private present(execution: Omit<ExecutionEntity, 'files'>, logs: string[]): ExecutionDto {
     return {
       id: execution.id,
       workflowId: execution.workflowId,

@@ -23,6 +23,11 @@ import { ExecutionRunner } from './execution-runner';
 /** Executions a workspace may have running at once, by plan (`enterprise` from config). */
 export const PLAN_CONCURRENT_EXECUTIONS: Record<Exclude<Plan, 'enterprise'>, number> = { free: 2, pro: 10 };
 
+/** Every column but the stored files (the bulk of a row), for reads that do not serve them. */
+const WITHOUT_FILES = Object.fromEntries(
+  (['id', 'workspaceId', 'workflowId', 'workflowVersion', 'status', 'executor', 'gpu', 'inputs', 'timeoutSeconds', 'output', 'exitCode', 'errorCode', 'errorMessage', 'externalId', 'logCount', 'idempotencyKey', 'requestHash', 'createdAt', 'startedAt', 'completedAt', 'cancelRequestedAt'] as const).map((column) => [column, true]),
+) as Partial<Record<keyof ExecutionEntity, true>>;
+
 /** How long an Idempotency-Key keeps answering with the execution it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -58,7 +63,7 @@ export class ExecutionsService {
    * run, and only then queues it. With an idempotency key seen in the last 24 hours, answers with
    * the execution it created (the same request) or 409 (another request).
    */
-  async execute(auth: AuthContext, workflowId: string, request: ExecuteRequest, idempotencyKey?: string): Promise<{ execution: ExecutionEntity; replayed: boolean }> {
+  async execute(auth: AuthContext, workflowId: string, request: ExecuteRequest, idempotencyKey?: string): Promise<{ execution: Omit<ExecutionEntity, 'files'>; replayed: boolean }> {
     const timeoutSeconds = request.timeoutSeconds ?? this.config.executionTimeoutSeconds;
     if (timeoutSeconds > this.config.maxExecutionSeconds) {
       throw new ValidationError(`timeoutSeconds may be at most ${this.config.maxExecutionSeconds} on this server`, {
@@ -110,11 +115,20 @@ export class ExecutionsService {
     return { execution, replayed: false };
   }
 
-  async get(workspaceId: string, id: string): Promise<ExecutionEntity> {
+  /** An execution of the workspace, without the files it ran (see `files`). */
+  async get(workspaceId: string, id: string): Promise<Omit<ExecutionEntity, 'files'>> {
     if (!looksLikeId(ID_PREFIX.execution, id)) throw this.notFound(id);
-    const execution = await this.executions.findOneBy({ id });
+    const execution = await this.executions.findOne({ where: { id }, select: WITHOUT_FILES });
     if (!execution || execution.workspaceId !== workspaceId) throw this.notFound(id);
     return execution;
+  }
+
+  /** The files an execution of the workspace ran. */
+  async files(workspaceId: string, id: string): Promise<ExecutionEntity['files']> {
+    if (!looksLikeId(ID_PREFIX.execution, id)) throw this.notFound(id);
+    const execution = await this.executions.findOne({ where: { id }, select: { id: true, workspaceId: true, files: true } });
+    if (!execution || execution.workspaceId !== workspaceId) throw this.notFound(id);
+    return execution.files;
   }
 
   async list(workspaceId: string, filter: ExecutionFilter, limit: number, cursor?: string): Promise<Page<ExecutionEntity>> {
@@ -128,7 +142,7 @@ export class ExecutionsService {
    * Cancels a queued execution at once, or asks the runner to stop a running one: it turns
    * `cancelled` when the executor reports the process gone. A finished execution is a 409.
    */
-  async cancel(workspaceId: string, id: string): Promise<ExecutionEntity> {
+  async cancel(workspaceId: string, id: string): Promise<Omit<ExecutionEntity, 'files'>> {
     const execution = await this.get(workspaceId, id);
     if (TERMINAL_STATUSES.has(execution.status)) {
       throw new ConflictError(`Execution ${id} already finished (${execution.status}); only a queued or running execution can be cancelled`, {
@@ -146,7 +160,7 @@ export class ExecutionsService {
   }
 
   /** The lines of an execution, all of them (the cap bounds how many there are). */
-  async logLines(execution: ExecutionEntity): Promise<string[]> {
+  async logLines(execution: Pick<ExecutionEntity, 'id'>): Promise<string[]> {
     return (await this.logs.read(execution.id)).map((line) => line.line);
   }
 
@@ -185,8 +199,8 @@ export class ExecutionsService {
     return fallback.id;
   }
 
-  private async findByIdempotencyKey(workspaceId: string, key: string, requestHash: string): Promise<ExecutionEntity | undefined> {
-    const earlier = await this.executions.findOneBy({ workspaceId, idempotencyKey: key });
+  private async findByIdempotencyKey(workspaceId: string, key: string, requestHash: string): Promise<Omit<ExecutionEntity, 'files'> | undefined> {
+    const earlier = await this.executions.findOne({ where: { workspaceId, idempotencyKey: key }, select: WITHOUT_FILES });
     if (!earlier) return undefined;
     if (this.clock.now() - earlier.createdAt.getTime() >= IDEMPOTENCY_WINDOW_MS) {
       // Expired: the key is free again for a new execution.

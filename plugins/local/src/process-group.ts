@@ -126,6 +126,8 @@ const LIFELINE_SCRIPT = [
   'wait "$program"',
   'status=$?',
   'kill "$watcher" 2>/dev/null',
+  // Reaped before the shell exits, so the group is empty at once (no /proc scan for leftovers).
+  'wait "$watcher" 2>/dev/null',
   'exit "$status"',
 ].join('\n');
 
