@@ -30,6 +30,7 @@ interface Outcome {
 export class ExecutionRunner {
   private readonly logger = new Logger(ExecutionRunner.name);
   private readonly active = new Map<string, AbortController>();
+  private readonly cancelsBeforeStart = new Set<string>();
 
   constructor(
     @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
@@ -55,9 +56,8 @@ export class ExecutionRunner {
     if (!started.affected) return;
     const controller = new AbortController();
     this.active.set(execution.id, controller);
-    // A cancel that arrived between the read above and now found nothing to abort: look again.
-    const latest = await this.executions.findOne({ where: { id: execution.id }, select: { id: true, cancelRequestedAt: true } });
-    if (latest?.cancelRequestedAt) controller.abort('cancelled' satisfies AbortReason);
+    // A cancel that arrived between the read above and now found nothing to abort: it waits here.
+    if (this.cancelsBeforeStart.delete(execution.id)) controller.abort('cancelled' satisfies AbortReason);
     const timer = setTimeout(() => controller.abort('timed_out' satisfies AbortReason), execution.timeoutSeconds * 1000);
     this.logs.open(execution.id, execution.logCount);
     const stderr: string[] = [];
@@ -84,10 +84,8 @@ export class ExecutionRunner {
             }
             this.logs.append(execution.id, stream, line);
           },
-          setExternalId: (id) => {
-            externalId = id;
-            void this.executions.update({ id: execution.id }, { externalId: id });
-          },
+          // Stored with the outcome: one write less per run.
+          setExternalId: (id) => (externalId = id),
         },
       );
       outcome = this.outcomeOf(result, controller.signal, stderr, execution.timeoutSeconds);
@@ -104,7 +102,11 @@ export class ExecutionRunner {
   /** Asks the running execution to stop; false when it is not running in this process. */
   cancel(executionId: string): boolean {
     const controller = this.active.get(executionId);
-    if (!controller) return false;
+    if (!controller) {
+      // Taken off the queue but not started yet: process() aborts it as soon as it registers.
+      this.cancelsBeforeStart.add(executionId);
+      return false;
+    }
     controller.abort('cancelled' satisfies AbortReason);
     return true;
   }
@@ -169,6 +171,7 @@ export class ExecutionRunner {
 
   /** Stores how the execution ended (only if it is still `from`), then tells live readers. */
   private async finish(executionId: string, outcome: Outcome, from: ExecutionStatus | ExecutionStatus[] = ['queued', 'running']): Promise<void> {
+    this.cancelsBeforeStart.delete(executionId);
     await this.logs.flush();
     const logCount = this.logs.close(executionId);
     const fields: Partial<ExecutionEntity> = {
