@@ -3,45 +3,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
+import { codeWorkflow, processAlive as alive, SLEEPER } from '../support/executions';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
 const read = (file: string) => JSON.parse(readFileSync(resolve(EXAMPLES_DIR, file), 'utf8'));
-
-/** trigger → a code node running `body` → return of its output. */
-function codeWorkflow(name: string, body: string) {
-  return {
-    name,
-    nodes: [
-      { id: 'trigger', type: 'manual' },
-      { id: 'step', type: 'code', settings: { code: body } },
-      { id: 'out', type: 'return', settings: { value: '{{ step }}' } },
-    ],
-    edges: [
-      { source: 'trigger', target: 'step' },
-      { source: 'step', target: 'out' },
-    ],
-  };
-}
-
-/** A program that starts a grandchild, prints both pids, then sleeps. */
-const SLEEPER = [
-  'import os, subprocess, time',
-  'child = subprocess.Popen(["sleep", "60"])',
-  'print("pids", os.getpid(), child.pid, flush=True)',
-  'time.sleep(float(input.get("seconds", 60)))',
-  'return {"slept": True}',
-].join('\n');
-
-/** Whether the process exists and is not a zombie (a dead child not yet reaped counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 interface SseEvent {
   id?: string;

@@ -1,26 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { codeWorkflow, processAlive, SLEEPER } from '../support/executions';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { TEST_ADMIN_KEY } from '../support/test-app';
-
-const SLEEPER = [
-  'import os, subprocess, time',
-  'child = subprocess.Popen(["sleep", "60"])',
-  'print("pids", os.getpid(), child.pid, flush=True)',
-  'time.sleep(float(input.get("seconds", 60)))',
-  'return {"slept": True}',
-].join('\n');
-
-/** Whether the process exists and is not a zombie. */
-async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('A server killed with SIGKILL during runs', () => {
   let dataDir: string;
@@ -59,18 +42,7 @@ describe('A server killed with SIGKILL during runs', () => {
     server = await startServerProcess(env());
     const workflow = await api('/v1/workflows', {
       method: 'POST',
-      body: {
-        name: 'Sleeper',
-        nodes: [
-          { id: 'trigger', type: 'manual' },
-          { id: 'step', type: 'code', settings: { code: SLEEPER } },
-          { id: 'out', type: 'return', settings: { value: '{{ step }}' } },
-        ],
-        edges: [
-          { source: 'trigger', target: 'step' },
-          { source: 'step', target: 'out' },
-        ],
-      },
+      body: codeWorkflow('Sleeper', SLEEPER),
     });
     expect(workflow.status).toBe(201);
     const running = (await api(`/v1/workflows/${workflow.body.id}/execute`, { method: 'POST', body: { inputs: { seconds: 60 } } })).body.executionId;
@@ -81,7 +53,7 @@ describe('A server killed with SIGKILL during runs', () => {
 
     await server.stop('SIGKILL');
     const deadline = Date.now() + 3_000;
-    while ((await alive(pid)) || (await alive(grandchild))) {
+    while (processAlive(pid) || processAlive(grandchild)) {
       if (Date.now() > deadline) throw new Error(`the run's processes outlived the server: ${pid} ${grandchild}`);
       await new Promise((done) => setTimeout(done, 50));
     }
