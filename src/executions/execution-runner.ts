@@ -120,21 +120,13 @@ export class ExecutionRunner {
     await this.finish(executionId, { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled before it started' });
   }
 
-  /**
-   * After a crash: executions left `running` by this server end `failed` with WORKER_LOST (their
-   * process died with it); returns the `queued` ones, to be queued again.
-   */
-  async recover(): Promise<ExecutionEntity[]> {
-    const lost = await this.executions.findBy({ status: 'running' });
-    for (const execution of lost) {
-      await this.finish(execution.id, {
-        status: 'failed',
-        errorCode: ExecutionErrorCode.WORKER_LOST,
-        errorMessage: 'The server stopped while this execution ran; it did not finish',
-      }, 'running');
+  /** After a crash: executions left `running` by this server end `failed` with WORKER_LOST (their processes died with it). */
+  async recover(): Promise<void> {
+    const lost = await this.executions.find({ where: { status: 'running' }, select: { id: true } });
+    for (const { id } of lost) {
+      await this.finish(id, { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The server stopped while this execution ran; it did not finish' }, 'running');
     }
     if (lost.length > 0) this.logger.warn(`${lost.length} execution(s) left running by a previous run of the server ended as WORKER_LOST`);
-    return this.executions.find({ where: { status: In(['queued']) }, order: { createdAt: 'ASC' } });
   }
 
   private outcomeOf(result: ExecutionResult, signal: AbortSignal, stderr: string[], timeoutSeconds: number): Outcome {
