@@ -216,13 +216,19 @@ export class ExecutionsController {
       offEnd();
     };
     request.raw.on('close', cleanup);
-    for (const line of await this.logs.read(id, after)) send(line);
-    replaying = false;
-    buffered.forEach(send);
-    const current = endedWith ?? (TERMINAL_STATUSES.has(execution.status) ? execution.status : (await this.executions.get(auth.workspace.id, id)).status);
-    if (endedWith !== undefined || TERMINAL_STATUSES.has(current as ExecutionEntity['status'])) {
-      for (const line of await this.logs.read(id, lastSent)) send(line);
-      end(current);
+    try {
+      for (const line of await this.logs.read(id, after)) send(line);
+      replaying = false;
+      buffered.forEach(send);
+      const current = endedWith ?? (TERMINAL_STATUSES.has(execution.status) ? execution.status : (await this.executions.get(auth.workspace.id, id)).status);
+      if (endedWith !== undefined || TERMINAL_STATUSES.has(current as ExecutionEntity['status'])) {
+        for (const line of await this.logs.read(id, lastSent)) send(line);
+        end(current);
+      }
+    } catch (error) {
+      // The response has started: the error can only be told in the stream; the client may reconnect.
+      if (!closed) raw.end(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
+      cleanup();
     }
   }
 
