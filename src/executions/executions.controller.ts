@@ -157,7 +157,8 @@ export class ExecutionsController {
     summary: 'Follow the logs of an execution (Server-Sent Events)',
     description:
       'One event per log line, its `id:` the line\'s index from 0; reconnect with `Last-Event-ID` to resume after the last line you got, without gaps or repeats. ' +
-      'Ends with an `end` event whose data is `{"status": …}`, also for an execution that already finished. Needs `executions:read`.',
+      'Ends with an `end` event whose data is `{"status": …}`, also for an execution that already finished; a server-side failure after the stream started ends it with an `error` event ' +
+      '(reconnect with `Last-Event-ID`). A comment line every 15 s keeps idle connections open. Needs `executions:read`.',
   })
   @ApiParam(EXECUTION_ID)
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last line received', example: '41' })
