@@ -99,19 +99,8 @@ async function main() {
     const startupMs = await firstOk(`${api}/health`, startedAt);
     const headers = { Authorization: `Bearer ${KEY}` };
 
-    const hello = JSON.stringify({
-      name: 'Hello',
-      description: 'Greets whoever is named in the inputs.',
-      nodes: [
-        { id: 'trigger', type: 'manual', settings: {} },
-        { id: 'greeting', type: 'transform', settings: { value: { message: 'Hello, {{ trigger.name }}!' } } },
-        { id: 'out', type: 'return', settings: { value: { result: '{{ greeting.message }}' } } },
-      ],
-      edges: [
-        { source: 'trigger', target: 'greeting' },
-        { source: 'greeting', target: 'out' },
-      ],
-    });
+    // The contract's hello example: the workflow the benchmark reads back.
+    const hello = readFileSync(join(ROOT, '..', 'shared', 'examples', 'hello.json'), 'utf8');
     const created = await fetch(`${api}/v1/workflows`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: hello });
     if (created.status !== 201) throw new Error(`create workflow: ${created.status} ${await created.text()}`);
     const { id } = await created.json();

@@ -241,33 +241,15 @@ function resolvePython() {
   return { onPath, executable: executable || onPath, version };
 }
 
+/** The contract's hello example (../shared/examples, or BENCH_EXAMPLES_DIR). */
 function helloWorkflow() {
   const file = join(EXAMPLES, 'hello.json');
-  if (existsSync(file)) {
-    return {
-      workflow: JSON.parse(readFileSync(file, 'utf8')),
-      inputs: JSON.parse(readFileSync(join(EXAMPLES, 'hello.inputs.json'), 'utf8')),
-      expected: JSON.parse(readFileSync(join(EXAMPLES, 'hello.expected-output.json'), 'utf8')),
-      source: file,
-    };
-  }
+  if (!existsSync(file)) throw new Error(`${file} not found: set BENCH_EXAMPLES_DIR to the folder of the example workflows`);
   return {
-    workflow: {
-      name: 'Hello',
-      description: 'Greets whoever is named in the inputs.',
-      nodes: [
-        { id: 'trigger', type: 'manual', settings: {} },
-        { id: 'greeting', type: 'transform', settings: { value: { message: 'Hello, {{ trigger.name }}!' } } },
-        { id: 'out', type: 'return', settings: { value: { result: '{{ greeting.message }}' } } },
-      ],
-      edges: [
-        { source: 'trigger', target: 'greeting' },
-        { source: 'greeting', target: 'out' },
-      ],
-    },
-    inputs: { name: 'Ada' },
-    expected: { result: 'Hello, Ada!' },
-    source: 'built in (no shared/examples next to the repository)',
+    workflow: JSON.parse(readFileSync(file, 'utf8')),
+    inputs: JSON.parse(readFileSync(join(EXAMPLES, 'hello.inputs.json'), 'utf8')),
+    expected: JSON.parse(readFileSync(join(EXAMPLES, 'hello.expected-output.json'), 'utf8')),
+    source: file,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { ProgramFiles } from '@tensorify/executor-sdk';
 import type { NodeCatalog } from '../nodes/node-catalog';
 import type { NodeTypeDefinition } from '../nodes/node-type';
 import { type Binding, findBindings, parseBindings } from '../workflows/graph/bindings';
@@ -19,7 +20,7 @@ import {
   withLiteral,
   extensionOf,
 } from './branch-conditions';
-import { conditionToPy, parseCondition } from './condition';
+import { type ConditionNode, conditionToPy, parseCondition } from './condition';
 import { fromImport, importedNames, mergeImports } from './python-imports';
 import { flatSource, layoutDef, layoutStatement } from './python/layout';
 import { collectNames, jsonToPy, py, type PyExpr } from './python/py-expr';
@@ -38,7 +39,8 @@ export interface CompileInput {
 }
 
 export const GENERATED_FILE_NAMES = ['main.py', 'utils.py', 'requirements.txt'] as const;
-export type GeneratedFiles = Record<(typeof GENERATED_FILE_NAMES)[number], string>;
+/** The program's files: the same shape the executor SDK hands to executors. */
+export type GeneratedFiles = ProgramFiles;
 
 /** Names main.py defines or imports besides the node functions. */
 const PROGRAM_NAMES = ['run', 'main', 'ctx', 'Any', 'os', '__builtins__', '__file__', '__cached__', '__annotations__', '__path__', '__all__'];
@@ -125,6 +127,7 @@ class Compilation {
   private readonly byId = new Map<string, NodeState>();
   private readonly taken: Set<string>;
   private readonly topKnown = new WeakMap<Conjunction, number>();
+  private readonly conditions = new Map<string, { condition: ConditionNode; bindings: Binding[] }>();
   /** Every name the laid-out expressions of main.py read: what it must import. */
   private readonly namesRead = new Set(['Any', 'Context', 'node', 'run_program']);
 
@@ -241,14 +244,23 @@ class Compilation {
     const bindings: Binding[] = [];
     for (const [name, value] of Object.entries(state.settings)) {
       if (verbatimSettings.includes(name)) continue;
-      if (expressionSettings.includes(name)) {
-        const parsed = parseCondition(String(value));
-        if (parsed.ok) bindings.push(...parsed.bindings);
-      } else {
-        bindings.push(...findBindings(value).bindings);
-      }
+      if (expressionSettings.includes(name)) bindings.push(...this.condition(state, name, value).bindings);
+      else bindings.push(...findBindings(value).bindings);
     }
     return bindings;
+  }
+
+  /** A condition setting, parsed once per compile (the validator has already refused a bad one). */
+  private condition(state: NodeState, name: string, value: unknown): { condition: ConditionNode; bindings: Binding[] } {
+    const key = `${state.node.id}/${name}`;
+    let parsed = this.conditions.get(key);
+    if (parsed === undefined) {
+      const result = parseCondition(String(value));
+      if (!result.ok) throw new Error(`Node "${state.node.id}": ${result.error.message}`);
+      parsed = result;
+      this.conditions.set(key, parsed);
+    }
+    return parsed;
   }
 
   // ---- run() -------------------------------------------------------------------------------
@@ -444,9 +456,7 @@ class Compilation {
     if (value === undefined) return undefined;
     if (verbatimSettings.includes(name)) return new VerbatimBody(String(value));
     if (expressionSettings.includes(name)) {
-      const parsed = parseCondition(String(value));
-      if (!parsed.ok) throw new Error(`Node "${state.node.id}": ${parsed.error.message}`);
-      const expr = conditionToPy(parsed.condition, (binding) => this.bindingExpr(binding));
+      const expr = conditionToPy(this.condition(state, name, value).condition, (binding) => this.bindingExpr(binding));
       return new PyValue(expr.kind === 'compare' || expr.kind === 'not' || expr.kind === 'const' ? expr : py.call('bool', [expr]));
     }
     return new PyValue(this.valueExpr(value));

@@ -23,11 +23,6 @@ import { ExecutionRunner } from './execution-runner';
 /** Executions a workspace may have running at once, by plan (`enterprise` from config). */
 export const PLAN_CONCURRENT_EXECUTIONS: Record<Exclude<Plan, 'enterprise'>, number> = { free: 2, pro: 10 };
 
-/** Every column but the stored files (the bulk of a row), for reads that do not serve them. */
-const WITHOUT_FILES = Object.fromEntries(
-  (['id', 'workspaceId', 'workflowId', 'workflowVersion', 'status', 'executor', 'gpu', 'inputs', 'timeoutSeconds', 'output', 'exitCode', 'errorCode', 'errorMessage', 'externalId', 'logCount', 'idempotencyKey', 'requestHash', 'createdAt', 'startedAt', 'completedAt', 'cancelRequestedAt'] as const).map((column) => [column, true]),
-) as Partial<Record<keyof ExecutionEntity, true>>;
-
 /** How long an Idempotency-Key keeps answering with the execution it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -56,7 +51,14 @@ export class ExecutionsService {
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.withoutFiles = Object.fromEntries(
+      executions.metadata.columns.filter((column) => column.propertyName !== 'files').map((column) => [column.propertyName, true]),
+    );
+  }
+
+  /** Every column but the stored files (the bulk of a row), for reads that do not serve them. */
+  private readonly withoutFiles: Partial<Record<keyof ExecutionEntity, true>>;
 
   /**
    * Compiles the workflow's current version, stores a `queued` execution with the files it will
@@ -118,7 +120,7 @@ export class ExecutionsService {
   /** An execution of the workspace, without the files it ran (see `files`). */
   async get(workspaceId: string, id: string): Promise<Omit<ExecutionEntity, 'files'>> {
     if (!looksLikeId(ID_PREFIX.execution, id)) throw this.notFound(id);
-    const execution = await this.executions.findOne({ where: { id }, select: WITHOUT_FILES });
+    const execution = await this.executions.findOne({ where: { id }, select: this.withoutFiles });
     if (!execution || execution.workspaceId !== workspaceId) throw this.notFound(id);
     return execution;
   }
@@ -200,7 +202,7 @@ export class ExecutionsService {
   }
 
   private async findByIdempotencyKey(workspaceId: string, key: string, requestHash: string): Promise<Omit<ExecutionEntity, 'files'> | undefined> {
-    const earlier = await this.executions.findOne({ where: { workspaceId, idempotencyKey: key }, select: WITHOUT_FILES });
+    const earlier = await this.executions.findOne({ where: { workspaceId, idempotencyKey: key }, select: this.withoutFiles });
     if (!earlier) return undefined;
     if (this.clock.now() - earlier.createdAt.getTime() >= IDEMPOTENCY_WINDOW_MS) {
       // Expired: the key is free again for a new execution.

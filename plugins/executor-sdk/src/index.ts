@@ -53,11 +53,11 @@ export interface PluginManifest {
 }
 
 /** The three files of a compiled workflow, exactly as `POST /v1/workflows/:id/export` returns them. */
-export interface ProgramFiles {
+export type ProgramFiles = {
   'main.py': string;
   'utils.py': string;
   'requirements.txt': string;
-}
+};
 
 /** One run of a compiled workflow, as the server hands it to an executor. */
 export interface ExecutionJob {
