@@ -2,7 +2,8 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeCatalog } from '../nodes/node-catalog';
-import { defaultCodegenRoot, indentBody, splitFragment, TemplateSet } from './template-set';
+import { py } from './python/py-expr';
+import { defaultCodegenRoot, indentBody, PyArgs, splitFragment, TemplateSet } from './template-set';
 
 describe(TemplateSet.name, () => {
   let root: string;
@@ -47,7 +48,16 @@ describe(TemplateSet.name, () => {
 
   it('refuses (call …) of a function the node type does not declare', async () => {
     const templates = await loadWithTransformTemplate('    return {{py (call "exec" settings.value)}}\n');
-    expect(() => templates.renderNode('transform', { settings: {} }, new Set(['other']))).toThrow('(call "exec" …) names no helper of this node type');
+    expect(() => templates.renderNode('transform', { settings: {} }, new Set(['other']))).toThrow('(call "exec" …) names neither a helper');
+  });
+
+  it('calls attributes of imported names and splices PyArgs as positional arguments', async () => {
+    const templates = await loadWithTransformTemplate('    return {{py (call "nn.Sequential" layers last=1)}}\n');
+    const layers = new PyArgs([py.call(py.attr(py.name('nn'), 'ReLU')), py.num(2)]);
+    expect(templates.renderNode('transform', { layers }, new Set(['nn'])).body).toBe('    return nn.Sequential(nn.ReLU(), 2, last=1)\n');
+    const dunder = await loadWithTransformTemplate('    return {{py (call "nn.__class__.x()" layers)}}\n');
+    expect(() => dunder.renderNode('transform', { layers }, new Set(['nn']))).toThrow('names neither a helper');
+    expect(() => templates.renderNode('transform', { layers }, new Set(['other']))).toThrow('(call "nn.Sequential" …) names neither');
   });
 });
 

@@ -15,6 +15,11 @@ export class PyValue {
   constructor(readonly expr: PyExpr) {}
 }
 
+/** Expressions spliced into a call as its positional arguments: `(call "nn.Sequential" layers)`. */
+export class PyArgs {
+  constructor(readonly exprs: readonly PyExpr[]) {}
+}
+
 /** A `code` node's Python, as written: the `body` helper indents it as a function body. */
 export class VerbatimBody {
   constructor(readonly text: string) {}
@@ -31,12 +36,13 @@ const SUBEXPRESSIONS = new Set(['call']);
 const BLOCKS = new Set(['if', 'unless', 'each']);
 const PLACEHOLDER = /\u0000(\d+)\u0000/g;
 const INDENT = '    ';
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Placeholder = { kind: 'expr'; expr: PyExpr } | { kind: 'body'; text: string };
 
 interface RenderData {
   placeholders: Placeholder[];
-  /** Functions a node template may call with `(call "name" …)`. */
+  /** Names a node template may call with `(call "name" …)`: helpers, imported names, and attributes of those (`nn.Linear`). */
   callable: ReadonlySet<string>;
 }
 
@@ -135,13 +141,18 @@ function createEnvironment(): typeof Handlebars {
   env.registerHelper('call', (name: unknown, ...rest: unknown[]) => {
     const options = rest.pop() as Handlebars.HelperOptions;
     const data = options.data as RenderData;
-    if (typeof name !== 'string' || !data.callable.has(name)) {
-      throw new Error(`(call ${JSON.stringify(name)} …) names no helper of this node type (python.helpers in node.json)`);
+    const parts = typeof name === 'string' ? name.split('.') : [];
+    if (parts.length === 0 || !parts.every((part) => IDENTIFIER.test(part)) || !data.callable.has(parts[0])) {
+      throw new Error(
+        `(call ${JSON.stringify(name)} …) names neither a helper of this node type (python.helpers in node.json) nor a name its imports bind`,
+      );
     }
+    const func = parts.slice(1).reduce<PyExpr>((value, attr) => py.attr(value, attr), py.name(parts[0]));
     // Handlebars 4 builds the hash from its last pair to its first: reverse it back to the template's order.
     const pairs = Object.entries(options.hash as Record<string, unknown>).reverse();
     const keywords = pairs.map(([keyword, value]) => ({ name: keyword, value: toExpr(value, 'call') }));
-    return new PyValue(py.call(name, [...rest.map((value) => toExpr(value, 'call')), ...keywords]));
+    const positional = rest.flatMap((value) => (value instanceof PyArgs ? value.exprs : [toExpr(value, 'call')]));
+    return new PyValue(py.call(func, [...positional, ...keywords]));
   });
   return env;
 }

@@ -5,6 +5,7 @@ import { type Binding, findBindings, parseBindings } from '../workflows/graph/bi
 import { type GraphProblem, GraphProblemCode } from '../workflows/graph/graph-problem';
 import type { GraphValidator } from '../workflows/graph/graph-validator';
 import type { WorkflowEdgeInput, WorkflowNodeInput } from '../workflows/graph/graph.types';
+import { carriesValue, sourcePortOf, targetPortOf } from '../workflows/graph/dataflow';
 import { topologicalOrder } from '../workflows/graph/topological-order';
 import { InvalidWorkflowError } from '../workflows/invalid-workflow.error';
 import {
@@ -26,7 +27,7 @@ import { flatSource, layoutDef, layoutStatement } from './python/layout';
 import { collectNames, jsonToPy, py, type PyExpr } from './python/py-expr';
 import { docstringText, PYTHON_BUILTINS, PYTHON_KEYWORDS } from './python/python-literal';
 import { mergeRequirements } from './requirements';
-import { PythonCode, PyValue, type TemplateSet, VerbatimBody } from './template-set';
+import { PyArgs, PythonCode, PyValue, type TemplateSet, VerbatimBody } from './template-set';
 
 /** A stored workflow version: what an export compiles. */
 export interface CompileInput {
@@ -78,7 +79,7 @@ interface NodeState {
   node: WorkflowNodeInput;
   definition: NodeTypeDefinition;
   settings: Record<string, unknown>;
-  role: 'step' | 'branch' | 'return';
+  role: 'step' | 'branch' | 'return' | 'layer' | 'sequence';
   function: string;
   variable: string;
   /** The bool a branch node returned, as tested by the `if` blocks. */
@@ -86,6 +87,8 @@ interface NodeState {
   condition: Condition;
   /** Nodes feeding its input handle, in compile order. */
   inputSources: NodeState[];
+  /** Per input port: the nodes whose edges bring it a value (of its data type), with the output they leave through. */
+  portSources: Map<string, { source: NodeState; field?: string }[]>;
   /** Every binding of its settings (those of a condition included), in order. */
   bindings: Binding[];
   /** Upstream nodes its bindings read, in order of first appearance. */
@@ -151,6 +154,7 @@ class Compilation {
         passed: '',
         condition: ALWAYS,
         inputSources: [],
+        portSources: new Map(),
         bindings: [],
         bound: [],
         position,
@@ -164,8 +168,9 @@ class Compilation {
     });
     // Names in workflow order, functions first, so a node keeps its names when others are added after it.
     const inWorkflowOrder = workflow.nodes.map((node) => this.byId.get(node.id)!);
-    for (const state of inWorkflowOrder) state.function = this.allocate(state.node.id, '_node');
+    for (const state of inWorkflowOrder) if (state.role !== 'layer') state.function = this.allocate(state.node.id, '_node');
     for (const state of inWorkflowOrder) {
+      if (state.role === 'layer') continue;
       state.variable = this.allocate(`${state.node.id}_output`, '');
       if (state.role === 'branch') state.passed = this.allocate(`${state.node.id}_passed`, '');
     }
@@ -176,7 +181,8 @@ class Compilation {
     const body = this.emitRun();
     const emitted = this.states.filter((state) => state.emitted);
     const functions = emitted.map((state) => new PythonCode(this.renderFunction(state)));
-    const usedTypes = [...new Set(emitted.map((state) => state.definition.type))].sort();
+    const layers = emitted.flatMap((state) => (state.role === 'sequence' ? this.chainOf(state) : []));
+    const usedTypes = [...new Set([...emitted, ...layers].map((state) => state.definition.type))].sort();
     const presets = emitted.filter((state) => state.preset).map((state) => ' '.repeat(INDENT) + `${state.variable} = None`);
     const runBody = [...presets, ...this.printBlock(body, INDENT)].join('\n');
     return {
@@ -214,6 +220,14 @@ class Compilation {
     for (const state of this.states) {
       const edges = (incoming.get(state) ?? []).sort((a, b) => a.source.position - b.source.position);
       state.inputSources = [...new Set(edges.map(({ source }) => source))];
+      for (const { source, edge } of edges) {
+        const from = sourcePortOf(source.definition, edge);
+        const to = targetPortOf(state.definition, edge);
+        if (from === undefined || to === undefined || !carriesValue(from, to)) continue;
+        const list = state.portSources.get(to.id) ?? [];
+        if (!list.some((entry) => entry.source === source)) list.push({ source, field: from.field });
+        state.portSources.set(to.id, list);
+      }
       state.bindings = this.bindingsOf(state);
       state.bound = [...new Set(state.bindings.flatMap((binding) => (binding.root.kind === 'node' ? [this.byId.get(binding.root.nodeId)!] : [])))];
       if (edges.length > 0) {
@@ -270,6 +284,7 @@ class Compilation {
     const top: Block = { statements: [], known: new Set(), scanned: 0 };
     let open: OpenBlock[] = [];
     for (const state of this.states) {
+      if (state.role === 'layer') continue;
       const placed = this.openBlocks(top, open, state.condition);
       if (placed === undefined) continue;
       open = placed;
@@ -366,11 +381,39 @@ class Compilation {
   /** The call of a node's function in run(), reading each argument where run() holds it. */
   private callOf(state: NodeState): PyExpr {
     const args: PyExpr[] = [];
-    const parameters = state.definition.python?.parameters ?? [];
-    if (parameters.includes('input')) args.push(this.inputOf(state, state));
+    for (const parameter of this.portParameters(state)) {
+      args.push(parameter === 'input' ? this.inputOf(state, state) : this.portValue(state, parameter));
+    }
     for (const bound of state.bound) args.push(this.valueOf(bound, state));
     if (this.needsContext(state)) args.push(py.name('ctx'));
     return py.call(state.function, args);
+  }
+
+  /** `input` and the input ports the function takes, in the manifest's order (`ctx` comes last, separately). */
+  private portParameters(state: NodeState): string[] {
+    return (state.definition.python?.parameters ?? []).filter((parameter) => parameter !== 'ctx');
+  }
+
+  /** The value arriving at one input port: its source's output (or the field its output port carries); with several, the latest set. */
+  private portValue(state: NodeState, port: string): PyExpr {
+    const values = (state.portSources.get(port) ?? []).map(({ source, field }) => {
+      const value = this.valueOf(source, state);
+      return field === undefined || value.kind === 'const' ? value : py.subscript(value, py.str(field));
+    });
+    if (values.length === 0) return py.none;
+    return values.length === 1 ? values[0] : py.call('first_value', values.reverse());
+  }
+
+  /** The layers of a sequence node, first to last: the chain of layer nodes feeding its input. */
+  private chainOf(state: NodeState): NodeState[] {
+    const chain: NodeState[] = [];
+    let current = state;
+    for (;;) {
+      const link = current.portSources.get(current.definition.inputs[0]?.id ?? '')?.[0]?.source;
+      if (link === undefined || link.role !== 'layer' || chain.includes(link)) return chain;
+      chain.unshift(link);
+      current = link;
+    }
   }
 
   /** What run() passes for `node`'s output when `reader` reads it; a branch passes its input on. */
@@ -431,24 +474,49 @@ class Compilation {
   private renderFunction(state: NodeState): string {
     const { definition } = state;
     const python = definition.python ?? {};
-    const parameters = python.parameters ?? [];
+    const ports = this.portParameters(state);
     const params = [
-      ...(parameters.includes('input') ? [{ name: 'input', annotation: 'Any' }] : []),
+      ...ports.map((name) => ({ name, annotation: 'Any' })),
       ...state.bound.map((bound) => ({ name: bound.variable, annotation: 'Any' })),
       ...(this.needsContext(state) ? [{ name: 'ctx', annotation: 'Context' }] : []),
     ];
-    const settings: Record<string, PyValue | VerbatimBody | undefined> = {};
-    for (const [name, value] of Object.entries(state.settings)) settings[name] = this.settingValue(state, name, value);
-    const { body, printed } = this.templates.renderNode(definition.type, { settings, node: { id: state.node.id } }, new Set(python.helpers ?? []));
+    const chain = state.role === 'sequence' ? this.chainOf(state) : [];
+    const context = {
+      ...this.templateContext(state),
+      params: Object.fromEntries(ports.map((name) => [name, new PyValue(py.name(name))])),
+      layers: new PyArgs(chain.map((layer) => this.layerExpr(layer))),
+    };
+    const { body, printed } = this.templates.renderNode(definition.type, context, this.callable(definition));
     printed.forEach((expr) => collectNames(expr, this.namesRead));
+    const summary = chain.length === 0 ? `${definition.displayName} node.` : `${definition.displayName} node: ${chain.map((layer) => layer.node.id).join(' → ')}.`;
     const decoratorArgs: PyExpr[] = [py.str(state.node.id)];
     const decorator = py.call('node', python.resultType === undefined ? decoratorArgs : [...decoratorArgs, { name: 'result', value: py.name(python.resultType) }]);
     return [
       `@${flatSource(decorator)}`,
       layoutDef(0, state.function, params, python.returns ?? 'Any'),
-      `    """${docstringText(`${definition.displayName} node.`)}"""`,
+      `    """${docstringText(summary)}"""`,
       body.replace(/\n+$/, ''),
     ].join('\n');
+  }
+
+  /** What every node template sees: its settings compiled (`settings`), as written (`raw`), and its id. */
+  private templateContext(state: NodeState): object {
+    const settings: Record<string, PyValue | VerbatimBody | undefined> = {};
+    for (const [name, value] of Object.entries(state.settings)) settings[name] = this.settingValue(state, name, value);
+    return { settings, raw: state.settings, node: { id: state.node.id } };
+  }
+
+  /** The names a type's template may call: its helpers, and what its import lines bind (`nn` in `nn.Linear`). */
+  private callable(definition: NodeTypeDefinition): ReadonlySet<string> {
+    return new Set([...(definition.python?.helpers ?? []), ...definition.imports.flatMap(importedNames)]);
+  }
+
+  /** A layer node's module expression: its template's one printed expression. */
+  private layerExpr(layer: NodeState): PyExpr {
+    const { printed } = this.templates.renderNode(layer.definition.type, this.templateContext(layer), this.callable(layer.definition));
+    if (printed.length !== 1) throw new Error(`The template of layer type "${layer.definition.type}" must print exactly one expression, printed ${printed.length}`);
+    collectNames(printed[0], this.namesRead);
+    return printed[0];
   }
 
   private settingValue(state: NodeState, name: string, value: unknown): PyValue | VerbatimBody | undefined {

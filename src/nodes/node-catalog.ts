@@ -2,7 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { NodePort, NodeTypeDefinition, SettingsProblem } from './node-type';
+import { type NodePort, type NodeTypeDefinition, SHAPE_RULES, type SettingsProblem } from './node-type';
 
 const MANIFEST_FILE = 'node.json';
 const NODE_TYPE_NAME = '^[a-z][a-z0-9]*(-[a-z0-9]+)*$';
@@ -10,11 +10,21 @@ const SEMVER = '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z.-]+)?
 const PORT_ID = '^[A-Za-z_][A-Za-z0-9_-]*$';
 
 const nonEmptyString = { type: 'string', minLength: 1 };
-const portSchema = {
+const DATA_TYPE = '^[a-z][a-z0-9]*(-[a-z0-9]+)*$';
+/**
+ * What a numeric setting that may also be a binding uses as its string branch:
+ * `"anyOf": [{"type": "number", …}, {"type": "string", "pattern": BINDING_PATTERN}]`.
+ */
+export const BINDING_PATTERN = '^\\s*\\{\\{[^]*\\}\\}\\s*$';
+const inputPortSchema = {
   type: 'object',
   required: ['id', 'dataType', 'description'],
-  properties: { id: { type: 'string', pattern: PORT_ID }, dataType: nonEmptyString, description: nonEmptyString },
+  properties: { id: { type: 'string', pattern: PORT_ID }, dataType: { type: 'string', pattern: DATA_TYPE }, description: nonEmptyString },
   additionalProperties: false,
+};
+const outputPortSchema = {
+  ...inputPortSchema,
+  properties: { ...inputPortSchema.properties, field: nonEmptyString },
 };
 const manifestSchema = {
   type: 'object',
@@ -29,8 +39,8 @@ const manifestSchema = {
     displayName: nonEmptyString,
     description: nonEmptyString,
     trigger: { type: 'boolean' },
-    inputs: { type: 'array', items: portSchema },
-    outputs: { type: 'array', items: portSchema },
+    inputs: { type: 'array', items: inputPortSchema },
+    outputs: { type: 'array', items: outputPortSchema },
     settingsSchema: {
       type: 'object',
       required: ['type', 'properties', 'additionalProperties'],
@@ -51,14 +61,15 @@ const manifestSchema = {
     python: {
       type: 'object',
       properties: {
-        parameters: { type: 'array', items: { enum: ['input', 'ctx'] }, uniqueItems: true },
+        parameters: { type: 'array', items: { type: 'string', pattern: '^[a-z_][a-z0-9_]*$' }, uniqueItems: true },
         returns: nonEmptyString,
         resultType: { enum: ['dict', 'list', 'str', 'int', 'float', 'bool'] },
-        role: { enum: ['step', 'branch', 'return'] },
+        role: { enum: ['step', 'branch', 'return', 'layer', 'sequence'] },
         helpers: { type: 'array', items: { type: 'string', pattern: '^[a-z_][a-z0-9_]*$' }, uniqueItems: true },
       },
       additionalProperties: false,
     },
+    shape: { enum: SHAPE_RULES },
   },
   additionalProperties: false,
 };
@@ -129,7 +140,7 @@ export class NodeCatalog {
     const entry = this.entries.get(definition.type);
     if (entry === undefined) throw new Error(`Node type "${definition.type}" is not in this catalogue`);
     if (entry.validateSettings({ ...definition.defaults, ...settings })) return [];
-    return (entry.validateSettings.errors ?? []).map((error) => describeSettingsError(definition, error));
+    return describeSettingsErrors(definition, entry.validateSettings.errors ?? []);
   }
 }
 
@@ -156,9 +167,7 @@ function compileEntry(ajv: Ajv, file: string, folder: string, definition: NodeTy
       if (!(name in definition.settingsSchema.properties)) problems.push(`/${list} names "${name}", which is not a setting`);
     }
   }
-  if (definition.python?.role === 'branch' && definition.outputs.map((port) => port.id).join() !== 'true,false') {
-    problems.push('/python/role "branch" needs exactly the outputs "true" and "false"');
-  }
+  problems.push(...pythonProblems(definition));
   let validateSettings: ValidateFunction;
   try {
     validateSettings = ajv.compile(definition.settingsSchema);
@@ -173,6 +182,35 @@ function compileEntry(ajv: Ajv, file: string, folder: string, definition: NodeTy
   return { definition, major: majorVersion(definition.version), validateSettings };
 }
 
+/** What the `python` section asks that the rest of the manifest does not give. */
+function pythonProblems(definition: NodeTypeDefinition): string[] {
+  const problems: string[] = [];
+  const { role = 'step', parameters = [] } = definition.python ?? {};
+  const inputIds = definition.inputs.map((port) => port.id);
+  for (const parameter of parameters) {
+    if (parameter !== 'input' && parameter !== 'ctx' && !inputIds.includes(parameter)) {
+      problems.push(`/python/parameters names "${parameter}", which is neither "input", "ctx" nor one of its inputs`);
+    }
+  }
+  if (role === 'branch' && definition.outputs.map((port) => port.id).join() !== 'true,false') {
+    problems.push('/python/role "branch" needs exactly the outputs "true" and "false"');
+  }
+  const chained = (ports: NodePort[]) => ports.length === 1 && ports[0].dataType === LAYER_DATA_TYPE;
+  if (role === 'layer' && !(chained(definition.inputs) && chained(definition.outputs))) {
+    problems.push(`/python/role "layer" needs exactly one input and one output, both of dataType "${LAYER_DATA_TYPE}"`);
+  }
+  if (role === 'sequence' && !chained(definition.inputs)) {
+    problems.push(`/python/role "sequence" needs exactly one input, of dataType "${LAYER_DATA_TYPE}"`);
+  }
+  if ((role === 'layer' || role === 'sequence') && parameters.length > 0) {
+    problems.push(`/python/parameters: a node of role "${role}" takes none`);
+  }
+  return problems;
+}
+
+/** The dataType of the handles that chain layer nodes into a sequence. */
+export const LAYER_DATA_TYPE = 'layer';
+
 function duplicatePortIds(list: 'inputs' | 'outputs', ports: NodePort[]): string[] {
   const seen = new Set<string>();
   const problems: string[] = [];
@@ -185,6 +223,39 @@ function duplicatePortIds(list: 'inputs' | 'outputs', ports: NodePort[]): string
 
 function manifestError(file: string, problems: string[]): Error {
   return new Error(`Invalid node manifest ${file}: ${problems.join('; ')}`);
+}
+
+/**
+ * One problem per failed keyword; an `anyOf` (a number or a binding, say) is described once, by
+ * what its branches ask: the branch whose type the value has says what is wrong with it.
+ */
+function describeSettingsErrors(definition: NodeTypeDefinition, errors: ErrorObject[]): SettingsProblem[] {
+  const alternatives = errors.filter((error) => error.keyword === 'anyOf');
+  const within = (error: ErrorObject, anyOf: ErrorObject) => error !== anyOf && error.schemaPath.startsWith(`${anyOf.schemaPath}/`);
+  return errors
+    .filter((error) => !alternatives.some((anyOf) => within(error, anyOf)))
+    .map((error) =>
+      error.keyword === 'anyOf'
+        ? describeAlternatives(error, errors.filter((other) => within(other, error)))
+        : describeSettingsError(definition, error),
+    );
+}
+
+function describeAlternatives(anyOf: ErrorObject, branchErrors: ErrorObject[]): SettingsProblem {
+  const path = anyOf.instancePath;
+  const bindable = branchErrors.some(isBindingPattern);
+  const kinds = branchErrors
+    .filter((error) => error.keyword === 'type' && error.instancePath === path)
+    .map((error) => String(error.params.type))
+    .filter((type) => !(bindable && type === 'string'));
+  const expected = [...kinds.map((type) => `a${/^[aeiou]/.test(type) ? 'n' : ''} ${type}`), ...(bindable ? ['a binding such as "{{ trigger.value }}"'] : [])].join(' or ');
+  const specific = branchErrors.find((error) => error.keyword !== 'type' && !isBindingPattern(error));
+  if (specific !== undefined) return { path, message: `${settingLabel(path)} ${specific.message}${bindable ? ' (or be a binding)' : ''}.` };
+  return { path, message: `${settingLabel(path)} must be ${expected}.` };
+}
+
+function isBindingPattern(error: ErrorObject): boolean {
+  return error.keyword === 'pattern' && error.params.pattern === BINDING_PATTERN;
 }
 
 function describeSettingsError(definition: NodeTypeDefinition, error: ErrorObject): SettingsProblem {

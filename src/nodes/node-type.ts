@@ -12,8 +12,15 @@ export interface SettingsSchema extends JsonSchema {
 /** One input or output handle of a node type; edges name it as `targetHandle` / `sourceHandle`. */
 export interface NodePort {
   id: string;
+  /**
+   * What flows through it, e.g. `any`, `object`, `dataset`, `module`. An input of a type other
+   * than `any` takes its value from the one edge whose output has the same type (or `any`);
+   * edges of other types into it only order the run.
+   */
   dataType: string;
   description: string;
+  /** Outputs only: the edges leaving it carry the node's result's `[field]` instead of the whole result. */
+  field?: string;
 }
 
 /**
@@ -47,24 +54,49 @@ export interface NodeTypeDefinition {
   expressionSettings?: string[];
   /** How the node's function is generated; every field has a default. */
   python?: NodePythonOptions;
+  /** The shape rule the validator applies to it (shapes.ts): how tensor sizes flow through it. */
+  shape?: ShapeRuleName;
 }
+
+/** The shape rules of shapes.ts a manifest may name. */
+export const SHAPE_RULES = [
+  'linear',
+  'conv2d',
+  'maxpool2d',
+  'flatten',
+  'same',
+  'batchnorm1d',
+  'dataset-synthetic',
+  'dataset-csv',
+  'dataset-mnist',
+  'dataloader',
+  'train',
+  'evaluate',
+  'cross-entropy',
+  'mse',
+] as const;
+export type ShapeRuleName = (typeof SHAPE_RULES)[number];
 
 /** Code generation options of a node type (`python` in its manifest). */
 export interface NodePythonOptions {
   /**
-   * Parameters the function takes besides the upstream outputs its bindings read: `input` (the
-   * output of the node feeding its input) and `ctx` (the run context). Default none.
+   * Parameters the function takes besides the upstream outputs its bindings read, in order:
+   * `input` (the output of the node(s) feeding its inputs), `ctx` (the run context), or the id of
+   * one of its input ports (the value arriving there; the template reads it as `params.<id>`).
+   * Default none.
    */
-  parameters?: ('input' | 'ctx')[];
+  parameters?: string[];
   /** The return annotation, default `Any`. */
   returns?: string;
   /** A type the node's result must have, checked at run time (a `code` node must return a dict). */
   resultType?: 'dict' | 'list' | 'str' | 'int' | 'float' | 'bool';
   /**
    * `step` (default): its result is its output. `branch`: returns a bool choosing the output
-   * `true` or `false`, and passes its input on. `return`: its result is the run's output and ends the run.
+   * `true` or `false`, and passes its input on. `return`: its result is the run's output and ends
+   * the run. `layer`: no function of its own; its template is one expression (a module) that the
+   * `sequence` node its chain of layers ends in receives, in chain order, as `layers`.
    */
-  role?: 'step' | 'branch' | 'return';
+  role?: 'step' | 'branch' | 'return' | 'layer' | 'sequence';
   /** Functions of the type's `helpers.py` that its template calls; the file joins utils.py when the type is used. */
   helpers?: string[];
 }

@@ -8,7 +8,7 @@ import { PYTHON, runProgram, runTool, writeProgram } from '../support/python';
 /** Golden files: the exact export of each example. Regenerate on purpose with UPDATE_GOLDEN=1. */
 const GOLDEN_DIR = path.resolve(__dirname, '..', 'fixtures', 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
-const EXAMPLES = ['hello', 'code-branch', 'summarize'];
+const EXAMPLES = ['hello', 'code-branch', 'summarize', 'classifier'];
 
 describe('Exports of the example workflows', () => {
   let compiler: WorkflowCompiler;

@@ -1,6 +1,6 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -78,17 +78,27 @@ export async function runProgram(
  * machine without a source for a package fails the test saying so.
  */
 export async function testVenv(packages: string[]): Promise<string> {
+  const venv = ensureVenv(packages);
+  if ('missing' in venv) throw new Error(venv.missing);
+  return venv.python;
+}
+
+/**
+ * The same venv, made synchronously (for a test file to decide, as it loads, whether it can run):
+ * its python, or why it cannot be made.
+ */
+export function ensureVenv(packages: string[]): { python: string } | { missing: string } {
   const key = packages.join('+').replace(/[^A-Za-z0-9+.=<>-]/g, '_');
   const dir = path.resolve(__dirname, '..', '..', '.cache', 'test-venvs', key);
   const python = path.join(dir, 'bin', 'python');
-  if (existsSync(path.join(dir, '.complete'))) return python;
-  await mkdir(path.dirname(dir), { recursive: true });
+  if (existsSync(path.join(dir, '.complete'))) return { python };
+  mkdirSync(path.dirname(dir), { recursive: true });
   const create = spawnSync('/usr/bin/python3', ['-m', 'venv', '--clear', dir], { encoding: 'utf8' });
-  if (create.status !== 0) throw new Error(`python3 -m venv failed: ${create.stderr}`);
-  const install = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages], { encoding: 'utf8', timeout: 600_000 });
+  if (create.status !== 0) return { missing: `python3 -m venv failed: ${create.stderr}` };
+  const install = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages], { encoding: 'utf8', timeout: 900_000 });
   if (install.status !== 0) {
-    throw new Error(`This machine has no package source for ${packages.join(', ')} (pip install failed), so this test cannot run:\n${install.stderr}`);
+    return { missing: `This machine has no package source for ${packages.join(', ')} (pip install failed), so this test cannot run:\n${install.stderr}` };
   }
-  await writeFile(path.join(dir, '.complete'), `${packages.join('\n')}\n`);
-  return python;
+  writeFileSync(path.join(dir, '.complete'), `${packages.join('\n')}\n`);
+  return { python };
 }

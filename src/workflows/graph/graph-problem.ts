@@ -20,6 +20,16 @@ export const GraphProblemCode = {
   INVALID_EXPRESSION: 'INVALID_EXPRESSION',
   /** A node reached through too many different combinations of branches to emit. */
   TOO_MANY_BRANCH_PATHS: 'TOO_MANY_BRANCH_PATHS',
+  /** An input that takes a value of one type (a model, a data loader…) has no edge bringing one. */
+  MISSING_INPUT: 'MISSING_INPUT',
+  /** An input that takes a value of one type has edges bringing it from more than one node. */
+  TOO_MANY_INPUTS: 'TOO_MANY_INPUTS',
+  /** An edge brings a value of one type into an input that takes another. */
+  INPUT_TYPE_MISMATCH: 'INPUT_TYPE_MISMATCH',
+  /** Layer nodes that do not form one straight chain ending in a sequential node. */
+  LAYER_CHAIN: 'LAYER_CHAIN',
+  /** Tensor sizes that do not fit where a layer, loss or evaluation meets them. */
+  SHAPE_MISMATCH: 'SHAPE_MISMATCH',
   DUPLICATE_EDGE_ID: 'DUPLICATE_EDGE_ID',
   SELF_LOOP: 'SELF_LOOP',
 } as const;

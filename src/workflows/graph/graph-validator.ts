@@ -3,6 +3,7 @@ import type { NodePort, NodeTypeDefinition } from '../../nodes/node-type';
 import { parseCondition } from '../../codegen/condition';
 import { ENV_NAMESPACE, findBindings, type FoundBindings, INPUTS_NAMESPACE } from './bindings';
 import { cyclesThroughNodes } from './cycles';
+import { DataflowCheck } from './dataflow';
 import { type GraphProblem, GraphProblemCode, type GraphReport } from './graph-problem';
 import { answerReachability, type ReachabilityQuery } from './reachability';
 import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from './graph.types';
@@ -94,7 +95,20 @@ class GraphValidation {
     this.graph.edges.forEach((edge, index) => this.checkEdge(edge, index));
     this.checkCycles();
     this.checkBindings();
+    this.checkDataflow();
     return this.problems.toReport();
+  }
+
+  /** Typed inputs, layer chains and, on an otherwise valid graph, tensor shapes. */
+  private checkDataflow(): void {
+    if (this.definitions.some((definition) => definition === undefined)) return;
+    const check = new DataflowCheck({
+      nodes: this.nodes,
+      definitions: this.definitions as NodeTypeDefinition[],
+      edges: this.graph.edges,
+      indexById: this.indexById,
+    });
+    for (const { nodeId, problem } of check.run(this.problems.isEmpty())) this.problems.add(nodeId, problem);
   }
 
   private checkNode(node: WorkflowNodeInput, index: number): void {
@@ -267,6 +281,9 @@ class GraphValidation {
         } else if (root.nodeId === node.id) {
           const message = `Binding "${raw}" names node "${node.id}" itself; a node can only read the outputs of its upstream nodes.`;
           this.addUnresolved(node.id, path, message);
+        } else if (this.definitions[boundIndex]?.python?.role === 'layer') {
+          const message = `Binding "${raw}" names layer "${root.nodeId}", which has no output of its own: it is part of the model its sequential node builds.`;
+          this.addUnresolved(node.id, path, message);
         } else {
           const query = { from: boundIndex, to: this.indexById.get(node.id)! };
           awaitingUpstreamCheck.push({ query, nodeId: node.id, boundId: root.nodeId, raw, path });
@@ -303,6 +320,10 @@ class ProblemCollector {
     const problems = this.byNode.get(nodeId);
     if (problems === undefined) this.byNode.set(nodeId, [problem]);
     else problems.push(problem);
+  }
+
+  isEmpty(): boolean {
+    return this.byNode.size === 0 && this.graphProblems.length === 0;
   }
 
   toReport(): GraphReport {
