@@ -20,6 +20,18 @@ export class PyArgs {
   constructor(readonly exprs: readonly PyExpr[]) {}
 }
 
+/**
+ * A setting left at its default, as `changed.<name>` gives it: `(call …)` leaves out a keyword
+ * argument holding it, so a generated call only spells out what differs from the default.
+ */
+export const OMITTED = Object.freeze({ omitted: true });
+
+/** Builtins a template may call; with a literal argument the call folds away (`int(5)` is `5`). */
+const CONVERSIONS: Record<string, (value: number) => number | undefined> = {
+  int: (value) => (Number.isInteger(value) ? value : undefined),
+  float: (value) => value,
+};
+
 /** A `code` node's Python, as written: the `body` helper indents it as a function body. */
 export class VerbatimBody {
   constructor(readonly text: string) {}
@@ -142,6 +154,13 @@ function createEnvironment(): typeof Handlebars {
     const options = rest.pop() as Handlebars.HelperOptions;
     const data = options.data as RenderData;
     const parts = typeof name === 'string' ? name.split('.') : [];
+    const conversion = typeof name === 'string' ? CONVERSIONS[name] : undefined;
+    if (conversion !== undefined) {
+      if (rest.length !== 1 || Object.keys(options.hash ?? {}).length > 0) throw new Error(`(call "${String(name)}" …) takes one value`);
+      const value = toExpr(rest[0], 'call');
+      const folded = value.kind === 'num' ? conversion(value.value) : undefined;
+      return new PyValue(folded === undefined ? py.call(name as string, [value]) : py.num(folded));
+    }
     if (parts.length === 0 || !parts.every((part) => IDENTIFIER.test(part)) || !data.callable.has(parts[0])) {
       throw new Error(
         `(call ${JSON.stringify(name)} …) names neither a helper of this node type (python.helpers in node.json) nor a name its imports bind`,
@@ -150,7 +169,7 @@ function createEnvironment(): typeof Handlebars {
     const func = parts.slice(1).reduce<PyExpr>((value, attr) => py.attr(value, attr), py.name(parts[0]));
     // Handlebars 4 builds the hash from its last pair to its first: reverse it back to the template's order.
     const pairs = Object.entries(options.hash as Record<string, unknown>).reverse();
-    const keywords = pairs.map(([keyword, value]) => ({ name: keyword, value: toExpr(value, 'call') }));
+    const keywords = pairs.filter(([, value]) => value !== OMITTED).map(([keyword, value]) => ({ name: keyword, value: toExpr(value, 'call') }));
     const positional = rest.flatMap((value) => (value instanceof PyArgs ? value.exprs : [toExpr(value, 'call')]));
     return new PyValue(py.call(func, [...positional, ...keywords]));
   });

@@ -27,7 +27,7 @@ import { flatSource, layoutDef, layoutStatement } from './python/layout';
 import { collectNames, jsonToPy, py, type PyExpr } from './python/py-expr';
 import { docstringText, PYTHON_BUILTINS, PYTHON_KEYWORDS } from './python/python-literal';
 import { mergeRequirements } from './requirements';
-import { PyArgs, PythonCode, PyValue, type TemplateSet, VerbatimBody } from './template-set';
+import { OMITTED, PyArgs, PythonCode, PyValue, type TemplateSet, VerbatimBody } from './template-set';
 
 /** A stored workflow version: what an export compiles. */
 export interface CompileInput {
@@ -499,16 +499,28 @@ class Compilation {
     ].join('\n');
   }
 
-  /** What every node template sees: its settings compiled (`settings`), as written (`raw`), and its id. */
+  /**
+   * What every node template sees: its settings compiled (`settings`), the same but OMITTED where
+   * a setting has its default (`changed`), as written (`raw`), and its id.
+   */
   private templateContext(state: NodeState): object {
     const settings: Record<string, PyValue | VerbatimBody | undefined> = {};
-    for (const [name, value] of Object.entries(state.settings)) settings[name] = this.settingValue(state, name, value);
-    return { settings, raw: state.settings, node: { id: state.node.id } };
+    const changed: Record<string, PyValue | VerbatimBody | typeof OMITTED | undefined> = {};
+    const { defaults } = state.definition;
+    for (const [name, value] of Object.entries(state.settings)) {
+      settings[name] = this.settingValue(state, name, value);
+      changed[name] = name in defaults && JSON.stringify(defaults[name]) === JSON.stringify(value) ? OMITTED : settings[name];
+    }
+    return { settings, changed, raw: state.settings, node: { id: state.node.id } };
   }
 
-  /** The names a type's template may call: its helpers, and what its import lines bind (`nn` in `nn.Linear`). */
+  /**
+   * The names a type's template may call, and call attributes of: its helpers, what its import
+   * lines bind (`nn` in `nn.Linear`), and its port parameters (`model` in `model.parameters`).
+   */
   private callable(definition: NodeTypeDefinition): ReadonlySet<string> {
-    return new Set([...(definition.python?.helpers ?? []), ...definition.imports.flatMap(importedNames)]);
+    const ports = (definition.python?.parameters ?? []).filter((parameter) => parameter !== 'ctx' && parameter !== 'input');
+    return new Set([...(definition.python?.helpers ?? []), ...definition.imports.flatMap(importedNames), ...ports]);
   }
 
   /** A layer node's module expression: its template's one printed expression. */

@@ -68,8 +68,12 @@ describe(NodeCatalog.name, () => {
       catalog = await NodeCatalog.load(defaultTemplatesDir());
     });
 
-    it('lists the seven built-in node types, sorted by type', () => {
-      expect(catalog.list().map((definition) => definition.type)).toEqual(['code', 'http-request', 'if', 'manual', 'openai-chat', 'return', 'transform']);
+    it('lists the built-in node types, sorted by type', () => {
+      expect(catalog.list().map((definition) => definition.type)).toEqual([
+        'batchnorm1d', 'code', 'conv2d', 'dataloader', 'dataset-csv', 'dataset-mnist', 'dataset-synthetic', 'dropout', 'evaluate',
+        'flatten', 'http-request', 'if', 'linear', 'loss-cross-entropy', 'loss-mse', 'manual', 'maxpool2d', 'openai-chat',
+        'optimizer-adam', 'optimizer-sgd', 'relu', 'return', 'save-model', 'sequential', 'sigmoid', 'tanh', 'train', 'transform',
+      ]);
     });
 
     it('has manual as its only trigger', () => {

@@ -102,7 +102,7 @@ export class NodeCatalog {
 
   /** Reads every `dir/<type>/node.json`; a malformed manifest throws an Error naming its file and its problems. */
   static async load(dir: string): Promise<NodeCatalog> {
-    const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: true, strictTypes: false, strictTuples: false });
+    const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: false, strict: true, strictTypes: false, strictTuples: false });
     addFormats(ajv);
     const checkManifest = ajv.compile<NodeTypeDefinition>(manifestSchema);
     const folders = (await readdir(dir, { withFileTypes: true }))
@@ -243,15 +243,14 @@ function describeSettingsErrors(definition: NodeTypeDefinition, errors: ErrorObj
 
 function describeAlternatives(anyOf: ErrorObject, branchErrors: ErrorObject[]): SettingsProblem {
   const path = anyOf.instancePath;
-  const bindable = branchErrors.some(isBindingPattern);
-  const kinds = branchErrors
-    .filter((error) => error.keyword === 'type' && error.instancePath === path)
-    .map((error) => String(error.params.type))
-    .filter((type) => !(bindable && type === 'string'));
-  const expected = [...kinds.map((type) => `a${/^[aeiou]/.test(type) ? 'n' : ''} ${type}`), ...(bindable ? ['a binding such as "{{ trigger.value }}"'] : [])].join(' or ');
+  // The settings validators are compiled with `verbose`, so the error carries the branches.
+  const branches = (Array.isArray(anyOf.schema) ? anyOf.schema : []) as { type?: string; pattern?: string }[];
+  const bindable = branches.some((branch) => branch.type === 'string' && branch.pattern === BINDING_PATTERN);
+  const kinds = branches.filter((branch) => branch.type !== undefined && !(bindable && branch.type === 'string')).map((branch) => String(branch.type));
   const specific = branchErrors.find((error) => error.keyword !== 'type' && !isBindingPattern(error));
   if (specific !== undefined) return { path, message: `${settingLabel(path)} ${specific.message}${bindable ? ' (or be a binding)' : ''}.` };
-  return { path, message: `${settingLabel(path)} must be ${expected}.` };
+  const expected = [...kinds.map((type) => `a${/^[aeiou]/.test(type) ? 'n' : ''} ${type}`), ...(bindable ? ['a binding such as "{{ trigger.value }}"'] : [])];
+  return { path, message: `${settingLabel(path)} must be ${expected.join(' or ') || 'one of the allowed kinds of value'}.` };
 }
 
 function isBindingPattern(error: ErrorObject): boolean {

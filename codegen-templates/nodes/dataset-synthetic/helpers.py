@@ -7,9 +7,9 @@ def synthetic_dataset(
     features: int,
     classes: int,
     seed: int,
-    noise: float,
-    image_shape: list[int] | None,
-    task: str,
+    noise: float = 1.0,
+    image_shape: list[int] | None = None,
+    task: str = "classification",
 ) -> TensorDataset:
     """A learnable data set of `samples` float32 inputs and their targets.
 

@@ -35,12 +35,12 @@ function classifier(
 }
 
 /** trigger → images → loader → train/eval with a chain of the given layers into `model`. */
-function cnn(layers: WorkflowNodeInput[], imageShape: number[] = [1, 8, 8]): WorkflowGraphInput {
+function cnn(layers: WorkflowNodeInput[], imageShape: number[] | null = [1, 8, 8]): WorkflowGraphInput {
   const chain: WorkflowEdgeInput[] = layers.map((layer, index) => ({ source: layer.id, target: layers[index + 1]?.id ?? 'model' }));
   return {
     nodes: [
       { id: 'trigger', type: 'manual', settings: {} },
-      { id: 'data', type: 'dataset-synthetic', settings: { samples: 64, classes: 3, imageShape } },
+      { id: 'data', type: 'dataset-synthetic', settings: { samples: 64, features: 8, classes: 3, imageShape } },
       { id: 'loader', type: 'dataloader', settings: {} },
       ...layers,
       { id: 'model', type: 'sequential', settings: {} },
@@ -138,7 +138,7 @@ describe('Dataflow checks of the PyTorch node types', () => {
             { id: 'flat', type: 'flatten', settings: {} },
             { id: 'fc', type: 'linear', settings: { inFeatures: 2, outFeatures: 3 } },
           ],
-          [8],
+          null,
         ),
       );
       expect(flat[0]).toBe(
