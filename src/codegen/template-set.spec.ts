@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeCatalog } from '../nodes/node-catalog';
 import { py } from './python/py-expr';
-import { defaultCodegenRoot, indentBody, PyArgs, splitFragment, TemplateSet } from './template-set';
+import { defaultCodegenRoot, indentBody, OMITTED, PyArgs, PyValue, splitFragment, TemplateSet } from './template-set';
 
 describe(TemplateSet.name, () => {
   let root: string;
@@ -49,6 +49,17 @@ describe(TemplateSet.name, () => {
   it('refuses (call …) of a function the node type does not declare', async () => {
     const templates = await loadWithTransformTemplate('    return {{py (call "exec" settings.value)}}\n');
     expect(() => templates.renderNode('transform', { settings: {} }, new Set(['other']))).toThrow('(call "exec" …) names neither a helper');
+  });
+
+  it('leaves out keyword arguments holding OMITTED and folds int() and float() of literals', async () => {
+    const templates = await loadWithTransformTemplate('    return {{py (call "nn.Linear" 8 (call "int" epochs) lr=(call "float" lr) bias=bias)}}\n');
+    const render = (context: object) => templates.renderNode('transform', context, new Set(['nn'])).body;
+    expect(render({ epochs: 5, lr: 0.5, bias: OMITTED })).toBe('    return nn.Linear(8, 5, lr=0.5)\n');
+    const bound = new PyValue(py.subscript(py.name('trigger_output'), py.str('lr')));
+    expect(render({ epochs: bound, lr: bound, bias: false })).toBe(
+      '    return nn.Linear(\n        8, int(trigger_output["lr"]), lr=float(trigger_output["lr"]), bias=False\n    )\n',
+    );
+    expect(render({ epochs: 2.5, lr: 1, bias: true })).toBe('    return nn.Linear(8, int(2.5), lr=1, bias=True)\n');
   });
 
   it('calls attributes of imported names and splices PyArgs as positional arguments', async () => {

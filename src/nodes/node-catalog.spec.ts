@@ -197,6 +197,42 @@ describe(NodeCatalog.name, () => {
       );
     });
 
+    it('throws when python.parameters names neither input, ctx nor an input port', async () => {
+      expect(await loadError({ example: manifest('example', { python: { parameters: ['model'] } }) })).toContain(
+        '/python/parameters names "model", which is neither "input", "ctx" nor one of its inputs',
+      );
+    });
+
+    it('throws when a layer or a sequence does not chain through layer handles', async () => {
+      const layerless = await loadError({ example: manifest('example', { python: { role: 'layer' } }) });
+      expect(layerless).toContain('/python/role "layer" needs exactly one input and one output, both of dataType "layer"');
+      const sequence = await loadError({ example: manifest('example', { python: { role: 'sequence' } }) });
+      expect(sequence).toContain('/python/role "sequence" needs exactly one input, of dataType "layer"');
+    });
+
+    it('throws when a shape rule is unknown or an input port carries a field', async () => {
+      const unknownRule = await loadError({ example: manifest('example', { shape: 'conv3d' }) });
+      expect(unknownRule).toContain('/shape must be equal to one of the allowed values');
+      const inputs = [{ id: 'in', dataType: 'any', description: 'Input.', field: 'model' }];
+      expect(await loadError({ example: manifest('example', { inputs }) })).toContain('/inputs/0 must NOT have additional properties');
+    });
+
+    it('accepts a layer type, a sequence type and a port parameter with a field output', async () => {
+      const layer = { id: 'in', dataType: 'layer', description: 'Previous layer.' };
+      const catalog = await NodeCatalog.load(
+        await catalogDir({
+          block: manifest('block', { inputs: [layer], outputs: [{ ...layer, id: 'out' }], python: { role: 'layer' }, shape: 'same' }),
+          stack: manifest('stack', { inputs: [layer], outputs: [{ id: 'model', dataType: 'module', description: 'Model.' }], python: { role: 'sequence' } }),
+          fit: manifest('fit', {
+            inputs: [{ id: 'model', dataType: 'module', description: 'Model.' }],
+            outputs: [{ id: 'model', dataType: 'module', description: 'Trained.', field: 'model' }],
+            python: { parameters: ['model', 'ctx'] },
+          }),
+        }),
+      );
+      expect(catalog.list().map((definition) => definition.type)).toEqual(['block', 'fit', 'stack']);
+    });
+
     it('reports every problem of a manifest in one error', async () => {
       const message = await loadError({ example: manifest('example', { version: 'one', trigger: 'yes', extra: 1 }) });
       expect(message).toContain('/version must match pattern');
