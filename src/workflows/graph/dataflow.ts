@@ -42,6 +42,8 @@ export interface FlowGraph {
   definitions: readonly NodeTypeDefinition[];
   edges: readonly WorkflowEdgeInput[];
   indexById: ReadonlyMap<string, number>;
+  /** The node types with an output of this data type, for the messages. */
+  producers(dataType: string): string[];
 }
 
 export interface FlowProblem {
@@ -116,7 +118,8 @@ export class DataflowCheck {
         this.add(
           index,
           GraphProblemCode.MISSING_INPUT,
-          `Node "${this.id(index)}" has no ${port.dataType} on its input "${port.id}": connect the output of a node that gives one (${port.description.replace(/\.$/, '')}).`,
+          `Node "${this.id(index)}" has no ${port.dataType} on its input "${port.id}": connect a node that gives one` +
+            `${suggest(this.graph.producers(port.dataType))}.`,
         );
       } else if (sources.length > 1) {
         const names = sources.map(({ source }) => `"${this.id(source)}"`).join(', ');
@@ -282,4 +285,10 @@ export class DataflowCheck {
       this.add(output.setBy, GraphProblemCode.SHAPE_MISMATCH, `${layer} ends the model with ${describeShape(output.shape)} per sample, but ${user} needs ${per}; make it give ${width}.`);
     }
   }
+}
+
+function suggest(types: string[]): string {
+  if (types.length === 0) return '';
+  const quoted = types.map((type) => `"${type}"`);
+  return ` (a node of type ${quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`})`;
 }

@@ -107,6 +107,11 @@ class GraphValidation {
       definitions: this.definitions as NodeTypeDefinition[],
       edges: this.graph.edges,
       indexById: this.indexById,
+      producers: (dataType) =>
+        this.catalog
+          .list()
+          .filter((definition) => definition.python?.role !== 'layer' && definition.outputs.some((port) => port.dataType === dataType))
+          .map((definition) => definition.type),
     });
     for (const { nodeId, problem } of check.run(this.problems.isEmpty())) this.problems.add(nodeId, problem);
   }
