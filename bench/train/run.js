@@ -272,8 +272,8 @@ async function main() {
     if (warm.execution.status !== 'completed' && !venvReal) {
       const pipLines = warm.execution.logs.filter((line) => !/^\[node |^\{/.test(line)).slice(-15);
       throw new Plain(
-        `torch could not be installed into the executor's venv, so this benchmark cannot run: pip found no package source for ${venv.requirements.join(', ')} ` +
-          `(pip install ${PIP_ARGS.join(' ')}, with this machine's pip configuration). The execution ended ${warm.execution.status}; its last lines:\n` +
+        `torch could not be installed into the executor's venv, so this benchmark cannot run (is there a package source for ${venv.requirements.join(', ')} ` +
+          `that pip reaches? pip install ${PIP_ARGS.join(' ')}, with this machine's pip configuration). The execution ended ${warm.execution.status}; its last lines:\n` +
           pipLines.map((line) => `  ${line}`).join('\n'),
       );
     }
