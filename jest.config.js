@@ -14,7 +14,13 @@ module.exports = {
     { ...base, displayName: 'local-executor', rootDir: __dirname, testMatch: ['<rootDir>/plugins/local/test/**/*.spec.ts'] },
     // The compiler's output run for real: python3, black and pyflakes (Debian packages, installed by .ci/run).
     { ...base, displayName: 'codegen', rootDir: __dirname, testMatch: ['<rootDir>/test/codegen/**/*.codegen-spec.ts'] },
-    { ...base, displayName: 'integration', rootDir: __dirname, testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
+    {
+      // Real PostgreSQL, Redis, sshd and Docker engine (started by .ci/run), the executor plugins' own suites included.
+      ...base,
+      displayName: 'integration',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts', '<rootDir>/plugins/*/test/**/*.int-spec.ts'],
+    },
     {
       // The e2e suite again, each test app on a fresh PostgreSQL database (the process tests spawn SQLite servers).
       ...base,
