@@ -11,6 +11,7 @@ export interface LocalExecutorConfig {
   pipArgs?: string[];
   logLineMaxBytes?: number;
   killGraceSeconds?: number;
+  gpu?: 'auto' | boolean;
 }
 
 /** The configuration with every default filled in. */
@@ -81,6 +82,12 @@ export const configSchema = {
       default: 2,
       description: 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the program\'s process group.',
     },
+    gpu: {
+      enum: ['auto', true, false],
+      default: 'auto',
+      description:
+        'Whether runs asking for a GPU may come here: "auto" when systeminformation finds an NVIDIA or AMD GPU; true or false to say so yourself (a machine where detection cannot see the GPU, or one whose GPU is kept for other work).',
+    },
   },
 } as const;
 
@@ -97,5 +104,6 @@ export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: 
     pipArgs: [...(c.pipArgs ?? [])],
     logLineMaxBytes: c.logLineMaxBytes ?? 16384,
     killGraceSeconds: c.killGraceSeconds ?? 2,
+    gpu: c.gpu ?? 'auto',
   };
 }

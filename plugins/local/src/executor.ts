@@ -8,8 +8,10 @@ import {
   type Executor,
   type ExecutorCapabilities,
   type ExecutorHost,
+  type GpuInfo,
 } from '@tensorify/executor-sdk';
 import type { ResolvedConfig } from './config';
+import { detectGpus } from './gpus';
 import { dropUnusable, pipEnvironment, programEnvironment } from './environment';
 import { InterpreterCache, type Interpreter } from './interpreter';
 import { runInProcessGroup } from './process-group';
@@ -26,21 +28,27 @@ const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
 export class LocalExecutor implements Executor {
   private readonly interpreter: InterpreterCache;
   private venvs?: { interpreter: Interpreter; cache: VenvCache };
+  /** Detected once, at creation (the hardware does not change while the server runs). */
+  private readonly gpus: Promise<GpuInfo[]>;
 
   constructor(
     private readonly config: ResolvedConfig,
     private readonly host: ExecutorHost,
   ) {
     this.interpreter = new InterpreterCache(config.python);
+    this.gpus = config.gpu === false ? Promise.resolve([]) : detectGpus();
   }
 
   async capabilities(): Promise<ExecutorCapabilities> {
+    const gpus = await this.gpus;
+    const gpu = this.config.gpu === 'auto' ? gpus.length > 0 : this.config.gpu;
+    const gpuDetail = gpu ? `; GPU: ${gpus.map((info) => info.model).join(', ') || 'declared in the config'}` : '';
     try {
       const python = await this.interpreter.get();
       const venvs = python.canCreateVenvs ? '' : '; cannot create virtualenvs (no venv module), so programs with requirements fail';
-      return { gpu: false, healthy: true, detail: `${python.executable} (Python ${python.version})${venvs}` };
+      return { gpu, gpus, healthy: true, detail: `${python.executable} (Python ${python.version})${venvs}${gpuDetail}` };
     } catch (error) {
-      return { gpu: false, healthy: false, detail: (error as Error).message };
+      return { gpu, gpus, healthy: false, detail: (error as Error).message };
     }
   }
 

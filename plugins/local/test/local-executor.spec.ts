@@ -489,13 +489,24 @@ describe('local executor: the interpreter', () => {
   it('reports itself healthy with the interpreter\'s path and version', async () => {
     const { executor } = await makeExecutor();
     const capabilities = await executor.capabilities();
-    expect(capabilities).toEqual({ gpu: false, healthy: true, detail: expect.stringMatching(/^\/\S+ \(Python 3\.\d+\.\d+\)$/) });
+    expect(capabilities).toEqual({ gpu: false, gpus: [], healthy: true, detail: expect.stringMatching(/^\/\S+ \(Python 3\.\d+\.\d+\)$/) });
+  });
+
+  it('reports the machine\'s NVIDIA/AMD GPUs (none here), and takes the config\'s word when told', async () => {
+    const graphics = await (await import('systeminformation')).graphics();
+    console.log(`local executor: systeminformation sees ${graphics.controllers.length} graphics controller(s): ${JSON.stringify(graphics.controllers.map((c) => `${c.vendor} ${c.model}`))}`);
+    const hasGpu = graphics.controllers.some((controller) => /nvidia|amd|advanced micro devices/i.test(`${controller.vendor} ${controller.model}`));
+    expect((await (await makeExecutor()).executor.capabilities()).gpu).toBe(hasGpu);
+    const declared = await (await makeExecutor({ gpu: true })).executor.capabilities();
+    expect(declared).toMatchObject({ gpu: true, healthy: true, detail: expect.stringMatching(/; GPU: declared in the config$/) });
+    expect((await (await makeExecutor({ gpu: false })).executor.capabilities()).gpu).toBe(false);
   });
 
   it('a missing interpreter: capabilities unhealthy, run throws ExecutorUnavailableError and starts nothing', async () => {
     const { executor, dataDir } = await makeExecutor({ python: '/nonexistent/bin/python3' });
     expect(await executor.capabilities()).toEqual({
       gpu: false,
+      gpus: [],
       healthy: false,
       detail: 'the Python interpreter "/nonexistent/bin/python3" cannot run: not found',
     });
