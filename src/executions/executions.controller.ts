@@ -250,6 +250,7 @@ export class ExecutionsController {
           displayName: plugin.displayName,
           version: plugin.version ?? null,
           gpu: capabilities?.gpu ?? false,
+          gpus: capabilities?.gpus ?? [],
           healthy: capabilities?.healthy ?? false,
           detail: capabilities?.detail ?? null,
           ...(plugin.loadError !== undefined ? { loadError: plugin.loadError } : {}),

@@ -14,7 +14,12 @@ class HealthDto {
 
 class ReadinessDto {
   @ApiProperty({ example: 'ready' }) status!: string;
-  @ApiProperty({ example: { database: 'ok', queue: 'ok (0 waiting, 1 running)', executors: 'ok (local)' } }) checks!: Record<string, string>;
+  @ApiProperty({ example: { database: 'ok', queue: 'ok (0 waiting, 1 running)', executors: 'ok (local, ssh)' } }) checks!: Record<string, string>;
+  @ApiProperty({
+    description: 'Each loaded executor: `ok`, or why it cannot take runs now',
+    example: { local: 'ok', docker: 'unhealthy: cannot reach the Docker engine at unix:///var/run/docker.sock', ssh: 'ok' },
+  })
+  executors!: Record<string, string>;
 }
 
 const READINESS_TIMEOUT_MS = 2000;
@@ -49,24 +54,30 @@ export class HealthController {
     details: { checks: { database: 'connection refused', queue: 'ok (0 waiting, 0 running)', executors: 'ok (local)' } },
   })
   async ready(): Promise<ReadinessDto> {
-    const [database, executors] = await Promise.all([this.checkDatabase(), this.checkExecutors()]);
+    const [database, { summary, each }] = await Promise.all([this.checkDatabase(), this.checkExecutors()]);
     const { waiting, running } = this.queue.stats();
-    const checks = { database, queue: `ok (${waiting} waiting, ${running} running)`, executors };
+    const checks = { database, queue: `ok (${waiting} waiting, ${running} running)`, executors: summary };
     const failing = Object.entries(checks).filter(([, result]) => !result.startsWith('ok'));
     if (failing.length > 0) {
-      throw new ServiceUnavailableError(ErrorCode.NOT_READY, `Not ready: ${failing.map(([name, result]) => `${name}: ${result}`).join('; ')}`, { checks });
+      throw new ServiceUnavailableError(ErrorCode.NOT_READY, `Not ready: ${failing.map(([name, result]) => `${name}: ${result}`).join('; ')}`, {
+        checks,
+        executors: each,
+      });
     }
-    return { status: 'ready', checks };
+    return { status: 'ready', checks, executors: each };
   }
 
-  /** `ok (<ids>)` when at least one executor is loaded and healthy, else why none is. */
-  private async checkExecutors(): Promise<string> {
+  /** `ok (<ids>)` when at least one executor is loaded and healthy, else why none is; and each one's state. */
+  private async checkExecutors(): Promise<{ summary: string; each: Record<string, string> }> {
     const loaded = this.registry.list().filter((plugin) => plugin.executor !== undefined && plugin.id !== null);
     const states = await Promise.all(loaded.map(async (plugin) => ({ id: plugin.id!, capabilities: await this.registry.capabilities(plugin.id!) })));
+    const each = Object.fromEntries(
+      states.map(({ id, capabilities }) => [id, capabilities?.healthy ? 'ok' : `unhealthy: ${capabilities?.detail ?? 'no answer'}`]),
+    );
     const healthy = states.filter((state) => state.capabilities?.healthy);
-    if (healthy.length > 0) return `ok (${healthy.map((state) => state.id).join(', ')})`;
-    if (states.length === 0) return 'no executor loaded (GET /v1/executors shows why)';
-    return `no healthy executor: ${states.map((state) => `${state.id}: ${state.capabilities?.detail ?? 'unhealthy'}`).join('; ')}`;
+    if (healthy.length > 0) return { summary: `ok (${healthy.map((state) => state.id).join(', ')})`, each };
+    if (states.length === 0) return { summary: 'no executor loaded (GET /v1/executors shows why)', each };
+    return { summary: `no healthy executor: ${states.map((state) => `${state.id}: ${state.capabilities?.detail ?? 'unhealthy'}`).join('; ')}`, each };
   }
 
   private async checkDatabase(): Promise<string> {

@@ -23,7 +23,7 @@ describe('Executor plugins in a running server', () => {
     const { executors } = (await t.http.get('/v1/executors').set('Authorization', auth).expect(200)).body;
     const byId = Object.fromEntries(executors.map((executor: { id: string }) => [executor.id, executor]));
     expect(byId.local).toMatchObject({ healthy: true, gpu: false });
-    expect(byId.echo).toEqual({ id: 'echo', displayName: 'Echo (prints the inputs)', version: '1.2.0', gpu: false, healthy: true, detail: 'greets with "hi"' });
+    expect(byId.echo).toEqual({ id: 'echo', displayName: 'Echo (prints the inputs)', version: '1.2.0', gpu: false, gpus: [], healthy: true, detail: 'greets with "hi"' });
     const broken = executors.filter((executor: { loadError?: string }) => executor.loadError !== undefined);
     expect(broken).toHaveLength(5);
     for (const executor of broken) expect(executor).toMatchObject({ healthy: false, gpu: false, loadError: expect.any(String) });
