@@ -8,6 +8,8 @@ import { ExecutionEntity, ExecutionErrorCode, type ExecutionStatus } from './exe
 import { ExecutionLogs } from './execution-logs';
 import type { QueuedExecution } from './execution-queue';
 
+/** How many of the executor's own lines after the program's output a failed execution's error quotes (after the stderr lines). */
+const SYSTEM_LINES_IN_ERROR = 5;
 /** How many of the last stderr lines a failed execution's error message quotes. */
 const STDERR_LINES_IN_ERROR = 20;
 
@@ -61,6 +63,8 @@ export class ExecutionRunner {
     const timer = setTimeout(() => controller.abort('timed_out' satisfies AbortReason), execution.timeoutSeconds * 1000);
     this.logs.open(execution.id, execution.logCount);
     const stderr: string[] = [];
+    // The executor's own lines after the program's last output (e.g. "ran out of memory"): quoted after stderr.
+    let trailingSystem: string[] = [];
     let externalId: string | null = null;
     let outcome: Outcome;
     try {
@@ -78,6 +82,10 @@ export class ExecutionRunner {
         {
           signal: controller.signal,
           log: (stream, line) => {
+            if (stream === 'system') {
+              trailingSystem.push(line);
+              if (trailingSystem.length > SYSTEM_LINES_IN_ERROR) trailingSystem.shift();
+            } else trailingSystem = [];
             if (stream === 'stderr') {
               stderr.push(line);
               if (stderr.length > STDERR_LINES_IN_ERROR) stderr.shift();
@@ -88,7 +96,7 @@ export class ExecutionRunner {
           setExternalId: (id) => (externalId = id),
         },
       );
-      outcome = this.outcomeOf(result, controller.signal, stderr, execution.timeoutSeconds);
+      outcome = this.outcomeOf(result, controller.signal, [...stderr, ...trailingSystem], execution.timeoutSeconds);
       outcome.externalId = result.externalId ?? externalId;
     } catch (error) {
       outcome = this.outcomeOfError(error, controller.signal, execution.timeoutSeconds);
