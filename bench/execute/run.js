@@ -23,13 +23,16 @@
  *   npm run bench:execute        (builds first)
  *   BENCH_RUNS=50 BENCH_EXECUTIONS=400 BENCH_CONCURRENCY=4 node bench/execute/run.js
  */
-const { execFileSync, spawn } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { availableParallelism, tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
+const {
+  ROOT, AUTH, TERMINAL,
+  sleep, median, percentile, ms, verdict, table,
+  startServer, stopServer, call, pollExecution, runDirect,
+} = require('../support');
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'tensorify-server.js');
 const EXAMPLES = process.env.BENCH_EXAMPLES_DIR ?? join(ROOT, '..', 'shared', 'examples');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const EXECUTIONS = Number(process.env.BENCH_EXECUTIONS ?? 200);
@@ -37,24 +40,13 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? availableParallelism
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 5);
 const LIST_POLL_MS = 100;
 const WARMUP = 3;
-const KEY = 'tfy_BenchmarkKey0123456789abcdefghijklmnopqrstu';
 const TARGET_OVERHEAD_MS = 50;
 const TARGET_RATIO = 0.7;
 /** The PATH the local executor gives every program after the interpreter's own directory. */
 const SAFE_PATH = '/usr/local/bin:/usr/bin:/bin';
-const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
 
 // ---- small helpers -------------------------------------------------------------------------
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const sorted = (values) => [...values].sort((a, b) => a - b);
-const median = (values) => {
-  const s = sorted(values);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const percentile = (values, p) => sorted(values)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)];
-const ms = (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(1));
-const verdict = (ok) => (ok ? 'PASS' : 'MISSED');
 /** Whether a requirements.txt lists a package (comments and blank lines aside). */
 const packages = (text = '') => text.split('\n').some((line) => line.replace(/(^|\s)#.*$/, '').trim() !== '');
 
@@ -91,73 +83,7 @@ function accounting(machine0, machine1, server0, server1, self0, self1, count) {
   };
 }
 
-function table(header, rows) {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => String(row[column]).length)));
-  const line = (cells) => '  ' + cells.map((cell, column) => (column === 0 ? String(cell).padEnd(widths[column]) : String(cell).padStart(widths[column]))).join('  ');
-  console.log(line(header));
-  rows.forEach((row) => console.log(line(row)));
-}
-
-// ---- the server ----------------------------------------------------------------------------
-
-async function startServer(dataDir) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TENSORIFY_')));
-  const env = {
-    ...clean,
-    TENSORIFY_DATA_DIR: dataDir,
-    TENSORIFY_HOST: '127.0.0.1',
-    TENSORIFY_PORT: '0',
-    TENSORIFY_BOOTSTRAP_API_KEY: KEY,
-    TENSORIFY_LOG_LEVEL: 'warn',
-    TENSORIFY_ENTERPRISE_RATE_LIMIT: '100000000',
-    TENSORIFY_EXECUTION_CONCURRENCY: String(CONCURRENCY),
-    TENSORIFY_ENTERPRISE_CONCURRENT_EXECUTIONS: String(CONCURRENCY),
-  };
-  const child = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk) => (out = (out + chunk).slice(-20_000)));
-  child.stderr.on('data', (chunk) => (err = (err + chunk).slice(-20_000)));
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${err}`)), 20_000);
-    child.stderr.on('data', () => {
-      const match = /listening on [^\s]+:(\d+)/.exec(err);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${err}`));
-    });
-  });
-  return { child, api: `http://127.0.0.1:${port}`, logs: () => out + err };
-}
-
-async function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// ---- the API client ------------------------------------------------------------------------
-
-const AUTH = { Authorization: `Bearer ${KEY}` };
-
-async function call(api, method, path, body) {
-  const response = await fetch(`${api}${path}`, {
-    method,
-    headers: body === undefined ? AUTH : { ...AUTH, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text);
-}
+// ---- the API client (what support.js lacks) -----------------------------------------------
 
 /** POSTs an execution; resolves to its id. */
 async function submit(api, workflowId, inputs) {
@@ -188,34 +114,7 @@ async function follow(api, executionId) {
   throw new Error(`the log stream of ${executionId} closed without an end event`);
 }
 
-/** Polls GET /v1/executions/:id every `everyMs` until a terminal status; resolves to { status, polls }. */
-async function poll(api, executionId, everyMs) {
-  for (let polls = 1; ; polls++) {
-    const execution = await call(api, 'GET', `/v1/executions/${executionId}`);
-    if (TERMINAL.has(execution.status)) return { status: execution.status, polls };
-    await sleep(everyMs);
-  }
-}
-
 // ---- direct runs ---------------------------------------------------------------------------
-
-/** Runs the program once as the executor would (same interpreter, same environment shape); resolves to its wall ms. */
-function direct(python, dir, env) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(python, ['main.py', '--inputs', 'inputs.json'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const elapsed = performance.now() - started;
-      if (code !== 0) reject(new Error(`${python} main.py exited with ${code}:\n${err}`));
-      else resolve({ ms: elapsed, stdout: out });
-    });
-  });
-}
 
 /** `count` tasks, at most `concurrency` at a time; resolves once all are done. */
 async function pool(count, concurrency, task) {
@@ -271,7 +170,10 @@ async function main() {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    server = await startServer(dataDir);
+    server = await startServer(dataDir, {
+      TENSORIFY_EXECUTION_CONCURRENCY: String(CONCURRENCY),
+      TENSORIFY_ENTERPRISE_CONCURRENT_EXECUTIONS: String(CONCURRENCY),
+    });
     const { api } = server;
     const pid = server.child.pid;
 
@@ -304,12 +206,12 @@ async function main() {
     const executors = await call(api, 'GET', '/v1/executors');
     const local = executors.executors.find((e) => e.id === 'local');
     console.log(`local executor: ${local?.detail ?? '(not listed)'}; first execution (cold, probes the interpreter) ${ms(coldMs)} ms`);
-    const check = await direct(python.executable, programDir, directEnv);
+    const check = await runDirect(python.executable, programDir, directEnv);
     const lastLine = check.stdout.trim().split('\n').pop();
     if (JSON.stringify(JSON.parse(lastLine)) !== expected) throw new Error(`the direct run printed ${lastLine}, expected ${expected}`);
 
     for (let i = 0; i < WARMUP; i++) {
-      await direct(python.executable, programDir, directEnv);
+      await runDirect(python.executable, programDir, directEnv);
       const id = await submit(api, workflowId, hello.inputs);
       await follow(api, id);
     }
@@ -326,7 +228,7 @@ async function main() {
     let directCpu = 0;
     for (let run = 0; run < RUNS; run++) {
       let before = cpu();
-      directMs.push((await direct(python.executable, programDir, directEnv)).ms);
+      directMs.push((await runDirect(python.executable, programDir, directEnv)).ms);
       directCpu += cpu().children - before.children;
 
       before = cpu(pid);
@@ -347,13 +249,13 @@ async function main() {
       before = cpu(pid);
       started = performance.now();
       const polledId = await submit(api, workflowId, hello.inputs);
-      const polled = await poll(api, polledId, POLL_MS);
+      const polled = await pollExecution(api, polledId, POLL_MS);
       pollMs.push(performance.now() - started);
       after = cpu(pid);
       serverCpuSum.poll += after.own - before.own;
       serverCpuSum.pollChildren += after.children - before.children;
       polls.push(polled.polls);
-      if (polled.status !== 'completed') throw new Error(`execution ${polledId} ended ${polled.status}`);
+      if (polled.execution.status !== 'completed') throw new Error(`execution ${polledId} ended ${polled.execution.status}`);
     }
 
     const latencyCpu = accounting(latency0.machine, machineCpu(), latency0.server, cpu(pid), latency0.self, cpu(), 3 * RUNS);
@@ -447,7 +349,7 @@ async function main() {
       const machine0 = machineCpu();
       const self0 = cpu();
       const t0 = performance.now();
-      await pool(EXECUTIONS, CONCURRENCY, () => direct(python.executable, programDir, directEnv));
+      await pool(EXECUTIONS, CONCURRENCY, () => runDirect(python.executable, programDir, directEnv));
       const seconds = (performance.now() - t0) / 1000;
       return { seconds, rate: EXECUTIONS / seconds, ...accounting(machine0, machineCpu(), undefined, undefined, self0, cpu(), EXECUTIONS) };
     };

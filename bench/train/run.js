@@ -25,13 +25,11 @@
  *   node bench/train/run.js --rounds 10
  *   BENCH_ROUNDS=10 BENCH_POLL_MS=20 BENCH_VENV_DIR=/tmp/venvs node bench/train/run.js
  */
-const { spawn } = require('node:child_process');
 const { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
+const { ROOT, median, ms, verdict, table, startServer, stopServer, call, executeAndWait, runDirect } = require('../support');
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'tensorify-server.js');
 const LOCAL_DIST = join(ROOT, 'plugins', 'local', 'dist');
 const EXAMPLES = process.env.BENCH_EXAMPLES_DIR ?? join(ROOT, '..', 'shared', 'examples');
 const VENV_DIR = process.env.BENCH_VENV_DIR ?? join(ROOT, '.cache', 'executor-venvs');
@@ -41,11 +39,9 @@ const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 5);
 const PIP_ARGS = ['--retries', '0', '--timeout', '15'];
 /** The interpreter the local executor is configured with (its default). */
 const PYTHON = 'python3';
-const KEY = 'tfy_BenchmarkKey0123456789abcdefghijklmnopqrstu';
 const TARGET_RATIO = 1.1;
 const MIN_ACCURACY = 0.8;
 const SAFE_PATH = '/usr/local/bin:/usr/bin:/bin';
-const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
 
 // ---- small helpers -------------------------------------------------------------------------
 
@@ -59,122 +55,19 @@ function flag(name) {
   return undefined;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const sorted = (values) => [...values].sort((a, b) => a - b);
-const median = (values) => {
-  const s = sorted(values);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const ms = (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(1));
-const verdict = (ok) => (ok ? 'PASS' : 'MISSED');
-
-function table(header, rows) {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => String(row[column]).length)));
-  const line = (cells) => '  ' + cells.map((cell, column) => (column === 0 ? String(cell).padEnd(widths[column]) : String(cell).padStart(widths[column]))).join('  ');
-  console.log(line(header));
-  rows.forEach((row) => console.log(line(row)));
-}
-
 /** An error whose message is printed as it is, without a stack: a plain statement of what is missing. */
 class Plain extends Error {}
 
-// ---- the server ----------------------------------------------------------------------------
-
-async function startServer(dataDir) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TENSORIFY_')));
-  const env = {
-    ...clean,
-    TENSORIFY_DATA_DIR: dataDir,
-    TENSORIFY_HOST: '127.0.0.1',
-    TENSORIFY_PORT: '0',
-    TENSORIFY_BOOTSTRAP_API_KEY: KEY,
-    TENSORIFY_LOG_LEVEL: 'warn',
-    TENSORIFY_ENTERPRISE_RATE_LIMIT: '100000000',
-    TENSORIFY_EXECUTORS: JSON.stringify({ local: { python: PYTHON, venvDir: VENV_DIR, pipArgs: PIP_ARGS } }),
-  };
-  const child = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk) => (out = (out + chunk).slice(-20_000)));
-  child.stderr.on('data', (chunk) => (err = (err + chunk).slice(-20_000)));
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${err}`)), 20_000);
-    child.stderr.on('data', () => {
-      const match = /listening on [^\s]+:(\d+)/.exec(err);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${err}`));
-    });
-  });
-  return { child, api: `http://127.0.0.1:${port}`, logs: () => out + err };
-}
-
-async function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// ---- the API client ------------------------------------------------------------------------
-
-const AUTH = { Authorization: `Bearer ${KEY}` };
-
-async function call(api, method, path, body) {
-  const response = await fetch(`${api}${path}`, {
-    method,
-    headers: body === undefined ? AUTH : { ...AUTH, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text);
-}
+// ---- runs ----------------------------------------------------------------------------------
 
 /** POSTs an execution and polls GET /v1/executions/:id every POLL_MS until a terminal status; resolves to { ms, execution, polls }. */
-async function execute(api, workflowId, inputs) {
-  const started = performance.now();
-  const { executionId } = await call(api, 'POST', `/v1/workflows/${workflowId}/execute`, { inputs });
-  for (let polls = 1; ; polls++) {
-    const execution = await call(api, 'GET', `/v1/executions/${executionId}`);
-    if (TERMINAL.has(execution.status)) return { ms: performance.now() - started, execution, polls };
-    await sleep(POLL_MS);
-  }
-}
-
-// ---- direct runs ---------------------------------------------------------------------------
+const execute = (api, workflowId, inputs) => executeAndWait(api, workflowId, { inputs }, POLL_MS);
 
 /** Runs the exported program once as the executor would (same interpreter, same environment shape); resolves to { ms, output }. */
-function direct(python, dir, env) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(python, ['main.py', '--inputs', 'inputs.json'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const elapsed = performance.now() - started;
-      if (code !== 0) {
-        reject(new Error(`${python} main.py exited with ${code}:\n${err.slice(-4000)}`));
-        return;
-      }
-      const last = out.trim().split('\n').pop();
-      try {
-        resolve({ ms: elapsed, output: JSON.parse(last) });
-      } catch {
-        reject(new Error(`the direct run's last line is not JSON: ${JSON.stringify(last)}`));
-      }
-    });
-  });
+async function direct(python, dir, env) {
+  const run = await runDirect(python, dir, env);
+  if (run.output === undefined) throw new Error(`the direct run's last line is not JSON: ${JSON.stringify(run.stdout.trim().split('\n').pop())}`);
+  return run;
 }
 
 /** Throws unless `output` reports an accuracy above MIN_ACCURACY; returns the accuracy. */
@@ -249,7 +142,9 @@ async function main() {
   process.once('SIGTERM', interrupted);
   const benchStarted = performance.now();
   try {
-    server = await startServer(dataDir);
+    server = await startServer(dataDir, {
+      TENSORIFY_EXECUTORS: JSON.stringify({ local: { python: PYTHON, venvDir: VENV_DIR, pipArgs: PIP_ARGS } }),
+    });
     const { api } = server;
 
     // The workflow, exported to a directory for the direct runs.
@@ -299,12 +194,12 @@ async function main() {
     const accuracies = [];
     const phases = { toCreated: [], queued: [], running: [], toObserved: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      const runDirect = async () => {
+      const timeDirect = async () => {
         const run = await direct(python, programDir, directEnv);
         accuracies.push(checkAccuracy(`direct run ${round + 1}`, run.output));
         directMs.push(run.ms);
       };
-      const runExecute = async () => {
+      const timeExecute = async () => {
         const sentAt = Date.now();
         const run = await execute(api, workflowId, classifier.inputs);
         const observedAt = Date.now();
@@ -318,11 +213,11 @@ async function main() {
         phases.toObserved.push(observedAt - Date.parse(e.completedAt));
       };
       if (round % 2 === 0) {
-        await runDirect();
-        await runExecute();
+        await timeDirect();
+        await timeExecute();
       } else {
-        await runExecute();
-        await runDirect();
+        await timeExecute();
+        await timeDirect();
       }
     }
 

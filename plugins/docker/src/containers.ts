@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LineSplitter } from './lines';
+import { LineSplitter } from '@tensorify/executor-sdk';
 import { messageOf, withTimeout } from './engine';
 
 /** Time limit of the quick engine calls (inspect, create, start, kill, archives, remove). */

@@ -3,14 +3,15 @@ import * as os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import {
-  ExecutorUnavailableError,
   type ExecutionContext,
   type ExecutionJob,
   type ExecutionResult,
   type Executor,
   type ExecutorCapabilities,
   type ExecutorHost,
+  ExecutorUnavailableError,
   type GpuInfo,
+  normaliseRequirements,
 } from '@tensorify/executor-sdk';
 import { firstFile, packArchive, readAll, TooLargeError, type ArchiveEntry } from './archive';
 import { formatSize, type ResolvedConfig } from './config';
@@ -18,7 +19,7 @@ import { CALL_TIMEOUT_MS, removeContainer, runContainer } from './containers';
 import { callWithSignal, describeEndpoint, dockerClient, engineMessage, messageOf, statusOf, unreachable, withTimeout } from './engine';
 import { dropUnusable, envList, programEnvironment } from './environment';
 import { AbortedError, BaseImages, VENV_DIR, VenvImages } from './images';
-import { LocalFiles, normaliseRequirements } from './requirements';
+import { LocalFiles } from './requirements';
 
 /** The program's work dir in its container; the files are copied there before it starts. */
 export const WORK_DIR = '/tensorify/run';

@@ -2,16 +2,6 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 
-/** The packages of a requirements.txt: comments and blank lines dropped, lines trimmed, sorted, without duplicates (as the local executor does). */
-export function normaliseRequirements(text: string): string[] {
-  const lines = text
-    .replace(/\\\r?\n/g, '') // pip's line continuations
-    .split(/\r?\n/)
-    .map((line) => line.replace(/(^|\s)#.*$/, '').trim())
-    .filter((line) => line.length > 0);
-  return [...new Set(lines)].sort();
-}
-
 /** What goes into a derived image, and so into its hash. */
 export interface VenvRecipe {
   /** The base image's id (`sha256:…`), not its name: a re-pulled tag gives a new hash. */

@@ -16,7 +16,8 @@ import Docker from 'dockerode';
 import { ExecutorUnavailableError, type ExecutionContext, type ExecutionJob, type LogStream, type ProgramFiles } from '@tensorify/executor-sdk';
 import { formatSize, parseSize, resolveConfig } from '../src/config';
 import docker, { DockerExecutor, type DockerExecutorConfig } from '../src/index';
-import { normaliseRequirements, recipeHash } from '../src/requirements';
+import { normaliseRequirements } from '@tensorify/executor-sdk';
+import { recipeHash } from '../src/requirements';
 
 jest.setTimeout(60_000);
 

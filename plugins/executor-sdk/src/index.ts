@@ -177,3 +177,6 @@ export function defineExecutor<Config>(definition: ExecutorDefinition<Config>): 
 export class ExecutorUnavailableError extends Error {
   override readonly name = 'ExecutorUnavailableError';
 }
+
+export { cutMarker, LineSplitter } from './lines';
+export { normaliseRequirements } from './requirements';

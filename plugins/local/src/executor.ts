@@ -1,21 +1,22 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
-  ExecutorUnavailableError,
   type ExecutionContext,
   type ExecutionJob,
   type ExecutionResult,
   type Executor,
   type ExecutorCapabilities,
   type ExecutorHost,
+  ExecutorUnavailableError,
   type GpuInfo,
+  normaliseRequirements,
 } from '@tensorify/executor-sdk';
 import type { ResolvedConfig } from './config';
 import { detectGpus } from './gpus';
 import { dropUnusable, pipEnvironment, programEnvironment } from './environment';
 import { InterpreterCache, type Interpreter } from './interpreter';
 import { runInProcessGroup } from './process-group';
-import { AbortedError, normaliseRequirements, VenvCache } from './venvs';
+import { AbortedError, VenvCache } from './venvs';
 
 /** The program's output file, in its work dir. */
 const OUTPUT_FILE = '.tensorify-output.json';

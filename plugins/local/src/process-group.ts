@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { LineSplitter } from './lines';
+import { LineSplitter } from '@tensorify/executor-sdk';
 
 /** How long to wait for a process group to vanish after SIGKILL before giving up on it. */
 const KILL_WAIT_MS = 5_000;

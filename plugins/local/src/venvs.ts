@@ -6,16 +6,6 @@ import { ExecutorUnavailableError } from '@tensorify/executor-sdk';
 import type { Interpreter } from './interpreter';
 import { delay, runInProcessGroup } from './process-group';
 
-/** The packages of a requirements.txt: comments and blank lines dropped, lines trimmed, sorted, without duplicates. */
-export function normaliseRequirements(text: string): string[] {
-  const lines = text
-    .replace(/\\\r?\n/g, '') // pip's line continuations
-    .split(/\r?\n/)
-    .map((line) => line.replace(/(^|\s)#.*$/, '').trim())
-    .filter((line) => line.length > 0);
-  return [...new Set(lines)].sort();
-}
-
 /**
  * The venv's name: a hash of the normalised requirements and of the interpreter they are
  * installed for (changing `python` must not reuse venvs built by another Python).

@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ExecutorUnavailableError, type ExecutionContext, type ExecutionJob, type Executor, type LogStream, type ProgramFiles } from '@tensorify/executor-sdk';
 import local, { type LocalExecutorConfig } from '../src/index';
-import { cutMarker, LineSplitter } from '../src/lines';
-import { normaliseRequirements, requirementsHash } from '../src/venvs';
+import { cutMarker, LineSplitter, normaliseRequirements } from '@tensorify/executor-sdk';
+import { requirementsHash } from '../src/venvs';
 
 const HELLO_DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello');
 const HELLO: ProgramFiles = {
