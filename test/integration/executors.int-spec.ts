@@ -127,7 +127,8 @@ describe('The docker and ssh executors through the API', () => {
   });
 
   it('gpu: true → 400 GPU_UNAVAILABLE at once, nothing queued (no executor here has a GPU)', async () => {
-    const id = await api.create(example('hello').workflow);
+    const { workflow } = example('hello');
+    const id = await api.create({ name: workflow.name, nodes: workflow.nodes, edges: workflow.edges });
     const before = await api.count();
     const res = await api.execute(id, { inputs: { name: 'Ada' }, gpu: true });
     expect(res.status).toBe(400);
@@ -172,7 +173,8 @@ describe('An SSH host that does not answer', () => {
     const t = await startTestApp({ TENSORIFY_EXECUTORS: JSON.stringify({ ssh: ssh([sshHost('stopped', 1)]) }) });
     try {
       const api = client(t);
-      const id = await api.create(example('hello').workflow);
+      const { workflow } = example('hello');
+    const id = await api.create({ name: workflow.name, nodes: workflow.nodes, edges: workflow.edges });
       const started = Date.now();
       const executionId = (await api.execute(id, { inputs: { name: 'Ada' }, executor: 'ssh' })).body.executionId;
       const execution = await api.waitFor(executionId, finished, 10_000);

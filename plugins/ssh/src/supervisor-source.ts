@@ -460,6 +460,9 @@ def program_environment(spec, work_dir, bin_dir):
 
 def run(spec):
     control.current = spec["dir"]
+    # Relative paths (the default workDir) are relative to the login directory, wherever the last run left us.
+    os.chdir(START_DIR)
+    spec = dict(spec, venvDir=os.path.abspath(spec["venvDir"]))
     result = {"exitCode": None, "signal": None, "stopped": None, "started": False, "removed": False}
     work_dir = None
     try:
@@ -493,14 +496,17 @@ def run(spec):
     except Exception as error:
         result["failure"] = {"kind": "internal", "message": "%s: %s" % (type(error).__name__, error)}
     finally:
+        os.chdir(START_DIR)
         if work_dir is not None and not spec["keepWorkDir"]:
-            os.chdir("/")
             shutil.rmtree(work_dir, True)
             result["removed"] = not os.path.exists(work_dir)
     send_json(b"X", result)
     control.stopped_runs.discard(spec["dir"])
     control.current = None
     return result
+
+
+START_DIR = os.getcwd()
 
 
 def main():
