@@ -90,7 +90,7 @@ async function main() {
           executor,
           ms(value),
           ms(percentile(times[executor], 90)),
-          executor === 'local' ? '' : `+${ms(value - local)}`,
+          executor === 'local' ? '' : `${value >= local ? '+' : '-'}${ms(Math.abs(value - local))}`,
           (value / local).toFixed(2),
           target === undefined ? '' : `<= local + ${target} ms`,
           target === undefined ? '' : verdict(value - local <= target),
