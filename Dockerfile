@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 # The plugins are npm workspaces: their package.json files must be there for npm ci.
 COPY plugins/executor-sdk/package.json ./plugins/executor-sdk/
 COPY plugins/local/package.json ./plugins/local/
+COPY plugins/docker/package.json ./plugins/docker/
+COPY plugins/ssh/package.json ./plugins/ssh/
 # Only sqlite3's install script runs (package.json "allowScripts"): the npm 10 of node:20 ignores
 # that field and would also run @scarf/scarf's telemetry postinstall and @parcel/watcher's.
 RUN npm ci --no-audit --no-fund --ignore-scripts \
