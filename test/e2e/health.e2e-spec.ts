@@ -27,7 +27,8 @@ describe('Health', () => {
       const res = await broken.http.get('/health/ready').expect(503);
       expect(res.body.error.code).toBe('NOT_READY');
       expect(res.body.error.details.checks.database).toBe('ok');
-      expect(res.body.error.details.checks.executors).toMatch(/^no healthy executor: local: /);
+      expect(res.body.error.details.checks.executors).toMatch(/^no healthy executor: .*\blocal: the Python interpreter "\/nonexistent\/python3" cannot run/);
+      expect(res.body.error.details.executors.local).toBe('unhealthy: the Python interpreter "/nonexistent/python3" cannot run: not found');
     } finally {
       await broken.close();
     }
