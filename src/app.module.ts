@@ -14,6 +14,7 @@ import { CodegenModule } from './codegen/codegen.module';
 import { ExecutionsModule } from './executions/executions.module';
 import { NodesModule } from './nodes/nodes.module';
 import { PlanThrottlerGuard } from './plans/plan-throttler.guard';
+import { RedisModule } from './redis/redis.module';
 import { PlansModule } from './plans/plans.module';
 import { SystemModule } from './system/system.module';
 import { WorkflowsModule } from './workflows/workflows.module';
@@ -32,6 +33,7 @@ export function coreImports({ config, clock = systemClock, databaseRetryAttempts
     ConfigModule.forRoot(config),
     CommonModule.forRoot(clock),
     DatabaseModule.forRoot({ retryAttempts: databaseRetryAttempts }),
+    RedisModule,
     PlansModule,
     WorkspacesModule,
     AuthModule,

@@ -5,6 +5,7 @@ import { In, Repository } from 'typeorm';
 import { Clock, CLOCK } from '../common/clock';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { ExecutionEntity, ExecutionErrorCode, type ExecutionStatus } from './execution.entity';
+import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import type { QueuedExecution } from './execution-queue';
 
@@ -39,6 +40,7 @@ export class ExecutionRunner {
     private readonly registry: ExecutorRegistry,
     private readonly logs: ExecutionLogs,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly events: ExecutionEvents,
   ) {}
 
   /** The queue's processor. */
@@ -54,8 +56,10 @@ export class ExecutionRunner {
         errorMessage: `Executor "${execution.executor}" is not loaded on this server`,
       });
     }
-    const started = await this.executions.update({ id: execution.id, status: 'queued' }, { status: 'running', startedAt: new Date(this.clock.now()) });
+    const startedAt = new Date(this.clock.now());
+    const started = await this.executions.update({ id: execution.id, status: 'queued' }, { status: 'running', startedAt });
     if (!started.affected) return;
+    this.events.emit('started', { executionId: execution.id, executor: plugin.id ?? '', queuedMs: startedAt.getTime() - execution.createdAt.getTime() });
     const controller = new AbortController();
     this.active.set(execution.id, controller);
     // A cancel that arrived between the read above and now found nothing to abort: it waits here.
@@ -184,7 +188,12 @@ export class ExecutionRunner {
     };
     if (logCount > 0) fields.logCount = logCount;
     if (outcome.externalId) fields.externalId = outcome.externalId;
-    await this.executions.update({ id: executionId, status: In(Array.isArray(from) ? from : [from]) }, fields as never);
+    const updated = await this.executions.update({ id: executionId, status: In(Array.isArray(from) ? from : [from]) }, fields as never);
     this.logs.ended(executionId, outcome.status);
+    if (updated.affected) {
+      const row = await this.executions.findOne({ where: { id: executionId }, select: { id: true, executor: true, startedAt: true, completedAt: true } });
+      const runMs = row?.startedAt && row.completedAt ? row.completedAt.getTime() - row.startedAt.getTime() : null;
+      this.events.emit('finished', { executionId, executor: row?.executor ?? null, status: outcome.status, runMs });
+    }
   }
 }

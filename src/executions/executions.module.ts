@@ -9,6 +9,7 @@ import type { Plan } from '../plans/plans';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { ExecutionEntity, ExecutionLogEntity } from './execution.entity';
 import { EXECUTION_QUEUE, type ExecutionQueue, InProcessExecutionQueue } from './execution-queue';
+import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import { ExecutionRunner } from './execution-runner';
 import { ExecutionsController } from './executions.controller';
@@ -69,10 +70,11 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     ExecutionsService,
     ExecutionRunner,
     ExecutionLogs,
+    ExecutionEvents,
     ExecutionsLifecycle,
     { provide: EXECUTION_QUEUE, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new InProcessExecutionQueue(config.executionConcurrency) },
     { provide: ExecutorRegistry, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createExecutorRegistry(config) },
   ],
-  exports: [ExecutionsService, ExecutorRegistry, EXECUTION_QUEUE],
+  exports: [ExecutionsService, ExecutorRegistry, EXECUTION_QUEUE, ExecutionEvents],
 })
 export class ExecutionsModule {}
