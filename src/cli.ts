@@ -16,6 +16,7 @@ import { describeStartupFailure } from './common/startup-error';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
 import { PLANS } from './plans/plans';
 import { runServer } from './server';
+import { runWorker } from './worker';
 import { CreateWorkspaceDto } from './workspaces/dto/workspace.dto';
 import { WorkspacesService } from './workspaces/workspaces.service';
 
@@ -82,7 +83,21 @@ export function buildProgram(): Command {
   program
     .command('start', { isDefault: true })
     .description('start the HTTP server (configured by TENSORIFY_* environment variables)')
-    .action(async () => runServer(loadConfig()));
+    .option('--api-only', 'serve the API without running executions (distributed mode: workers run them; same as TENSORIFY_PROCESS_EXECUTIONS=false)')
+    .action(async (options: { apiOnly?: boolean }) => runServer(loadConfig(options.apiOnly ? { ...process.env, TENSORIFY_PROCESS_EXECUTIONS: 'false' } : process.env)));
+
+  program
+    .command('worker')
+    .description('run executions from the Redis queue of the distributed mode, without serving the API (needs TENSORIFY_REDIS_URL)')
+    .option('--health-port <port>', 'serve GET /health on 127.0.0.1 at this port (0 picks one)')
+    .option('--health-file <path>', 'keep the worker\'s state in this file, rewritten every 5 s, removed at exit')
+    .action(async (options: { healthPort?: string; healthFile?: string }) => {
+      const port = options.healthPort === undefined ? undefined : Number(options.healthPort);
+      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--health-port must be a port number, not "${options.healthPort}"`);
+      const config = loadConfig();
+      if (config.redisUrl === null) throw new UsageError('the worker needs TENSORIFY_REDIS_URL: it takes its jobs from the Redis queue of the distributed mode');
+      await runWorker(config, { healthPort: port, healthFile: options.healthFile });
+    });
 
   const keys = program.command('keys').description('manage API keys without the HTTP API');
   keys

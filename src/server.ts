@@ -15,7 +15,6 @@ export async function runServer(config: AppConfig): Promise<void> {
   const app = await createApp({ config });
   const log = new Logger('Server');
   for (const name of unknownSettingVariables()) log.warn(`${name} is not a setting of this server (typo?); it is ignored`);
-  if (config.redisUrl) log.warn('TENSORIFY_REDIS_URL is set, but this version keeps rate-limit counters in memory (embedded mode)');
 
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
@@ -45,6 +44,7 @@ export async function runServer(config: AppConfig): Promise<void> {
       `  Swagger UI  ${url}/${DOCS_PATH}\n` +
       `  API         ${url}/v1\n` +
       `  Database    ${database}\n` +
+      `  Mode        ${config.redisUrl === null ? 'embedded (executions run in this process)' : `distributed (Redis queue; ${config.processExecutions ? 'this instance also runs executions' : 'API only: workers run executions'})`}\n` +
       bootstrapKeyNotice(app.get(BootstrapService).result, url),
   );
 }

@@ -24,6 +24,10 @@ export interface AppConfig {
   readonly maxWorkflowNodes: number;
   readonly lastUsedFlushSeconds: number;
   readonly executionConcurrency: number;
+  /** Whether this process runs executions (false: an API instance of the distributed mode that leaves them to workers). */
+  readonly processExecutions: boolean;
+  /** Distributed mode: a running execution whose worker has not been heard of for this long ends WORKER_LOST. */
+  readonly workerStallSeconds: number;
   readonly executionTimeoutSeconds: number;
   readonly maxExecutionSeconds: number;
   readonly executionLogLines: number;
@@ -72,6 +76,13 @@ function integer(raw: Raw | undefined, fallback: number, min: number, max: numbe
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+function boolean(raw: Raw | undefined, fallback: boolean): { value: boolean } | { problem: string } {
+  if (raw === undefined || raw === '') return ok(fallback);
+  if (raw === true || raw === 'true' || raw === '1') return ok(true);
+  if (raw === false || raw === 'false' || raw === '0') return ok(false);
+  return bad(`must be true or false, not ${show(raw)}`);
+}
 
 function byteSize(raw: Raw | undefined, fallback: number, max: number) {
   if (raw === undefined || raw === '') return ok(fallback);
@@ -145,7 +156,7 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
   },
   redisUrl: {
     key: 'redisUrl', env: 'TENSORIFY_REDIS_URL', fileKey: 'redisUrl', defaultText: 'unset (embedded mode)',
-    description: 'Redis for the distributed mode (`redis://host:6379`). Not used yet by this version: rate-limit counters are in memory.',
+    description: 'Redis for the distributed mode (`redis://host:6379`): the execution queue (Bull), cancel and live logs across processes, shared rate-limit counters.',
     parse: (raw) => {
       if (raw === undefined || raw === '') return ok(null);
       return /^rediss?:\/\/[^\s]+$/.test(String(raw)) ? ok(String(raw)) : bad('must be a redis:// or rediss:// URL');
@@ -209,6 +220,20 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
     key: 'executionConcurrency', env: 'TENSORIFY_EXECUTION_CONCURRENCY', fileKey: 'executionConcurrency', defaultText: '4',
     description: 'Executions this process runs at once; the rest wait `queued`.',
     parse: (raw) => integer(raw, 4, 1, 1024),
+  },
+  processExecutions: {
+    key: 'processExecutions', env: 'TENSORIFY_PROCESS_EXECUTIONS', fileKey: 'processExecutions', defaultText: '`true`',
+    description: 'Whether `start` also runs executions. `false` makes an API-only instance of the distributed mode (workers run them: `tensorify-server worker`).',
+    parse: (raw, resolved) => {
+      const parsed = boolean(raw, true);
+      if ('value' in parsed && !parsed.value && !resolved.redisUrl) return bad('false needs TENSORIFY_REDIS_URL: without Redis no other process would run the executions');
+      return parsed;
+    },
+  },
+  workerStallSeconds: {
+    key: 'workerStallSeconds', env: 'TENSORIFY_WORKER_STALL_SECONDS', fileKey: 'workerStallSeconds', defaultText: '30',
+    description: 'Distributed mode: a running execution whose worker has not sent a heartbeat for this long (it died, or lost Redis and the database) ends `failed` with `WORKER_LOST`.',
+    parse: (raw) => integer(raw, 30, 3, 3600),
   },
   maxExecutionSeconds: {
     key: 'maxExecutionSeconds', env: 'TENSORIFY_MAX_EXECUTION_SECONDS', fileKey: 'maxExecutionSeconds', defaultText: '3600',

@@ -6,6 +6,7 @@ import { ApiKeyEntity } from '../auth/api-key.entity';
 import type { AppConfig } from '../config/config';
 import { ExecutionEntity, ExecutionLogEntity } from '../executions/execution.entity';
 import { Executions1764300000002 } from './migrations/1764300000002-executions';
+import { ExecutionHeartbeats1764300000003 } from './migrations/1764300000003-execution-heartbeats';
 import { WorkflowEntity } from '../workflows/workflow.entity';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-schema';
@@ -19,7 +20,7 @@ import { CacheRevisions1764300000001 } from './migrations/1764300000001-cache-re
 const sqlite3WithoutTracing = { verbose: () => sqlite3 };
 
 export const ENTITIES = [WorkspaceEntity, ApiKeyEntity, WorkflowEntity, ExecutionEntity, ExecutionLogEntity];
-export const MIGRATIONS = [InitialSchema1764300000000, CacheRevisions1764300000001, Executions1764300000002];
+export const MIGRATIONS = [InitialSchema1764300000000, CacheRevisions1764300000001, Executions1764300000002, ExecutionHeartbeats1764300000003];
 
 /**
  * One place that turns the config into TypeORM options; the server and the CLI both use it.

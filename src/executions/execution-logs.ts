@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EventEmitter } from 'node:events';
 import { Repository } from 'typeorm';
 import type { LogStream } from '@tensorify/executor-sdk';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { ExecutionLogEntity } from './execution.entity';
+import { ExecutionBus } from './execution-bus';
 
 export interface LogLine {
   seq: number;
@@ -24,7 +24,6 @@ const FLUSH_BATCH = 500;
 @Injectable()
 export class ExecutionLogs implements OnApplicationShutdown {
   private readonly logger = new Logger(ExecutionLogs.name);
-  private readonly live = new EventEmitter().setMaxListeners(0);
   private readonly counters = new Map<string, number>();
   private pending: ExecutionLogEntity[] = [];
   private flushing: Promise<void> = Promise.resolve();
@@ -33,6 +32,7 @@ export class ExecutionLogs implements OnApplicationShutdown {
   constructor(
     @InjectRepository(ExecutionLogEntity) private readonly logs: Repository<ExecutionLogEntity>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly bus: ExecutionBus,
   ) {}
 
   /** Starts numbering a run's lines after the `existing` it already has. */
@@ -49,7 +49,7 @@ export class ExecutionLogs implements OnApplicationShutdown {
     const entry = seq === cap - 1 ? { stream: 'system' as const, line: `[tensorify] log cut: only the first ${cap - 1} lines of this execution are kept` } : { stream, line };
     this.counters.set(executionId, seq + 1);
     this.pending.push(Object.assign(new ExecutionLogEntity(), { executionId, seq, ...entry }));
-    this.live.emit(executionId, { seq, ...entry } satisfies LogLine);
+    this.bus.publish(executionId, { seq, ...entry } satisfies LogLine);
     if (this.pending.length >= FLUSH_BATCH) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
   }
@@ -89,21 +89,30 @@ export class ExecutionLogs implements OnApplicationShutdown {
     return rows.map(({ seq, stream, line }) => ({ seq, stream: stream as LogStream, line }));
   }
 
-  /** Calls `listener` with each new line of the execution until the returned function is called. */
-  subscribe(executionId: string, listener: (line: LogLine) => void): () => void {
-    this.live.on(executionId, listener);
-    return () => this.live.off(executionId, listener);
+  /**
+   * Calls `listener` with each new line of the execution (written by any process of the
+   * deployment) and `onEnd` once when it ends, until `unsubscribe`; `ready` resolves once lines
+   * written from then on will arrive (read what is stored only after it).
+   */
+  subscribe(
+    executionId: string,
+    listener: (line: LogLine) => void,
+    onEnd: (status: string) => void,
+  ): { unsubscribe: () => void; ready: Promise<unknown> } {
+    let ended = false;
+    return this.bus.subscribe(executionId, (message) => {
+      const { end } = message as { end?: string };
+      if (end === undefined) listener(message as LogLine);
+      else if (!ended) {
+        ended = true;
+        onEnd(end);
+      }
+    });
   }
 
   /** Tells live readers the execution ended with `status` (after its last line is stored). */
   ended(executionId: string, status: string): void {
-    this.live.emit(`${executionId}:end`, status);
-  }
-
-  /** Calls `listener` once when the execution ends, unless the returned function is called first. */
-  onEnd(executionId: string, listener: (status: string) => void): () => void {
-    this.live.once(`${executionId}:end`, listener);
-    return () => this.live.off(`${executionId}:end`, listener);
+    this.bus.publish(executionId, { end: status });
   }
 
   async onApplicationShutdown(): Promise<void> {

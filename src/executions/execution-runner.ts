@@ -5,6 +5,7 @@ import { In, Repository } from 'typeorm';
 import { Clock, CLOCK } from '../common/clock';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { ExecutionEntity, ExecutionErrorCode, type ExecutionStatus } from './execution.entity';
+import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import type { QueuedExecution } from './execution-queue';
@@ -34,6 +35,7 @@ export class ExecutionRunner {
   private readonly logger = new Logger(ExecutionRunner.name);
   private readonly active = new Map<string, AbortController>();
   private readonly cancelsBeforeStart = new Set<string>();
+  private stopListening?: () => void;
 
   constructor(
     @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
@@ -41,29 +43,87 @@ export class ExecutionRunner {
     private readonly logs: ExecutionLogs,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly events: ExecutionEvents,
+    private readonly bus: ExecutionBus,
   ) {}
+
+  /**
+   * Listens for cancel requests from any process (the API instance that took the request may not
+   * be the one running it). Resolves once listening.
+   */
+  async listenForCancels(): Promise<void> {
+    if (this.stopListening) return;
+    const { unsubscribe, ready } = this.bus.onCancel((executionId) => this.cancel(executionId));
+    this.stopListening = unsubscribe;
+    await ready;
+  }
+
+  /** Asks whichever process runs the execution to stop it. */
+  requestCancel(executionId: string): void {
+    if (this.bus.distributed) this.bus.requestCancel(executionId);
+    else this.cancel(executionId);
+  }
+
+  /** Distributed mode: stamps the executions this process runs, so the others know it is alive. */
+  async heartbeat(): Promise<void> {
+    const ids = [...this.active.keys()];
+    if (ids.length === 0) return;
+    await this.executions.update({ id: In(ids), status: 'running' }, { heartbeatAt: new Date(this.clock.now()) });
+  }
+
+  /**
+   * Distributed mode: running executions whose worker has not stamped them since `before` (it
+   * died) end WORKER_LOST. Each is checked again in its own update, so a late heartbeat wins.
+   */
+  async failStalled(before: Date): Promise<number> {
+    const stale = await this.executions
+      .createQueryBuilder('e')
+      .select(['e.id'])
+      .where("e.status = 'running'")
+      .andWhere('COALESCE(e.heartbeatAt, e.startedAt) < :before', { before: before.toISOString() })
+      .getMany();
+    let lost = 0;
+    for (const { id } of stale) {
+      if (this.active.has(id)) continue;
+      const ended = await this.finish(
+        id,
+        { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The worker running this execution stopped answering (it died, or lost the database); it did not finish' },
+        'running',
+        before,
+      );
+      if (ended) lost++;
+    }
+    return lost;
+  }
 
   /** The queue's processor. */
   readonly process = async (job: QueuedExecution): Promise<void> => {
     const execution = await this.executions.findOneBy({ id: job.executionId });
     if (!execution || execution.status !== 'queued') return;
-    if (execution.cancelRequestedAt) return this.finishCancelledBeforeStart(execution.id);
+    if (execution.cancelRequestedAt) {
+      await this.finishCancelledBeforeStart(execution.id);
+      return;
+    }
     const plugin = this.registry.get(execution.executor ?? '');
     if (plugin?.executor === undefined) {
-      return this.finish(execution.id, {
+      await this.finish(execution.id, {
         status: 'failed',
         errorCode: ExecutionErrorCode.EXECUTOR_UNAVAILABLE,
         errorMessage: `Executor "${execution.executor}" is not loaded on this server`,
       });
+      return;
     }
     const startedAt = new Date(this.clock.now());
-    const started = await this.executions.update({ id: execution.id, status: 'queued' }, { status: 'running', startedAt });
+    const started = await this.executions.update({ id: execution.id, status: 'queued' }, { status: 'running', startedAt, heartbeatAt: startedAt });
     if (!started.affected) return;
     this.events.emit('started', { executionId: execution.id, executor: plugin.id ?? '', queuedMs: startedAt.getTime() - execution.createdAt.getTime() });
     const controller = new AbortController();
     this.active.set(execution.id, controller);
-    // A cancel that arrived between the read above and now found nothing to abort: it waits here.
+    // A cancel that arrived between the read above and now found nothing to abort: it waits here
+    // (or, sent by another process, in the row).
     if (this.cancelsBeforeStart.delete(execution.id)) controller.abort('cancelled' satisfies AbortReason);
+    else if (this.bus.distributed && (await this.executions.findOne({ where: { id: execution.id }, select: { id: true, cancelRequestedAt: true } }))?.cancelRequestedAt) {
+      controller.abort('cancelled' satisfies AbortReason);
+    }
     const timer = setTimeout(() => controller.abort('timed_out' satisfies AbortReason), execution.timeoutSeconds * 1000);
     this.logs.open(execution.id, execution.logCount);
     const stderr: string[] = [];
@@ -116,7 +176,8 @@ export class ExecutionRunner {
     const controller = this.active.get(executionId);
     if (!controller) {
       // Taken off the queue but not started yet: process() aborts it as soon as it registers.
-      this.cancelsBeforeStart.add(executionId);
+      // (In the distributed mode the row says so instead: other processes' ids are not kept.)
+      if (!this.bus.distributed) this.cancelsBeforeStart.add(executionId);
       return false;
     }
     controller.abort('cancelled' satisfies AbortReason);
@@ -128,8 +189,9 @@ export class ExecutionRunner {
     for (const controller of this.active.values()) controller.abort('shutdown' satisfies AbortReason);
   }
 
-  async finishCancelledBeforeStart(executionId: string): Promise<void> {
-    await this.finish(executionId, { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled before it started' });
+  /** Ends a queued execution `cancelled`; false when it is no longer queued (it started meanwhile). */
+  async finishCancelledBeforeStart(executionId: string): Promise<boolean> {
+    return this.finish(executionId, { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled before it started' }, 'queued');
   }
 
   /** After a crash: executions left `running` by this server end `failed` with WORKER_LOST (their processes died with it). */
@@ -174,7 +236,13 @@ export class ExecutionRunner {
   }
 
   /** Stores how the execution ended (only if it is still `from`), then tells live readers. */
-  private async finish(executionId: string, outcome: Outcome, from: ExecutionStatus | ExecutionStatus[] = ['queued', 'running']): Promise<void> {
+  /** Stores how the execution ended (only if it is still `from`, and, given `staleBefore`, not stamped since); true when it did. */
+  private async finish(
+    executionId: string,
+    outcome: Outcome,
+    from: ExecutionStatus | ExecutionStatus[] = ['queued', 'running'],
+    staleBefore?: Date,
+  ): Promise<boolean> {
     this.cancelsBeforeStart.delete(executionId);
     await this.logs.flush();
     const logCount = this.logs.close(executionId);
@@ -188,12 +256,20 @@ export class ExecutionRunner {
     };
     if (logCount > 0) fields.logCount = logCount;
     if (outcome.externalId) fields.externalId = outcome.externalId;
-    const updated = await this.executions.update({ id: executionId, status: In(Array.isArray(from) ? from : [from]) }, fields as never);
+    const where = this.executions
+      .createQueryBuilder()
+      .update()
+      .set(fields as never)
+      .where('id = :executionId', { executionId })
+      .andWhere('status IN (:...from)', { from: Array.isArray(from) ? from : [from] });
+    if (staleBefore !== undefined) where.andWhere('COALESCE(heartbeat_at, started_at) < :before', { before: staleBefore.toISOString() });
+    const updated = await where.execute();
     this.logs.ended(executionId, outcome.status);
     if (updated.affected) {
       const row = await this.executions.findOne({ where: { id: executionId }, select: { id: true, executor: true, startedAt: true, completedAt: true } });
       const runMs = row?.startedAt && row.completedAt ? row.completedAt.getTime() - row.startedAt.getTime() : null;
       this.events.emit('finished', { executionId, executor: row?.executor ?? null, status: outcome.status, runMs });
     }
+    return Boolean(updated.affected);
   }
 }

@@ -41,6 +41,8 @@ export class ExecutionEntity {
   @TimestampColumn({ name: 'started_at', nullable: true }) startedAt!: Date | null;
   @TimestampColumn({ name: 'completed_at', nullable: true }) completedAt!: Date | null;
   @TimestampColumn({ name: 'cancel_requested_at', nullable: true }) cancelRequestedAt!: Date | null;
+  /** Distributed mode: when the worker running it last said it still does. */
+  @TimestampColumn({ name: 'heartbeat_at', nullable: true }) heartbeatAt!: Date | null;
 }
 
 @Entity({ name: 'execution_logs' })

@@ -206,18 +206,21 @@ export class ExecutionsController {
     // Subscribe before reading what is stored, so no line falls between the two.
     const buffered: LogLine[] = [];
     let replaying = true;
-    const unsubscribe = this.logs.subscribe(id, (line) => (replaying ? buffered.push(line) : send(line)));
     let endedWith: string | undefined;
-    const offEnd = this.logs.onEnd(id, (status) => (replaying ? (endedWith = status) : end(status)));
+    const { unsubscribe, ready } = this.logs.subscribe(
+      id,
+      (line) => (replaying ? buffered.push(line) : send(line)),
+      (status) => (replaying ? (endedWith = status) : end(status)),
+    );
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
     const cleanup = () => {
       closed = true;
       clearInterval(heartbeat);
       unsubscribe();
-      offEnd();
     };
     request.raw.on('close', cleanup);
     try {
+      await ready;
       for (const line of await this.logs.read(id, after)) send(line);
       replaying = false;
       buffered.forEach(send);

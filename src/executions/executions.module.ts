@@ -8,7 +8,10 @@ import { createExecutorRegistry, ExecutorRegistry } from '../executors/executor-
 import type { Plan } from '../plans/plans';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { ExecutionEntity, ExecutionLogEntity } from './execution.entity';
-import { EXECUTION_QUEUE, type ExecutionQueue, InProcessExecutionQueue } from './execution-queue';
+import { RedisConnections } from '../redis/redis.module';
+import { BullExecutionQueue, WorkspaceSlots } from './bull-execution-queue';
+import { ExecutionBus } from './execution-bus';
+import { EXECUTION_QUEUE, type ExecutionQueue, InProcessExecutionQueue, type QueuedExecution } from './execution-queue';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import { ExecutionRunner } from './execution-runner';
@@ -27,29 +30,82 @@ const SHUTDOWN_DRAIN_MS = 15_000;
 class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Executions');
 
+  private readonly timers: NodeJS.Timeout[] = [];
+
   constructor(
     private readonly runner: ExecutionRunner,
     private readonly service: ExecutionsService,
     private readonly registry: ExecutorRegistry,
     private readonly dataSource: DataSource,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.queue instanceof BullExecutionQueue) return this.bootstrapDistributed(this.queue);
     await this.runner.recover();
-    const queued = await rawQuery<{ id: string; workspace_id: string; plan: Plan }>(
-      this.dataSource,
-      "SELECT e.id, e.workspace_id, w.plan FROM executions e JOIN workspaces w ON w.id = e.workspace_id WHERE e.status = 'queued' ORDER BY e.created_at, e.id",
-      {},
-    );
-    for (const row of queued) {
-      this.queue.enqueue({ executionId: row.id, workspaceId: row.workspace_id, workspaceLimit: this.service.concurrencyLimit({ plan: row.plan }) });
-    }
+    const queued = await this.queuedJobs();
+    for (const job of queued) this.queue.enqueue(job);
     if (queued.length > 0) this.logger.log(`${queued.length} queued execution(s) from before the restart queued again`);
     this.queue.start(this.runner.process);
   }
 
+  /**
+   * Distributed mode: no process may assume the running executions were its own. Workers stamp
+   * theirs; every process ends those not stamped for the stall interval WORKER_LOST, and queues
+   * again the `queued` rows whose job Redis lost (a restart without persistence): a job id is the
+   * execution id, so one still there is not added twice, and a worker runs an execution only
+   * through the conditional `queued → running` update.
+   */
+  private async bootstrapDistributed(queue: BullExecutionQueue): Promise<void> {
+    const stallMs = this.config.workerStallSeconds * 1000;
+    queue.setResolver((executionId) => this.queuedJob(executionId));
+    await this.runner.listenForCancels();
+    if (this.config.processExecutions) {
+      queue.start(this.runner.process);
+      this.every(stallMs / 3, () => this.runner.heartbeat());
+    }
+    this.every(stallMs / 2, async () => {
+      const lost = await this.runner.failStalled(new Date(Date.now() - stallMs));
+      if (lost > 0) this.logger.warn(`${lost} execution(s) whose worker stopped answering ended WORKER_LOST`);
+      for (const job of await this.queuedJobs(new Date(Date.now() - stallMs / 2))) queue.enqueue(job);
+    });
+  }
+
+  private every(ms: number, task: () => Promise<unknown>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      task()
+        .catch((error: Error) => this.logger.warn(`Execution upkeep failed: ${error.message}`))
+        .finally(() => (busy = false));
+    }, Math.max(500, Math.floor(ms)));
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** The queued executions (created before `before`, when given), oldest first, as queue jobs. */
+  private async queuedJobs(before?: Date): Promise<QueuedExecution[]> {
+    const rows = await rawQuery<{ id: string; workspace_id: string; plan: Plan }>(
+      this.dataSource,
+      `SELECT e.id, e.workspace_id, w.plan FROM executions e JOIN workspaces w ON w.id = e.workspace_id WHERE e.status = 'queued'${before ? ' AND e.created_at < :before' : ''} ORDER BY e.created_at, e.id`,
+      before ? { before: before.toISOString() } : {},
+    );
+    return rows.map((row) => ({ executionId: row.id, workspaceId: row.workspace_id, workspaceLimit: this.service.concurrencyLimit({ plan: row.plan }) }));
+  }
+
+  private async queuedJob(executionId: string): Promise<QueuedExecution | null> {
+    const [row] = await rawQuery<{ id: string; workspace_id: string; plan: Plan }>(
+      this.dataSource,
+      "SELECT e.id, e.workspace_id, w.plan FROM executions e JOIN workspaces w ON w.id = e.workspace_id WHERE e.id = :id AND e.status = 'queued'",
+      { id: executionId },
+    );
+    return row ? { executionId: row.id, workspaceId: row.workspace_id, workspaceLimit: this.service.concurrencyLimit({ plan: row.plan }) } : null;
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
+    this.timers.forEach(clearInterval);
     this.runner.abortAll();
     // An executor that ignores its abort signal must not hold the server up forever.
     let timer: NodeJS.Timeout | undefined;
@@ -72,7 +128,20 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     ExecutionLogs,
     ExecutionEvents,
     ExecutionsLifecycle,
-    { provide: EXECUTION_QUEUE, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new InProcessExecutionQueue(config.executionConcurrency) },
+    ExecutionBus,
+    {
+      provide: EXECUTION_QUEUE,
+      inject: [APP_CONFIG, RedisConnections],
+      useFactory: (config: AppConfig, redis: RedisConnections) =>
+        config.redisUrl === null
+          ? new InProcessExecutionQueue(config.executionConcurrency)
+          : new BullExecutionQueue({
+              redisUrl: config.redisUrl,
+              concurrency: config.executionConcurrency,
+              stallMs: config.workerStallSeconds * 1000,
+              slots: new WorkspaceSlots(redis.client(), config.workerStallSeconds * 1000),
+            }),
+    },
     { provide: ExecutorRegistry, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createExecutorRegistry(config) },
   ],
   exports: [ExecutionsService, ExecutorRegistry, EXECUTION_QUEUE, ExecutionEvents],

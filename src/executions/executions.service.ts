@@ -153,11 +153,10 @@ export class ExecutionsService {
     }
     const now = new Date(this.clock.now());
     await this.executions.update({ id }, { cancelRequestedAt: now });
-    if (execution.status === 'queued' && this.queue.remove(id)) {
-      await this.runner.finishCancelledBeforeStart(id);
-    } else {
-      this.runner.cancel(id);
-    }
+    // Queued: it ends here and now, whichever process would have run it (a worker drops its job).
+    // Running, or started meanwhile: the process running it stops it, and it ends once the program is gone.
+    this.queue.remove(id);
+    if (!(execution.status === 'queued' && (await this.runner.finishCancelledBeforeStart(id)))) this.runner.requestCancel(id);
     return this.get(workspaceId, id);
   }
 

@@ -1,0 +1,162 @@
+import { Logger } from '@nestjs/common';
+import Bull from 'bull';
+import type Redis from 'ioredis';
+import type { ExecutionProcessor, ExecutionQueue, QueuedExecution } from './execution-queue';
+
+export const BULL_QUEUE_NAME = 'tensorify-executions';
+/** Where a job that found its workspace at its limit waits before it is tried again. */
+const RETRY_DELAY_MS = 250;
+const COUNTS_REFRESH_MS = 1000;
+
+/** The job's payload: the execution id only; everything else is read from its committed row. */
+export interface ExecutionJobData {
+  executionId: string;
+}
+
+/**
+ * A workspace's running executions across every worker: a sorted set of execution ids scored by
+ * when their lease ends. A worker that dies stops renewing, so its slot frees itself.
+ */
+export class WorkspaceSlots {
+  constructor(
+    private readonly redis: Redis,
+    private readonly leaseMs: number,
+  ) {
+    redis.defineCommand('tensorifyAcquireSlot', {
+      numberOfKeys: 1,
+      lua: `
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+        if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+          redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+          redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+          return 1
+        end
+        return 0`,
+    });
+  }
+
+  private key(workspaceId: string): string {
+    return `tensorify:slots:${workspaceId}`;
+  }
+
+  /** Takes (or renews) one of the workspace's `limit` slots for the execution; false when all are taken. */
+  async acquire(workspaceId: string, executionId: string, limit: number): Promise<boolean> {
+    const command = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>).tensorifyAcquireSlot;
+    return (await command.call(this.redis, this.key(workspaceId), executionId, limit, this.leaseMs)) === 1;
+  }
+
+  async release(workspaceId: string, executionId: string): Promise<void> {
+    await this.redis.zrem(this.key(workspaceId), executionId);
+  }
+}
+
+export interface BullQueueOptions {
+  redisUrl: string;
+  /** Executions this process runs at once. */
+  concurrency: number;
+  /** How long a job's lock (and a workspace slot's lease) lasts without renewal. */
+  stallMs: number;
+  slots: WorkspaceSlots;
+}
+
+/** The job to run for an execution id, from its committed row; null when it is no longer `queued`. */
+export type JobResolver = (executionId: string) => Promise<QueuedExecution | null>;
+
+/**
+ * The execution queue of the distributed mode: Bull on Redis. Any process may enqueue; the ones
+ * that `start` process jobs, `concurrency` at a time, each within its workspace's limit across all
+ * workers (`WorkspaceSlots`). A job is the execution id; its row is the truth: a job whose
+ * execution is no longer `queued` is dropped, and the conditional `queued → running` update lets
+ * one worker only run it. A job lost with Redis is queued again by the reconciler
+ * (ExecutionsLifecycle) from the `queued` rows.
+ */
+export class BullExecutionQueue implements ExecutionQueue {
+  private readonly logger = new Logger('ExecutionQueue');
+  private readonly queue: Bull.Queue<ExecutionJobData>;
+  private counts = { waiting: 0, running: 0 };
+  private countsTimer?: NodeJS.Timeout;
+  private processing = false;
+  private resolve?: JobResolver;
+
+  constructor(private readonly options: BullQueueOptions) {
+    this.queue = new Bull<ExecutionJobData>(BULL_QUEUE_NAME, options.redisUrl, {
+      settings: {
+        lockDuration: options.stallMs,
+        stalledInterval: Math.max(1000, Math.floor(options.stallMs / 2)),
+        // A job whose worker died is not run again: the reconciler ends it WORKER_LOST.
+        maxStalledCount: 0,
+      },
+      defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
+    });
+    this.queue.on('error', (error) => this.logger.warn(`Queue: ${error.message}`));
+    this.countsTimer = setInterval(() => void this.refreshCounts(), COUNTS_REFRESH_MS);
+    this.countsTimer.unref();
+  }
+
+  enqueue(job: QueuedExecution): void {
+    // The row is committed: if Redis cannot take the job now, the reconciler queues it later.
+    this.queue.add({ executionId: job.executionId }, { jobId: job.executionId }).catch((error: Error) => {
+      this.logger.warn(`Could not queue ${job.executionId} (${error.message}); it is queued again once Redis answers`);
+    });
+  }
+
+  /** Jobs wait in Redis: a cancelled execution's job is dropped when a worker takes it. */
+  remove(): boolean {
+    return false;
+  }
+
+  /** How a worker reads the job of an execution id; set before start(). */
+  setResolver(resolve: JobResolver): void {
+    this.resolve = resolve;
+  }
+
+  start(processor: ExecutionProcessor): void {
+    if (this.resolve === undefined) throw new Error('BullExecutionQueue.start() before setResolver()');
+    if (this.processing) return;
+    this.processing = true;
+    void this.queue.process(this.options.concurrency, async (job) => this.handle(job, processor)).catch((error: Error) => {
+      this.logger.error(`The queue stopped processing: ${error.message}`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.countsTimer);
+    await this.queue.close();
+  }
+
+  stats(): { waiting: number; running: number } {
+    return this.counts;
+  }
+
+  /** Jobs waiting (delayed ones included) and running, across every worker. */
+  async refreshCounts(): Promise<void> {
+    try {
+      const counts = await this.queue.getJobCounts();
+      this.counts = { waiting: counts.waiting + counts.delayed, running: counts.active };
+    } catch {
+      // Redis is away: keep the last counts.
+    }
+  }
+
+  private async handle(job: Bull.Job<ExecutionJobData>, processor: ExecutionProcessor): Promise<void> {
+    const queued = await this.resolve!(job.data.executionId);
+    if (queued === null) return;
+    const { slots } = this.options;
+    if (!(await slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit))) {
+      // The workspace is at its limit on the workers: wait behind the others, not in this worker's slot.
+      await this.queue.add(job.data, { jobId: `${queued.executionId}:${Date.now()}`, delay: RETRY_DELAY_MS + Math.floor(Math.random() * RETRY_DELAY_MS) });
+      return;
+    }
+    const renew = setInterval(() => {
+      slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit).catch(() => undefined);
+    }, Math.max(500, Math.floor(this.options.stallMs / 3)));
+    try {
+      await processor(queued);
+    } finally {
+      clearInterval(renew);
+      await slots.release(queued.workspaceId, queued.executionId).catch(() => undefined);
+    }
+  }
+}
