@@ -1,3 +1,5 @@
+import { configSchemaParts } from '@tensorify/executor-sdk';
+
 /** The `docker` executor's configuration (`executors.docker` in the server's config). */
 export interface DockerExecutorConfig {
   socketPath?: string;
@@ -47,7 +49,6 @@ export interface ResolvedConfig {
   killGraceSeconds: number;
 }
 
-const VARIABLE_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** Docker's sizes: a number of bytes, or a number with b, k, m, g or t (powers of 1024), e.g. "256m", "1.5g", "512MiB". */
 const SIZE = '^[0-9]+(\\.[0-9]+)?\\s*([kKmMgGtT]([iI]?[bB])?|[bB])?$';
 /** The smallest memory limit Docker accepts. */
@@ -96,12 +97,7 @@ export const configSchema = {
       default: 'python3',
       description: 'The Python interpreter inside the image (a name on the image\'s PATH, or a path): it runs programs without requirements and creates the virtualenvs.',
     },
-    pipArgs: {
-      type: 'array',
-      items: { type: 'string' },
-      default: [],
-      description: 'Extra arguments of `pip install` in the image builds, e.g. ["--index-url", "https://pypi.example.com/simple"] or ["--no-index"].',
-    },
+    pipArgs: configSchemaParts.pipArgs('Extra arguments of `pip install` in the image builds, e.g. ["--index-url", "https://pypi.example.com/simple"] or ["--no-index"].'),
     pipFindLinksDir: {
       type: 'string',
       minLength: 1,
@@ -150,33 +146,17 @@ export const configSchema = {
       minLength: 1,
       description: 'The user programs run as in their containers: a name of the image or "uid[:gid]", e.g. "1000:1000". Default: the image\'s user. (Requirements are always installed as root.)',
     },
-    env: {
-      type: 'object',
-      propertyNames: { pattern: VARIABLE_NAME },
-      additionalProperties: { type: 'string' },
-      default: {},
-      description: 'Fixed variables set for every run and every requirements build, e.g. {"HF_HOME": "/cache/hf"} or {"PIP_INDEX_URL": "…"}. Nothing of the server\'s own environment reaches the containers.',
-    },
+    env: configSchemaParts.env(
+      'Fixed variables set for every run and every requirements build, e.g. {"HF_HOME": "/cache/hf"} or {"PIP_INDEX_URL": "…"}. Nothing of the server\'s own environment reaches the containers.',
+    ),
     gpu: {
       anyOf: [{ type: 'boolean' }, { type: 'string', enum: ['auto'] }],
       default: 'auto',
       description:
         'Whether the executor offers GPUs (GET /v1/executors; gpu runs are routed by it): auto (when the engine has the nvidia runtime), true or false. A gpu run always asks the engine for all GPUs.',
     },
-    logLineMaxBytes: {
-      type: 'integer',
-      minimum: 64,
-      maximum: 16777216,
-      default: 16384,
-      description: 'Longest output line kept, in bytes (UTF-8); a longer line is cut there and ends with a marker saying so.',
-    },
-    killGraceSeconds: {
-      type: 'number',
-      minimum: 0,
-      maximum: 600,
-      default: 5,
-      description: 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the container.',
-    },
+    logLineMaxBytes: configSchemaParts.logLineMaxBytes,
+    killGraceSeconds: configSchemaParts.killGraceSeconds(5, 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the container.'),
   },
 } as const;
 

@@ -9,15 +9,18 @@ import {
   type Executor,
   type ExecutorCapabilities,
   type ExecutorHost,
+  dropUnusableVariables,
   ExecutorUnavailableError,
   type GpuInfo,
+  INPUTS_FILE,
   normaliseRequirements,
+  programInputs,
 } from '@tensorify/executor-sdk';
 import { firstFile, packArchive, readAll, TooLargeError, type ArchiveEntry } from './archive';
 import { formatSize, type ResolvedConfig } from './config';
 import { CALL_TIMEOUT_MS, removeContainer, runContainer } from './containers';
 import { callWithSignal, describeEndpoint, dockerClient, engineMessage, messageOf, statusOf, unreachable, withTimeout } from './engine';
-import { dropUnusable, envList, programEnvironment } from './environment';
+import { envList, programEnvironment } from './environment';
 import { AbortedError, BaseImages, VENV_DIR, VenvImages } from './images';
 import { LocalFiles } from './requirements';
 
@@ -25,9 +28,6 @@ import { LocalFiles } from './requirements';
 export const WORK_DIR = '/tensorify/run';
 /** The program's output file, in its work dir. */
 const OUTPUT_FILE = '.tensorify-output.json';
-/** Inputs too big for one environment variable (Linux caps one at 128 KiB) are passed as this file, with `--inputs`. */
-const INPUTS_FILE = '.tensorify-inputs.json';
-const MAX_INPUTS_ENV_BYTES = 120 * 1024;
 /** The largest output file read back. */
 const OUTPUT_MAX_BYTES = 64 * 1024 * 1024;
 const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
@@ -140,31 +140,25 @@ export class DockerExecutor implements Executor {
     }
     if (signal.aborted) return { exitCode: null };
 
-    const args = ['main.py'];
     const files: ArchiveEntry[] = [];
-    let inputsJson: string | undefined = JSON.stringify(job.inputs ?? {});
-    if (Buffer.byteLength(inputsJson) > MAX_INPUTS_ENV_BYTES) {
-      files.push({ name: `tensorify/run/${INPUTS_FILE}`, mode: 0o644, content: inputsJson });
-      args.push('--inputs', INPUTS_FILE);
-      system(`the inputs are too large for TENSORIFY_INPUTS (${Buffer.byteLength(inputsJson)} bytes): passed as --inputs ${INPUTS_FILE}`);
-      inputsJson = undefined;
+    const inputs = programInputs(job);
+    if (inputs.inFile) {
+      files.push({ name: `tensorify/run/${INPUTS_FILE}`, mode: 0o644, content: inputs.json });
+      system(inputs.notice);
     }
     const env = programEnvironment({
-      executionId: job.executionId,
-      workflowId: job.workflowId,
+      job,
+      inputs,
       workDir: WORK_DIR,
       binDir,
       imageEnv,
-      inputsJson,
       outputFile: `${WORK_DIR}/${OUTPUT_FILE}`,
-      gpu: job.gpu,
       configEnv: config.env,
-      jobEnv: job.env ?? {},
     });
-    const dropped = dropUnusable(env);
-    if (dropped.length > 0) system(`variables left out of the environment (a name with "=" or NUL, or a value with NUL): ${dropped.map((name) => JSON.stringify(name)).join(', ')}`);
+    const dropped = dropUnusableVariables(env);
+    if (dropped) system(dropped);
 
-    const container = await this.createRunContainer(job, imageId, [python, ...args], env);
+    const container = await this.createRunContainer(job, imageId, [python, ...inputs.args], env);
     try {
       const owner = numericUser(config.user);
       const dirMode = config.user !== undefined && owner === undefined ? 0o777 : 0o755; // a named user: its uid is unknown here

@@ -13,10 +13,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
-import { ExecutorUnavailableError, type ExecutionContext, type ExecutionJob, type LogStream, type ProgramFiles } from '@tensorify/executor-sdk';
+import { createTestContext, ExecutorUnavailableError, normaliseRequirements, type ProgramFiles, readProgram, testJob, type TestContext } from '@tensorify/executor-sdk';
 import { formatSize, parseSize, resolveConfig } from '../src/config';
 import docker, { DockerExecutor, type DockerExecutorConfig } from '../src/index';
-import { normaliseRequirements } from '@tensorify/executor-sdk';
 import { recipeHash } from '../src/requirements';
 
 jest.setTimeout(60_000);
@@ -29,8 +28,7 @@ const GOLDEN = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golde
 const EXAMPLES = path.join(__dirname, '..', '..', '..', '..', 'shared', 'examples');
 
 function golden(name: string): ProgramFiles {
-  const read = (file: string): string => readFileSync(path.join(GOLDEN, name, file), 'utf8');
-  return { 'main.py': read('main.py'), 'utils.py': read('utils.py'), 'requirements.txt': read('requirements.txt') };
+  return readProgram(path.join(GOLDEN, name));
 }
 
 /** An example's inputs and expected output, from ../shared/examples when present, else as the golden test knows them. */
@@ -61,44 +59,7 @@ async function makeExecutor(config: DockerExecutorConfig = {}): Promise<DockerEx
   return executor;
 }
 
-interface FakeContext extends ExecutionContext {
-  lines: { stream: LogStream; line: string; at: number }[];
-  externalIds: string[];
-  controller: AbortController;
-  of(stream: LogStream): string[];
-}
-
-function fakeContext(): FakeContext {
-  const controller = new AbortController();
-  const lines: FakeContext['lines'] = [];
-  const externalIds: string[] = [];
-  return {
-    signal: controller.signal,
-    controller,
-    lines,
-    externalIds,
-    log: (stream, line) => lines.push({ stream, line, at: Date.now() }),
-    setExternalId: (id) => externalIds.push(id),
-    of: (stream) => lines.filter((entry) => entry.stream === stream).map((entry) => entry.line),
-  };
-}
-
 const RUN_ID = Math.random().toString(36).slice(2, 8);
-let counter = 0;
-function job(files: Partial<ProgramFiles>, extra: Partial<ExecutionJob> = {}): ExecutionJob {
-  counter += 1;
-  return {
-    executionId: `exec_dockertest_${RUN_ID}_${counter}`,
-    workflowId: 'wf_dockertest',
-    workflowVersion: 1,
-    files: { 'main.py': '', 'utils.py': '', 'requirements.txt': '', ...files },
-    inputs: {},
-    env: {},
-    gpu: false,
-    timeoutMs: 60_000,
-    ...extra,
-  };
-}
 
 /** The containers this test process made (runs and builds), whatever their state. */
 async function ourContainers(): Promise<Docker.ContainerInfo[]> {
@@ -174,9 +135,9 @@ describe('docker executor: configuration and hashes', () => {
 describe('docker executor: running programs', () => {
   it('runs the hello program: its output, progress lines streamed in order, the container id', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
+    const context = createTestContext();
     const { inputs, output } = example('hello', { inputs: { name: 'Ada' }, output: { result: 'Hello, Ada!' } });
-    const run = job(golden('hello'), { inputs });
+    const run = testJob(golden('hello'), { inputs });
     const result = await executor.run(run, context);
 
     expect(result).toEqual({ exitCode: 0, output, externalId: expect.stringMatching(/^[0-9a-f]{12}$/) });
@@ -196,9 +157,9 @@ describe('docker executor: running programs', () => {
 
   it('runs the code-branch program to its expected output', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
+    const context = createTestContext();
     const { inputs, output } = example('code-branch', { inputs: { numbers: [3, 4, 5] }, output: { verdict: 'big', total: 12 } });
-    const result = await executor.run(job(golden('code-branch'), { inputs }), context);
+    const result = await executor.run(testJob(golden('code-branch'), { inputs }), context);
 
     expect(result.exitCode).toBe(0);
     expect(result.output).toEqual(output);
@@ -216,7 +177,7 @@ describe('docker executor: running programs', () => {
 
   it('streams lines live, stdout and stderr in the order written; cuts long lines; CRLF and a last line without newline', async () => {
     const executor = await makeExecutor({ logLineMaxBytes: 64 });
-    const context = fakeContext();
+    const context = createTestContext();
     const program = [
       // stdout and stderr are two pipes in the engine too: lines of both written within the same
       // millisecond may be swapped, so the program pauses where it switches streams.
@@ -234,7 +195,7 @@ describe('docker executor: running programs', () => {
       'time.sleep(1.5)',
       'sys.stdout.write("last without newline")',
     ].join('\n');
-    const running = executor.run(job({ 'main.py': program }), context);
+    const running = executor.run(testJob({ 'main.py': program }), context);
     let settled = false;
     void running.finally(() => (settled = true));
     await waitFor(() => (context.of('stdout').includes('crlf') ? true : undefined));
@@ -258,13 +219,13 @@ describe('docker executor: running programs', () => {
 
   it('returns the exit code of a failing program, its traceback on stderr, no output', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
-    const result = await executor.run(job({ 'main.py': 'import sys\nprint("about to fail")\nraise SystemExit(3)' }), context);
+    const context = createTestContext();
+    const result = await executor.run(testJob({ 'main.py': 'import sys\nprint("about to fail")\nraise SystemExit(3)' }), context);
     expect(result.exitCode).toBe(3);
     expect(result.output).toBeUndefined();
 
-    const crash = fakeContext();
-    const crashed = await executor.run(job({ 'main.py': 'def f():\n    raise ValueError("boom")\nf()' }), crash);
+    const crash = createTestContext();
+    const crashed = await executor.run(testJob({ 'main.py': 'def f():\n    raise ValueError("boom")\nf()' }), crash);
     expect(crashed.exitCode).toBe(1);
     expect(crash.of('stderr')).toContain('ValueError: boom');
   });
@@ -273,7 +234,7 @@ describe('docker executor: running programs', () => {
     process.env.TENSORIFY_TEST_SERVER_SECRET = 'must-not-leak';
     try {
       const executor = await makeExecutor({ env: { FROM_CONFIG: 'config', SHARED: 'config' } });
-      const context = fakeContext();
+      const context = createTestContext();
       const program = [
         'import json, os',
         'names = ["TENSORIFY_EXECUTION_ID", "TENSORIFY_WORKFLOW_ID", "TENSORIFY_DEVICE", "TENSORIFY_INPUTS", "TENSORIFY_OUTPUT", "FROM_CONFIG", "FROM_JOB", "SHARED", "HOME", "TENSORIFY_TEST_SERVER_SECRET"]',
@@ -282,12 +243,12 @@ describe('docker executor: running programs', () => {
         'env["files"] = sorted(os.listdir("."))',
         'json.dump(env, open(os.environ["TENSORIFY_OUTPUT"], "w"))',
       ].join('\n');
-      const run = job({ 'main.py': program }, { inputs: { a: 1 }, env: { FROM_JOB: 'job', SHARED: 'job', TENSORIFY_OUTPUT: '/tmp/elsewhere' } });
+      const run = testJob({ 'main.py': program }, { inputs: { a: 1 }, env: { FROM_JOB: 'job', SHARED: 'job', TENSORIFY_OUTPUT: '/tmp/elsewhere' } });
       const result = await executor.run(run, context);
       expect(result.exitCode).toBe(0);
       expect(result.output).toEqual({
         TENSORIFY_EXECUTION_ID: run.executionId,
-        TENSORIFY_WORKFLOW_ID: 'wf_dockertest',
+        TENSORIFY_WORKFLOW_ID: 'wf_test',
         TENSORIFY_DEVICE: 'cpu',
         TENSORIFY_INPUTS: '{"a":1}',
         TENSORIFY_OUTPUT: '/tensorify/run/.tensorify-output.json',
@@ -306,17 +267,17 @@ describe('docker executor: running programs', () => {
 
   it('passes inputs too large for one environment variable as --inputs FILE', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
+    const context = createTestContext();
     const big = 'y'.repeat(200 * 1024);
     const program = 'import json, os, sys\ninputs = json.load(open(sys.argv[2]))\njson.dump({"size": len(inputs["big"]), "env": "TENSORIFY_INPUTS" in os.environ}, open(os.environ["TENSORIFY_OUTPUT"], "w"))';
-    const result = await executor.run(job({ 'main.py': program }, { inputs: { big } }), context);
+    const result = await executor.run(testJob({ 'main.py': program }, { inputs: { big } }), context);
     expect(result.output).toEqual({ size: big.length, env: false });
     expect(context.of('system')).toEqual([expect.stringContaining('passed as --inputs .tensorify-inputs.json')]);
   });
 
   it('applies the limits and options: memory, cpus, pids, network none, user', async () => {
     const executor = await makeExecutor({ memory: '256m', cpus: 1.5, pidsLimit: 64, network: 'none', user: '1000:1000' });
-    const context = fakeContext();
+    const context = createTestContext();
     const program = [
       'import json, os',
       'def read(*paths):',
@@ -333,21 +294,21 @@ describe('docker executor: running programs', () => {
       '  "uid": os.getuid(), "gid": os.getgid(),',
       '}, open(os.environ["TENSORIFY_OUTPUT"], "w"))',
     ].join('\n');
-    const result = await executor.run(job({ 'main.py': program }), context);
+    const result = await executor.run(testJob({ 'main.py': program }), context);
     expect(result.exitCode).toBe(0);
     expect(result.output).toEqual({ memory: String(256 * 1024 * 1024), cpu: '150000 100000', pids: '64', interfaces: ['lo'], uid: 1000, gid: 1000 });
 
     // The default network mode is bridge: the container has an interface besides lo.
-    const bridged = fakeContext();
-    const onBridge = await (await makeExecutor()).run(job({ 'main.py': 'import json, os\njson.dump(sorted(os.listdir("/sys/class/net")), open(os.environ["TENSORIFY_OUTPUT"], "w"))' }), bridged);
+    const bridged = createTestContext();
+    const onBridge = await (await makeExecutor()).run(testJob({ 'main.py': 'import json, os\njson.dump(sorted(os.listdir("/sys/class/net")), open(os.environ["TENSORIFY_OUTPUT"], "w"))' }), bridged);
     expect(onBridge.output).toEqual(expect.arrayContaining(['lo', 'eth0']));
   });
 
   it('reports a program killed for passing its memory limit, with a clear system line', async () => {
     const executor = await makeExecutor({ memory: '64m' });
-    const context = fakeContext();
+    const context = createTestContext();
     const program = 'print("allocating", flush=True)\nblocks = [b"x" * (1 << 20) for _ in range(500)]\nprint("survived", len(blocks))';
-    const result = await executor.run(job({ 'main.py': program }), context);
+    const result = await executor.run(testJob({ 'main.py': program }), context);
     expect(result.exitCode).toBe(137);
     expect(context.of('stdout')).toEqual(['allocating']);
     expect(context.of('system')).toContain('The container ran out of memory (limit 64 MiB) and was killed');
@@ -355,10 +316,10 @@ describe('docker executor: running programs', () => {
 
   it('asks the engine for GPUs for a gpu run (TENSORIFY_DEVICE=cuda); an engine without any refuses: ExecutorUnavailableError', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
-    const run = job({ 'main.py': 'print("never runs")' }, { gpu: true });
+    const context = createTestContext();
+    const run = testJob({ 'main.py': 'print("never runs")' }, { gpu: true });
     await expect(executor.run(run, context)).rejects.toThrow(ExecutorUnavailableError);
-    await expect(executor.run(job({ 'main.py': '' }, { gpu: true }), fakeContext())).rejects.toThrow(/cannot give this run a GPU/);
+    await expect(executor.run(testJob({ 'main.py': '' }, { gpu: true }), createTestContext())).rejects.toThrow(/cannot give this run a GPU/);
     expect(await containersOf(run.executionId)).toEqual([]);
   });
 });
@@ -368,13 +329,13 @@ describe('docker executor: cancel and timeout', () => {
 
   it('cancel stops the container and removes it before run resolves', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
-    const run = job({ 'main.py': sleeper });
+    const context = createTestContext();
+    const run = testJob({ 'main.py': sleeper });
     const running = executor.run(run, context);
     await waitFor(() => (context.of('stdout').includes('ready') ? true : undefined));
     expect(await containersOf(run.executionId)).toHaveLength(1);
     const started = Date.now();
-    context.controller.abort('cancelled');
+    context.abort('cancelled');
     const result = await running;
     expect(Date.now() - started).toBeLessThan(5_000);
     expect([null, 137]).toContain(result.exitCode);
@@ -384,12 +345,12 @@ describe('docker executor: cancel and timeout', () => {
 
   it('timeout stops a program that ignores SIGTERM with SIGKILL after killGraceSeconds', async () => {
     const executor = await makeExecutor({ killGraceSeconds: 1 });
-    const context = fakeContext();
-    const run = job({ 'main.py': 'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint("ready", flush=True)\ntime.sleep(60)' });
+    const context = createTestContext();
+    const run = testJob({ 'main.py': 'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint("ready", flush=True)\ntime.sleep(60)' });
     const running = executor.run(run, context);
     await waitFor(() => (context.of('stdout').includes('ready') ? true : undefined));
     const started = Date.now();
-    context.controller.abort('timed_out');
+    context.abort('timed_out');
     const result = await running;
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(1_000);
@@ -404,9 +365,9 @@ describe('docker executor: cancel and timeout', () => {
 
   it('starts nothing when the signal is already aborted', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
-    context.controller.abort('cancelled');
-    const run = job({ 'main.py': sleeper });
+    const context = createTestContext();
+    context.abort('cancelled');
+    const run = testJob({ 'main.py': sleeper });
     expect(await executor.run(run, context)).toEqual({ exitCode: null });
     expect(context.externalIds).toEqual([]);
   });
@@ -417,7 +378,7 @@ describe('docker executor: engine, images and capabilities', () => {
     const missing = path.join(tempDir(), 'no-such-dir', 'docker.sock');
     const executor = await makeExecutor({ socketPath: missing });
     const started = Date.now();
-    const failure = executor.run(job({ 'main.py': 'print(1)' }), fakeContext());
+    const failure = executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext());
     await expect(failure).rejects.toThrow(ExecutorUnavailableError);
     await expect(failure).rejects.toThrow(`docker executor: cannot reach the Docker engine at unix://${missing}: connect ENOENT ${missing}`);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -430,7 +391,7 @@ describe('docker executor: engine, images and capabilities', () => {
 
     // A TCP engine that refuses the connection.
     const refused = await makeExecutor({ socketPath: undefined, host: '127.0.0.1', port: 9 });
-    await expect(refused.run(job({ 'main.py': 'print(1)' }), fakeContext())).rejects.toThrow(/cannot reach the Docker engine at http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/);
+    await expect(refused.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(/cannot reach the Docker engine at http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/);
   });
 
   it('capabilities: healthy with the engine\'s version, CPUs and the image; gpu by the nvidia runtime or the config', async () => {
@@ -452,7 +413,7 @@ describe('docker executor: engine, images and capabilities', () => {
 
   it('a missing image with pullPolicy "never", or one that cannot be pulled: ExecutorUnavailableError naming the image and why', async () => {
     const never = await makeExecutor({ image: 'tensorify-test-missing:none' });
-    await expect(never.run(job({ 'main.py': 'print(1)' }), fakeContext())).rejects.toThrow(
+    await expect(never.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(
       new ExecutorUnavailableError(
         'docker executor: the image tensorify-test-missing:none is not on the Docker engine and pullPolicy is "never": load it there (docker pull, docker load) or set pullPolicy to "if-missing"',
       ),
@@ -460,9 +421,9 @@ describe('docker executor: engine, images and capabilities', () => {
 
     // A registry that refuses connections: the pull fails at once, offline.
     const unpullable = await makeExecutor({ image: '127.0.0.1:9/tensorify/missing:1', pullPolicy: 'if-missing' });
-    const context = fakeContext();
+    const context = createTestContext();
     const started = Date.now();
-    const failure = unpullable.run(job({ 'main.py': 'print(1)' }), context);
+    const failure = unpullable.run(testJob({ 'main.py': 'print(1)' }), context);
     await expect(failure).rejects.toThrow(ExecutorUnavailableError);
     await expect(failure).rejects.toThrow(/^docker executor: cannot pull the image 127\.0\.0\.1:9\/tensorify\/missing:1: .*(connection refused|127\.0\.0\.1:9)/);
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -471,11 +432,11 @@ describe('docker executor: engine, images and capabilities', () => {
 
   it('an interpreter missing from the image: ExecutorUnavailableError; a user missing from it: a plain error', async () => {
     const noPython = await makeExecutor({ python: 'python9' });
-    await expect(noPython.run(job({ 'main.py': 'print(1)' }), fakeContext())).rejects.toThrow(
+    await expect(noPython.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(
       new ExecutorUnavailableError(`docker executor: the Python interpreter python9 cannot run in the image ${IMAGE}: No such file or directory`),
     );
     const noUser = await makeExecutor({ user: 'nosuchuser' });
-    const error = await noUser.run(job({ 'main.py': 'print(1)' }), fakeContext()).then(
+    const error = await noUser.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).then(
       () => undefined,
       (reason: unknown) => reason,
     );
@@ -533,7 +494,7 @@ describe('docker executor: requirements in a derived image', () => {
   });
 
   const program = 'import json, os, tinygreet\nprint(tinygreet.greet("Ada"), flush=True)\njson.dump({"greeting": tinygreet.greet("Ada"), "token": tinygreet.TOKEN}, open(os.environ["TENSORIFY_OUTPUT"], "w"))';
-  const tagIn = (context: FakeContext): string | undefined => {
+  const tagIn = (context: TestContext): string | undefined => {
     const line = context.of('system').find((text) => text.startsWith('requirements installed in the image '));
     return line?.slice('requirements installed in the image '.length);
   };
@@ -541,10 +502,10 @@ describe('docker executor: requirements in a derived image', () => {
   it('builds the image once for concurrent runs, from a local wheel offline, and reuses it afterwards', async () => {
     const executor = await makeExecutor({ pipArgs: ['--no-index'], pipFindLinksDir: wheels, buildNetwork: 'none' });
     const files = { 'main.py': program, 'requirements.txt': '# packages\ntinygreet==1.0\n' };
-    const first = fakeContext();
-    const second = fakeContext();
+    const first = createTestContext();
+    const second = createTestContext();
     const started = Date.now();
-    const [one, two] = await Promise.all([executor.run(job(files), first), executor.run(job(files), second)]);
+    const [one, two] = await Promise.all([executor.run(testJob(files), first), executor.run(testJob(files), second)]);
     const firstDuration = Date.now() - started;
     for (const [result, context] of [[one, first], [two, second]] as const) {
       expect(result.exitCode).toBe(0);
@@ -565,9 +526,9 @@ describe('docker executor: requirements in a derived image', () => {
     expect(image.Config.Labels).toMatchObject({ 'tensorify.executor': 'docker', 'tensorify.role': 'venv' });
 
     // Again, with the same requirements written differently: the image is reused, no build.
-    const third = fakeContext();
+    const third = createTestContext();
     const again = Date.now();
-    const reused = await executor.run(job({ ...files, 'requirements.txt': 'tinygreet==1.0  # same\n\ntinygreet==1.0\n' }), third);
+    const reused = await executor.run(testJob({ ...files, 'requirements.txt': 'tinygreet==1.0  # same\n\ntinygreet==1.0\n' }), third);
     const reuseDuration = Date.now() - again;
     expect(reused.output).toEqual({ greeting: 'Hi, Ada!', token });
     expect(third.of('system')).toEqual([`requirements installed in the image ${tag}`]);
@@ -576,8 +537,8 @@ describe('docker executor: requirements in a derived image', () => {
 
   it('a failed install fails the run with pip\'s last lines (not EXECUTOR_UNAVAILABLE) and caches nothing', async () => {
     const executor = await makeExecutor({ pipArgs: ['--no-index'], pipFindLinksDir: wheels, buildNetwork: 'none' });
-    const context = fakeContext();
-    const run = job({ 'main.py': program, 'requirements.txt': `tinygreet==1.0\nno-such-package-${token}==9.9\n` });
+    const context = createTestContext();
+    const run = testJob({ 'main.py': program, 'requirements.txt': `tinygreet==1.0\nno-such-package-${token}==9.9\n` });
     const error = await executor.run(run, context).then(
       () => undefined,
       (reason: unknown) => reason,
@@ -593,13 +554,13 @@ describe('docker executor: requirements in a derived image', () => {
 
   it('cancel during the build stops it: no program, no image, no builder container', async () => {
     const executor = await makeExecutor({ pipArgs: ['--no-index'], pipFindLinksDir: wheels, buildNetwork: 'none' });
-    const context = fakeContext();
-    const run = job({ 'main.py': program, 'requirements.txt': 'tinygreet==1.0 ; python_version >= "3"\n' });
+    const context = createTestContext();
+    const run = testJob({ 'main.py': program, 'requirements.txt': 'tinygreet==1.0 ; python_version >= "3"\n' });
     const running = executor.run(run, context);
     const building = await waitFor(() => context.of('system').find((line) => line.startsWith('building the image ')));
     const tag = /^building the image (\S+)/.exec(building)![1];
     await waitFor(() => (context.of('system').some((line) => line.startsWith('$ python -m venv')) ? true : undefined));
-    context.controller.abort('cancelled');
+    context.abort('cancelled');
     expect(await running).toEqual({ exitCode: null });
     expect(context.of('system')).toContain('stopped while preparing the image: the program did not start');
     expect(context.externalIds).toEqual([]);

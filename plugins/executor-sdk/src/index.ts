@@ -178,5 +178,8 @@ export class ExecutorUnavailableError extends Error {
   override readonly name = 'ExecutorUnavailableError';
 }
 
+export { configSchemaParts } from './config-schema';
+export { dropUnusableVariables, INPUTS_FILE, MAX_INPUTS_ENV_BYTES, programInputs, programVariables, type ProgramInputs } from './environment';
 export { cutMarker, LineSplitter } from './lines';
 export { normaliseRequirements } from './requirements';
+export { createTestContext, readProgram, testJob, type TestContext } from './testing';

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { configSchemaParts } from '@tensorify/executor-sdk';
 
 /** The `local` executor's configuration (`executors.local` in the server's config). */
 export interface LocalExecutorConfig {
@@ -16,8 +17,6 @@ export interface LocalExecutorConfig {
 
 /** The configuration with every default filled in. */
 export type ResolvedConfig = Required<LocalExecutorConfig>;
-
-const VARIABLE_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 /** JSON Schema (draft-07) of {@link LocalExecutorConfig}. */
 export const configSchema = {
@@ -47,41 +46,13 @@ export const configSchema = {
       default: false,
       description: 'Keep each run\'s working directory afterwards (for debugging) instead of removing it.',
     },
-    passEnv: {
-      type: 'array',
-      items: { type: 'string', pattern: VARIABLE_NAME },
-      uniqueItems: true,
-      default: [],
-      description:
-        'Names of variables of the server\'s own environment passed to programs (and to pip), e.g. ["HTTPS_PROXY"]. Nothing else of the server\'s environment reaches them.',
-    },
-    env: {
-      type: 'object',
-      propertyNames: { pattern: VARIABLE_NAME },
-      additionalProperties: { type: 'string' },
-      default: {},
-      description: 'Fixed variables set for every run (and for pip), e.g. {"HF_HOME": "/srv/hf-cache"}.',
-    },
-    pipArgs: {
-      type: 'array',
-      items: { type: 'string' },
-      default: [],
-      description: 'Extra arguments of `pip install`, e.g. ["--index-url", "https://pypi.example.com/simple"].',
-    },
-    logLineMaxBytes: {
-      type: 'integer',
-      minimum: 64,
-      maximum: 16777216,
-      default: 16384,
-      description: 'Longest output line kept, in bytes (UTF-8); a longer line is cut there and ends with a marker saying so.',
-    },
-    killGraceSeconds: {
-      type: 'number',
-      minimum: 0,
-      maximum: 600,
-      default: 2,
-      description: 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the program\'s process group.',
-    },
+    passEnv: configSchemaParts.passEnv(
+      'Names of variables of the server\'s own environment passed to programs (and to pip), e.g. ["HTTPS_PROXY"]. Nothing else of the server\'s environment reaches them.',
+    ),
+    env: configSchemaParts.env('Fixed variables set for every run (and for pip), e.g. {"HF_HOME": "/srv/hf-cache"}.'),
+    pipArgs: configSchemaParts.pipArgs('Extra arguments of `pip install`, e.g. ["--index-url", "https://pypi.example.com/simple"].'),
+    logLineMaxBytes: configSchemaParts.logLineMaxBytes,
+    killGraceSeconds: configSchemaParts.killGraceSeconds(2, 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the program\'s process group.'),
     gpu: {
       enum: ['auto', true, false],
       default: 'auto',

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { programVariables, type ExecutionJob, type ProgramInputs } from '@tensorify/executor-sdk';
 
 /** The PATH every child starts from; a venv's bin (or the interpreter's directory) goes first. */
 export const SAFE_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -7,43 +8,34 @@ export const SAFE_PATH = '/usr/local/bin:/usr/bin:/bin';
 const PIP_VARIABLE = /^(PIP_.+|https?_proxy|HTTPS?_PROXY|no_proxy|NO_PROXY|all_proxy|ALL_PROXY|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE)$/;
 
 export interface ProgramEnvironment {
-  executionId: string;
-  workflowId: string;
+  job: ExecutionJob;
+  inputs: ProgramInputs;
   workDir: string;
   /** The interpreter's bin directory: the venv's, or the configured interpreter's. */
   binDir: string;
-  /** TENSORIFY_INPUTS; omitted when the inputs are passed as a file. */
-  inputsJson?: string;
   outputFile: string;
-  gpu: boolean;
   configEnv: Record<string, string>;
   passEnv: readonly string[];
-  jobEnv: Record<string, string>;
   /** The server's environment, the only source of `passEnv`. */
   serverEnv?: NodeJS.ProcessEnv;
 }
 
 /**
  * The whole environment of a program: built from nothing, never copied from the server's (which
- * holds its API keys and database URL). Later sources win: the executor's variables, then the
- * configured `env`, then the `passEnv` names copied from the server, then the job's `env`;
- * TENSORIFY_OUTPUT is set last, since the executor reads the output from that file.
+ * holds its API keys and database URL). Later sources win: PATH and HOME, the SDK's standard
+ * variables (`programVariables`), then the configured `env`, then the `passEnv` names copied from
+ * the server, then the job's `env`; TENSORIFY_OUTPUT is set last, since the executor reads the
+ * output from that file.
  */
 export function programEnvironment(options: ProgramEnvironment): Record<string, string> {
   const env: Record<string, string> = {
     PATH: withFirst(options.binDir, SAFE_PATH),
     HOME: options.workDir,
-    LANG: 'C.UTF-8',
-    PYTHONUNBUFFERED: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-    TENSORIFY_EXECUTION_ID: options.executionId,
-    TENSORIFY_WORKFLOW_ID: options.workflowId,
-    TENSORIFY_DEVICE: options.gpu ? 'cuda' : 'cpu',
+    ...programVariables(options.job, options.inputs),
   };
-  if (options.inputsJson !== undefined) env.TENSORIFY_INPUTS = options.inputsJson;
   Object.assign(env, options.configEnv);
   copyNames(env, options.passEnv, options.serverEnv ?? process.env);
-  Object.assign(env, options.jobEnv);
+  Object.assign(env, options.job.env ?? {});
   env.TENSORIFY_OUTPUT = options.outputFile;
   return env;
 }
@@ -64,18 +56,6 @@ export function pipEnvironment(binDir: string, configEnv: Record<string, string>
   Object.assign(env, configEnv);
   copyNames(env, passEnv, serverEnv);
   return env;
-}
-
-/** Drops what `spawn` refuses (a name with `=` or NUL, a value with NUL); returns the names dropped. */
-export function dropUnusable(env: Record<string, string>): string[] {
-  const dropped: string[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (name === '' || name.includes('=') || name.includes('\0') || typeof value !== 'string' || value.includes('\0')) {
-      delete env[name];
-      dropped.push(name);
-    }
-  }
-  return dropped;
 }
 
 function copyNames(env: Record<string, string>, names: readonly string[], from: NodeJS.ProcessEnv): void {

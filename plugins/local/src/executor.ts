@@ -7,22 +7,22 @@ import {
   type Executor,
   type ExecutorCapabilities,
   type ExecutorHost,
+  dropUnusableVariables,
   ExecutorUnavailableError,
   type GpuInfo,
+  INPUTS_FILE,
   normaliseRequirements,
+  programInputs,
 } from '@tensorify/executor-sdk';
 import type { ResolvedConfig } from './config';
 import { detectGpus } from './gpus';
-import { dropUnusable, pipEnvironment, programEnvironment } from './environment';
+import { pipEnvironment, programEnvironment } from './environment';
 import { InterpreterCache, type Interpreter } from './interpreter';
 import { runInProcessGroup } from './process-group';
 import { AbortedError, VenvCache } from './venvs';
 
 /** The program's output file, in its work dir. */
 const OUTPUT_FILE = '.tensorify-output.json';
-/** Inputs too big for one environment variable (Linux caps one at 128 KiB) are passed as this file, with `--inputs`. */
-const INPUTS_FILE = '.tensorify-inputs.json';
-const MAX_INPUTS_ENV_BYTES = 120 * 1024;
 const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
 
 /** The `local` executor: `python main.py` as a process group on the server's machine. */
@@ -88,35 +88,29 @@ export class LocalExecutor implements Executor {
       }
       if (signal.aborted) return { exitCode: null };
 
-      const args = ['main.py'];
-      let inputsJson: string | undefined = JSON.stringify(job.inputs ?? {});
-      if (Buffer.byteLength(inputsJson) > MAX_INPUTS_ENV_BYTES) {
-        await writeFile(path.join(workDir, INPUTS_FILE), inputsJson, { mode: 0o600 });
-        args.push('--inputs', INPUTS_FILE);
-        system(`the inputs are too large for TENSORIFY_INPUTS (${Buffer.byteLength(inputsJson)} bytes): passed as --inputs ${INPUTS_FILE}`);
-        inputsJson = undefined;
+      const inputs = programInputs(job);
+      if (inputs.inFile) {
+        await writeFile(path.join(workDir, INPUTS_FILE), inputs.json, { mode: 0o600 });
+        system(inputs.notice);
       }
       const outputFile = path.join(workDir, OUTPUT_FILE);
       const env = programEnvironment({
-        executionId: job.executionId,
-        workflowId: job.workflowId,
+        job,
+        inputs,
         workDir,
         binDir: path.dirname(executable),
-        inputsJson,
         outputFile,
-        gpu: job.gpu,
         configEnv: this.config.env,
         passEnv: this.config.passEnv,
-        jobEnv: job.env ?? {},
       });
-      const dropped = dropUnusable(env);
-      if (dropped.length > 0) system(`variables left out of the environment (a name with "=" or NUL, or a value with NUL): ${dropped.map((name) => JSON.stringify(name)).join(', ')}`);
+      const dropped = dropUnusableVariables(env);
+      if (dropped) system(dropped);
 
       let result;
       try {
         result = await runInProcessGroup({
           command: executable,
-          args,
+          args: inputs.args,
           cwd: workDir,
           env,
           signal,

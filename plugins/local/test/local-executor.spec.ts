@@ -8,17 +8,22 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { lstat, readdir } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ExecutorUnavailableError, type ExecutionContext, type ExecutionJob, type Executor, type LogStream, type ProgramFiles } from '@tensorify/executor-sdk';
+import {
+  type AbortReason,
+  createTestContext,
+  cutMarker,
+  ExecutorUnavailableError,
+  type Executor,
+  LineSplitter,
+  normaliseRequirements,
+  readProgram,
+  testJob,
+  type TestContext,
+} from '@tensorify/executor-sdk';
 import local, { type LocalExecutorConfig } from '../src/index';
-import { cutMarker, LineSplitter, normaliseRequirements } from '@tensorify/executor-sdk';
 import { requirementsHash } from '../src/venvs';
 
-const HELLO_DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello');
-const HELLO: ProgramFiles = {
-  'main.py': readFileSync(path.join(HELLO_DIR, 'main.py'), 'utf8'),
-  'utils.py': readFileSync(path.join(HELLO_DIR, 'utils.py'), 'utf8'),
-  'requirements.txt': readFileSync(path.join(HELLO_DIR, 'requirements.txt'), 'utf8'),
-};
+const HELLO = readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello'));
 
 const PIP_ARGS: string[] = process.env.TENSORIFY_TEST_PIP_ARGS
   ? (JSON.parse(process.env.TENSORIFY_TEST_PIP_ARGS) as string[])
@@ -39,44 +44,6 @@ const logger = { debug: () => undefined, info: () => undefined, warn: () => unde
 
 async function makeExecutor(config: LocalExecutorConfig = {}, dataDir = tempDir()): Promise<{ executor: Executor; dataDir: string }> {
   return { executor: await local.create(config, { dataDir, logger }), dataDir };
-}
-
-interface FakeContext extends ExecutionContext {
-  lines: { stream: LogStream; line: string }[];
-  externalIds: string[];
-  controller: AbortController;
-  of(stream: LogStream): string[];
-}
-
-function fakeContext(): FakeContext {
-  const controller = new AbortController();
-  const lines: { stream: LogStream; line: string }[] = [];
-  const externalIds: string[] = [];
-  return {
-    signal: controller.signal,
-    controller,
-    lines,
-    externalIds,
-    log: (stream, line) => lines.push({ stream, line }),
-    setExternalId: (id) => externalIds.push(id),
-    of: (stream) => lines.filter((entry) => entry.stream === stream).map((entry) => entry.line),
-  };
-}
-
-let counter = 0;
-function job(files: Partial<ProgramFiles>, extra: Partial<ExecutionJob> = {}): ExecutionJob {
-  counter += 1;
-  return {
-    executionId: `exec_test${counter}`,
-    workflowId: 'wf_test',
-    workflowVersion: 1,
-    files: { 'main.py': '', 'utils.py': '', 'requirements.txt': '', ...files },
-    inputs: {},
-    env: {},
-    gpu: false,
-    timeoutMs: 60_000,
-    ...extra,
-  };
 }
 
 /** A process is gone once kill(pid, 0) fails, or it is a zombie: dead, waiting to be reaped by a PID 1 that may never do it. */
@@ -125,8 +92,8 @@ function listing(dir: string): string[] {
 describe('local executor: running programs', () => {
   it('runs the hello program: output, progress lines in order, external id, no work dir left', async () => {
     const { executor, dataDir } = await makeExecutor();
-    const context = fakeContext();
-    const result = await executor.run(job(HELLO, { inputs: { name: 'Ada' } }), context);
+    const context = createTestContext();
+    const result = await executor.run(testJob(HELLO, { inputs: { name: 'Ada' } }), context);
 
     expect(result.exitCode).toBe(0);
     expect(result.output).toEqual({ result: 'Hello, Ada!' });
@@ -147,8 +114,8 @@ describe('local executor: running programs', () => {
 
   it('reports a failing program: exit code 1, its traceback on stderr, no output', async () => {
     const { executor, dataDir } = await makeExecutor();
-    const context = fakeContext();
-    const result = await executor.run(job(HELLO, { inputs: { nom: 'Ada' } }), context);
+    const context = createTestContext();
+    const result = await executor.run(testJob(HELLO, { inputs: { nom: 'Ada' } }), context);
 
     expect(result.exitCode).toBe(1);
     expect(result.output).toBeUndefined();
@@ -178,8 +145,8 @@ describe('local executor: running programs', () => {
         'files = {name: stat.S_IMODE(os.stat(name).st_mode) for name in ("main.py", "utils.py", "requirements.txt")}',
         'json.dump({"cwd": os.getcwd(), "mode": mode, "files": files}, open(os.environ["TENSORIFY_OUTPUT"], "w"))',
       ].join('\n');
-      const context = fakeContext();
-      const theJob = job({ 'main.py': program }, { inputs: { a: [1, 'two'] }, env: { FROM_JOB: 'job', BOTH: 'job' }, gpu: true });
+      const context = createTestContext();
+      const theJob = testJob({ 'main.py': program }, { inputs: { a: [1, 'two'] }, env: { FROM_JOB: 'job', BOTH: 'job' }, gpu: true });
       const result = await executor.run(theJob, context);
       expect(result.exitCode).toBe(0);
 
@@ -238,8 +205,8 @@ describe('local executor: running programs', () => {
       'sys.stderr.flush()',
       'out.write(b"tail without newline")',
     ].join('\n');
-    const context = fakeContext();
-    const result = await executor.run(job({ 'main.py': program }), context);
+    const context = createTestContext();
+    const result = await executor.run(testJob({ 'main.py': program }), context);
 
     expect(result.exitCode).toBe(0);
     expect(context.of('stdout')).toEqual([
@@ -256,13 +223,13 @@ describe('local executor: running programs', () => {
 
   it('leaves the output undefined when the program writes no output file, or one that is not JSON', async () => {
     const { executor } = await makeExecutor();
-    const none = fakeContext();
-    const missing = await executor.run(job({ 'main.py': 'print("no output")' }), none);
+    const none = createTestContext();
+    const missing = await executor.run(testJob({ 'main.py': 'print("no output")' }), none);
     expect(missing).toEqual({ exitCode: 0, output: undefined, externalId: expect.stringMatching(/^\d+$/) });
     expect(none.of('system')).toEqual([]);
 
-    const broken = fakeContext();
-    const notJson = await executor.run(job({ 'main.py': 'import os\nopen(os.environ["TENSORIFY_OUTPUT"], "w").write("{not json")' }), broken);
+    const broken = createTestContext();
+    const notJson = await executor.run(testJob({ 'main.py': 'import os\nopen(os.environ["TENSORIFY_OUTPUT"], "w").write("{not json")' }), broken);
     expect(notJson.exitCode).toBe(0);
     expect(notJson.output).toBeUndefined();
     expect(broken.of('system')).toEqual([expect.stringContaining('is not valid JSON')]);
@@ -270,8 +237,8 @@ describe('local executor: running programs', () => {
 
   it('keeps the work dir when keepWorkDir is set', async () => {
     const { executor, dataDir } = await makeExecutor({ keepWorkDir: true });
-    const context = fakeContext();
-    await executor.run(job(HELLO, { inputs: { name: 'Ada' } }), context);
+    const context = createTestContext();
+    await executor.run(testJob(HELLO, { inputs: { name: 'Ada' } }), context);
     const [kept] = listing(path.join(dataDir, 'runs'));
     expect(listing(path.join(dataDir, 'runs', kept))).toEqual(['.tensorify-output.json', 'main.py', 'requirements.txt', 'utils.py']);
     expect(context.of('system')).toEqual([`work dir kept: ${path.join(dataDir, 'runs', kept)}`]);
@@ -280,7 +247,7 @@ describe('local executor: running programs', () => {
   it('passes inputs too large for one environment variable as --inputs FILE', async () => {
     const { executor } = await makeExecutor();
     const big = 'z'.repeat(200 * 1024);
-    const result = await executor.run(job(HELLO, { inputs: { name: big } }), fakeContext());
+    const result = await executor.run(testJob(HELLO, { inputs: { name: big } }), createTestContext());
     expect(result.exitCode).toBe(0);
     expect(result.output).toEqual({ result: `Hello, ${big}!` });
   });
@@ -298,16 +265,16 @@ describe('local executor: cancel and timeout', () => {
     ].join('\n');
   }
 
-  async function startAndAbort(executor: Executor, program: string, reason: string) {
-    const context = fakeContext();
-    const running = executor.run(job({ 'main.py': program }), context);
+  async function startAndAbort(executor: Executor, program: string, reason: AbortReason) {
+    const context = createTestContext();
+    const running = executor.run(testJob({ 'main.py': program }), context);
     const pids = await waitFor(() => {
       const line = context.of('stdout').find((text) => text.startsWith('pids '));
       return line?.split(' ').slice(1).map(Number);
     });
     expect(pids.every(isAlive)).toBe(true);
     const abortedAt = Date.now();
-    context.controller.abort(reason);
+    context.abort(reason);
     const result = await running;
     return { result, pids, elapsedMs: Date.now() - abortedAt, context };
   }
@@ -349,10 +316,10 @@ describe('local executor: cancel and timeout', () => {
 
   it('stops what a program left running in its group when it exits', async () => {
     const { executor } = await makeExecutor();
-    const context = fakeContext();
+    const context = createTestContext();
     const started = Date.now();
     const program = 'import subprocess\nchild = subprocess.Popen(["sleep", "60"])\nprint(child.pid, flush=True)';
-    const result = await executor.run(job({ 'main.py': program }), context);
+    const result = await executor.run(testJob({ 'main.py': program }), context);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(result.exitCode).toBe(0);
     expect(isAlive(Number(context.of('stdout')[0]))).toBe(false);
@@ -361,9 +328,9 @@ describe('local executor: cancel and timeout', () => {
 
   it('starts nothing when the signal is already aborted', async () => {
     const { executor, dataDir } = await makeExecutor();
-    const context = fakeContext();
-    context.controller.abort('cancelled');
-    const result = await executor.run(job(HELLO), context);
+    const context = createTestContext();
+    context.abort('cancelled');
+    const result = await executor.run(testJob(HELLO), context);
     expect(result.exitCode).toBeNull();
     expect(context.externalIds).toEqual([]);
     expect(context.lines).toEqual([]);
@@ -373,9 +340,9 @@ describe('local executor: cancel and timeout', () => {
 
 describe('local executor: requirements and virtualenvs', () => {
   const SIX_PROGRAM = 'import sys, six\nprint(sys.prefix)\nprint("six", six.__version__)';
-  const installs = (contexts: FakeContext[]) =>
+  const installs = (contexts: TestContext[]) =>
     contexts.flatMap((context) => context.of('system')).filter((line) => line.startsWith('creating the virtualenv')).length;
-  const pipRuns = (contexts: FakeContext[]) =>
+  const pipRuns = (contexts: TestContext[]) =>
     contexts.flatMap((context) => context.of('system')).filter((line) => line.startsWith('Successfully installed six')).length;
 
   /** The venv dir holds `<hash>` (a symlink) and the directory it points to, nothing else. */
@@ -391,8 +358,8 @@ describe('local executor: requirements and virtualenvs', () => {
 
   it('installs the requirements into a venv once, and reuses it for the same normalised requirements', async () => {
     const { executor, dataDir } = await makeExecutor({ pipArgs: PIP_ARGS });
-    const first = fakeContext();
-    const one = await executor.run(job({ 'main.py': SIX_PROGRAM, 'requirements.txt': '# Python packages\nsix\n' }), first);
+    const first = createTestContext();
+    const one = await executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': '# Python packages\nsix\n' }), first);
     expect(first.of('stderr')).toEqual([]);
     expect(one.exitCode).toBe(0);
     const venv = await expectOneVenv(path.join(dataDir, 'venvs'));
@@ -400,8 +367,8 @@ describe('local executor: requirements and virtualenvs', () => {
     expect(installs([first])).toBe(1);
     expect(pipRuns([first])).toBe(1);
 
-    const second = fakeContext();
-    const two = await executor.run(job({ 'main.py': SIX_PROGRAM, 'requirements.txt': '\nsix   # the same\n\n' }), second);
+    const second = createTestContext();
+    const two = await executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': '\nsix   # the same\n\n' }), second);
     expect(two.exitCode).toBe(0);
     expect(second.of('stdout')[0]).toBe(venv);
     expect(second.of('system')).toEqual([]); // no pip this time
@@ -411,8 +378,8 @@ describe('local executor: requirements and virtualenvs', () => {
 
   it('two concurrent runs with the same requirements install once', async () => {
     const { executor, dataDir } = await makeExecutor({ pipArgs: PIP_ARGS });
-    const contexts = [fakeContext(), fakeContext()];
-    const results = await Promise.all(contexts.map((context) => executor.run(job({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six\n' }), context)));
+    const contexts = [createTestContext(), createTestContext()];
+    const results = await Promise.all(contexts.map((context) => executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six\n' }), context)));
     expect(results.map((result) => result.exitCode)).toEqual([0, 0]);
     // One build: the second run waits for the first's and sees pip's lines too.
     const systems = contexts.map((context) => context.of('system'));
@@ -426,8 +393,8 @@ describe('local executor: requirements and virtualenvs', () => {
   it('two executors sharing a venv dir (as two worker processes would) install once, through the lock file', async () => {
     const venvDir = path.join(tempDir(), 'venvs');
     const executors = await Promise.all([makeExecutor({ venvDir, pipArgs: PIP_ARGS }), makeExecutor({ venvDir, pipArgs: PIP_ARGS })]);
-    const contexts = [fakeContext(), fakeContext()];
-    const results = await Promise.all(executors.map(({ executor }, i) => executor.run(job({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six' }), contexts[i])));
+    const contexts = [createTestContext(), createTestContext()];
+    const results = await Promise.all(executors.map(({ executor }, i) => executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six' }), contexts[i])));
     expect(results.map((result) => result.exitCode)).toEqual([0, 0]);
     expect(installs(contexts)).toBe(1);
     expect(contexts.flatMap((context) => context.of('system')).some((line) => line.startsWith('waiting for another process'))).toBe(true);
@@ -436,12 +403,12 @@ describe('local executor: requirements and virtualenvs', () => {
 
   it('cancel during the install stops it, leaves no venv behind and starts nothing', async () => {
     const { executor, dataDir } = await makeExecutor({ pipArgs: PIP_ARGS });
-    const context = fakeContext();
-    const running = executor.run(job({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six' }), context);
+    const context = createTestContext();
+    const running = executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six' }), context);
     await waitFor(() => (context.of('system').some((line) => line.startsWith('creating the virtualenv')) ? true : undefined));
     await new Promise((done) => setTimeout(done, 300)); // python -m venv is under way
     const abortedAt = Date.now();
-    context.controller.abort('cancelled');
+    context.abort('cancelled');
     const result = await running;
     expect(Date.now() - abortedAt).toBeLessThan(3_000);
     expect(result.exitCode).toBeNull();
@@ -454,10 +421,10 @@ describe('local executor: requirements and virtualenvs', () => {
 
   it('cancelling one of two runs waiting for the same install does not stop it for the other', async () => {
     const { executor, dataDir } = await makeExecutor({ pipArgs: PIP_ARGS });
-    const [first, second] = [fakeContext(), fakeContext()];
-    const runs = [first, second].map((context) => executor.run(job({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six' }), context));
+    const [first, second] = [createTestContext(), createTestContext()];
+    const runs = [first, second].map((context) => executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six' }), context));
     await waitFor(() => (first.of('system').length > 0 && second.of('system').length > 0 ? true : undefined));
-    first.controller.abort('cancelled');
+    first.abort('cancelled');
     expect((await runs[0]).exitCode).toBeNull();
     const other = await runs[1];
     expect(other.exitCode).toBe(0);
@@ -466,8 +433,8 @@ describe('local executor: requirements and virtualenvs', () => {
 
   it('a requirement pip cannot install fails the run with pip\'s message and leaves no venv behind', async () => {
     const { executor, dataDir } = await makeExecutor({ pipArgs: PIP_ARGS });
-    const context = fakeContext();
-    const failure = executor.run(job({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'this-package-does-not-exist-xyz==1.0\n' }), context);
+    const context = createTestContext();
+    const failure = executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'this-package-does-not-exist-xyz==1.0\n' }), context);
     await expect(failure).rejects.toThrow(/pip install exited with code 1:[^]*No matching distribution found for this-package-does-not-exist-xyz==1\.0/);
     await expect(failure).rejects.not.toBeInstanceOf(ExecutorUnavailableError);
     expect(context.of('system')).toContainEqual(expect.stringContaining('No matching distribution found'));
@@ -510,8 +477,8 @@ describe('local executor: the interpreter', () => {
       healthy: false,
       detail: 'the Python interpreter "/nonexistent/bin/python3" cannot run: not found',
     });
-    const context = fakeContext();
-    const failure = executor.run(job(HELLO), context);
+    const context = createTestContext();
+    const failure = executor.run(testJob(HELLO), context);
     await expect(failure).rejects.toBeInstanceOf(ExecutorUnavailableError);
     await expect(failure).rejects.toThrow('local executor: the Python interpreter "/nonexistent/bin/python3" cannot run: not found');
     expect(context.externalIds).toEqual([]);

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { configSchemaParts } from '@tensorify/executor-sdk';
 
 /** How to log in to a host (or a jump host). */
 export interface SshAuthConfig {
@@ -96,7 +97,6 @@ export interface ResolvedConfig {
   logLineMaxBytes: number;
 }
 
-const VARIABLE_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 const FINGERPRINT = '^SHA256:[A-Za-z0-9+/]{43}=?$';
 
 const authProperties = {
@@ -108,7 +108,7 @@ const authProperties = {
   },
   passphraseEnv: {
     type: 'string',
-    pattern: VARIABLE_NAME,
+    pattern: configSchemaParts.variableName,
     description: 'The name of an environment variable of the server that holds the private key\'s passphrase (never the passphrase itself).',
   },
   agent: {
@@ -162,20 +162,10 @@ export const configSchema = {
             description: 'The host directory holding runs/ (one directory per run, removed afterwards) and venvs/ (one virtualenv per requirements.txt); relative to the user\'s home unless absolute.',
           },
           maxConcurrent: { type: 'integer', minimum: 1, maximum: 1024, default: 2, description: 'How many runs the host takes at once; more wait for a free slot.' },
-          env: {
-            type: 'object',
-            propertyNames: { pattern: VARIABLE_NAME },
-            additionalProperties: { type: 'string' },
-            default: {},
-            description: 'Fixed variables for programs and pip on this host, over the executor-wide `env`.',
-          },
-          passEnv: {
-            type: 'array',
-            items: { type: 'string', pattern: VARIABLE_NAME },
-            uniqueItems: true,
-            default: [],
-            description: 'Names of variables of the host\'s SSH session environment passed to programs, e.g. ["LD_LIBRARY_PATH"]. Nothing of the server\'s environment reaches the host.',
-          },
+          env: configSchemaParts.env('Fixed variables for programs and pip on this host, over the executor-wide `env`.'),
+          passEnv: configSchemaParts.passEnv(
+            'Names of variables of the host\'s SSH session environment passed to programs, e.g. ["LD_LIBRARY_PATH"]. Nothing of the server\'s environment reaches the host.',
+          ),
           jump: {
             type: 'object',
             additionalProperties: false,
@@ -215,38 +205,15 @@ export const configSchema = {
       default: 60,
       description: 'How long an idle connection (with a supervisor started ahead on it) is kept for the next run; 0 opens a connection per run.',
     },
-    killGraceSeconds: {
-      type: 'number',
-      minimum: 0,
-      maximum: 600,
-      default: 2,
-      description: 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the program\'s process group on the host.',
-    },
+    killGraceSeconds: configSchemaParts.killGraceSeconds(2, 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the program\'s process group on the host.'),
     keepWorkDir: {
       type: 'boolean',
       default: false,
       description: 'Keep each run\'s directory on the host afterwards (for debugging) instead of removing it.',
     },
-    env: {
-      type: 'object',
-      propertyNames: { pattern: VARIABLE_NAME },
-      additionalProperties: { type: 'string' },
-      default: {},
-      description: 'Fixed variables set for every run (and for pip) on every host.',
-    },
-    pipArgs: {
-      type: 'array',
-      items: { type: 'string' },
-      default: [],
-      description: 'Extra arguments of `pip install` on the hosts, e.g. ["--index-url", "https://pypi.example.com/simple"].',
-    },
-    logLineMaxBytes: {
-      type: 'integer',
-      minimum: 64,
-      maximum: 16777216,
-      default: 16384,
-      description: 'Longest output line kept, in bytes (UTF-8); a longer line is cut there and ends with a marker saying so.',
-    },
+    env: configSchemaParts.env('Fixed variables set for every run (and for pip) on every host.'),
+    pipArgs: configSchemaParts.pipArgs('Extra arguments of `pip install` on the hosts, e.g. ["--index-url", "https://pypi.example.com/simple"].'),
+    logLineMaxBytes: configSchemaParts.logLineMaxBytes,
   },
 } as const;
 

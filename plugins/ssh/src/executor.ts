@@ -6,19 +6,20 @@ import {
   type Executor,
   type ExecutorCapabilities,
   type ExecutorHost,
+  dropUnusableVariables,
   ExecutorUnavailableError,
+  INPUTS_FILE,
   LineSplitter,
   type LogStream,
   normaliseRequirements,
+  programInputs,
+  programVariables,
 } from '@tensorify/executor-sdk';
 import type { ResolvedConfig } from './config';
 import { Hosts, keepSpare, takeSpare, type HostState, type Lease } from './hosts';
 import { connect, describeHost, withoutHostPrefix, type Connection } from './ssh';
 import { checkCommand, Supervisor, type RunEnd, type RunSpec } from './supervisor';
 
-/** Inputs too big for one environment variable (Linux caps one at 128 KiB) are uploaded as this file, passed with `--inputs`. */
-const INPUTS_FILE = '.tensorify-inputs.json';
-const MAX_INPUTS_ENV_BYTES = 120 * 1024;
 const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
 /** How many of pip's last lines the error of a failed install quotes. */
 const ERROR_TAIL_LINES = 15;
@@ -120,28 +121,18 @@ export class SshExecutor implements Executor {
   private async upload(connection: Connection, host: HostState, runDir: string, job: ExecutionJob, context: ExecutionContext): Promise<RunSpec> {
     const hostConfig = host.config;
     const system = (line: string): void => context.log('system', line);
-    const args = ['main.py'];
-    const env: Record<string, string> = {
-      LANG: 'C.UTF-8',
-      PYTHONUNBUFFERED: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
-      TENSORIFY_EXECUTION_ID: job.executionId,
-      TENSORIFY_WORKFLOW_ID: job.workflowId,
-      TENSORIFY_DEVICE: job.gpu ? 'cuda' : 'cpu',
-    };
     const files: [string, string][] = PROGRAM_FILES.map((name) => [name, job.files[name] ?? '']);
-    const inputsJson = JSON.stringify(job.inputs ?? {});
-    if (Buffer.byteLength(inputsJson) > MAX_INPUTS_ENV_BYTES) {
-      files.push([INPUTS_FILE, inputsJson]);
-      args.push('--inputs', INPUTS_FILE);
-      system(`the inputs are too large for TENSORIFY_INPUTS (${Buffer.byteLength(inputsJson)} bytes): passed as --inputs ${INPUTS_FILE}`);
-    } else {
-      env.TENSORIFY_INPUTS = inputsJson;
+    const inputs = programInputs(job);
+    if (inputs.inFile) {
+      files.push([INPUTS_FILE, inputs.json]);
+      system(inputs.notice);
     }
+    // The supervisor puts PATH and HOME first, and the configured env, passEnv, the job's env and TENSORIFY_OUTPUT after these.
+    const env = programVariables(job, inputs);
     const configEnv = { ...hostConfig.env };
     const jobEnv = { ...(job.env ?? {}) };
-    const dropped = [...dropUnusable(configEnv), ...dropUnusable(jobEnv)];
-    if (dropped.length > 0) system(`variables left out of the environment (a name with "=" or NUL, or a value with NUL): ${dropped.map((name) => JSON.stringify(name)).join(', ')}`);
+    const dropped = dropUnusableVariables(configEnv, jobEnv);
+    if (dropped) system(dropped);
 
     try {
       await connection.makeDirs(`${hostConfig.workDir}/runs`);
@@ -163,7 +154,7 @@ export class SshExecutor implements Executor {
       configEnv,
       passEnv: hostConfig.passEnv,
       jobEnv,
-      args,
+      args: inputs.args,
       requirements: normaliseRequirements(job.files['requirements.txt'] ?? ''),
       venvDir: `${hostConfig.workDir}/venvs`,
       pipArgs: this.config.pipArgs,
@@ -366,18 +357,6 @@ function parseOutput(bytes: Buffer | undefined, system: (line: string) => void):
     system(`the output file (TENSORIFY_OUTPUT) is not valid JSON, so the run has no output: ${(error as Error).message}`);
     return undefined;
   }
-}
-
-/** Drops what the host's Python refuses (a name with `=` or NUL, a value with NUL); returns the names dropped. */
-function dropUnusable(env: Record<string, string>): string[] {
-  const dropped: string[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (name === '' || name.includes('=') || name.includes('\0') || typeof value !== 'string' || value.includes('\0')) {
-      delete env[name];
-      dropped.push(name);
-    }
-  }
-  return dropped;
 }
 
 /** The execution id as a safe file name part. */

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ExecutorUnavailableError, type ExecutionContext, type ExecutionJob, type Executor, type LogStream, type ProgramFiles } from '@tensorify/executor-sdk';
+import { createTestContext, ExecutorUnavailableError, type Executor, type ProgramFiles, readProgram, testJob, type TestContext } from '@tensorify/executor-sdk';
 import ssh, { type SshExecutorConfig, type SshHostConfig } from '../src/index';
 import { fingerprint, hostMatches, parseKnownHosts, matchKnownHosts } from '../src/known-hosts';
 import { FrameParser } from '../src/supervisor';
@@ -31,12 +31,7 @@ const PYTHON = '/usr/bin/python3';
 const GPU_MODEL = 'NVIDIA Stand-in GPU (no real GPU here)';
 
 function golden(name: string): ProgramFiles {
-  const dir = path.join(ROOT, 'test', 'fixtures', 'golden', name);
-  return {
-    'main.py': readFileSync(path.join(dir, 'main.py'), 'utf8'),
-    'utils.py': readFileSync(path.join(dir, 'utils.py'), 'utf8'),
-    'requirements.txt': readFileSync(path.join(dir, 'requirements.txt'), 'utf8'),
-  };
+  return readProgram(path.join(ROOT, 'test', 'fixtures', 'golden', name));
 }
 
 function example(name: string): { inputs: Record<string, unknown>; expected: unknown } {
@@ -71,44 +66,6 @@ async function makeExecutor(config: Partial<SshExecutorConfig> = {}): Promise<Ex
   return executor;
 }
 
-interface FakeContext extends ExecutionContext {
-  lines: { stream: LogStream; line: string }[];
-  externalIds: string[];
-  controller: AbortController;
-  of(stream: LogStream): string[];
-}
-
-function fakeContext(): FakeContext {
-  const controller = new AbortController();
-  const lines: { stream: LogStream; line: string }[] = [];
-  const externalIds: string[] = [];
-  return {
-    signal: controller.signal,
-    controller,
-    lines,
-    externalIds,
-    log: (stream, line) => lines.push({ stream, line }),
-    setExternalId: (id) => externalIds.push(id),
-    of: (stream) => lines.filter((entry) => entry.stream === stream).map((entry) => entry.line),
-  };
-}
-
-let counter = 0;
-function job(files: Partial<ProgramFiles>, extra: Partial<ExecutionJob> = {}): ExecutionJob {
-  counter += 1;
-  return {
-    executionId: `exec_ssh${counter}`,
-    workflowId: 'wf_test',
-    workflowVersion: 1,
-    files: { 'main.py': '', 'utils.py': '', 'requirements.txt': '', ...files },
-    inputs: {},
-    env: {},
-    gpu: false,
-    timeoutMs: 60_000,
-    ...extra,
-  };
-}
-
 /** Prints its pid, its parent's (the supervisor), its directory and a child's pid, then sleeps; `ignoreTerm` ignores SIGTERM. */
 function sleeper(ignoreTerm = false): string {
   return [
@@ -129,7 +86,7 @@ async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
 }
 
 /** The "pid …" line of a sleeper: its pid, the supervisor's, the child's, its directory, its TENSORIFY_DEVICE. */
-async function started(context: FakeContext): Promise<{ pid: number; supervisor: number; child: number; dir: string; device: string }> {
+async function started(context: TestContext): Promise<{ pid: number; supervisor: number; child: number; dir: string; device: string }> {
   await until(() => context.of('stdout').some((line) => line.startsWith('pid ')));
   const [, pid, supervisor, child, dir, device] = context.of('stdout').find((line) => line.startsWith('pid '))!.split(' ');
   return { pid: Number(pid), supervisor: Number(supervisor), child: Number(child), dir, device };
@@ -204,8 +161,8 @@ describe('running programs', () => {
   it('runs the hello golden program with live lines, its output and host:pid as external id', async () => {
     const executor = await makeExecutor();
     const { inputs, expected } = example('hello');
-    const context = fakeContext();
-    const result = await executor.run(job(golden('hello'), { inputs }), context);
+    const context = createTestContext();
+    const result = await executor.run(testJob(golden('hello'), { inputs }), context);
     expect(result.exitCode).toBe(0);
     expect(result.output).toEqual(expected);
     expect(context.of('stdout')).toEqual(expect.arrayContaining(['[node greeting] started', '[node out] started']));
@@ -218,8 +175,8 @@ describe('running programs', () => {
     const executor = await makeExecutor();
     const { inputs, expected } = example('code-branch');
     for (let i = 0; i < 3; i++) {
-      const context = fakeContext();
-      const result = await executor.run(job(golden('code-branch'), { inputs }), context);
+      const context = createTestContext();
+      const result = await executor.run(testJob(golden('code-branch'), { inputs }), context);
       expect(result.exitCode).toBe(0);
       expect(result.output).toEqual(expected);
     }
@@ -227,7 +184,7 @@ describe('running programs', () => {
 
   it('streams lines while the program runs, with a clean environment', async () => {
     const executor = await makeExecutor({ env: { FROM_CONFIG: 'yes' } });
-    const context = fakeContext();
+    const context = createTestContext();
     const program = [
       'import json, os, sys, time',
       'print("first", flush=True)',
@@ -238,7 +195,7 @@ describe('running programs', () => {
       'json.dump({"names": names, "home": os.environ["HOME"], "cwd": os.getcwd(), "inputs": json.loads(os.environ["TENSORIFY_INPUTS"])}, open(os.environ["TENSORIFY_OUTPUT"], "w"))',
       'sys.exit(3)',
     ].join('\n');
-    const running = executor.run(job({ 'main.py': program }, { inputs: { a: 1 }, env: { FROM_JOB: '1' } }), context);
+    const running = executor.run(testJob({ 'main.py': program }, { inputs: { a: 1 }, env: { FROM_JOB: '1' } }), context);
     await until(() => context.of('stdout').includes('first') && context.of('stderr').includes('on stderr'));
     // The program is still waiting: the lines came live. Let it finish.
     const dir = readdirSync(path.join(workRoot, 'runs'))[0];
@@ -270,7 +227,7 @@ describe('running programs', () => {
 describe('interpreter and inputs', () => {
   it('a missing interpreter on the host: EXECUTOR_UNAVAILABLE naming it, and capabilities say why', async () => {
     const executor = await makeExecutor({ hosts: [host('cpu', { python: '/nonexistent/python3' })] });
-    const error = await executor.run(job({ 'main.py': 'print(1)' }), fakeContext()).catch((caught: Error) => caught);
+    const error = await executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
     expect(error).toBeInstanceOf(ExecutorUnavailableError);
     expect((error as Error).message).toMatch(/^ssh executor: host cpu \(127\.0\.0\.1:\d+\): the Python interpreter \/nonexistent\/python3 cannot run the supervisor: .*No such file or directory/);
     const capabilities = await executor.capabilities();
@@ -282,8 +239,8 @@ describe('interpreter and inputs', () => {
   it('passes inputs too large for TENSORIFY_INPUTS as an --inputs file', async () => {
     const executor = await makeExecutor();
     const name = 'x'.repeat(130 * 1024);
-    const context = fakeContext();
-    const result = await executor.run(job(golden('hello'), { inputs: { name } }), context);
+    const context = createTestContext();
+    const result = await executor.run(testJob(golden('hello'), { inputs: { name } }), context);
     expect(result.output).toEqual({ result: `Hello, ${name}!` });
     expect(context.of('system').some((line) => line.includes('passed as --inputs .tensorify-inputs.json'))).toBe(true);
   });
@@ -292,13 +249,13 @@ describe('interpreter and inputs', () => {
 describe('cancel and timeout', () => {
   it('cancel kills the remote process group, confirms it is gone, and removes the run directory', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
-    const running = executor.run(job({ 'main.py': sleeper() }), context);
+    const context = createTestContext();
+    const running = executor.run(testJob({ 'main.py': sleeper() }), context);
     const { pid, child, dir } = await started(context);
     expect(context.externalIds).toEqual([`cpu:${pid}`]);
     expect(remoteState([pid, child], dir)).toEqual({ alive: [pid, child], dirExists: true });
     const before = Date.now();
-    context.controller.abort('cancelled');
+    context.abort('cancelled');
     const result = await running;
     expect(Date.now() - before).toBeLessThan(5_000);
     expect(result.exitCode).toBeNull();
@@ -309,11 +266,11 @@ describe('cancel and timeout', () => {
 
   it('timeout: a program ignoring SIGTERM gets SIGKILL after the grace period', async () => {
     const executor = await makeExecutor({ killGraceSeconds: 1 });
-    const context = fakeContext();
-    const running = executor.run(job({ 'main.py': sleeper(true) }), context);
+    const context = createTestContext();
+    const running = executor.run(testJob({ 'main.py': sleeper(true) }), context);
     const { pid, child, dir } = await started(context);
     const before = Date.now();
-    context.controller.abort('timed_out');
+    context.abort('timed_out');
     const result = await running;
     const took = Date.now() - before;
     expect(took).toBeGreaterThanOrEqual(900);
@@ -325,20 +282,20 @@ describe('cancel and timeout', () => {
 
   it('an already aborted signal starts nothing; an abort while waiting for a host starts nothing', async () => {
     const executor = await makeExecutor({ hosts: [host('cpu', { maxConcurrent: 1 })] });
-    const aborted = fakeContext();
-    aborted.controller.abort('cancelled');
-    expect(await executor.run(job({ 'main.py': 'print(1)' }), aborted)).toEqual({ exitCode: null });
+    const aborted = createTestContext();
+    aborted.abort('cancelled');
+    expect(await executor.run(testJob({ 'main.py': 'print(1)' }), aborted)).toEqual({ exitCode: null });
 
-    const first = fakeContext();
-    const running = executor.run(job({ 'main.py': sleeper() }), first);
+    const first = createTestContext();
+    const running = executor.run(testJob({ 'main.py': sleeper() }), first);
     await started(first);
-    const second = fakeContext();
-    const waiting = executor.run(job({ 'main.py': 'print("never")' }), second);
+    const second = createTestContext();
+    const waiting = executor.run(testJob({ 'main.py': 'print("never")' }), second);
     await until(() => second.of('system').some((line) => line.includes('waiting for a free one')));
-    second.controller.abort('cancelled');
+    second.abort('cancelled');
     expect(await waiting).toEqual({ exitCode: null });
     expect(second.of('stdout')).toEqual([]);
-    first.controller.abort('cancelled');
+    first.abort('cancelled');
     expect((await running).exitCode).toBeNull();
   });
 });
@@ -348,7 +305,7 @@ describe('host keys and authentication', () => {
     const offered = keyFingerprint(path.join(SSHD_DIR, 'host_cpu_ed25519.pub'));
     const other = keyFingerprint(path.join(SSHD_DIR, 'host_gpu_ed25519.pub'));
     const executor = await makeExecutor({ hosts: [host('cpu', { fingerprints: [other] })] });
-    const error = await executor.run(job({ 'main.py': 'print(1)' }), fakeContext()).catch((caught: Error) => caught);
+    const error = await executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
     expect(error).toBeInstanceOf(ExecutorUnavailableError);
     expect((error as Error).message).toContain(`ssh executor: host cpu (127.0.0.1:${CPU_PORT}): HOST KEY MISMATCH`);
     expect((error as Error).message).toContain(offered);
@@ -360,16 +317,16 @@ describe('host keys and authentication', () => {
     const gpuKey = readFileSync(path.join(SSHD_DIR, 'host_gpu_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
     writeFileSync(wrong, `[127.0.0.1]:${CPU_PORT} ${gpuKey}\n`);
     const executor = await makeExecutor({ knownHostsPath: wrong, acceptUnknownHostKeys: true });
-    await expect(executor.run(job({ 'main.py': 'print(1)' }), fakeContext())).rejects.toThrow(
+    await expect(executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(
       `HOST KEY MISMATCH: the host offered ssh-ed25519 ${keyFingerprint(path.join(SSHD_DIR, 'host_cpu_ed25519.pub'))}, which is not the key ${wrong} lists for it (ssh-ed25519 ${keyFingerprint(path.join(SSHD_DIR, 'host_gpu_ed25519.pub'))})`,
     );
   });
 
   it('accepts the right pinned fingerprint, and hashed known_hosts entries', async () => {
     const pinned = await makeExecutor({ hosts: [host('cpu', { fingerprints: [keyFingerprint(path.join(SSHD_DIR, 'host_cpu_ed25519.pub'))] })], knownHostsPath: path.join(workRoot, 'none') });
-    expect((await pinned.run(job({ 'main.py': 'print("pinned")' }), fakeContext())).exitCode).toBe(0);
+    expect((await pinned.run(testJob({ 'main.py': 'print("pinned")' }), createTestContext())).exitCode).toBe(0);
     const hashed = await makeExecutor({ knownHostsPath: path.join(SSHD_DIR, 'known_hosts_hashed') });
-    expect((await hashed.run(job({ 'main.py': 'print("hashed")' }), fakeContext())).exitCode).toBe(0);
+    expect((await hashed.run(testJob({ 'main.py': 'print("hashed")' }), createTestContext())).exitCode).toBe(0);
   });
 
   it('refuses an unknown host key by default, and accepts it loudly with acceptUnknownHostKeys', async () => {
@@ -377,13 +334,13 @@ describe('host keys and authentication', () => {
     writeFileSync(empty, '# nothing\n');
     const offered = keyFingerprint(path.join(SSHD_DIR, 'host_cpu_ed25519.pub'));
     const strict = await makeExecutor({ knownHostsPath: empty });
-    const error = await strict.run(job({ 'main.py': 'print(1)' }), fakeContext()).catch((caught: Error) => caught);
+    const error = await strict.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
     expect(error).toBeInstanceOf(ExecutorUnavailableError);
     expect((error as Error).message).toContain(`host cpu (127.0.0.1:${CPU_PORT}): unknown host key ssh-ed25519 ${offered}`);
 
     logger.warn.mockClear();
     const lax = await makeExecutor({ knownHostsPath: empty, acceptUnknownHostKeys: true, keepConnectionsSeconds: 0 });
-    for (let i = 0; i < 2; i++) expect((await lax.run(job({ 'main.py': 'print(1)' }), fakeContext())).exitCode).toBe(0);
+    for (let i = 0; i < 2; i++) expect((await lax.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).exitCode).toBe(0);
     const warnings = logger.warn.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('ACCEPTING AN UNKNOWN HOST KEY'));
     expect(warnings).toHaveLength(2); // every connect, not once
     expect(warnings[0]).toContain(offered);
@@ -391,7 +348,7 @@ describe('host keys and authentication', () => {
 
   it('reports an authentication failure naming the host and user', async () => {
     const executor = await makeExecutor({ hosts: [host('cpu', { privateKeyPath: path.join(SSHD_DIR, 'stranger_ed25519') })] });
-    const error = await executor.run(job({ 'main.py': 'print(1)' }), fakeContext()).catch((caught: Error) => caught);
+    const error = await executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
     expect(error).toBeInstanceOf(ExecutorUnavailableError);
     expect((error as Error).message).toBe(
       `ssh executor: host cpu (127.0.0.1:${CPU_PORT}): authentication failed: user "${USER}" was refused with the key ${path.join(SSHD_DIR, 'stranger_ed25519')}`,
@@ -401,16 +358,16 @@ describe('host keys and authentication', () => {
   it('logs in with a passphrase-protected key, the passphrase taken from passphraseEnv', async () => {
     const passKey = path.join(SSHD_DIR, 'client_pass_ed25519');
     const missing = await makeExecutor({ hosts: [host('cpu', { privateKeyPath: passKey, passphraseEnv: 'TENSORIFY_TEST_UNSET_PASSPHRASE' })] });
-    await expect(missing.run(job({ 'main.py': 'print(1)' }), fakeContext())).rejects.toThrow(
+    await expect(missing.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(
       'the private key\'s passphrase variable TENSORIFY_TEST_UNSET_PASSPHRASE is not set in the server\'s environment',
     );
     const noEnv = await makeExecutor({ hosts: [host('cpu', { privateKeyPath: passKey })] });
-    await expect(noEnv.run(job({ 'main.py': 'print(1)' }), fakeContext())).rejects.toThrow(/cannot be used: .*passphrase.*\(an encrypted key needs "passphraseEnv"\)/);
+    await expect(noEnv.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(/cannot be used: .*passphrase.*\(an encrypted key needs "passphraseEnv"\)/);
 
     process.env.TENSORIFY_TEST_SSH_PASSPHRASE = readFileSync(path.join(SSHD_DIR, 'client_pass.passphrase'), 'utf8').trim();
     try {
       const executor = await makeExecutor({ hosts: [host('cpu', { privateKeyPath: passKey, passphraseEnv: 'TENSORIFY_TEST_SSH_PASSPHRASE' })] });
-      const result = await executor.run(job(golden('hello'), { inputs: { name: 'Key' } }), fakeContext());
+      const result = await executor.run(testJob(golden('hello'), { inputs: { name: 'Key' } }), createTestContext());
       expect(result.output).toEqual({ result: 'Hello, Key!' });
     } finally {
       delete process.env.TENSORIFY_TEST_SSH_PASSPHRASE;
@@ -421,14 +378,14 @@ describe('host keys and authentication', () => {
     const executor = await makeExecutor({
       hosts: [host('gpu', { jump: { host: '127.0.0.1', port: CPU_PORT, user: USER, privateKeyPath: KEY } })],
     });
-    const context = fakeContext();
-    const result = await executor.run(job(golden('hello'), { inputs: { name: 'Jump' } }), context);
+    const context = createTestContext();
+    const result = await executor.run(testJob(golden('hello'), { inputs: { name: 'Jump' } }), context);
     expect(result.output).toEqual({ result: 'Hello, Jump!' });
     expect(result.externalId).toMatch(/^gpu:/);
     const bad = await makeExecutor({
       hosts: [host('gpu', { jump: { host: '127.0.0.1', port: CPU_PORT, user: USER, privateKeyPath: KEY, fingerprints: [keyFingerprint(path.join(SSHD_DIR, 'host_gpu_ed25519.pub'))] } })],
     });
-    await expect(bad.run(job({ 'main.py': 'print(1)' }), fakeContext())).rejects.toThrow(`host gpu (127.0.0.1:${GPU_PORT}): its jump host 127.0.0.1:${CPU_PORT}: HOST KEY MISMATCH`);
+    await expect(bad.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(`host gpu (127.0.0.1:${GPU_PORT}): its jump host 127.0.0.1:${CPU_PORT}: HOST KEY MISMATCH`);
   });
 });
 
@@ -437,7 +394,7 @@ describe('unreachable hosts and dropped connections', () => {
     const port = await freePort();
     const executor = await makeExecutor({ hosts: [host('cpu', { name: 'stopped', port })] });
     const before = Date.now();
-    const error = await executor.run(job({ 'main.py': 'print(1)' }), fakeContext()).catch((caught: Error) => caught);
+    const error = await executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
     expect(Date.now() - before).toBeLessThan(2_000);
     expect(error).toBeInstanceOf(ExecutorUnavailableError);
     expect((error as Error).message).toBe(`ssh executor: host stopped (127.0.0.1:${port}): connection refused (nothing listens on port ${port}: is sshd running?)`);
@@ -455,7 +412,7 @@ describe('unreachable hosts and dropped connections', () => {
     try {
       const executor = await makeExecutor({ hosts: [host('cpu', { name: 'silent', port })], connectTimeoutSeconds: 1 });
       const before = Date.now();
-      const error = await executor.run(job({ 'main.py': 'print(1)' }), fakeContext()).catch((caught: Error) => caught);
+      const error = await executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
       const took = Date.now() - before;
       expect(took).toBeGreaterThanOrEqual(900);
       expect(took).toBeLessThan(1_800);
@@ -474,14 +431,14 @@ describe('unreachable hosts and dropped connections', () => {
   it('fails over to another host when one cannot be reached', async () => {
     const port = await freePort();
     const executor = await makeExecutor({ hosts: [host('cpu', { name: 'dead', port }), host('gpu')] });
-    const result = await executor.run(job(golden('hello'), { inputs: { name: 'B' } }), fakeContext());
+    const result = await executor.run(testJob(golden('hello'), { inputs: { name: 'B' } }), createTestContext());
     expect(result.externalId).toMatch(/^gpu:/);
   });
 
   it('a connection dropped mid-run fails the run naming the host, and the remote program dies by its lifeline', async () => {
     const executor = await makeExecutor();
-    const context = fakeContext();
-    const running = executor.run(job({ 'main.py': sleeper() }), context);
+    const context = createTestContext();
+    const running = executor.run(testJob({ 'main.py': sleeper() }), context);
     const { pid, supervisor, child, dir } = await started(context);
     // The supervisor's parent is the sshd process serving this connection: killing it drops the connection.
     const stat = readFileSync(`/proc/${supervisor}/stat`, 'utf8');
@@ -495,7 +452,7 @@ describe('unreachable hosts and dropped connections', () => {
     expect((error as Error).message).toContain(`checked over a new connection: process group(s) ${pid} gone, run directory removed`);
     expect(remoteState([pid, child, supervisor], dir)).toEqual({ alive: [], dirExists: false });
     // The executor recovers: the next run gets a new connection.
-    expect((await executor.run(job({ 'main.py': 'print("again")' }), fakeContext())).exitCode).toBe(0);
+    expect((await executor.run(testJob({ 'main.py': 'print("again")' }), createTestContext())).exitCode).toBe(0);
   });
   it('the server dying (SIGKILL) kills the remote run by its lifeline', async () => {
     // A separate Node process plays the server: it runs a sleeper through the executor (its
@@ -542,18 +499,18 @@ describe('GPU facts and host choice', () => {
     expect(capabilities.detail).toContain(`GPU ${GPU_MODEL} 24576 MiB`);
 
     for (let i = 0; i < 2; i++) {
-      const context = fakeContext();
-      const running = executor.run(job({ 'main.py': sleeper() }, { gpu: true }), context);
+      const context = createTestContext();
+      const running = executor.run(testJob({ 'main.py': sleeper() }, { gpu: true }), context);
       const { device } = await started(context);
       expect(device).toBe('cuda');
       expect(context.externalIds[0]).toMatch(/^gpu:/);
-      context.controller.abort('cancelled');
+      context.abort('cancelled');
       await running;
     }
-    const cpuRun = fakeContext();
-    const running = executor.run(job({ 'main.py': sleeper() }), cpuRun);
+    const cpuRun = createTestContext();
+    const running = executor.run(testJob({ 'main.py': sleeper() }), cpuRun);
     expect((await started(cpuRun)).device).toBe('cpu');
-    cpuRun.controller.abort('cancelled');
+    cpuRun.abort('cancelled');
     await running;
   });
 
@@ -561,7 +518,7 @@ describe('GPU facts and host choice', () => {
     const executor = await makeExecutor({ hosts: [host('cpu')] });
     const capabilities = await executor.capabilities();
     expect(capabilities).toMatchObject({ gpu: false, gpus: [], healthy: true });
-    await expect(executor.run(job({ 'main.py': 'print(1)' }, { gpu: true }), fakeContext())).rejects.toThrow(
+    await expect(executor.run(testJob({ 'main.py': 'print(1)' }, { gpu: true }), createTestContext())).rejects.toThrow(
       /^ssh executor: no host has a GPU for this gpu run: cpu \(/,
     );
   });
@@ -569,23 +526,23 @@ describe('GPU facts and host choice', () => {
   it('sends each run to the least busy host, and waits when all are full', async () => {
     const executor = await makeExecutor({ hosts: [host('cpu', { maxConcurrent: 2 }), host('gpu', { maxConcurrent: 2 })] });
     await executor.capabilities(); // GPU facts: on a tie a non-GPU run prefers the host without GPUs
-    const contexts: FakeContext[] = [];
+    const contexts: TestContext[] = [];
     const runs: Promise<unknown>[] = [];
     for (let i = 0; i < 4; i++) {
-      const context = fakeContext();
+      const context = createTestContext();
       contexts.push(context);
-      runs.push(executor.run(job({ 'main.py': sleeper() }), context));
+      runs.push(executor.run(testJob({ 'main.py': sleeper() }), context));
       await started(context);
     }
     expect(contexts.map((context) => context.externalIds[0].split(':')[0])).toEqual(['cpu', 'gpu', 'cpu', 'gpu']);
-    const fifth = fakeContext();
-    const waiting = executor.run(job({ 'main.py': sleeper() }), fifth);
+    const fifth = createTestContext();
+    const waiting = executor.run(testJob({ 'main.py': sleeper() }), fifth);
     await until(() => fifth.of('system').some((line) => line.includes('every host that fits this run is busy (cpu 2/2, gpu 2/2)')));
-    contexts[1].controller.abort('cancelled'); // frees a gpu slot
+    contexts[1].abort('cancelled'); // frees a gpu slot
     await runs[1];
     await started(fifth);
     expect(fifth.externalIds[0]).toMatch(/^gpu:/);
-    for (const context of [...contexts, fifth]) context.controller.abort('cancelled');
+    for (const context of [...contexts, fifth]) context.abort('cancelled');
     await Promise.all([...runs, waiting]);
   });
 });
@@ -596,16 +553,16 @@ describe('virtualenvs', () => {
   it('builds a venv per requirements once (two runs at once share the build) and reuses it', async () => {
     const executor = await makeExecutor({ pipArgs: ['--no-index', '--find-links', wheelDir], hosts: [host('cpu'), host('gpu')] });
     const files = { 'main.py': program, 'requirements.txt': '# needs\ntensorify-tiny==0.1\n' };
-    const contexts = [fakeContext(), fakeContext()];
-    const results = await Promise.all(contexts.map((context) => executor.run(job(files), context)));
+    const contexts = [createTestContext(), createTestContext()];
+    const results = await Promise.all(contexts.map((context) => executor.run(testJob(files), context)));
     for (const result of results) expect(result).toMatchObject({ exitCode: 0, output: { value: 42 } });
     const systemLines = contexts.flatMap((context) => context.of('system'));
     expect(systemLines.filter((line) => line.startsWith('creating the virtualenv '))).toHaveLength(1);
     expect(systemLines.some((line) => /^waiting for another run installing the same virtualenv/.test(line))).toBe(true);
     expect(systemLines.some((line) => /Successfully installed tensorify-tiny-0.1/.test(line))).toBe(true);
 
-    const again = fakeContext();
-    expect(await executor.run(job(files), again)).toMatchObject({ exitCode: 0, output: { value: 42 } });
+    const again = createTestContext();
+    expect(await executor.run(testJob(files), again)).toMatchObject({ exitCode: 0, output: { value: 42 } });
     expect(again.of('system').some((line) => line.startsWith('using the virtualenv '))).toBe(true);
     expect(again.of('system').some((line) => line.startsWith('creating'))).toBe(false);
     const venvPrefix = again.of('stdout')[0].split(' ')[2];
@@ -613,8 +570,8 @@ describe('virtualenvs', () => {
 
     // A failed build is not cached and leaves nothing behind.
     const before = readdirSync(path.join(workRoot, 'venvs')).sort();
-    const failing = fakeContext();
-    const error = await executor.run(job({ 'main.py': program, 'requirements.txt': 'tensorify-missing==9.9\n' }), failing).catch((caught: Error) => caught);
+    const failing = createTestContext();
+    const error = await executor.run(testJob({ 'main.py': program, 'requirements.txt': 'tensorify-missing==9.9\n' }), failing).catch((caught: Error) => caught);
     expect(error).not.toBeInstanceOf(ExecutorUnavailableError);
     expect((error as Error).message).toMatch(/^ssh executor: host \w+ \(127\.0\.0\.1:\d+\): pip install exited with code 1:\n/);
     expect((error as Error).message).toContain('No matching distribution found for tensorify-missing==9.9');
@@ -625,10 +582,10 @@ describe('virtualenvs', () => {
     const executor = await makeExecutor({ pipArgs: ['--no-index', '--find-links', wheelDir] });
     const venvs = path.join(workRoot, 'venvs');
     const before = existsSync(venvs) ? readdirSync(venvs).sort() : [];
-    const context = fakeContext();
-    const running = executor.run(job({ 'main.py': program, 'requirements.txt': 'tensorify-tiny\n' }), context);
+    const context = createTestContext();
+    const running = executor.run(testJob({ 'main.py': program, 'requirements.txt': 'tensorify-tiny\n' }), context);
     await until(() => context.of('system').some((line) => line.startsWith('creating the virtualenv ')));
-    context.controller.abort('cancelled');
+    context.abort('cancelled');
     const result = await running;
     expect(result.exitCode).toBeNull();
     const lines = context.of('system').join('\n');
@@ -686,7 +643,7 @@ describe('pieces', () => {
     const executor = await ssh.create({}, { dataDir: workRoot, logger });
     executors.push(executor);
     expect(await executor.capabilities()).toEqual({ gpu: false, gpus: [], healthy: false, detail: expect.stringContaining('no hosts are configured') });
-    const error = await executor.run(job({ 'main.py': 'print(1)' }), fakeContext()).catch((caught: Error) => caught);
+    const error = await executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
     expect(error).toBeInstanceOf(ExecutorUnavailableError);
     expect((error as Error).message).toMatch(/^ssh executor: no hosts are configured/);
   });
