@@ -12,6 +12,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { CodegenModule } from './codegen/codegen.module';
 import { ExecutionsModule } from './executions/executions.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { PlanThrottlerGuard } from './plans/plan-throttler.guard';
 import { RedisModule } from './redis/redis.module';
@@ -46,7 +47,7 @@ export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, SystemModule],
+      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, SystemModule, MetricsModule],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyAuthGuard },
         { provide: APP_GUARD, useExisting: PlanThrottlerGuard },

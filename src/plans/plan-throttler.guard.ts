@@ -17,8 +17,9 @@ export const WORKSPACE_THROTTLER = 'workspace';
  * enterprise its own), across all keys of the workspace. Sets the rate-limit headers on every
  * authenticated response and refuses with 429 `RATE_LIMITED` and `Retry-After` past the limit.
  * Unauthenticated (public) routes are not counted here; failed authentications are limited per
- * IP by the auth guard. If the counter store fails, the request is let through (fail open) and
- * the failure is logged: an outage of the store must not take the API down.
+ * IP by the auth guard. If the counter store fails (Redis down or not answering in time), the
+ * request is let through uncounted and without rate-limit headers (fail open), and a warning is
+ * logged once per outage: an outage of the store must not take the API down.
  *
  * There is one throttler, keyed by workspace, so the base class's per-route overrides
  * (`@Throttle`, `@SkipThrottle`) do not apply and their metadata is not read on each request.
@@ -26,6 +27,8 @@ export const WORKSPACE_THROTTLER = 'workspace';
 @Injectable()
 export class PlanThrottlerGuard extends ThrottlerGuard {
   private readonly log = new Logger(PlanThrottlerGuard.name);
+  /** Set while the counter store fails, so that an outage is logged once, not once per request. */
+  private storeFailing = false;
 
   constructor(
     @Inject(getOptionsToken()) options: ThrottlerModuleOptions,
@@ -48,9 +51,12 @@ export class PlanThrottlerGuard extends ThrottlerGuard {
     try {
       record = await this.storageService.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, ttl, limit, (throttler.blockDuration as number) ?? 0, throttler.name!);
     } catch (error) {
-      this.log.error({ err: error }, 'Rate-limit store failed; letting the request through');
+      if (!this.storeFailing) this.log.warn({ err: error }, 'Rate-limit store failed; letting requests through uncounted until it is back');
+      this.storeFailing = true;
       return true;
     }
+    if (this.storeFailing) this.log.log('Rate-limit store is back; counting requests again');
+    this.storeFailing = false;
     const resetSeconds = record.isBlocked ? record.timeToBlockExpire : record.timeToExpire;
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     setRateLimitHeaders(reply, WORKSPACE_THROTTLER, limit, Math.max(0, limit - record.totalHits), resetSeconds);

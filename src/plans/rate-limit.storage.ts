@@ -5,8 +5,9 @@ import { Clock, CLOCK } from '../common/clock';
 /**
  * The counter store of every rate limit, behind one interface: `@nestjs/throttler`'s
  * `increment`, plus `peek` to read a counter without counting a hit (used to refuse a blocked
- * client before doing any work for it). Memory now; a Redis implementation shares counters
- * between instances.
+ * client before doing any work for it). MemoryRateLimitStorage counts per process;
+ * RedisRateLimitStorage (chosen by PlansModule when TENSORIFY_REDIS_URL is set) shares the counters
+ * between instances, with the same semantics.
  *
  * Windows are fixed: the first hit opens a window of `ttl`; once more than `limit` hits fall in
  * it, the key is blocked until the window ends (or `blockDuration` after the hit, if longer).

@@ -64,6 +64,7 @@ describe('The tensorify-server process', () => {
       { name: 'InitialSchema1764300000000' },
       { name: 'CacheRevisions1764300000001' },
       { name: 'Executions1764300000002' },
+      { name: 'ExecutionHeartbeats1764300000003' },
     ]);
     expect(await query(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   });
