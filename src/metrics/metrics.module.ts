@@ -1,0 +1,30 @@
+import { Injectable, Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { ExecutionsModule } from '../executions/executions.module';
+import { installHttpMetrics } from './http-metrics';
+import { MetricsController } from './metrics.controller';
+import { MetricsService } from './metrics.service';
+
+/** Puts the request hooks on the app's Fastify instance (none when there is no HTTP server, as in the CLI). */
+@Injectable()
+class HttpMetricsHooks implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    if (typeof fastify?.addHook === 'function') installHttpMetrics(fastify, this.metrics);
+  }
+}
+
+/** `GET /metrics` (Prometheus text) and the series behind it; see MetricsService. */
+@Module({
+  imports: [ExecutionsModule],
+  controllers: [MetricsController],
+  providers: [MetricsService, HttpMetricsHooks],
+  exports: [MetricsService],
+})
+export class MetricsModule {}
