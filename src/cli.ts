@@ -89,7 +89,7 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run executions from the Redis queue of the distributed mode, without serving the API (needs TENSORIFY_REDIS_URL)')
-    .option('--health-port <port>', 'serve GET /health on 127.0.0.1 at this port (0 picks one)')
+    .option('--health-port <port>', 'serve GET /health and GET /metrics on 127.0.0.1 at this port (0 picks one)')
     .option('--health-file <path>', 'keep the worker\'s state in this file, rewritten every 5 s, removed at exit')
     .action(async (options: { healthPort?: string; healthFile?: string }) => {
       const port = options.healthPort === undefined ? undefined : Number(options.healthPort);

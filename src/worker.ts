@@ -5,9 +5,10 @@ import { createApp, initApp } from './app.factory';
 import { PACKAGE_VERSION } from './common/package-info';
 import type { AppConfig } from './config/config';
 import { EXECUTION_QUEUE, type ExecutionQueue } from './executions/execution-queue';
+import { MetricsService } from './metrics/metrics.service';
 
 export interface WorkerOptions {
-  /** Serve `GET /health` on 127.0.0.1 at this port (0: any free port, printed). */
+  /** Serve `GET /health` and `GET /metrics` on 127.0.0.1 at this port (0: any free port, printed). */
   healthPort?: number;
   /** Keep this file holding the worker's state (JSON), rewritten every few seconds; removed at exit. */
   healthFile?: string;
@@ -29,10 +30,24 @@ export async function runWorker(config: AppConfig, options: WorkerOptions = {}):
 
   let server: http.Server | undefined;
   if (options.healthPort !== undefined) {
+    const metrics = app.get(MetricsService);
     server = http.createServer((request, response) => {
+      if (request.method === 'GET' && request.url === '/metrics') {
+        metrics.scrape().then(
+          (text) => {
+            response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+            response.end(text);
+          },
+          (error: Error) => {
+            response.writeHead(500, { 'content-type': 'application/json' });
+            response.end(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: error.message } }));
+          },
+        );
+        return;
+      }
       const ok = request.method === 'GET' && (request.url === '/health' || request.url === '/health/ready');
       response.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(ok ? state() : { error: { code: 'NOT_FOUND', message: 'GET /health is the only route of a worker' } }));
+      response.end(JSON.stringify(ok ? state() : { error: { code: 'NOT_FOUND', message: 'a worker serves only GET /health and GET /metrics' } }));
     });
     await new Promise<void>((resolve) => server!.listen(options.healthPort, '127.0.0.1', resolve));
   }

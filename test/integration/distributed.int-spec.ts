@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processAlive } from '../support/executions';
 import { createScratchDatabase } from '../support/postgres';
+import { parsePrometheusText, samplesOf, valueOf } from '../support/prometheus';
 import { unusedLoopbackPort } from '../support/redis';
 import { POSTGRES_ADMIN_URL } from '../support/server-cluster';
 import { type ServerProcess, startServerProcess } from '../support/server-process';
@@ -237,6 +238,27 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     expect(processAlive(pid)).toBe(false);
     expect((lost.logs as string[]).filter((line) => line.startsWith('pids ')).length).toBe(1);
   }, 90_000);
+
+  it('serves metrics on every process: the workers count the runs, the API instances the requests and the queue', async () => {
+    const total = (text: string, name: string, labels: Record<string, string> = {}) => valueOf(parsePrometheusText(text), name, labels);
+    const scrape = async (url: string) => (await fetch(url)).text();
+    const workerTexts = await Promise.all(workers.map((worker) => scrape(worker.healthUrl.replace(/\/health$/, '/metrics'))));
+    const apiTexts = await Promise.all(apis.map((api) => scrape(`${api.baseUrl}/metrics`)));
+    // Workers were restarted by the previous test: the counts are theirs since, which may be 0 each; the sum moves with one more run.
+    const before = workerTexts.reduce((sum, text) => sum + total(text, 'tensorify_executions_total', { status: 'completed', executor: 'local' }), 0);
+    const file = join(scratch, 'metrics.txt');
+    const [done] = await waitAll([await execute(apis[0], { file })], finished, 30_000);
+    expect(done.status).toBe('completed');
+    const after = (await Promise.all(workers.map((worker) => scrape(worker.healthUrl.replace(/\/health$/, '/metrics'))))).reduce(
+      (sum, text) => sum + total(text, 'tensorify_executions_total', { status: 'completed', executor: 'local' }),
+      0,
+    );
+    expect(after).toBe(before + 1);
+    for (const text of apiTexts) {
+      expect(total(text, 'tensorify_http_requests_total', { route: '/v1/workflows/:id/execute', status: '202' })).toBeGreaterThan(0);
+      expect(samplesOf(parsePrometheusText(text), 'tensorify_execution_queue_depth').length).toBe(2);
+    }
+  }, 60_000);
 
   it('loses no execution when Redis restarts (without persistence) in the middle of the load', async () => {
     const file = join(scratch, 'redis-restart.txt');
