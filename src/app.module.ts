@@ -15,6 +15,7 @@ import { ExecutionsModule } from './executions/executions.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { PlanThrottlerGuard } from './plans/plan-throttler.guard';
+import { ExecutionQueueModule } from './executions/execution-queue.module';
 import { RedisModule } from './redis/redis.module';
 import { PlansModule } from './plans/plans.module';
 import { SystemModule } from './system/system.module';
@@ -35,6 +36,7 @@ export function coreImports({ config, clock = systemClock, databaseRetryAttempts
     CommonModule.forRoot(clock),
     DatabaseModule.forRoot({ retryAttempts: databaseRetryAttempts }),
     RedisModule,
+    ExecutionQueueModule.forRoot(config),
     PlansModule,
     WorkspacesModule,
     AuthModule,

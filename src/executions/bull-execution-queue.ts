@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import Bull from 'bull';
+import type Bull from 'bull';
 import type Redis from 'ioredis';
 import type { ExecutionProcessor, ExecutionQueue, QueuedExecution } from './execution-queue';
 
@@ -52,8 +52,18 @@ export class WorkspaceSlots {
   }
 }
 
+/**
+ * The queue's settings: a job's lock lasts the stall interval; a job whose worker died is not
+ * delivered again (the reconciler ends it WORKER_LOST); finished jobs leave Redis.
+ */
+export function bullQueueOptions(stallMs: number): Bull.QueueOptions {
+  return {
+    settings: { lockDuration: stallMs, stalledInterval: Math.max(1000, Math.floor(stallMs / 2)), maxStalledCount: 0 },
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
+  };
+}
+
 export interface BullQueueOptions {
-  redisUrl: string;
   /** Executions this process runs at once. */
   concurrency: number;
   /** How long a job's lock (and a workspace slot's lease) lasts without renewal. */
@@ -74,22 +84,16 @@ export type JobResolver = (executionId: string) => Promise<QueuedExecution | nul
  */
 export class BullExecutionQueue implements ExecutionQueue {
   private readonly logger = new Logger('ExecutionQueue');
-  private readonly queue: Bull.Queue<ExecutionJobData>;
   private counts = { waiting: 0, running: 0 };
   private countsTimer?: NodeJS.Timeout;
   private processing = false;
   private resolve?: JobResolver;
 
-  constructor(private readonly options: BullQueueOptions) {
-    this.queue = new Bull<ExecutionJobData>(BULL_QUEUE_NAME, options.redisUrl, {
-      settings: {
-        lockDuration: options.stallMs,
-        stalledInterval: Math.max(1000, Math.floor(options.stallMs / 2)),
-        // A job whose worker died is not run again: the reconciler ends it WORKER_LOST.
-        maxStalledCount: 0,
-      },
-      defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
-    });
+  /** `queue`: the Bull queue @nestjs/bull made (BullModule.registerQueue), with bullQueueOptions(). */
+  constructor(
+    private readonly queue: Bull.Queue<ExecutionJobData>,
+    private readonly options: BullQueueOptions,
+  ) {
     this.queue.on('error', (error) => this.logger.warn(`Queue: ${error.message}`));
     this.countsTimer = setInterval(() => void this.refreshCounts(), COUNTS_REFRESH_MS);
     this.countsTimer.unref();

@@ -8,10 +8,9 @@ import { createExecutorRegistry, ExecutorRegistry } from '../executors/executor-
 import type { Plan } from '../plans/plans';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { ExecutionEntity, ExecutionLogEntity } from './execution.entity';
-import { RedisConnections } from '../redis/redis.module';
-import { BullExecutionQueue, WorkspaceSlots } from './bull-execution-queue';
+import { BullExecutionQueue } from './bull-execution-queue';
 import { ExecutionBus } from './execution-bus';
-import { EXECUTION_QUEUE, type ExecutionQueue, InProcessExecutionQueue, type QueuedExecution } from './execution-queue';
+import { EXECUTION_QUEUE, type ExecutionQueue, type QueuedExecution } from './execution-queue';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import { ExecutionRunner } from './execution-runner';
@@ -129,21 +128,8 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     ExecutionEvents,
     ExecutionsLifecycle,
     ExecutionBus,
-    {
-      provide: EXECUTION_QUEUE,
-      inject: [APP_CONFIG, RedisConnections],
-      useFactory: (config: AppConfig, redis: RedisConnections) =>
-        config.redisUrl === null
-          ? new InProcessExecutionQueue(config.executionConcurrency)
-          : new BullExecutionQueue({
-              redisUrl: config.redisUrl,
-              concurrency: config.executionConcurrency,
-              stallMs: config.workerStallSeconds * 1000,
-              slots: new WorkspaceSlots(redis.client(), config.workerStallSeconds * 1000),
-            }),
-    },
     { provide: ExecutorRegistry, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createExecutorRegistry(config) },
   ],
-  exports: [ExecutionsService, ExecutorRegistry, EXECUTION_QUEUE, ExecutionEvents],
+  exports: [ExecutionsService, ExecutorRegistry, ExecutionEvents],
 })
 export class ExecutionsModule {}

@@ -1,0 +1,39 @@
+import { BullModule, getQueueToken } from '@nestjs/bull';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { Queue } from 'bull';
+import type { AppConfig } from '../config/config';
+import { RedisConnections } from '../redis/redis.module';
+import { BULL_QUEUE_NAME, BullExecutionQueue, bullQueueOptions, type ExecutionJobData, WorkspaceSlots } from './bull-execution-queue';
+import { EXECUTION_QUEUE, InProcessExecutionQueue } from './execution-queue';
+
+/**
+ * The execution queue of this deployment, for every module: in this process (the embedded mode),
+ * or Bull on Redis through @nestjs/bull when TENSORIFY_REDIS_URL is set (the distributed mode).
+ */
+@Global()
+@Module({})
+export class ExecutionQueueModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    if (config.redisUrl === null) {
+      return {
+        module: ExecutionQueueModule,
+        providers: [{ provide: EXECUTION_QUEUE, useFactory: () => new InProcessExecutionQueue(config.executionConcurrency) }],
+        exports: [EXECUTION_QUEUE],
+      };
+    }
+    const stallMs = config.workerStallSeconds * 1000;
+    return {
+      module: ExecutionQueueModule,
+      imports: [BullModule.forRoot({ url: config.redisUrl, ...bullQueueOptions(stallMs) }), BullModule.registerQueue({ name: BULL_QUEUE_NAME })],
+      providers: [
+        {
+          provide: EXECUTION_QUEUE,
+          inject: [getQueueToken(BULL_QUEUE_NAME), RedisConnections],
+          useFactory: (queue: Queue<ExecutionJobData>, redis: RedisConnections) =>
+            new BullExecutionQueue(queue, { concurrency: config.executionConcurrency, stallMs, slots: new WorkspaceSlots(redis.client(), stallMs) }),
+        },
+      ],
+      exports: [EXECUTION_QUEUE],
+    };
+  }
+}
