@@ -7,6 +7,7 @@ import { ApiErrors } from '../common/api-docs';
 import { ErrorCode, ServiceUnavailableError } from '../common/errors';
 import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
 import { ExecutorRegistry } from '../executors/executor-registry';
+import { RedisConnections } from '../redis/redis.module';
 
 class HealthDto {
   @ApiProperty({ example: 'ok' }) status!: string;
@@ -32,6 +33,7 @@ export class HealthController {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ExecutorRegistry,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
+    private readonly redis: RedisConnections,
   ) {}
 
   @Get()
@@ -54,9 +56,9 @@ export class HealthController {
     details: { checks: { database: 'connection refused', queue: 'ok (0 waiting, 0 running)', executors: 'ok (local)' } },
   })
   async ready(): Promise<ReadinessDto> {
-    const [database, { summary, each }] = await Promise.all([this.checkDatabase(), this.checkExecutors()]);
+    const [database, redis, { summary, each }] = await Promise.all([this.checkDatabase(), this.checkRedis(), this.checkExecutors()]);
     const { waiting, running } = this.queue.stats();
-    const checks = { database, queue: `ok (${waiting} waiting, ${running} running)`, executors: summary };
+    const checks = { database, ...(redis === undefined ? {} : { redis }), queue: `ok (${waiting} waiting, ${running} running)`, executors: summary };
     const failing = Object.entries(checks).filter(([, result]) => !result.startsWith('ok'));
     if (failing.length > 0) {
       throw new ServiceUnavailableError(ErrorCode.NOT_READY, `Not ready: ${failing.map(([name, result]) => `${name}: ${result}`).join('; ')}`, {
@@ -80,19 +82,27 @@ export class HealthController {
     return { summary: `no healthy executor: ${states.map((state) => `${state.id}: ${state.capabilities?.detail ?? 'unhealthy'}`).join('; ')}`, each };
   }
 
-  private async checkDatabase(): Promise<string> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<string>((resolve) => {
-      timer = setTimeout(() => resolve(`no answer within ${READINESS_TIMEOUT_MS} ms`), READINESS_TIMEOUT_MS);
-    });
-    const query = this.dataSource
-      .query('SELECT 1')
-      .then(() => 'ok')
-      .catch((error: Error) => error.message || 'query failed');
-    try {
-      return await Promise.race([query, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Distributed mode: Redis answers a PING (the queue, cancel, live logs and rate limits need it); undefined in the embedded mode. */
+  private async checkRedis(): Promise<string | undefined> {
+    if (!this.redis.enabled) return undefined;
+    return withTimeout(
+      this.redis
+        .client()
+        .ping()
+        .then(() => 'ok'),
+    );
   }
+
+  private checkDatabase(): Promise<string> {
+    return withTimeout(this.dataSource.query('SELECT 1').then(() => 'ok'));
+  }
+}
+
+/** `work`'s answer, its error's message, or a timeout notice after READINESS_TIMEOUT_MS. */
+function withTimeout(work: Promise<string>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${READINESS_TIMEOUT_MS} ms`), READINESS_TIMEOUT_MS);
+  });
+  return Promise.race([work.catch((error: Error) => error.message || 'failed'), timeout]).finally(() => clearTimeout(timer));
 }

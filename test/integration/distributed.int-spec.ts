@@ -155,6 +155,18 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     return { counts, spans };
   }
 
+  it('reports Redis in the readiness of every API instance, and the workers\' health', async () => {
+    for (const api of apis) {
+      const ready = await call(api.baseUrl, 'GET', '/health/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body.checks).toMatchObject({ database: 'ok', redis: 'ok', queue: expect.stringMatching(/^ok \(\d+ waiting, \d+ running\)$/) });
+    }
+    for (const worker of workers) {
+      const health = await (await fetch(worker.healthUrl)).json();
+      expect(health).toMatchObject({ status: 'ok', role: 'worker', concurrency: 4 });
+    }
+  });
+
   it('runs 200 executions posted to both instances, each exactly once, all completed', async () => {
     const file = join(scratch, 'two-hundred.txt');
     writeFileSync(file, '');
