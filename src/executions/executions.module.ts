@@ -59,7 +59,8 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
   private async bootstrapDistributed(queue: BullExecutionQueue): Promise<void> {
     const stallMs = this.config.workerStallSeconds * 1000;
     queue.setResolver((executionId) => this.queuedJob(executionId));
-    await this.runner.listenForCancels();
+    // Not awaited: with Redis down the instance still starts (and says so in /health/ready); it listens once Redis is back.
+    void this.runner.listenForCancels();
     if (this.config.processExecutions) {
       queue.start(this.runner.process);
       this.every(stallMs / 3, () => this.runner.heartbeat());

@@ -34,8 +34,15 @@ export class RedisConnections implements OnApplicationShutdown {
     return this.connect(name);
   }
 
+  /** QUIT each connection; one that cannot (Redis is down: QUIT would wait for it) is dropped after a second. */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.made.map((connection) => connection.quit().catch(() => connection.disconnect())));
+    await Promise.all(
+      this.made.map((connection) =>
+        Promise.race([connection.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+          .catch(() => undefined)
+          .finally(() => connection.disconnect()),
+      ),
+    );
   }
 
   private connect(name: string): Redis {

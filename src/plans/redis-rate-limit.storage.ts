@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { Command } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RateLimitStorage, ThrottlerStorageRecord } from './rate-limit.storage';
+
+export const REDIS_RATE_LIMIT_PREFIX = 'tensorify:rl:';
+/** Longest wait for one counter operation before the request is let through uncounted. */
+export const REDIS_RATE_LIMIT_COMMAND_TIMEOUT_MS = 500;
+
+// Shared by both scripts: "now" from the Redis clock (all instances agree on it), the counter (a
+// hash of hits `h`, window end `w` and block end `b`, in ms) and whether it is still live, exactly
+// as MemoryRateLimitStorage decides it. The key's PX expiry removes it at the same moment anyway.
+const LOAD = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local c = redis.call('HMGET', KEYS[1], 'h', 'w', 'b')
+local hits, windowEndsAt, blockedUntil = tonumber(c[1]), tonumber(c[2]), tonumber(c[3])
+if hits and windowEndsAt <= now and blockedUntil <= now then hits = nil end
+`;
+
+const RECORD = `
+local blocked = blockedUntil > now
+return { hits, math.max(0, math.ceil((windowEndsAt - now) / 1000)), blocked and 1 or 0, blocked and math.ceil((blockedUntil - now) / 1000) or 0 }
+`;
+
+/** KEYS[1] counter; ARGV ttl (ms), limit, blockDuration (ms). */
+const INCREMENT = `${LOAD}
+local ttl, limit, blockDuration = math.floor(tonumber(ARGV[1])), tonumber(ARGV[2]), math.floor(tonumber(ARGV[3]))
+if not hits then
+  hits = 0
+  windowEndsAt = now + ttl
+  blockedUntil = 0
+end
+hits = hits + 1
+if hits > limit then
+  if blockedUntil <= now then blockedUntil = math.max(windowEndsAt, now + blockDuration) end
+elseif blockDuration == 0 then
+  blockedUntil = 0
+end
+redis.call('HSET', KEYS[1], 'h', hits, 'w', windowEndsAt, 'b', blockedUntil)
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.max(windowEndsAt, blockedUntil) - now))
+${RECORD}`;
+
+/** KEYS[1] counter; nil when there is none. */
+const PEEK = `${LOAD}
+if not hits then return false end
+${RECORD}`;
+
+class Script {
+  readonly sha: string;
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+}
+
+const INCREMENT_SCRIPT = new Script(INCREMENT);
+const PEEK_SCRIPT = new Script(PEEK);
+
+/** Thrown at once, without a round trip, while the Redis connection is down. */
+export class RateLimitStoreUnavailableError extends Error {
+  constructor(status: string) {
+    super(`Redis is not connected (${status})`);
+    this.name = 'RateLimitStoreUnavailableError';
+  }
+}
+
+export interface RedisRateLimitStorageOptions {
+  prefix?: string;
+  commandTimeoutMs?: number;
+}
+
+/**
+ * The rate-limit counters in Redis, shared by every instance of the distributed mode: same
+ * semantics as MemoryRateLimitStorage (fixed windows opened by the first hit, blocks until the
+ * window ends or `blockDuration`, a `blockDuration` of 0 lifted as soon as a hit is within the
+ * limit again). Each operation is one round trip: a Lua script (EVALSHA, EVAL once if Redis lost
+ * it) that reads the time from Redis (`TIME`), so instances with skewed clocks still agree on
+ * windows, and counts atomically. Keys are `tensorify:rl:<key>`, a hash with a PX expiry at the
+ * end of its window or block.
+ *
+ * Redis trouble never hangs or fails a request: while the connection is down an operation is
+ * refused at once (the shared connection would otherwise queue it until Redis is back), and one
+ * that gets no answer is abandoned after `commandTimeoutMs` (500 ms). Either way it rejects, and
+ * the callers fail open: PlanThrottlerGuard lets the request through uncounted and without
+ * rate-limit headers, logging a warning once per outage; the auth-failure limit is skipped.
+ */
+export class RedisRateLimitStorage implements RateLimitStorage {
+  private readonly prefix: string;
+  private readonly commandTimeoutMs: number;
+  /** Set once the connection has first succeeded or failed: from then on "not ready" means "down". */
+  private connectionSettled: boolean;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisRateLimitStorageOptions = {},
+  ) {
+    this.prefix = options.prefix ?? REDIS_RATE_LIMIT_PREFIX;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? REDIS_RATE_LIMIT_COMMAND_TIMEOUT_MS;
+    this.connectionSettled = redis.status === 'ready';
+    if (!this.connectionSettled) this.whenSettled(() => (this.connectionSettled = true));
+  }
+
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, _throttlerName?: string): Promise<ThrottlerStorageRecord> {
+    const record = await this.run(INCREMENT_SCRIPT, key, [String(ttl), String(limit), String(blockDuration ?? 0)]);
+    if (!record) throw new Error(`Rate-limit script returned no counter for ${key}`);
+    return record;
+  }
+
+  async peek(key: string): Promise<ThrottlerStorageRecord | null> {
+    return this.run(PEEK_SCRIPT, key, []);
+  }
+
+  private async run(script: Script, key: string, args: string[]): Promise<ThrottlerStorageRecord | null> {
+    await this.connected();
+    const fullKey = this.prefix + key;
+    let reply: unknown;
+    try {
+      reply = await this.send('evalsha', [script.sha, '1', fullKey, ...args]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
+      reply = await this.send('eval', [script.lua, '1', fullKey, ...args]);
+    }
+    if (reply === null) return null;
+    const [totalHits, timeToExpire, isBlocked, timeToBlockExpire] = reply as number[];
+    return { totalHits, timeToExpire, isBlocked: isBlocked === 1, timeToBlockExpire };
+  }
+
+  /**
+   * Resolves when the connection is ready; rejects at once while it is down. Only before the
+   * connection's first outcome (just after boot) does it wait, at most the command timeout. The
+   * shared connection would queue a command until Redis is back; nothing is queued that way.
+   */
+  private async connected(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    if (this.connectionSettled || ['end', 'close', 'reconnecting'].includes(this.redis.status)) {
+      throw new RateLimitStoreUnavailableError(this.redis.status);
+    }
+    if (this.redis.status === 'wait') this.redis.connect().catch(() => undefined);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.commandTimeoutMs);
+      const stop = this.whenSettled(done);
+      function done() {
+        clearTimeout(timer);
+        stop();
+        resolve();
+      }
+    });
+    const status: string = this.redis.status;
+    if (status !== 'ready') throw new RateLimitStoreUnavailableError(status);
+  }
+
+  /** Calls `then` once on the connection's next 'ready', 'error' or 'close'; returns a function that cancels it. */
+  private whenSettled(then: () => void): () => void {
+    const events = ['ready', 'error', 'close'] as const;
+    const handler = () => {
+      stop();
+      then();
+    };
+    const stop = () => events.forEach((event) => this.redis.off(event, handler));
+    events.forEach((event) => this.redis.on(event, handler));
+    return stop;
+  }
+
+  private send(name: 'evalsha' | 'eval', args: string[]): Promise<unknown> {
+    const command = new Command(name, args, { replyEncoding: 'utf8' });
+    command.setTimeout(this.commandTimeoutMs);
+    return this.redis.sendCommand(command) as Promise<unknown>;
+  }
+}
