@@ -1,5 +1,16 @@
-import { FakeClock } from '../../test/support/fake-clock';
+import type { Clock } from '../common/clock';
 import { MemoryRateLimitStorage, RateLimitStorage } from './rate-limit.storage';
+
+/** A clock that moves only when told to (src/ cannot import test/support/fake-clock.ts: its own tsconfig root). */
+class SteppedClock implements Clock {
+  private current = Date.parse('2026-11-28T12:00:00.000Z');
+  now(): number {
+    return this.current;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
 
 /** A storage under test and the way time passes for it. */
 export interface StorageUnderTest {
@@ -109,7 +120,7 @@ describe('MemoryRateLimitStorage', () => {
   afterEach(() => made.splice(0).forEach((storage) => storage.onModuleDestroy()));
 
   rateLimitStorageCases(() => {
-    const clock = new FakeClock();
+    const clock = new SteppedClock();
     const storage = new MemoryRateLimitStorage(clock);
     made.push(storage);
     return { storage, advance: async (ms) => clock.advance(ms) };
