@@ -13,6 +13,18 @@ const KEY = 'tfy_BenchmarkKey0123456789abcdefghijklmnopqrstu';
 const AUTH = { Authorization: `Bearer ${KEY}` };
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
 
+// ---- parameters ----------------------------------------------------------------------------
+
+/** The value after `name` on the command line (`--rounds 7` or `--rounds=7`), or undefined. */
+function flag(name) {
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === name) return args[i + 1];
+    if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
+  }
+  return undefined;
+}
+
 // ---- statistics and printing ---------------------------------------------------------------
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -138,6 +150,6 @@ function runDirect(python, dir, env) {
 
 module.exports = {
   ROOT, BIN, KEY, AUTH, TERMINAL,
-  sleep, sorted, median, percentile, ms, verdict, table,
+  flag, sleep, sorted, median, percentile, ms, verdict, table,
   startServer, stopServer, call, pollExecution, executeAndWait, runDirect,
 };

@@ -42,19 +42,9 @@ const { createServer } = require('node:net');
 const { availableParallelism, cpus, tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { Client } = require('pg');
-const { BIN, KEY, ROOT, call, median, sleep, startServer, stopServer, table } = require('../support');
+const { BIN, KEY, ROOT, call, flag, median, sleep, startServer, stopServer, table } = require('../support');
 
 // ---- parameters ----------------------------------------------------------------------------
-
-/** The value after `name` on the command line (`--workers 4` or `--workers=4`), or undefined. */
-function flag(name) {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === name) return args[i + 1];
-    if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
-  }
-  return undefined;
-}
 
 function parameter(name, variable, fallback, min = 1) {
   const raw = flag(name) ?? process.env[variable];

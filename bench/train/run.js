@@ -28,7 +28,7 @@
 const { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { ROOT, median, ms, verdict, table, startServer, stopServer, call, executeAndWait, runDirect } = require('../support');
+const { ROOT, call, executeAndWait, flag, median, ms, runDirect, startServer, stopServer, table, verdict } = require('../support');
 
 const LOCAL_DIST = join(ROOT, 'plugins', 'local', 'dist');
 const EXAMPLES = process.env.BENCH_EXAMPLES_DIR ?? join(ROOT, '..', 'shared', 'examples');
@@ -44,16 +44,6 @@ const MIN_ACCURACY = 0.8;
 const SAFE_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 // ---- small helpers -------------------------------------------------------------------------
-
-/** The value after `name` on the command line (`--rounds 7` or `--rounds=7`), or undefined. */
-function flag(name) {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === name) return args[i + 1];
-    if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
-  }
-  return undefined;
-}
 
 /** An error whose message is printed as it is, without a stack: a plain statement of what is missing. */
 class Plain extends Error {}
