@@ -4,9 +4,17 @@ import type Redis from 'ioredis';
 import type { ExecutionProcessor, ExecutionQueue, QueuedExecution } from './execution-queue';
 
 export const BULL_QUEUE_NAME = 'tensorify-executions';
-/** Where a job that found its workspace at its limit waits before it is tried again. */
-const RETRY_DELAY_MS = 250;
 const COUNTS_REFRESH_MS = 1000;
+const BACKOFF_STRATEGY = 'workspace-busy';
+/** How a job whose workspace was at its limit waits before it is tried again: 250 ms, growing to 2 s, with jitter. */
+function workspaceBusyDelay(attemptsMade: number): number {
+  return Math.min(250 * 1.25 ** Math.max(0, attemptsMade - 1), 2000) + Math.floor(Math.random() * 100);
+}
+
+/** Thrown by a worker that took a job whose workspace runs as many executions as its plan allows: Bull tries it again later. */
+class WorkspaceBusy extends Error {
+  override readonly name = 'WorkspaceBusy';
+}
 
 /** The job's payload: the execution id only; everything else is read from its committed row. */
 export interface ExecutionJobData {
@@ -58,8 +66,15 @@ export class WorkspaceSlots {
  */
 export function bullQueueOptions(stallMs: number): Bull.QueueOptions {
   return {
-    settings: { lockDuration: stallMs, stalledInterval: Math.max(1000, Math.floor(stallMs / 2)), maxStalledCount: 0 },
-    defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
+    settings: {
+      lockDuration: stallMs,
+      stalledInterval: Math.max(1000, Math.floor(stallMs / 2)),
+      maxStalledCount: 0,
+      backoffStrategies: { [BACKOFF_STRATEGY]: workspaceBusyDelay },
+    },
+    // Attempts are for a workspace at its limit only (the job keeps its id, the execution's, while it waits):
+    // handle() lets no other error out. Past them the job leaves and the reconciler queues the row again.
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 100_000, backoff: { type: BACKOFF_STRATEGY } },
   };
 }
 
@@ -145,19 +160,27 @@ export class BullExecutionQueue implements ExecutionQueue {
   }
 
   private async handle(job: Bull.Job<ExecutionJobData>, processor: ExecutionProcessor): Promise<void> {
-    const queued = await this.resolve!(job.data.executionId);
-    if (queued === null) return;
+    let queued: QueuedExecution | null;
+    let acquired: boolean;
     const { slots } = this.options;
-    if (!(await slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit))) {
-      // The workspace is at its limit on the workers: wait behind the others, not in this worker's slot.
-      await this.queue.add(job.data, { jobId: `${queued.executionId}:${Date.now()}`, delay: RETRY_DELAY_MS + Math.floor(Math.random() * RETRY_DELAY_MS) });
+    try {
+      queued = await this.resolve!(job.data.executionId);
+      if (queued === null) return;
+      acquired = await slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit);
+    } catch (error) {
+      // The database or Redis is away: the row is still `queued`, and the reconciler queues it again.
+      this.logger.warn(`Could not take ${job.data.executionId} (${(error as Error).message}); it is queued again later`);
       return;
     }
+    // The workspace is at its limit on the workers: the job waits in Redis (delayed), not in this worker's slot.
+    if (!acquired) throw new WorkspaceBusy(`workspace ${queued.workspaceId} runs ${queued.workspaceLimit} execution(s) already`);
     const renew = setInterval(() => {
       slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit).catch(() => undefined);
     }, Math.max(500, Math.floor(this.options.stallMs / 3)));
     try {
       await processor(queued);
+    } catch (error) {
+      this.logger.error(`Running ${queued.executionId} failed: ${(error as Error).message}`);
     } finally {
       clearInterval(renew);
       await slots.release(queued.workspaceId, queued.executionId).catch(() => undefined);

@@ -197,6 +197,13 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
       expect(res.status).toBe(202);
       ids.push(res.body.executionId);
     }
+    // The four waiting for a slot wait as their own jobs (delayed), not as copies that multiply.
+    for (let sample = 0; sample < 3; sample++) {
+      await new Promise((done) => setTimeout(done, 700));
+      const queue = (await call(apis[sample % 2].baseUrl, 'GET', '/health/ready')).body.checks.queue as string;
+      const [, waiting, running] = /^ok \((\d+) waiting, (\d+) running\)$/.exec(queue)!.map(Number);
+      expect(waiting + running).toBeLessThanOrEqual(6);
+    }
     // A free workspace also has 60 requests a minute (counted across both instances): poll slowly.
     const executions = await waitAll(ids, finished, 60_000, secret, 2000);
     expect(executions.map((execution) => execution.status)).toEqual(Array(6).fill('completed'));
