@@ -14,6 +14,7 @@ import { DomainError, ValidationError } from './common/errors';
 import { PACKAGE_VERSION } from './common/package-info';
 import { describeStartupFailure } from './common/startup-error';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
+import { formatReport, readConfigArgument, verifyPlugin, VerifyUsageError } from './executors/plugin-verifier';
 import { PLANS } from './plans/plans';
 import { runServer } from './server';
 import { runWorker } from './worker';
@@ -192,6 +193,31 @@ export function buildProgram(): Command {
         print(!!opts.json, rows, table(rows as unknown as Record<string, unknown>[], ['id', 'name', 'plan', 'rateLimitPerMinute', 'createdAt']));
       }),
     );
+
+  const plugins = program.command('plugins').description('check executor plugins');
+  plugins
+    .command('verify')
+    .description('load an executor plugin as the server does and report every rule it breaks (exit code 1 when one fails)')
+    .argument('<path-or-package>', 'a plugin directory, a .tgz made by npm pack, or the name of a package installed in node_modules')
+    .option('-c, --config <json-or-file>', "the executor's configuration, as in TENSORIFY_EXECUTORS (keyed by id for a package of several executors): JSON, or a JSON file; default {}")
+    .option('--run', 'also run the hello program through each executor and check its exit code and output')
+    .option('--json', 'print JSON')
+    // A missing argument or an unknown option is a usage error: exit code 2, as for the other usage errors of verify.
+    .exitOverride((error) => {
+      throw error.exitCode === 0 ? error : new CommanderError(2, error.code, error.message);
+    })
+    .action(async (target: string, opts: { config?: string; run?: boolean; json?: boolean }) => {
+      try {
+        const config = opts.config === undefined ? undefined : await readConfigArgument(opts.config);
+        const report = await verifyPlugin(target, { config, run: !!opts.run });
+        print(!!opts.json, report, formatReport(report));
+        process.exitCode = report.ok ? 0 : 1;
+      } catch (error) {
+        throw error instanceof VerifyUsageError ? new UsageError(error.message) : error;
+      }
+      // The plugin's code ran in this process: a timer or socket it left open must not keep the command alive.
+      if (require.main?.filename === module.filename || require.main?.filename.endsWith('tensorify-server.js')) setTimeout(() => process.exit(), 2_000).unref();
+    });
   return program;
 }
 

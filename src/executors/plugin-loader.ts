@@ -3,6 +3,7 @@ import {
   MANIFEST_FIELD,
   type Executor,
   type ExecutorDefinition,
+  type ExecutorHost,
   type PluginLogger,
   type PluginManifest,
 } from '@tensorify/executor-sdk';
@@ -96,7 +97,8 @@ export function errorMessage(error: unknown): string {
   return typeof message === 'string' ? message : String(error);
 }
 
-interface Candidate {
+/** A plugin package found on disk (or not found: `problem`), before any of its code is loaded. */
+export interface Candidate {
   source: PluginSource;
   packageName: string;
   packagePath: string | null;
@@ -180,7 +182,8 @@ async function childFolders(dir: string): Promise<string[]> {
     .sort();
 }
 
-async function findConfigured(entry: string, nodeModulesDirs: readonly string[]): Promise<Candidate> {
+/** The package an `executorPlugins` entry names: a path (absolute, or starting with `.`), else a package name looked up in `nodeModulesDirs`. */
+export async function findConfigured(entry: string, nodeModulesDirs: readonly string[]): Promise<Candidate> {
   const isPath = path.isAbsolute(entry) || entry.startsWith('.');
   const places = isPath ? [path.resolve(entry)] : nodeModulesDirs.map((dir) => path.join(dir, entry));
   for (const place of places) {
@@ -206,7 +209,7 @@ function candidateOf(source: PluginSource, packagePath: string, packageJson: Rec
   return { source, packageName, packagePath, packageJson };
 }
 
-async function readPackageJson(dir: string): Promise<Record<string, unknown>> {
+export async function readPackageJson(dir: string): Promise<Record<string, unknown>> {
   const parsed: unknown = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('package.json is not a JSON object');
   return parsed as Record<string, unknown>;
@@ -219,9 +222,8 @@ async function loadPackage(candidate: Candidate, owners: Map<string, Candidate>,
     ids.length === 0 ? [{ id: null, ...base, loadError }] : ids.map((id) => ({ id, ...base, loadError: claim(id, candidate, owners) ?? loadError }));
 
   if (candidate.problem !== undefined) return broken([], candidate.problem);
-  if (!(MANIFEST_FIELD in candidate.packageJson!)) {
-    return broken([], `package.json has no "${MANIFEST_FIELD}" field: this package is not an executor plugin`);
-  }
+  const notPlugin = notAPluginProblem(candidate.packageJson!);
+  if (notPlugin !== undefined) return broken([], notPlugin);
   const manifest = candidate.packageJson![MANIFEST_FIELD];
   const declaredIds = readableIds(manifest);
   const problem = manifestProblem(manifest);
@@ -235,8 +237,24 @@ async function loadPackage(candidate: Candidate, owners: Map<string, Candidate>,
   return results;
 }
 
+/*
+ * The checks of the loader, one step at a time. `loadExecutorPlugins` stops at a package's or an
+ * executor's first problem; `tensorify-server plugins verify` (plugin-verifier.ts) runs the same
+ * functions to report every rule, so that the two never disagree.
+ */
+
+/** The problem of a package.json without the manifest field. */
+export function notAPluginProblem(packageJson: Record<string, unknown>): string | undefined {
+  return MANIFEST_FIELD in packageJson ? undefined : `package.json has no "${MANIFEST_FIELD}" field: this package is not an executor plugin`;
+}
+
 /** The problem with a package's manifest, the API version first: nothing else of a manifest from another version is trusted. */
-function manifestProblem(manifest: unknown): string | undefined {
+export function manifestProblem(manifest: unknown): string | undefined {
+  return apiVersionProblem(manifest) ?? manifestShapeProblem(manifest);
+}
+
+/** The problem of a manifest that declares another numeric `executorApiVersion` (a missing or non-integer one is {@link manifestShapeProblem}'s). */
+export function apiVersionProblem(manifest: unknown): string | undefined {
   const declared = (manifest as { executorApiVersion?: unknown } | null)?.executorApiVersion;
   if (typeof declared === 'number' && declared !== EXECUTOR_API_VERSION) {
     return (
@@ -244,6 +262,11 @@ function manifestProblem(manifest: unknown): string | undefined {
       `install a release of the plugin made for executor API ${EXECUTOR_API_VERSION}`
     );
   }
+  return undefined;
+}
+
+/** The problem with the manifest's shape: its schema, entries inside the package, ids listed once. */
+export function manifestShapeProblem(manifest: unknown): string | undefined {
   const invalid = `invalid manifest ("${MANIFEST_FIELD}" in package.json)`;
   if (!checkManifest(manifest)) {
     return `${invalid}: ${(checkManifest.errors ?? []).map((error) => describeSchemaError(MANIFEST_FIELD, error)).join('; ')}`;
@@ -255,7 +278,8 @@ function manifestProblem(manifest: unknown): string | undefined {
   return undefined;
 }
 
-function readableIds(manifest: unknown): string[] {
+/** The valid executor ids a manifest lists, even when the manifest is invalid. */
+export function readableIds(manifest: unknown): string[] {
   const executors = (manifest as { executors?: unknown } | null)?.executors;
   if (!Array.isArray(executors)) return [];
   const ids = executors.map((executor) => (executor as { id?: unknown } | null)?.id);
@@ -298,29 +322,19 @@ async function loadExecutor(
     loadError,
   });
 
-  const entryPath = path.resolve(packagePath, entry);
-  if (!(await isFile(entryPath))) return failed(`entry ${entry} does not exist (is the plugin built?)`);
-  let exported: unknown;
-  try {
-    const module = require(entryPath) as { default?: unknown; executor?: unknown };
-    exported = module.default ?? module.executor;
-  } catch (error) {
-    return failed(`entry ${entry} threw while loading: ${errorMessage(error)}`);
-  }
-  if (typeof exported !== 'object' || exported === null) {
-    return failed(`entry ${entry} exports no executor definition (expected a default export or an export named "executor", made with defineExecutor)`);
-  }
-  const definition = exported as Partial<ExecutorDefinition>;
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-  addFormats(ajv);
-  const { problems, validateConfig } = definitionProblems(definition, id, ajv);
+  const missing = await entryFileProblem(packagePath, entry);
+  if (missing !== undefined) return failed(missing);
+  const required = requireEntry(packagePath, entry);
+  if ('problem' in required) return failed(required.problem);
+  const exported = exportedDefinition(required.module, entry);
+  if ('problem' in exported) return failed(exported.problem);
+  const { definition } = exported;
+  const checks = checkDefinition(definition, id, configAjv());
+  const problems = definitionProblems(checks);
   if (problems.length > 0) return failed(`entry ${entry} exports an invalid executor definition: ${problems.join('; ')}`, definition);
 
-  const config = structuredClone(options.configs[id] ?? {});
-  if (!validateConfig!(config)) {
-    const problems = (validateConfig!.errors ?? []).map((error) => describeSchemaError(`executors.${id}`, error));
-    return failed(`invalid configuration: ${problems.join('; ')}`, definition);
-  }
+  const configured = validatedConfig(checks.validateConfig!, id, options.configs[id] ?? {});
+  if ('problem' in configured) return failed(configured.problem, definition);
 
   const dataDir = path.join(options.dataDir, 'executors', id);
   try {
@@ -328,22 +342,80 @@ async function loadExecutor(
   } catch (error) {
     return failed(`cannot create its data directory ${dataDir}: ${errorMessage(error)}`, definition);
   }
-  const timeoutMs = options.createTimeoutMs ?? CREATE_TIMEOUT_MS;
+  const host = { dataDir, logger: executorLogger(options.logger, id) };
+  const created = await createExecutor(definition as ExecutorDefinition, configured.config, host, options.createTimeoutMs ?? CREATE_TIMEOUT_MS);
+  if ('problem' in created) return failed(created.problem, definition);
+  return { id, ...base, displayName: definition.displayName!, version: definition.version!, executor: created.executor };
+}
+
+/** The problem of an entry file that is not there. */
+export async function entryFileProblem(packagePath: string, entry: string): Promise<string | undefined> {
+  return (await isFile(path.resolve(packagePath, entry))) ? undefined : `entry ${entry} does not exist (is the plugin built?)`;
+}
+
+/** Requires an entry as the server does (into this process, with `require`): its exports, or why it threw. */
+export function requireEntry(packagePath: string, entry: string): { module: unknown } | { problem: string } {
+  try {
+    return { module: require(path.resolve(packagePath, entry)) as unknown };
+  } catch (error) {
+    return { problem: `entry ${entry} threw while loading: ${errorMessage(error)}` };
+  }
+}
+
+/** The definition an entry's exports hold (`default`, else `executor`), or the problem of exports that hold none. */
+export function exportedDefinition(
+  module: unknown,
+  entry: string,
+): { definition: Partial<ExecutorDefinition>; exportName: 'default' | 'executor' } | { problem: string } {
+  const exports = module as { default?: unknown; executor?: unknown } | null | undefined;
+  const exportName = exports?.default !== undefined && exports?.default !== null ? 'default' : 'executor';
+  const exported = exports?.[exportName];
+  if (typeof exported !== 'object' || exported === null) {
+    return { problem: `entry ${entry} exports no executor definition (expected a default export or an export named "executor", made with defineExecutor)` };
+  }
+  return { definition: exported as Partial<ExecutorDefinition>, exportName };
+}
+
+/** The ajv that compiles a definition's `configSchema` and fills in its defaults. */
+export function configAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  addFormats(ajv);
+  return ajv;
+}
+
+/**
+ * The configuration for executor `id` (cloned: the given object is not changed), validated with
+ * the schema's defaults filled in, or the problem listing every error with its pointer.
+ */
+export function validatedConfig(validateConfig: ValidateFunction, id: string, given: unknown): { config: unknown } | { problem: string } {
+  const config = structuredClone(given);
+  if (validateConfig(config)) return { config };
+  const problems = (validateConfig.errors ?? []).map((error) => describeSchemaError(`executors.${id}`, error));
+  return { problem: `invalid configuration: ${problems.join('; ')}` };
+}
+
+/** Awaits `create()` for at most `timeoutMs`, and checks that it made an executor; an executor that arrives late is closed. */
+export async function createExecutor(
+  definition: Pick<ExecutorDefinition, 'create'>,
+  config: unknown,
+  host: ExecutorHost,
+  timeoutMs: number,
+): Promise<{ executor: Executor } | { problem: string }> {
   let executor: unknown;
-  const creating = Promise.resolve().then(() => definition.create!(config, { dataDir, logger: executorLogger(options.logger, id) }));
+  const creating = Promise.resolve().then(() => definition.create(config, host));
   try {
     executor = await withTimeout(creating, timeoutMs, `create() did not finish within ${formatDuration(timeoutMs)}`);
   } catch (error) {
     // An executor that arrives after its deadline is not used: let it release what it holds.
     if (error instanceof TimeoutError) void creating.then((late) => (late as Partial<Executor> | undefined)?.close?.()).catch(() => undefined);
-    return failed(error instanceof TimeoutError ? error.message : `create() failed: ${errorMessage(error)}`, definition);
+    return { problem: error instanceof TimeoutError ? error.message : `create() failed: ${errorMessage(error)}` };
   }
   const shapeProblem = executorShapeProblem(executor);
-  if (shapeProblem !== undefined) return failed(`create() returned ${shapeProblem}`, definition);
-  return { id, ...base, displayName: definition.displayName!, version: definition.version!, executor: executor as Executor };
+  if (shapeProblem !== undefined) return { problem: `create() returned ${shapeProblem}` };
+  return { executor: executor as Executor };
 }
 
-function executorShapeProblem(executor: unknown): string | undefined {
+export function executorShapeProblem(executor: unknown): string | undefined {
   if (typeof executor !== 'object' || executor === null) return `${executor === null ? 'null' : typeof executor} instead of an executor`;
   const { capabilities, run, close } = executor as Partial<Executor>;
   const missing = Object.entries({ capabilities, run }).filter(([, method]) => typeof method !== 'function');
@@ -354,33 +426,45 @@ function executorShapeProblem(executor: unknown): string | undefined {
   return close !== undefined && typeof close !== 'function' ? 'an executor whose close is not a function' : undefined;
 }
 
-function definitionProblems(
-  definition: Partial<ExecutorDefinition>,
-  id: string,
-  ajv: Ajv,
-): { problems: string[]; validateConfig?: ValidateFunction } {
-  const problems: string[] = [];
-  if (definition.id !== id) problems.push(`id ${JSON.stringify(definition.id)} must equal the manifest's id "${id}"`);
-  if (typeof definition.displayName !== 'string' || definition.displayName.trim() === '') problems.push('displayName must be a non-empty string');
+/** The problem of each field of a definition (absent when the field is right), and its compiled `configSchema`. */
+export interface DefinitionChecks {
+  id?: string;
+  displayName?: string;
+  version?: string;
+  create?: string;
+  configSchema?: string;
+  /** Set when `configSchema` compiled. */
+  validateConfig?: ValidateFunction;
+}
+
+export function checkDefinition(definition: Partial<ExecutorDefinition>, id: string, ajv: Ajv): DefinitionChecks {
+  const checks: DefinitionChecks = {};
+  if (definition.id !== id) checks.id = `id ${JSON.stringify(definition.id)} must equal the manifest's id "${id}"`;
+  if (typeof definition.displayName !== 'string' || definition.displayName.trim() === '') checks.displayName = 'displayName must be a non-empty string';
   if (typeof definition.version !== 'string' || !SEMVER.test(definition.version)) {
-    problems.push(`version ${JSON.stringify(definition.version)} must be a semantic version such as "1.0.0"`);
+    checks.version = `version ${JSON.stringify(definition.version)} must be a semantic version such as "1.0.0"`;
   }
-  if (typeof definition.create !== 'function') problems.push('create must be a function');
+  if (typeof definition.create !== 'function') checks.create = 'create must be a function';
   const schema = definition.configSchema;
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
-    problems.push('configSchema must be a JSON Schema object');
-    return { problems };
+    checks.configSchema = 'configSchema must be a JSON Schema object';
+    return checks;
   }
   try {
-    return { problems, validateConfig: ajv.compile(schema) };
+    checks.validateConfig = ajv.compile(schema);
   } catch (error) {
-    problems.push(`configSchema is not a valid JSON Schema (${errorMessage(error)})`);
-    return { problems };
+    checks.configSchema = `configSchema is not a valid JSON Schema (${errorMessage(error)})`;
   }
+  return checks;
+}
+
+/** Every problem of a definition, in the order the loader reports them. */
+export function definitionProblems(checks: DefinitionChecks): string[] {
+  return [checks.id, checks.displayName, checks.version, checks.create, checks.configSchema].filter((problem) => problem !== undefined);
 }
 
 /** `executors.local/python must be string`: an ajv error with its JSON pointer under `prefix`. */
-function describeSchemaError(prefix: string, error: ErrorObject): string {
+export function describeSchemaError(prefix: string, error: ErrorObject): string {
   const at = `${prefix}${error.instancePath}`;
   switch (error.keyword) {
     case 'required':
@@ -399,7 +483,7 @@ function escapePointer(key: string): string {
 }
 
 /** The logger a plugin gets: the server's, with the executor id on every line. */
-function executorLogger(logger: PluginLogger, id: string): PluginLogger {
+export function executorLogger(logger: PluginLogger, id: string): PluginLogger {
   const withId = (level: keyof PluginLogger) => (message: string, details?: Record<string, unknown>) => logger[level](message, { ...details, executor: id });
   return { debug: withId('debug'), info: withId('info'), warn: withId('warn'), error: withId('error') };
 }
