@@ -2074,7 +2074,7 @@ export interface operations {
                 limit?: number;
                 /** @description The `nextCursor` of the previous page (opaque) */
                 cursor?: string;
-                /** @description Only the keys of this workspace */
+                /** @description Only the keys of this workspace, e.g. `ws_8Hq2LmZx0PaR4tYc` */
                 workspaceId?: string;
             };
             header?: {
@@ -3922,7 +3922,7 @@ export interface operations {
             header?: {
                 /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
                 "X-Request-Id"?: string;
-                /** @description Up to 255 printable characters; honoured for 24 hours */
+                /** @description Up to 255 printable characters, e.g. `run-42`; honoured for 24 hours */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4129,7 +4129,7 @@ export interface operations {
                 limit?: number;
                 /** @description The `nextCursor` of the previous page (opaque) */
                 cursor?: string;
-                /** @description Only executions of this workflow */
+                /** @description Only executions of this workflow, e.g. `wf_3mT8c0RkQ2xZp9Lb` */
                 workflowId?: string;
                 /** @description Only executions in this status */
                 status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
@@ -4761,7 +4761,7 @@ export interface operations {
             header?: {
                 /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
                 "X-Request-Id"?: string;
-                /** @description The id of the last line received */
+                /** @description The id of the last line received, e.g. `41` (not sent: from the first line) */
                 "Last-Event-ID"?: string;
             };
             path: {

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, ErrorDoc } from '../common/api-docs';
+import { ApiErrors, BODY_ERRORS, ErrorDoc } from '../common/api-docs';
 import { ErrorCode } from '../common/errors';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination';
 import { ApiKeysService } from './api-keys.service';
@@ -27,7 +27,7 @@ export class ApiKeysController {
       "Scopes default to the caller's; a key can never grant a scope it lacks. Needs the `admin` scope.",
   })
   @ApiResponse({ status: 201, description: 'The new key, with its secret (shown only here)', type: CreatedApiKeyDto })
-  @ApiErrors(400, WORKSPACE_NOT_FOUND)
+  @ApiErrors(400, WORKSPACE_NOT_FOUND, ...BODY_ERRORS)
   async create(@Body() body: CreateApiKeyDto, @Auth() auth: AuthContext): Promise<CreatedApiKeyDto> {
     const { apiKey, secret } = await this.apiKeys.create(
       {
@@ -61,7 +61,7 @@ export class ApiKeysController {
   })
   @ApiParam({ name: 'id', example: 'key_Qm3xT8bL2nVc7RkA' })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiErrors(KEY_NOT_FOUND)
+  @ApiErrors(KEY_NOT_FOUND, ...BODY_ERRORS)
   async revoke(@Param('id') id: string): Promise<void> {
     await this.apiKeys.revoke(id);
   }

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader } from '@nestjs/swagger';
-import { ApiErrors, ErrorDoc } from '../common/api-docs';
+import { ApiErrors, DATABASE_UNAVAILABLE, ErrorDoc } from '../common/api-docs';
 import { ErrorCode } from '../common/errors';
 import { Scope } from './scopes';
 
@@ -28,11 +28,14 @@ export function RequireScope(scope: Scope | typeof ANY_SCOPE): MethodDecorator &
   );
 }
 
-/** Swagger: Bearer auth plus the errors and headers every authenticated route can produce. */
+/**
+ * Swagger: Bearer auth plus the errors and headers every authenticated route can produce (the
+ * key is looked up in the database, so 503 when it cannot be reached).
+ */
 export function ApiAuthenticated(): ClassDecorator {
   return applyDecorators(
     ApiBearerAuth(),
     ApiHeader({ name: 'X-Request-Id', required: false, description: 'Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back' }),
-    ApiErrors(401, 429, 500),
+    ApiErrors(401, 429, 500, DATABASE_UNAVAILABLE),
   );
 }

@@ -57,22 +57,65 @@ export interface ErrorDoc {
   details?: Record<string, unknown>;
 }
 
+/** 503 `NOT_READY` (with `Retry-After`): any route that reads or writes the database, when it cannot be reached or is locked. */
+export const DATABASE_UNAVAILABLE: ErrorDoc = {
+  status: 503,
+  code: ErrorCode.NOT_READY,
+  description: 'The database is unavailable right now; retry after `Retry-After` seconds',
+  message: 'The database is unavailable right now; retry in a few seconds',
+};
+
+/**
+ * What the JSON body parser answers before any route runs. Fastify parses a body on POST, PUT,
+ * PATCH and DELETE whenever one is sent, so these apply to such a route even when it takes none.
+ */
+export const BODY_ERRORS: readonly ErrorDoc[] = [
+  {
+    status: 400,
+    code: ErrorCode.INVALID_JSON,
+    description: 'The body is not valid JSON',
+    message: "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
+  },
+  { status: 413, ...EXAMPLES[413] },
+  { status: 415, ...EXAMPLES[415] },
+];
+
+const REQUEST_ID_EXAMPLE = 'req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718';
+
+const envelopeOf = (doc: ErrorDoc) => ({
+  error: { code: doc.code, message: doc.message, ...(doc.details ? { details: doc.details } : {}), requestId: REQUEST_ID_EXAMPLE },
+});
+
 /**
  * Documents error responses in the envelope of api.md. A bare status uses the generic example
- * of that status; an ErrorDoc gives this route's exact code and message. Statuses common to every
- * authenticated route (401, 429, 500) are added by `ApiAuthenticated`.
+ * of that status; an ErrorDoc gives this route's exact code and message. Several entries of one
+ * status become one response with an example per code. Statuses common to every authenticated
+ * route (401, 429, 500, 503) are added by `ApiAuthenticated`; a route that documents one of them
+ * itself replaces that one, so it lists the common case too (see `DATABASE_UNAVAILABLE`).
  */
 export function ApiErrors(...entries: (number | ErrorDoc)[]): MethodDecorator & ClassDecorator {
+  const byStatus = new Map<number, ErrorDoc[]>();
+  for (const entry of entries) {
+    const doc: ErrorDoc = typeof entry === 'number' ? { status: entry, ...EXAMPLES[entry] } : entry;
+    const description = doc.description ?? EXAMPLES[doc.status]?.description;
+    byStatus.set(doc.status, [...(byStatus.get(doc.status) ?? []), { ...doc, description }]);
+  }
   return applyDecorators(
-    ...entries.map((entry) => {
-      const doc: ErrorDoc = typeof entry === 'number' ? { status: entry, ...EXAMPLES[entry] } : entry;
+    ...[...byStatus.entries()].map(([status, docs]) => {
+      if (docs.length === 1) {
+        return ApiResponse({ status, description: docs[0].description, type: ErrorEnvelopeDto, example: envelopeOf(docs[0]) });
+      }
+      const examples: Record<string, { summary: string; value: unknown }> = {};
+      for (const doc of docs) {
+        let name: string = doc.code;
+        for (let n = 2; name in examples; n++) name = `${doc.code}_${n}`;
+        examples[name] = { summary: doc.description ?? doc.code, value: envelopeOf(doc) };
+      }
       return ApiResponse({
-        status: doc.status,
-        description: doc.description ?? EXAMPLES[doc.status]?.description,
+        status,
+        description: docs.map((doc) => `\`${doc.code}\`: ${doc.description}`).join('  \n'),
         type: ErrorEnvelopeDto,
-        example: {
-          error: { code: doc.code, message: doc.message, ...(doc.details ? { details: doc.details } : {}), requestId: 'req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718' },
-        },
+        examples,
       });
     }),
   );

@@ -3,7 +3,7 @@ import { ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ANY_SCOPE, ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
 import { Auth, AuthContext } from '../auth/auth-context';
-import { ApiErrors, ErrorDoc } from '../common/api-docs';
+import { ApiErrors, BODY_ERRORS, DATABASE_UNAVAILABLE, ErrorDoc } from '../common/api-docs';
 import { ErrorCode, ValidationError } from '../common/errors';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination';
 import { ExecutorRegistry } from '../executors/executor-registry';
@@ -25,8 +25,22 @@ const WORKFLOW_NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.WORKFLOW_NOT
 const EXECUTE_INVALID: ErrorDoc = {
   status: 400,
   code: ErrorCode.GPU_UNAVAILABLE,
-  description: '`GPU_UNAVAILABLE` (no executor has a GPU; nothing was queued), `INVALID_WORKFLOW` (the stored graph does not compile), `VALIDATION_ERROR` (bad body or executor)',
+  description: 'No executor has a GPU (nothing was queued); also `INVALID_WORKFLOW` (the stored graph does not compile) and `VALIDATION_ERROR` (bad body or executor)',
   message: 'No executor on this server has a GPU (GET /v1/executors shows what each one has); nothing was queued',
+};
+const BAD_IDEMPOTENCY_KEY: ErrorDoc = {
+  status: 400,
+  code: ErrorCode.VALIDATION_ERROR,
+  description: '`Idempotency-Key` is not 1 to 255 printable ASCII characters',
+  message: 'Idempotency-Key must be 1 to 255 printable ASCII characters',
+  details: { fields: { 'Idempotency-Key': ['must be 1 to 255 printable ASCII characters'] } },
+};
+const BAD_LAST_EVENT_ID: ErrorDoc = {
+  status: 400,
+  code: ErrorCode.VALIDATION_ERROR,
+  description: '`Last-Event-ID` is not the id of a log line',
+  message: 'Last-Event-ID must be the id of a log line',
+  details: { fields: { 'Last-Event-ID': ['must be a line index'] } },
 };
 const IDEMPOTENCY_CONFLICT: ErrorDoc = {
   status: 409,
@@ -72,9 +86,11 @@ export class ExecutionsController {
       'another request with that key is a 409. Needs `executions:run`.',
   })
   @ApiParam({ name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters; honoured for 24 hours', example: 'run-42' })
+  // No `example`: Swagger UI's "Try it out" would send it, and a second try would replay the first execution.
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters, e.g. `run-42`; honoured for 24 hours' })
   @ApiResponse({ status: 202, description: 'Queued (or, replayed, the execution\'s current status)', type: ExecuteResponseDto })
-  @ApiErrors(EXECUTE_INVALID, WORKFLOW_NOT_FOUND, IDEMPOTENCY_CONFLICT, EXECUTOR_DOWN, 413, 415)
+  // Its own 503 replaces the common one of ApiAuthenticated, so both are listed here.
+  @ApiErrors(EXECUTE_INVALID, BAD_IDEMPOTENCY_KEY, WORKFLOW_NOT_FOUND, IDEMPOTENCY_CONFLICT, EXECUTOR_DOWN, DATABASE_UNAVAILABLE, ...BODY_ERRORS)
   async execute(
     @Auth() auth: AuthContext,
     @Param('id') workflowId: string,
@@ -135,7 +151,7 @@ export class ExecutionsController {
   })
   @ApiParam(EXECUTION_ID)
   @ApiResponse({ status: 202, description: 'The execution as it is now (`cancelled`, or still `running` while it stops)', type: ExecutionDto })
-  @ApiErrors(EXECUTION_NOT_FOUND, ALREADY_FINISHED)
+  @ApiErrors(EXECUTION_NOT_FOUND, ALREADY_FINISHED, ...BODY_ERRORS)
   async cancel(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ExecutionDto> {
     const execution = await this.executions.cancel(auth.workspace.id, id);
     return this.present(execution, await this.executions.logLines(execution));
@@ -161,13 +177,13 @@ export class ExecutionsController {
       '(reconnect with `Last-Event-ID`). A comment line every 15 s keeps idle connections open. Needs `executions:read`.',
   })
   @ApiParam(EXECUTION_ID)
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last line received', example: '41' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last line received, e.g. `41` (not sent: from the first line)' })
   @ApiResponse({
     status: 200,
     description: 'A `text/event-stream` of lines, then `end`',
     content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 0\ndata: [node trigger] started\n\nevent: end\ndata: {"status":"completed"}\n\n' } },
   })
-  @ApiErrors(EXECUTION_NOT_FOUND)
+  @ApiErrors(BAD_LAST_EVENT_ID, EXECUTION_NOT_FOUND)
   async streamLogs(
     @Auth() auth: AuthContext,
     @Param('id') id: string,

@@ -1,7 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
 import { Public } from '../auth/auth.decorators';
+import { ApiErrors } from '../common/api-docs';
 import { MetricsService } from './metrics.service';
 
 const EXAMPLE = [
@@ -27,8 +28,9 @@ export class MetricsController {
       'and executor, queue wait and depth, run durations, rate-limit rejections, executor plugins, and the process\'s CPU, memory and event loop. ' +
       'No API key needed and not rate limited: keep it away from the public internet (firewall or reverse proxy).',
   })
-  @ApiProduces('text/plain')
+  // The 200 names its own media type; the error stays the JSON envelope (an `@ApiProduces` would make both text/plain).
   @ApiOkResponse({ description: 'The series, as text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string', example: EXAMPLE } } } })
+  @ApiErrors(500)
   scrape(): Promise<string> {
     return this.metrics.scrape();
   }

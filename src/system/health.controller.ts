@@ -27,6 +27,7 @@ const READINESS_TIMEOUT_MS = 2000;
 
 @ApiTags('Health')
 @Public()
+@ApiErrors(500)
 @Controller('health')
 export class HealthController {
   constructor(

@@ -3,7 +3,7 @@ import { ApiExtraModels, ApiHeader, ApiNoContentResponse, ApiOperation, ApiParam
 import type { FastifyReply } from 'fastify';
 import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
 import { Auth, AuthContext } from '../auth/auth-context';
-import { ApiErrors, ErrorDoc } from '../common/api-docs';
+import { ApiErrors, BODY_ERRORS, ErrorDoc } from '../common/api-docs';
 import { ErrorCode, ValidationError } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/pagination';
 import { WorkflowExporter } from '../codegen/workflow-exporter';
@@ -31,6 +31,13 @@ const STALE: ErrorDoc = {
 const NOT_COMPILABLE: ErrorDoc = {
   ...INVALID,
   description: 'The stored graph does not compile (every problem, per node), or `format` is not `json` or `zip` (`VALIDATION_ERROR`)',
+};
+const BAD_IF_MATCH: ErrorDoc = {
+  status: 400,
+  code: ErrorCode.VALIDATION_ERROR,
+  description: '`If-Match` is not a version number',
+  message: 'If-Match must be the workflow version, e.g. If-Match: 3',
+  details: { fields: { 'If-Match': ['must be a version number'] } },
 };
 const ID_PARAM = { name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' };
 
@@ -77,7 +84,7 @@ export class WorkflowsController {
     description: 'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
   })
   @ApiResponse({ status: 201, description: 'The stored workflow, version 1', type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } } })
-  @ApiErrors(INVALID, 413, 415)
+  @ApiErrors(INVALID, ...BODY_ERRORS)
   async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.create(auth.workspace.id, body), reply);
   }
@@ -90,7 +97,7 @@ export class WorkflowsController {
     description: 'Returns the report that create and replace would give: `valid`, and every problem per node and for the whole graph. Needs `workflows:read`.',
   })
   @ApiResponse({ status: 200, description: 'The validation report (valid or not)', type: ValidationReportDto })
-  @ApiErrors(400, 413, 415)
+  @ApiErrors(400, ...BODY_ERRORS)
   validate(@Body() body: ValidateWorkflowDto): ValidationReportDto {
     return this.workflows.validate(body);
   }
@@ -113,9 +120,10 @@ export class WorkflowsController {
       'Replaces name, description, nodes and edges, and increments `version`. With `If-Match: <version>` the replace happens only if nobody changed the workflow since you read it (409 otherwise). Needs `workflows:write`.',
   })
   @ApiParam(ID_PARAM)
-  @ApiHeader({ name: 'If-Match', required: false, description: 'The version you last read, e.g. `3`', example: '3' })
+  // No `example`: Swagger UI's "Try it out" would send it (If-Match: 3 makes most replaces a 409).
+  @ApiHeader({ name: 'If-Match', required: false, description: 'The version you last read, e.g. `3`' })
   @ApiResponse({ status: 200, description: 'The replaced workflow, its version incremented', type: WorkflowDto })
-  @ApiErrors(INVALID, NOT_FOUND, STALE, 413, 415)
+  @ApiErrors(INVALID, BAD_IF_MATCH, NOT_FOUND, STALE, ...BODY_ERRORS)
   async replace(
     @Auth() auth: AuthContext,
     @Param('id') id: string,
@@ -132,7 +140,7 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'Delete a workflow', description: 'Needs `workflows:write`.' })
   @ApiParam(ID_PARAM)
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrors(NOT_FOUND)
+  @ApiErrors(NOT_FOUND, ...BODY_ERRORS)
   async delete(@Auth() auth: AuthContext, @Param('id') id: string): Promise<void> {
     await this.workflows.delete(auth.workspace.id, id);
   }
@@ -158,7 +166,7 @@ export class WorkflowsController {
     },
   })
   @ApiExtraModels(ExportDto)
-  @ApiErrors(NOT_COMPILABLE, NOT_FOUND)
+  @ApiErrors(NOT_COMPILABLE, NOT_FOUND, ...BODY_ERRORS)
   async export(
     @Auth() auth: AuthContext,
     @Param('id') id: string,

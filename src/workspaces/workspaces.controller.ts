@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
-import { ApiErrors, ErrorDoc } from '../common/api-docs';
+import { ApiErrors, BODY_ERRORS, ErrorDoc } from '../common/api-docs';
 import { ErrorCode } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/pagination';
 import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceDto, WorkspaceListDto } from './dto/workspace.dto';
@@ -29,7 +29,7 @@ export class WorkspacesController {
     description: 'Creates a workspace with a plan. Workflows and keys belong to one workspace, and each workspace has its own rate limit. Needs the `admin` scope.',
   })
   @ApiResponse({ status: 201, description: 'The new workspace', type: WorkspaceDto })
-  @ApiErrors(400, NAME_TAKEN)
+  @ApiErrors(400, NAME_TAKEN, ...BODY_ERRORS)
   async create(@Body() body: CreateWorkspaceDto): Promise<WorkspaceDto> {
     return this.workspaces.toDto(await this.workspaces.create(body));
   }
@@ -59,7 +59,7 @@ export class WorkspacesController {
   })
   @ApiParam({ name: 'id', example: 'ws_8Hq2LmZx0PaR4tYc' })
   @ApiResponse({ status: 200, description: 'The changed workspace', type: WorkspaceDto })
-  @ApiErrors(400, NOT_FOUND, NAME_TAKEN)
+  @ApiErrors(400, NOT_FOUND, NAME_TAKEN, ...BODY_ERRORS)
   async update(@Param('id') id: string, @Body() body: UpdateWorkspaceDto): Promise<WorkspaceDto> {
     return this.workspaces.toDto(await this.workspaces.update(id, body));
   }

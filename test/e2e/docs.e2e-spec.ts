@@ -1,3 +1,4 @@
+import vm from 'node:vm';
 import { startTestApp, TestApp } from '../support/test-app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is walked dynamically
@@ -28,6 +29,23 @@ function deref(spec: Json, schema: Json | undefined): Json | undefined {
     .reduce<Json | undefined>((node, key) => node?.[key], spec);
 }
 
+/**
+ * Where a schema lacks an example (`.workflows[].name`), looking through `$ref`s, arrays, compositions
+ * and properties; [] when every leaf has one (or a schema above it has a whole example).
+ */
+function unexampled(spec: Json, schema: Json | undefined, at = '', seen: ReadonlySet<string> = new Set()): string[] {
+  if (!schema) return [at || '/'];
+  if (schema.example !== undefined) return [];
+  if (schema.$ref) return seen.has(schema.$ref) ? [] : unexampled(spec, deref(spec, schema), at, new Set([...seen, schema.$ref]));
+  for (const key of ['allOf', 'oneOf', 'anyOf']) {
+    if (Array.isArray(schema[key])) return (schema[key] as Json[]).flatMap((part) => unexampled(spec, part, at, seen));
+  }
+  if (schema.type === 'array') return unexampled(spec, schema.items, `${at}[]`, seen);
+  const properties = Object.entries((schema.properties ?? {}) as Record<string, Json>);
+  if (properties.length > 0) return properties.flatMap(([name, property]) => unexampled(spec, property, `${at}.${name}`, seen));
+  return [at || '/'];
+}
+
 /** Names of the operations breaking a rule, so a failure lists every offender. */
 function offenders(operations: Operation[], broken: (op: Json, operation: Operation) => boolean): string[] {
   return operations.filter((o) => broken(o.op, o)).map((o) => o.name);
@@ -40,7 +58,8 @@ describe('API documentation', () => {
   let v1: Operation[];
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // Room for the error probe below (some 300 requests, 30 of them without a key).
+    t = await startTestApp({ TENSORIFY_ENTERPRISE_RATE_LIMIT: '1000000', TENSORIFY_AUTH_FAILURES_PER_MINUTE: '1000000' });
     const res = await t.http.get('/docs-json').expect(200);
     spec = res.body;
     operations = operationsOf(spec);
@@ -59,6 +78,28 @@ describe('API documentation', () => {
     const assets = [...html.matchAll(/(?:src|href)="(\.\/[^"]+)"/g)].map((match) => new URL(match[1], `http://localhost${page}`).pathname);
     expect(assets.filter((asset) => /\.(js|css)$/.test(asset)).length).toBeGreaterThanOrEqual(3);
     for (const asset of assets) await t.http.get(asset).expect(200);
+  });
+
+  it('serves a swagger-ui-init.js that runs and hands Swagger UI exactly the /docs-json document', async () => {
+    // @nestjs/swagger inlines the document with String.replace: a `$` followed by ` ' & or a digit in any
+    // description is expanded (nestjs/swagger#4119), which leaves the browser a script that does not parse
+    // (a blank /docs page) or a silently different document.
+    const served = await t.app.getHttpAdapter().getInstance().inject({ method: 'GET', url: '/docs/swagger-ui-init.js' });
+    expect(served.statusCode).toBe(200);
+    const js = served.body;
+    let options: Json | undefined;
+    const SwaggerUIBundle = Object.assign(
+      (given: Json) => {
+        options = given;
+        return {};
+      },
+      { presets: { apis: {} }, plugins: { DownloadUrl: {} } },
+    );
+    const window: Json = { location: { search: '', origin: 'http://127.0.0.1' } };
+    vm.runInNewContext(js, { window, SwaggerUIBundle, SwaggerUIStandalonePreset: {} }, { filename: 'swagger-ui-init.js' });
+    window.onload();
+    expect(JSON.parse(JSON.stringify(options?.spec))).toEqual(spec);
+    expect(options?.persistAuthorization).toBe(true);
   });
 
   it('serves the OpenAPI document at /docs-json without an API key, as OpenAPI 3.x', async () => {
@@ -172,4 +213,100 @@ describe('API documentation', () => {
       });
     expect(offenders(withBody, (op) => !hasExample(op))).toEqual([]);
   });
+
+  it('gives every success response with a body an example (a binary download excepted)', () => {
+    const bad: string[] = [];
+    for (const { name, op } of operations) {
+      for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
+        if (!/^2\d\d$/.test(status) || status === '204') continue;
+        for (const [mediaType, media] of Object.entries((response.content ?? {}) as Record<string, Json>)) {
+          if (media.example !== undefined || Object.keys(media.examples ?? {}).length > 0) continue;
+          if (media.schema?.format === 'binary') continue;
+          const missing = unexampled(spec, media.schema);
+          if (missing.length > 0) bad.push(`${name} ${status} ${mediaType}: ${missing.join(', ')}`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('gives every request body an example of every field, however deep', () => {
+    const bad = operations
+      .filter((o) => o.op.requestBody)
+      .flatMap(({ name, op }) =>
+        Object.entries((op.requestBody.content ?? {}) as Record<string, Json>)
+          .filter(([, media]) => media.example === undefined && Object.keys(media.examples ?? {}).length === 0)
+          .flatMap(([mediaType, media]) => unexampled(spec, media.schema).map((at) => `${name} ${mediaType}: ${at}`)),
+      );
+    expect(bad).toEqual([]);
+  });
+
+  it('gives no optional query or header parameter an example, which "Try it out" would send', () => {
+    // Swagger UI fills a parameter with its example: If-Match: 3 would make a replace a 409, an
+    // Idempotency-Key would replay the first execution, a filter would hide everything. Examples of
+    // these go in the description; a default is fine (the server applies it anyway).
+    const bad = operations.flatMap(({ name, op }) =>
+      ((op.parameters ?? []) as Json[])
+        .filter((p) => p.in !== 'path' && !p.required && (p.example !== undefined || p.examples !== undefined || p.schema?.example !== undefined))
+        .map((p) => `${name} ${p.in} ${p.name}`),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('documents the errors each kind of operation can produce', () => {
+    const bad: string[] = [];
+    const need = (o: Operation, statuses: number[], why: string) => {
+      for (const status of statuses) if (!o.op.responses[String(status)]) bad.push(`${o.name} ${status} (${why})`);
+    };
+    for (const o of operations) {
+      const method = o.name.split(' ')[0];
+      const parameters = (o.op.parameters ?? []) as Json[];
+      need(o, [500], 'any operation');
+      if (o.path.startsWith('/v1/')) need(o, [401, 429, 503], 'authenticated: key, rate limit, database');
+      if (parameters.some((p) => p.in === 'path')) need(o, [404], 'a path id');
+      if (parameters.some((p) => p.in === 'query')) need(o, [400], 'a validated query');
+      if (o.op.requestBody || ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) need(o, [400, 413, 415], 'a parsed JSON body');
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('documents every error status the API answers each operation with', async () => {
+    const workspaceId = await t.createWorkspace('enterprise');
+    // Between them, these two keys lack every scope a route can require.
+    const keys = [(await t.createKey(workspaceId, ['workflows:read'])).key, (await t.createKey(workspaceId, ['executions:read'])).key];
+    const admin = t.bearer(t.adminKey);
+    const oversized = JSON.stringify({ padding: 'x'.repeat(t.config.bodyLimitBytes) });
+    const undocumented: string[] = [];
+    const seen = new Set<number>();
+    for (const { name, path, op } of operations) {
+      const method = name.split(' ')[0].toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+      const url = path.replace(/\{[^}]+\}/g, 'missing_0123456789');
+      const send = (target = url) => t.http[method](target);
+      const probes = [
+        send(),
+        ...keys.map((key) => send().set('Authorization', t.bearer(key))),
+        send().set('Authorization', admin),
+        send(`${url}?limit=0&cursor=%00`).set('Authorization', admin),
+        send().set('Authorization', admin).set({ 'If-Match': 'not-a-version', 'Idempotency-Key': 'k'.repeat(300), 'Last-Event-ID': 'not-a-line' }),
+        ...(['post', 'put', 'patch', 'delete'].includes(method)
+          ? [
+              send().set('Authorization', admin).set('Content-Type', 'text/plain').send('hello'),
+              send().set('Authorization', admin).set('Content-Type', 'application/json').send('{"unterminated": '),
+              send().set('Authorization', admin).set('Content-Type', 'application/json').send(oversized),
+              send().set('Authorization', admin).send({ notAField: 1 }),
+            ]
+          : []),
+      ];
+      for (const response of await Promise.all(probes)) {
+        if (response.status < 400) continue;
+        seen.add(response.status);
+        if (!op.responses[String(response.status)]) undocumented.push(`${name} ${response.status} ${response.body?.error?.code}`);
+      }
+    }
+    expect(undocumented).toEqual([]);
+    // The probe reached the errors it is meant to.
+    expect([...seen].sort()).toEqual(expect.arrayContaining([400, 401, 403, 404, 413, 415]));
+    expect(seen.has(429)).toBe(false);
+  });
 });
+

@@ -57,7 +57,8 @@ export class CreateApiKeyDto {
 }
 
 export class ListApiKeysQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ description: 'Only the keys of this workspace', example: 'ws_8Hq2LmZx0PaR4tYc' })
+  // Optional filters and headers give their example in words: Swagger UI's "Try it out" would send an `example`.
+  @ApiPropertyOptional({ description: 'Only the keys of this workspace, e.g. `ws_8Hq2LmZx0PaR4tYc`' })
   @IsOptional()
   @IsString()
   @MaxLength(64)

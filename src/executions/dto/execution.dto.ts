@@ -72,7 +72,8 @@ export class ExecutionListDto {
 }
 
 export class ExecutionListQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ description: 'Only executions of this workflow', example: 'wf_3mT8c0RkQ2xZp9Lb' })
+  // Optional filters and headers give their example in words: Swagger UI's "Try it out" would send an `example`.
+  @ApiPropertyOptional({ description: 'Only executions of this workflow, e.g. `wf_3mT8c0RkQ2xZp9Lb`' })
   @IsOptional()
   @IsString()
   @MaxLength(64)

@@ -14,7 +14,13 @@ const HELLO_EDGES = [
 ];
 
 export class WorkflowNodeDto {
-  @ApiProperty({ description: 'Unique in the workflow, `^[a-z_][a-z0-9_]{0,63}$`; the namespace of its output in bindings', example: 'greeting' })
+  // No `$` followed by ` ' & or a digit in any text of the document: @nestjs/swagger 11 inlines it into swagger-ui-init.js with
+  // String.replace, which expands those (nestjs/swagger#4119) and breaks the Swagger UI page.
+  @ApiProperty({
+    description: 'Unique in the workflow: a lowercase letter or `_`, then up to 63 lowercase letters, digits or `_`; the namespace of its output in bindings',
+    pattern: '^[a-z_][a-z0-9_]{0,63}$',
+    example: 'greeting',
+  })
   @IsString()
   @MaxLength(200)
   id!: string;
