@@ -10,8 +10,13 @@ module.exports = {
   projects: [
     { ...base, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'e2e', rootDir: __dirname, testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
-    // The first-party local executor, with real processes and virtualenvs.
-    { ...base, displayName: 'local-executor', rootDir: __dirname, testMatch: ['<rootDir>/plugins/local/test/**/*.spec.ts'] },
+    // The first-party local executor, with real processes and virtualenvs; and the example third-party plugin in plugins/examples.
+    {
+      ...base,
+      displayName: 'local-executor',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/plugins/local/test/**/*.spec.ts', '<rootDir>/plugins/examples/*/test/**/*.spec.ts'],
+    },
     // The compiler's output run for real: python3, black and pyflakes (Debian packages, installed by .ci/run).
     { ...base, displayName: 'codegen', rootDir: __dirname, testMatch: ['<rootDir>/test/codegen/**/*.codegen-spec.ts'] },
     {
