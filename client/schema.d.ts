@@ -357,7 +357,7 @@ export interface paths {
          * List executors
          * @description The executor plugins of this server: what each can do now (GPU, health), and the plugins that failed to load with their `loadError`. Any scope.
          */
-        get: operations["ExecutionsController_executors"];
+        get: operations["ExecutorsController_executors"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4925,7 +4925,7 @@ export interface operations {
             };
         };
     };
-    ExecutionsController_executors: {
+    ExecutorsController_executors: {
         parameters: {
             query?: never;
             header?: {

@@ -1,12 +1,11 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ANY_SCOPE, ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
+import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
 import { Auth, AuthContext } from '../auth/auth-context';
 import { ApiErrors, BODY_ERRORS, DATABASE_UNAVAILABLE, ErrorDoc } from '../common/api-docs';
 import { ErrorCode, ValidationError } from '../common/errors';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination';
-import { ExecutorRegistry } from '../executors/executor-registry';
 import {
   ExecuteDto,
   ExecuteResponseDto,
@@ -14,7 +13,6 @@ import {
   ExecutionFilesDto,
   ExecutionListDto,
   ExecutionListQueryDto,
-  ExecutorListDto,
 } from './dto/execution.dto';
 import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
 import { ExecutionLogs, type LogLine } from './execution-logs';
@@ -72,7 +70,6 @@ export class ExecutionsController {
   constructor(
     private readonly executions: ExecutionsService,
     private readonly logs: ExecutionLogs,
-    private readonly registry: ExecutorRegistry,
   ) {}
 
   @Post('workflows/:id/execute')
@@ -250,33 +247,6 @@ export class ExecutionsController {
       if (!closed) raw.end(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
       cleanup();
     }
-  }
-
-  @Get('executors')
-  @RequireScope(ANY_SCOPE)
-  @ApiTags('Executors')
-  @ApiOperation({
-    summary: 'List executors',
-    description: 'The executor plugins of this server: what each can do now (GPU, health), and the plugins that failed to load with their `loadError`. Any scope.',
-  })
-  @ApiResponse({ status: 200, description: 'Every executor plugin', type: ExecutorListDto })
-  async executors(): Promise<ExecutorListDto> {
-    const executors = await Promise.all(
-      this.registry.list().map(async (plugin) => {
-        const capabilities = plugin.id !== null && plugin.executor ? await this.registry.capabilities(plugin.id) : undefined;
-        return {
-          id: plugin.id ?? plugin.packageName,
-          displayName: plugin.displayName,
-          version: plugin.version ?? null,
-          gpu: capabilities?.gpu ?? false,
-          gpus: capabilities?.gpus ?? [],
-          healthy: capabilities?.healthy ?? false,
-          detail: capabilities?.detail ?? null,
-          ...(plugin.loadError !== undefined ? { loadError: plugin.loadError } : {}),
-        };
-      }),
-    );
-    return { executors };
   }
 
   private present(execution: Omit<ExecutionEntity, 'files'>, logs: string[]): ExecutionDto {

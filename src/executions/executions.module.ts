@@ -15,6 +15,7 @@ import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import { ExecutionRunner } from './execution-runner';
 import { ExecutionsController } from './executions.controller';
+import { ExecutorsController } from './executors.controller';
 import { ExecutionsService } from './executions.service';
 
 /** How long a shutdown waits for running executions to stop. */
@@ -121,7 +122,7 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
 
 @Module({
   imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule],
-  controllers: [ExecutionsController],
+  controllers: [ExecutionsController, ExecutorsController],
   providers: [
     ExecutionsService,
     ExecutionRunner,
