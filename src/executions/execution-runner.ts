@@ -168,7 +168,7 @@ export class ExecutionRunner {
       clearTimeout(timer);
       this.active.delete(execution.id);
     }
-    await this.finish(execution.id, outcome);
+    await this.finish(execution.id, outcome, undefined, undefined, { executor: execution.executor, startedAt });
   };
 
   /** Asks the running execution to stop; false when it is not running in this process. */
@@ -242,6 +242,8 @@ export class ExecutionRunner {
     outcome: Outcome,
     from: ExecutionStatus | ExecutionStatus[] = ['queued', 'running'],
     staleBefore?: Date,
+    /** What the caller already knows of the run, so that the `finished` event needs no read. */
+    run?: { executor: string | null; startedAt: Date | null },
   ): Promise<boolean> {
     this.cancelsBeforeStart.delete(executionId);
     await this.logs.flush();
@@ -266,9 +268,9 @@ export class ExecutionRunner {
     const updated = await where.execute();
     this.logs.ended(executionId, outcome.status);
     if (updated.affected) {
-      const row = await this.executions.findOne({ where: { id: executionId }, select: { id: true, executor: true, startedAt: true, completedAt: true } });
-      const runMs = row?.startedAt && row.completedAt ? row.completedAt.getTime() - row.startedAt.getTime() : null;
-      this.events.emit('finished', { executionId, executor: row?.executor ?? null, status: outcome.status, runMs });
+      const known = run ?? (await this.executions.findOne({ where: { id: executionId }, select: { id: true, executor: true, startedAt: true } }));
+      const runMs = known?.startedAt ? (fields.completedAt as Date).getTime() - known.startedAt.getTime() : null;
+      this.events.emit('finished', { executionId, executor: known?.executor ?? null, status: outcome.status, runMs });
     }
     return Boolean(updated.affected);
   }

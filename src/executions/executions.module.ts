@@ -59,7 +59,7 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
    */
   private async bootstrapDistributed(queue: BullExecutionQueue): Promise<void> {
     const stallMs = this.config.workerStallSeconds * 1000;
-    queue.setResolver((executionId) => this.queuedJob(executionId));
+    queue.setResolver(async (executionId) => (await this.queuedJobs({ id: executionId }))[0] ?? null);
     // Not awaited: with Redis down the instance still starts (and says so in /health/ready); it listens once Redis is back.
     void this.runner.listenForCancels();
     if (this.config.processExecutions) {
@@ -69,7 +69,7 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     this.every(stallMs / 2, async () => {
       const lost = await this.runner.failStalled(new Date(Date.now() - stallMs));
       if (lost > 0) this.logger.warn(`${lost} execution(s) whose worker stopped answering ended WORKER_LOST`);
-      for (const job of await this.queuedJobs(new Date(Date.now() - stallMs / 2))) queue.enqueue(job);
+      for (const job of await this.queuedJobs({ before: new Date(Date.now() - stallMs / 2) })) queue.enqueue(job);
     });
   }
 
@@ -86,23 +86,15 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     this.timers.push(timer);
   }
 
-  /** The queued executions (created before `before`, when given), oldest first, as queue jobs. */
-  private async queuedJobs(before?: Date): Promise<QueuedExecution[]> {
+  /** The queued executions (only `id`, or those created before `before`, when given), oldest first, as queue jobs. */
+  private async queuedJobs(filter: { id?: string; before?: Date } = {}): Promise<QueuedExecution[]> {
+    const conditions = ["e.status = 'queued'", ...(filter.id ? ['e.id = :id'] : []), ...(filter.before ? ['e.created_at < :before'] : [])];
     const rows = await rawQuery<{ id: string; workspace_id: string; plan: Plan }>(
       this.dataSource,
-      `SELECT e.id, e.workspace_id, w.plan FROM executions e JOIN workspaces w ON w.id = e.workspace_id WHERE e.status = 'queued'${before ? ' AND e.created_at < :before' : ''} ORDER BY e.created_at, e.id`,
-      before ? { before: before.toISOString() } : {},
+      `SELECT e.id, e.workspace_id, w.plan FROM executions e JOIN workspaces w ON w.id = e.workspace_id WHERE ${conditions.join(' AND ')} ORDER BY e.created_at, e.id`,
+      { ...(filter.id ? { id: filter.id } : {}), ...(filter.before ? { before: filter.before.toISOString() } : {}) },
     );
     return rows.map((row) => ({ executionId: row.id, workspaceId: row.workspace_id, workspaceLimit: this.service.concurrencyLimit({ plan: row.plan }) }));
-  }
-
-  private async queuedJob(executionId: string): Promise<QueuedExecution | null> {
-    const [row] = await rawQuery<{ id: string; workspace_id: string; plan: Plan }>(
-      this.dataSource,
-      "SELECT e.id, e.workspace_id, w.plan FROM executions e JOIN workspaces w ON w.id = e.workspace_id WHERE e.id = :id AND e.status = 'queued'",
-      { id: executionId },
-    );
-    return row ? { executionId: row.id, workspaceId: row.workspace_id, workspaceLimit: this.service.concurrencyLimit({ plan: row.plan }) } : null;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
