@@ -1,9 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadExecutorPlugins } from './plugin-loader';
-import { type Check, formatReport, HELLO_OUTPUT, readConfigArgument, type RuleId, verifyPlugin, type VerifyReport, VerifyUsageError } from './plugin-verifier';
+import {
+  type Check,
+  formatReport,
+  HELLO_OUTPUT,
+  npmError,
+  readConfigArgument,
+  type RuleId,
+  runtimeDependencies,
+  serverSdk,
+  verifyPlugin,
+  type VerifyReport,
+  VerifyUsageError,
+} from './plugin-verifier';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'plugins');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -330,24 +342,194 @@ describe(verifyPlugin.name, () => {
       const report = await verifyPlugin(tarball);
 
       expect(report).toMatchObject({ kind: 'tarball', ok: true, packageName: 'tensorify-executor-echo' });
+      expect(check(report, 'dependencies')).toMatchObject({ status: 'pass', message: 'none declared: checked as extracted, without npm' });
       expect(path.basename(report.packagePath)).toBe('package');
       expect(existsSync(report.packagePath)).toBe(false);
     });
 
-    it('names the missing dependencies of a tarball', async () => {
-      cpSync(fixture('lacks-run'), path.join(root, 'pack', 'package'), { recursive: true });
-      const tarball = path.join(root, 'lacks-run.tgz');
-      execFileSync('tar', ['-czf', tarball, '-C', path.join(root, 'pack'), 'package']);
-
-      const report = await verifyPlugin(tarball);
+    it('names a module the tarball requires without declaring it', async () => {
+      const report = await verifyPlugin(pack(fixture('lacks-run'), 'lacks-run'));
 
       expect(failures(report)).toEqual([
         {
           rule: 'entry-loads',
           executor: 'lacks-run',
-          message: expect.stringMatching(/^entry index\.js threw while loading: Cannot find module '@tensorify\/executor-sdk'.*\(a packed tarball holds no node_modules: verify the plugin where its dependencies are installed\)$/s),
+          message: expect.stringMatching(
+            /^entry index\.js threw while loading: Cannot find module '@tensorify\/executor-sdk'.*\(@tensorify\/executor-sdk is not in the "dependencies" of package\.json: a tarball is verified as npm installs it, with only the dependencies it declares\)$/s,
+          ),
         },
       ]);
+      expect(check(report, 'dependencies')?.status).toBe('pass');
+    });
+
+    it('names a file of its own that the tarball lacks', async () => {
+      const dir = writePlugin('unpacked-file', "require('./lib/helper');");
+
+      const report = await verifyPlugin(pack(dir, 'unpacked-file'));
+
+      expect(check(report, 'entry-loads')?.message).toMatch(
+        /^entry index\.js threw while loading: Cannot find module '\.\/lib\/helper'.*\(the tarball lacks that file: is it in "files" of package\.json, and was the plugin built before npm pack\?\)$/s,
+      );
+    });
+  });
+
+  /** Packs `dir` as npm pack does (everything under package/), with `edit` applied to its package.json; returns the .tgz. */
+  function pack(dir: string, name: string, edit: (packageJson: Record<string, unknown>) => void = () => undefined, extra: Record<string, string> = {}): string {
+    const staging = path.join(root, `pack-${name}`);
+    cpSync(dir, path.join(staging, 'package'), { recursive: true });
+    const file = path.join(staging, 'package', 'package.json');
+    const packageJson = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    edit(packageJson);
+    writeFileSync(file, JSON.stringify(packageJson));
+    for (const [from, to] of Object.entries(extra)) cpSync(from, path.join(staging, 'package', to), { recursive: true });
+    const tarball = path.join(root, `${name}.tgz`);
+    execFileSync('tar', ['-czf', tarball, '-C', staging, 'package']);
+    return tarball;
+  }
+  /** The uses-dependency fixture, its library dependency packed and named by absolute path (a relative file: spec would be resolved against the installing project). */
+  function greeterTarball(name: string, edit: (dependencies: Record<string, string>, packageJson: Record<string, unknown>) => void = () => undefined, extra?: Record<string, string>): string {
+    const library = pack(fixture('greeting-lib'), `${name}-lib`);
+    return pack(
+      fixture('uses-dependency'),
+      name,
+      (packageJson) => {
+        const dependencies = packageJson.dependencies as Record<string, string>;
+        dependencies['tensorify-fixture-greeting'] = `file:${library}`;
+        edit(dependencies, packageJson);
+      },
+      extra,
+    );
+  }
+  const pluginTemps = () => readdirSync(tmpdir()).filter((name) => name.startsWith('tensorify-verify-pkg-')).length;
+
+  describe('a tarball with dependencies', () => {
+    it('is installed with npm into a temporary directory, the SDK the server\'s own copy, and passes', async () => {
+      const before = pluginTemps();
+      const sdk = await serverSdk();
+
+      const report = await verifyPlugin(greeterTarball('greeter'));
+
+      expect(report).toMatchObject({ kind: 'tarball', ok: true, packageName: 'tensorify-executor-greeter', counts: { fail: 0, warn: 0 } });
+      expect(report.packagePath).toMatch(/tensorify-verify-pkg-[^/]+\/npm\/node_modules\/tensorify-executor-greeter$/);
+      expect(check(report, 'dependencies')).toEqual({
+        rule: 'dependencies',
+        status: 'pass',
+        message: `installed with npm: tensorify-fixture-greeting@1.0.0; @tensorify/executor-sdk is the server's own copy (${sdk.version})`,
+        details: {
+          installer: 'npm',
+          declared: ['@tensorify/executor-sdk', 'tensorify-fixture-greeting'],
+          installed: ['tensorify-fixture-greeting@1.0.0'],
+          skippedScripts: [],
+          sdk,
+        },
+      });
+      expect(check(report, 'capabilities')?.message).toBe('healthy, gpu false: Hello, Ada!');
+      expect(formatReport(report).split('\n')[0]).toMatch(/^Plugin tensorify-executor-greeter 1\.0\.0 at .* \(installed with npm from .*greeter\.tgz\), against executor API 1$/);
+      expect(existsSync(report.packagePath)).toBe(false);
+      expect(pluginTemps()).toBe(before);
+    });
+
+    it('resolves the SDK to the server\'s copy as a peer dependency, and for a range the server\'s SDK is not in', async () => {
+      const peer = await verifyPlugin(
+        greeterTarball('peer', (dependencies, packageJson) => {
+          delete dependencies['@tensorify/executor-sdk'];
+          packageJson.peerDependencies = { '@tensorify/executor-sdk': '^1.0.0' };
+        }),
+      );
+      const future = await verifyPlugin(greeterTarball('future-sdk', (dependencies) => (dependencies['@tensorify/executor-sdk'] = '^9.0.0')));
+
+      expect(peer).toMatchObject({ ok: true, counts: { fail: 0 } });
+      expect(check(peer, 'dependencies')?.message).toMatch(/@tensorify\/executor-sdk is the server's own copy/);
+      expect(future).toMatchObject({ ok: true, counts: { fail: 0 } });
+    });
+
+    it('needs no npm when the SDK is its only dependency not bundled in the tarball', async () => {
+      const greeting = fixture('greeting-lib');
+      const report = await verifyPlugin(
+        pack(fixture('uses-dependency'), 'bundled', (packageJson) => (packageJson.bundleDependencies = ['tensorify-fixture-greeting']), {
+          [greeting]: 'node_modules/tensorify-fixture-greeting',
+        }),
+      );
+
+      expect(report).toMatchObject({ ok: true, counts: { fail: 0 } });
+      expect(path.basename(report.packagePath)).toBe('package');
+      expect(check(report, 'dependencies')).toMatchObject({
+        status: 'pass',
+        message: `@tensorify/executor-sdk is the server's own copy (${(await serverSdk()).version}), linked without npm; bundled in the tarball: tensorify-fixture-greeting`,
+        details: { installer: 'none' },
+      });
+    });
+
+    it('fails the dependencies rule with npm\'s error when a dependency cannot be installed, and checks no executor', async () => {
+      const before = pluginTemps();
+      const missing = path.join(root, 'nowhere', 'tensorify-fixture-greeting-1.0.0.tgz');
+
+      const report = await verifyPlugin(greeterTarball('broken-dependency', (dependencies) => (dependencies['tensorify-fixture-greeting'] = `file:${missing}`)));
+
+      expect(report.ok).toBe(false);
+      expect(failures(report)).toEqual([
+        {
+          rule: 'dependencies',
+          executor: undefined,
+          message: `cannot install its dependencies (@tensorify/executor-sdk, tensorify-fixture-greeting) with npm: ENOENT: no such file or directory, open '${missing}'`,
+        },
+      ]);
+      expect(statuses(report, 'greeter')).toEqual(Object.fromEntries(EXECUTOR_RULES.map((rule) => [rule, 'skip'])));
+      expect(check(report, 'entry-loads')?.message).toBe('not checked: its dependencies could not be installed');
+      expect(pluginTemps()).toBe(before);
+    });
+
+    it('fails quickly, quoting npm, when the registry cannot be reached', async () => {
+      const registry = process.env.npm_config_registry;
+      process.env.npm_config_registry = 'http://127.0.0.1:9/'; // nothing listens there: connection refused
+      try {
+        const started = Date.now();
+        const report = await verifyPlugin(greeterTarball('offline', (dependencies) => (dependencies['tensorify-verify-no-such-package'] = '^1.0.0')));
+
+        expect(failures(report)).toEqual([
+          {
+            rule: 'dependencies',
+            executor: undefined,
+            message: expect.stringMatching(
+              /^cannot install its dependencies \(@tensorify\/executor-sdk, tensorify-fixture-greeting, tensorify-verify-no-such-package\) with npm: .*request to http:\/\/127\.0\.0\.1:9\/tensorify-verify-no-such-package failed, reason: connect ECONNREFUSED 127\.0\.0\.1:9$/,
+            ),
+          },
+        ]);
+        expect(Date.now() - started).toBeLessThan(20_000);
+      } finally {
+        if (registry === undefined) delete process.env.npm_config_registry;
+        else process.env.npm_config_registry = registry;
+      }
+    });
+
+    it('gives up on an npm install that outlives its time limit', async () => {
+      const report = await verifyPlugin(greeterTarball('slow'), { installTimeoutMs: 1 });
+
+      expect(failures(report)).toEqual([
+        { rule: 'dependencies', executor: undefined, message: 'cannot install its dependencies (@tensorify/executor-sdk, tensorify-fixture-greeting) with npm: npm install did not finish within 1 ms (is the registry slow or unreachable?)' },
+      ]);
+    });
+
+    it('runs no install script, and warns of those it skipped', async () => {
+      const scripted = path.join(root, 'scripted');
+      mkdirSync(scripted);
+      writeFileSync(path.join(scripted, 'package.json'), JSON.stringify({ name: 'scripted-dependency', version: '2.0.0', scripts: { postinstall: 'node -e "require(\'fs\').writeFileSync(\'ran\', \'\')"' } }));
+      writeFileSync(path.join(scripted, 'index.js'), '');
+      const scriptedTarball = pack(scripted, 'scripted-dependency');
+
+      const report = await verifyPlugin(greeterTarball('with-script', (dependencies) => (dependencies['scripted-dependency'] = `file:${scriptedTarball}`)));
+
+      expect(report.ok).toBe(true);
+      expect(check(report, 'dependencies')).toMatchObject({
+        status: 'warn',
+        message: expect.stringMatching(/^installed with npm: scripted-dependency@2\.0\.0, tensorify-fixture-greeting@1\.0\.0; .*; install scripts not run \(verify runs none\): scripted-dependency$/),
+      });
+    });
+
+    it('skips the dependencies of a tarball the server would not load code of', async () => {
+      const report = await verifyPlugin(pack(fixture('future-api'), 'future', (packageJson) => (packageJson.dependencies = { 'left-pad': '^1.0.0' })));
+
+      expect(check(report, 'dependencies')).toMatchObject({ status: 'skip', message: 'not checked: the manifest is for executor API 2: no code of it is loaded' });
     });
 
     it('leaves no temporary directory behind', async () => {
@@ -412,5 +594,52 @@ describe(formatReport.name, () => {
         '14 passed, 0 warnings, 1 failed, 4 skipped: the server would not load this plugin.',
       ]),
     );
+  });
+});
+
+describe(npmError.name, () => {
+  const log = 'npm error A complete log of this run can be found in: /root/.npm/_logs/2026-01-01T00_00_00_000Z-debug-0.log';
+
+  it.each([
+    [
+      'a missing file',
+      ['npm error code ENOENT', 'npm error syscall open', 'npm error path /tmp/x.tgz', 'npm error errno -2', "npm error enoent ENOENT: no such file or directory, open '/tmp/x.tgz'", 'npm error enoent This is related to npm not being able to find a file.', 'npm error enoent', log],
+      "ENOENT: no such file or directory, open '/tmp/x.tgz'",
+    ],
+    [
+      'a package not on the registry',
+      ['npm error code E404', 'npm error 404 Not Found - GET https://registry.npmjs.org/no-such-thing - Not found', 'npm error 404', "npm error 404  'no-such-thing@^1.0.0' is not in this registry.", log],
+      '404 Not Found - GET https://registry.npmjs.org/no-such-thing - Not found (E404)',
+    ],
+    [
+      'no network',
+      ['npm warn retrying', 'npm error code ENOTFOUND', 'npm error syscall getaddrinfo', 'npm error errno ENOTFOUND', 'npm error network request to https://registry.npmjs.org/x failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org', log],
+      'request to https://registry.npmjs.org/x failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org',
+    ],
+    [
+      'a dependency tree npm cannot resolve',
+      ['npm error code ERESOLVE', 'npm error ERESOLVE unable to resolve dependency tree', 'npm error', 'npm error While resolving: tensorify-verify@0.0.0', 'npm error For a full report see:', 'npm error /root/.npm/_logs/x-eresolve-report.txt', log],
+      'ERESOLVE unable to resolve dependency tree',
+    ],
+    ['an older npm', ['npm ERR! code ENOTCACHED', "npm ERR! request to https://registry.npmjs.org/x failed: cache mode is 'only-if-cached' but no cached response is available."], "request to https://registry.npmjs.org/x failed: cache mode is 'only-if-cached' but no cached response is available. (ENOTCACHED)"],
+    ['only a code', ['npm error code EACCES'], 'npm error EACCES'],
+    ['nothing npm said', ['Killed'], undefined],
+  ])('%s', (_, lines, expected) => {
+    expect(npmError(lines.join('\n'))).toBe(expected);
+  });
+});
+
+describe(runtimeDependencies.name, () => {
+  it('lists what npm installs with the package: dependencies, optional ones and peers not marked optional', () => {
+    expect(
+      runtimeDependencies({
+        dependencies: { b: '1', a: '1' },
+        optionalDependencies: { c: '1' },
+        devDependencies: { jest: '1' },
+        peerDependencies: { a: '1', d: '1', e: '1' },
+        peerDependenciesMeta: { e: { optional: true } },
+      }),
+    ).toEqual(['a', 'b', 'c', 'd']);
+    expect(runtimeDependencies({ dependencies: 'nonsense' })).toEqual([]);
   });
 });

@@ -11,9 +11,9 @@ import {
   type PluginManifest,
   type ProgramFiles,
 } from '@tensorify/executor-sdk';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify, isDeepStrictEqual } from 'node:util';
@@ -33,6 +33,7 @@ import {
   manifestShapeProblem,
   notAPluginProblem,
   readableIds,
+  readPackageJson,
   requireEntry,
   TimeoutError,
   validatedConfig,
@@ -47,6 +48,11 @@ import {
  * that is down). Rules that cannot be checked because an earlier one failed are skipped, as the
  * server would skip them: nothing of a manifest for another executor API is trusted or required,
  * and `create()` is never called for a definition the server refuses.
+ *
+ * A packed tarball is checked as it would be once installed: extracted to a temporary directory,
+ * and, when it declares dependencies that are not bundled in it, installed there with `npm
+ * install` (rule `dependencies`), the SDK always resolving to the server's own copy. A directory
+ * or an installed package is checked with the node_modules it has.
  */
 
 /** `skip`: not checked, because a rule it depends on failed (or, for `run`, because `--run` was not given). */
@@ -59,6 +65,7 @@ export const RULES = {
   manifest: 'manifest',
   keyword: 'npm keyword',
   main: 'main',
+  dependencies: 'dependencies',
   'entry-exists': 'entry exists',
   'entry-loads': 'entry loads',
   'exports-definition': 'exports a definition',
@@ -76,6 +83,9 @@ export const RULES = {
 export type RuleId = keyof typeof RULES;
 
 const PACKAGE_RULES: RuleId[] = ['package-json', 'manifest-field', 'executor-api-version', 'manifest', 'keyword', 'main'];
+/** The package's rules as the report lists them: `dependencies` is checked for a tarball only (a directory is verified with the node_modules it has). */
+const TOP_RULES: RuleId[] = [...PACKAGE_RULES, 'dependencies'];
+const isTopRule = (check: Check) => check.executor === undefined && TOP_RULES.includes(check.rule);
 const EXECUTOR_RULES: RuleId[] = [
   'entry-exists',
   'entry-loads',
@@ -106,9 +116,12 @@ export interface Check {
 export interface VerifyReport {
   /** The argument, as given. */
   target: string;
-  /** How it was read: a package directory, a packed tarball (extracted to a temporary directory), or a package installed in node_modules. */
+  /**
+   * How it was read: a package directory, a packed tarball (extracted to a temporary directory, or
+   * installed there with npm when it has dependencies to install), or a package installed in node_modules.
+   */
   kind: 'directory' | 'tarball' | 'package';
-  /** The package directory checked (for a tarball, the temporary directory it was extracted to, removed afterwards). */
+  /** The package directory checked (for a tarball, the temporary directory it was extracted or installed to, removed afterwards). */
   packagePath: string;
   packageName: string | null;
   packageVersion: string | null;
@@ -138,6 +151,8 @@ export interface VerifyOptions {
   /** The hello run's time limit: the signal aborts with `timed_out` then, and `run()` gets as long again to return. */
   runTimeoutMs?: number;
   closeTimeoutMs?: number;
+  /** How long `npm install` of a tarball's dependencies may take. */
+  installTimeoutMs?: number;
 }
 
 /** The argument names nothing that can be checked (exit code 2 in the CLI). */
@@ -149,6 +164,8 @@ export class VerifyUsageError extends Error {
 export const CAPABILITIES_TIMEOUT_MS = 3_000;
 const RUN_TIMEOUT_MS = 60_000;
 const CLOSE_TIMEOUT_MS = 10_000;
+/** `npm install` of a tarball's dependencies: long enough for a cold cache, short enough that an unreachable registry fails the rule rather than hangs. */
+export const INSTALL_TIMEOUT_MS = 120_000;
 
 /** The inputs of the hello run and the output the hello program makes of them. */
 export const HELLO_INPUTS = { name: 'Ada' };
@@ -253,7 +270,12 @@ function nodeModulesUpFrom(dir: string): string[] {
 
 interface Target {
   kind: VerifyReport['kind'];
+  /** The package directory whose executors are checked: for a tarball, replaced by the installed folder once npm installed it. */
   packagePath: string;
+  /** A tarball's file and the temporary directory it was extracted to (and its dependencies installed in). */
+  tarball?: { file: string; dir: string };
+  /** For a tarball: what `dependencies` found, for the hint of an entry that cannot find a module. */
+  dependencies?: { declared: string[]; skippedScripts: string[] };
   /** Removes what reading the target made (an extracted tarball). */
   cleanup(): Promise<void>;
 }
@@ -277,20 +299,228 @@ async function resolveTarget(target: string, cwd: string): Promise<Target> {
   throw new VerifyUsageError(`${resolved} does not exist: give a plugin directory, a .tgz made by npm pack, or an installed package's name`);
 }
 
+/**
+ * Extracts a tarball into `<tmp>/tarball/`. Its package's rules are checked there; its
+ * dependencies, when it has some to install, are installed by {@link installDependencies}.
+ */
 async function extractTarball(file: string): Promise<Target> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tensorify-verify-pkg-'));
+  // Its real path: Node names required files by theirs, and the hint of a missing module compares them.
+  const dir = await realpath(await mkdtemp(path.join(tmpdir(), 'tensorify-verify-pkg-')));
   const cleanup = () => rm(dir, { recursive: true, force: true });
+  const extracted = path.join(dir, 'tarball');
   try {
-    await promisify(execFile)('tar', ['-xzf', file, '-C', dir, '--no-same-owner'], { timeout: 60_000 });
+    await mkdir(extracted);
+    await promisify(execFile)('tar', ['-xzf', file, '-C', extracted, '--no-same-owner'], { timeout: 60_000 });
   } catch (error) {
     await cleanup();
     const stderr = (error as { stderr?: unknown }).stderr;
     throw new VerifyUsageError(`cannot extract ${file} with tar: ${typeof stderr === 'string' && stderr.trim() ? stderr.trim().split('\n')[0] : errorMessage(error)}`);
   }
   // npm pack puts everything under package/; another packer may use another single folder.
-  const top = (await readdir(dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
-  const packagePath = top.length === 1 && top[0].isDirectory() ? path.join(dir, top[0].name) : dir;
-  return { kind: 'tarball', packagePath, cleanup };
+  const top = (await readdir(extracted, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'));
+  const packagePath = top.length === 1 && top[0].isDirectory() ? path.join(extracted, top[0].name) : extracted;
+  return { kind: 'tarball', packagePath, tarball: { file, dir }, cleanup };
+}
+
+export const SDK_PACKAGE = '@tensorify/executor-sdk';
+
+/** The folder and version of the SDK this server itself loads (`require.resolve('@tensorify/executor-sdk')`), its real path. */
+export async function serverSdk(): Promise<{ dir: string; version: string }> {
+  const main = require.resolve(SDK_PACKAGE);
+  for (let dir = path.dirname(main); ; dir = path.dirname(dir)) {
+    const packageJson = await readPackageJson(dir).catch(() => undefined);
+    if (packageJson?.name === SDK_PACKAGE) return { dir: await realpath(dir), version: String(packageJson.version) };
+    if (path.dirname(dir) === dir) throw new Error(`no package.json of ${SDK_PACKAGE} above ${main}`);
+  }
+}
+
+/**
+ * The packages npm installs with the package: its `dependencies`, `optionalDependencies` and
+ * `peerDependencies` (npm 7 and later install peers, except those `peerDependenciesMeta` marks optional).
+ */
+export function runtimeDependencies(packageJson: Record<string, unknown>): string[] {
+  const names = (field: string): string[] => {
+    const value = packageJson[field];
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+  };
+  const meta = packageJson.peerDependenciesMeta as Record<string, { optional?: unknown } | undefined> | undefined;
+  const peers = names('peerDependencies').filter((name) => meta?.[name]?.optional !== true);
+  return [...new Set([...names('dependencies'), ...names('optionalDependencies'), ...peers])].sort();
+}
+
+type Installed = { status: 'pass' | 'warn'; message: string; details: Record<string, unknown> } | { problem: string };
+
+/**
+ * Makes a tarball's declared dependencies resolvable, as installing it would: nothing to do for a
+ * package without any (or with all of them bundled); the server's own SDK linked beside the
+ * package when that is the only one (no npm needed); else `npm install` of the tarball into
+ * `<tmp>/npm/`, after which `target.packagePath` is the installed folder.
+ */
+async function installDependencies(target: Target, packageJson: Record<string, unknown>, options: VerifyOptions): Promise<Installed> {
+  const declared = runtimeDependencies(packageJson);
+  target.dependencies = { declared, skippedScripts: [] };
+  const bundled = await Promise.all(declared.map((name) => isDirectory(path.join(target.packagePath, 'node_modules', name))));
+  const missing = declared.filter((_, index) => !bundled[index]);
+  const bundledNote = missing.length < declared.length ? `bundled in the tarball: ${declared.filter((_, index) => bundled[index]).join(', ')}` : '';
+  if (missing.length === 0) {
+    return { status: 'pass', message: declared.length === 0 ? 'none declared: checked as extracted, without npm' : bundledNote, details: { installer: 'none', declared } };
+  }
+
+  // The SDK is not on the registry: it is always the server's own copy, whatever range the plugin declares.
+  const sdk = await serverSdk();
+  const sdkNote = `${SDK_PACKAGE} is the server's own copy (${sdk.version})`;
+  if (missing.length === 1 && missing[0] === SDK_PACKAGE) {
+    // Beside the package folder, not in it: the package stays as packed, and Node finds it walking up from the entry.
+    const link = path.join(path.dirname(target.packagePath), 'node_modules', ...SDK_PACKAGE.split('/'));
+    await mkdir(path.dirname(link), { recursive: true });
+    await symlink(sdk.dir, link, 'dir');
+    return { status: 'pass', message: [`${sdkNote}, linked without npm`, bundledNote].filter(Boolean).join('; '), details: { installer: 'none', declared, sdk } };
+  }
+
+  const name = packageJson.name;
+  if (typeof name !== 'string' || name === '') return { problem: `cannot install its dependencies (${missing.join(', ')}): package.json has no "name", which npm needs` };
+  const prefix = path.join(target.tarball!.dir, 'npm');
+  await mkdir(prefix);
+  // The tarball as a dependency of a throwaway project; `overrides` makes every dependency on the SDK
+  // (direct, peer or of a dependency; any range) the server's SDK folder, which npm links, so it is
+  // never fetched. The project itself does not depend on the SDK: a plugin that requires it without
+  // declaring it fails here as it would once installed. (A linked SDK as the project's own dependency
+  // would also crash npm 11 on a plugin that has it as a peer: "Cannot read properties of null".)
+  const project = { name: 'tensorify-verify', version: '0.0.0', private: true, dependencies: { [name]: `file:${target.tarball!.file}` }, overrides: { [SDK_PACKAGE]: `file:${sdk.dir}` } };
+  await writeFile(path.join(prefix, 'package.json'), JSON.stringify(project, null, 2));
+  const timeoutMs = options.installTimeoutMs ?? INSTALL_TIMEOUT_MS;
+  const npm = await runNpm(
+    [
+      'install',
+      '--prefix', prefix,
+      '--omit=dev', // the throwaway project has no dev dependencies; a dependency's are never installed anyway
+      // No install scripts: the server never runs them, and verify runs only what the server runs (the
+      // entries and the executor's methods), not the build steps of a whole dependency tree, which
+      // also need compilers and minutes. A dependency that needs its script to work shows as a warning
+      // here, and as an entry that does not load.
+      '--ignore-scripts',
+      // Cached packages without asking the registry whether they changed: fast, and works offline for
+      // what was installed before; a fresh install may pick a newer release in the same range.
+      '--prefer-offline',
+      // A link to the SDK folder, whatever the user's npmrc says (npm 11 mishandles a tarball dependency with install-links).
+      '--install-links=false',
+      // One retry, soon: npm's own defaults retry an unreachable registry for minutes.
+      '--fetch-retries=1', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=10000',
+      '--no-package-lock', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error',
+    ],
+    prefix,
+    timeoutMs,
+  );
+  const what = `cannot install its dependencies (${missing.join(', ')}) with npm`;
+  if (npm.spawnError !== undefined) return { problem: `${what}: ${npm.spawnError}${/ENOENT/.test(npm.spawnError) ? ' (is npm on the PATH?)' : ''}` };
+  if (npm.timedOut) return { problem: `${what}: npm install did not finish within ${formatDuration(timeoutMs)} (is the registry slow or unreachable?)` };
+  if (npm.code !== 0) return { problem: `${what}: ${npmError(npm.stderr) ?? `npm install exited with ${npm.code ?? npm.signal}`}` };
+
+  const installedPath = path.join(prefix, 'node_modules', ...name.split('/'));
+  if (!(await isDirectory(installedPath))) return { problem: `${what}: npm install succeeded, but ${installedPath} does not exist` };
+  target.packagePath = installedPath;
+  const lock = await installedPackages(prefix, name);
+  target.dependencies.skippedScripts = lock.scripts;
+  const listed = lock.installed.length > 8 ? [...lock.installed.slice(0, 8), `and ${lock.installed.length - 8} more`] : lock.installed;
+  const parts = [`installed with npm: ${listed.join(', ') || 'nothing'}`, ...(lock.sdkLinked ? [sdkNote] : [])];
+  if (lock.scripts.length > 0) parts.push(`install scripts not run (verify runs none): ${lock.scripts.join(', ')}`);
+  return {
+    status: lock.scripts.length > 0 ? 'warn' : 'pass',
+    message: parts.join('; '),
+    details: { installer: 'npm', declared, installed: lock.installed, skippedScripts: lock.scripts, ...(lock.sdkLinked ? { sdk } : {}) },
+  };
+}
+
+const isDirectory = (dir: string) => stat(dir).then((stats) => stats.isDirectory(), () => false);
+
+/** What npm installed, from its hidden lockfile (`node_modules/.package-lock.json`): `name@version` of each package but the plugin, and those with install scripts. */
+async function installedPackages(prefix: string, pluginName: string): Promise<{ installed: string[]; scripts: string[]; sdkLinked: boolean }> {
+  let packages: Record<string, { version?: string; link?: boolean; hasInstallScript?: boolean }> = {};
+  try {
+    packages = (JSON.parse(await readFile(path.join(prefix, 'node_modules', '.package-lock.json'), 'utf8')) as { packages?: typeof packages }).packages ?? {};
+  } catch {
+    // No lockfile (an npm that writes none): nothing to list.
+  }
+  const installed: string[] = [];
+  const scripts: string[] = [];
+  let sdkLinked = false;
+  for (const [key, entry] of Object.entries(packages)) {
+    const at = key.lastIndexOf('node_modules/');
+    if (at === -1) continue;
+    const name = key.slice(at + 'node_modules/'.length);
+    if (name === SDK_PACKAGE && entry.link) sdkLinked = true;
+    if (entry.hasInstallScript) scripts.push(name);
+    if (entry.link || key === `node_modules/${pluginName}`) continue;
+    installed.push(entry.version ? `${name}@${entry.version}` : name);
+  }
+  return { installed: installed.sort(), scripts: [...new Set(scripts)].sort(), sdkLinked };
+}
+
+interface NpmRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  timedOut: boolean;
+  spawnError?: string;
+}
+
+/** Runs npm as the leader of its own process group, killed whole at the time limit (npm may start git). */
+function runNpm(args: string[], cwd: string, timeoutMs: number): Promise<NpmRun> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    let timedOut = false;
+    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, {
+      cwd,
+      env: process.env, // the user's npm settings (registry, proxy, cache) apply
+      detached: process.platform !== 'win32',
+      stdio: ['ignore', 'ignore', 'pipe'],
+      shell: process.platform === 'win32',
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      if (stderr.length < 1_000_000) stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, stderr, timedOut, spawnError: errorMessage(error) });
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr, timedOut });
+    });
+  });
+}
+
+/**
+ * npm's first meaningful error line, with its error code: `npm error enoent ENOENT: no such file
+ * or directory, open '…'` gives `ENOENT: no such file or directory, open '…'`. Skips the fields
+ * npm prints first (`code`, `syscall`, `path`, `errno`), bare words and paths, and the pointer to its log.
+ */
+export function npmError(stderr: string): string | undefined {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((line) => /^npm (?:error|ERR!)(?: (.*))?$/.exec(line.trim())?.[1]?.trim())
+    .filter((line): line is string => line !== undefined && line !== '');
+  const code = lines.map((line) => /^code (\S+)$/.exec(line)?.[1]).find((found) => found !== undefined);
+  const meaningful = lines.find(
+    (line) =>
+      !/^(code|syscall|errno|path|dest|type|signal|command|cwd|workspace|location)\s/.test(line) &&
+      !/^(A complete log of this run|Log files were not written|For a full report see)/.test(line) &&
+      /\s/.test(line),
+  );
+  if (meaningful === undefined) return code === undefined ? undefined : `npm error ${code}`;
+  // `enoent ENOENT: …`, `network request to … failed`: npm's category word before the message.
+  const category = /^(\S+) (.+)$/.exec(meaningful);
+  const message = category && (category[1] === code?.toLowerCase() || category[1] === 'network') ? category[2] : meaningful;
+  return code === undefined || message.includes(code) ? message : `${message} (${code})`;
 }
 
 /**
@@ -308,6 +538,21 @@ export async function verifyPlugin(target: string, options: VerifyOptions = {}):
     const candidate = await findConfigured(resolved.packagePath, []);
     packageJson = candidate.packageJson;
     const executors = await checkPackage(candidate, resolved, checks);
+    if (resolved.kind === 'tarball') {
+      if (executors.skip !== undefined) {
+        checks.push({ rule: 'dependencies', status: 'skip', message: `not checked: ${executors.skip}` });
+      } else {
+        const installed = await installDependencies(resolved, packageJson!, options).catch((error: unknown): Installed => ({
+          problem: `cannot install its dependencies: ${errorMessage(error)}`,
+        }));
+        if ('problem' in installed) {
+          checks.push({ rule: 'dependencies', status: 'fail', message: installed.problem });
+          executors.skip = 'its dependencies could not be installed';
+        } else {
+          checks.push({ rule: 'dependencies', status: installed.status, message: installed.message, details: installed.details });
+        }
+      }
+    }
     for (const { id, entry } of executors.list) {
       if (executors.skip !== undefined) {
         skipRest(checks, EXECUTOR_RULES, executors.skip, id);
@@ -324,7 +569,7 @@ export async function verifyPlugin(target: string, options: VerifyOptions = {}):
   // The package's rules first, then each executor's, each in the order of RULES.
   const order = Object.keys(RULES) as RuleId[];
   const executorOrder = [...new Set(checks.map((check) => check.executor))];
-  const group = (check: Check) => (check.executor === undefined && PACKAGE_RULES.includes(check.rule) ? -1 : executorOrder.indexOf(check.executor));
+  const group = (check: Check) => (isTopRule(check) ? -1 : executorOrder.indexOf(check.executor));
   checks.sort((a, b) => group(a) - group(b) || order.indexOf(a.rule) - order.indexOf(b.rule));
   const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const check of checks) counts[check.status] += 1;
@@ -434,6 +679,29 @@ async function checkMain(packageJson: Record<string, unknown>, packagePath: stri
   else add('main', 'warn', `"main" ${main} does not exist (is the package built?): the server loads the manifest's entries, but require() of the package fails`);
 }
 
+/**
+ * Why a tarball's entry cannot find a module, when the tarball is to blame: a file of its own that
+ * was not packed, or a package it requires without declaring it (npm installs only what it declares).
+ */
+function missingModuleHint(problem: string, target: Target): string {
+  const missing = /Cannot find module '([^']+)'/.exec(problem)?.[1];
+  if (target.kind !== 'tarball' || missing === undefined) return '';
+  // Node names the file that required it first: only a require of the plugin's own code is the plugin's fault.
+  const from = /Require stack:\s*\n- (.+)/.exec(problem)?.[1]?.trim();
+  const own = (file: string | undefined) => file === undefined || (!path.relative(target.packagePath, file).startsWith('..') && !file.includes(`${path.sep}node_modules${path.sep}`, target.packagePath.length));
+  if (!own(from)) return '';
+  if (missing.startsWith('.') || path.isAbsolute(missing)) {
+    return ' (the tarball lacks that file: is it in "files" of package.json, and was the plugin built before npm pack?)';
+  }
+  const name = missing.split('/').slice(0, missing.startsWith('@') ? 2 : 1).join('/');
+  const dependencies = target.dependencies ?? { declared: [], skippedScripts: [] };
+  if (!dependencies.declared.includes(name)) {
+    return ` (${name} is not in the "dependencies" of package.json: a tarball is verified as npm installs it, with only the dependencies it declares)`;
+  }
+  const scripts = dependencies.skippedScripts.length > 0 ? `; install scripts were not run: ${dependencies.skippedScripts.join(', ')}` : '';
+  return ` (${name} is declared, but was not installed as a module Node can load: see the "dependencies" rule${scripts})`;
+}
+
 async function checkExecutor(
   id: string,
   entry: string,
@@ -457,11 +725,7 @@ async function checkExecutor(
 
   const required = requireEntry(target.packagePath, entry);
   if ('problem' in required) {
-    const hint =
-      target.kind === 'tarball' && /Cannot find module/.test(required.problem)
-        ? ' (a packed tarball holds no node_modules: verify the plugin where its dependencies are installed)'
-        : '';
-    add('entry-loads', 'fail', `${required.problem}${hint}`);
+    add('entry-loads', 'fail', `${required.problem}${missingModuleHint(required.problem, target)}`);
     return skip(`entry ${entry} did not load`);
   }
   add('entry-loads', 'pass', `required ${entry}`);
@@ -615,11 +879,12 @@ export function formatReport(report: VerifyReport): string {
   const width = Math.max(...Object.values(RULES).map((title) => title.length));
   const line = (check: Check) => `  ${MARKS[check.status]}  ${RULES[check.rule].padEnd(width)}  ${check.message}`;
   const name = report.packageName ? `${report.packageName}${report.packageVersion ? ` ${report.packageVersion}` : ''}` : report.target;
-  const from = report.kind === 'tarball' ? ` (extracted from ${report.target})` : '';
+  const npm = report.checks.some((check) => check.rule === 'dependencies' && (check.details as { installer?: unknown } | undefined)?.installer === 'npm');
+  const from = report.kind === 'tarball' ? ` (${npm ? 'installed with npm' : 'extracted'} from ${report.target})` : '';
   const lines = [`Plugin ${name} at ${report.packagePath}${from}, against executor API ${report.executorApiVersion}`, ''];
-  lines.push(...report.checks.filter((check) => check.executor === undefined && PACKAGE_RULES.includes(check.rule)).map(line));
+  lines.push(...report.checks.filter(isTopRule).map(line));
   const groups = new Map<string | undefined, Check[]>();
-  for (const check of report.checks.filter((check) => !(check.executor === undefined && PACKAGE_RULES.includes(check.rule)))) {
+  for (const check of report.checks.filter((check) => !isTopRule(check))) {
     groups.set(check.executor, [...(groups.get(check.executor) ?? []), check]);
   }
   for (const [executor, checks] of groups) {

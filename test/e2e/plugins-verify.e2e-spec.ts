@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PYTHON } from '../support/python';
 import { PACKAGE_ROOT, runCli } from '../support/server-process';
 
 const FIXTURES = resolve(__dirname, '..', 'fixtures', 'plugins');
+const SDK_VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'plugins', 'executor-sdk', 'package.json'), 'utf8')) as { version: string }).version;
 const fixture = (name: string) => resolve(FIXTURES, name);
 
 interface JsonReport {
@@ -13,7 +14,31 @@ interface JsonReport {
   kind: string;
   packageName: string;
   counts: Record<string, number>;
-  checks: { rule: string; executor?: string; status: string; message: string }[];
+  packagePath: string;
+  checks: { rule: string; executor?: string; status: string; message: string; details?: Record<string, unknown> }[];
+}
+
+/** npm pack of a directory into `destination` (absolute paths: npm reads a bare "a/b" as a GitHub repository); returns the tarball's path. */
+function npmPack(dir: string, destination: string): string {
+  const pack = spawnSync('npm', ['pack', '--pack-destination', destination, '--ignore-scripts', '--json', dir], { cwd: destination, encoding: 'utf8' });
+  if (pack.status !== 0) throw new Error(`npm pack ${dir} failed (${pack.status}):\n${pack.stderr}`);
+  return join(destination, (JSON.parse(pack.stdout) as { filename: string }[])[0].filename);
+}
+
+/**
+ * The uses-dependency fixture packed with npm pack, its library dependency named by `spec`: a
+ * copy of the fixture gets the spec, because a relative file: spec inside a tarball is resolved
+ * against the project that installs it, not against the tarball.
+ */
+function packGreeter(scratch: string, name: string, spec: string): string {
+  const copy = join(scratch, name);
+  cpSync(fixture('uses-dependency'), copy, { recursive: true });
+  const packageJson = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'));
+  packageJson.dependencies['tensorify-fixture-greeting'] = spec;
+  writeFileSync(join(copy, 'package.json'), JSON.stringify(packageJson, null, 2));
+  const destination = join(scratch, `${name}-packed`);
+  mkdirSync(destination);
+  return npmPack(copy, destination);
 }
 
 describe('tensorify-server plugins verify (the built CLI)', () => {
@@ -71,6 +96,46 @@ describe('tensorify-server plugins verify (the built CLI)', () => {
 
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, kind: 'tarball', packageName: 'tensorify-executor-echo', counts: { fail: 0 } });
+  });
+
+  it('installs the dependencies of a tarball with npm, the SDK the server\'s own copy, and passes it with exit code 0', () => {
+    const library = npmPack(fixture('greeting-lib'), scratch);
+    const tarball = packGreeter(scratch, 'greeter', `file:${library}`);
+
+    const result = runCli(['plugins', 'verify', tarball, '--json', '--run'], {});
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as JsonReport;
+    expect(report).toMatchObject({ ok: true, kind: 'tarball', packageName: 'tensorify-executor-greeter', counts: { fail: 0, warn: 0, skip: 0 } });
+    const dependencies = report.checks.find((check) => check.rule === 'dependencies');
+    expect(dependencies).toMatchObject({
+      status: 'pass',
+      message: `installed with npm: tensorify-fixture-greeting@1.0.0; @tensorify/executor-sdk is the server's own copy (${SDK_VERSION})`,
+      details: { installer: 'npm', sdk: { dir: realpathSync(join(PACKAGE_ROOT, 'node_modules', '@tensorify', 'executor-sdk')), version: SDK_VERSION } },
+    });
+    expect(report.checks.find((check) => check.rule === 'capabilities')).toMatchObject({ status: 'pass', message: 'healthy, gpu false: Hello, Ada!' });
+    // The temporary install is gone.
+    expect(() => readdirSync(report.packagePath)).toThrow(/ENOENT/);
+  });
+
+  it('fails a tarball whose dependency cannot be installed with exit code 1, quoting npm', () => {
+    const missing = join(scratch, 'nowhere', 'tensorify-fixture-greeting-1.0.0.tgz');
+    const tarball = packGreeter(scratch, 'broken-greeter', `file:${missing}`);
+
+    const json = runCli(['plugins', 'verify', tarball, '--json'], {});
+    const text = runCli(['plugins', 'verify', tarball], {});
+
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout) as JsonReport;
+    expect(report).toMatchObject({ ok: false, kind: 'tarball', counts: { fail: 1 } });
+    const message = `cannot install its dependencies (@tensorify/executor-sdk, tensorify-fixture-greeting) with npm: ENOENT: no such file or directory, open '${missing}'`;
+    expect(report.checks.filter((check) => check.status === 'fail')).toEqual([{ rule: 'dependencies', status: 'fail', message }]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`  FAIL  dependencies          ${message}\n`);
+    expect(text.stdout).toContain('  skip  entry loads           not checked: its dependencies could not be installed\n');
+    expect(text.stdout).not.toMatch(/\n\s+at /);
   });
 
   it('passes the first-party local executor, the hello program run through it with --run', () => {
