@@ -1141,6 +1141,11 @@ export interface components {
             executor: string | null;
             /** @example 0 */
             exitCode: number | null;
+            /**
+             * @description Where the executor runs it, as soon as the run has started: the process group id (local), the container id (docker), host:pid (ssh); null before, or when the executor gives none
+             * @example 48213
+             */
+            externalId: string | null;
             /** @example false */
             gpu: boolean;
             /** @example 2026-11-28T13:37:35.001Z */

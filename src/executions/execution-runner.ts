@@ -4,6 +4,7 @@ import { type AbortReason, type ExecutionResult, ExecutorUnavailableError } from
 import { In, Repository } from 'typeorm';
 import { Clock, CLOCK } from '../common/clock';
 import { ExecutorRegistry } from '../executors/executor-registry';
+import { errorMessage } from '../executors/plugin-loader';
 import { ExecutionEntity, ExecutionErrorCode, type ExecutionStatus } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
@@ -130,6 +131,7 @@ export class ExecutionRunner {
     // The executor's own lines after the program's last output (e.g. "ran out of memory"): quoted after stderr.
     let trailingSystem: string[] = [];
     let externalId: string | null = null;
+    let storingExternalId: Promise<void> = Promise.resolve();
     let outcome: Outcome;
     try {
       const result: ExecutionResult = await plugin.executor.run(
@@ -156,18 +158,26 @@ export class ExecutionRunner {
             }
             this.logs.append(execution.id, stream, line);
           },
-          // Stored with the outcome: one write less per run.
-          setExternalId: (id) => (externalId = id),
+          // Stored at once, so an operator can find a long run while it runs (and after a crash).
+          setExternalId: (id) => {
+            externalId = id;
+            storingExternalId = this.executions
+              .update({ id: execution.id, status: 'running' }, { externalId: id })
+              .then(() => undefined)
+              .catch((error: unknown) => this.logger.warn(`could not store the external id of ${execution.id}: ${errorMessage(error)}`));
+          },
         },
       );
       outcome = this.outcomeOf(result, controller.signal, [...stderr, ...trailingSystem], execution.timeoutSeconds);
       outcome.externalId = result.externalId ?? externalId;
     } catch (error) {
       outcome = this.outcomeOfError(error, controller.signal, execution.timeoutSeconds);
+      outcome.externalId = externalId;
     } finally {
       clearTimeout(timer);
       this.active.delete(execution.id);
     }
+    await storingExternalId;
     await this.finish(execution.id, outcome, undefined, undefined, { executor: execution.executor, startedAt });
   };
 

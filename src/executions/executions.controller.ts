@@ -262,6 +262,7 @@ export class ExecutionsController {
       error: execution.errorCode === null ? null : { code: execution.errorCode, message: execution.errorMessage ?? '' },
       executor: execution.executor,
       exitCode: execution.exitCode,
+      externalId: execution.externalId,
       gpu: execution.gpu,
       createdAt: execution.createdAt.toISOString(),
     };

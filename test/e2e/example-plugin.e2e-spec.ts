@@ -13,6 +13,7 @@ import { startTestApp, TestApp } from '../support/test-app';
 
 const EXAMPLE = join(PACKAGE_ROOT, 'plugins', 'examples', 'interpreter-executor');
 const SDK = join(PACKAGE_ROOT, 'plugins', 'executor-sdk');
+const SDK_VERSION = (JSON.parse(readFileSync(join(SDK, 'package.json'), 'utf8')) as { version: string }).version;
 const EXAMPLES = join(PACKAGE_ROOT, '..', 'shared', 'examples');
 const CONFIG = { interpreter: '/usr/bin/python3', args: ['-X', 'dev'] };
 
@@ -40,7 +41,7 @@ describe('The example interpreter plugin, installed from its packed tarball', ()
     mkdirSync(prefix);
     run('npm', [
       'install', '--prefix', prefix, '--no-save', '--no-package-lock', '--offline', '--ignore-scripts', '--no-audit', '--no-fund',
-      join(scratch, 'tensorify-executor-sdk-1.0.0.tgz'), tarball,
+      join(scratch, `tensorify-executor-sdk-${SDK_VERSION}.tgz`), tarball,
     ]);
     installed = join(prefix, 'node_modules', 'tensorify-executor-interpreter');
 
@@ -88,7 +89,7 @@ describe('The example interpreter plugin, installed from its packed tarball', ()
   });
 
   it('passes tensorify-server plugins verify --run where it is installed', () => {
-    // A tarball alone cannot pass: it holds no node_modules, and the example requires the SDK at run time.
+    // Where a team installs it: beside the server, its SDK resolved from the server's node_modules.
     const result = runCli(['plugins', 'verify', installed, '--run', '--json', '--config', JSON.stringify(CONFIG)], {});
 
     expect(result.code).toBe(0);

@@ -130,6 +130,9 @@ describe('Executions', () => {
     const id = await execute(workflowId);
     const [pid, grandchild] = await pidsOf(id);
     expect(alive(pid) && alive(grandchild)).toBe(true);
+    // The executor's id of the run is there while it runs: the local executor's is the program's process group.
+    const pgid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]);
+    expect(await getExecution(id)).toMatchObject({ status: 'running', externalId: String(pgid) });
     const started = Date.now();
     const res = await t.http.post(`/v1/executions/${id}/cancel`).set('Authorization', auth).expect(202);
     expect(['running', 'cancelled']).toContain(res.body.status);

@@ -105,8 +105,9 @@ export interface ExecutionContext {
   /** Appends one line (no trailing newline) to the execution's logs, in order. The server caps the lines kept. */
   log(stream: LogStream, line: string): void;
   /**
-   * Records where the run lives (a pid, a container id, `host:pid`) as soon as it is known, so an
-   * operator can find it; it also appears in the result.
+   * Records where the run lives (a pid, a container id, `host:pid`) as soon as it is known: the
+   * server stores it at once and shows it as the execution's `externalId`, so an operator can find
+   * a run while it runs. `ExecutionResult.externalId`, when given, replaces it at the end.
    */
   setExternalId(id: string): void;
 }

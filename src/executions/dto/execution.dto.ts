@@ -51,6 +51,14 @@ export class ExecutionDto {
   @ApiProperty({ type: ExecutionErrorDto, nullable: true, example: null }) error!: ExecutionErrorDto | null;
   @ApiProperty({ type: String, nullable: true, example: 'local' }) executor!: string | null;
   @ApiProperty({ type: Number, nullable: true, example: 0 }) exitCode!: number | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '48213',
+    description:
+      'Where the executor runs it, as soon as the run has started: the process group id (local), the container id (docker), host:pid (ssh); null before, or when the executor gives none',
+  })
+  externalId!: string | null;
   @ApiProperty({ example: false }) gpu!: boolean;
   @ApiProperty({ example: '2026-11-28T13:37:35.001Z' }) createdAt!: string;
 }
