@@ -103,6 +103,13 @@ describe('The docker and ssh executors through the API', () => {
       const executionId = (await api.execute(id, { inputs: { seconds: 60 }, executor })).body.executionId;
       const running = await api.waitFor(executionId, (e) => (e.logs as string[]).some((line) => line.startsWith('pids ')), 90_000);
       const [pid, child] = (running.logs as string[]).find((line) => line.startsWith('pids '))!.split(' ').slice(1).map(Number);
+      // Where it runs is shown while it runs: host:pid of the program over ssh, the container over docker.
+      const { externalId } = await api.waitFor(executionId, (e) => e.externalId !== null, 10_000);
+      if (executor === 'ssh') expect(externalId).toBe(`cpu:${pid}`);
+      else {
+        const labelled = execFileSync('docker', ['-H', `unix://${DOCKER_SOCKET}`, 'ps', '-q', '--filter', `label=tensorify.execution=${executionId}`], { encoding: 'utf8' });
+        expect(labelled.trim()).toBe(externalId);
+      }
       expect((await api.cancel(executionId)).status).toBe(202);
       const cancelled = await api.waitFor(executionId, finished, 30_000);
       expect(cancelled.status).toBe('cancelled');
