@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../common/package-info';
 import { loadExecutorPlugins } from './plugin-loader';
 import {
   type Check,
@@ -69,6 +70,40 @@ describe(verifyPlugin.name, () => {
     `exports.default = { id: '${id}', displayName: '${id}', version: '1.0.0', configSchema: { type: 'object' }, create: ${create} ${extra} };`;
   const executorSource = (capabilities: string, run = 'async () => ({ exitCode: 0 })') => `() => ({ capabilities: ${capabilities}, run: ${run} })`;
 
+  describe('the SDK version a plugin declares', () => {
+    const serverVersion = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'plugins', 'executor-sdk', 'package.json'), 'utf8')) as { version: string }).version;
+    const good = definition('sdkv', executorSource('async () => ({ gpu: false })'));
+
+    it('passes a range the server\'s SDK satisfies', async () => {
+      const report = await verifyPlugin(writePlugin('sdk-in-range', good, { dependencies: { '@tensorify/executor-sdk': `^${serverVersion.split('.')[0]}.0.0` } }, 'sdkv'));
+      expect(check(report, 'sdk-version')).toMatchObject({ status: 'pass', message: expect.stringContaining(`which this server's copy (${serverVersion}) satisfies`) });
+    });
+
+    it('warns when it needs a newer SDK than the server has and bundles none, naming both versions and the fix', async () => {
+      const report = await verifyPlugin(writePlugin('sdk-too-new', good, { peerDependencies: { '@tensorify/executor-sdk': '^99.0.0' } }, 'sdkv'));
+      expect(check(report, 'sdk-version')).toMatchObject({
+        status: 'warn',
+        message: expect.stringMatching(new RegExp(`\\^99\\.0\\.0 \\(in "peerDependencies"\\), but this server's copy is ${serverVersion.replace(/\./g, '\\.')} .*"bundleDependencies"`)),
+      });
+      expect(failures(report)).toEqual([]);
+    });
+
+    it('passes a bundled copy, whatever its version, and a spec that is not a range', async () => {
+      const bundled = writePlugin('sdk-bundled', good, { dependencies: { '@tensorify/executor-sdk': '^99.0.0' } }, 'sdkv');
+      mkdirSync(path.join(bundled, 'node_modules', '@tensorify', 'executor-sdk'), { recursive: true });
+      writeFileSync(path.join(bundled, 'node_modules', '@tensorify', 'executor-sdk', 'package.json'), JSON.stringify({ name: '@tensorify/executor-sdk', version: '99.1.0' }));
+      expect(check(await verifyPlugin(bundled), 'sdk-version')).toMatchObject({ status: 'pass', message: expect.stringContaining('(99.1.0) is bundled') });
+
+      const linked = writePlugin('sdk-file', good, { dependencies: { '@tensorify/executor-sdk': 'file:../tensorify-server/plugins/executor-sdk' } }, 'sdkv');
+      expect(check(await verifyPlugin(linked), 'sdk-version')).toMatchObject({ status: 'pass', message: expect.stringContaining('is not a version range') });
+    });
+
+    it('passes a plugin that does not declare it', async () => {
+      const report = await verifyPlugin(writePlugin('sdk-undeclared', good, {}, 'sdkv'));
+      expect(check(report, 'sdk-version')).toMatchObject({ status: 'pass', message: expect.stringContaining('is not declared') });
+    });
+  });
+
   describe('the good fixture', () => {
     it('passes every rule, the hello run skipped without --run', async () => {
       const report = await verifyPlugin(fixture('good-executor'));
@@ -81,7 +116,7 @@ describe(verifyPlugin.name, () => {
         packageVersion: '1.2.0',
         executorApiVersion: 1,
         ok: true,
-        counts: { pass: 18, warn: 0, fail: 0, skip: 1 },
+        counts: { pass: 19, warn: 0, fail: 0, skip: 1 },
       });
       expect(statuses(report)).toEqual({
         'package-json': 'pass',
@@ -90,6 +125,7 @@ describe(verifyPlugin.name, () => {
         manifest: 'pass',
         keyword: 'pass',
         main: 'pass',
+        'sdk-version': 'pass',
       });
       expect(statuses(report, 'echo')).toEqual({ ...Object.fromEntries(EXECUTOR_RULES.map((rule) => [rule, 'pass'])), run: 'skip' });
       expect(check(report, 'config')).toMatchObject({ message: '{} is valid; with its defaults: {"greeting":"hello"}', details: { given: {}, config: { greeting: 'hello' } } });
@@ -100,7 +136,7 @@ describe(verifyPlugin.name, () => {
     it('lists the rules in order, the package first', async () => {
       const report = await verifyPlugin(fixture('good-executor'));
 
-      expect(report.checks.map((entry) => entry.rule)).toEqual(['package-json', 'manifest-field', 'executor-api-version', 'manifest', 'keyword', 'main', ...EXECUTOR_RULES]);
+      expect(report.checks.map((entry) => entry.rule)).toEqual(['package-json', 'manifest-field', 'executor-api-version', 'manifest', 'keyword', 'main', 'sdk-version', ...EXECUTOR_RULES]);
     });
 
     it('resolves a relative path from cwd', async () => {
@@ -591,7 +627,7 @@ describe(formatReport.name, () => {
         'Executor "strict-config"',
         '  FAIL  configuration         invalid configuration: executors.strict-config/host is required',
         '  skip  create()              not checked: the server refuses this definition before create()',
-        '14 passed, 0 warnings, 1 failed, 4 skipped: the server would not load this plugin.',
+        '15 passed, 0 warnings, 1 failed, 4 skipped: the server would not load this plugin.',
       ]),
     );
   });

@@ -17,6 +17,7 @@ import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, symlink, writeFi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify, isDeepStrictEqual } from 'node:util';
+import semver from 'semver';
 import { PACKAGE_ROOT } from '../common/package-info';
 import {
   apiVersionProblem,
@@ -65,6 +66,7 @@ export const RULES = {
   manifest: 'manifest',
   keyword: 'npm keyword',
   main: 'main',
+  'sdk-version': 'SDK version',
   dependencies: 'dependencies',
   'entry-exists': 'entry exists',
   'entry-loads': 'entry loads',
@@ -82,7 +84,7 @@ export const RULES = {
 } as const;
 export type RuleId = keyof typeof RULES;
 
-const PACKAGE_RULES: RuleId[] = ['package-json', 'manifest-field', 'executor-api-version', 'manifest', 'keyword', 'main'];
+const PACKAGE_RULES: RuleId[] = ['package-json', 'manifest-field', 'executor-api-version', 'manifest', 'keyword', 'main', 'sdk-version'];
 /** The package's rules as the report lists them: `dependencies` is checked for a tarball only (a directory is verified with the node_modules it has). */
 const TOP_RULES: RuleId[] = [...PACKAGE_RULES, 'dependencies'];
 const isTopRule = (check: Check) => check.executor === undefined && TOP_RULES.includes(check.rule);
@@ -623,6 +625,7 @@ async function checkPackage(
   add('package-json', 'pass', `${candidate.packageName}${typeof packageJson.version === 'string' ? `@${packageJson.version}` : ''}`);
   checkKeyword(packageJson, add);
   await checkMain(packageJson, target.packagePath, add);
+  await checkSdkVersion(packageJson, target.packagePath, add);
 
   const notPlugin = notAPluginProblem(packageJson);
   if (notPlugin !== undefined) {
@@ -677,6 +680,41 @@ async function checkMain(packageJson: Record<string, unknown>, packagePath: stri
   const exists = await Promise.all(candidates.map((file) => stat(file).then((stats) => stats.isFile(), () => false)));
   if (exists.some(Boolean)) add('main', 'pass', `${main} exists`);
   else add('main', 'warn', `"main" ${main} does not exist (is the package built?): the server loads the manifest's entries, but require() of the package fails`);
+}
+
+/**
+ * The SDK a plugin gets is its own bundled copy, or else the server's: a declared range that the
+ * server's SDK does not satisfy means the plugin may use what this server's SDK lacks (a helper
+ * newer than it), which would fail only when that code runs.
+ */
+async function checkSdkVersion(packageJson: Record<string, unknown>, packagePath: string, add: Add): Promise<void> {
+  const fields = ['dependencies', 'peerDependencies', 'optionalDependencies'] as const;
+  const declaredIn = fields.find((field) => typeof (packageJson[field] as Record<string, unknown> | undefined)?.[SDK_PACKAGE] === 'string');
+  if (declaredIn === undefined) {
+    add('sdk-version', 'pass', `${SDK_PACKAGE} is not declared: an entry that requires it gets the server's copy`);
+    return;
+  }
+  const spec = (packageJson[declaredIn] as Record<string, string>)[SDK_PACKAGE];
+  const bundled = await readPackageJson(path.join(packagePath, 'node_modules', ...SDK_PACKAGE.split('/'))).catch(() => undefined);
+  if (bundled !== undefined) {
+    add('sdk-version', 'pass', `its own copy of ${SDK_PACKAGE} (${String(bundled.version)}) is bundled in the package`);
+    return;
+  }
+  const server = await serverSdk();
+  const range = semver.validRange(spec);
+  if (range === null) {
+    // file:, link:, git or a URL: what it names is the author's build-time copy; installed beside the server, the server's is used.
+    add('sdk-version', 'pass', `${SDK_PACKAGE} "${spec}" is not a version range: the server's copy (${server.version}) is used unless the SDK is bundled`);
+  } else if (semver.satisfies(server.version, range, { includePrerelease: true })) {
+    add('sdk-version', 'pass', `${SDK_PACKAGE} ${spec}, which this server's copy (${server.version}) satisfies`);
+  } else {
+    add(
+      'sdk-version',
+      'warn',
+      `${SDK_PACKAGE} ${spec} (in "${declaredIn}"), but this server's copy is ${server.version} and the package bundles none: ` +
+        `what it uses from a newer SDK is missing here. Bundle the SDK ("bundleDependencies"), or declare a range that ${server.version} satisfies`,
+    );
+  }
 }
 
 /**
