@@ -59,7 +59,7 @@ describe('tensorify-server plugins verify (the built CLI)', () => {
     expect(lines).toContain('Executor "echo"');
     expect(lines).toContain('  pass  configuration         {} is valid; with its defaults: {"greeting":"hello"}');
     expect(lines).toContain('  pass  capabilities()        healthy, gpu false: greets with "hello"');
-    expect(lines.at(-2)).toBe('18 passed, 0 warnings, 0 failed, 1 skipped: the server would load this plugin.');
+    expect(lines.at(-2)).toBe('19 passed, 0 warnings, 0 failed, 1 skipped: the server would load this plugin.');
   });
 
   it('fails a broken fixture with exit code 1, naming the rule and the server\'s reason', () => {
@@ -69,7 +69,7 @@ describe('tensorify-server plugins verify (the built CLI)', () => {
     expect(result.stdout).toContain(
       '  FAIL  create()              create() returned an executor without run(): an executor needs capabilities() and run(), and may have close()\n',
     );
-    expect(result.stdout).toContain('15 passed, 0 warnings, 1 failed, 3 skipped: the server would not load this plugin.');
+    expect(result.stdout).toContain('16 passed, 0 warnings, 1 failed, 3 skipped: the server would not load this plugin.');
   });
 
   it('reports with --json, and takes the configuration with --config', () => {
