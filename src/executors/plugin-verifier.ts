@@ -326,8 +326,15 @@ async function extractTarball(file: string): Promise<Target> {
 
 export const SDK_PACKAGE = '@tensorify/executor-sdk';
 
-/** The folder and version of the SDK this server itself loads (`require.resolve('@tensorify/executor-sdk')`), its real path. */
-export async function serverSdk(): Promise<{ dir: string; version: string }> {
+let serverSdkFound: Promise<{ dir: string; version: string }> | undefined;
+
+/** The folder and version of the SDK this server itself loads (`require.resolve('@tensorify/executor-sdk')`), its real path; found once per process. */
+export function serverSdk(): Promise<{ dir: string; version: string }> {
+  serverSdkFound ??= findServerSdk();
+  return serverSdkFound;
+}
+
+async function findServerSdk(): Promise<{ dir: string; version: string }> {
   const main = require.resolve(SDK_PACKAGE);
   for (let dir = path.dirname(main); ; dir = path.dirname(dir)) {
     const packageJson = await readPackageJson(dir).catch(() => undefined);

@@ -1,7 +1,8 @@
 import { spawnSync, SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Api, bearerApi, commandFailure as failure, readExample, runHelloExample } from '../support/black-box';
 
 /**
  * The Dockerfile, built and run: `docker build` of this tree with the classic builder, then the
@@ -18,15 +19,11 @@ import path from 'node:path';
  * TENSORIFY_NODE_BASE_IMAGE (default tensorify-node-base:20-bookworm-slim).
  */
 const REPO = path.resolve(__dirname, '..', '..');
-const EXAMPLES_DIR = path.resolve(REPO, '..', 'shared', 'examples');
 const SOCKET = process.env.TENSORIFY_TEST_DOCKER_SOCKET || '/tmp/tensorify-docker/docker.sock';
 const BASE_IMAGE = process.env.TENSORIFY_NODE_BASE_IMAGE || 'tensorify-node-base:20-bookworm-slim';
 const IMAGE = 'tensorify-server:int-test';
 const ADMIN_KEY = 'tfy_DockerfileTestKey0123456789abcdefghijklmnop';
 const BUILD_TIMEOUT_MS = 20 * 60_000;
-const TERMINAL = ['completed', 'failed', 'cancelled'];
-
-const readExample = (file: string): unknown => JSON.parse(readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'));
 
 function docker(args: string[], timeoutMs = 120_000): SpawnSyncReturns<string> {
   return spawnSync('docker', ['-H', `unix://${SOCKET}`, ...args], {
@@ -36,12 +33,6 @@ function docker(args: string[], timeoutMs = 120_000): SpawnSyncReturns<string> {
     timeout: timeoutMs,
     maxBuffer: 256 * 1024 * 1024,
   });
-}
-
-function failure(what: string, result: SpawnSyncReturns<string>): Error {
-  const cause = result.error ? ` (${result.error.message})` : ` (exit code ${result.status}, signal ${result.signal})`;
-  const tail = (text: string | null) => (text ?? '').trimEnd().split('\n').slice(-40).join('\n');
-  return new Error(`${what} failed${cause}\n--- stdout\n${tail(result.stdout)}\n--- stderr\n${tail(result.stderr)}`);
 }
 
 /** `docker …` that must succeed; its trimmed stdout. */
@@ -83,16 +74,6 @@ describe('The Dockerfile: build → run as non-root with /data in a volume → c
     process.stderr.write(`${name} answers at ${baseUrl}\n`);
     timings.push(`${name}: run until /health answers: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return baseUrl;
-  }
-
-  async function api(baseUrl: string, method: string, route: string, body?: unknown) {
-    const res = await fetch(`${baseUrl}${route}`, {
-      method,
-      headers: { Authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
   }
 
   /** Stops a container as `docker stop` does (SIGTERM, through tini) and returns its exit code. */
@@ -156,28 +137,14 @@ describe('The Dockerfile: build → run as non-root with /data in a volume → c
     expect(server!.trim().split(/\s+/)[1]).toBe('1000');
     expect(dockerOk('stat /data', ['exec', `tensorify-int-a-${suffix}`, 'stat', '-c', '%u %n', '/data', '/data/tensorify.db']).split('\n')).toEqual(['1000 /data', '1000 /data/tensorify.db']);
 
-    const created = await api(baseUrl, 'POST', '/v1/workflows', readExample('hello.json'));
-    expect(created.status).toBe(201);
-    workflowId = created.body.id as string;
-
-    const exported = await api(baseUrl, 'POST', `/v1/workflows/${workflowId}/export`);
-    expect(exported.status).toBe(200);
-    expect(Object.keys(exported.body.files).sort()).toEqual(['main.py', 'requirements.txt', 'utils.py']);
-
+    const api = bearerApi(baseUrl, ADMIN_KEY);
     const started = Date.now();
-    const queued = await api(baseUrl, 'POST', `/v1/workflows/${workflowId}/execute`, { inputs: readExample('hello.inputs.json') });
-    expect(queued.status).toBe(202);
-    executionId = queued.body.executionId as string;
     let execution: Record<string, any>;
-    for (const deadline = Date.now() + 60_000; ; await sleep(100)) {
-      execution = (await api(baseUrl, 'GET', `/v1/executions/${executionId}`)).body;
-      if (TERMINAL.includes(execution.status)) break;
-      if (Date.now() > deadline) throw new Error(`execution ${executionId} did not finish within 60 s: ${JSON.stringify(execution)}`);
-    }
-    timings.push(`execute hello in the container until completed: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    ({ workflowId, executionId, execution } = await runHelloExample(api));
+    timings.push(`create, export and execute hello in the container until completed: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(execution).toMatchObject({ status: 'completed', executor: 'local', output: readExample('hello.expected-output.json'), error: null, exitCode: 0 });
 
-    const { executors } = (await api(baseUrl, 'GET', '/v1/executors')).body as { executors: { id: string; loadError?: string }[] };
+    const { executors } = (await api('GET', '/v1/executors')).body as { executors: { id: string; loadError?: string }[] };
     expect(executors.map((executor) => executor.id)).toEqual(expect.arrayContaining(['local', 'docker', 'ssh']));
     expect(executors.filter((executor) => executor.loadError !== undefined)).toEqual([]);
 
@@ -188,12 +155,12 @@ describe('The Dockerfile: build → run as non-root with /data in a volume → c
   it('keeps the data in the volume: a new container has the workflow and its run, and reports healthy', async () => {
     if (!workflowId || !executionId) throw new Error('the first container did not create the workflow and its run (see the previous test)');
     const name = `tensorify-int-b-${suffix}`;
-    const baseUrl = await startContainer(name);
+    const api: Api = bearerApi(await startContainer(name), ADMIN_KEY);
 
-    const workflow = await api(baseUrl, 'GET', `/v1/workflows/${workflowId}`);
+    const workflow = await api('GET', `/v1/workflows/${workflowId}`);
     expect(workflow.status).toBe(200);
     expect(workflow.body.id).toBe(workflowId);
-    const execution = await api(baseUrl, 'GET', `/v1/executions/${executionId}`);
+    const execution = await api('GET', `/v1/executions/${executionId}`);
     expect(execution.body).toMatchObject({ status: 'completed', output: readExample('hello.expected-output.json') });
 
     // The image's HEALTHCHECK (first probe after 15 s) marks the container healthy.

@@ -2,6 +2,7 @@ import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'node:child_pro
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { bearerApi, commandFailure as failure, readExample, runHelloExample } from '../support/black-box';
 import { childEnv } from '../support/server-process';
 
 /**
@@ -15,13 +16,10 @@ import { childEnv } from '../support/server-process';
  * It needs the npm registry: without it, it fails saying so.
  */
 const REPO = path.resolve(__dirname, '..', '..');
-const EXAMPLES_DIR = path.resolve(REPO, '..', 'shared', 'examples');
 const PACKAGE = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };
 const ADMIN_KEY = 'tfy_PackageTestKey0123456789abcdefghijklmnopqrst';
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const INSTALL_TIMEOUT_MS = 300_000;
-
-const readExample = (file: string): unknown => JSON.parse(readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'));
 
 /** The parent's environment without npm's per-script variables (npm_config_*, npm_package_*, …): the child npm reads only the user's own npm config. */
 function npmEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -41,12 +39,6 @@ function timed<T>(label: string, work: () => T): T {
 
 function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): SpawnSyncReturns<string> {
   return spawnSync(command, args, { cwd: options.cwd, env: options.env ?? npmEnv(), encoding: 'utf8', timeout: options.timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-}
-
-function failure(what: string, result: SpawnSyncReturns<string>): Error {
-  const cause = result.error ? ` (${result.error.message})` : ` (exit code ${result.status}, signal ${result.signal})`;
-  const tail = (text: string | null) => (text ?? '').trimEnd().split('\n').slice(-40).join('\n');
-  return new Error(`${what} failed${cause}\n--- stdout\n${tail(result.stdout)}\n--- stderr\n${tail(result.stderr)}`);
 }
 
 describe('The npm package: pack → install -g → start from any directory → create → export → execute', () => {
@@ -187,38 +179,11 @@ describe('The npm package: pack → install -g → start from any directory → 
   it('creates, exports and executes hello.json to its expected output; lists local, docker and ssh loaded', async () => {
     if (!baseUrl) throw new Error('the installed server is not running (see the previous test)');
     const started = Date.now();
-    const api = async (method: string, route: string, body?: unknown) => {
-      const res = await fetch(`${baseUrl}${route}`, {
-        method,
-        headers: { Authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    };
-
-    const created = await api('POST', '/v1/workflows', readExample('hello.json'));
-    expect(created.status).toBe(201);
-    const workflowId = created.body.id as string;
-
-    const exported = await api('POST', `/v1/workflows/${workflowId}/export`);
-    expect(exported.status).toBe(200);
-    expect(Object.keys(exported.body.files).sort()).toEqual(['main.py', 'requirements.txt', 'utils.py']);
-    expect(exported.body.files['main.py']).toContain(workflowId);
-
-    const queued = await api('POST', `/v1/workflows/${workflowId}/execute`, { inputs: readExample('hello.inputs.json') });
-    expect(queued.status).toBe(202);
-    const executionId = queued.body.executionId as string;
-    const deadline = Date.now() + 60_000;
-    let execution: Record<string, any>;
-    for (;;) {
-      execution = (await api('GET', `/v1/executions/${executionId}`)).body;
-      if (['completed', 'failed', 'cancelled'].includes(execution.status)) break;
-      if (Date.now() > deadline) throw new Error(`execution ${executionId} did not finish within 60 s: ${JSON.stringify(execution)}`);
-      await new Promise((done) => setTimeout(done, 100));
-    }
+    const api = bearerApi(baseUrl, ADMIN_KEY);
+    const { executionId, execution, files } = await runHelloExample(api);
     expect(execution).toMatchObject({ status: 'completed', executor: 'local', output: readExample('hello.expected-output.json'), error: null, exitCode: 0 });
     const ran = await api('GET', `/v1/executions/${executionId}/files`);
-    expect(ran.body.files).toEqual(exported.body.files);
+    expect(ran.body.files).toEqual(files);
 
     const { executors } = (await api('GET', '/v1/executors')).body as { executors: { id: string; loadError?: string }[] };
     const byId = Object.fromEntries(executors.map((executor) => [executor.id, executor]));
