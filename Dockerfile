@@ -29,6 +29,7 @@ COPY plugins/ssh/package.json ./plugins/ssh/
 RUN npm ci --no-audit --no-fund --ignore-scripts \
  && npm_config_build_from_source=true npm rebuild sqlite3
 COPY tsconfig.json tsconfig.build.json nest-cli.json README.md ./
+COPY assets ./assets
 COPY bin ./bin
 COPY src ./src
 COPY codegen-templates ./codegen-templates

@@ -14,7 +14,7 @@ import { DomainError, ValidationError } from './common/errors';
 import { PACKAGE_VERSION } from './common/package-info';
 import { describeStartupFailure } from './common/startup-error';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
-import { formatReport, readConfigArgument, verifyPlugin, VerifyUsageError } from './executors/plugin-verifier';
+import { readConfigArgument, renderReport, reportExitCode, verifyPlugin, VerifyUsageError } from './executors/verify';
 import { PLANS } from './plans/plans';
 import { runServer } from './server';
 import { runWorker } from './worker';
@@ -210,8 +210,8 @@ export function buildProgram(): Command {
       try {
         const config = opts.config === undefined ? undefined : await readConfigArgument(opts.config);
         const report = await verifyPlugin(target, { config, run: !!opts.run });
-        print(!!opts.json, report, formatReport(report));
-        process.exitCode = report.ok ? 0 : 1;
+        process.stdout.write(renderReport(report, !!opts.json));
+        process.exitCode = reportExitCode(report);
       } catch (error) {
         throw error instanceof VerifyUsageError ? new UsageError(error.message) : error;
       }

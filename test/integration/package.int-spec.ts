@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bearerApi, commandFailure as failure, readExample, runHelloExample } from '../support/black-box';
+import { PYTHON } from '../support/python';
 import { childEnv } from '../support/server-process';
 
 /**
@@ -114,6 +115,7 @@ describe('The npm package: pack → install -g → start from any directory → 
       'dist/cli.js',
       'codegen-templates/python/main.py.hbs',
       'codegen-templates/nodes/transform/node.json',
+      ...['main.py', 'utils.py', 'requirements.txt'].map((file) => `assets/verify/hello/${file}`),
       ...['local', 'docker', 'ssh'].flatMap((plugin) => [`plugins/${plugin}/package.json`, `plugins/${plugin}/README.md`, `plugins/${plugin}/dist/index.js`]),
       'node_modules/@tensorify/executor-sdk/package.json',
       'node_modules/@tensorify/executor-sdk/dist/index.js',
@@ -143,6 +145,18 @@ describe('The npm package: pack → install -g → start from any directory → 
     expect(help.stdout).toContain('Usage: tensorify-server');
     for (const command of ['start', 'worker', 'keys', 'workspaces']) expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
+
+  it('verifies its own local executor from an unrelated directory, running the hello program the package ships (plugins verify --run)', () => {
+    const local = path.join(installedRoot, 'plugins', 'local');
+    const verify = run(bin, ['plugins', 'verify', local, '--run', '--json', '--config', JSON.stringify({ python: PYTHON })], { cwd, env: childEnv({}), timeoutMs: 180_000 });
+    if (verify.status !== 0) throw failure('tensorify-server plugins verify --run', verify);
+    const report = JSON.parse(verify.stdout) as { ok: boolean; packagePath: string; counts: Record<string, number>; checks: { rule: string; status: string; message: string }[] };
+    expect(report).toMatchObject({ ok: true, packagePath: local, counts: { fail: 0, skip: 0 } });
+    expect(report.checks.find((check) => check.rule === 'run')).toMatchObject({
+      status: 'pass',
+      message: 'the golden hello program exited with 0 and output {"result":"Hello, Ada!"}',
+    });
+  }, 200_000);
 
   it('starts from an unrelated directory, with its data in ./data and the first-party executors of the package', async () => {
     const started = Date.now();

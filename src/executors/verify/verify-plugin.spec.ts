@@ -2,23 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../common/package-info';
-import { loadExecutorPlugins } from './plugin-loader';
-import {
-  type Check,
-  formatReport,
-  HELLO_OUTPUT,
-  npmError,
-  readConfigArgument,
-  type RuleId,
-  runtimeDependencies,
-  serverSdk,
-  verifyPlugin,
-  type VerifyReport,
-  VerifyUsageError,
-} from './plugin-verifier';
+import { PACKAGE_ROOT } from '../../common/package-info';
+import { loadExecutorPlugins } from '../plugin-loader';
+import { type Check, formatReport, HELLO_OUTPUT, type RuleId, serverSdk, verifyPlugin, type VerifyReport, VerifyUsageError } from '.';
 
-const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'plugins');
+const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'plugins');
 const fixture = (name: string) => path.join(FIXTURES, name);
 
 const EXECUTOR_RULES: RuleId[] = [
@@ -596,86 +584,3 @@ describe(verifyPlugin.name, () => {
 function plugin0Id(name: string): string {
   return ({ 'bad-config': 'strict-config' } as Record<string, string>)[name] ?? name;
 }
-
-describe(readConfigArgument.name, () => {
-  it('reads inline JSON and JSON files, and refuses anything but an object', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'tensorify-verify-config-'));
-    try {
-      writeFileSync(path.join(dir, 'config.json'), '{"host": "gpu-1"}');
-      writeFileSync(path.join(dir, 'broken.json'), '{');
-
-      expect(await readConfigArgument('{"greeting": "hi"}')).toEqual({ greeting: 'hi' });
-      expect(await readConfigArgument('config.json', dir)).toEqual({ host: 'gpu-1' });
-      await expect(readConfigArgument('[1]')).rejects.toThrow('--config must be a JSON object, not an array');
-      await expect(readConfigArgument('{bad')).rejects.toThrow(/^--config is no valid JSON: /);
-      await expect(readConfigArgument('broken.json', dir)).rejects.toThrow(/^--config file broken\.json holds no valid JSON: /);
-      await expect(readConfigArgument('missing.json', dir)).rejects.toThrow(/^--config must be a JSON object or the path of a JSON file; cannot read missing\.json: ENOENT/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe(formatReport.name, () => {
-  it('prints a checklist: the package, each executor, the verdict', async () => {
-    const text = formatReport(await verifyPlugin(fixture('bad-config')));
-
-    expect(text.split('\n')).toEqual(
-      expect.arrayContaining([
-        `Plugin tensorify-executor-bad-config 0.1.0 at ${fixture('bad-config')}, against executor API 1`,
-        '  pass  manifest field        "tensorify" is present',
-        'Executor "strict-config"',
-        '  FAIL  configuration         invalid configuration: executors.strict-config/host is required',
-        '  skip  create()              not checked: the server refuses this definition before create()',
-        '15 passed, 0 warnings, 1 failed, 4 skipped: the server would not load this plugin.',
-      ]),
-    );
-  });
-});
-
-describe(npmError.name, () => {
-  const log = 'npm error A complete log of this run can be found in: /root/.npm/_logs/2026-01-01T00_00_00_000Z-debug-0.log';
-
-  it.each([
-    [
-      'a missing file',
-      ['npm error code ENOENT', 'npm error syscall open', 'npm error path /tmp/x.tgz', 'npm error errno -2', "npm error enoent ENOENT: no such file or directory, open '/tmp/x.tgz'", 'npm error enoent This is related to npm not being able to find a file.', 'npm error enoent', log],
-      "ENOENT: no such file or directory, open '/tmp/x.tgz'",
-    ],
-    [
-      'a package not on the registry',
-      ['npm error code E404', 'npm error 404 Not Found - GET https://registry.npmjs.org/no-such-thing - Not found', 'npm error 404', "npm error 404  'no-such-thing@^1.0.0' is not in this registry.", log],
-      '404 Not Found - GET https://registry.npmjs.org/no-such-thing - Not found (E404)',
-    ],
-    [
-      'no network',
-      ['npm warn retrying', 'npm error code ENOTFOUND', 'npm error syscall getaddrinfo', 'npm error errno ENOTFOUND', 'npm error network request to https://registry.npmjs.org/x failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org', log],
-      'request to https://registry.npmjs.org/x failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org',
-    ],
-    [
-      'a dependency tree npm cannot resolve',
-      ['npm error code ERESOLVE', 'npm error ERESOLVE unable to resolve dependency tree', 'npm error', 'npm error While resolving: tensorify-verify@0.0.0', 'npm error For a full report see:', 'npm error /root/.npm/_logs/x-eresolve-report.txt', log],
-      'ERESOLVE unable to resolve dependency tree',
-    ],
-    ['an older npm', ['npm ERR! code ENOTCACHED', "npm ERR! request to https://registry.npmjs.org/x failed: cache mode is 'only-if-cached' but no cached response is available."], "request to https://registry.npmjs.org/x failed: cache mode is 'only-if-cached' but no cached response is available. (ENOTCACHED)"],
-    ['only a code', ['npm error code EACCES'], 'npm error EACCES'],
-    ['nothing npm said', ['Killed'], undefined],
-  ])('%s', (_, lines, expected) => {
-    expect(npmError(lines.join('\n'))).toBe(expected);
-  });
-});
-
-describe(runtimeDependencies.name, () => {
-  it('lists what npm installs with the package: dependencies, optional ones and peers not marked optional', () => {
-    expect(
-      runtimeDependencies({
-        dependencies: { b: '1', a: '1' },
-        optionalDependencies: { c: '1' },
-        devDependencies: { jest: '1' },
-        peerDependencies: { a: '1', d: '1', e: '1' },
-        peerDependenciesMeta: { e: { optional: true } },
-      }),
-    ).toEqual(['a', 'b', 'c', 'd']);
-    expect(runtimeDependencies({ dependencies: 'nonsense' })).toEqual([]);
-  });
-});

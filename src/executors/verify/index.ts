@@ -1,0 +1,8 @@
+/** `tensorify-server plugins verify`: what the CLI uses of this folder (and the tests, through the same door). */
+export { type Check, type CheckStatus, RULES, type RuleId } from './checks';
+export { readConfigArgument } from './config-argument';
+export { HELLO_OUTPUT } from './hello-program';
+export { serverSdk } from './server-sdk';
+export { verifyPlugin } from './verify-plugin';
+export { type VerifyOptions, VerifyUsageError } from './verify-options';
+export { formatReport, renderReport, reportExitCode, type VerifyReport } from './verify-report';
