@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { rawQuery } from '../database/raw-query';
-import { createExecutorRegistry, ExecutorRegistry } from '../executors/executor-registry';
+import { ExecutorsModule } from '../executors/executors.module';
 import type { Plan } from '../plans/plans';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { ExecutionEntity, ExecutionLogEntity } from './execution.entity';
@@ -15,7 +15,6 @@ import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import { ExecutionRunner } from './execution-runner';
 import { ExecutionsController } from './executions.controller';
-import { ExecutorsController } from './executors.controller';
 import { ExecutionsService } from './executions.service';
 
 /** How long a shutdown waits for running executions to stop. */
@@ -24,7 +23,7 @@ const SHUTDOWN_DRAIN_MS = 15_000;
 /**
  * Starts the queue once the app is up, after recovering what a previous run of the server left:
  * `running` executions end WORKER_LOST, `queued` ones are queued again. On shutdown, running
- * executions are stopped (they end WORKER_LOST), then the executors are closed.
+ * executions are stopped (they end WORKER_LOST); the executors are closed after (ExecutorsModule).
  */
 @Injectable()
 class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -35,7 +34,6 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     private readonly runner: ExecutionRunner,
     private readonly service: ExecutionsService,
-    private readonly registry: ExecutorRegistry,
     private readonly dataSource: DataSource,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -108,13 +106,12 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     ]);
     clearTimeout(timer);
     if (!drained) this.logger.warn(`Running executions did not stop within ${SHUTDOWN_DRAIN_MS / 1000} s of shutdown; stopping anyway`);
-    await this.registry.closeAll();
   }
 }
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule],
-  controllers: [ExecutionsController, ExecutorsController],
+  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule, ExecutorsModule],
+  controllers: [ExecutionsController],
   providers: [
     ExecutionsService,
     ExecutionRunner,
@@ -122,8 +119,7 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
     ExecutionEvents,
     ExecutionsLifecycle,
     ExecutionBus,
-    { provide: ExecutorRegistry, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createExecutorRegistry(config) },
   ],
-  exports: [ExecutionsService, ExecutorRegistry, ExecutionEvents],
+  exports: [ExecutionsService, ExecutionEvents],
 })
 export class ExecutionsModule {}
