@@ -9,41 +9,44 @@ import { isUniqueViolation } from '../database/query-helpers';
 import { runMigrationsExclusively } from '../database/migrate';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { ExecutionEntity, ExecutionErrorCode, ExecutionLogEntity } from './execution.entity';
-import { type ExecutionEnd, ExecutionsRepository } from './executions.repository';
+import { type ExecutionEnd, ExecutionsRepository, type NewExecution } from './executions.repository';
 
 /** Opens a migrated database of the server's own options; `close` closes (and removes) it. */
 export type OpenDatabase = () => Promise<{ dataSource: DataSource; close: () => Promise<void> }>;
 
+/** A database of the server's own options and migrations; `remove` runs once it is closed. */
+export async function openMigrated(database: AppConfig['database'], remove: () => unknown): ReturnType<OpenDatabase> {
+  const dataSource = await new DataSource(buildDataSourceOptions({ database } as AppConfig)).initialize();
+  await runMigrationsExclusively(dataSource);
+  return {
+    dataSource,
+    close: async () => {
+      await dataSource.destroy();
+      await remove();
+    },
+  };
+}
+
 const at = (iso: string) => new Date(iso);
 const T0 = '2026-11-28T12:00:00.000Z';
+const FILES = { 'main.py': 'print("hello")\n', 'utils.py': '', 'requirements.txt': '' };
 
-function execution(id: string, fields: Partial<ExecutionEntity> = {}): ExecutionEntity {
-  return Object.assign(new ExecutionEntity(), {
+function execution(id: string, fields: Partial<NewExecution> = {}): NewExecution {
+  return {
     id,
     workspaceId: 'ws_a',
     workflowId: 'wf_a',
     workflowVersion: 1,
-    status: 'queued',
     executor: 'local',
     gpu: false,
     inputs: { name: 'Ada' },
     timeoutSeconds: 60,
-    files: { 'main.py': 'print("hello")\n' },
-    output: null,
-    exitCode: null,
-    errorCode: null,
-    errorMessage: null,
-    externalId: null,
-    logCount: 0,
+    files: FILES,
     idempotencyKey: null,
     requestHash: null,
     createdAt: at(T0),
-    startedAt: null,
-    completedAt: null,
-    cancelRequestedAt: null,
-    heartbeatAt: null,
     ...fields,
-  });
+  };
 }
 
 const failed = (completedAt: Date): ExecutionEnd => ({
@@ -74,13 +77,14 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
   });
   afterEach(() => close());
 
-  it('stores an execution and reads it back as it was written, without its files unless asked for them', async () => {
-    await repository.create(execution('exec_1', { output: { result: 1 }, gpu: true }));
+  it('stores a new execution queued and reads it back as it was written, without its files unless asked for them', async () => {
+    const created = await repository.create(execution('exec_1', { gpu: true }));
     const read = await repository.find('exec_1');
-    expect(read).toMatchObject({ id: 'exec_1', status: 'queued', gpu: true, inputs: { name: 'Ada' }, output: { result: 1 }, createdAt: at(T0), startedAt: null });
+    expect(read).toMatchObject({ id: 'exec_1', status: 'queued', gpu: true, inputs: { name: 'Ada' }, output: null, logCount: 0, createdAt: at(T0), startedAt: null });
+    expect({ ...read, files: created.files }).toEqual({ ...created });
     expect(read).not.toHaveProperty('files', expect.anything());
-    expect((await repository.findToRun('exec_1'))?.files).toEqual({ 'main.py': 'print("hello")\n' });
-    expect(await repository.findFiles('exec_1')).toEqual({ id: 'exec_1', workspaceId: 'ws_a', files: { 'main.py': 'print("hello")\n' } });
+    expect((await repository.findToRun('exec_1'))?.files).toEqual(FILES);
+    expect(await repository.findFiles('exec_1')).toEqual({ id: 'exec_1', workspaceId: 'ws_a', files: FILES });
     expect(await repository.find('exec_none')).toBeNull();
   });
 
@@ -97,7 +101,8 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
 
   it("lists a workspace's executions newest first, filtered, a page at a time", async () => {
     for (let i = 1; i <= 5; i++) {
-      await repository.create(execution(`exec_${i}`, { createdAt: at(`2026-11-28T12:00:0${i}.000Z`), status: i % 2 ? 'queued' : 'completed', workflowId: i === 5 ? 'wf_b' : 'wf_a' }));
+      await repository.create(execution(`exec_${i}`, { createdAt: at(`2026-11-28T12:00:0${i}.000Z`), workflowId: i === 5 ? 'wf_b' : 'wf_a' }));
+      if (i % 2 === 0) await repository.finish(`exec_${i}`, failed(at(T0)), { from: ['queued'] });
     }
     await repository.create(execution('exec_other', { workspaceId: 'ws_b' }));
     const first = await repository.list('ws_a', {}, 2);
@@ -111,7 +116,8 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
   it("lists the queued executions oldest first with their workspace's plan, by id or created before a time", async () => {
     await repository.create(execution('exec_2', { createdAt: at('2026-11-28T12:00:02.000Z'), workspaceId: 'ws_b' }));
     await repository.create(execution('exec_1', { createdAt: at('2026-11-28T12:00:01.000Z') }));
-    await repository.create(execution('exec_3', { createdAt: at('2026-11-28T12:00:03.000Z'), status: 'running' }));
+    await repository.create(execution('exec_3', { createdAt: at('2026-11-28T12:00:03.000Z') }));
+    await repository.claim('exec_3', at('2026-11-28T12:00:04.000Z'));
     expect(await repository.findQueued()).toEqual([
       { executionId: 'exec_1', workspaceId: 'ws_a', plan: 'free' },
       { executionId: 'exec_2', workspaceId: 'ws_b', plan: 'pro' },
@@ -184,17 +190,8 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
 }
 
 describe(`${ExecutionsRepository.name} (SQLite file)`, () => {
-  executionsRepositoryCases(async () => {
+  executionsRepositoryCases(() => {
     const dir = mkdtempSync(join(tmpdir(), 'tensorify-executions-'));
-    const config = { database: { type: 'sqlite', path: join(dir, 'tensorify.db') } } as AppConfig;
-    const dataSource = await new DataSource(buildDataSourceOptions(config)).initialize();
-    await runMigrationsExclusively(dataSource);
-    return {
-      dataSource,
-      close: async () => {
-        await dataSource.destroy();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return openMigrated({ type: 'sqlite', path: join(dir, 'tensorify.db') }, () => rmSync(dir, { recursive: true, force: true }));
   });
 });

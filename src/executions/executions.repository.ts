@@ -10,6 +10,12 @@ import { type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type Exec
 /** An execution without the files it ran (the bulk of a row): what reads that do not serve them return. */
 export type ExecutionRecord = Omit<ExecutionEntity, 'files'>;
 
+/** What a new execution is made of; it starts `queued`, with nothing run yet. */
+export type NewExecution = Pick<
+  ExecutionEntity,
+  'id' | 'workspaceId' | 'workflowId' | 'workflowVersion' | 'executor' | 'gpu' | 'inputs' | 'timeoutSeconds' | 'files' | 'idempotencyKey' | 'requestHash' | 'createdAt'
+>;
+
 export interface ExecutionFilter {
   workflowId?: string;
   status?: ExecutionStatus;
@@ -68,9 +74,25 @@ export class ExecutionsRepository {
     this.withoutFiles = executions.metadata.columns.filter((column) => column.propertyName !== 'files').map((column) => `e.${column.propertyName}`);
   }
 
-  /** Stores a new execution; a second one with the workspace's idempotency key fails with a unique violation. */
-  async create(execution: ExecutionEntity): Promise<void> {
-    await this.executions.createQueryBuilder().insert().values(execution as QueryDeepPartialEntity<ExecutionEntity>).execute();
+  /** Stores a new `queued` execution; a second one with the workspace's idempotency key fails with a unique violation. */
+  async create(fields: NewExecution): Promise<ExecutionEntity> {
+    const execution = Object.assign(new ExecutionEntity(), {
+      ...fields,
+      status: 'queued',
+      output: null,
+      exitCode: null,
+      errorCode: null,
+      errorMessage: null,
+      externalId: null,
+      logCount: 0,
+      startedAt: null,
+      completedAt: null,
+      cancelRequestedAt: null,
+      heartbeatAt: null,
+    } satisfies ExecutionEntity);
+    // `output: unknown` is more than TypeORM's partial entity type admits; the column's transformer takes any JSON.
+    await this.executions.createQueryBuilder().insert().values(execution as unknown as QueryDeepPartialEntity<ExecutionEntity>).execute();
+    return execution;
   }
 
   async find(id: string): Promise<ExecutionRecord | null> {

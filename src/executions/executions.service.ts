@@ -16,7 +16,7 @@ import { workspaceConcurrency } from './execution-limits';
 import { EXECUTION_QUEUE, type ExecutionQueue } from './execution-queue';
 import { ExecutionLogs } from './execution-logs';
 import { ExecutionRunner } from './execution-runner';
-import { type ExecutionFilter, type ExecutionRecord, ExecutionsRepository } from './executions.repository';
+import { type ExecutionFilter, type ExecutionRecord, ExecutionsRepository, type NewExecution } from './executions.repository';
 
 /** How long an Idempotency-Key keeps answering with the execution it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -63,32 +63,23 @@ export class ExecutionsService {
     const workflow = await this.workflows.get(auth.workspace.id, workflowId);
     const executor = await this.chooseExecutor(request);
     const files = this.exporter.files(workflow);
-    const execution = Object.assign(new ExecutionEntity(), {
+    const fields: NewExecution = {
       id: newId(ID_PREFIX.execution),
       workspaceId: auth.workspace.id,
       workflowId: workflow.id,
       workflowVersion: workflow.version,
-      status: 'queued' as const,
       executor,
       gpu: request.gpu ?? false,
       inputs: request.inputs ?? {},
       timeoutSeconds,
       files,
-      output: null,
-      exitCode: null,
-      errorCode: null,
-      errorMessage: null,
-      externalId: null,
-      logCount: 0,
       idempotencyKey: idempotencyKey ?? null,
       requestHash,
       createdAt: new Date(this.clock.now()),
-      startedAt: null,
-      completedAt: null,
-      cancelRequestedAt: null,
-    });
+    };
+    let execution: ExecutionEntity;
     try {
-      await this.executions.create(execution);
+      execution = await this.executions.create(fields);
     } catch (error) {
       // Two requests with the same new key at once: the one that lost answers like a replay.
       if (idempotencyKey === undefined || !isUniqueViolation(error)) throw error;
