@@ -12,6 +12,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { CodegenModule } from './codegen/codegen.module';
 import { ExecutionsModule } from './executions/executions.module';
+import { ExecutorsModule } from './executors/executors.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { PlanThrottlerGuard } from './plans/plan-throttler.guard';
@@ -49,7 +50,7 @@ export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, SystemModule, MetricsModule],
+      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, ExecutorsModule, SystemModule, MetricsModule],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyAuthGuard },
         { provide: APP_GUARD, useExisting: PlanThrottlerGuard },

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type Bull from 'bull';
-import type Redis from 'ioredis';
-import type { ExecutionProcessor, ExecutionQueue, QueuedExecution } from './execution-queue';
+import type { ExecutionQueue, QueuedExecution, QueueWorker } from './execution-queue';
+import type { WorkspaceSlots } from './workspace-slots';
 
 export const BULL_QUEUE_NAME = 'tensorify-executions';
 const COUNTS_REFRESH_MS = 1000;
@@ -19,45 +19,6 @@ class WorkspaceBusy extends Error {
 /** The job's payload: the execution id only; everything else is read from its committed row. */
 export interface ExecutionJobData {
   executionId: string;
-}
-
-/**
- * A workspace's running executions across every worker: a sorted set of execution ids scored by
- * when their lease ends. A worker that dies stops renewing, so its slot frees itself.
- */
-export class WorkspaceSlots {
-  constructor(
-    private readonly redis: Redis,
-    private readonly leaseMs: number,
-  ) {
-    redis.defineCommand('tensorifyAcquireSlot', {
-      numberOfKeys: 1,
-      lua: `
-        local time = redis.call('TIME')
-        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-        if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-          redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-          redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-          return 1
-        end
-        return 0`,
-    });
-  }
-
-  private key(workspaceId: string): string {
-    return `tensorify:slots:${workspaceId}`;
-  }
-
-  /** Takes (or renews) one of the workspace's `limit` slots for the execution; false when all are taken. */
-  async acquire(workspaceId: string, executionId: string, limit: number): Promise<boolean> {
-    const command = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>).tensorifyAcquireSlot;
-    return (await command.call(this.redis, this.key(workspaceId), executionId, limit, this.leaseMs)) === 1;
-  }
-
-  async release(workspaceId: string, executionId: string): Promise<void> {
-    await this.redis.zrem(this.key(workspaceId), executionId);
-  }
 }
 
 /**
@@ -79,6 +40,8 @@ export function bullQueueOptions(stallMs: number): Bull.QueueOptions {
 }
 
 export interface BullQueueOptions {
+  /** Whether this process runs executions (false: an API instance that leaves them to workers). */
+  process: boolean;
   /** Executions this process runs at once. */
   concurrency: number;
   /** How long a job's lock (and a workspace slot's lease) lasts without renewal. */
@@ -86,23 +49,23 @@ export interface BullQueueOptions {
   slots: WorkspaceSlots;
 }
 
-/** The job to run for an execution id, from its committed row; null when it is no longer `queued`. */
-export type JobResolver = (executionId: string) => Promise<QueuedExecution | null>;
-
 /**
  * The execution queue of the distributed mode: Bull on Redis. Any process may enqueue; the ones
  * that `start` process jobs, `concurrency` at a time, each within its workspace's limit across all
  * workers (`WorkspaceSlots`). A job is the execution id; its row is the truth: a job whose
  * execution is no longer `queued` is dropped, and the conditional `queued → running` update lets
- * one worker only run it. A job lost with Redis is queued again by the reconciler
- * (ExecutionsLifecycle) from the `queued` rows.
+ * one worker only run it. No process may assume the running executions are its own: the ones
+ * that run executions stamp theirs, and every process reconciles, periodically: it ends
+ * WORKER_LOST the running executions not stamped for the stall interval, and queues again the
+ * `queued` rows whose job Redis lost (a restart without persistence; a job id is the execution
+ * id, so one still there is not added twice).
  */
 export class BullExecutionQueue implements ExecutionQueue {
   private readonly logger = new Logger('ExecutionQueue');
   private counts = { waiting: 0, running: 0 };
   private countsTimer?: NodeJS.Timeout;
-  private processing = false;
-  private resolve?: JobResolver;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private started = false;
 
   /** `queue`: the Bull queue @nestjs/bull made (BullModule.registerQueue), with bullQueueOptions(). */
   constructor(
@@ -126,22 +89,26 @@ export class BullExecutionQueue implements ExecutionQueue {
     return false;
   }
 
-  /** How a worker reads the job of an execution id; set before start(). */
-  setResolver(resolve: JobResolver): void {
-    this.resolve = resolve;
-  }
-
-  start(processor: ExecutionProcessor): void {
-    if (this.resolve === undefined) throw new Error('BullExecutionQueue.start() before setResolver()');
-    if (this.processing) return;
-    this.processing = true;
-    void this.queue.process(this.options.concurrency, async (job) => this.handle(job, processor)).catch((error: Error) => {
-      this.logger.error(`The queue stopped processing: ${error.message}`);
+  async start(worker: QueueWorker): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { stallMs } = this.options;
+    if (this.options.process) {
+      void this.queue.process(this.options.concurrency, async (job) => this.handle(job, worker)).catch((error: Error) => {
+        this.logger.error(`The queue stopped processing: ${error.message}`);
+      });
+      this.every(stallMs / 3, () => worker.heartbeat());
+    }
+    this.every(stallMs / 2, async () => {
+      const lost = await worker.failStalled(new Date(Date.now() - stallMs));
+      if (lost > 0) this.logger.warn(`${lost} execution(s) whose worker stopped answering ended WORKER_LOST`);
+      for (const job of await worker.queued(new Date(Date.now() - stallMs / 2))) this.enqueue(job);
     });
   }
 
   async stop(): Promise<void> {
     clearInterval(this.countsTimer);
+    this.timers.forEach(clearInterval);
     await this.queue.close();
   }
 
@@ -159,12 +126,26 @@ export class BullExecutionQueue implements ExecutionQueue {
     }
   }
 
-  private async handle(job: Bull.Job<ExecutionJobData>, processor: ExecutionProcessor): Promise<void> {
+  /** Runs `task` every `ms` (not twice at once) until stop(); a failure is logged and the next round tries again. */
+  private every(ms: number, task: () => Promise<unknown>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      task()
+        .catch((error: Error) => this.logger.warn(`Execution upkeep failed: ${error.message}`))
+        .finally(() => (busy = false));
+    }, Math.max(500, Math.floor(ms)));
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async handle(job: Bull.Job<ExecutionJobData>, worker: QueueWorker): Promise<void> {
     let queued: QueuedExecution | null;
     let acquired: boolean;
     const { slots } = this.options;
     try {
-      queued = await this.resolve!(job.data.executionId);
+      queued = await worker.job(job.data.executionId);
       if (queued === null) return;
       acquired = await slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit);
     } catch (error) {
@@ -178,7 +159,7 @@ export class BullExecutionQueue implements ExecutionQueue {
       slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit).catch(() => undefined);
     }, Math.max(500, Math.floor(this.options.stallMs / 3)));
     try {
-      await processor(queued);
+      await worker.process(queued);
     } catch (error) {
       this.logger.error(`Running ${queued.executionId} failed: ${(error as Error).message}`);
     } finally {

@@ -22,7 +22,8 @@ export class ExecutionBus implements OnApplicationShutdown {
 
   constructor(private readonly redis: RedisConnections) {}
 
-  get distributed(): boolean {
+  /** Through Redis (the distributed mode), or within this process. */
+  private get distributed(): boolean {
     return this.redis.enabled;
   }
 

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import type { LogStream } from '@tensorify/executor-sdk';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { ExecutionLogEntity } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
+import { ExecutionsRepository } from './executions.repository';
 
 export interface LogLine {
   seq: number;
@@ -30,7 +29,7 @@ export class ExecutionLogs implements OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @InjectRepository(ExecutionLogEntity) private readonly logs: Repository<ExecutionLogEntity>,
+    private readonly executions: ExecutionsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly bus: ExecutionBus,
   ) {}
@@ -69,7 +68,7 @@ export class ExecutionLogs implements OnApplicationShutdown {
     this.pending = [];
     this.flushing = this.flushing.then(async () => {
       try {
-        for (let start = 0; start < batch.length; start += 200) await this.logs.insert(batch.slice(start, start + 200));
+        await this.executions.appendLogs(batch);
       } catch (error) {
         // Live readers got the lines; the stored log misses them. The next batches still go in.
         this.logger.error(`Could not store ${batch.length} log line(s): ${(error as Error).message}`);
@@ -81,11 +80,7 @@ export class ExecutionLogs implements OnApplicationShutdown {
   /** Stored lines with `seq` greater than `after`, in order. */
   async read(executionId: string, after = -1): Promise<LogLine[]> {
     await this.flush();
-    const rows = await this.logs
-      .createQueryBuilder('l')
-      .where('l.executionId = :executionId AND l.seq > :after', { executionId, after })
-      .orderBy('l.seq', 'ASC')
-      .getMany();
+    const rows = await this.executions.readLogs(executionId, after);
     return rows.map(({ seq, stream, line }) => ({ seq, stream: stream as LogStream, line }));
   }
 

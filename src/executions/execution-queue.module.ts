@@ -3,12 +3,15 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { Queue } from 'bull';
 import type { AppConfig } from '../config/config';
 import { RedisConnections } from '../redis/redis.module';
-import { BULL_QUEUE_NAME, BullExecutionQueue, bullQueueOptions, type ExecutionJobData, WorkspaceSlots } from './bull-execution-queue';
+import { BULL_QUEUE_NAME, BullExecutionQueue, bullQueueOptions, type ExecutionJobData } from './bull-execution-queue';
 import { EXECUTION_QUEUE, InProcessExecutionQueue } from './execution-queue';
+import { WorkspaceSlots } from './workspace-slots';
 
 /**
  * The execution queue of this deployment, for every module: in this process (the embedded mode),
  * or Bull on Redis through @nestjs/bull when TENSORIFY_REDIS_URL is set (the distributed mode).
+ * The one place the mode is chosen: what differs between the two (recovery at start, or
+ * heartbeats and a periodic reconciliation) is the queue's, behind the ExecutionQueue interface.
  */
 @Global()
 @Module({})
@@ -30,7 +33,12 @@ export class ExecutionQueueModule {
           provide: EXECUTION_QUEUE,
           inject: [getQueueToken(BULL_QUEUE_NAME), RedisConnections],
           useFactory: (queue: Queue<ExecutionJobData>, redis: RedisConnections) =>
-            new BullExecutionQueue(queue, { concurrency: config.executionConcurrency, stallMs, slots: new WorkspaceSlots(redis.client(), stallMs) }),
+            new BullExecutionQueue(queue, {
+              process: config.processExecutions,
+              concurrency: config.executionConcurrency,
+              stallMs,
+              slots: new WorkspaceSlots(redis.client(), stallMs),
+            }),
         },
       ],
       exports: [EXECUTION_QUEUE],

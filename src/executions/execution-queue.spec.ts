@@ -1,4 +1,23 @@
-import { InProcessExecutionQueue, type QueuedExecution } from './execution-queue';
+import { InProcessExecutionQueue, type QueuedExecution, type QueueWorker } from './execution-queue';
+
+/** A worker of this process alone: `process` runs the jobs, `queued` is what the rows held at start; it records its calls. */
+function workerOf(process: QueueWorker['process'], queued: QueuedExecution[] = []): QueueWorker & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    process,
+    job: async () => null,
+    queued: async () => {
+      calls.push('queued');
+      return queued;
+    },
+    recover: async () => {
+      calls.push('recover');
+    },
+    failStalled: async () => 0,
+    heartbeat: async () => undefined,
+  };
+}
 
 /** A processor whose jobs finish when the test says so. */
 function controllable() {
@@ -25,7 +44,7 @@ describe(InProcessExecutionQueue.name, () => {
   it('runs at most `concurrency` jobs at once, in arrival order', async () => {
     const queue = new InProcessExecutionQueue(2);
     const { processor, started, finish } = controllable();
-    queue.start(processor);
+    await queue.start(workerOf(processor));
     ['e1', 'e2', 'e3', 'e4'].forEach((id) => queue.enqueue(job(id)));
     expect(started).toEqual(['e1', 'e2']);
     expect(queue.stats()).toEqual({ waiting: 2, running: 2 });
@@ -36,7 +55,7 @@ describe(InProcessExecutionQueue.name, () => {
   it("holds a workspace at its plan's limit without holding up other workspaces", async () => {
     const queue = new InProcessExecutionQueue(10);
     const { processor, started, finish } = controllable();
-    queue.start(processor);
+    await queue.start(workerOf(processor));
     ['f1', 'f2', 'f3'].forEach((id) => queue.enqueue(job(id, 'ws_free', 2)));
     queue.enqueue(job('p1', 'ws_pro', 10));
     expect(started).toEqual(['f1', 'f2', 'p1']);
@@ -44,10 +63,10 @@ describe(InProcessExecutionQueue.name, () => {
     expect(started).toEqual(['f1', 'f2', 'p1', 'f3']);
   });
 
-  it('takes out a job that has not started, and ignores a second enqueue of the same id', () => {
+  it('takes out a job that has not started, and ignores a second enqueue of the same id', async () => {
     const queue = new InProcessExecutionQueue(1);
     const { processor, started } = controllable();
-    queue.start(processor);
+    await queue.start(workerOf(processor));
     queue.enqueue(job('e1'));
     queue.enqueue(job('e2'));
     queue.enqueue(job('e2'));
@@ -62,7 +81,7 @@ describe(InProcessExecutionQueue.name, () => {
     const { processor, started, finish } = controllable();
     queue.enqueue(job('e1'));
     expect(started).toEqual([]);
-    queue.start(processor);
+    await queue.start(workerOf(processor));
     expect(started).toEqual(['e1']);
     let stopped = false;
     const stopping = queue.stop().then(() => (stopped = true));
@@ -77,14 +96,29 @@ describe(InProcessExecutionQueue.name, () => {
   it('keeps going when a job fails', async () => {
     const queue = new InProcessExecutionQueue(1);
     const started: string[] = [];
-    queue.start(async (queued) => {
-      started.push(queued.executionId);
-      throw new Error('boom');
-    });
+    await queue.start(
+      workerOf(async (queued) => {
+        started.push(queued.executionId);
+        throw new Error('boom');
+      }),
+    );
     queue.enqueue(job('e1'));
     queue.enqueue(job('e2'));
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(started).toEqual(['e1', 'e2']);
     expect(queue.stats()).toEqual({ waiting: 0, running: 0 });
+  });
+
+  it('on start, recovers what its previous run left running, then runs what was queued before, ahead of later jobs', async () => {
+    const queue = new InProcessExecutionQueue(1);
+    const { processor, started, finish } = controllable();
+    const worker = workerOf(processor, [job('old1'), job('old2')]);
+    await queue.start(worker);
+    queue.enqueue(job('new'));
+    expect(worker.calls).toEqual(['recover', 'queued']);
+    expect(started).toEqual(['old1']);
+    await finish('old1');
+    await finish('old2');
+    expect(started).toEqual(['old1', 'old2', 'new']);
   });
 });

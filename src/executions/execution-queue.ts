@@ -1,4 +1,6 @@
-/** The queue token: one interface, an in-process implementation now, Bull with the scale-out issue. */
+import { Logger } from '@nestjs/common';
+
+/** The queue token: one interface, chosen once per deployment by ExecutionQueueModule (in this process, or Bull on Redis). */
 export const EXECUTION_QUEUE = Symbol('EXECUTION_QUEUE');
 
 /** A committed execution waiting for a slot. The payload is the id; the rest only schedules it. */
@@ -9,14 +11,33 @@ export interface QueuedExecution {
   workspaceLimit: number;
 }
 
-export type ExecutionProcessor = (job: QueuedExecution) => Promise<void>;
+/**
+ * What a queue calls back (the executions' processor): it runs jobs, and reads and repairs the
+ * rows the queue stands for. Each mode uses what it needs: one process alone recovers at start;
+ * processes that share a queue stamp their runs and reconcile periodically.
+ */
+export interface QueueWorker {
+  /** Runs a job to its end; it records its own failures on the execution. */
+  process(job: QueuedExecution): Promise<void>;
+  /** The job of an execution that is still `queued`; null when it is not. */
+  job(executionId: string): Promise<QueuedExecution | null>;
+  /** The `queued` executions (those created before `before`, when given), oldest first, as jobs. */
+  queued(before?: Date): Promise<QueuedExecution[]>;
+  /** The only process starts: executions left `running` died with its previous run (WORKER_LOST). */
+  recover(): Promise<void>;
+  /** Ends WORKER_LOST the running executions no process has stamped since `before`; how many. */
+  failStalled(before: Date): Promise<number>;
+  /** Stamps the executions this process runs, so that the others know it is alive. */
+  heartbeat(): Promise<void>;
+}
 
 export interface ExecutionQueue {
-  /** Adds a committed execution; the processor gets it once a slot is free, globally and in its workspace. */
+  /** Adds a committed execution; the worker gets it once a slot is free, globally and in its workspace. */
   enqueue(job: QueuedExecution): void;
   /** Takes out a job that has not started; true when it was waiting. */
   remove(executionId: string): boolean;
-  start(processor: ExecutionProcessor): void;
+  /** Brings the queue in step with the rows and starts handing jobs to `worker` (if this process runs executions). */
+  start(worker: QueueWorker): Promise<void>;
   /** Stops starting jobs and resolves when the running ones have settled. */
   stop(): Promise<void>;
   stats(): { waiting: number; running: number };
@@ -31,7 +52,8 @@ export class InProcessExecutionQueue implements ExecutionQueue {
   private readonly waiting: QueuedExecution[] = [];
   private readonly runningByWorkspace = new Map<string, number>();
   private readonly settled = new Set<Promise<void>>();
-  private processor?: ExecutionProcessor;
+  private readonly logger = new Logger('ExecutionQueue');
+  private processor?: QueueWorker['process'];
   private running = 0;
   private stopped = false;
 
@@ -50,8 +72,13 @@ export class InProcessExecutionQueue implements ExecutionQueue {
     return true;
   }
 
-  start(processor: ExecutionProcessor): void {
-    this.processor = processor;
+  /** This process is the only one: what ran before it started is lost, what was queued is queued again. */
+  async start(worker: QueueWorker): Promise<void> {
+    await worker.recover();
+    const queued = await worker.queued();
+    for (const job of queued) this.enqueue(job);
+    if (queued.length > 0) this.logger.log(`${queued.length} queued execution(s) from before the restart queued again`);
+    this.processor = (job) => worker.process(job);
     this.stopped = false;
     this.dispatch();
   }

@@ -1,15 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { type AbortReason, type ExecutionResult, ExecutorUnavailableError } from '@tensorify/executor-sdk';
-import { In, Repository } from 'typeorm';
 import { Clock, CLOCK } from '../common/clock';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { errorMessage } from '../executors/plugin-loader';
-import { ExecutionEntity, ExecutionErrorCode, type ExecutionStatus } from './execution.entity';
+import { ExecutionErrorCode, type ExecutionStatus } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import type { QueuedExecution } from './execution-queue';
+import { type ExecutionEnd, ExecutionsRepository } from './executions.repository';
 
 /** How many of the executor's own lines after the program's output a failed execution's error quotes (after the stderr lines). */
 const SYSTEM_LINES_IN_ERROR = 5;
@@ -17,7 +16,7 @@ const SYSTEM_LINES_IN_ERROR = 5;
 const STDERR_LINES_IN_ERROR = 20;
 
 interface Outcome {
-  status: Exclude<ExecutionStatus, 'queued' | 'running'>;
+  status: ExecutionEnd['status'];
   exitCode?: number | null;
   output?: unknown;
   errorCode?: ExecutionErrorCode;
@@ -25,21 +24,32 @@ interface Outcome {
   externalId?: string | null;
 }
 
+interface Finish {
+  executionId: string;
+  outcome: Outcome;
+  /** Only while the execution is in one of these statuses (default: queued or running). */
+  from?: ExecutionStatus[];
+  /** Only if its worker has not stamped it since (the reconciler). */
+  staleBefore?: Date;
+  /** What the caller already knows of the run, so that the `finished` event needs no read. */
+  run?: { executor: string | null; startedAt: Date | null };
+}
+
 /**
  * Runs one queued execution: marks it running, hands its stored files to its executor, streams
  * the lines into its log, enforces its time limit, and stores how it ended. Cancel and timeout
  * abort the executor's signal; the status is written only once the executor has returned, so
- * `cancelled` means the process is gone.
+ * `cancelled` means the process is gone. Cancel requests reach it through the ExecutionBus, from
+ * whichever process took the request.
  */
 @Injectable()
 export class ExecutionRunner {
   private readonly logger = new Logger(ExecutionRunner.name);
   private readonly active = new Map<string, AbortController>();
-  private readonly cancelsBeforeStart = new Set<string>();
   private stopListening?: () => void;
 
   constructor(
-    @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
+    private readonly executions: ExecutionsRepository,
     private readonly registry: ExecutorRegistry,
     private readonly logs: ExecutionLogs,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -58,39 +68,32 @@ export class ExecutionRunner {
     await ready;
   }
 
-  /** Asks whichever process runs the execution to stop it. */
+  /** Asks whichever process runs the execution to stop it (this one included). */
   requestCancel(executionId: string): void {
-    if (this.bus.distributed) this.bus.requestCancel(executionId);
-    else this.cancel(executionId);
+    this.bus.requestCancel(executionId);
   }
 
-  /** Distributed mode: stamps the executions this process runs, so the others know it is alive. */
+  /** Stamps the executions this process runs, so the others know it is alive. */
   async heartbeat(): Promise<void> {
     const ids = [...this.active.keys()];
     if (ids.length === 0) return;
-    await this.executions.update({ id: In(ids), status: 'running' }, { heartbeatAt: new Date(this.clock.now()) });
+    await this.executions.heartbeat(ids, new Date(this.clock.now()));
   }
 
   /**
-   * Distributed mode: running executions whose worker has not stamped them since `before` (it
-   * died) end WORKER_LOST. Each is checked again in its own update, so a late heartbeat wins.
+   * Running executions whose worker has not stamped them since `before` (it died) end
+   * WORKER_LOST. Each is checked again in its own update, so a late heartbeat wins.
    */
   async failStalled(before: Date): Promise<number> {
-    const stale = await this.executions
-      .createQueryBuilder('e')
-      .select(['e.id'])
-      .where("e.status = 'running'")
-      .andWhere('COALESCE(e.heartbeatAt, e.startedAt) < :before', { before: before.toISOString() })
-      .getMany();
     let lost = 0;
-    for (const { id } of stale) {
-      if (this.active.has(id)) continue;
-      const ended = await this.finish(
-        id,
-        { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The worker running this execution stopped answering (it died, or lost the database); it did not finish' },
-        'running',
-        before,
-      );
+    for (const executionId of await this.executions.findRunning(before)) {
+      if (this.active.has(executionId)) continue;
+      const ended = await this.finish({
+        executionId,
+        outcome: { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The worker running this execution stopped answering (it died, or lost the database); it did not finish' },
+        from: ['running'],
+        staleBefore: before,
+      });
       if (ended) lost++;
     }
     return lost;
@@ -98,7 +101,7 @@ export class ExecutionRunner {
 
   /** The queue's processor. */
   readonly process = async (job: QueuedExecution): Promise<void> => {
-    const execution = await this.executions.findOneBy({ id: job.executionId });
+    const execution = await this.executions.findToRun(job.executionId);
     if (!execution || execution.status !== 'queued') return;
     if (execution.cancelRequestedAt) {
       await this.finishCancelledBeforeStart(execution.id);
@@ -106,25 +109,25 @@ export class ExecutionRunner {
     }
     const plugin = this.registry.get(execution.executor ?? '');
     if (plugin?.executor === undefined) {
-      await this.finish(execution.id, {
-        status: 'failed',
-        errorCode: ExecutionErrorCode.EXECUTOR_UNAVAILABLE,
-        errorMessage: `Executor "${execution.executor}" is not loaded on this server`,
+      await this.finish({
+        executionId: execution.id,
+        outcome: { status: 'failed', errorCode: ExecutionErrorCode.EXECUTOR_UNAVAILABLE, errorMessage: `Executor "${execution.executor}" is not loaded on this server` },
       });
       return;
     }
-    const startedAt = new Date(this.clock.now());
-    const started = await this.executions.update({ id: execution.id, status: 'queued' }, { status: 'running', startedAt, heartbeatAt: startedAt });
-    if (!started.affected) return;
-    this.events.emit('started', { executionId: execution.id, executor: plugin.id ?? '', queuedMs: startedAt.getTime() - execution.createdAt.getTime() });
+    // Registered before the claim: a cancel asked for before the claim keeps it from running (the
+    // request's process ends it), one asked for after finds the run here to abort.
     const controller = new AbortController();
     this.active.set(execution.id, controller);
-    // A cancel that arrived between the read above and now found nothing to abort: it waits here
-    // (or, sent by another process, in the row).
-    if (this.cancelsBeforeStart.delete(execution.id)) controller.abort('cancelled' satisfies AbortReason);
-    else if (this.bus.distributed && (await this.executions.findOne({ where: { id: execution.id }, select: { id: true, cancelRequestedAt: true } }))?.cancelRequestedAt) {
-      controller.abort('cancelled' satisfies AbortReason);
+    const startedAt = new Date(this.clock.now());
+    let claimed = false;
+    try {
+      claimed = await this.executions.claim(execution.id, startedAt);
+    } finally {
+      if (!claimed) this.active.delete(execution.id);
     }
+    if (!claimed) return;
+    this.events.emit('started', { executionId: execution.id, executor: plugin.id ?? '', queuedMs: startedAt.getTime() - execution.createdAt.getTime() });
     const timer = setTimeout(() => controller.abort('timed_out' satisfies AbortReason), execution.timeoutSeconds * 1000);
     this.logs.open(execution.id, execution.logCount);
     const stderr: string[] = [];
@@ -162,8 +165,7 @@ export class ExecutionRunner {
           setExternalId: (id) => {
             externalId = id;
             storingExternalId = this.executions
-              .update({ id: execution.id, status: 'running' }, { externalId: id })
-              .then(() => undefined)
+              .setExternalId(execution.id, id)
               .catch((error: unknown) => this.logger.warn(`could not store the external id of ${execution.id}: ${errorMessage(error)}`));
           },
         },
@@ -178,18 +180,13 @@ export class ExecutionRunner {
       this.active.delete(execution.id);
     }
     await storingExternalId;
-    await this.finish(execution.id, outcome, undefined, undefined, { executor: execution.executor, startedAt });
+    await this.finish({ executionId: execution.id, outcome, run: { executor: execution.executor, startedAt } });
   };
 
   /** Asks the running execution to stop; false when it is not running in this process. */
   cancel(executionId: string): boolean {
     const controller = this.active.get(executionId);
-    if (!controller) {
-      // Taken off the queue but not started yet: process() aborts it as soon as it registers.
-      // (In the distributed mode the row says so instead: other processes' ids are not kept.)
-      if (!this.bus.distributed) this.cancelsBeforeStart.add(executionId);
-      return false;
-    }
+    if (!controller) return false;
     controller.abort('cancelled' satisfies AbortReason);
     return true;
   }
@@ -201,14 +198,18 @@ export class ExecutionRunner {
 
   /** Ends a queued execution `cancelled`; false when it is no longer queued (it started meanwhile). */
   async finishCancelledBeforeStart(executionId: string): Promise<boolean> {
-    return this.finish(executionId, { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled before it started' }, 'queued');
+    return this.finish({ executionId, outcome: { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled before it started' }, from: ['queued'] });
   }
 
   /** After a crash: executions left `running` by this server end `failed` with WORKER_LOST (their processes died with it). */
   async recover(): Promise<void> {
-    const lost = await this.executions.find({ where: { status: 'running' }, select: { id: true } });
-    for (const { id } of lost) {
-      await this.finish(id, { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The server stopped while this execution ran; it did not finish' }, 'running');
+    const lost = await this.executions.findRunning();
+    for (const executionId of lost) {
+      await this.finish({
+        executionId,
+        outcome: { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The server stopped while this execution ran; it did not finish' },
+        from: ['running'],
+      });
     }
     if (lost.length > 0) this.logger.warn(`${lost.length} execution(s) left running by a previous run of the server ended as WORKER_LOST`);
   }
@@ -245,43 +246,27 @@ export class ExecutionRunner {
     return { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled while running; the process is gone' };
   }
 
-  /** Stores how the execution ended (only if it is still `from`), then tells live readers. */
-  /** Stores how the execution ended (only if it is still `from`, and, given `staleBefore`, not stamped since); true when it did. */
-  private async finish(
-    executionId: string,
-    outcome: Outcome,
-    from: ExecutionStatus | ExecutionStatus[] = ['queued', 'running'],
-    staleBefore?: Date,
-    /** What the caller already knows of the run, so that the `finished` event needs no read. */
-    run?: { executor: string | null; startedAt: Date | null },
-  ): Promise<boolean> {
-    this.cancelsBeforeStart.delete(executionId);
+  /** Stores how the execution ended (only if it meets the conditions), then tells live readers; true when it did. */
+  private async finish({ executionId, outcome, from = ['queued', 'running'], staleBefore, run }: Finish): Promise<boolean> {
     await this.logs.flush();
     const logCount = this.logs.close(executionId);
-    const fields: Partial<ExecutionEntity> = {
+    const end: ExecutionEnd = {
       status: outcome.status,
       completedAt: new Date(this.clock.now()),
       exitCode: outcome.exitCode ?? null,
       output: outcome.output === undefined ? null : outcome.output,
       errorCode: outcome.errorCode ?? null,
       errorMessage: outcome.errorMessage ?? null,
+      ...(logCount > 0 ? { logCount } : {}),
+      ...(outcome.externalId ? { externalId: outcome.externalId } : {}),
     };
-    if (logCount > 0) fields.logCount = logCount;
-    if (outcome.externalId) fields.externalId = outcome.externalId;
-    const where = this.executions
-      .createQueryBuilder()
-      .update()
-      .set(fields as never)
-      .where('id = :executionId', { executionId })
-      .andWhere('status IN (:...from)', { from: Array.isArray(from) ? from : [from] });
-    if (staleBefore !== undefined) where.andWhere('COALESCE(heartbeat_at, started_at) < :before', { before: staleBefore.toISOString() });
-    const updated = await where.execute();
+    const updated = await this.executions.finish(executionId, end, { from, staleBefore });
     this.logs.ended(executionId, outcome.status);
-    if (updated.affected) {
-      const known = run ?? (await this.executions.findOne({ where: { id: executionId }, select: { id: true, executor: true, startedAt: true } }));
-      const runMs = known?.startedAt ? (fields.completedAt as Date).getTime() - known.startedAt.getTime() : null;
+    if (updated) {
+      const known = run ?? (await this.executions.findRun(executionId));
+      const runMs = known?.startedAt ? end.completedAt.getTime() - known.startedAt.getTime() : null;
       this.events.emit('finished', { executionId, executor: known?.executor ?? null, status: outcome.status, runMs });
     }
-    return Boolean(updated.affected);
+    return updated;
   }
 }

@@ -16,6 +16,7 @@ import {
 } from './dto/execution.dto';
 import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
 import { ExecutionLogs, type LogLine } from './execution-logs';
+import type { ExecutionRecord } from './executions.repository';
 import { ExecutionsService } from './executions.service';
 
 const EXECUTION_NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.EXECUTION_NOT_FOUND, message: 'Execution exec_7Hq2LmV9xK3pR0Ts not found' };
@@ -249,7 +250,7 @@ export class ExecutionsController {
     }
   }
 
-  private present(execution: Omit<ExecutionEntity, 'files'>, logs: string[]): ExecutionDto {
+  private present(execution: ExecutionRecord, logs: string[]): ExecutionDto {
     return {
       id: execution.id,
       workflowId: execution.workflowId,

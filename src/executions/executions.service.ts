@@ -1,8 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
-import { Repository } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { AuthContext } from '../auth/auth-context';
 import { WorkflowExporter } from '../codegen/workflow-exporter';
 import { Clock, CLOCK } from '../common/clock';
@@ -11,17 +8,15 @@ import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
 import { Page, toPage } from '../common/pagination';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
-import { isUniqueViolation, pageAfter } from '../database/query-helpers';
+import { isUniqueViolation } from '../database/query-helpers';
 import { ExecutorRegistry } from '../executors/executor-registry';
-import type { Plan } from '../plans/plans';
 import { WorkflowsService } from '../workflows/workflows.service';
-import { ExecutionEntity, ExecutionStatus, TERMINAL_STATUSES } from './execution.entity';
+import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
+import { workspaceConcurrency } from './execution-limits';
 import { EXECUTION_QUEUE, type ExecutionQueue } from './execution-queue';
 import { ExecutionLogs } from './execution-logs';
 import { ExecutionRunner } from './execution-runner';
-
-/** Executions a workspace may have running at once, by plan (`enterprise` from config). */
-export const PLAN_CONCURRENT_EXECUTIONS: Record<Exclude<Plan, 'enterprise'>, number> = { free: 2, pro: 10 };
+import { type ExecutionFilter, type ExecutionRecord, ExecutionsRepository, type NewExecution } from './executions.repository';
 
 /** How long an Idempotency-Key keeps answering with the execution it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -33,16 +28,11 @@ export interface ExecuteRequest {
   executor?: string;
 }
 
-export interface ExecutionFilter {
-  workflowId?: string;
-  status?: ExecutionStatus;
-}
-
 /** Starts, reads, lists and cancels executions; the runner does the running. */
 @Injectable()
 export class ExecutionsService {
   constructor(
-    @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
+    private readonly executions: ExecutionsRepository,
     private readonly workflows: WorkflowsService,
     private readonly exporter: WorkflowExporter,
     private readonly registry: ExecutorRegistry,
@@ -51,21 +41,14 @@ export class ExecutionsService {
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.withoutFiles = Object.fromEntries(
-      executions.metadata.columns.filter((column) => column.propertyName !== 'files').map((column) => [column.propertyName, true]),
-    );
-  }
-
-  /** Every column but the stored files (the bulk of a row), for reads that do not serve them. */
-  private readonly withoutFiles: Partial<Record<keyof ExecutionEntity, true>>;
+  ) {}
 
   /**
    * Compiles the workflow's current version, stores a `queued` execution with the files it will
    * run, and only then queues it. With an idempotency key seen in the last 24 hours, answers with
    * the execution it created (the same request) or 409 (another request).
    */
-  async execute(auth: AuthContext, workflowId: string, request: ExecuteRequest, idempotencyKey?: string): Promise<{ execution: Omit<ExecutionEntity, 'files'>; replayed: boolean }> {
+  async execute(auth: AuthContext, workflowId: string, request: ExecuteRequest, idempotencyKey?: string): Promise<{ execution: ExecutionRecord; replayed: boolean }> {
     const timeoutSeconds = request.timeoutSeconds ?? this.config.executionTimeoutSeconds;
     if (timeoutSeconds > this.config.maxExecutionSeconds) {
       throw new ValidationError(`timeoutSeconds may be at most ${this.config.maxExecutionSeconds} on this server`, {
@@ -80,32 +63,23 @@ export class ExecutionsService {
     const workflow = await this.workflows.get(auth.workspace.id, workflowId);
     const executor = await this.chooseExecutor(request);
     const files = this.exporter.files(workflow);
-    const execution = Object.assign(new ExecutionEntity(), {
+    const fields: NewExecution = {
       id: newId(ID_PREFIX.execution),
       workspaceId: auth.workspace.id,
       workflowId: workflow.id,
       workflowVersion: workflow.version,
-      status: 'queued' as const,
       executor,
       gpu: request.gpu ?? false,
       inputs: request.inputs ?? {},
       timeoutSeconds,
       files,
-      output: null,
-      exitCode: null,
-      errorCode: null,
-      errorMessage: null,
-      externalId: null,
-      logCount: 0,
       idempotencyKey: idempotencyKey ?? null,
       requestHash,
       createdAt: new Date(this.clock.now()),
-      startedAt: null,
-      completedAt: null,
-      cancelRequestedAt: null,
-    });
+    };
+    let execution: ExecutionEntity;
     try {
-      await this.executions.insert(execution as unknown as QueryDeepPartialEntity<ExecutionEntity>);
+      execution = await this.executions.create(fields);
     } catch (error) {
       // Two requests with the same new key at once: the one that lost answers like a replay.
       if (idempotencyKey === undefined || !isUniqueViolation(error)) throw error;
@@ -113,14 +87,14 @@ export class ExecutionsService {
       if (winner) return { execution: winner, replayed: true };
       throw error;
     }
-    this.queue.enqueue({ executionId: execution.id, workspaceId: auth.workspace.id, workspaceLimit: this.concurrencyLimit(auth.workspace) });
+    this.queue.enqueue({ executionId: execution.id, workspaceId: auth.workspace.id, workspaceLimit: workspaceConcurrency(auth.workspace.plan, this.config) });
     return { execution, replayed: false };
   }
 
   /** An execution of the workspace, without the files it ran (see `files`). */
-  async get(workspaceId: string, id: string): Promise<Omit<ExecutionEntity, 'files'>> {
+  async get(workspaceId: string, id: string): Promise<ExecutionRecord> {
     if (!looksLikeId(ID_PREFIX.execution, id)) throw this.notFound(id);
-    const execution = await this.executions.findOne({ where: { id }, select: this.withoutFiles });
+    const execution = await this.executions.find(id);
     if (!execution || execution.workspaceId !== workspaceId) throw this.notFound(id);
     return execution;
   }
@@ -128,23 +102,20 @@ export class ExecutionsService {
   /** The files an execution of the workspace ran. */
   async files(workspaceId: string, id: string): Promise<ExecutionEntity['files']> {
     if (!looksLikeId(ID_PREFIX.execution, id)) throw this.notFound(id);
-    const execution = await this.executions.findOne({ where: { id }, select: { id: true, workspaceId: true, files: true } });
+    const execution = await this.executions.findFiles(id);
     if (!execution || execution.workspaceId !== workspaceId) throw this.notFound(id);
     return execution.files;
   }
 
-  async list(workspaceId: string, filter: ExecutionFilter, limit: number, cursor?: string): Promise<Page<ExecutionEntity>> {
-    const query = this.executions.createQueryBuilder('e').where('e.workspaceId = :workspaceId', { workspaceId });
-    if (filter.workflowId !== undefined) query.andWhere('e.workflowId = :workflowId', { workflowId: filter.workflowId });
-    if (filter.status !== undefined) query.andWhere('e.status = :status', { status: filter.status });
-    return toPage(await pageAfter(query, 'e', limit, cursor).getMany(), limit);
+  async list(workspaceId: string, filter: ExecutionFilter, limit: number, cursor?: string): Promise<Page<ExecutionRecord>> {
+    return toPage(await this.executions.list(workspaceId, filter, limit, cursor), limit);
   }
 
   /**
    * Cancels a queued execution at once, or asks the runner to stop a running one: it turns
    * `cancelled` when the executor reports the process gone. A finished execution is a 409.
    */
-  async cancel(workspaceId: string, id: string): Promise<Omit<ExecutionEntity, 'files'>> {
+  async cancel(workspaceId: string, id: string): Promise<ExecutionRecord> {
     const execution = await this.get(workspaceId, id);
     if (TERMINAL_STATUSES.has(execution.status)) {
       throw new ConflictError(`Execution ${id} already finished (${execution.status}); only a queued or running execution can be cancelled`, {
@@ -152,7 +123,7 @@ export class ExecutionsService {
       });
     }
     const now = new Date(this.clock.now());
-    await this.executions.update({ id }, { cancelRequestedAt: now });
+    await this.executions.requestCancel(id, now);
     // Queued: it ends here and now, whichever process would have run it (a worker drops its job).
     // Running, or started meanwhile: the process running it stops it, and it ends once the program is gone.
     this.queue.remove(id);
@@ -163,11 +134,6 @@ export class ExecutionsService {
   /** The lines of an execution, all of them (the cap bounds how many there are). */
   async logLines(execution: Pick<ExecutionEntity, 'id'>): Promise<string[]> {
     return (await this.logs.read(execution.id)).map((line) => line.line);
-  }
-
-  /** Executions a workspace of this plan may run at once. */
-  concurrencyLimit(workspace: { plan: Plan }): number {
-    return workspace.plan === 'enterprise' ? this.config.enterpriseConcurrentExecutions : PLAN_CONCURRENT_EXECUTIONS[workspace.plan];
   }
 
   private async chooseExecutor(request: ExecuteRequest): Promise<string> {
@@ -200,12 +166,12 @@ export class ExecutionsService {
     return fallback.id;
   }
 
-  private async findByIdempotencyKey(workspaceId: string, key: string, requestHash: string): Promise<Omit<ExecutionEntity, 'files'> | undefined> {
-    const earlier = await this.executions.findOne({ where: { workspaceId, idempotencyKey: key }, select: this.withoutFiles });
+  private async findByIdempotencyKey(workspaceId: string, key: string, requestHash: string): Promise<ExecutionRecord | undefined> {
+    const earlier = await this.executions.findByIdempotencyKey(workspaceId, key);
     if (!earlier) return undefined;
     if (this.clock.now() - earlier.createdAt.getTime() >= IDEMPOTENCY_WINDOW_MS) {
       // Expired: the key is free again for a new execution.
-      await this.executions.update({ id: earlier.id }, { idempotencyKey: null });
+      await this.executions.releaseIdempotencyKey(earlier.id);
       return undefined;
     }
     if (earlier.requestHash !== requestHash) {

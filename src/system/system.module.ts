@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { ExecutionsModule } from '../executions/executions.module';
+import { ExecutorsModule } from '../executors/executors.module';
 import { HealthController } from './health.controller';
 import { SystemController } from './system.controller';
 import { SystemInfoService } from './system-info.service';
 
-@Module({ imports: [ExecutionsModule], controllers: [HealthController, SystemController], providers: [SystemInfoService] })
+@Module({ imports: [ExecutorsModule], controllers: [HealthController, SystemController], providers: [SystemInfoService] })
 export class SystemModule {}

@@ -1,8 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ANY_SCOPE, ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
-import { ExecutorRegistry } from '../executors/executor-registry';
-import { ExecutorListDto } from './dto/execution.dto';
+import { ExecutorRegistry } from './executor-registry';
+import { ExecutorListDto } from './dto/executor.dto';
 
 /** The executor plugins of this server and what each can do now. */
 @ApiTags('Executors')

@@ -1,0 +1,197 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { decodeCursor, encodeCursor } from '../common/pagination';
+import type { AppConfig } from '../config/config';
+import { buildDataSourceOptions } from '../database/data-source-options';
+import { isUniqueViolation } from '../database/query-helpers';
+import { runMigrationsExclusively } from '../database/migrate';
+import { WorkspaceEntity } from '../workspaces/workspace.entity';
+import { ExecutionEntity, ExecutionErrorCode, ExecutionLogEntity } from './execution.entity';
+import { type ExecutionEnd, ExecutionsRepository, type NewExecution } from './executions.repository';
+
+/** Opens a migrated database of the server's own options; `close` closes (and removes) it. */
+export type OpenDatabase = () => Promise<{ dataSource: DataSource; close: () => Promise<void> }>;
+
+/** A database of the server's own options and migrations; `remove` runs once it is closed. */
+export async function openMigrated(database: AppConfig['database'], remove: () => unknown): ReturnType<OpenDatabase> {
+  const dataSource = await new DataSource(buildDataSourceOptions({ database } as AppConfig)).initialize();
+  await runMigrationsExclusively(dataSource);
+  return {
+    dataSource,
+    close: async () => {
+      await dataSource.destroy();
+      await remove();
+    },
+  };
+}
+
+const at = (iso: string) => new Date(iso);
+const T0 = '2026-11-28T12:00:00.000Z';
+const FILES = { 'main.py': 'print("hello")\n', 'utils.py': '', 'requirements.txt': '' };
+
+function execution(id: string, fields: Partial<NewExecution> = {}): NewExecution {
+  return {
+    id,
+    workspaceId: 'ws_a',
+    workflowId: 'wf_a',
+    workflowVersion: 1,
+    executor: 'local',
+    gpu: false,
+    inputs: { name: 'Ada' },
+    timeoutSeconds: 60,
+    files: FILES,
+    idempotencyKey: null,
+    requestHash: null,
+    createdAt: at(T0),
+    ...fields,
+  };
+}
+
+const failed = (completedAt: Date): ExecutionEnd => ({
+  status: 'failed',
+  completedAt,
+  exitCode: null,
+  output: null,
+  errorCode: ExecutionErrorCode.WORKER_LOST,
+  errorMessage: 'lost',
+});
+
+/**
+ * What every database the server supports must do with the executions' operations: this file on
+ * a SQLite file, test/integration/executions-repository.int-spec.ts on PostgreSQL.
+ */
+export function executionsRepositoryCases(open: OpenDatabase): void {
+  let repository: ExecutionsRepository;
+  let close: () => Promise<void>;
+
+  beforeEach(async () => {
+    const database = await open();
+    close = database.close;
+    const workspaces = database.dataSource.getRepository(WorkspaceEntity);
+    for (const [id, plan] of [['ws_a', 'free'], ['ws_b', 'pro']] as const) {
+      await workspaces.insert({ id, name: id, plan, rateLimitPerMinute: null, createdAt: at(T0), updatedAt: at(T0) });
+    }
+    repository = new ExecutionsRepository(database.dataSource.getRepository(ExecutionEntity), database.dataSource.getRepository(ExecutionLogEntity));
+  });
+  afterEach(() => close());
+
+  it('stores a new execution queued and reads it back as it was written, without its files unless asked for them', async () => {
+    const created = await repository.create(execution('exec_1', { gpu: true }));
+    const read = await repository.find('exec_1');
+    expect(read).toMatchObject({ id: 'exec_1', status: 'queued', gpu: true, inputs: { name: 'Ada' }, output: null, logCount: 0, createdAt: at(T0), startedAt: null });
+    expect({ ...read, files: created.files }).toEqual({ ...created });
+    expect(read).not.toHaveProperty('files', expect.anything());
+    expect((await repository.findToRun('exec_1'))?.files).toEqual(FILES);
+    expect(await repository.findFiles('exec_1')).toEqual({ id: 'exec_1', workspaceId: 'ws_a', files: FILES });
+    expect(await repository.find('exec_none')).toBeNull();
+  });
+
+  it("refuses a second execution with the workspace's idempotency key, and finds the first by it until the key is released", async () => {
+    await repository.create(execution('exec_1', { idempotencyKey: 'k', requestHash: 'h' }));
+    const second = await repository.create(execution('exec_2', { idempotencyKey: 'k' })).catch((error: unknown) => error);
+    expect(isUniqueViolation(second)).toBe(true);
+    await repository.create(execution('exec_3', { workspaceId: 'ws_b', idempotencyKey: 'k' }));
+    expect((await repository.findByIdempotencyKey('ws_a', 'k'))?.id).toBe('exec_1');
+    await repository.releaseIdempotencyKey('exec_1');
+    expect(await repository.findByIdempotencyKey('ws_a', 'k')).toBeNull();
+    await repository.create(execution('exec_2', { idempotencyKey: 'k' }));
+  });
+
+  it("lists a workspace's executions newest first, filtered, a page at a time", async () => {
+    for (let i = 1; i <= 5; i++) {
+      await repository.create(execution(`exec_${i}`, { createdAt: at(`2026-11-28T12:00:0${i}.000Z`), workflowId: i === 5 ? 'wf_b' : 'wf_a' }));
+      if (i % 2 === 0) await repository.finish(`exec_${i}`, failed(at(T0)), { from: ['queued'] });
+    }
+    await repository.create(execution('exec_other', { workspaceId: 'ws_b' }));
+    const first = await repository.list('ws_a', {}, 2);
+    expect(first.map((e) => e.id)).toEqual(['exec_5', 'exec_4', 'exec_3']);
+    const next = await repository.list('ws_a', {}, 2, encodeCursor(first[1]));
+    expect(next.map((e) => e.id)).toEqual(['exec_3', 'exec_2', 'exec_1']);
+    expect(decodeCursor(encodeCursor(first[1])).id).toBe('exec_4');
+    expect((await repository.list('ws_a', { status: 'queued', workflowId: 'wf_a' }, 10)).map((e) => e.id)).toEqual(['exec_3', 'exec_1']);
+  });
+
+  it("lists the queued executions oldest first with their workspace's plan, by id or created before a time", async () => {
+    await repository.create(execution('exec_2', { createdAt: at('2026-11-28T12:00:02.000Z'), workspaceId: 'ws_b' }));
+    await repository.create(execution('exec_1', { createdAt: at('2026-11-28T12:00:01.000Z') }));
+    await repository.create(execution('exec_3', { createdAt: at('2026-11-28T12:00:03.000Z') }));
+    await repository.claim('exec_3', at('2026-11-28T12:00:04.000Z'));
+    expect(await repository.findQueued()).toEqual([
+      { executionId: 'exec_1', workspaceId: 'ws_a', plan: 'free' },
+      { executionId: 'exec_2', workspaceId: 'ws_b', plan: 'pro' },
+    ]);
+    expect(await repository.findQueued({ id: 'exec_2' })).toEqual([{ executionId: 'exec_2', workspaceId: 'ws_b', plan: 'pro' }]);
+    expect(await repository.findQueued({ id: 'exec_3' })).toEqual([]);
+    expect((await repository.findQueued({ before: at('2026-11-28T12:00:02.000Z') })).map((row) => row.executionId)).toEqual(['exec_1']);
+  });
+
+  it('claims a queued execution once, and not one whose cancel was asked for', async () => {
+    await repository.create(execution('exec_1'));
+    await repository.create(execution('exec_2'));
+    const startedAt = at('2026-11-28T12:00:05.000Z');
+    expect(await repository.claim('exec_1', startedAt)).toBe(true);
+    expect(await repository.claim('exec_1', startedAt)).toBe(false);
+    expect(await repository.find('exec_1')).toMatchObject({ status: 'running', startedAt, heartbeatAt: startedAt });
+    await repository.requestCancel('exec_2', startedAt);
+    expect(await repository.claim('exec_2', startedAt)).toBe(false);
+    expect(await repository.find('exec_2')).toMatchObject({ status: 'queued', cancelRequestedAt: startedAt });
+  });
+
+  it('stores the external id of a running execution only', async () => {
+    await repository.create(execution('exec_1'));
+    await repository.setExternalId('exec_1', 'early');
+    expect((await repository.find('exec_1'))?.externalId).toBeNull();
+    await repository.claim('exec_1', at(T0));
+    await repository.setExternalId('exec_1', '4242');
+    expect((await repository.find('exec_1'))?.externalId).toBe('4242');
+  });
+
+  it('stamps the running executions among the ids, and finds those not stamped since a time', async () => {
+    for (const id of ['exec_1', 'exec_2', 'exec_3']) await repository.create(execution(id));
+    await repository.claim('exec_1', at('2026-11-28T12:00:01.000Z'));
+    await repository.claim('exec_2', at('2026-11-28T12:00:01.000Z'));
+    await repository.heartbeat(['exec_1', 'exec_3'], at('2026-11-28T12:00:09.000Z'));
+    expect((await repository.find('exec_3'))?.heartbeatAt).toBeNull();
+    expect((await repository.findRunning()).sort()).toEqual(['exec_1', 'exec_2']);
+    expect(await repository.findRunning(at('2026-11-28T12:00:05.000Z'))).toEqual(['exec_2']);
+  });
+
+  it('finishes an execution only from the statuses named, and only if still stale when asked so', async () => {
+    await repository.create(execution('exec_1'));
+    await repository.claim('exec_1', at('2026-11-28T12:00:01.000Z'));
+    await repository.setExternalId('exec_1', 'kept');
+    const end: ExecutionEnd = { status: 'completed', completedAt: at('2026-11-28T12:00:02.000Z'), exitCode: 0, output: { result: 'Hello' }, errorCode: null, errorMessage: null, logCount: 3 };
+    expect(await repository.finish('exec_1', end, { from: ['queued'] })).toBe(false);
+    expect(await repository.finish('exec_1', failed(at(T0)), { from: ['running'], staleBefore: at('2026-11-28T12:00:01.000Z') })).toBe(false);
+    expect(await repository.finish('exec_1', end, { from: ['queued', 'running'] })).toBe(true);
+    expect(await repository.find('exec_1')).toMatchObject({ ...end, externalId: 'kept' });
+    expect(await repository.findRun('exec_1')).toMatchObject({ executor: 'local', startedAt: at('2026-11-28T12:00:01.000Z') });
+
+    await repository.create(execution('exec_2'));
+    await repository.claim('exec_2', at('2026-11-28T12:00:01.000Z'));
+    expect(await repository.finish('exec_2', { ...failed(at(T0)), externalId: 'host:42' }, { from: ['running'], staleBefore: at('2026-11-28T12:00:02.000Z') })).toBe(true);
+    expect(await repository.find('exec_2')).toMatchObject({ status: 'failed', errorCode: 'WORKER_LOST', externalId: 'host:42', logCount: 0, output: null });
+  });
+
+  it('appends log lines in batches and reads those after a line, in order', async () => {
+    await repository.create(execution('exec_1'));
+    const lines = Array.from({ length: 450 }, (_, seq) => Object.assign(new ExecutionLogEntity(), { executionId: 'exec_1', seq, stream: seq % 2 ? 'stderr' : 'stdout', line: `line ${seq} ✓` }));
+    await repository.appendLogs(lines);
+    const read = await repository.readLogs('exec_1', 446);
+    expect(read.map(({ seq, stream, line }) => ({ seq, stream, line }))).toEqual([
+      { seq: 447, stream: 'stderr', line: 'line 447 ✓' },
+      { seq: 448, stream: 'stdout', line: 'line 448 ✓' },
+      { seq: 449, stream: 'stderr', line: 'line 449 ✓' },
+    ]);
+    expect(await repository.readLogs('exec_1', -1)).toHaveLength(450);
+  });
+}
+
+describe(`${ExecutionsRepository.name} (SQLite file)`, () => {
+  executionsRepositoryCases(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'tensorify-executions-'));
+    return openMigrated({ type: 'sqlite', path: join(dir, 'tensorify.db') }, () => rmSync(dir, { recursive: true, force: true }));
+  });
+});

@@ -1,0 +1,214 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository, type SelectQueryBuilder, type UpdateQueryBuilder } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { pageAfter } from '../database/query-helpers';
+import type { Plan } from '../plans/plans';
+import { WorkspaceEntity } from '../workspaces/workspace.entity';
+import { type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
+
+/** An execution without the files it ran (the bulk of a row): what reads that do not serve them return. */
+export type ExecutionRecord = Omit<ExecutionEntity, 'files'>;
+
+/** What a new execution is made of; it starts `queued`, with nothing run yet. */
+export type NewExecution = Pick<
+  ExecutionEntity,
+  'id' | 'workspaceId' | 'workflowId' | 'workflowVersion' | 'executor' | 'gpu' | 'inputs' | 'timeoutSeconds' | 'files' | 'idempotencyKey' | 'requestHash' | 'createdAt'
+>;
+
+export interface ExecutionFilter {
+  workflowId?: string;
+  status?: ExecutionStatus;
+}
+
+/** A `queued` execution with its workspace's plan: what the queue needs to schedule it. */
+export interface QueuedRow {
+  executionId: string;
+  workspaceId: string;
+  plan: Plan;
+}
+
+/** The final state of an execution, as `finish` stores it. */
+export interface ExecutionEnd {
+  status: Exclude<ExecutionStatus, 'queued' | 'running'>;
+  completedAt: Date;
+  exitCode: number | null;
+  output: unknown;
+  errorCode: ExecutionErrorCode | null;
+  errorMessage: string | null;
+  /** Stored when given (a run that logged); otherwise the row keeps its count. */
+  logCount?: number;
+  /** Stored when given; otherwise the row keeps the one `setExternalId` stored. */
+  externalId?: string;
+}
+
+export interface FinishCondition {
+  /** Only while the execution is in one of these statuses. */
+  from: readonly ExecutionStatus[];
+  /** Only if its worker has not stamped it since (nor started it, when it never stamped). */
+  staleBefore?: Date;
+}
+
+export type StoredLogLine = Pick<ExecutionLogEntity, 'seq' | 'stream' | 'line'>;
+
+/** Log lines per INSERT: well under SQLite's 999 bound parameters (4 a line). */
+const LOG_LINES_PER_INSERT = 200;
+
+/**
+ * Every read and write of the `executions` and `execution_logs` tables, on SQLite and PostgreSQL
+ * alike: TypeORM's query builder over the entities' property names (`e.startedAt` in a SELECT,
+ * bare `startedAt` in an UPDATE, which has no alias), so the column names and the values'
+ * transformers (ISO timestamps, JSON text) stay the entities' business. A condition's timestamp
+ * parameter is given as the ISO text the column holds. A status change names the status
+ * it leaves, so that of two processes racing for a row, one only wins.
+ */
+@Injectable()
+export class ExecutionsRepository {
+  /** Every column but `files`, for reads that do not serve them. */
+  private readonly withoutFiles: string[];
+
+  constructor(
+    @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
+    @InjectRepository(ExecutionLogEntity) private readonly logs: Repository<ExecutionLogEntity>,
+  ) {
+    this.withoutFiles = executions.metadata.columns.filter((column) => column.propertyName !== 'files').map((column) => `e.${column.propertyName}`);
+  }
+
+  /** Stores a new `queued` execution; a second one with the workspace's idempotency key fails with a unique violation. */
+  async create(fields: NewExecution): Promise<ExecutionEntity> {
+    const execution = Object.assign(new ExecutionEntity(), {
+      ...fields,
+      status: 'queued',
+      output: null,
+      exitCode: null,
+      errorCode: null,
+      errorMessage: null,
+      externalId: null,
+      logCount: 0,
+      startedAt: null,
+      completedAt: null,
+      cancelRequestedAt: null,
+      heartbeatAt: null,
+    } satisfies ExecutionEntity);
+    // `output: unknown` is more than TypeORM's partial entity type admits; the column's transformer takes any JSON.
+    await this.executions.createQueryBuilder().insert().values(execution as unknown as QueryDeepPartialEntity<ExecutionEntity>).execute();
+    return execution;
+  }
+
+  async find(id: string): Promise<ExecutionRecord | null> {
+    return this.select().select(this.withoutFiles).where('e.id = :id', { id }).getOne();
+  }
+
+  /** The whole row, files included: what a run needs. */
+  async findToRun(id: string): Promise<ExecutionEntity | null> {
+    return this.select().where('e.id = :id', { id }).getOne();
+  }
+
+  async findFiles(id: string): Promise<Pick<ExecutionEntity, 'id' | 'workspaceId' | 'files'> | null> {
+    return this.select().select(['e.id', 'e.workspaceId', 'e.files']).where('e.id = :id', { id }).getOne();
+  }
+
+  async findByIdempotencyKey(workspaceId: string, key: string): Promise<ExecutionRecord | null> {
+    return this.select()
+      .select(this.withoutFiles)
+      .where('e.workspaceId = :workspaceId AND e.idempotencyKey = :key', { workspaceId, key })
+      .getOne();
+  }
+
+  /** A page of the workspace's executions, newest first: `limit + 1` rows, so `toPage` tells whether more follow. */
+  async list(workspaceId: string, filter: ExecutionFilter, limit: number, cursor?: string): Promise<ExecutionRecord[]> {
+    const query = this.select().select(this.withoutFiles).where('e.workspaceId = :workspaceId', { workspaceId });
+    if (filter.workflowId !== undefined) query.andWhere('e.workflowId = :workflowId', { workflowId: filter.workflowId });
+    if (filter.status !== undefined) query.andWhere('e.status = :status', { status: filter.status });
+    return pageAfter(query, 'e', limit, cursor).getMany();
+  }
+
+  /** The `queued` executions (only `id`, or those created before `before`, when given), oldest first. */
+  async findQueued(filter: { id?: string; before?: Date } = {}): Promise<QueuedRow[]> {
+    const query = this.select()
+      .select('e.id', 'executionId')
+      .addSelect('e.workspaceId', 'workspaceId')
+      .addSelect('w.plan', 'plan')
+      .innerJoin(WorkspaceEntity, 'w', 'w.id = e.workspaceId')
+      .where("e.status = 'queued'");
+    if (filter.id !== undefined) query.andWhere('e.id = :id', { id: filter.id });
+    if (filter.before !== undefined) query.andWhere('e.createdAt < :before', { before: filter.before.toISOString() });
+    return query.orderBy('e.createdAt').addOrderBy('e.id').getRawMany<QueuedRow>();
+  }
+
+  /** The ids of the `running` executions (those not stamped since `staleBefore`, when given). */
+  async findRunning(staleBefore?: Date): Promise<string[]> {
+    const query = this.select().select('e.id', 'id').where("e.status = 'running'");
+    if (staleBefore !== undefined) query.andWhere('COALESCE(e.heartbeatAt, e.startedAt) < :before', { before: staleBefore.toISOString() });
+    return (await query.getRawMany<{ id: string }>()).map((row) => row.id);
+  }
+
+  /** What the `finished` event tells of a run. */
+  async findRun(id: string): Promise<Pick<ExecutionEntity, 'executor' | 'startedAt'> | null> {
+    return this.select().select(['e.id', 'e.executor', 'e.startedAt']).where('e.id = :id', { id }).getOne();
+  }
+
+  /** Frees an expired idempotency key for a new execution. */
+  async releaseIdempotencyKey(id: string): Promise<void> {
+    await this.update().set({ idempotencyKey: null }).where('id = :id', { id }).execute();
+  }
+
+  async requestCancel(id: string, at: Date): Promise<void> {
+    await this.update().set({ cancelRequestedAt: at }).where('id = :id', { id }).execute();
+  }
+
+  /** `queued → running`, unless a cancel was asked for: true for the one process that takes the execution. */
+  async claim(id: string, startedAt: Date): Promise<boolean> {
+    const result = await this.update()
+      .set({ status: 'running', startedAt, heartbeatAt: startedAt })
+      .where("id = :id AND status = 'queued' AND cancelRequestedAt IS NULL", { id })
+      .execute();
+    return Boolean(result.affected);
+  }
+
+  /** Where the executor runs it (a process group, a container, host:pid), while it runs. */
+  async setExternalId(id: string, externalId: string): Promise<void> {
+    await this.update().set({ externalId }).where("id = :id AND status = 'running'", { id }).execute();
+  }
+
+  /** Stamps the running executions among `ids`: their worker is alive. */
+  async heartbeat(ids: readonly string[], at: Date): Promise<void> {
+    await this.update().set({ heartbeatAt: at }).where("id IN (:...ids) AND status = 'running'", { ids }).execute();
+  }
+
+  /** Stores how the execution ended, if it meets `condition`; true when it did. */
+  async finish(id: string, end: ExecutionEnd, condition: FinishCondition): Promise<boolean> {
+    const { logCount, externalId, ...always } = end;
+    const fields = { ...always } as QueryDeepPartialEntity<ExecutionEntity>;
+    if (logCount !== undefined) fields.logCount = logCount;
+    if (externalId !== undefined) fields.externalId = externalId;
+    const update = this.update().set(fields).where('id = :id AND status IN (:...from)', { id, from: condition.from });
+    if (condition.staleBefore !== undefined) {
+      update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
+    }
+    return Boolean((await update.execute()).affected);
+  }
+
+  async appendLogs(lines: readonly ExecutionLogEntity[]): Promise<void> {
+    for (let start = 0; start < lines.length; start += LOG_LINES_PER_INSERT) {
+      await this.logs.createQueryBuilder().insert().values(lines.slice(start, start + LOG_LINES_PER_INSERT)).execute();
+    }
+  }
+
+  /** Stored lines of the execution with `seq` greater than `after`, in order. */
+  async readLogs(executionId: string, after: number): Promise<StoredLogLine[]> {
+    return this.logs
+      .createQueryBuilder('l')
+      .where('l.executionId = :executionId AND l.seq > :after', { executionId, after })
+      .orderBy('l.seq', 'ASC')
+      .getMany();
+  }
+
+  private select(): SelectQueryBuilder<ExecutionEntity> {
+    return this.executions.createQueryBuilder('e');
+  }
+
+  private update(): UpdateQueryBuilder<ExecutionEntity> {
+    return this.executions.createQueryBuilder().update();
+  }
+}
