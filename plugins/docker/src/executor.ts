@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import {
+  AbortedError,
+  PROGRAM_FILES,
   type ExecutionContext,
   type ExecutionJob,
   type ExecutionResult,
@@ -21,7 +23,7 @@ import { formatSize, type ResolvedConfig } from './config';
 import { CALL_TIMEOUT_MS, removeContainer, runContainer } from './containers';
 import { callWithSignal, describeEndpoint, dockerClient, engineMessage, messageOf, statusOf, unreachable, withTimeout } from './engine';
 import { envList, programEnvironment } from './environment';
-import { AbortedError, BaseImages, VENV_DIR, VenvImages } from './images';
+import { BaseImages, VENV_DIR, VenvImages } from './images';
 import { LocalFiles } from './requirements';
 
 /** The program's work dir in its container; the files are copied there before it starts. */
@@ -30,7 +32,6 @@ export const WORK_DIR = '/tensorify/run';
 const OUTPUT_FILE = '.tensorify-output.json';
 /** The largest output file read back. */
 const OUTPUT_MAX_BYTES = 64 * 1024 * 1024;
-const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
 /** How long a run waits for the engine's first answer before saying it is unreachable. */
 const PING_TIMEOUT_MS = 5_000;
 /** capabilities(): how long its engine calls may take, and how long an answer is reused. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  PROGRAM_FILES,
   type ExecutionContext,
   type ExecutionJob,
   type ExecutionResult,
@@ -20,7 +21,6 @@ import { Hosts, keepSpare, takeSpare, type HostState, type Lease } from './hosts
 import { connect, describeHost, withoutHostPrefix, type Connection } from './ssh';
 import { checkCommand, Supervisor, type RunEnd, type RunSpec } from './supervisor';
 
-const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
 /** How many of pip's last lines the error of a failed install quotes. */
 const ERROR_TAIL_LINES = 15;
 /** After TERM, how long the supervisor may take beyond the grace period (its SIGKILL wait, pipes, cleanup) before its stdin is closed. */
