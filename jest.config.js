@@ -11,12 +11,12 @@ module.exports = {
     { ...base, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'e2e', rootDir: __dirname, testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     // The executors that need no service: the first-party local executor (real processes and virtualenvs), the example third-party
-    // plugin in plugins/examples, and the ssh executor's Python supervisor run here without SSH (plugins/ssh/test/*.spec.ts).
+    // plugin in plugins/examples, the ssh executor's Python supervisor run here without SSH, the docker executor without an engine.
     {
       ...base,
       displayName: 'local-executor',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/plugins/local/test/**/*.spec.ts', '<rootDir>/plugins/examples/*/test/**/*.spec.ts', '<rootDir>/plugins/ssh/test/**/*.spec.ts'],
+      testMatch: ['<rootDir>/plugins/local/test/**/*.spec.ts', '<rootDir>/plugins/examples/*/test/**/*.spec.ts', '<rootDir>/plugins/ssh/test/**/*.spec.ts', '<rootDir>/plugins/docker/test/**/*.spec.ts'],
     },
     // The compiler's output run for real: python3, black and pyflakes (Debian packages, installed by .ci/run).
     { ...base, displayName: 'codegen', rootDir: __dirname, testMatch: ['<rootDir>/test/codegen/**/*.codegen-spec.ts'] },

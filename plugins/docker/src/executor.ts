@@ -21,7 +21,7 @@ import {
 import { firstFile, packArchive, readAll, TooLargeError, type ArchiveEntry } from './archive';
 import { formatSize, type ResolvedConfig } from './config';
 import { CALL_TIMEOUT_MS, removeContainer, runContainer } from './containers';
-import { callWithSignal, describeEndpoint, dockerClient, engineMessage, messageOf, statusOf, unreachable, withTimeout } from './engine';
+import { callWithSignal, describeEndpoint, dockerClient, engineAbsentAndUnconfigured, engineMessage, messageOf, statusOf, unreachable, withTimeout } from './engine';
 import { envList, programEnvironment } from './environment';
 import { BaseImages, VENV_DIR, VenvImages } from './images';
 import { LocalFiles } from './requirements';
@@ -74,10 +74,12 @@ export class DockerExecutor implements Executor {
       labels: (role, executionId) => this.labels(role, executionId),
     });
     this.recovered = this.removeLeftovers().catch(async (error: unknown) => {
-      host.logger.warn('docker executor: cannot look for containers left by a previous server process', {
-        endpoint: await this.endpoint(),
-        error: messageOf(error),
-      });
+      const details = { endpoint: await this.endpoint(), error: messageOf(error) };
+      if (engineAbsentAndUnconfigured(config, process.env, error)) {
+        host.logger.debug('docker executor: no Docker engine at the default socket and none configured: no leftover containers to look for', details);
+      } else {
+        host.logger.warn('docker executor: cannot look for containers left by a previous server process', details);
+      }
       return 0;
     });
   }
