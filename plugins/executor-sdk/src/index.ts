@@ -36,6 +36,7 @@
 export * from './contract';
 export { AbortedError, untilAborted } from './abort';
 export { configSchemaParts } from './config-schema';
+export { describeExecutorConformance, type ConformanceOptions, type TestFramework } from './conformance';
 export { dropUnusableVariables, INPUTS_FILE, MAX_INPUTS_ENV_BYTES, programInputs, programVariables, type ProgramInputs } from './environment';
 export { cutMarker, LineSplitter } from './lines';
 export { packageVersion } from './package-version';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PYTHON, runTool } from '../../../test/support/python';
 import { COMMAND, FRAME, PYTHON_DIR } from '../src/python-programs';
-import { checkCommand, Supervisor } from '../src/supervisor';
+import { checkCommand, FrameParser, Supervisor } from '../src/supervisor';
 import type { Connection } from '../src/ssh';
 
 const TESTS_DIR = path.join(__dirname, 'python');
@@ -84,5 +84,23 @@ describe('the ssh executor\'s Python', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('splits supervisor frames across chunks', () => {
+    const frames: [string, string][] = [];
+    const parser = new FrameParser((kind, payload) => frames.push([kind, payload.toString()]));
+    const frame = (kind: string, text: string): Buffer => {
+      const head = Buffer.alloc(5);
+      head.write(kind, 0);
+      head.writeUInt32BE(Buffer.byteLength(text), 1);
+      return Buffer.concat([head, Buffer.from(text)]);
+    };
+    const all = Buffer.concat([frame('o', 'hello\n'), frame('e', ''), frame('X', '{"exitCode":0}')]);
+    for (let i = 0; i < all.length; i += 3) parser.push(all.subarray(i, i + 3));
+    expect(frames).toEqual([
+      ['o', 'hello\n'],
+      ['e', ''],
+      ['X', '{"exitCode":0}'],
+    ]);
   });
 });
