@@ -10,12 +10,14 @@ module.exports = {
   projects: [
     { ...base, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'e2e', rootDir: __dirname, testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
-    // The first-party local executor, with real processes and virtualenvs; and the example third-party plugin in plugins/examples.
+    // The plugins' tests that need no service: the first-party local executor (real processes and virtualenvs), the example
+    // third-party plugin in plugins/examples, the ssh executor's Python run here without SSH, the docker executor without an
+    // engine, the SDK's conformance programs. (Those needing sshd or Docker are *.int-spec.ts, in `integration`.)
     {
       ...base,
       displayName: 'local-executor',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/plugins/local/test/**/*.spec.ts', '<rootDir>/plugins/examples/*/test/**/*.spec.ts'],
+      testMatch: ['<rootDir>/plugins/**/test/**/*.spec.ts'],
     },
     // The compiler's output run for real: python3, black and pyflakes (Debian packages, installed by .ci/run).
     { ...base, displayName: 'codegen', rootDir: __dirname, testMatch: ['<rootDir>/test/codegen/**/*.codegen-spec.ts'] },

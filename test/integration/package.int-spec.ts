@@ -119,6 +119,9 @@ describe('The npm package: pack → install -g → start from any directory → 
       ...['local', 'docker', 'ssh'].flatMap((plugin) => [`plugins/${plugin}/package.json`, `plugins/${plugin}/README.md`, `plugins/${plugin}/dist/index.js`]),
       'node_modules/@tensorify/executor-sdk/package.json',
       'node_modules/@tensorify/executor-sdk/dist/index.js',
+      'node_modules/@tensorify/executor-sdk/conformance/hello.py',
+      'plugins/ssh/python/supervisor.py',
+      'plugins/ssh/python/protocol.json',
     ]) {
       expect(tarEntries).toContain(needed);
     }

@@ -75,7 +75,7 @@ export async function runContainer(options: ContainerRunOptions): Promise<Contai
     }
     if ('error' in exit) throw exit.error;
 
-    const closed = await Promise.race([ended.then(() => true), delay(STREAM_END_WAIT_MS).then(() => false)]);
+    const closed = await settlesWithin(ended, STREAM_END_WAIT_MS);
     if (!closed) options.onNotice('the output stream stayed open after the container stopped: no longer reading it');
     out.end();
     err.end();

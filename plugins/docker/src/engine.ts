@@ -95,6 +95,18 @@ export function isConnectionError(error: unknown): boolean {
   return (code !== undefined && CONNECTION_CODES.has(code)) || /socket hang up/i.test(messageOf(error));
 }
 
+/**
+ * Whether failing to reach the engine only means that Docker is not there and nobody asked for it:
+ * neither socketPath nor host is configured, DOCKER_HOST is unset, and nothing listens at the
+ * default socket (it is missing or refuses connections). Not worth a warning at every start.
+ */
+export function engineAbsentAndUnconfigured(config: Pick<ResolvedConfig, 'socketPath' | 'host'>, env: NodeJS.ProcessEnv, error: unknown): boolean {
+  if (config.socketPath !== undefined || config.host !== undefined || env.DOCKER_HOST) return false;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return syscall === 'connect' && (code === 'ENOENT' || code === 'ECONNREFUSED');
+}
+
 /** An error's message (duck-typed, see isConnectionError). */
 export function messageOf(error: unknown): string {
   const message = (error as { message?: unknown } | null | undefined)?.message;

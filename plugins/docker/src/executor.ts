@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import {
+  AbortedError,
+  PROGRAM_FILES,
   type ExecutionContext,
   type ExecutionJob,
   type ExecutionResult,
@@ -19,9 +21,9 @@ import {
 import { firstFile, packArchive, readAll, TooLargeError, type ArchiveEntry } from './archive';
 import { formatSize, type ResolvedConfig } from './config';
 import { CALL_TIMEOUT_MS, removeContainer, runContainer } from './containers';
-import { callWithSignal, describeEndpoint, dockerClient, engineMessage, messageOf, statusOf, unreachable, withTimeout } from './engine';
+import { callWithSignal, describeEndpoint, dockerClient, engineAbsentAndUnconfigured, engineMessage, messageOf, statusOf, unreachable, withTimeout } from './engine';
 import { envList, programEnvironment } from './environment';
-import { AbortedError, BaseImages, VENV_DIR, VenvImages } from './images';
+import { BaseImages, VENV_DIR, VenvImages } from './images';
 import { LocalFiles } from './requirements';
 
 /** The program's work dir in its container; the files are copied there before it starts. */
@@ -30,7 +32,6 @@ export const WORK_DIR = '/tensorify/run';
 const OUTPUT_FILE = '.tensorify-output.json';
 /** The largest output file read back. */
 const OUTPUT_MAX_BYTES = 64 * 1024 * 1024;
-const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
 /** How long a run waits for the engine's first answer before saying it is unreachable. */
 const PING_TIMEOUT_MS = 5_000;
 /** capabilities(): how long its engine calls may take, and how long an answer is reused. */
@@ -73,10 +74,12 @@ export class DockerExecutor implements Executor {
       labels: (role, executionId) => this.labels(role, executionId),
     });
     this.recovered = this.removeLeftovers().catch(async (error: unknown) => {
-      host.logger.warn('docker executor: cannot look for containers left by a previous server process', {
-        endpoint: await this.endpoint(),
-        error: messageOf(error),
-      });
+      const details = { endpoint: await this.endpoint(), error: messageOf(error) };
+      if (engineAbsentAndUnconfigured(config, process.env, error)) {
+        host.logger.debug('docker executor: no Docker engine at the default socket and none configured: no leftover containers to look for', details);
+      } else {
+        host.logger.warn('docker executor: cannot look for containers left by a previous server process', details);
+      }
       return 0;
     });
   }

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
-import { ExecutorUnavailableError } from '@tensorify/executor-sdk';
+import { AbortedError, ExecutorUnavailableError, SharedBuilds, untilAborted } from '@tensorify/executor-sdk';
 import { packArchive, type ArchiveEntry } from './archive';
 import type { PullPolicy, ResolvedConfig } from './config';
 import { CALL_TIMEOUT_MS, removeContainer, runContainer } from './containers';
@@ -43,11 +43,6 @@ export interface ImageInfo {
 }
 
 export type SystemLog = (line: string) => void;
-
-/** Thrown while a run waits for a pull or a build when its signal aborts. */
-export class AbortedError extends Error {
-  override readonly name = 'AbortedError';
-}
 
 /** An image's id and environment, or undefined when the engine does not have it. */
 export async function inspectImage(docker: Docker, name: string): Promise<ImageInfo | undefined> {
@@ -126,15 +121,6 @@ export interface VenvImagesOptions {
   labels(role: 'build', executionId: string): Record<string, string>;
 }
 
-interface Build {
-  promise: Promise<string>;
-  /** The log of every run waiting for this build: pip's lines go to each. */
-  listeners: Set<SystemLog>;
-  /** Aborted once no run waits for the build any more. */
-  controller: AbortController;
-  settled: boolean;
-}
-
 /**
  * Derived images with the requirements installed in a virtualenv, `tensorify-venv:<hash>`, one
  * per (base image id, interpreter, normalised requirements, pip arguments, local packages).
@@ -143,7 +129,7 @@ interface Build {
  * for it sees pip's output); a failed build leaves no image.
  */
 export class VenvImages {
-  private readonly builds = new Map<string, Build>();
+  private readonly builds = new SharedBuilds<string>();
 
   constructor(private readonly options: VenvImagesOptions) {}
 
@@ -153,47 +139,12 @@ export class VenvImages {
     const files = findLinks ? await findLinks.list() : [];
     const hash = recipeHash({ baseImageId: base.id, python: config.python, requirements, pipArgs: config.pipArgs, findLinks: files });
     const tag = `${VENV_REPOSITORY}:${hash}`;
-    for (;;) {
-      const ready = await inspectImage(this.options.docker, tag);
-      if (ready) return { tag, id: ready.id };
-      if (signal.aborted) throw new AbortedError('aborted');
-      let build = this.builds.get(hash);
-      if (build?.controller.signal.aborted) {
-        // Being torn down because every run waiting for it left: let it end, then start anew.
-        await build.promise.catch(() => undefined);
-        continue;
-      }
-      if (build) {
-        log(`waiting for the image ${tag}, which another run is building`);
-        build.listeners.add(log);
-      } else {
-        build = this.start(hash, tag, base, requirements, files, executionId, log);
-      }
-      try {
-        return { tag, id: await untilAborted(build.promise, signal) };
-      } finally {
-        build.listeners.delete(log);
-        if (build.listeners.size === 0 && !build.settled) {
-          // The last run waiting for it left: stop the build, and return once its container is gone.
-          build.controller.abort();
-          await build.promise.catch(() => undefined);
-        }
-      }
-    }
-  }
-
-  private start(hash: string, tag: string, base: ImageInfo, requirements: readonly string[], files: LocalFile[], executionId: string, first: SystemLog): Build {
-    const controller = new AbortController();
-    const listeners = new Set<SystemLog>([first]); // before the build starts: it logs at once
-    const build: Build = { listeners, controller, settled: false, promise: Promise.resolve('') };
-    const log = (line: string): void => listeners.forEach((listener) => listener(line));
-    build.promise = this.build(hash, tag, base, requirements, files, executionId, controller.signal, log).finally(() => {
-      build.settled = true;
-      if (this.builds.get(hash) === build) this.builds.delete(hash);
+    const id = await this.builds.get(hash, signal, log, {
+      ready: async () => (await inspectImage(this.options.docker, tag))?.id,
+      build: (buildSignal, buildLog) => this.build(hash, tag, base, requirements, files, executionId, buildSignal, buildLog),
+      waiting: `waiting for the image ${tag}, which another run is building`,
     });
-    build.promise.catch(() => undefined); // it may end with no run left to hear of it
-    this.builds.set(hash, build);
-    return build;
+    return { tag, id };
   }
 
   private async build(
@@ -290,23 +241,4 @@ export class VenvImages {
       await removeContainer(container);
     }
   }
-}
-
-/** Resolves with the promise, or rejects with AbortedError as soon as the signal aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbortedError('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new AbortedError('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

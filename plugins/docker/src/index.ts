@@ -5,27 +5,17 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { defineExecutor } from '@tensorify/executor-sdk';
+import { defineExecutor, packageVersion } from '@tensorify/executor-sdk';
 import { configSchema, resolveConfig, type DockerExecutorConfig } from './config';
 import { DockerExecutor } from './executor';
 
 export type { DockerExecutorConfig } from './config';
 export { DockerExecutor } from './executor';
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 export default defineExecutor<DockerExecutorConfig>({
   id: 'docker',
   displayName: 'Docker (a container per run)',
-  version: packageVersion(),
+  version: packageVersion(__dirname),
   configSchema,
   create: (config, host) => new DockerExecutor(resolveConfig(config), host),
 });

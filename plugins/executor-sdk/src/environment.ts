@@ -1,4 +1,4 @@
-import type { ExecutionJob } from './index';
+import type { ExecutionJob } from './contract';
 
 /**
  * The largest inputs passed in `TENSORIFY_INPUTS`, in bytes of their JSON. Linux caps one

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { AbortReason, ExecutionContext, ExecutionJob, LogStream, ProgramFiles } from './index';
+import type { AbortReason, ExecutionContext, ExecutionJob, LogStream, ProgramFiles } from './contract';
 
 /** A fake {@link ExecutionContext} for tests: pass it to `run`, then look at what the executor did with it. */
 export interface TestContext extends ExecutionContext {

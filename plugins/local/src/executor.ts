@@ -1,6 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+  AbortedError,
+  PROGRAM_FILES,
   type ExecutionContext,
   type ExecutionJob,
   type ExecutionResult,
@@ -19,11 +21,10 @@ import { detectGpus } from './gpus';
 import { pipEnvironment, programEnvironment } from './environment';
 import { InterpreterCache, type Interpreter } from './interpreter';
 import { runInProcessGroup } from './process-group';
-import { AbortedError, VenvCache } from './venvs';
+import { VenvCache } from './venvs';
 
 /** The program's output file, in its work dir. */
 const OUTPUT_FILE = '.tensorify-output.json';
-const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
 
 /** The `local` executor: `python main.py` as a process group on the server's machine. */
 export class LocalExecutor implements Executor {

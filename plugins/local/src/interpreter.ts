@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { parsePythonProbe, PYTHON_PROBE } from '@tensorify/executor-sdk';
 
 /** What the configured interpreter turned out to be. */
 export interface Interpreter {
@@ -14,17 +15,6 @@ export interface Interpreter {
 
 const PROBE_TIMEOUT_MS = 30_000;
 
-// Works on Python 2 as well, so that an old interpreter is named rather than failing obscurely.
-const PROBE = [
-  'import sys',
-  'try:',
-  '    import venv, ensurepip',
-  '    v = 1',
-  'except Exception:',
-  '    v = 0',
-  'sys.stdout.write("%s\\n%d.%d.%d\\n%d\\n" % ((sys.executable,) + tuple(sys.version_info[:3]) + (v,)))',
-].join('\n');
-
 /**
  * Runs `<python> -c …` once to learn its real executable and version. The probe runs with the
  * server's environment: a bare name is looked up on the server's PATH and pyenv-style shims need
@@ -32,7 +22,7 @@ const PROBE = [
  */
 export function probeInterpreter(python: string): Promise<Interpreter> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-c', PROBE], { timeout: PROBE_TIMEOUT_MS, env: process.env, windowsHide: true }, (error, stdout, stderr) => {
+    execFile(python, ['-c', PYTHON_PROBE], { timeout: PROBE_TIMEOUT_MS, env: process.env, windowsHide: true }, (error, stdout, stderr) => {
       if (error) {
         const code = (error as NodeJS.ErrnoException).code;
         const why =
@@ -44,16 +34,17 @@ export function probeInterpreter(python: string): Promise<Interpreter> {
         reject(new Error(`the Python interpreter ${JSON.stringify(python)} cannot run: ${why}`));
         return;
       }
-      const [executable, version, venv] = String(stdout).split('\n');
-      if (!/^\d+\.\d+\.\d+$/.test(version ?? '')) {
+      const probe = parsePythonProbe(String(stdout));
+      if (!probe) {
         reject(new Error(`the Python interpreter ${JSON.stringify(python)} printed an unexpected answer to its probe: ${JSON.stringify(String(stdout).slice(0, 200))}`));
         return;
       }
+      const { version, executable, canCreateVenvs } = probe;
       if (!version.startsWith('3.')) {
         reject(new Error(`the Python interpreter ${JSON.stringify(python)} is Python ${version}; Python 3 is needed`));
         return;
       }
-      resolve({ configured: python, executable: executable || python, version, canCreateVenvs: venv === '1' });
+      resolve({ configured: python, executable: executable || python, version, canCreateVenvs });
     });
   });
 }

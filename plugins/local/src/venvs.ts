@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, realpath, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ExecutorUnavailableError } from '@tensorify/executor-sdk';
+import { AbortedError, ExecutorUnavailableError, SharedBuilds } from '@tensorify/executor-sdk';
 import type { Interpreter } from './interpreter';
 import { delay, runInProcessGroup } from './process-group';
 
@@ -13,11 +13,6 @@ import { delay, runInProcessGroup } from './process-group';
 export function requirementsHash(requirements: readonly string[], interpreter: Pick<Interpreter, 'executable' | 'version'>): string {
   const text = [`python ${interpreter.executable} ${interpreter.version}`, ...requirements].join('\n');
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
-}
-
-/** Thrown while a run waits for or builds a venv when its signal aborts. */
-export class AbortedError extends Error {
-  override readonly name = 'AbortedError';
 }
 
 export interface VenvCacheOptions {
@@ -39,15 +34,6 @@ const ERROR_TAIL_LINES = 15;
 
 type SystemLog = (line: string) => void;
 
-interface Build {
-  promise: Promise<string>;
-  /** The log of every run waiting for this build: pip's lines go to each. */
-  listeners: Set<SystemLog>;
-  /** Aborted once no run waits for the build any more. */
-  controller: AbortController;
-  settled: boolean;
-}
-
 /**
  * Virtualenvs, one per requirements hash, at `<dir>/<hash>`.
  *
@@ -59,7 +45,7 @@ interface Build {
  * A failed build removes its directory and leaves nothing behind.
  */
 export class VenvCache {
-  private readonly builds = new Map<string, Build>();
+  private readonly builds = new SharedBuilds<string>();
 
   constructor(private readonly options: VenvCacheOptions) {}
 
@@ -71,44 +57,11 @@ export class VenvCache {
   async get(requirements: readonly string[], signal: AbortSignal, log: SystemLog): Promise<string> {
     const hash = requirementsHash(requirements, this.options.interpreter);
     const link = path.join(this.options.dir, hash);
-    for (;;) {
-      const ready = await readyVenv(link);
-      if (ready) return ready;
-      if (signal.aborted) throw new AbortedError('aborted');
-      let build = this.builds.get(hash);
-      if (build?.controller.signal.aborted) {
-        // Being torn down because every run waiting for it left: let it finish, then start anew.
-        await build.promise.catch(() => undefined);
-        continue;
-      }
-      if (build) log(`waiting for the virtualenv ${hash}, which another run is installing`);
-      else build = this.start(hash, link, requirements);
-      build.listeners.add(log);
-      try {
-        return await untilAborted(build.promise, signal);
-      } finally {
-        build.listeners.delete(log);
-        if (build.listeners.size === 0 && !build.settled) {
-          // The last run waiting for it left: stop the install, and return only once its processes and directory are gone.
-          build.controller.abort();
-          await build.promise.catch(() => undefined);
-        }
-      }
-    }
-  }
-
-  private start(hash: string, link: string, requirements: readonly string[]): Build {
-    const controller = new AbortController();
-    const listeners = new Set<SystemLog>();
-    const build: Build = { listeners, controller, settled: false, promise: Promise.resolve('') };
-    const log = (line: string): void => listeners.forEach((listener) => listener(line));
-    build.promise = this.build(hash, link, requirements, controller.signal, log).finally(() => {
-      build.settled = true;
-      if (this.builds.get(hash) === build) this.builds.delete(hash);
+    return this.builds.get(hash, signal, log, {
+      ready: () => readyVenv(link),
+      build: (buildSignal, buildLog) => this.build(hash, link, requirements, buildSignal, buildLog),
+      waiting: `waiting for the virtualenv ${hash}, which another run is installing`,
     });
-    build.promise.catch(() => undefined); // it may end with no run left to hear of it
-    this.builds.set(hash, build);
-    return build;
   }
 
   private async build(hash: string, link: string, requirements: readonly string[], signal: AbortSignal, log: SystemLog): Promise<string> {
@@ -185,25 +138,6 @@ async function readyVenv(link: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Resolves with the promise, or rejects with AbortedError as soon as the signal aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbortedError('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new AbortedError('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 interface Lock {

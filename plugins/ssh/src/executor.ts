@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  PROGRAM_FILES,
   type ExecutionContext,
   type ExecutionJob,
   type ExecutionResult,
@@ -18,9 +19,9 @@ import {
 import type { ResolvedConfig } from './config';
 import { Hosts, keepSpare, takeSpare, type HostState, type Lease } from './hosts';
 import { connect, describeHost, withoutHostPrefix, type Connection } from './ssh';
+import { COMMAND, FRAME } from './python-programs';
 import { checkCommand, Supervisor, type RunEnd, type RunSpec } from './supervisor';
 
-const PROGRAM_FILES = ['main.py', 'utils.py', 'requirements.txt'] as const;
 /** How many of pip's last lines the error of a failed install quotes. */
 const ERROR_TAIL_LINES = 15;
 /** After TERM, how long the supervisor may take beyond the grace period (its SIGKILL wait, pipes, cleanup) before its stdin is closed. */
@@ -193,19 +194,19 @@ export class SshExecutor implements Executor {
 
     supervisor.listen((kind, payload) => {
       switch (kind) {
-        case 'o':
+        case FRAME.stdout:
           stdout.push(payload);
           break;
-        case 'e':
+        case FRAME.stderr:
           stderr.push(payload);
           break;
-        case 'S':
+        case FRAME.pip:
           pip.push(payload);
           break;
-        case 's':
+        case FRAME.system:
           system(payload.toString('utf8'));
           break;
-        case 'G': {
+        case FRAME.group: {
           const group = JSON.parse(payload.toString('utf8')) as { what: string; pid: number; pgid: number };
           pgids.push(group.pgid);
           if (group.what === 'program') {
@@ -215,10 +216,10 @@ export class SshExecutor implements Executor {
           }
           break;
         }
-        case 'O':
+        case FRAME.output:
           output = Buffer.from(payload);
           break;
-        case 'X':
+        case FRAME.end:
           end = JSON.parse(payload.toString('utf8')) as RunEnd;
           ended();
           break;
@@ -231,7 +232,7 @@ export class SshExecutor implements Executor {
     let stopTimer: NodeJS.Timeout | undefined;
     const onAbort = (): void => {
       stopAsked = true;
-      supervisor.send(`TERM ${spec.dir}`);
+      supervisor.send(`${COMMAND.term} ${spec.dir}`);
       stopTimer = setTimeout(() => {
         system(`the supervisor on ${hostConfig.name} did not finish stopping the program in time: closing its input (SIGKILL to the group)`);
         supervisor.endInput();
@@ -244,7 +245,7 @@ export class SshExecutor implements Executor {
       ended = () => resolve('end');
       unsubscribe = connection.onClose(() => resolve('dropped'));
       supervisor.closed.then(() => resolve('closed'), () => resolve('closed'));
-      supervisor.send(`RUN ${JSON.stringify(spec)}`);
+      supervisor.send(`${COMMAND.run} ${JSON.stringify(spec)}`);
       if (signal.aborted) onAbort();
     });
     unsubscribe();

@@ -1,4 +1,4 @@
-import { ExecutorUnavailableError, type ExecutorCapabilities, type GpuInfo, type PluginLogger } from '@tensorify/executor-sdk';
+import { ExecutorUnavailableError, parsePythonProbe, PYTHON_PROBE, type ExecutorCapabilities, type GpuInfo, type PluginLogger } from '@tensorify/executor-sdk';
 import type { ResolvedConfig, ResolvedHost } from './config';
 import { connect, ConnectAborted, shellQuote, withoutHostPrefix, type Connection, type ConnectSettings } from './ssh';
 import { Supervisor } from './supervisor';
@@ -10,16 +10,6 @@ const FIRST_ANSWER_MS = 2_500;
 const NO_HOSTS = 'no hosts are configured (executors.ssh.hosts; see the README of @tensorify/executor-ssh)';
 /** A host found down is tried again by runs once its verdict is this old (or a probe finds it up). */
 const DOWN_RETRY_MS = 30_000;
-
-const PROBE_PYTHON = [
-  'import sys',
-  'try:',
-  '    import venv, ensurepip',
-  '    v = 1',
-  'except Exception:',
-  '    v = 0',
-  'sys.stdout.write("tensorify-probe %d.%d.%d %d %s\\n" % (tuple(sys.version_info[:3]) + (v, sys.executable)))',
-].join('\n');
 
 /** One host: its health, its free slots, its idle connections. */
 export class HostState {
@@ -115,13 +105,13 @@ export class HostState {
     try {
       connection = await this.connection();
       const command = [
-        `${shellQuote(this.config.python)} -c ${shellQuote(PROBE_PYTHON)}`,
+        `${shellQuote(this.config.python)} -c ${shellQuote(PYTHON_PROBE)}`,
         'command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits 2>&1',
         'true',
       ].join('; ');
       const result = await connection.run(command, timeoutMs + 5_000);
       const lines = result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-      const pythonLine = lines.find((line) => line.startsWith('tensorify-probe '));
+      const pythonLine = lines.find((line) => parsePythonProbe(line));
       const gpus: GpuInfo[] = [];
       const other: string[] = [];
       for (const line of lines) {
@@ -138,8 +128,8 @@ export class HostState {
         this.python = undefined;
         this.markDown(`the Python interpreter ${this.config.python} cannot run: ${said || 'no answer'}`);
       } else {
-        const [, version, venvs, ...executable] = pythonLine.split(' ');
-        this.python = { version, venvs: venvs === '1', executable: executable.join(' ') };
+        const { version, canCreateVenvs, executable } = parsePythonProbe(pythonLine)!;
+        this.python = { version, venvs: canCreateVenvs, executable };
         if (!version.startsWith('3.')) this.markDown(`${this.config.python} is Python ${version}; Python 3 is needed`);
         else this.markUp();
       }

@@ -6,9 +6,7 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { defineExecutor } from '@tensorify/executor-sdk';
+import { defineExecutor, packageVersion } from '@tensorify/executor-sdk';
 import { configSchema, resolveConfig, type SshExecutorConfig } from './config';
 import { SshExecutor } from './executor';
 
@@ -16,18 +14,10 @@ export type { SshExecutorConfig, SshHostConfig, SshJumpConfig } from './config';
 export { SshExecutor } from './executor';
 export { fingerprint } from './known-hosts';
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 export default defineExecutor<SshExecutorConfig>({
   id: 'ssh',
   displayName: 'SSH (processes on remote hosts)',
-  version: packageVersion(),
+  version: packageVersion(__dirname),
   configSchema,
   create: (config, host) => new SshExecutor(resolveConfig(config), host),
 });

@@ -1,7 +1,7 @@
 /**
  * The server's side of the supervisor that runs programs on a host.
  *
- * A supervisor is one SSH exec channel: `exec <python> -I -u -c <bootstrap>`. The server writes
+ * A supervisor is one SSH exec channel: `exec <python> -I -u -c <bootstrap> <protocol.json>`. The server writes
  * its code (a decimal length, a newline, the code), which the bootstrap runs; the supervisor
  * answers with an `H` frame. It can be started ahead, while its connection waits in the pool, so
  * that the host's login shell (which may take a while, e.g. `pyenv init` in a .bashrc) is out of
@@ -9,23 +9,24 @@
  * supervisor waits for the next `RUN` (one run at a time), after any other it exits.
  *
  * Supervisor → server, on stdout: frames of one kind byte, a 4-byte big-endian length, the payload.
+ * The kinds, by the names python/protocol.json gives them (both sides read it: {@link FRAME}):
  *
- * | kind | payload |
- * | --- | --- |
- * | `H` | JSON `{pid, python, version}`: the supervisor is ready |
- * | `G` | JSON `{what: "program" \| "pip", pid, pgid}`: a process group started |
- * | `o`, `e` | the program's stdout, stderr bytes |
- * | `S` | bytes of pip's output (stdout and stderr merged) |
- * | `s` | one line of the supervisor's own (system) |
- * | `O` | the bytes of the program's TENSORIFY_OUTPUT file |
- * | `X` | JSON: the run's end `{exitCode, signal, stopped, started, removed, failure?}` |
+ * | name | kind | payload |
+ * | --- | --- | --- |
+ * | `hello` | `H` | JSON `{pid, python, version}`: the supervisor is ready |
+ * | `group` | `G` | JSON `{what: "program" \| "pip", pid, pgid}`: a process group started |
+ * | `stdout`, `stderr` | `o`, `e` | the program's stdout, stderr bytes |
+ * | `pip` | `S` | bytes of pip's output (stdout and stderr merged) |
+ * | `system` | `s` | one line of the supervisor's own (system) |
+ * | `output` | `O` | the bytes of the program's TENSORIFY_OUTPUT file |
+ * | `end` | `X` | JSON: the run's end `{exitCode, signal, stopped, started, removed, failure?}` |
  *
  * Server → supervisor, on stdin: the code, `RUN <json>`, `TERM <dir>` (stop that run: SIGTERM to
  * its group, then SIGKILL after the grace period); end of file (the server or the connection is
  * gone) makes it SIGKILL the running group at once. Its stderr is for its own crashes only.
  */
 import type { ClientChannel } from 'ssh2';
-import { BOOTSTRAP_SOURCE, CHECK_SOURCE, SUPERVISOR_SOURCE } from './supervisor-source';
+import { BOOTSTRAP_PROGRAM, CHECK_PROGRAM, FRAME, PROTOCOL_JSON, SUPERVISOR_PROGRAM } from './python-programs';
 import { shellQuote, type Connection } from './ssh';
 
 /** What the supervisor of a run is told (`RUN <json>`). */
@@ -109,13 +110,13 @@ export class FrameParser {
  * the user's site-packages are ignored.
  */
 export function supervisorCommand(python: string): string {
-  const bootstrap = `exec(bytes.fromhex("${Buffer.from(BOOTSTRAP_SOURCE).toString('hex')}"))`;
-  return `exec ${shellQuote(python)} -I -u -c ${shellQuote(bootstrap)}`;
+  const bootstrap = `exec(bytes.fromhex("${Buffer.from(BOOTSTRAP_PROGRAM).toString('hex')}"))`;
+  return `exec ${shellQuote(python)} -I -u -c ${shellQuote(bootstrap)} ${shellQuote(PROTOCOL_JSON)}`;
 }
 
-/** The command that confirms a stopped run is gone (see CHECK_SOURCE). */
+/** The command that confirms a stopped run is gone (see python/check.py). */
 export function checkCommand(python: string, request: { pgids: number[]; dir: string; remove: boolean; wait: number }): string {
-  const check = `exec(bytes.fromhex("${Buffer.from(CHECK_SOURCE).toString('hex')}"))`;
+  const check = `exec(bytes.fromhex("${Buffer.from(CHECK_PROGRAM).toString('hex')}"))`;
   return `${shellQuote(python)} -I -c ${shellQuote(check)} ${shellQuote(JSON.stringify(request))}`;
 }
 
@@ -144,7 +145,7 @@ export class Supervisor {
     });
     this.ready.catch(() => undefined);
     const parser = new FrameParser((kind, payload) => {
-      if (kind === 'H') {
+      if (kind === FRAME.hello) {
         try {
           hello(JSON.parse(payload.toString('utf8')) as SupervisorHello);
         } catch (error) {
@@ -174,7 +175,7 @@ export class Supervisor {
   static async start(connection: Connection, python: string): Promise<Supervisor> {
     const channel = await connection.exec(supervisorCommand(python));
     const supervisor = new Supervisor(channel);
-    const code = Buffer.from(SUPERVISOR_SOURCE);
+    const code = Buffer.from(SUPERVISOR_PROGRAM);
     channel.write(Buffer.concat([Buffer.from(`${code.length}\n`), code]));
     return supervisor;
   }

@@ -8,7 +8,7 @@
  * The virtualenv tests need no network: requirements.txt names a tiny wheel built here, and pip
  * gets `--no-index --find-links <its dir>` (the executor's `pipArgs`).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -16,18 +16,10 @@ import * as path from 'node:path';
 import { createTestContext, ExecutorUnavailableError, type Executor, type ProgramFiles, readProgram, testJob, type TestContext } from '@tensorify/executor-sdk';
 import ssh, { type SshExecutorConfig, type SshHostConfig } from '../src/index';
 import { fingerprint, hostMatches, parseKnownHosts, matchKnownHosts } from '../src/known-hosts';
-import { FrameParser } from '../src/supervisor';
+import { buildWheel, CPU_PORT, freePort, GPU_PORT, KEY, keyFingerprint, KNOWN_HOSTS, PYTHON, remoteState, ROOT, SSHD_DIR, startSshd, USER } from './test-hosts';
 
 jest.setTimeout(60_000);
 
-const ROOT = path.join(__dirname, '..', '..', '..');
-const SSHD_DIR = process.env.TENSORIFY_SSHD_DIR ?? '/tmp/tensorify-sshd';
-const CPU_PORT = Number(process.env.TENSORIFY_SSHD_PORT ?? 2222);
-const GPU_PORT = Number(process.env.TENSORIFY_SSHD_GPU_PORT ?? 2223);
-const USER = os.userInfo().username;
-const KEY = path.join(SSHD_DIR, 'client_ed25519');
-const KNOWN_HOSTS = path.join(SSHD_DIR, 'known_hosts');
-const PYTHON = '/usr/bin/python3';
 const GPU_MODEL = 'NVIDIA Stand-in GPU (no real GPU here)';
 
 function golden(name: string): ProgramFiles {
@@ -92,57 +84,9 @@ async function started(context: TestContext): Promise<{ pid: number; supervisor:
   return { pid: Number(pid), supervisor: Number(supervisor), child: Number(child), dir, device };
 }
 
-/** Runs a command over SSH with the OpenSSH client (on the "cpu" host). */
-function overSsh(command: string): string {
-  return execFileSync('ssh', ['-i', KEY, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${KNOWN_HOSTS}`, '-p', String(CPU_PORT), `${USER}@127.0.0.1`, command], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-}
-
-/** Which of these pids are alive (not gone, not zombies), and whether the path exists, asked over SSH. */
-function remoteState(pids: number[], dir: string): { alive: number[]; dirExists: boolean } {
-  const script = `import os, sys\nalive = []\nfor pid in sys.argv[2:]:\n    try:\n        stat = open("/proc/%s/stat" % pid).read()\n    except OSError:\n        continue\n    if stat[stat.rfind(")") + 2] not in "ZX":\n        alive.append(int(pid))\nprint(alive, os.path.exists(sys.argv[1]))`;
-  const answer = overSsh(`${PYTHON} -c '${script}' '${dir}' ${pids.join(' ')}`).trim();
-  const match = /^\[(.*)\] (True|False)$/.exec(answer);
-  if (!match) throw new Error(`unexpected answer: ${answer}`);
-  return { alive: match[1] ? match[1].split(', ').map(Number) : [], dirExists: match[2] === 'True' };
-}
-
-function keyFingerprint(publicKeyFile: string): string {
-  return execFileSync('ssh-keygen', ['-lf', publicKeyFile], { encoding: 'utf8' }).split(' ')[1];
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-/** A tiny pure-Python wheel (tensorify-tiny 0.1, module tensorify_tiny with VALUE = 42), built without network. */
-function buildWheel(dir: string): void {
-  const script = [
-    'import sys, zipfile',
-    'path = sys.argv[1] + "/tensorify_tiny-0.1-py3-none-any.whl"',
-    'files = {',
-    '  "tensorify_tiny/__init__.py": "VALUE = 42\\n",',
-    '  "tensorify_tiny-0.1.dist-info/METADATA": "Metadata-Version: 2.1\\nName: tensorify-tiny\\nVersion: 0.1\\n",',
-    '  "tensorify_tiny-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: tensorify-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",',
-    '}',
-    'record = "".join("%s,,\\n" % name for name in files) + "tensorify_tiny-0.1.dist-info/RECORD,,\\n"',
-    'with zipfile.ZipFile(path, "w") as wheel:',
-    '    for name, text in files.items():',
-    '        wheel.writestr(name, text)',
-    '    wheel.writestr("tensorify_tiny-0.1.dist-info/RECORD", record)',
-  ].join('\n');
-  execFileSync(PYTHON, ['-c', script, dir]);
-}
-
 beforeAll(() => {
   // Idempotent: leaves running instances alone (CI starts them first).
-  execFileSync(path.join(ROOT, 'scripts', 'ci', 'ssh', 'start-sshd.sh'), { stdio: 'pipe' });
+  startSshd();
   workRoot = mkdtempSync(path.join(os.tmpdir(), 'tensorify-ssh-test-'));
   wheelDir = path.join(workRoot, 'wheels');
   mkdirSync(wheelDir);
@@ -235,15 +179,7 @@ describe('interpreter and inputs', () => {
     expect(capabilities.detail).toMatch(/DOWN, the Python interpreter \/nonexistent\/python3 cannot run: .*No such file/);
     expect(readdirSync(path.join(workRoot, 'runs'))).toEqual([]); // the uploaded program was removed
   });
-
-  it('passes inputs too large for TENSORIFY_INPUTS as an --inputs file', async () => {
-    const executor = await makeExecutor();
-    const name = 'x'.repeat(130 * 1024);
-    const context = createTestContext();
-    const result = await executor.run(testJob(golden('hello'), { inputs: { name } }), context);
-    expect(result.output).toEqual({ result: `Hello, ${name}!` });
-    expect(context.of('system').some((line) => line.includes('passed as --inputs .tensorify-inputs.json'))).toBe(true);
-  });
+  // Inputs too large for TENSORIFY_INPUTS: the conformance suite (conformance.int-spec.ts).
 });
 
 describe('cancel and timeout', () => {
@@ -607,24 +543,6 @@ describe('pieces', () => {
     expect(matchKnownHosts(hashed, '[127.0.0.1]:1').keys).toHaveLength(0);
     const blob = Buffer.from(readFileSync(path.join(SSHD_DIR, 'host_cpu_ed25519.pub'), 'utf8').split(' ')[1], 'base64');
     expect(fingerprint(blob)).toBe(keyFingerprint(path.join(SSHD_DIR, 'host_cpu_ed25519.pub')));
-  });
-
-  it('splits supervisor frames across chunks', () => {
-    const frames: [string, string][] = [];
-    const parser = new FrameParser((kind, payload) => frames.push([kind, payload.toString()]));
-    const frame = (kind: string, text: string): Buffer => {
-      const head = Buffer.alloc(5);
-      head.write(kind, 0);
-      head.writeUInt32BE(Buffer.byteLength(text), 1);
-      return Buffer.concat([head, Buffer.from(text)]);
-    };
-    const all = Buffer.concat([frame('o', 'hello\n'), frame('e', ''), frame('X', '{"exitCode":0}')]);
-    for (let i = 0; i < all.length; i += 3) parser.push(all.subarray(i, i + 3));
-    expect(frames).toEqual([
-      ['o', 'hello\n'],
-      ['e', ''],
-      ['X', '{"exitCode":0}'],
-    ]);
   });
 
   it('the configuration schema compiles with ajv and fills in the defaults', () => {
