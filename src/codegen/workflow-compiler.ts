@@ -1,13 +1,13 @@
 import type { ProgramFiles } from '@tensorify/executor-sdk';
 import type { NodeCatalog } from '../nodes/node-catalog';
 import type { NodeTypeDefinition } from '../nodes/node-type';
-import { type Binding, findBindings, parseBindings } from '../workflows/graph/bindings';
-import { type GraphProblem, GraphProblemCode } from '../workflows/graph/graph-problem';
-import type { GraphValidator } from '../workflows/graph/graph-validator';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from '../workflows/graph/graph.types';
-import { carriesValue, sourcePortOf, targetPortOf } from '../workflows/graph/dataflow';
-import { topologicalOrder } from '../workflows/graph/topological-order';
-import { InvalidWorkflowError } from '../workflows/invalid-workflow.error';
+import { type Binding, findBindings, parseBindings } from '../graph/bindings';
+import { type GraphProblem, GraphProblemCode } from '../graph/graph-problem';
+import type { GraphValidator } from '../graph/graph-validator';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../graph/graph.types';
+import { carriesValue, sourcePortOf, targetPortOf } from '../graph/dataflow';
+import { topologicalOrder } from '../graph/topological-order';
+import { InvalidWorkflowError } from '../graph/invalid-workflow.error';
 import {
   ALWAYS,
   anyOf,
@@ -21,7 +21,8 @@ import {
   withLiteral,
   extensionOf,
 } from './branch-conditions';
-import { type ConditionNode, conditionToPy, parseCondition } from './condition';
+import { type ConditionNode, parseCondition } from '../graph/condition';
+import { conditionToPy } from './condition-python';
 import { fromImport, importedNames, mergeImports } from './python-imports';
 import { flatSource, layoutDef, layoutStatement } from './python/layout';
 import { collectNames, jsonToPy, py, type PyExpr } from './python/py-expr';

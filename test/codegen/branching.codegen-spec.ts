@@ -1,5 +1,5 @@
 import type { GeneratedFiles, WorkflowCompiler } from '../../src/codegen/workflow-compiler';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/workflows/graph/graph.types';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/graph/graph.types';
 import { shippedCompiler } from '../support/compiler';
 import { runProgram, runTool, writeProgram } from '../support/python';
 

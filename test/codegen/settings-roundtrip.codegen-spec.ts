@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as fc from 'fast-check';
 import type { CompileInput, GeneratedFiles, WorkflowCompiler } from '../../src/codegen/workflow-compiler';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/workflows/graph/graph.types';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/graph/graph.types';
 import { shippedCompiler } from '../support/compiler';
 import { PYTHON, type ProgramRun, runProgram, runTool, testVenv, writeProgram } from '../support/python';
 
