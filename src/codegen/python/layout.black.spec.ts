@@ -6,10 +6,11 @@ import fc from 'fast-check';
 import { flatSource, layoutDef, layoutStatement, LINE_LENGTH } from './layout';
 import { py, type CompareOperator, type PyExpr } from './py-expr';
 import { isPythonIdentifier } from './python-literal';
+import { PYTHON, PYTHON_TOOLS, runTool, usePythonTools } from '../../../test/support/python';
 
 /**
  * Conformance with black itself: random statements and def headers laid out by `layout.ts`, written into
- * one file, must be left unchanged by `black --check`. Seeds tried while developing, all passing: 1–7, 42,
+ * one file, must be left unchanged by `black --check` (the pinned version, test/support/python.ts). Seeds tried while developing, all passing: 1–7, 42,
  * 99, 1234 and 20240601 with 400 statements, 11–13 with 3000. LAYOUT_FUZZ_SEED and LAYOUT_FUZZ_STATEMENTS
  * explore others.
  */
@@ -92,16 +93,8 @@ function statementUnit(index: number, { shape, indent: wanted, target, expr }: S
   return indent === 4 ? `def f_${index}():\n${body}` : `def f_${index}():\n    def g():\n${body}`;
 }
 
-/** Runs a Debian-packaged tool; a missing one fails the test with how to install it, never skips it. */
-function run(command: string, args: string[], debianPackage: string) {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error(`${command} (Debian package \`${debianPackage}\`) is required for this test: apt-get install -y ${debianPackage}`);
-  }
-  return result;
-}
-
-describe('layout conforms to black 23.1', () => {
+describe(`layout conforms to ${PYTHON_TOOLS[0].replace('==', ' ')}`, () => {
+  usePythonTools();
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(path.join(tmpdir(), 'layout-black-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -120,11 +113,11 @@ describe('layout conforms to black 23.1', () => {
     const file = path.join(dir, 'generated.py');
     writeFileSync(file, units.join('\n\n\n') + '\n');
 
-    const black = run('black', ['--check', '--diff', '-q', file], 'black');
+    const black = runTool('black', ['--check', '--diff', '-q', file]);
     if (black.status !== 0) console.log(black.stdout + black.stderr);
     expect(black.status).toBe(0);
 
-    const compile = run('python3', ['-m', 'py_compile', file], 'python3');
+    const compile = spawnSync(PYTHON, ['-m', 'py_compile', file], { encoding: 'utf8' });
     if (compile.status !== 0) console.log(compile.stderr);
     expect(compile.status).toBe(0);
   });
