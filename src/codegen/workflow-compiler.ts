@@ -23,7 +23,7 @@ import {
 } from './branch-conditions';
 import { type ConditionNode, parseCondition } from '../graph/condition';
 import { conditionToPy } from './condition-python';
-import { fromImport, importedNames, mergeImports } from './python-imports';
+import { afterImports, fromImport, importedNames, mergeImports } from './python-imports';
 import { flatSource, layoutDef, layoutStatement } from './python/layout';
 import { collectNames, jsonToPy, py, type PyExpr } from './python/py-expr';
 import { docstringText, PYTHON_BUILTINS, PYTHON_KEYWORDS } from './python/python-literal';
@@ -615,7 +615,7 @@ class Compilation {
     const fragments = [this.templates.runtime, ...usedTypes.flatMap((type) => this.templates.nodeHelpers(type) ?? [])];
     return this.templates.renderSkeleton('utils', {
       imports: new PythonCode(mergeImports(fragments.flatMap((fragment) => fragment.imports))),
-      sections: fragments.map((fragment) => new PythonCode(fragment.body)),
+      definitions: new PythonCode(afterImports(fragments.map((fragment) => fragment.body).join('\n\n\n'))),
     });
   }
 }

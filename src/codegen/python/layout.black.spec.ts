@@ -27,6 +27,8 @@ const text = fc.oneof(
   fc.integer({ min: 0, max: 120 }).chain((length) => fc.string({ minLength: length, maxLength: length })),
   fc.string({ unit: 'binary', maxLength: 60, size: 'max' }), // quotes, backslashes, controls, astral characters
   fc.constantFrom('', "it's", 'say "hi"', `'"'`, '\\', 'Hello, {}!'),
+  // Wide East Asian characters (two columns each for black's str_width), mixed with narrow ones.
+  fc.array(fc.constantFrom('日本語', '你好', '世界', 'ｶﾀｶﾅ', 'ＡＢＣ', '한국어', '𩋐', 'ab', ' '), { maxLength: 30 }).map((parts) => parts.join('')),
 );
 const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-0, 0.5, 1e-7, 1e21, 1.5e300));
 const compareOperator = fc.constantFrom<CompareOperator>('==', '!=', '<', '<=', '>', '>=');

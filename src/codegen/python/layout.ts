@@ -1,5 +1,5 @@
 /**
- * Prints statements exactly as `black` 23.1 (default mode, line length 88) formats them, so that the
+ * Prints statements exactly as `black` 26.5.1 (stable style, line length 88) formats them, so that the
  * generated program passes `black --check` unchanged.
  *
  * This is a port of the parts of black's `linegen.py`/`lines.py`/`brackets.py` that our expressions
@@ -12,6 +12,7 @@
  */
 import type { PyExpr } from './py-expr';
 import { isPythonIdentifier, pythonNumber, pythonString } from './python-literal';
+import { strWidth } from './str-width';
 
 export const LINE_LENGTH = 88;
 
@@ -40,8 +41,10 @@ interface Leaf {
   kind: Kind;
   /** '' for an invisible parenthesis until black makes it visible. */
   value: string;
-  /** Length of `value` in code points (what Python's len() counts). */
+  /** Length of `value` in code points (what Python's len() counts, and black's leaf lengths). */
   width: number;
+  /** Display width of `value` (black's `str_width`, wide East Asian characters two): what `fits` counts. */
+  columns: number;
   /** Whitespace before the leaf; black clears it when the leaf starts a line. */
   prefix: string;
   /** The prefix as first computed. */
@@ -75,11 +78,11 @@ class Line {
     return first.prefix + ' '.repeat(this.indent) + first.value + rest.map((leaf) => leaf.prefix + leaf.value).join('');
   }
 
-  /** black's `is_line_short_enough`: stops counting once past the limit, so it is cheap on long lines. */
+  /** black's `is_line_short_enough` (display width): stops counting once past the limit, so it is cheap on long lines. */
   fits(): boolean {
     let width = this.indent;
     for (const leaf of this.leaves) {
-      width += leaf.prefix.length + leaf.width;
+      width += leaf.prefix.length + leaf.columns;
       if (width > LINE_LENGTH) return false;
     }
     return true;
@@ -145,7 +148,7 @@ class LeafWriter {
 
   add(kind: Kind, value: string, bracket?: Leaf['bracket'], parent?: Leaf['parent']): Leaf {
     const space = spaceBefore(this.leaves.at(-1), kind, parent);
-    const leaf: Leaf = { kind, value, width: codePoints(value), prefix: space, space, bracket, parent };
+    const leaf: Leaf = { kind, value, width: codePoints(value), columns: strWidth(value), prefix: space, space, bracket, parent };
     if (kind === 'open') this.open.push(leaf);
     if (kind === 'close') leaf.opening = this.open.pop();
     this.leaves.push(leaf);
@@ -323,7 +326,7 @@ export function layoutStatement(indent: number, prefix: string, expr: PyExpr, su
   }
   // A statement that fits on one line is left as it is by black: no leaves needed.
   const flat = ' '.repeat(indent) + prefix + flatSource(expr) + suffix;
-  if (flat.length <= LINE_LENGTH || codePoints(flat) <= LINE_LENGTH) return flat;
+  if (strWidth(flat) <= LINE_LENGTH) return flat;
   const writer = new LeafWriter();
   let invisible: Leaf[] = [];
   if (keyword) writer.add('name', keyword);
@@ -542,6 +545,7 @@ function ensureVisible(leaf: Leaf): void {
   if (leaf.bracket !== '(') return;
   leaf.value = leaf.kind === 'open' ? '(' : ')';
   leaf.width = 1;
+  leaf.columns = 1;
 }
 
 /** `bracket_split_build_line`. */
@@ -572,7 +576,7 @@ function bracketSplitSucceeded(body: Line, tail: Line): boolean {
 }
 
 function commaLeaf(): Leaf {
-  return { kind: 'comma', value: ',', width: 1, prefix: '', space: '' };
+  return { kind: 'comma', value: ',', width: 1, columns: 1, prefix: '', space: '' };
 }
 
 /** `can_omit_invisible_parens` (black/lines.py). */
