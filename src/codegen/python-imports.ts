@@ -1,4 +1,4 @@
-import { LINE_LENGTH } from './python/layout';
+import { LINE_LENGTH } from './python/layout-line';
 
 /**
  * Import lines merged the way isort would leave them: standard library first, then third-party

@@ -1,4 +1,5 @@
-import { flatSource, layoutDef, layoutStatement } from './layout';
+import { flatSource } from './flat-source';
+import { layoutDef, layoutStatement } from './layout';
 import { jsonToPy, py, type PyExpr } from './py-expr';
 
 // Every expected layout below is what black 26.5.1 (default settings) printed for the flat statement.

@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { flatSource, layoutDef, layoutStatement, LINE_LENGTH } from './layout';
-import { py, type CompareOperator, type PyExpr } from './py-expr';
-import { isPythonIdentifier } from './python-literal';
-import { PYTHON, PYTHON_TOOLS, runTool, usePythonTools } from '../../../test/support/python';
+import { flatSource } from '../../src/codegen/python/flat-source';
+import { layoutDef, layoutStatement } from '../../src/codegen/python/layout';
+import { LINE_LENGTH } from '../../src/codegen/python/layout-line';
+import { py, type CompareOperator, type PyExpr } from '../../src/codegen/python/py-expr';
+import { isPythonIdentifier } from '../../src/codegen/python/python-literal';
+import { PYTHON, PYTHON_TOOLS, runTool, usePythonTools } from '../support/python';
 
 /**
  * Conformance with black itself: random statements and def headers laid out by `layout.ts`, written into
