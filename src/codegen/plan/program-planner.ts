@@ -120,13 +120,13 @@ class ProgramPlanner {
     const layers = emitted.flatMap((state) => (state.role === 'sequence' ? this.chainOf(state) : []));
     const usedTypes = [...new Set([...emitted, ...layers].map((state) => state.definition.type))].sort();
     const plans = this.freezeNodes();
-    return {
+    return Object.freeze({
       workflow: this.workflow,
-      nodes: this.states.map((state) => plans.get(state)!),
+      nodes: Object.freeze(this.states.map((state) => plans.get(state)!)),
       variables: new Map(this.states.map((state) => [state.node.id, state.variable])),
       run: freezeStatements(run, plans),
-      usedTypes,
-    };
+      usedTypes: Object.freeze(usedTypes),
+    });
   }
 
   /** `base`, or `base` + suffix, + `_2`, `_3`… until the name is free. */
@@ -386,7 +386,10 @@ class ProgramPlanner {
     for (const state of this.states) {
       if (state.role === 'sequence') chains.get(state)!.push(...this.chainOf(state).map((layer) => plans.get(layer)!));
     }
-    for (const plan of plans.values()) Object.freeze(plan.chain);
+    for (const plan of plans.values()) {
+      Object.freeze(plan.chain);
+      Object.freeze(plan);
+    }
     return plans;
   }
 }
@@ -405,17 +408,17 @@ function freezeStatements(statements: readonly Statement[], plans: ReadonlyMap<N
     statements.map((statement): RunStatement => {
       switch (statement.kind) {
         case 'return-empty':
-          return statement;
+          return Object.freeze(statement);
         case 'node':
-          return { kind: 'node', node: plans.get(statement.node)!, call: statement.call };
+          return Object.freeze({ kind: 'node', node: plans.get(statement.node)!, call: statement.call });
         case 'if':
-          return {
+          return Object.freeze({
             kind: 'if',
             test: statement.test,
             body: freezeStatements(statement.body, plans),
             orelse: statement.orelse && freezeStatements(statement.orelse, plans),
             literal: statement.literal,
-          };
+          });
       }
     }),
   );
