@@ -19,7 +19,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: ['<rootDir>/plugins/**/test/**/*.spec.ts'],
     },
-    // The compiler's output run for real: python3, black and pyflakes (Debian packages, installed by .ci/run).
+    // The compiler's output run for real: python3, and black and pyflakes pinned in a cached test venv (test/support/python.ts).
     { ...base, displayName: 'codegen', rootDir: __dirname, testMatch: ['<rootDir>/test/codegen/**/*.codegen-spec.ts'] },
     {
       // Real PostgreSQL, Redis, sshd and Docker engine (started by .ci/run), the executor plugins' own suites included.

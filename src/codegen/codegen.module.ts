@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { NodeCatalog } from '../nodes/node-catalog';
-import { GraphValidator } from '../workflows/graph/graph-validator';
+import { GraphValidator } from '../graph/graph-validator';
 import { defaultCodegenRoot, TemplateSet } from './template-set';
 import { WorkflowCompiler } from './workflow-compiler';
 import { WorkflowExporter } from './workflow-exporter';
@@ -12,8 +12,8 @@ import { WorkflowExporter } from './workflow-exporter';
     { provide: TemplateSet, inject: [NodeCatalog], useFactory: (catalog: NodeCatalog) => TemplateSet.load(defaultCodegenRoot(), catalog) },
     {
       provide: WorkflowCompiler,
-      inject: [NodeCatalog, TemplateSet, GraphValidator],
-      useFactory: (catalog: NodeCatalog, templates: TemplateSet, validator: GraphValidator) => new WorkflowCompiler(catalog, templates, validator),
+      inject: [NodeCatalog, TemplateSet],
+      useFactory: (catalog: NodeCatalog, templates: TemplateSet) => new WorkflowCompiler(catalog, templates, new GraphValidator(catalog)),
     },
     WorkflowExporter,
   ],

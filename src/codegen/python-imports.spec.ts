@@ -1,4 +1,4 @@
-import { fromImport, importedNames, mergeImports } from './python-imports';
+import { afterImports, fromImport, importedNames, mergeImports } from './python-imports';
 
 describe('mergeImports', () => {
   it('puts the standard library first, then third-party packages, plain imports before from-imports', () => {
@@ -35,5 +35,14 @@ describe('fromImport', () => {
     const names = Array.from({ length: 12 }, (_, index) => `helper_number_${index}`);
     expect(fromImport('utils', names.slice(0, 2))).toBe('from utils import helper_number_0, helper_number_1');
     expect(fromImport('utils', names)).toBe(`from utils import (\n${names.map((name) => `    ${name},`).join('\n')}\n)`);
+  });
+});
+
+describe('afterImports', () => {
+  it('leaves one blank line before a statement and two before a def, class or decorator, as black 24+ does', () => {
+    expect(afterImports('T = TypeVar("T")')).toBe('\nT = TypeVar("T")');
+    expect(afterImports('def f():\n    pass')).toBe('\n\ndef f():\n    pass');
+    expect(afterImports('@dataclass\nclass A:\n    pass')).toBe('\n\n@dataclass\nclass A:\n    pass');
+    expect(afterImports('# Helpers.\nclass A:\n    pass')).toBe('\n\n# Helpers.\nclass A:\n    pass');
   });
 });

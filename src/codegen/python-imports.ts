@@ -1,4 +1,4 @@
-import { LINE_LENGTH } from './python/layout';
+import { LINE_LENGTH } from './python/layout-line';
 
 /**
  * Import lines merged the way isort would leave them: standard library first, then third-party
@@ -43,6 +43,16 @@ export function fromImport(module: string, names: string[]): string {
   const flat = `from ${module} import ${names.join(', ')}`;
   if (flat.length <= LINE_LENGTH) return flat;
   return `from ${module} import (\n${names.map((name) => `    ${name},`).join('\n')}\n)`;
+}
+
+/**
+ * `code` as it follows a module's imports, after the blank lines black (24+) puts there: two before
+ * a `def`, `class` or decorator (and the comments directly above one), else exactly one.
+ */
+export function afterImports(code: string): string {
+  const lines = code.split('\n');
+  const first = lines.find((line) => !line.startsWith('#')) ?? '';
+  return (/^(?:@|def |async def |class )/.test(first) ? '\n\n' : '\n') + code;
 }
 
 type ImportStatement = { kind: 'import'; module: string } | { kind: 'from'; module: string; names: string[] };

@@ -1,7 +1,7 @@
-import { InvalidWorkflowError } from '../workflows/invalid-workflow.error';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from '../workflows/graph/graph.types';
+import { InvalidWorkflowError } from '../graph/invalid-workflow.error';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../graph/graph.types';
 import { defaultTemplatesDir, NodeCatalog } from '../nodes/node-catalog';
-import { GraphValidator } from '../workflows/graph/graph-validator';
+import { GraphValidator } from '../graph/graph-validator';
 import { defaultCodegenRoot, TemplateSet } from './template-set';
 import { type CompileInput, WorkflowCompiler } from './workflow-compiler';
 

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { JsonColumn, TimestampColumn } from '../database/columns';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from './graph/graph.types';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../graph/graph.types';
 
 @Entity({ name: 'workflows' })
 export class WorkflowEntity {

@@ -13,10 +13,10 @@ import { pageAfter } from '../database/query-helpers';
 import { rawQuery } from '../database/raw-query';
 import { CACHE_NAMES, CACHE_TTL_MS, CacheRevisions } from '../database/cache-revisions.service';
 import { deepFreeze, ReadThroughCache } from '../common/read-through-cache';
-import { GraphReport } from './graph/graph-problem';
-import { GraphValidator } from './graph/graph-validator';
-import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from './graph/graph.types';
-import { InvalidWorkflowError } from './invalid-workflow.error';
+import { GraphReport } from '../graph/graph-problem';
+import { GraphValidator } from '../graph/graph-validator';
+import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from '../graph/graph.types';
+import { InvalidWorkflowError } from '../graph/invalid-workflow.error';
 import { WorkflowEntity } from './workflow.entity';
 
 export interface WorkflowInput extends WorkflowGraphInput {

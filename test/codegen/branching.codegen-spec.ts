@@ -1,7 +1,9 @@
 import type { GeneratedFiles, WorkflowCompiler } from '../../src/codegen/workflow-compiler';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/workflows/graph/graph.types';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/graph/graph.types';
 import { shippedCompiler } from '../support/compiler';
-import { runProgram, runTool, writeProgram } from '../support/python';
+import { runProgram, runTool, usePythonTools, writeProgram } from '../support/python';
+
+usePythonTools();
 
 const trigger: WorkflowNodeInput = { id: 'trigger', type: 'manual', settings: {} };
 const branch = (id: string, condition: string): WorkflowNodeInput => ({ id, type: 'if', settings: { condition } });

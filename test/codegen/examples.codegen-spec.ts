@@ -3,7 +3,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GENERATED_FILE_NAMES, type GeneratedFiles, type WorkflowCompiler } from '../../src/codegen/workflow-compiler';
 import { example, shippedCompiler } from '../support/compiler';
-import { PYTHON, runProgram, runTool, writeProgram } from '../support/python';
+import { PYTHON, runProgram, runTool, usePythonTools, writeProgram } from '../support/python';
+
+usePythonTools();
 
 /** Golden files: the exact export of each example. Regenerate on purpose with UPDATE_GOLDEN=1. */
 const GOLDEN_DIR = path.resolve(__dirname, '..', 'fixtures', 'golden');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { CompileInput, GeneratedFiles, WorkflowCompiler } from '../../src/codegen/workflow-compiler';
-import type { WorkflowNodeInput } from '../../src/workflows/graph/graph.types';
+import type { WorkflowNodeInput } from '../../src/graph/graph.types';
 import { example, shippedCompiler } from '../support/compiler';
 import { type ProgramRun, runProgram, testVenv, writeProgram } from '../support/python';
 

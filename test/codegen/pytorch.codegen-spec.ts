@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompileInput, WorkflowCompiler } from '../../src/codegen/workflow-compiler';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/workflows/graph/graph.types';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/graph/graph.types';
 import { example, shippedCompiler } from '../support/compiler';
-import { ensureVenv, PYTHON, runProgram, runTool, writeProgram } from '../support/python';
+import { ensureVenv, PYTHON, runProgram, runTool, usePythonTools, writeProgram } from '../support/python';
+
+usePythonTools();
 
 /**
  * The PyTorch node pack, compiled and run. The runs need torch (and torchvision for MNIST) from

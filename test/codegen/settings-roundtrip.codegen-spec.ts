@@ -5,9 +5,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as fc from 'fast-check';
 import type { CompileInput, GeneratedFiles, WorkflowCompiler } from '../../src/codegen/workflow-compiler';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/workflows/graph/graph.types';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/graph/graph.types';
 import { shippedCompiler } from '../support/compiler';
-import { PYTHON, type ProgramRun, runProgram, runTool, testVenv, writeProgram } from '../support/python';
+import { PYTHON, type ProgramRun, runProgram, runTool, testVenv, usePythonTools, writeProgram } from '../support/python';
+
+usePythonTools();
 
 /**
  * "A property test puts arbitrary unicode strings — quotes, backslashes, newlines, `"""`, `{{`, `}}`,

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { defaultCodegenRoot, TemplateSet } from '../../src/codegen/template-set';
 import { type CompileInput, WorkflowCompiler } from '../../src/codegen/workflow-compiler';
 import { defaultTemplatesDir, NodeCatalog } from '../../src/nodes/node-catalog';
-import { GraphValidator } from '../../src/workflows/graph/graph-validator';
-import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/workflows/graph/graph.types';
+import { GraphValidator } from '../../src/graph/graph-validator';
+import type { WorkflowEdgeInput, WorkflowNodeInput } from '../../src/graph/graph.types';
 
 /** The compiler on the shipped catalogue and templates, as the server builds it. */
 export async function shippedCompiler(): Promise<WorkflowCompiler> {

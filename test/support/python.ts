@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,23 +7,34 @@ import path from 'node:path';
 /** The interpreter generated programs run with in tests: `TENSORIFY_TEST_PYTHON`, else python3 on PATH. */
 export const PYTHON = process.env.TENSORIFY_TEST_PYTHON ?? 'python3';
 
-/** Debian's packages the code checks need; .ci/run installs them. */
-const TOOLS = {
-  black: { command: 'black', package: 'black' },
-  pyflakes: { command: 'pyflakes3', package: 'pyflakes3' },
-} as const;
+/**
+ * The Python code checks, pinned: installed from the package index into a test venv (see
+ * `ensureVenv`), so that a machine with python3 alone runs them, and every machine the same
+ * versions. `layout.ts` follows this black's stable style.
+ */
+export const PYTHON_TOOLS = ['black==26.5.1', 'pyflakes==4.0.0'] as const;
 
 /**
- * Runs a Python code check (black, pyflakes) and returns its result. A missing tool fails the test
- * with the package to install: these checks never pass by being skipped.
+ * Runs a pinned Python code check (black, pyflakes) and returns its result. A machine that cannot
+ * install it fails the test saying why: these checks never pass by being skipped.
  */
-export function runTool(tool: keyof typeof TOOLS, args: string[], cwd?: string): SpawnSyncReturns<string> {
-  const { command, package: debianPackage } = TOOLS[tool];
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 120_000 });
-  if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error(`${command} (Debian package \`${debianPackage}\`) is required for this test: apt-get install -y ${debianPackage}`);
-  }
+export function runTool(tool: 'black' | 'pyflakes', args: string[], cwd?: string): SpawnSyncReturns<string> {
+  const venv = ensureVenv([...PYTHON_TOOLS]);
+  if ('missing' in venv) throw new Error(`${tool} is required for this test. ${venv.missing}`);
+  const result = spawnSync(venv.python, ['-m', tool, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  if (result.error) throw result.error;
   return result;
+}
+
+/**
+ * Makes the pinned checks' venv before the tests of the calling `describe` (the first time, a pip
+ * install: its own generous timeout, so a busy machine does not fail a test on it).
+ */
+export function usePythonTools(): void {
+  beforeAll(() => {
+    const venv = ensureVenv([...PYTHON_TOOLS]);
+    if ('missing' in venv) throw new Error(`The Python code checks (${PYTHON_TOOLS.join(', ')}) are required. ${venv.missing}`);
+  }, 900_000);
 }
 
 /** Writes `files` into a new temporary directory and returns its path. */
@@ -93,12 +104,32 @@ export function ensureVenv(packages: string[]): { python: string } | { missing: 
   const python = path.join(dir, 'bin', 'python');
   if (existsSync(path.join(dir, '.complete'))) return { python };
   mkdirSync(path.dirname(dir), { recursive: true });
-  const create = spawnSync('/usr/bin/python3', ['-m', 'venv', '--clear', dir], { encoding: 'utf8' });
+  // Made aside and renamed into place whole, so that test files making it at once never share a
+  // half-installed venv (its python finds its packages through pyvenv.cfg, wherever it lies).
+  const building = `${dir}.${process.pid}`;
+  const create = spawnSync('/usr/bin/python3', ['-m', 'venv', '--clear', building], { encoding: 'utf8' });
   if (create.status !== 0) return { missing: `python3 -m venv failed: ${create.stderr}` };
-  const install = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages], { encoding: 'utf8', timeout: 900_000 });
+  const install = spawnSync(
+    path.join(building, 'bin', 'python'),
+    ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages],
+    { encoding: 'utf8', timeout: 900_000 },
+  );
   if (install.status !== 0) {
+    rmSync(building, { recursive: true, force: true });
     return { missing: `This machine has no package source for ${packages.join(', ')} (pip install failed), so this test cannot run:\n${install.stderr}` };
   }
-  writeFileSync(path.join(dir, '.complete'), `${packages.join('\n')}\n`);
+  writeFileSync(path.join(building, '.complete'), `${packages.join('\n')}\n`);
+  try {
+    renameSync(building, dir);
+  } catch (error) {
+    // Another test file finished first (or a stale, incomplete venv is in the way).
+    if (existsSync(path.join(dir, '.complete'))) {
+      rmSync(building, { recursive: true, force: true });
+      return { python };
+    }
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(building, dir);
+  }
   return { python };
 }

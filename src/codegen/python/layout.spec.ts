@@ -1,7 +1,8 @@
-import { flatSource, layoutDef, layoutStatement } from './layout';
+import { flatSource } from './flat-source';
+import { layoutDef, layoutStatement } from './layout';
 import { jsonToPy, py, type PyExpr } from './py-expr';
 
-// Every expected layout below is what black 23.1 (default settings) printed for the flat statement.
+// Every expected layout below is what black 26.5.1 (default settings) printed for the flat statement.
 const { name, str, num, call, attr, subscript, dict, list, compare, not } = py;
 const lines = (...text: string[]) => text.join('\n');
 const entry = (key: string, value: PyExpr) => ({ key: str(key), value });
@@ -83,6 +84,25 @@ describe('layoutStatement', () => {
         '        )',
       ),
     );
+  });
+
+  describe('wide East Asian characters count two columns, as black\'s str_width counts them', () => {
+    it('wraps a string that fits in code points but not in columns', () => {
+      const text = '日本語'.repeat(13); // 52 code points on the line, 91 columns
+      expect(layoutStatement(0, 'message = ', str(text))).toBe(lines('message = (', `    "${text}"`, ')'));
+      expect(layoutStatement(0, 'message = ', str('abc'.repeat(13)))).toBe(`message = "${'abc'.repeat(13)}"`);
+    });
+
+    it('splits call arguments and explodes a dict that only the wide characters make too long', () => {
+      const hello = '你好'.repeat(19);
+      expect(layoutStatement(0, 'result = ', call('greet', [str(hello), name('name')]))).toBe(
+        lines('result = greet(', `    "${hello}", name`, ')'),
+      );
+      const world = '世界'.repeat(16);
+      expect(layoutStatement(4, 'return ', dict([entry('title', str(world)), entry('n', num(1))]))).toBe(
+        lines('    return {', `        "title": "${world}",`, '        "n": 1,', '    }'),
+      );
+    });
   });
 
   it('makes the invisible parentheses around a returned expression visible to split inside them', () => {

@@ -105,3 +105,12 @@ export function collectNames(expr: PyExpr, into: Set<string>): void {
       break;
   }
 }
+
+/** Binding strength of an expression's top operator (atoms bind tightest): where parentheses are needed. */
+export const PRECEDENCE = { or: 1, and: 2, not: 3, compare: 4, atom: 5 } as const;
+
+export function precedence(expr: PyExpr): number {
+  if (expr.kind === 'boolop') return PRECEDENCE[expr.op];
+  if (expr.kind === 'not' || expr.kind === 'compare') return PRECEDENCE[expr.kind];
+  return PRECEDENCE.atom;
+}

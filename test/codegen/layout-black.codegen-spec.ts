@@ -3,15 +3,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { flatSource, layoutDef, layoutStatement, LINE_LENGTH } from './layout';
-import { py, type CompareOperator, type PyExpr } from './py-expr';
-import { isPythonIdentifier } from './python-literal';
+import { flatSource } from '../../src/codegen/python/flat-source';
+import { layoutDef, layoutStatement } from '../../src/codegen/python/layout';
+import { LINE_LENGTH } from '../../src/codegen/python/layout-line';
+import { py, type CompareOperator, type PyExpr } from '../../src/codegen/python/py-expr';
+import { isPythonIdentifier } from '../../src/codegen/python/python-literal';
+import { PYTHON, PYTHON_TOOLS, runTool, usePythonTools } from '../support/python';
 
 /**
  * Conformance with black itself: random statements and def headers laid out by `layout.ts`, written into
- * one file, must be left unchanged by `black --check`. Seeds tried while developing, all passing: 1–7, 42,
- * 99, 1234 and 20240601 with 400 statements, 11–13 with 3000. LAYOUT_FUZZ_SEED and LAYOUT_FUZZ_STATEMENTS
- * explore others.
+ * one file, must be left unchanged by `black --check` (the pinned black, test/support/python.ts). Seeds
+ * tried with black 26.5.1, all passing: 1–3 and 42 with 2000 statements, 5–7, 11, 99 and 1234 with 3000,
+ * 20240601 with 400 and 2000. LAYOUT_FUZZ_SEED and LAYOUT_FUZZ_STATEMENTS explore others.
  */
 const SEED = Number(process.env.LAYOUT_FUZZ_SEED ?? 20240601);
 const STATEMENTS = Number(process.env.LAYOUT_FUZZ_STATEMENTS ?? 400);
@@ -26,6 +29,8 @@ const text = fc.oneof(
   fc.integer({ min: 0, max: 120 }).chain((length) => fc.string({ minLength: length, maxLength: length })),
   fc.string({ unit: 'binary', maxLength: 60, size: 'max' }), // quotes, backslashes, controls, astral characters
   fc.constantFrom('', "it's", 'say "hi"', `'"'`, '\\', 'Hello, {}!'),
+  // Wide East Asian characters (two columns each for black's str_width), mixed with narrow ones.
+  fc.array(fc.constantFrom('日本語', '你好', '世界', 'ｶﾀｶﾅ', 'ＡＢＣ', '한국어', '𩋐', 'ab', ' '), { maxLength: 30 }).map((parts) => parts.join('')),
 );
 const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-0, 0.5, 1e-7, 1e21, 1.5e300));
 const compareOperator = fc.constantFrom<CompareOperator>('==', '!=', '<', '<=', '>', '>=');
@@ -92,16 +97,8 @@ function statementUnit(index: number, { shape, indent: wanted, target, expr }: S
   return indent === 4 ? `def f_${index}():\n${body}` : `def f_${index}():\n    def g():\n${body}`;
 }
 
-/** Runs a Debian-packaged tool; a missing one fails the test with how to install it, never skips it. */
-function run(command: string, args: string[], debianPackage: string) {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error(`${command} (Debian package \`${debianPackage}\`) is required for this test: apt-get install -y ${debianPackage}`);
-  }
-  return result;
-}
-
-describe('layout conforms to black 23.1', () => {
+describe(`layout conforms to ${PYTHON_TOOLS[0].replace('==', ' ')}`, () => {
+  usePythonTools();
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(path.join(tmpdir(), 'layout-black-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -120,11 +117,11 @@ describe('layout conforms to black 23.1', () => {
     const file = path.join(dir, 'generated.py');
     writeFileSync(file, units.join('\n\n\n') + '\n');
 
-    const black = run('black', ['--check', '--diff', '-q', file], 'black');
+    const black = runTool('black', ['--check', '--diff', '-q', file]);
     if (black.status !== 0) console.log(black.stdout + black.stderr);
     expect(black.status).toBe(0);
 
-    const compile = run('python3', ['-m', 'py_compile', file], 'python3');
+    const compile = spawnSync(PYTHON, ['-m', 'py_compile', file], { encoding: 'utf8' });
     if (compile.status !== 0) console.log(compile.stderr);
     expect(compile.status).toBe(0);
   });

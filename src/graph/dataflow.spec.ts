@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultTemplatesDir, NodeCatalog } from '../../nodes/node-catalog';
+import { defaultTemplatesDir, NodeCatalog } from '../nodes/node-catalog';
 import type { GraphProblem } from './graph-problem';
 import { GraphValidator } from './graph-validator';
 import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from './graph.types';
 
 const CLASSIFIER: WorkflowGraphInput = JSON.parse(
-  readFileSync(path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'examples', 'classifier.json'), 'utf8'),
+  readFileSync(path.resolve(__dirname, '..', '..', '..', 'shared', 'examples', 'classifier.json'), 'utf8'),
 );
 
 /** The classifier with some nodes' settings replaced (merged), nodes added and edges added or removed. */

@@ -1,5 +1,5 @@
 import { DomainError, ErrorCode } from '../common/errors';
-import type { GraphReport } from './graph/graph-problem';
+import type { GraphReport } from './graph-problem';
 
 /** 400 `INVALID_WORKFLOW`: the graph's problems, every one, with `details.nodes` keyed by node id. */
 export class InvalidWorkflowError extends DomainError {

@@ -1,4 +1,4 @@
-import type { ShapeRuleName } from '../../nodes/node-type';
+import type { ShapeRuleName } from '../nodes/node-type';
 
 /** The shape of one sample (no batch dimension): `[features]` or `[channels, height, width]`; null when it cannot be derived. */
 export type Shape = readonly number[] | null;

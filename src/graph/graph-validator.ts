@@ -1,6 +1,6 @@
-import { majorVersion, type NodeCatalog, parseTypeRef } from '../../nodes/node-catalog';
-import type { NodePort, NodeTypeDefinition } from '../../nodes/node-type';
-import { parseCondition } from '../../codegen/condition';
+import { majorVersion, type NodeCatalog, parseTypeRef } from '../nodes/node-catalog';
+import type { NodePort, NodeTypeDefinition } from '../nodes/node-type';
+import { parseCondition } from './condition';
 import { ENV_NAMESPACE, findBindings, type FoundBindings, INPUTS_NAMESPACE } from './bindings';
 import { cyclesThroughNodes } from './cycles';
 import { DataflowCheck } from './dataflow';

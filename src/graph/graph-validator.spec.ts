@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { defaultTemplatesDir, NodeCatalog } from '../../nodes/node-catalog';
+import { defaultTemplatesDir, NodeCatalog } from '../nodes/node-catalog';
 import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from './graph.types';
 import { GraphProblemCode, type GraphReport } from './graph-problem';
 import { GraphValidator } from './graph-validator';

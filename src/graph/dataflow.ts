@@ -1,5 +1,5 @@
-import { LAYER_DATA_TYPE } from '../../nodes/node-catalog';
-import type { NodePort, NodeTypeDefinition } from '../../nodes/node-type';
+import { LAYER_DATA_TYPE } from '../nodes/node-catalog';
+import type { NodePort, NodeTypeDefinition } from '../nodes/node-type';
 import { type GraphProblem, GraphProblemCode } from './graph-problem';
 import type { WorkflowEdgeInput, WorkflowNodeInput } from './graph.types';
 import { DATASET_RULES, type DataFacts, describeShape, LAYER_RULES, type Shape, type ShapeOrigin } from './shapes';

@@ -1,5 +1,6 @@
 /**
- * The `condition` of an `if` node: a small expression language over bindings, and its Python.
+ * The `condition` of an `if` node: a small expression language over bindings (its Python is
+ * codegen's `condition-python.ts`).
  *
  * condition  := or
  * or         := and ( "or" and )*
@@ -13,8 +14,9 @@
  * Python would read it (`a < b and b < c`), which few authors expect.
  */
 
-import { parseBindingAt, type Binding } from '../workflows/graph/bindings';
-import { jsonToPy, py, type CompareOperator, type PyExpr } from './python/py-expr';
+import { parseBindingAt, type Binding } from './bindings';
+
+export type CompareOperator = '==' | '!=' | '<' | '<=' | '>' | '>=';
 
 export type ConditionNode =
   | { kind: 'binding'; binding: Binding }
@@ -44,27 +46,6 @@ export function parseCondition(
     const message = error.sentence ? `${where}. ${error.detail}` : `${where}: ${error.detail}.`;
     return { ok: false, error: { message, offset: error.offset } };
   }
-}
-
-/** The Python expression of a parsed condition; `resolve` turns each binding into the expression that reads it. */
-export function conditionToPy(condition: ConditionNode, resolve: (binding: Binding) => PyExpr): PyExpr {
-  const toPy = (node: ConditionNode): PyExpr => {
-    switch (node.kind) {
-      case 'binding':
-        return resolve(node.binding);
-      case 'literal':
-        return jsonToPy(node.value);
-      case 'compare':
-        return py.compare(node.op, toPy(node.left), toPy(node.right));
-      case 'and':
-        return py.and(node.operands.map(toPy));
-      case 'or':
-        return py.or(node.operands.map(toPy));
-      case 'not':
-        return py.not(toPy(node.operand));
-    }
-  };
-  return toPy(condition);
 }
 
 /** Bounds the parser's recursion, so a hostile condition can not exhaust the stack. */
