@@ -12,7 +12,6 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
-
 NodeFunction = TypeVar("NodeFunction", bound=Callable[..., Any])
 
 
