@@ -7,8 +7,10 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
 import { AuthContext } from './auth-context';
-import { BEARER_STRATEGY } from './bearer.strategy';
 import { routePolicy } from './route-policy';
+
+/** The name of the Passport strategy that turns a Bearer key into the caller's AuthContext (src/api-keys). */
+export const BEARER_STRATEGY = 'bearer';
 
 const FAILURE_WINDOW_MS = 60_000;
 

@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/config';
 import { rawQuery } from '../database/raw-query';
 import { createExecutorRegistry, ExecutorRegistry } from '../executors/executor-registry';
 import type { Plan } from '../plans/plans';
+import { RedisModule } from '../redis/redis.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { ExecutionEntity, ExecutionLogEntity } from './execution.entity';
 import { BullExecutionQueue } from './bull-execution-queue';
@@ -113,7 +114,7 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
 }
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule],
+  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule, RedisModule],
   controllers: [ExecutionsController, ExecutorsController],
   providers: [
     ExecutionsService,

@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type request from 'supertest';
 import { DataSource } from 'typeorm';
-import { ApiKeysService } from '../../src/auth/api-keys.service';
-import { BootstrapService } from '../../src/auth/bootstrap.service';
-import { LastUsedTracker } from '../../src/auth/last-used.tracker';
+import { ApiKeysService } from '../../src/api-keys/api-keys.service';
+import { BootstrapService } from '../../src/api-keys/bootstrap.service';
+import { LastUsedTracker } from '../../src/api-keys/last-used.tracker';
 import { ForbiddenError } from '../../src/common/errors';
 import { startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 

@@ -2,15 +2,13 @@ import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { getOptionsToken, ThrottlerGuard, ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authContextOf } from '../auth/auth-context';
 import { RateLimitedError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
-import { rateLimitPerMinute } from './plans';
-import { setRateLimitHeaders } from './rate-limit-headers';
-import { RATE_LIMIT_STORAGE, RateLimitStorage } from './rate-limit.storage';
-
-export const WORKSPACE_THROTTLER = 'workspace';
+import { rateLimitPerMinute } from '../plans/plans';
+import { setRateLimitHeaders, WORKSPACE_THROTTLER } from '../plans/rate-limit-headers';
+import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
+import { authContextOf } from './auth-context';
 
 /**
  * Counts every authenticated request against its workspace's plan (free 60, pro 300 per minute,

@@ -13,10 +13,10 @@ import type { Plan } from '../plans/plans';
 import { WorkspacesService } from '../workspaces/workspaces.service';
 import { ApiKeyEntity } from './api-key.entity';
 import { displayPrefix, generateSecret, hashSecret, isWellFormedSecret } from './api-key-secret';
-import { AuthContext } from './auth-context';
+import { AuthContext } from '../auth/auth-context';
 import { ApiKeyDto } from './dto/api-key.dto';
 import { LastUsedTracker } from './last-used.tracker';
-import { hasScope, Scope, SCOPES } from './scopes';
+import { hasScope, Scope, SCOPES } from '../auth/scopes';
 
 /** The row `authenticate` reads: a key and its workspace, in one indexed lookup by hash. */
 interface AuthRow {
