@@ -1,12 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { useTestApp } from '../support/test-app';
 
 describe('GET /v1/system', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
 
   it('needs a key', async () => {
     const res = await t.http.get('/v1/system').expect(401);
