@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
+import { CodegenModule } from '../codegen/codegen.module';
 import { rawQuery } from '../database/raw-query';
 import { createExecutorRegistry, ExecutorRegistry } from '../executors/executor-registry';
 import type { Plan } from '../plans/plans';
@@ -114,7 +115,7 @@ class ExecutionsLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
 }
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule, RedisModule],
+  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule, CodegenModule, RedisModule],
   controllers: [ExecutionsController, ExecutorsController],
   providers: [
     ExecutionsService,

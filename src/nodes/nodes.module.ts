@@ -1,10 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { GraphValidator } from '../workflows/graph/graph-validator';
 import { defaultTemplatesDir, NodeCatalog } from './node-catalog';
 import { NodesController } from './nodes.controller';
 
 /** The node catalogue, read once at boot from codegen-templates/nodes, and the graph validator built on it. */
-@Global()
 @Module({
   controllers: [NodesController],
   providers: [
