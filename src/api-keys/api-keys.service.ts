@@ -42,7 +42,7 @@ interface CachedKey {
 function toCachedKey(row: AuthRow): CachedKey {
   return {
     context: deepFreeze({
-      apiKey: { id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) },
+      apiKey: { id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) as Scope[] },
       workspace: {
         id: row.workspace_id,
         name: row.workspace_name,

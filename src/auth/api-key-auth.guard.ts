@@ -43,15 +43,13 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
       return (await super.canActivate(context)) as boolean;
     } catch (error) {
       if (!(error instanceof UnauthorizedError)) throw error;
-      const record = await this.counters
-        .increment(failuresKey, FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures')
-        .catch(() => null);
+      const record = await this.counters.increment(failuresKey, FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures').catch(() => null);
       if (record?.isBlocked) throw this.tooManyFailures(record.timeToBlockExpire);
       throw error;
     }
   }
 
-  override handleRequest<T = AuthContext>(error: unknown, auth: T | false): T {
+  override handleRequest<T = AuthContext>(error: Error | null, auth: T | false): T {
     if (error) throw error;
     if (!auth) {
       throw new UnauthorizedError('Missing or malformed Authorization header: send "Authorization: Bearer tfy_…"');
@@ -60,10 +58,10 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
   }
 
   private tooManyFailures(retryAfterSeconds: number): RateLimitedError {
-    return new RateLimitedError(
-      `Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s`,
-      retryAfterSeconds,
-      { limit: this.config.authFailuresPerMinute, windowSeconds: FAILURE_WINDOW_MS / 1000, scope: 'client-ip' },
-    );
+    return new RateLimitedError(`Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s`, retryAfterSeconds, {
+      limit: this.config.authFailuresPerMinute,
+      windowSeconds: FAILURE_WINDOW_MS / 1000,
+      scope: 'client-ip',
+    });
   }
 }

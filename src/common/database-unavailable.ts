@@ -2,9 +2,9 @@ import { QueryFailedError } from 'typeorm';
 
 /** Driver error codes that mean "the database cannot serve this now", not "this request is wrong". */
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', // the network
-  '57P01', '57P02', '57P03', '53300', // PostgreSQL: shutting down, cannot connect now, too many connections
-  'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL',
+  ...['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE'], // the network
+  ...['57P01', '57P02', '57P03', '53300'], // PostgreSQL: shutting down, cannot connect now, too many connections
+  ...['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL'],
 ]);
 
 /** True when a query failed because the database is unreachable, locked or out of resources. */

@@ -12,12 +12,7 @@ export function isUniqueViolation(error: unknown): boolean {
  * Newest-first keyset pagination over (created_at, id): fetches `limit + 1` rows after the
  * cursor, so `toPage` can tell whether another page follows.
  */
-export function pageAfter<T extends object>(
-  query: SelectQueryBuilder<T>,
-  alias: string,
-  limit: number,
-  cursor?: string,
-): SelectQueryBuilder<T> {
+export function pageAfter<T extends object>(query: SelectQueryBuilder<T>, alias: string, limit: number, cursor?: string): SelectQueryBuilder<T> {
   if (cursor) {
     const position = decodeCursor(cursor);
     query.andWhere(`(${alias}.createdAt < :cursorAt OR (${alias}.createdAt = :cursorAt AND ${alias}.id < :cursorId))`, {
@@ -25,5 +20,8 @@ export function pageAfter<T extends object>(
       cursorId: position.id,
     });
   }
-  return query.orderBy(`${alias}.createdAt`, 'DESC').addOrderBy(`${alias}.id`, 'DESC').limit(limit + 1);
+  return query
+    .orderBy(`${alias}.createdAt`, 'DESC')
+    .addOrderBy(`${alias}.id`, 'DESC')
+    .limit(limit + 1);
 }

@@ -16,7 +16,14 @@ describe(SystemInfoService.name, () => {
     const fellBack: string[] = [];
     const facts = await gatherStaticFacts((what, error) => fellBack.push(`${what}: ${error.message}`), 0);
     expect(fellBack.sort()).toEqual(['cpu: no answer within 0 ms', 'graphics: no answer within 0 ms', 'osInfo: no answer within 0 ms']);
-    expect(facts.os).toEqual({ platform: os.platform(), distro: 'unknown', release: 'unknown', kernel: os.release(), arch: os.arch(), hostname: os.hostname() });
+    expect(facts.os).toEqual({
+      platform: os.platform(),
+      distro: 'unknown',
+      release: 'unknown',
+      kernel: os.release(),
+      arch: os.arch(),
+      hostname: os.hostname(),
+    });
     expect(facts.cpu).toMatchObject({ brand: os.cpus()[0].model, cores: os.availableParallelism() });
     expect(facts.gpus).toEqual([]);
     expect(facts.python.version).toMatch(/^3\.\d+\.\d+/);

@@ -58,7 +58,7 @@ export function useTestApp(env: TestEnv | (() => TestEnv) = {}): TestApp {
     get(_, property) {
       if (!started) throw new Error(`useTestApp(): the app starts in beforeAll; read .${String(property)} inside a test or a hook`);
       const value: unknown = Reflect.get(started, property);
-      return typeof value === 'function' ? value.bind(started) : value;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(started) : value;
     },
   });
 }
@@ -99,7 +99,7 @@ export async function startTestApp(env: TestEnv = {}): Promise<TestApp> {
         .set('Authorization', bearer(TEST_ADMIN_KEY))
         .send({ name: `workspace-${++workspaceCount}-${plan}`, plan, ...(rateLimitPerMinute ? { rateLimitPerMinute } : {}) })
         .expect(201);
-      return res.body.id as string;
+      return (res.body as { id: string }).id;
     },
     async createKey(workspaceId, scopes = ['workflows:read', 'workflows:write', 'executions:read', 'executions:run']) {
       const res = await testApp.http
@@ -107,10 +107,11 @@ export async function startTestApp(env: TestEnv = {}): Promise<TestApp> {
         .set('Authorization', bearer(TEST_ADMIN_KEY))
         .send({ name: 'test key', workspaceId, scopes })
         .expect(201);
-      return { key: res.body.key as string, id: res.body.id as string };
+      const { key, id } = res.body as { key: string; id: string };
+      return { key, id };
     },
     async listen() {
-      const server = testApp.app.getHttpServer() as Server;
+      const server: Server = testApp.app.getHttpServer();
       if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
