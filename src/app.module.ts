@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { ApiKeyAuthGuard } from './auth/api-key-auth.guard';
 import { AuthModule } from './auth/auth.module';
+import { PlanThrottlerGuard } from './auth/plan-throttler.guard';
 import { ScopesGuard } from './auth/scopes.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { Clock, systemClock } from './common/clock';
@@ -15,10 +17,7 @@ import { ExecutionsModule } from './executions/executions.module';
 import { ExecutorsModule } from './executors/executors.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
-import { PlanThrottlerGuard } from './plans/plan-throttler.guard';
 import { ExecutionQueueModule } from './executions/execution-queue.module';
-import { RedisModule } from './redis/redis.module';
-import { PlansModule } from './plans/plans.module';
 import { SystemModule } from './system/system.module';
 import { WorkflowsModule } from './workflows/workflows.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
@@ -36,11 +35,10 @@ export function coreImports({ config, clock = systemClock, databaseRetryAttempts
     ConfigModule.forRoot(config),
     CommonModule.forRoot(clock),
     DatabaseModule.forRoot({ retryAttempts: databaseRetryAttempts }),
-    RedisModule,
     ExecutionQueueModule.forRoot(config),
-    PlansModule,
     WorkspacesModule,
     AuthModule,
+    ApiKeysModule,
   ];
 }
 
@@ -52,9 +50,9 @@ export class AppModule {
       module: AppModule,
       imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, ExecutorsModule, SystemModule, MetricsModule],
       providers: [
-        { provide: APP_GUARD, useClass: ApiKeyAuthGuard },
+        { provide: APP_GUARD, useExisting: ApiKeyAuthGuard },
         { provide: APP_GUARD, useExisting: PlanThrottlerGuard },
-        { provide: APP_GUARD, useClass: ScopesGuard },
+        { provide: APP_GUARD, useExisting: ScopesGuard },
         { provide: APP_PIPE, useClass: ApiValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],

@@ -5,10 +5,10 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { Command, CommanderError, Option } from 'commander';
 import { coreImports } from './app.module';
-import { ApiKeysService } from './auth/api-keys.service';
-import { bootstrapKeyNotice } from './auth/bootstrap-banner';
-import { BootstrapService, DEFAULT_WORKSPACE_NAME } from './auth/bootstrap.service';
-import { CreateApiKeyDto } from './auth/dto/api-key.dto';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import { bootstrapKeyNotice } from './api-keys/bootstrap-banner';
+import { BootstrapService, DEFAULT_WORKSPACE_NAME } from './api-keys/bootstrap.service';
+import { CreateApiKeyDto } from './api-keys/dto/api-key.dto';
 import { Scope, SCOPES } from './auth/scopes';
 import { DomainError, ValidationError } from './common/errors';
 import { PACKAGE_VERSION } from './common/package-info';
@@ -57,7 +57,11 @@ async function checked<T extends object>(dto: new () => T, input: object): Promi
 }
 
 function table(rows: Record<string, unknown>[], columns: string[]): string {
-  const cell = (value: unknown) => (value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value));
+  const cell = (value: unknown): string => {
+    if (value === null || value === undefined) return '-';
+    if (Array.isArray(value)) return value.join(',');
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  };
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
   return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
@@ -245,7 +249,7 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  runCli(process.argv).then((code) => {
+  void runCli(process.argv).then((code) => {
     if (code !== 0) process.exit(code);
   });
 }

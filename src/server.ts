@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createApp, DOCS_PATH } from './app.factory';
-import { BootstrapService } from './auth/bootstrap.service';
-import { bootstrapKeyNotice } from './auth/bootstrap-banner';
+import { BootstrapService } from './api-keys/bootstrap.service';
+import { bootstrapKeyNotice } from './api-keys/bootstrap-banner';
 import { PACKAGE_VERSION } from './common/package-info';
 import { AppConfig, unknownSettingVariables } from './config/config';
 

@@ -7,8 +7,10 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
 import { AuthContext } from './auth-context';
-import { BEARER_STRATEGY } from './bearer.strategy';
 import { routePolicy } from './route-policy';
+
+/** The name of the Passport strategy that turns a Bearer key into the caller's AuthContext (src/api-keys). */
+export const BEARER_STRATEGY = 'bearer';
 
 const FAILURE_WINDOW_MS = 60_000;
 
@@ -41,15 +43,13 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
       return (await super.canActivate(context)) as boolean;
     } catch (error) {
       if (!(error instanceof UnauthorizedError)) throw error;
-      const record = await this.counters
-        .increment(failuresKey, FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures')
-        .catch(() => null);
+      const record = await this.counters.increment(failuresKey, FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures').catch(() => null);
       if (record?.isBlocked) throw this.tooManyFailures(record.timeToBlockExpire);
       throw error;
     }
   }
 
-  override handleRequest<T = AuthContext>(error: unknown, auth: T | false): T {
+  override handleRequest<T = AuthContext>(error: Error | null, auth: T | false): T {
     if (error) throw error;
     if (!auth) {
       throw new UnauthorizedError('Missing or malformed Authorization header: send "Authorization: Bearer tfy_…"');
@@ -58,10 +58,10 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
   }
 
   private tooManyFailures(retryAfterSeconds: number): RateLimitedError {
-    return new RateLimitedError(
-      `Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s`,
-      retryAfterSeconds,
-      { limit: this.config.authFailuresPerMinute, windowSeconds: FAILURE_WINDOW_MS / 1000, scope: 'client-ip' },
-    );
+    return new RateLimitedError(`Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s`, retryAfterSeconds, {
+      limit: this.config.authFailuresPerMinute,
+      windowSeconds: FAILURE_WINDOW_MS / 1000,
+      scope: 'client-ip',
+    });
   }
 }

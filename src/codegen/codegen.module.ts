@@ -1,13 +1,14 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NodeCatalog } from '../nodes/node-catalog';
 import { GraphValidator } from '../graph/graph-validator';
+import { NodesModule } from '../nodes/nodes.module';
 import { defaultCodegenRoot, TemplateSet } from './template-set';
 import { WorkflowCompiler } from './workflow-compiler';
 import { WorkflowExporter } from './workflow-exporter';
 
 /** Code generation: the templates of codegen-templates/, read and checked once at boot, and the compiler. */
-@Global()
 @Module({
+  imports: [NodesModule],
   providers: [
     { provide: TemplateSet, inject: [NodeCatalog], useFactory: (catalog: NodeCatalog) => TemplateSet.load(defaultCodegenRoot(), catalog) },
     {

@@ -2,8 +2,8 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject, Logger } 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { toErrorResponse } from './error-envelope';
-import { isDatabaseUnavailable } from '../database/query-helpers';
 import { DatabaseUnavailableError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
 import { maskSecrets } from './logging';
 

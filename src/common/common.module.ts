@@ -1,7 +1,10 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { Clock, CLOCK } from './clock';
 
-/** Process-wide providers without a module of their own: the clock. */
+/**
+ * The process's clock, handed in at the composition root (tests pass a fake one). Global for the
+ * reason ConfigModule is: a value given once by the root, not a service a module chooses to use.
+ */
 @Global()
 @Module({})
 export class CommonModule {

@@ -76,7 +76,7 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: num
       return done(error as Error);
     }
     if (text.trim() === '') return done(null, undefined);
-    parseJson(req, text, (error: Error | null, body?: unknown) => {
+    void parseJson(req, text, (error: Error | null, body?: unknown) => {
       if (error) return done(new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${error.message}`));
       const problem = findJsonProblem(body);
       if (problem) {

@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
  * stores its result if no `clear()` happened since it started, so a row read just before a
  * committed change can never be cached after that change.
  */
-export class ReadThroughCache<V extends {}> {
+export class ReadThroughCache<V extends NonNullable<unknown>> {
   private readonly entries: LRUCache<string, V>;
   private generation = 0;
 

@@ -17,7 +17,7 @@ export function TimestampColumn(options: { name: string; nullable?: boolean }): 
 }
 
 /** JSON kept as text, so SQLite and PostgreSQL hold it the same way and it round-trips exactly. */
-export const jsonText: ValueTransformer = { to: (value: unknown) => JSON.stringify(value), from: (value: string) => JSON.parse(value) };
+export const jsonText: ValueTransformer = { to: (value: unknown) => JSON.stringify(value), from: (value: string) => JSON.parse(value) as unknown };
 
 export function JsonColumn(options: { name: string }): PropertyDecorator {
   return Column({ type: 'text', ...options, transformer: jsonText });

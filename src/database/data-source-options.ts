@@ -2,15 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sqlite3 from 'sqlite3';
 import type { DataSourceOptions } from 'typeorm';
-import { ApiKeyEntity } from '../auth/api-key.entity';
 import type { AppConfig } from '../config/config';
-import { ExecutionEntity, ExecutionLogEntity } from '../executions/execution.entity';
-import { Executions1764300000002 } from './migrations/1764300000002-executions';
-import { ExecutionHeartbeats1764300000003 } from './migrations/1764300000003-execution-heartbeats';
-import { WorkflowEntity } from '../workflows/workflow.entity';
-import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-schema';
 import { CacheRevisions1764300000001 } from './migrations/1764300000001-cache-revisions';
+import { Executions1764300000002 } from './migrations/1764300000002-executions';
+import { ExecutionHeartbeats1764300000003 } from './migrations/1764300000003-execution-heartbeats';
 
 /**
  * TypeORM turns on sqlite3's verbose mode, which formats every argument of every database call
@@ -19,16 +15,16 @@ import { CacheRevisions1764300000001 } from './migrations/1764300000001-cache-re
  */
 const sqlite3WithoutTracing = { verbose: () => sqlite3 };
 
-export const ENTITIES = [WorkspaceEntity, ApiKeyEntity, WorkflowEntity, ExecutionEntity, ExecutionLogEntity];
 export const MIGRATIONS = [InitialSchema1764300000000, CacheRevisions1764300000001, Executions1764300000002, ExecutionHeartbeats1764300000003];
 
 /**
  * One place that turns the config into TypeORM options; the server and the CLI both use it.
- * Migrations are run by `runMigrationsExclusively` once the connection is up.
+ * Migrations are run by `runMigrationsExclusively` once the connection is up. The entities are not
+ * listed here: each module registers its own (`TypeOrmModule.forFeature`) and DatabaseModule loads
+ * them (`autoLoadEntities`), so the database layer knows no module above it.
  */
 export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
   const common = {
-    entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsRun: false,
     synchronize: false,

@@ -21,7 +21,7 @@ export class DatabaseModule {
       imports: [
         TypeOrmModule.forRootAsync({
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), retryAttempts, retryDelay: 2000 }),
+          useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), autoLoadEntities: true, retryAttempts, retryDelay: 2000 }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             // WAL with synchronous=NORMAL: a commit is durable against a crash of the process (the

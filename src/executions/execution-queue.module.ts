@@ -2,7 +2,7 @@ import { BullModule, getQueueToken } from '@nestjs/bull';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { Queue } from 'bull';
 import type { AppConfig } from '../config/config';
-import { RedisConnections } from '../redis/redis.module';
+import { RedisConnections, RedisModule } from '../redis/redis.module';
 import { BULL_QUEUE_NAME, BullExecutionQueue, bullQueueOptions, type ExecutionJobData } from './bull-execution-queue';
 import { EXECUTION_QUEUE, InProcessExecutionQueue } from './execution-queue';
 import { WorkspaceSlots } from './workspace-slots';
@@ -27,7 +27,7 @@ export class ExecutionQueueModule {
     const stallMs = config.workerStallSeconds * 1000;
     return {
       module: ExecutionQueueModule,
-      imports: [BullModule.forRoot({ url: config.redisUrl, ...bullQueueOptions(stallMs) }), BullModule.registerQueue({ name: BULL_QUEUE_NAME })],
+      imports: [RedisModule, BullModule.forRoot({ url: config.redisUrl, ...bullQueueOptions(stallMs) }), BullModule.registerQueue({ name: BULL_QUEUE_NAME })],
       providers: [
         {
           provide: EXECUTION_QUEUE,

@@ -12,6 +12,7 @@ import addFormats from 'ajv-formats';
 import type { Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { TimeoutError, withTimeout } from '../common/timeout';
 
 /** Where a plugin package was found: the server's `plugins/` folder, an installed package, or `executorPlugins` in the config. */
 export type PluginSource = 'first-party' | 'installed' | 'configured';
@@ -71,20 +72,8 @@ const manifestSchema = {
 };
 const checkManifest = new Ajv({ allErrors: true }).compile<PluginManifest>(manifestSchema);
 
-/** Rejected by {@link withTimeout} when the work did not settle in time. */
-export class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
-/** Settles as `work` does, or rejects with a {@link TimeoutError} carrying `message` after `ms`. */
-export function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
-    timer.unref();
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
+// The server's one timeout helper (common/timeout.ts), still importable from here by the other executor modules.
+export { TimeoutError, withTimeout };
 
 /** `10 s`, `250 ms`: a duration as an operator reads it. */
 export function formatDuration(ms: number): string {

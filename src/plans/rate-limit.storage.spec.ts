@@ -123,6 +123,12 @@ describe('MemoryRateLimitStorage', () => {
     const clock = new SteppedClock();
     const storage = new MemoryRateLimitStorage(clock);
     made.push(storage);
-    return { storage, advance: async (ms) => clock.advance(ms) };
+    return {
+      storage,
+      advance: (ms) => {
+        clock.advance(ms);
+        return Promise.resolve();
+      },
+    };
   });
 });

@@ -45,7 +45,7 @@ export class MemoryRateLimitStorage implements RateLimitStorage, OnModuleDestroy
     this.sweeper.unref();
   }
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
+  increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
     const now = this.clock.now();
     let counter = this.live(key, now);
     if (!counter) {
@@ -60,13 +60,13 @@ export class MemoryRateLimitStorage implements RateLimitStorage, OnModuleDestroy
       // raised since (a plan upgrade) lifts it from the next request on.
       counter.blockedUntil = 0;
     }
-    return this.record(counter, now);
+    return Promise.resolve(this.record(counter, now));
   }
 
-  async peek(key: string): Promise<ThrottlerStorageRecord | null> {
+  peek(key: string): Promise<ThrottlerStorageRecord | null> {
     const now = this.clock.now();
     const counter = this.live(key, now);
-    return counter ? this.record(counter, now) : null;
+    return Promise.resolve(counter ? this.record(counter, now) : null);
   }
 
   onModuleDestroy(): void {

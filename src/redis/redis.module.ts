@@ -1,4 +1,4 @@
-import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -66,6 +66,6 @@ export class RedisConnections implements OnApplicationShutdown {
   }
 }
 
-@Global()
+/** Imported by each module that talks to Redis; one RedisConnections for the whole process. */
 @Module({ providers: [RedisConnections], exports: [RedisConnections] })
 export class RedisModule {}

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/api-docs';
 import { ErrorCode, ServiceUnavailableError } from '../common/errors';
+import { withTimeout } from '../common/timeout';
 import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { RedisConnections } from '../redis/redis.module';
@@ -86,7 +87,7 @@ export class HealthController {
   /** Distributed mode: Redis answers a PING (the queue, cancel, live logs and rate limits need it); undefined in the embedded mode. */
   private async checkRedis(): Promise<string | undefined> {
     if (!this.redis.enabled) return undefined;
-    return withTimeout(
+    return checkResult(
       this.redis
         .client()
         .ping()
@@ -95,15 +96,11 @@ export class HealthController {
   }
 
   private checkDatabase(): Promise<string> {
-    return withTimeout(this.dataSource.query('SELECT 1').then(() => 'ok'));
+    return checkResult(this.dataSource.query('SELECT 1').then(() => 'ok'));
   }
 }
 
-/** `work`'s answer, its error's message, or a timeout notice after READINESS_TIMEOUT_MS. */
-function withTimeout(work: Promise<string>): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`no answer within ${READINESS_TIMEOUT_MS} ms`), READINESS_TIMEOUT_MS);
-  });
-  return Promise.race([work.catch((error: Error) => error.message || 'failed'), timeout]).finally(() => clearTimeout(timer));
+/** `work`'s answer (`ok`), its error's message, or a timeout notice after READINESS_TIMEOUT_MS. */
+function checkResult(work: Promise<string>): Promise<string> {
+  return withTimeout(work, READINESS_TIMEOUT_MS, `no answer within ${READINESS_TIMEOUT_MS} ms`).catch((error: Error) => error.message || 'failed');
 }

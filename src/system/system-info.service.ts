@@ -1,8 +1,9 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
-import { cpu, graphics, osInfo } from 'systeminformation';
+import { cpu, graphics, osInfo, type Systeminformation } from 'systeminformation';
 import { PACKAGE_VERSION } from '../common/package-info';
+import { withTimeout } from '../common/timeout';
 
 /** A GPU as systeminformation reports it. */
 export interface SystemGpu {
@@ -13,7 +14,7 @@ export interface SystemGpu {
 }
 
 /** The machine's facts that do not change while the server runs: gathered once, at boot. */
-interface StaticFacts {
+export interface StaticFacts {
   os: { platform: string; distro: string; release: string; kernel: string; arch: string; hostname: string };
   cpu: { manufacturer: string; brand: string; cores: number; physicalCores: number; speedGHz: number | null };
   gpus: SystemGpu[];
@@ -27,14 +28,19 @@ export interface SystemFacts extends StaticFacts {
   collectedAt: string;
 }
 
-/** How long the boot-time gathering may take before the facts are served with what is missing marked so. */
+/**
+ * How long systeminformation may take for one fact before Node's own (coarser) answer stands in
+ * for it: on a busy machine its probes (lsb_release, lscpu, lspci …) can take many seconds.
+ */
 const GATHER_TIMEOUT_MS = 10_000;
 const MIB = 1024 * 1024;
 
 /**
- * Host facts for `GET /v1/system`. The static part (OS, CPU, GPUs, Python) is gathered with
+ * Host facts for `GET /v1/system`. The static part (OS, CPU, GPUs, Python) is gathered once with
  * systeminformation when the module starts, so the first request does not wait for lspci or
- * nvidia-smi; memory and load are read from the kernel on each request (microseconds).
+ * nvidia-smi; memory and load are read from the kernel on each request (microseconds). Gathering
+ * never fails: a fact that systeminformation cannot give in time, or at all, is taken from Node's
+ * `os` module instead (and logged), so the answer does not depend on how busy the machine is.
  */
 @Injectable()
 export class SystemInfoService implements OnModuleInit {
@@ -57,20 +63,25 @@ export class SystemInfoService implements OnModuleInit {
   }
 
   private staticFacts(): Promise<StaticFacts> {
-    this.facts ??= gatherStaticFacts().catch((error: Error) => {
-      this.logger.warn(`Gathering host facts failed: ${error.message}`);
-      this.facts = undefined; // the next request tries again
-      throw error;
-    });
+    this.facts ??= gatherStaticFacts((what, error) => this.logger.warn(`systeminformation ${what}(): ${error.message}; Node's own answer stands in`));
     return this.facts;
   }
 }
 
-async function gatherStaticFacts(): Promise<StaticFacts> {
+/** Told which systeminformation call Node's answer stood in for, and why. */
+export type OnFallback = (what: string, error: Error) => void;
+
+/** The host's static facts; never rejects (see SystemInfoService). */
+export async function gatherStaticFacts(onFallback: OnFallback, timeoutMs = GATHER_TIMEOUT_MS): Promise<StaticFacts> {
+  const factOr = <T>(what: string, gather: () => Promise<T>, fallback: () => T): Promise<T> =>
+    withTimeout(gather(), timeoutMs, `no answer within ${timeoutMs} ms`).catch((error: Error) => {
+      onFallback(what, error);
+      return fallback();
+    });
   const [system, processor, display, python] = await Promise.all([
-    withTimeout(osInfo(), 'osInfo'),
-    withTimeout(cpu(), 'cpu'),
-    withTimeout(graphics(), 'graphics').catch(() => ({ controllers: [] })),
+    factOr('osInfo', osInfo, nodeOsInfo),
+    factOr('cpu', cpu, nodeCpu),
+    factOr<Pick<Systeminformation.GraphicsData, 'controllers'>>('graphics', graphics, () => ({ controllers: [] })),
     pythonVersion('python3'),
   ]);
   return {
@@ -84,17 +95,25 @@ async function gatherStaticFacts(): Promise<StaticFacts> {
     },
     gpus: display.controllers
       .filter((controller) => /nvidia|\bamd\b|advanced micro devices|\bati\b/i.test(`${controller.vendor} ${controller.model}`))
-      .map((controller) => ({ model: controller.model || controller.name || 'GPU', vendor: controller.vendor, vramMb: controller.memoryTotal ?? controller.vram ?? null })),
+      .map((controller) => ({
+        model: controller.model || controller.name || 'GPU',
+        vendor: controller.vendor,
+        vramMb: controller.memoryTotal ?? controller.vram ?? null,
+      })),
     python,
   };
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`systeminformation ${what}() gave no answer within ${GATHER_TIMEOUT_MS} ms`)), GATHER_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** The OS as Node sees it: no distribution name or release, which only systeminformation reads. */
+function nodeOsInfo(): Pick<Systeminformation.OsData, 'platform' | 'distro' | 'release' | 'kernel' | 'arch' | 'hostname'> {
+  return { platform: os.platform(), distro: 'unknown', release: 'unknown', kernel: os.release(), arch: os.arch(), hostname: os.hostname() };
+}
+
+/** The CPU as Node sees it: the model name and logical cores (physical cores are not told apart). */
+function nodeCpu(): Pick<Systeminformation.CpuData, 'manufacturer' | 'brand' | 'cores' | 'physicalCores' | 'speed'> {
+  const [first] = os.cpus();
+  const cores = os.availableParallelism();
+  return { manufacturer: 'unknown', brand: first?.model ?? 'unknown', cores, physicalCores: cores, speed: first ? first.speed / 1000 : 0 };
 }
 
 /** The version `python --version` prints, or why it cannot run. */

@@ -8,9 +8,12 @@ class SystemDto {
   @ApiProperty({ example: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0-18-amd64', arch: 'x64', hostname: 'gpu-box' } })
   os!: SystemFacts['os'];
   @ApiProperty({ example: { manufacturer: 'AMD', brand: 'EPYC 7443P', cores: 48, physicalCores: 24, speedGHz: 2.85 } }) cpu!: SystemFacts['cpu'];
-  @ApiProperty({ description: 'NVIDIA and AMD GPUs (an onboard display chip is not listed)', example: [{ model: 'NVIDIA A100-SXM4-40GB', vendor: 'NVIDIA Corporation', vramMb: 40960 }] })
+  @ApiProperty({
+    description: 'NVIDIA and AMD GPUs (an onboard display chip is not listed)',
+    example: [{ model: 'NVIDIA A100-SXM4-40GB', vendor: 'NVIDIA Corporation', vramMb: 40960 }],
+  })
   gpus!: SystemFacts['gpus'];
-  @ApiProperty({ description: 'The `python3` on the server\'s PATH', example: { executable: 'python3', version: '3.11.2' } }) python!: SystemFacts['python'];
+  @ApiProperty({ description: "The `python3` on the server's PATH", example: { executable: 'python3', version: '3.11.2' } }) python!: SystemFacts['python'];
   @ApiProperty({ example: { totalMb: 257612, availableMb: 201344 } }) memory!: SystemFacts['memory'];
   @ApiProperty({ description: '1, 5 and 15 minute load averages', example: [0.42, 0.37, 0.3] }) loadAverage!: number[];
   @ApiProperty({ example: '2026-11-28T18:00:00.000Z' }) collectedAt!: string;

@@ -3,11 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type request from 'supertest';
 import { DataSource } from 'typeorm';
-import { ApiKeysService } from '../../src/auth/api-keys.service';
-import { BootstrapService } from '../../src/auth/bootstrap.service';
-import { LastUsedTracker } from '../../src/auth/last-used.tracker';
+import { ApiKeysService } from '../../src/api-keys/api-keys.service';
+import { BootstrapService } from '../../src/api-keys/bootstrap.service';
+import { LastUsedTracker } from '../../src/api-keys/last-used.tracker';
 import { ForbiddenError } from '../../src/common/errors';
-import { startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
+import { startTestApp, TEST_ADMIN_KEY, TestApp, useTestApp } from '../support/test-app';
 
 const KEY_SHAPE = /^tfy_[0-9A-Za-z]{32,}$/;
 const ALL_BUT_ADMIN = ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'] as const;
@@ -62,23 +62,21 @@ function expectUnauthorized(res: request.Response, message?: RegExp): void {
 }
 
 describe('Authentication and API keys', () => {
-  let t: TestApp;
+  const t = useTestApp({
+    // This suite makes many failed attempts on purpose; the per-IP failure limit has its own suite below.
+    TENSORIFY_AUTH_FAILURES_PER_MINUTE: '100000',
+    // lastUsedAt is only written when a test flushes it.
+    TENSORIFY_LAST_USED_FLUSH_SECONDS: '3600',
+  });
   let admin: string;
   let db: DataSource;
   let defaultWorkspaceId: string;
 
   beforeAll(async () => {
-    t = await startTestApp({
-      // This suite makes many failed attempts on purpose; the per-IP failure limit has its own suite below.
-      TENSORIFY_AUTH_FAILURES_PER_MINUTE: '100000',
-      // lastUsedAt is only written when a test flushes it.
-      TENSORIFY_LAST_USED_FLUSH_SECONDS: '3600',
-    });
     admin = t.bearer(t.adminKey);
     db = t.app.get(DataSource);
     defaultWorkspaceId = (await t.http.get('/v1/me').set('Authorization', admin).expect(200)).body.workspace.id;
   });
-  afterAll(() => t.close());
 
   const nowIso = () => new Date(t.clock.now()).toISOString();
   const createKey = (body: object, auth = admin) => t.http.post('/v1/api-keys').set('Authorization', auth).send(body);
@@ -463,14 +461,12 @@ describe('Bootstrap', () => {
 
   describe('restarting on the same data directory and database', () => {
     const OTHER_BOOTSTRAP_KEY = 'tfy_AnotherBootstrapKey0123456789abcdefghijklm';
-    let t: TestApp;
+    const t = useTestApp();
 
     beforeAll(async () => {
-      t = await startTestApp();
       await t.http.get('/v1/me').set('Authorization', t.bearer(TEST_ADMIN_KEY)).expect(200);
       await t.restart({ TENSORIFY_BOOTSTRAP_API_KEY: OTHER_BOOTSTRAP_KEY });
     });
-    afterAll(() => t?.close());
 
     it('creates no second workspace and no second key', async () => {
       const db = t.app.get(DataSource);

@@ -1,6 +1,6 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Response } from 'supertest';
-import { startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
+import { ADMIN_AUTH, TEST_ADMIN_KEY, useTestApp } from '../support/test-app';
 
 /** `count` transform nodes chained after one manual trigger: a valid graph of `count + 1` nodes. */
 function chain(count: number, extra: (index: number) => object = () => ({})) {
@@ -34,14 +34,8 @@ function nested(levels: number): unknown {
 }
 
 describe('Bad input', () => {
-  let t: TestApp;
-  let auth: string;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-    auth = t.bearer(t.adminKey);
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
+  const auth = ADMIN_AUTH;
 
   async function countWorkflows(): Promise<number> {
     let count = 0;

@@ -1,19 +1,12 @@
 import { CACHE_SYNC_INTERVAL_MS } from '../../src/database/cache-revisions.service';
 import { ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 import { MINIMAL_WORKFLOW } from '../support/workflows';
 
-/** Asks until `check` passes or the sync interval (plus slack) is over; returns the last answer. */
-async function eventually<T>(ask: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + CACHE_SYNC_INTERVAL_MS + 1500;
-  let value = await ask();
-  while (!check(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await ask();
-  }
-  return value;
-}
-
+/** Asks until `check` passes, within the sync interval (plus slack). */
+const eventually = <T>(ask: () => Promise<T>, check: (value: T) => boolean): Promise<T> =>
+  waitFor(ask, check, { timeoutMs: CACHE_SYNC_INTERVAL_MS + 1500, intervalMs: 50, what: 'the other instance\'s change' });
 
 /**
  * Instance `a` is the in-process test app; instance `b` a real server process (passport's

@@ -1,7 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -16,7 +14,7 @@ import {
 } from '../../client/index';
 import { createApp, initApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config';
-import { startTestApp, TestApp } from '../support/test-app';
+import { useTestApp } from '../support/test-app';
 
 const ROOT = resolve(__dirname, '..', '..');
 const EXAMPLES_DIR = resolve(ROOT, '..', 'shared', 'examples');
@@ -46,16 +44,12 @@ function compileTimeChecks(client: TensorifyClient) {
 void compileTimeChecks;
 
 describe('TypeScript client (client/)', () => {
-  let t: TestApp;
+  const t = useTestApp({ TENSORIFY_EXECUTION_CONCURRENCY: '4' });
   let baseUrl: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ TENSORIFY_EXECUTION_CONCURRENCY: '4' });
-    const server = t.app.getHttpServer() as http.Server;
-    if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    baseUrl = await t.listen();
   });
-  afterAll(() => t.close());
 
   /** A fresh workspace (a rate limit that the fake clock never resets is out of reach) and a client with its own key. */
   async function workspaceClient(): Promise<TensorifyClient> {

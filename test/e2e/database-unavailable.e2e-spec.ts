@@ -1,8 +1,7 @@
 import { Client } from 'pg';
 import { Database } from 'sqlite3';
-import { startTestApp, TestApp } from '../support/test-app';
+import { TestApp, useTestApp } from '../support/test-app';
 import { MINIMAL_WORKFLOW } from '../support/workflows';
-
 
 type Refused = Awaited<ReturnType<TestApp['http']['post']>>;
 
@@ -46,11 +45,7 @@ async function writeWhileUnavailable(t: TestApp, send: () => Promise<Refused>): 
 }
 
 describe('When the database cannot serve a request', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
 
   it('answers 503 NOT_READY with Retry-After, not a 500, and works again once it is back', async () => {
     const auth = t.bearer(t.adminKey);

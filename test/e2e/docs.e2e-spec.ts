@@ -1,5 +1,5 @@
 import vm from 'node:vm';
-import { startTestApp, TestApp } from '../support/test-app';
+import { useTestApp } from '../support/test-app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is walked dynamically
 type Json = Record<string, any>;
@@ -52,20 +52,18 @@ function offenders(operations: Operation[], broken: (op: Json, operation: Operat
 }
 
 describe('API documentation', () => {
-  let t: TestApp;
+  // Room for the error probe below (some 300 requests, 30 of them without a key).
+  const t = useTestApp({ TENSORIFY_ENTERPRISE_RATE_LIMIT: '1000000', TENSORIFY_AUTH_FAILURES_PER_MINUTE: '1000000' });
   let spec: Json;
   let operations: Operation[];
   let v1: Operation[];
 
   beforeAll(async () => {
-    // Room for the error probe below (some 300 requests, 30 of them without a key).
-    t = await startTestApp({ TENSORIFY_ENTERPRISE_RATE_LIMIT: '1000000', TENSORIFY_AUTH_FAILURES_PER_MINUTE: '1000000' });
     const res = await t.http.get('/docs-json').expect(200);
     spec = res.body;
     operations = operationsOf(spec);
     v1 = operations.filter((o) => o.path.startsWith('/v1/'));
   });
-  afterAll(() => t.close());
 
   it('serves the Swagger UI page at /docs without an API key', async () => {
     const res = await t.http.get('/docs').redirects(1).expect(200);

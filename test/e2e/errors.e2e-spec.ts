@@ -1,6 +1,6 @@
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
-import { startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_AUTH, startTestApp, TestApp, useTestApp } from '../support/test-app';
 
 const GENERATED_REQUEST_ID = /^req_[0-9a-f]{32}$/;
 
@@ -28,14 +28,8 @@ function expectEnvelope(res: Response, status: number, code: string): void {
 }
 
 describe('Error envelope', () => {
-  let t: TestApp;
-  let auth: string;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-    auth = t.bearer(t.adminKey);
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
+  const auth = ADMIN_AUTH;
 
   describe('from the validation pipe', () => {
     it('is 400 VALIDATION_ERROR with details.fields', async () => {

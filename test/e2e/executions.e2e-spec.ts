@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { codeWorkflow, processAlive as alive, SLEEPER } from '../support/executions';
-import { startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_AUTH, startTestApp, useTestApp } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
 const read = (file: string) => JSON.parse(readFileSync(resolve(EXAMPLES_DIR, file), 'utf8'));
@@ -47,18 +47,13 @@ function readSse(baseUrl: string, path: string, headers: Record<string, string>)
 }
 
 describe('Executions', () => {
-  let t: TestApp;
-  let auth: string;
+  const t = useTestApp({ TENSORIFY_EXECUTION_CONCURRENCY: '8' });
+  const auth = ADMIN_AUTH;
   let baseUrl: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ TENSORIFY_EXECUTION_CONCURRENCY: '8' });
-    auth = t.bearer(t.adminKey);
-    const server = t.app.getHttpServer() as http.Server;
-    if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    baseUrl = await t.listen();
   });
-  afterAll(() => t.close());
 
   async function create(body: object, as = auth): Promise<string> {
     return (await t.http.post('/v1/workflows').set('Authorization', as).send(body).expect(201)).body.id;
@@ -75,21 +70,15 @@ describe('Executions', () => {
   }
 
   /** Polls until `predicate` holds for the execution. */
-  async function waitFor(id: string, predicate: (execution: Record<string, unknown>) => boolean, timeoutMs = 20_000, as = auth) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const execution = await getExecution(id, as);
-      if (predicate(execution)) return execution;
-      if (Date.now() > deadline) throw new Error(`execution ${id} never matched: ${JSON.stringify(execution)}`);
-      await new Promise((done) => setTimeout(done, 25));
-    }
+  function waitForExecution(id: string, predicate: (execution: Record<string, unknown>) => boolean, timeoutMs = 20_000, as = auth): Promise<any> {
+    return waitFor(() => getExecution(id, as), predicate, { timeoutMs, what: `execution ${id}` });
   }
 
   const finished = (execution: Record<string, unknown>) => execution.status !== undefined && !['queued', 'running'].includes(execution.status as string);
 
   /** The two pids the SLEEPER printed, once it printed them. */
   async function pidsOf(id: string): Promise<[number, number]> {
-    const execution = await waitFor(id, (e) => (e.logs as string[]).some((line) => line.startsWith('pids ')));
+    const execution = await waitForExecution(id, (e) => (e.logs as string[]).some((line) => line.startsWith('pids ')));
     const line = (execution.logs as string[]).find((entry) => entry.startsWith('pids '))!;
     const [, pid, child] = line.split(' ').map(Number);
     return [pid, child];
@@ -100,7 +89,7 @@ describe('Executions', () => {
     const res = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ inputs: read(`${name}.inputs.json`) }).expect(202);
     expect(res.body).toEqual({ executionId: expect.stringMatching(/^exec_[A-Za-z0-9]{16}$/), status: 'queued' });
     expect(res.headers.location).toBe(`/v1/executions/${res.body.executionId}`);
-    const execution = await waitFor(res.body.executionId, finished);
+    const execution = await waitForExecution(res.body.executionId, finished);
     expect(execution).toMatchObject({ status: 'completed', output: read(`${name}.expected-output.json`), error: null, exitCode: 0, executor: 'local', workflowId, gpu: false });
     expect(execution.logs).toContain('[node trigger] started');
     expect(Date.parse(execution.startedAt)).toBeLessThanOrEqual(Date.parse(execution.completedAt));
@@ -116,7 +105,7 @@ describe('Executions', () => {
 
   it('ends failed with EXECUTION_FAILED and the last lines of the traceback when a code node raises', async () => {
     const workflowId = await create(codeWorkflow('Raises', 'raise ValueError("the numbers do not add up")'));
-    const execution = await waitFor(await execute(workflowId), finished);
+    const execution = await waitForExecution(await execute(workflowId), finished);
     expect(execution.status).toBe('failed');
     expect(execution.exitCode).toBe(1);
     expect(execution.error.code).toBe('EXECUTION_FAILED');
@@ -136,7 +125,7 @@ describe('Executions', () => {
     const started = Date.now();
     const res = await t.http.post(`/v1/executions/${id}/cancel`).set('Authorization', auth).expect(202);
     expect(['running', 'cancelled']).toContain(res.body.status);
-    const execution = await waitFor(id, finished, 5_000);
+    const execution = await waitForExecution(id, finished, 5_000);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(execution).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
     expect(alive(pid)).toBe(false);
@@ -147,7 +136,7 @@ describe('Executions', () => {
     const workflowId = await create(codeWorkflow('Slow', SLEEPER));
     const id = await execute(workflowId, { timeoutSeconds: 1 });
     const [pid, grandchild] = await pidsOf(id);
-    const execution = await waitFor(id, finished, 6_000);
+    const execution = await waitForExecution(id, finished, 6_000);
     expect(execution).toMatchObject({ status: 'timed_out', error: { code: 'TIMED_OUT' } });
     expect(alive(pid) || alive(grandchild)).toBe(false);
   });
@@ -155,7 +144,7 @@ describe('Executions', () => {
   it('refuses to cancel a finished execution with 409 CONFLICT', async () => {
     const workflowId = await create(read('hello.json'));
     const id = await execute(workflowId, { inputs: { name: 'Ada' } });
-    await waitFor(id, finished);
+    await waitForExecution(id, finished);
     const res = await t.http.post(`/v1/executions/${id}/cancel`).set('Authorization', auth).expect(409);
     expect(res.body.error).toMatchObject({ code: 'CONFLICT', details: { status: 'completed' } });
   });
@@ -180,7 +169,7 @@ describe('Executions', () => {
     const workflowId = await create(codeWorkflow('Env', 'import os\nreturn {"names": sorted(os.environ), "values": list(os.environ.values())}'));
     let execution: Record<string, any>;
     try {
-      execution = await waitFor(await execute(workflowId), finished);
+      execution = await waitForExecution(await execute(workflowId), finished);
     } finally {
       for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
@@ -239,7 +228,7 @@ describe('Executions', () => {
       const hello = await create(read('hello.json'), own);
       const other = await create(read('code-branch.json'), own);
       const ids = [await execute(hello, { inputs: { name: 'a' } }, own), await execute(hello, { inputs: { name: 'b' } }, own), await execute(other, { inputs: { numbers: [1] } }, own)];
-      for (const id of ids) await waitFor(id, finished, 20_000, own);
+      for (const id of ids) await waitForExecution(id, finished, 20_000, own);
       const all = (await t.http.get('/v1/executions?limit=2').set('Authorization', own).expect(200)).body;
       expect(all.executions).toHaveLength(2);
       const rest = (await t.http.get(`/v1/executions?limit=2&cursor=${all.nextCursor}`).set('Authorization', own).expect(200)).body;
@@ -269,7 +258,7 @@ describe('Executions', () => {
     it('streams every line with its index, then an end event, for a finished execution', async () => {
       const workflowId = await create(codeWorkflow('Counter', COUNTER));
       const id = await execute(workflowId);
-      const execution = await waitFor(id, finished);
+      const execution = await waitForExecution(id, finished);
       const { status, contentType, events } = await readSse(baseUrl, `/v1/executions/${id}/logs`, { Authorization: auth });
       expect(status).toBe(200);
       expect(contentType).toBe('text/event-stream; charset=utf-8');
@@ -282,7 +271,7 @@ describe('Executions', () => {
     it('resumes after Last-Event-ID without gaps or repeats', async () => {
       const workflowId = await create(codeWorkflow('Counter', COUNTER));
       const id = await execute(workflowId);
-      const execution = await waitFor(id, finished);
+      const execution = await waitForExecution(id, finished);
       const { events } = await readSse(baseUrl, `/v1/executions/${id}/logs`, { Authorization: auth, 'Last-Event-ID': '9' });
       const lines = events.filter((event) => event.event === undefined);
       expect(lines[0].id).toBe('10');

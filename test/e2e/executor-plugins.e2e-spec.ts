@@ -1,23 +1,17 @@
 import { resolve } from 'node:path';
-import { startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_AUTH, useTestApp } from '../support/test-app';
 import { MINIMAL_WORKFLOW } from '../support/workflows';
 
 const FIXTURES = resolve(__dirname, '..', 'fixtures', 'plugins');
 const fixture = (name: string) => resolve(FIXTURES, name);
 
 describe('Executor plugins in a running server', () => {
-  let t: TestApp;
-  let auth: string;
-
-  beforeAll(async () => {
-    // Every fixture at once: the broken ones must not stop the boot or the good ones.
-    t = await startTestApp({
-      TENSORIFY_EXECUTOR_PLUGINS: ['good-executor', 'throws-on-import', 'future-api', 'lacks-run', 'bad-manifest', 'bad-config'].map(fixture).join(','),
-      TENSORIFY_EXECUTORS: JSON.stringify({ echo: { greeting: 'hi' }, 'strict-config': { host: 'gpu-1', port: 'twenty-two' } }),
-    });
-    auth = t.bearer(t.adminKey);
+  // Every fixture at once: the broken ones must not stop the boot or the good ones.
+  const t = useTestApp({
+    TENSORIFY_EXECUTOR_PLUGINS: ['good-executor', 'throws-on-import', 'future-api', 'lacks-run', 'bad-manifest', 'bad-config'].map(fixture).join(','),
+    TENSORIFY_EXECUTORS: JSON.stringify({ echo: { greeting: 'hi' }, 'strict-config': { host: 'gpu-1', port: 'twenty-two' } }),
   });
-  afterAll(() => t.close());
+  const auth = ADMIN_AUTH;
 
   it('lists every plugin: the loaded ones with their health, the broken ones with their loadError', async () => {
     const { executors } = (await t.http.get('/v1/executors').set('Authorization', auth).expect(200)).body;

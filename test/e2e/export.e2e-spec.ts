@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { runProgram, writeProgram } from '../support/python';
-import { startTestApp, TestApp } from '../support/test-app';
+import { useTestApp } from '../support/test-app';
 
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
 const example = (name: string) => JSON.parse(readFileSync(resolve(EXAMPLES_DIR, `${name}.json`), 'utf8'));
@@ -18,16 +18,14 @@ function binary(res: Response, done: (error: Error | null, body: Buffer) => void
 }
 
 describe('POST /v1/workflows/:id/export', () => {
-  let t: TestApp;
+  const t = useTestApp();
   let auth: string;
   let hello: { id: string; version: number };
 
   beforeAll(async () => {
-    t = await startTestApp();
     auth = t.bearer(t.adminKey);
     hello = (await t.http.post('/v1/workflows').set('Authorization', auth).send(example('hello')).expect(201)).body;
   });
-  afterAll(() => t.close());
 
   const exportOf = (id: string, query = '', as = auth) => t.http.post(`/v1/workflows/${id}/export${query}`).set('Authorization', as);
 

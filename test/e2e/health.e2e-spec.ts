@@ -1,11 +1,7 @@
-import { startTestApp, TestApp } from '../support/test-app';
+import { startTestApp, useTestApp } from '../support/test-app';
 
 describe('Health', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
 
   it('answers liveness without a key', async () => {
     const res = await t.http.get('/health').expect(200);

@@ -1,6 +1,6 @@
 import type { Test } from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
-import { startTestApp, TestApp } from '../support/test-app';
+import { useTestApp } from '../support/test-app';
 
 const BODY = {
   name: 'private to B',
@@ -31,18 +31,16 @@ const WORKFLOW_ROUTES: WorkflowRoute[] = [
 ];
 
 describe('Workspace isolation', () => {
-  let t: TestApp;
+  const t = useTestApp();
   let authA: string;
   let authB: string;
   let workflowOfB: { id: string; version: number };
 
   beforeAll(async () => {
-    t = await startTestApp();
     authA = t.bearer((await t.createKey(await t.createWorkspace('enterprise'))).key);
     authB = t.bearer((await t.createKey(await t.createWorkspace('enterprise'))).key);
     workflowOfB = (await t.http.post('/v1/workflows').set('Authorization', authB).send(BODY).expect(201)).body;
   });
-  afterAll(() => t.close());
 
   /** The error body with the requested id and the request id taken out, to compare two 404s. */
   function shapeOf(body: { error: { code: string; message: string; details?: unknown; requestId: string } }, id: string) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MetricFamily, parsePrometheusText, samplesOf, valueOf } from '../support/prometheus';
-import { startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_AUTH, startTestApp, TestApp, useTestApp } from '../support/test-app';
 
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
 const example = (file: string) => JSON.parse(readFileSync(resolve(EXAMPLES_DIR, file), 'utf8'));
@@ -15,8 +15,8 @@ async function scrape(t: TestApp): Promise<{ text: string; families: Map<string,
 }
 
 describe('GET /metrics', () => {
-  let t: TestApp;
-  let auth: string;
+  const t = useTestApp({ TENSORIFY_EXECUTOR_PLUGINS: BROKEN_PLUGIN, TENSORIFY_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES_PER_MINUTE) });
+  const auth = ADMIN_AUTH;
   let workflowId: string;
   let executionId: string;
   let families: Map<string, MetricFamily>;
@@ -25,9 +25,6 @@ describe('GET /metrics', () => {
   const requests = (labels: Record<string, string>) => valueOf(families, 'tensorify_http_requests_total', labels);
 
   beforeAll(async () => {
-    t = await startTestApp({ TENSORIFY_EXECUTOR_PLUGINS: BROKEN_PLUGIN, TENSORIFY_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES_PER_MINUTE) });
-    auth = t.bearer(t.adminKey);
-
     // 200s, on a plain route and a parameterised one.
     await t.http.get('/health').expect(200);
     await t.http.get('/health').expect(200);
@@ -67,7 +64,6 @@ describe('GET /metrics', () => {
 
     ({ text, families } = await scrape(t));
   });
-  afterAll(() => t?.close());
 
   it('answers Prometheus text without a key, uncached, that a strict parser accepts', async () => {
     const res = await t.http.get('/metrics').expect(200);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { codeWorkflow, processAlive, SLEEPER } from '../support/executions';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { TEST_ADMIN_KEY } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 
 describe('A server killed with SIGKILL during runs', () => {
   let dataDir: string;
@@ -28,14 +29,8 @@ describe('A server killed with SIGKILL during runs', () => {
     return { status: response.status, body: await response.json() };
   }
 
-  async function waitFor(id: string, predicate: (execution: any) => boolean, timeoutMs = 20_000): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { body } = await api(`/v1/executions/${id}`);
-      if (predicate(body)) return body;
-      if (Date.now() > deadline) throw new Error(`execution ${id} never matched: ${JSON.stringify(body)}`);
-      await new Promise((done) => setTimeout(done, 50));
-    }
+  function waitForExecution(id: string, predicate: (execution: any) => boolean, timeoutMs = 20_000): Promise<any> {
+    return waitFor(async () => (await api(`/v1/executions/${id}`)).body, predicate, { timeoutMs, intervalMs: 50, what: `execution ${id}` });
   }
 
   it('leaves no child running, ends the running execution WORKER_LOST on restart and runs the queued one', async () => {
@@ -47,7 +42,7 @@ describe('A server killed with SIGKILL during runs', () => {
     expect(workflow.status).toBe(201);
     const running = (await api(`/v1/workflows/${workflow.body.id}/execute`, { method: 'POST', body: { inputs: { seconds: 60 } } })).body.executionId;
     const queued = (await api(`/v1/workflows/${workflow.body.id}/execute`, { method: 'POST', body: { inputs: { seconds: 0 } } })).body.executionId;
-    const execution = await waitFor(running, (e) => e.logs.some((line: string) => line.startsWith('pids ')));
+    const execution = await waitForExecution(running, (e) => e.logs.some((line: string) => line.startsWith('pids ')));
     const [, pid, grandchild] = execution.logs.find((line: string) => line.startsWith('pids ')).split(' ').map(Number);
     expect((await api(`/v1/executions/${queued}`)).body.status).toBe('queued');
 
@@ -61,7 +56,7 @@ describe('A server killed with SIGKILL during runs', () => {
     server = await startServerProcess(env());
     const lost = (await api(`/v1/executions/${running}`)).body;
     expect(lost).toMatchObject({ status: 'failed', error: { code: 'WORKER_LOST' } });
-    const resumed = await waitFor(queued, (e) => !['queued', 'running'].includes(e.status));
+    const resumed = await waitForExecution(queued, (e) => !['queued', 'running'].includes(e.status));
     expect(resumed).toMatchObject({ status: 'completed', output: { slept: true } });
   });
 });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { example } from '../support/compiler';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { ADMIN_AUTH, useTestApp } from '../support/test-app';
 
 /**
  * The classifier example through the API and the local executor, which installs torch into its
@@ -18,14 +18,8 @@ if (!torchSource) {
 const withTorch = torchSource ? it : it.skip;
 
 describe('The classifier example through the local executor', () => {
-  let t: TestApp;
-  let auth: string;
-
-  beforeAll(async () => {
-    t = await startTestApp({ TENSORIFY_EXECUTORS: JSON.stringify({ local: { venvDir: EXECUTOR_VENVS, pipArgs: PIP_ARGS } }) });
-    auth = t.bearer(t.adminKey);
-  });
-  afterAll(() => t.close());
+  const t = useTestApp({ TENSORIFY_EXECUTORS: JSON.stringify({ local: { venvDir: EXECUTOR_VENVS, pipArgs: PIP_ARGS } }) });
+  const auth = ADMIN_AUTH;
 
   withTorch(
     'completes with accuracy above 0.8 and one log line per epoch',

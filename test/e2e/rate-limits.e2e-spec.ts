@@ -1,17 +1,12 @@
 import type { Response } from 'supertest';
-import { startTestApp, TestApp } from '../support/test-app';
+import { useTestApp } from '../support/test-app';
 
 /**
  * Plan rate limits, exact to the request: the clock is fake, so a window only moves when the
  * test advances it. Every test uses workspaces of its own, so their counters start at zero.
  */
 describe('Rate limits per workspace plan', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
 
   /** A new workspace of this plan and a key of it holding every non-admin scope. */
   async function workspaceKey(plan: 'free' | 'pro' | 'enterprise' = 'free', rateLimitPerMinute?: number) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_AUTH, useTestApp } from '../support/test-app';
 
 /** The shared example workflows of the contract (beside this repository: /work/shared/examples). */
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
@@ -25,14 +25,8 @@ function workflowBody(name: string, value: unknown = 'x') {
 }
 
 describe('Workflows API', () => {
-  let t: TestApp;
-  let auth: string;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-    auth = t.bearer(t.adminKey);
-  });
-  afterAll(() => t.close());
+  const t = useTestApp();
+  const auth = ADMIN_AUTH;
 
   /** A fresh workspace and a key of it, so list assertions see only what the test created. */
   async function freshWorkspaceAuth(): Promise<string> {

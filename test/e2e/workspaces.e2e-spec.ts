@@ -1,20 +1,18 @@
-import { startTestApp, TestApp } from '../support/test-app';
+import { useTestApp } from '../support/test-app';
 
 /** The configured default of enterprise workspaces without a limit of their own (not the built-in 1000). */
 const ENTERPRISE_DEFAULT = 2500;
 const NOW = '2026-11-28T12:00:00.000Z';
 
 describe('Workspaces', () => {
-  let t: TestApp;
+  const t = useTestApp({ TENSORIFY_ENTERPRISE_RATE_LIMIT: String(ENTERPRISE_DEFAULT) });
   let admin: string;
   let counter = 0;
   const uniqueName = (label: string) => `${label}-${++counter}`;
 
   beforeAll(async () => {
-    t = await startTestApp({ TENSORIFY_ENTERPRISE_RATE_LIMIT: String(ENTERPRISE_DEFAULT) });
     admin = t.bearer(t.adminKey);
   });
-  afterAll(() => t.close());
 
   const create = (body: object) => t.http.post('/v1/workspaces').set('Authorization', admin).send(body);
   const patch = (id: string, body: object) => t.http.patch(`/v1/workspaces/${id}`).set('Authorization', admin).send(body);

@@ -1,6 +1,7 @@
 import type { SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { waitFor } from './wait-for';
 
 /**
  * For tests that drive a server from the outside, over real HTTP, as a user would: the installed
@@ -43,16 +44,15 @@ export async function runHelloExample(api: Api, timeoutMs = 60_000) {
 
   const exported = await api('POST', `/v1/workflows/${workflowId}/export`);
   expect(exported.status).toBe(200);
-  expect(Object.keys(exported.body.files).sort()).toEqual(['main.py', 'requirements.txt', 'utils.py']);
+  expect(Object.keys(exported.body.files as Record<string, string>).sort()).toEqual(['main.py', 'requirements.txt', 'utils.py']);
 
   const queued = await api('POST', `/v1/workflows/${workflowId}/execute`, { inputs: readExample('hello.inputs.json') });
   expect(queued.status).toBe(202);
   const executionId = queued.body.executionId as string;
-  for (const deadline = Date.now() + timeoutMs; ; await new Promise((done) => setTimeout(done, 100))) {
-    const execution = (await api('GET', `/v1/executions/${executionId}`)).body;
-    if (['completed', 'failed', 'cancelled'].includes(execution.status)) {
-      return { workflowId, executionId, execution, files: exported.body.files as Record<string, string> };
-    }
-    if (Date.now() > deadline) throw new Error(`execution ${executionId} did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(execution)}`);
-  }
+  const execution = await waitFor(
+    async () => (await api('GET', `/v1/executions/${executionId}`)).body,
+    (answer) => ['completed', 'failed', 'cancelled'].includes(answer.status as string),
+    { timeoutMs, intervalMs: 100, what: `execution ${executionId} (finished)` },
+  );
+  return { workflowId, executionId, execution, files: exported.body.files as Record<string, string> };
 }

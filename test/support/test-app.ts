@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -13,6 +15,9 @@ import { createScratchDatabase, postgresAdminUrl } from './postgres';
 /** The admin key every test app bootstraps with (TENSORIFY_BOOTSTRAP_API_KEY). */
 export const TEST_ADMIN_KEY = 'tfy_TestAdminKey0123456789abcdefghijklmnopqrstuv';
 
+/** `Authorization` header value of the admin key. */
+export const ADMIN_AUTH = `Bearer ${TEST_ADMIN_KEY}`;
+
 export interface TestApp {
   app: NestFastifyApplication;
   http: TestAgent;
@@ -26,9 +31,36 @@ export interface TestApp {
   createWorkspace(plan?: 'free' | 'pro' | 'enterprise', rateLimitPerMinute?: number): Promise<string>;
   /** Creates a key through the API and returns its secret and id. */
   createKey(workspaceId: string, scopes?: Scope[]): Promise<{ key: string; id: string }>;
+  /** Listens on a free loopback port (once) and returns the base URL, for clients that need a real socket. */
+  listen(): Promise<string>;
   /** Stops the app and boots a new one on the same data directory and database (a restart). */
   restart(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
+}
+
+type TestEnv = Record<string, string>;
+
+/**
+ * The usual e2e setup in one line: a test app started before the tests of the enclosing `describe`
+ * (beforeAll) and closed after them (afterAll). The object returned stands for that app in tests
+ * and later hooks (a `restart()` included); read before the app has started, it throws. `env` may
+ * be a function, called when the app starts, for settings that an earlier beforeAll prepares.
+ */
+export function useTestApp(env: TestEnv | (() => TestEnv) = {}): TestApp {
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(typeof env === 'function' ? env() : env);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as TestApp, {
+    get(_, property) {
+      if (!started) throw new Error(`useTestApp(): the app starts in beforeAll; read .${String(property)} inside a test or a hook`);
+      const value: unknown = Reflect.get(started, property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(started) : value;
+    },
+  });
 }
 
 /**
@@ -36,7 +68,7 @@ export interface TestApp {
  * temporary directory — or a fresh PostgreSQL database when TENSORIFY_TEST_POSTGRES_URL is set —
  * with a fake clock and no connection retries.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: TestEnv = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tensorify-e2e-'));
   const adminUrl = postgresAdminUrl();
   const scratch = adminUrl && !env.TENSORIFY_DATABASE_URL ? await createScratchDatabase(adminUrl) : undefined;
@@ -67,7 +99,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         .set('Authorization', bearer(TEST_ADMIN_KEY))
         .send({ name: `workspace-${++workspaceCount}-${plan}`, plan, ...(rateLimitPerMinute ? { rateLimitPerMinute } : {}) })
         .expect(201);
-      return res.body.id as string;
+      return (res.body as { id: string }).id;
     },
     async createKey(workspaceId, scopes = ['workflows:read', 'workflows:write', 'executions:read', 'executions:run']) {
       const res = await testApp.http
@@ -75,7 +107,13 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         .set('Authorization', bearer(TEST_ADMIN_KEY))
         .send({ name: 'test key', workspaceId, scopes })
         .expect(201);
-      return { key: res.body.key as string, id: res.body.id as string };
+      const { key, id } = res.body as { key: string; id: string };
+      return { key, id };
+    },
+    async listen() {
+      const server: Server = testApp.app.getHttpServer();
+      if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     async restart(restartEnv = {}) {
       await testApp.app.close();

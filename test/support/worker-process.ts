@@ -13,12 +13,12 @@ export interface WorkerProcess {
 export async function startWorkerProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [BIN, 'worker', '--health-port', '0'], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stdout!.resume();
-  child.stderr!.on('data', (chunk) => (err += chunk));
+  child.stdout.resume();
+  child.stderr.on('data', (chunk) => (err += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const healthUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start within ${timeoutMs} ms:\n${err}`)), timeoutMs);
-    child.stderr!.on('data', () => {
+    child.stderr.on('data', () => {
       const match = /Health\s+(http:\/\/127\.0\.0\.1:\d+\/health)/.exec(err);
       if (match) {
         clearTimeout(timer);

@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-http-bearer';
 import { ApiKeysService } from './api-keys.service';
-import { AuthContext } from './auth-context';
-
-export const BEARER_STRATEGY = 'bearer';
+import { BEARER_STRATEGY } from '../auth/api-key-auth.guard';
+import { AuthContext } from '../auth/auth-context';
 
 /** Passport's Bearer strategy, resolving `Authorization: Bearer tfy_…` to the caller's AuthContext. */
 @Injectable()

@@ -1,7 +1,7 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { JsonColumn, TimestampColumn } from '../database/columns';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
-import { Scope } from './scopes';
+import { Scope } from '../auth/scopes';
 
 /** An API key. The secret itself is never stored: only its SHA-256 hash and a short display prefix. */
 @Entity({ name: 'api_keys' })

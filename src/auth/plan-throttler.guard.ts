@@ -2,15 +2,13 @@ import { ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { getOptionsToken, ThrottlerGuard, ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authContextOf } from '../auth/auth-context';
 import { RateLimitedError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
-import { rateLimitPerMinute } from './plans';
-import { setRateLimitHeaders } from './rate-limit-headers';
-import { RATE_LIMIT_STORAGE, RateLimitStorage } from './rate-limit.storage';
-
-export const WORKSPACE_THROTTLER = 'workspace';
+import { rateLimitPerMinute } from '../plans/plans';
+import { setRateLimitHeaders, WORKSPACE_THROTTLER } from '../plans/rate-limit-headers';
+import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
+import { authContextOf } from './auth-context';
 
 /**
  * Counts every authenticated request against its workspace's plan (free 60, pro 300 per minute,
@@ -49,7 +47,13 @@ export class PlanThrottlerGuard extends ThrottlerGuard {
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
     let record;
     try {
-      record = await this.storageService.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, ttl, limit, (throttler.blockDuration as number) ?? 0, throttler.name!);
+      record = await this.storageService.increment(
+        `${WORKSPACE_THROTTLER}:${workspace.id}`,
+        ttl,
+        limit,
+        (throttler.blockDuration as number) ?? 0,
+        throttler.name!,
+      );
     } catch (error) {
       if (!this.storeFailing) this.log.warn({ err: error }, 'Rate-limit store failed; letting requests through uncounted until it is back');
       this.storeFailing = true;
@@ -61,11 +65,11 @@ export class PlanThrottlerGuard extends ThrottlerGuard {
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     setRateLimitHeaders(reply, WORKSPACE_THROTTLER, limit, Math.max(0, limit - record.totalHits), resetSeconds);
     if (record.isBlocked) {
-      throw new RateLimitedError(
-        `Rate limit of ${limit} requests per minute reached for workspace ${workspace.id}; retry in ${resetSeconds} s`,
-        resetSeconds,
-        { limit, windowSeconds: ttl / 1000, plan: workspace.plan },
-      );
+      throw new RateLimitedError(`Rate limit of ${limit} requests per minute reached for workspace ${workspace.id}; retry in ${resetSeconds} s`, resetSeconds, {
+        limit,
+        windowSeconds: ttl / 1000,
+        plan: workspace.plan,
+      });
     }
     return true;
   }

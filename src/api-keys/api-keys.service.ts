@@ -13,10 +13,10 @@ import type { Plan } from '../plans/plans';
 import { WorkspacesService } from '../workspaces/workspaces.service';
 import { ApiKeyEntity } from './api-key.entity';
 import { displayPrefix, generateSecret, hashSecret, isWellFormedSecret } from './api-key-secret';
-import { AuthContext } from './auth-context';
+import { AuthContext } from '../auth/auth-context';
 import { ApiKeyDto } from './dto/api-key.dto';
 import { LastUsedTracker } from './last-used.tracker';
-import { hasScope, Scope, SCOPES } from './scopes';
+import { hasScope, Scope, SCOPES } from '../auth/scopes';
 
 /** The row `authenticate` reads: a key and its workspace, in one indexed lookup by hash. */
 interface AuthRow {
@@ -42,7 +42,7 @@ interface CachedKey {
 function toCachedKey(row: AuthRow): CachedKey {
   return {
     context: deepFreeze({
-      apiKey: { id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) },
+      apiKey: { id: row.id, name: row.name, prefix: row.prefix, scopes: JSON.parse(row.scopes) as Scope[] },
       workspace: {
         id: row.workspace_id,
         name: row.workspace_name,

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayUnique, IsArray, IsDateString, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { IsDisplayName } from '../../common/text.validators';
-import { Scope, SCOPES } from '../scopes';
+import { Scope, SCOPES } from '../../auth/scopes';
 
 export class ApiKeyDto {
   @ApiProperty({ example: 'key_Qm3xT8bL2nVc7RkA' }) id!: string;

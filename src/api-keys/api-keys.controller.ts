@@ -4,8 +4,8 @@ import { ApiErrors, BODY_ERRORS, ErrorDoc } from '../common/api-docs';
 import { ErrorCode } from '../common/errors';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination';
 import { ApiKeysService } from './api-keys.service';
-import { ApiAuthenticated, RequireScope } from './auth.decorators';
-import { Auth, AuthContext } from './auth-context';
+import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
+import { Auth, AuthContext } from '../auth/auth-context';
 import { ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, ListApiKeysQueryDto } from './dto/api-key.dto';
 
 const KEY_NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.API_KEY_NOT_FOUND, message: 'API key key_Qm3xT8bL2nVc7RkA not found' };

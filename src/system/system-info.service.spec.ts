@@ -1,0 +1,31 @@
+import os from 'node:os';
+import { gatherStaticFacts, SystemInfoService } from './system-info.service';
+
+describe(SystemInfoService.name, () => {
+  it('gathers the host facts once, at start, and serves them with the current memory and load', async () => {
+    const service = new SystemInfoService();
+    service.onModuleInit();
+    const [first, second] = await Promise.all([service.get(), service.get()]);
+    expect(first.os).toBe(second.os);
+    expect(first.cpu.cores).toBeGreaterThanOrEqual(1);
+    expect(first.memory.totalMb).toBe(Math.round(os.totalmem() / 1024 / 1024));
+    expect(first.loadAverage).toHaveLength(3);
+  });
+
+  it("answers with Node's own facts, never an error, when systeminformation gives no answer in time", async () => {
+    const fellBack: string[] = [];
+    const facts = await gatherStaticFacts((what, error) => fellBack.push(`${what}: ${error.message}`), 0);
+    expect(fellBack.sort()).toEqual(['cpu: no answer within 0 ms', 'graphics: no answer within 0 ms', 'osInfo: no answer within 0 ms']);
+    expect(facts.os).toEqual({
+      platform: os.platform(),
+      distro: 'unknown',
+      release: 'unknown',
+      kernel: os.release(),
+      arch: os.arch(),
+      hostname: os.hostname(),
+    });
+    expect(facts.cpu).toMatchObject({ brand: os.cpus()[0].model, cores: os.availableParallelism() });
+    expect(facts.gpus).toEqual([]);
+    expect(facts.python.version).toMatch(/^3\.\d+\.\d+/);
+  });
+});
