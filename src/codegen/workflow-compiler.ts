@@ -32,10 +32,9 @@ export class WorkflowCompiler {
     private readonly templates: TemplateSet,
     private readonly validator: GraphValidator,
   ) {
-    const catalogNames = catalog.list().flatMap((definition) => [
-      ...definition.imports.flatMap(importedNames),
-      ...(templates.nodeHelpers(definition.type)?.defines ?? []),
-    ]);
+    const catalogNames = catalog
+      .list()
+      .flatMap((definition) => [...definition.imports.flatMap(importedNames), ...(templates.nodeHelpers(definition.type)?.defines ?? [])]);
     this.reserved = new Set([...PYTHON_KEYWORDS, ...PYTHON_BUILTINS, ...PROGRAM_NAMES, ...templates.runtime.defines, ...catalogNames]);
   }
 

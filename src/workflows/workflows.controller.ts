@@ -18,7 +18,15 @@ const INVALID: ErrorDoc = {
   description: 'The graph is invalid (every problem, per node), or the body fails validation (`VALIDATION_ERROR`)',
   message: 'The workflow is invalid (1 problem): Binding "{{ foo.bar }}" names node "foo", which is not in the workflow',
   details: {
-    nodes: { out: [{ code: 'UNRESOLVED_BINDING', message: 'Binding "{{ foo.bar }}" names node "foo", which is not in the workflow', path: '/nodes/2/settings/value/result' }] },
+    nodes: {
+      out: [
+        {
+          code: 'UNRESOLVED_BINDING',
+          message: 'Binding "{{ foo.bar }}" names node "foo", which is not in the workflow',
+          path: '/nodes/2/settings/value/result',
+        },
+      ],
+    },
     graph: [],
   },
 };
@@ -81,9 +89,15 @@ export class WorkflowsController {
   @RequireScope('workflows:write')
   @ApiOperation({
     summary: 'Create a workflow',
-    description: 'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
+    description:
+      'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
   })
-  @ApiResponse({ status: 201, description: 'The stored workflow, version 1', type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } } })
+  @ApiResponse({
+    status: 201,
+    description: 'The stored workflow, version 1',
+    type: WorkflowDto,
+    headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } },
+  })
   @ApiErrors(INVALID, ...BODY_ERRORS)
   async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.create(auth.workspace.id, body), reply);
@@ -106,7 +120,12 @@ export class WorkflowsController {
   @RequireScope('workflows:read')
   @ApiOperation({ summary: 'Get a workflow', description: 'The full workflow with its nodes and edges. Needs `workflows:read`.' })
   @ApiParam(ID_PARAM)
-  @ApiResponse({ status: 200, description: 'The workflow', type: WorkflowDto, headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"3"' } } } })
+  @ApiResponse({
+    status: 200,
+    description: 'The workflow',
+    type: WorkflowDto,
+    headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"3"' } } },
+  })
   @ApiErrors(NOT_FOUND)
   async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.get(auth.workspace.id, id), reply);

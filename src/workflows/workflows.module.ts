@@ -11,10 +11,7 @@ import { WorkflowsService } from './workflows.service';
 @Module({
   imports: [TypeOrmModule.forFeature([WorkflowEntity]), NodesModule, CodegenModule],
   controllers: [WorkflowsController],
-  providers: [
-    WorkflowsService,
-    { provide: GraphValidator, inject: [NodeCatalog], useFactory: (catalog: NodeCatalog) => new GraphValidator(catalog) },
-  ],
+  providers: [WorkflowsService, { provide: GraphValidator, inject: [NodeCatalog], useFactory: (catalog: NodeCatalog) => new GraphValidator(catalog) }],
   exports: [WorkflowsService],
 })
 export class WorkflowsModule {}

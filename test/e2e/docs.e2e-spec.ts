@@ -285,7 +285,9 @@ describe('API documentation', () => {
         ...keys.map((key) => send().set('Authorization', t.bearer(key))),
         send().set('Authorization', admin),
         send(`${url}?limit=0&cursor=%00`).set('Authorization', admin),
-        send().set('Authorization', admin).set({ 'If-Match': 'not-a-version', 'Idempotency-Key': 'k'.repeat(300), 'Last-Event-ID': 'not-a-line' }),
+        send()
+          .set('Authorization', admin)
+          .set({ 'If-Match': 'not-a-version', 'Idempotency-Key': 'k'.repeat(300), 'Last-Event-ID': 'not-a-line' }),
         ...(['post', 'put', 'patch', 'delete'].includes(method)
           ? [
               send().set('Authorization', admin).set('Content-Type', 'text/plain').send('hello'),
@@ -307,4 +309,3 @@ describe('API documentation', () => {
     expect(seen.has(429)).toBe(false);
   });
 });
-

@@ -11,7 +11,7 @@ describe('GET /v1/system', () => {
 
   // Gathered once at start (SystemInfoService's spec shows it, and that a slow probe never fails it):
   // how long the first call takes depends on how busy the machine is, so it is logged, not asserted.
-  it('answers any scope with the machine\'s OS, CPU, memory, GPUs and Python', async () => {
+  it("answers any scope with the machine's OS, CPU, memory, GPUs and Python", async () => {
     const workspace = await t.createWorkspace();
     const { key } = await t.createKey(workspace, ['executions:read']);
     const started = performance.now();

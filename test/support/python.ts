@@ -109,11 +109,10 @@ export function ensureVenv(packages: string[]): { python: string } | { missing: 
   const building = `${dir}.${process.pid}`;
   const create = spawnSync('/usr/bin/python3', ['-m', 'venv', '--clear', building], { encoding: 'utf8' });
   if (create.status !== 0) return { missing: `python3 -m venv failed: ${create.stderr}` };
-  const install = spawnSync(
-    path.join(building, 'bin', 'python'),
-    ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages],
-    { encoding: 'utf8', timeout: 900_000 },
-  );
+  const install = spawnSync(path.join(building, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages], {
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
   if (install.status !== 0) {
     rmSync(building, { recursive: true, force: true });
     return { missing: `This machine has no package source for ${packages.join(', ')} (pip install failed), so this test cannot run:\n${install.stderr}` };

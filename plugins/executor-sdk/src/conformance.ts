@@ -40,7 +40,9 @@ export interface TestFramework {
 function testFunctions(framework: TestFramework = globalThis as unknown as TestFramework): Required<Pick<TestFramework, 'describe' | 'it' | 'afterAll'>> {
   const afterAll = framework.afterAll ?? framework.after;
   if (typeof framework.describe !== 'function' || typeof framework.it !== 'function' || typeof afterAll !== 'function') {
-    throw new Error('describeExecutorConformance needs describe, it and afterAll (or after): run it under Jest, Vitest or Mocha, or pass options.framework (e.g. require(\'node:test\'))');
+    throw new Error(
+      "describeExecutorConformance needs describe, it and afterAll (or after): run it under Jest, Vitest or Mocha, or pass options.framework (e.g. require('node:test'))",
+    );
   }
   return { describe: framework.describe, it: framework.it, afterAll };
 }
@@ -92,7 +94,10 @@ export function describeExecutorConformance(make: () => Executor | Promise<Execu
   const executor = (): Promise<Executor> => (made ??= Promise.resolve(make()));
 
   /** Runs a job to its end, aborting it with `reason` once it printed "started". */
-  async function runAndAbort(reason: 'cancelled' | 'timed_out', inputs: Record<string, unknown>): Promise<{ result: ExecutionResult; context: TestContext; stoppedInMs: number }> {
+  async function runAndAbort(
+    reason: 'cancelled' | 'timed_out',
+    inputs: Record<string, unknown>,
+  ): Promise<{ result: ExecutionResult; context: TestContext; stoppedInMs: number }> {
     const context = createTestContext();
     const running = (await executor()).run(testJob(program('sleeper'), { inputs }), context);
     let settled = false;
@@ -117,51 +122,78 @@ export function describeExecutorConformance(make: () => Executor | Promise<Execu
       if (made) await (await made).close?.();
     });
 
-    it('hello: runs the program to exit code 0 and its output, and says where it ran', async () => {
-      const context = createTestContext();
-      const result = await (await executor()).run(testJob(options.hello ?? program('hello'), { inputs: { name: 'Ada' } }), context);
-      assert.equal(result.exitCode, 0, `exit code ${result.exitCode}: ${JSON.stringify(context.lines)}`);
-      assert.deepEqual(result.output, { result: 'Hello, Ada!' });
-      assert.deepEqual(context.of('stderr'), []);
-      assert.ok(result.externalId !== undefined || context.externalIds.length > 0, 'neither setExternalId nor ExecutionResult.externalId said where the run lived');
-    }, timeoutMs);
-
-    it('failure: a failing program gives its exit code and its stderr, and no output', async () => {
-      const context = createTestContext();
-      const result = await (await executor()).run(testJob(program('failure')), context);
-      assert.equal(result.exitCode, 3);
-      assert.deepEqual(context.of('stderr'), ['failing on purpose']);
-      assert.equal(result.output, undefined);
-    }, timeoutMs);
-
-    it(`cancel: an abort ('cancelled') ends the run and the child it started within ${stopWithinMs} ms`, async () => {
-      const { result, stoppedInMs } = await runAndAbort('cancelled', {});
-      assert.notEqual(result.exitCode, 0);
-      assert.ok(stoppedInMs <= stopWithinMs, `the run took ${stoppedInMs} ms to end after the abort`);
-    }, timeoutMs);
-
-    it(`timeout: an abort ('timed_out') ends a program that ignores SIGTERM within ${stopWithinMs} ms`, async () => {
-      const { result, stoppedInMs } = await runAndAbort('timed_out', { ignoreTerm: true });
-      assert.notEqual(result.exitCode, 0);
-      assert.ok(stoppedInMs <= stopWithinMs, `the run took ${stoppedInMs} ms to end after the abort`);
-    }, timeoutMs);
-
-    it('output: the program\'s TENSORIFY_OUTPUT is the result\'s output; large inputs reach it whole', async () => {
-      const executorNow = await executor();
-      for (const inputs of [{ n: 1, nested: { list: [1, 'two', null] } }, { big: 'x'.repeat(200 * 1024) }]) {
+    it(
+      'hello: runs the program to exit code 0 and its output, and says where it ran',
+      async () => {
         const context = createTestContext();
-        const result = await executorNow.run(testJob(program('output'), { inputs }), context);
-        assert.equal(result.exitCode, 0, `exit code ${result.exitCode}: ${JSON.stringify(context.lines.slice(-5))}`);
-        assert.deepEqual(result.output, { inputs, text: 'ünïcödé ✓ 中文' });
-      }
-    }, timeoutMs);
+        const result = await (await executor()).run(testJob(options.hello ?? program('hello'), { inputs: { name: 'Ada' } }), context);
+        assert.equal(result.exitCode, 0, `exit code ${result.exitCode}: ${JSON.stringify(context.lines)}`);
+        assert.deepEqual(result.output, { result: 'Hello, Ada!' });
+        assert.deepEqual(context.of('stderr'), []);
+        assert.ok(
+          result.externalId !== undefined || context.externalIds.length > 0,
+          'neither setExternalId nor ExecutionResult.externalId said where the run lived',
+        );
+      },
+      timeoutMs,
+    );
 
-    it('logs: stdout and stderr lines apart and in order, UTF-8, CRLF, a last line without newline', async () => {
-      const context = createTestContext();
-      const result = await (await executor()).run(testJob(program('logs')), context);
-      assert.equal(result.exitCode, 0);
-      assert.deepEqual(context.of('stdout'), ['first line', 'ünïcödé ✓ 中文', 'windows line', 'no newline at the end']);
-      assert.deepEqual(context.of('stderr'), ['to stderr']);
-    }, timeoutMs);
+    it(
+      'failure: a failing program gives its exit code and its stderr, and no output',
+      async () => {
+        const context = createTestContext();
+        const result = await (await executor()).run(testJob(program('failure')), context);
+        assert.equal(result.exitCode, 3);
+        assert.deepEqual(context.of('stderr'), ['failing on purpose']);
+        assert.equal(result.output, undefined);
+      },
+      timeoutMs,
+    );
+
+    it(
+      `cancel: an abort ('cancelled') ends the run and the child it started within ${stopWithinMs} ms`,
+      async () => {
+        const { result, stoppedInMs } = await runAndAbort('cancelled', {});
+        assert.notEqual(result.exitCode, 0);
+        assert.ok(stoppedInMs <= stopWithinMs, `the run took ${stoppedInMs} ms to end after the abort`);
+      },
+      timeoutMs,
+    );
+
+    it(
+      `timeout: an abort ('timed_out') ends a program that ignores SIGTERM within ${stopWithinMs} ms`,
+      async () => {
+        const { result, stoppedInMs } = await runAndAbort('timed_out', { ignoreTerm: true });
+        assert.notEqual(result.exitCode, 0);
+        assert.ok(stoppedInMs <= stopWithinMs, `the run took ${stoppedInMs} ms to end after the abort`);
+      },
+      timeoutMs,
+    );
+
+    it(
+      "output: the program's TENSORIFY_OUTPUT is the result's output; large inputs reach it whole",
+      async () => {
+        const executorNow = await executor();
+        for (const inputs of [{ n: 1, nested: { list: [1, 'two', null] } }, { big: 'x'.repeat(200 * 1024) }]) {
+          const context = createTestContext();
+          const result = await executorNow.run(testJob(program('output'), { inputs }), context);
+          assert.equal(result.exitCode, 0, `exit code ${result.exitCode}: ${JSON.stringify(context.lines.slice(-5))}`);
+          assert.deepEqual(result.output, { inputs, text: 'ünïcödé ✓ 中文' });
+        }
+      },
+      timeoutMs,
+    );
+
+    it(
+      'logs: stdout and stderr lines apart and in order, UTF-8, CRLF, a last line without newline',
+      async () => {
+        const context = createTestContext();
+        const result = await (await executor()).run(testJob(program('logs')), context);
+        assert.equal(result.exitCode, 0);
+        assert.deepEqual(context.of('stdout'), ['first line', 'ünïcödé ✓ 中文', 'windows line', 'no newline at the end']);
+        assert.deepEqual(context.of('stderr'), ['to stderr']);
+      },
+      timeoutMs,
+    );
   });
 }

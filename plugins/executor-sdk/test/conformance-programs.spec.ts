@@ -4,7 +4,7 @@ import { runTool } from '../../../test/support/python';
 
 const PROGRAMS = path.join(__dirname, '..', 'conformance');
 
-describe('the conformance suite\'s programs', () => {
+describe("the conformance suite's programs", () => {
   it('pass pyflakes and black', () => {
     const flakes = runTool('pyflakes', [PROGRAMS]);
     expect(flakes.stdout + flakes.stderr).toBe('');

@@ -16,7 +16,7 @@ import type { Connection } from '../src/ssh';
 
 const TESTS_DIR = path.join(__dirname, 'python');
 
-describe('the ssh executor\'s Python', () => {
+describe("the ssh executor's Python", () => {
   it('passes its unit tests under python3', () => {
     const result = spawnSync(PYTHON, ['-m', 'unittest', 'discover', '-s', TESTS_DIR, '-t', TESTS_DIR], {
       encoding: 'utf8',
@@ -69,12 +69,29 @@ describe('the ssh executor\'s Python', () => {
           if (kind === FRAME.end) done();
         }),
       );
-      const spec = { dir: runDir, env: {}, configEnv: {}, passEnv: [], jobEnv: {}, args: ['main.py'], requirements: [], venvDir: path.join(dir, 'venvs'), pipArgs: [], graceSeconds: 1, keepWorkDir: false };
+      const spec = {
+        dir: runDir,
+        env: {},
+        configEnv: {},
+        passEnv: [],
+        jobEnv: {},
+        args: ['main.py'],
+        requirements: [],
+        venvDir: path.join(dir, 'venvs'),
+        pipArgs: [],
+        graceSeconds: 1,
+        keepWorkDir: false,
+      };
       supervisor.send(`${COMMAND.run} ${JSON.stringify(spec)}`);
       await ended;
       supervisor.endInput();
       await supervisor.closed;
-      expect(frames.filter(([kind]) => kind === FRAME.stdout).map(([, text]) => text).join('')).toBe('hello from the host\n');
+      expect(
+        frames
+          .filter(([kind]) => kind === FRAME.stdout)
+          .map(([, text]) => text)
+          .join(''),
+      ).toBe('hello from the host\n');
       const group = JSON.parse(frames.find(([kind]) => kind === FRAME.group)![1]) as { pgid: number };
       expect(JSON.parse(frames[frames.length - 1][1])).toEqual({ exitCode: 0, signal: null, stopped: null, started: true, removed: true });
 

@@ -23,10 +23,14 @@ export function startSshd(): void {
 
 /** Runs a command over SSH with the OpenSSH client (on the "cpu" host). */
 export function overSsh(command: string): string {
-  return execFileSync('ssh', ['-i', KEY, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${KNOWN_HOSTS}`, '-p', String(CPU_PORT), `${USER}@127.0.0.1`, command], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  return execFileSync(
+    'ssh',
+    ['-i', KEY, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${KNOWN_HOSTS}`, '-p', String(CPU_PORT), `${USER}@127.0.0.1`, command],
+    {
+      encoding: 'utf8',
+      timeout: 20_000,
+    },
+  );
 }
 
 /** Which of these pids are alive (not gone, not zombies), and whether the path exists, asked over SSH. */

@@ -51,7 +51,13 @@ export interface NodePlan {
 export type RunStatement =
   | { readonly kind: 'node'; readonly node: NodePlan; readonly call: PyExpr }
   | { readonly kind: 'return-empty' }
-  | { readonly kind: 'if'; readonly test: PyExpr; readonly body: readonly RunStatement[]; readonly orelse?: readonly RunStatement[]; readonly literal?: Literal };
+  | {
+      readonly kind: 'if';
+      readonly test: PyExpr;
+      readonly body: readonly RunStatement[];
+      readonly orelse?: readonly RunStatement[];
+      readonly literal?: Literal;
+    };
 
 /** The program a workflow version compiles to, decided and not yet written: what the Python emitter prints. */
 export interface ProgramPlan {

@@ -53,13 +53,7 @@ describe(planProgram.name, () => {
       { source: 'check', sourceHandle: 'false', target: 'no' },
     ];
     const plan = planProgram(catalog, new Set(), workflow(nodes, edges));
-    expect(outline(plan.run)).toEqual([
-      'trigger',
-      'score',
-      'check',
-      { if: { branch: 2, value: true }, body: ['yes'], else: ['no'] },
-      'return {}',
-    ]);
+    expect(outline(plan.run)).toEqual(['trigger', 'score', 'check', { if: { branch: 2, value: true }, body: ['yes'], else: ['no'] }, 'return {}']);
   });
 
   it('records who reads what: the output variables read later, the branch result tested, the bound parameters', () => {

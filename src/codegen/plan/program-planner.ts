@@ -284,13 +284,7 @@ class ProgramPlanner {
     return count;
   }
 
-  private openIf(
-    top: Block<NodeState>,
-    blocks: OpenBlock<NodeState>[],
-    key: string,
-    test: () => PyExpr,
-    literal?: Literal,
-  ): OpenBlock<NodeState>[] {
+  private openIf(top: Block<NodeState>, blocks: OpenBlock<NodeState>[], key: string, test: () => PyExpr, literal?: Literal): OpenBlock<NodeState>[] {
     const parent = blocks.length === 0 ? top : blocks[blocks.length - 1].block;
     // Behind a statement that always returns, the block is never reached: it stays out of run(),
     // marked ended, so the nodes meant for it are left out too.
@@ -354,7 +348,10 @@ class ProgramPlanner {
     const sources = node.inputSources.filter((source) => source.role !== 'return');
     if (sources.length === 0) return py.none;
     if (sources.length === 1) return this.valueOf(sources[0], reader);
-    return py.call('first_value', [...sources].reverse().map((source) => this.valueOf(source, reader)));
+    return py.call(
+      'first_value',
+      [...sources].reverse().map((source) => this.valueOf(source, reader)),
+    );
   }
 
   /** The planned nodes, frozen: every flag is final once run() is planned. */

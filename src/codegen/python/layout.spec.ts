@@ -78,15 +78,11 @@ describe('layoutStatement', () => {
     const expr = call('some_function_name', [str('first argument value'), str('second argument value')]);
     expect(layoutStatement(0, 'result_value = ', expr)).toBe('result_value = some_function_name("first argument value", "second argument value")');
     expect(layoutStatement(8, 'result_value = ', expr)).toBe(
-      lines(
-        '        result_value = some_function_name(',
-        '            "first argument value", "second argument value"',
-        '        )',
-      ),
+      lines('        result_value = some_function_name(', '            "first argument value", "second argument value"', '        )'),
     );
   });
 
-  describe('wide East Asian characters count two columns, as black\'s str_width counts them', () => {
+  describe("wide East Asian characters count two columns, as black's str_width counts them", () => {
     it('wraps a string that fits in code points but not in columns', () => {
       const text = '日本語'.repeat(13); // 52 code points on the line, 91 columns
       expect(layoutStatement(0, 'message = ', str(text))).toBe(lines('message = (', `    "${text}"`, ')'));
@@ -95,9 +91,7 @@ describe('layoutStatement', () => {
 
     it('splits call arguments and explodes a dict that only the wide characters make too long', () => {
       const hello = '你好'.repeat(19);
-      expect(layoutStatement(0, 'result = ', call('greet', [str(hello), name('name')]))).toBe(
-        lines('result = greet(', `    "${hello}", name`, ')'),
-      );
+      expect(layoutStatement(0, 'result = ', call('greet', [str(hello), name('name')]))).toBe(lines('result = greet(', `    "${hello}", name`, ')'));
       const world = '世界'.repeat(16);
       expect(layoutStatement(4, 'return ', dict([entry('title', str(world)), entry('n', num(1))]))).toBe(
         lines('    return {', `        "title": "${world}",`, '        "n": 1,', '    }'),
@@ -209,20 +203,34 @@ describe('layoutStatement', () => {
     expect(layoutStatement(4, 'return ', fits)).toBe(
       lines('    return (', '        a_rather_long_variable_name_number_one == another_rather_long_variable_name_xyz', '        and flag', '    )'),
     );
-    const tooLong = py.and([compare('==', name('a_rather_long_variable_name_number_one_xyz'), name('another_rather_long_variable_name_xyz_abc')), name('flag')]);
+    const tooLong = py.and([
+      compare('==', name('a_rather_long_variable_name_number_one_xyz'), name('another_rather_long_variable_name_xyz_abc')),
+      name('flag'),
+    ]);
     expect(layoutStatement(4, 'return ', tooLong)).toBe(
-      lines('    return (', '        a_rather_long_variable_name_number_one_xyz', '        == another_rather_long_variable_name_xyz_abc', '        and flag', '    )'),
+      lines(
+        '    return (',
+        '        a_rather_long_variable_name_number_one_xyz',
+        '        == another_rather_long_variable_name_xyz_abc',
+        '        and flag',
+        '    )',
+      ),
     );
   });
 
   it('splits a method chain at its dots, inside parentheses, only when it does not fit in them', () => {
-    const chain = (args: PyExpr[]) =>
-      call(attr(call(attr(call('get_client', [name('configuration')]), 'with_options'), [name('retries')]), 'request'), args);
+    const chain = (args: PyExpr[]) => call(attr(call(attr(call('get_client', [name('configuration')]), 'with_options'), [name('retries')]), 'request'), args);
     expect(layoutStatement(4, 'response_value = ', chain([str('GET'), name('url1')]))).toBe(
       lines('    response_value = (', '        get_client(configuration).with_options(retries).request("GET", url1)', '    )'),
     );
     expect(layoutStatement(4, 'value = ', chain([str('GET'), name('url'), name('payload_data'), name('headers')]))).toBe(
-      lines('    value = (', '        get_client(configuration)', '        .with_options(retries)', '        .request("GET", url, payload_data, headers)', '    )'),
+      lines(
+        '    value = (',
+        '        get_client(configuration)',
+        '        .with_options(retries)',
+        '        .request("GET", url, payload_data, headers)',
+        '    )',
+      ),
     );
   });
 

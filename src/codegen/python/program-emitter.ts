@@ -91,7 +91,10 @@ class ProgramEmitter {
     printed.forEach((expr) => collectNames(expr, this.namesRead));
     const summary = chain.length === 0 ? `${definition.displayName} node.` : `${definition.displayName} node: ${chain.map((layer) => layer.id).join(' → ')}.`;
     const decoratorArgs: PyExpr[] = [py.str(node.id)];
-    const decorator = py.call('node', python.resultType === undefined ? decoratorArgs : [...decoratorArgs, { name: 'result', value: py.name(python.resultType) }]);
+    const decorator = py.call(
+      'node',
+      python.resultType === undefined ? decoratorArgs : [...decoratorArgs, { name: 'result', value: py.name(python.resultType) }],
+    );
     return [
       `@${flatSource(decorator)}`,
       layoutDef(0, node.function, params, python.returns ?? 'Any'),
@@ -118,7 +121,8 @@ class ProgramEmitter {
   /** A layer node's module expression: its template's one printed expression. */
   private layerExpr(layer: NodePlan): PyExpr {
     const { printed } = this.templates.renderNode(layer.definition.type, this.templateContext(layer), callable(layer.definition));
-    if (printed.length !== 1) throw new Error(`The template of layer type "${layer.definition.type}" must print exactly one expression, printed ${printed.length}`);
+    if (printed.length !== 1)
+      throw new Error(`The template of layer type "${layer.definition.type}" must print exactly one expression, printed ${printed.length}`);
     collectNames(printed[0], this.namesRead);
     return printed[0];
   }

@@ -30,7 +30,11 @@ export class WorkflowNodeDto {
   @MaxLength(100)
   type!: string;
 
-  @ApiPropertyOptional({ description: "Settings, checked against the type's JSON Schema; strings may hold `{{ bindings }}`", type: Object, example: { value: { message: 'Hello, {{ trigger.name }}!' } } })
+  @ApiPropertyOptional({
+    description: "Settings, checked against the type's JSON Schema; strings may hold `{{ bindings }}`",
+    type: Object,
+    example: { value: { message: 'Hello, {{ trigger.name }}!' } },
+  })
   @IsOptional()
   @IsObject()
   settings?: Record<string, unknown>;
@@ -148,7 +152,19 @@ class GraphProblemDto {
 }
 
 class GraphErrorsDto {
-  @ApiProperty({ description: 'Problems keyed by node id', type: Object, example: { out: [{ code: 'UNRESOLVED_BINDING', message: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"', path: '/nodes/2/settings/value/result' }] } })
+  @ApiProperty({
+    description: 'Problems keyed by node id',
+    type: Object,
+    example: {
+      out: [
+        {
+          code: 'UNRESOLVED_BINDING',
+          message: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"',
+          path: '/nodes/2/settings/value/result',
+        },
+      ],
+    },
+  })
   nodes!: Record<string, GraphProblemDto[]>;
   @ApiProperty({ type: [GraphProblemDto], example: [] }) graph!: GraphProblemDto[];
 }
@@ -161,18 +177,31 @@ export class ValidationReportDto {
 export const EXPORT_FORMATS = ['json', 'zip'] as const;
 
 export class ExportQueryDto {
-  @ApiPropertyOptional({ description: '`json` (default): the files in a JSON object; `zip`: the same files as a zip archive', enum: EXPORT_FORMATS, default: 'json' })
+  @ApiPropertyOptional({
+    description: '`json` (default): the files in a JSON object; `zip`: the same files as a zip archive',
+    enum: EXPORT_FORMATS,
+    default: 'json',
+  })
   @IsOptional()
   @IsIn(EXPORT_FORMATS)
   format?: (typeof EXPORT_FORMATS)[number];
 }
 
 class GeneratedFilesDto {
-  @ApiProperty({ description: 'The program: one function per node, `run()` calling them in order, `main()`', example: '"""Hello: workflow wf_3mT8c0RkQ2xZp9Lb, version 1.\n…' })
+  @ApiProperty({
+    description: 'The program: one function per node, `run()` calling them in order, `main()`',
+    example: '"""Hello: workflow wf_3mT8c0RkQ2xZp9Lb, version 1.\n…',
+  })
   'main.py'!: string;
-  @ApiProperty({ description: 'Run context, progress lines, inputs/output handling and the helpers the nodes call', example: '"""Helpers of the generated workflow program…' })
+  @ApiProperty({
+    description: 'Run context, progress lines, inputs/output handling and the helpers the nodes call',
+    example: '"""Helpers of the generated workflow program…',
+  })
   'utils.py'!: string;
-  @ApiProperty({ description: 'pip requirements, merged and sorted', example: '# Python packages the workflow needs: pip install -r requirements.txt\nopenai>=1.0.0\n' })
+  @ApiProperty({
+    description: 'pip requirements, merged and sorted',
+    example: '# Python packages the workflow needs: pip install -r requirements.txt\nopenai>=1.0.0\n',
+  })
   'requirements.txt'!: string;
 }
 
