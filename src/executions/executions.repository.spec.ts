@@ -16,7 +16,10 @@ export type OpenDatabase = () => Promise<{ dataSource: DataSource; close: () => 
 
 /** A database of the server's own options and migrations; `remove` runs once it is closed. */
 export async function openMigrated(database: AppConfig['database'], remove: () => unknown): ReturnType<OpenDatabase> {
-  const dataSource = await new DataSource(buildDataSourceOptions({ database } as AppConfig)).initialize();
+  const dataSource = await new DataSource({
+    ...buildDataSourceOptions({ database } as AppConfig),
+    entities: [WorkspaceEntity, ExecutionEntity, ExecutionLogEntity],
+  }).initialize();
   await runMigrationsExclusively(dataSource);
   return {
     dataSource,

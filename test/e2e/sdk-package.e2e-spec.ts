@@ -18,6 +18,11 @@ const MODULES = readdirSync(join(SDK, 'src'))
   .filter((name) => name.endsWith('.ts') && !/\.(spec|test)\.ts$/.test(name))
   .map((name) => name.slice(0, -'.ts'.length));
 
+/** The programs the conformance suite runs, shipped beside dist/. */
+const CONFORMANCE_PROGRAMS = readdirSync(join(SDK, 'conformance'))
+  .filter((name) => name.endsWith('.py'))
+  .map((name) => `conformance/${name}`);
+
 /** The runtime exports of src/index.ts, by the type of their value: what the README documents. */
 const EXPORTS: Record<string, 'number' | 'string' | 'function' | 'object'> = {
   EXECUTOR_API_VERSION: 'number',
@@ -37,6 +42,14 @@ const EXPORTS: Record<string, 'number' | 'string' | 'function' | 'object'> = {
   createTestContext: 'function',
   readProgram: 'function',
   testJob: 'function',
+  describeExecutorConformance: 'function',
+  PROGRAM_FILES: 'object',
+  packageVersion: 'function',
+  untilAborted: 'function',
+  AbortedError: 'function',
+  SharedBuilds: 'function',
+  PYTHON_PROBE: 'string',
+  parsePythonProbe: 'function',
 };
 
 /** The environment of a child: no NODE_PATH (nothing may resolve into this repository), no npm per-script variables. */
@@ -196,7 +209,9 @@ describe('The SDK package, packed with npm pack and installed on its own', () =>
   it('holds the built modules, their declarations, the README and package.json, and nothing else', () => {
     const files = listing.map((entry) => entry.replace(/^package\//, ''));
     expect(files.filter((file) => /^src\/|tsconfig|\.(spec|test)\.|(^|\/)(test|tests|__tests__)\//.test(file))).toEqual([]);
-    expect(files).toEqual(['package.json', 'README.md', ...MODULES.flatMap((name) => [`dist/${name}.js`, `dist/${name}.d.ts`])].sort());
+    expect(files).toEqual(
+      ['package.json', 'README.md', ...CONFORMANCE_PROGRAMS, ...MODULES.flatMap((name) => [`dist/${name}.js`, `dist/${name}.d.ts`])].sort(),
+    );
   });
 
   it('installs into a project of its own, with no other package', () => {
