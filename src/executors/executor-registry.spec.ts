@@ -1,4 +1,4 @@
-import type { Executor, ExecutorCapabilities, PluginLogger } from '@tensorify/executor-sdk';
+import { silentLogger, type Executor, type ExecutorCapabilities } from '@tensorify/executor-sdk';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,6 @@ function plugin(id: string, executor?: Executor, loadError?: string): LoadedPlug
 }
 
 const healthy = () => fakeExecutor(async () => ({ gpu: false }));
-const silentLogger: PluginLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 describe(ExecutorRegistry.name, () => {
   describe('lookup', () => {

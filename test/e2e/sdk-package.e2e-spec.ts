@@ -50,6 +50,7 @@ const EXPORTS: Record<string, 'number' | 'string' | 'function' | 'object'> = {
   SharedBuilds: 'function',
   PYTHON_PROBE: 'string',
   parsePythonProbe: 'function',
+  silentLogger: 'object',
 };
 
 /** The environment of a child: no NODE_PATH (nothing may resolve into this repository), no npm per-script variables. */

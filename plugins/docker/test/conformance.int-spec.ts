@@ -5,16 +5,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeExecutorConformance, readProgram } from '@tensorify/executor-sdk';
+import { describeExecutorConformance, readProgram, silentLogger } from '@tensorify/executor-sdk';
 import docker from '../src/index';
 
 const SOCKET = process.env.TENSORIFY_TEST_DOCKER_SOCKET || '/tmp/tensorify-docker/docker.sock';
 const IMAGE = process.env.TENSORIFY_TEST_DOCKER_IMAGE || 'tensorify-test-python:bookworm';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-docker-conformance-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-describeExecutorConformance(() => docker.create({ socketPath: SOCKET, image: IMAGE, pullPolicy: 'never', killGraceSeconds: 1 }, { dataDir, logger }), {
-  name: 'docker executor: conformance',
-  hello: readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello')),
-});
+describeExecutorConformance(
+  () => docker.create({ socketPath: SOCKET, image: IMAGE, pullPolicy: 'never', killGraceSeconds: 1 }, { dataDir, logger: silentLogger }),
+  {
+    name: 'docker executor: conformance',
+    hello: readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello')),
+  },
+);

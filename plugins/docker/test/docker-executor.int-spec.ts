@@ -19,8 +19,9 @@ import {
   normaliseRequirements,
   type ProgramFiles,
   readProgram,
-  testJob,
+  silentLogger,
   type TestContext,
+  testJob,
 } from '@tensorify/executor-sdk';
 import { formatSize, parseSize, resolveConfig } from '../src/config';
 import docker, { DockerExecutor, type DockerExecutorConfig } from '../src/index';
@@ -51,7 +52,6 @@ function example(name: string, fallback: { inputs: Record<string, unknown>; outp
   }
 }
 
-const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const executors: DockerExecutor[] = [];
 const tempDirs: string[] = [];
 
@@ -64,7 +64,7 @@ function tempDir(): string {
 async function makeExecutor(config: DockerExecutorConfig = {}): Promise<DockerExecutor> {
   const executor = (await docker.create(
     { socketPath: SOCKET, image: IMAGE, pullPolicy: 'never', killGraceSeconds: 2, ...config },
-    { dataDir: tempDir(), logger },
+    { dataDir: tempDir(), logger: silentLogger },
   )) as DockerExecutor;
   executors.push(executor);
   return executor;

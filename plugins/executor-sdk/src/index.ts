@@ -43,4 +43,4 @@ export { packageVersion } from './package-version';
 export { parsePythonProbe, PYTHON_PROBE, type PythonProbe } from './python-probe';
 export { normaliseRequirements } from './requirements';
 export { SharedBuilds, type BuildLog, type SharedBuild } from './shared-builds';
-export { createTestContext, readProgram, testJob, type TestContext } from './testing';
+export { createTestContext, readProgram, silentLogger, testJob, type TestContext } from './testing';

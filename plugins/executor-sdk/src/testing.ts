@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { AbortReason, ExecutionContext, ExecutionJob, LogStream, ProgramFiles } from './contract';
+import type { AbortReason, ExecutionContext, ExecutionJob, LogStream, PluginLogger, ProgramFiles } from './contract';
 
 /** A fake {@link ExecutionContext} for tests: pass it to `run`, then look at what the executor did with it. */
 export interface TestContext extends ExecutionContext {
@@ -30,6 +30,20 @@ export function createTestContext(): TestContext {
     abort: (reason) => controller.abort(reason),
   };
 }
+
+/**
+ * A {@link PluginLogger} that drops every line: the `host.logger` of tests that do not look at
+ * what an executor logs.
+ *
+ * @example
+ * const executor = await definition.create(config, { logger: silentLogger });
+ */
+export const silentLogger: PluginLogger = Object.freeze({
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+});
 
 /** Tells this process's test jobs from another's (executors may name containers or directories after the execution id). */
 const TEST_RUN = randomBytes(3).toString('hex');

@@ -2,14 +2,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeExecutorConformance, readProgram } from '@tensorify/executor-sdk';
+import { describeExecutorConformance, readProgram, silentLogger } from '@tensorify/executor-sdk';
 import local from '../src/index';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-local-conformance-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-describeExecutorConformance(() => local.create({ python: 'python3', killGraceSeconds: 1 }, { dataDir, logger }), {
+describeExecutorConformance(() => local.create({ python: 'python3', killGraceSeconds: 1 }, { dataDir, logger: silentLogger }), {
   name: 'local executor: conformance',
   hello: readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello')),
 });

@@ -12,13 +12,14 @@ import {
   type AbortReason,
   createTestContext,
   cutMarker,
-  ExecutorUnavailableError,
   type Executor,
+  ExecutorUnavailableError,
   LineSplitter,
   normaliseRequirements,
   readProgram,
-  testJob,
+  silentLogger,
   type TestContext,
+  testJob,
 } from '@tensorify/executor-sdk';
 import local, { type LocalExecutorConfig } from '../src/index';
 import { requirementsHash } from '../src/venvs';
@@ -40,10 +41,8 @@ function tempDir(): string {
   return dir;
 }
 
-const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
 async function makeExecutor(config: LocalExecutorConfig = {}, dataDir = tempDir()): Promise<{ executor: Executor; dataDir: string }> {
-  return { executor: await local.create(config, { dataDir, logger }), dataDir };
+  return { executor: await local.create(config, { dataDir, logger: silentLogger }), dataDir };
 }
 
 /** A process is gone once kill(pid, 0) fails, or it is a zombie: dead, waiting to be reaped by a PID 1 that may never do it. */

@@ -5,14 +5,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeExecutorConformance, readProgram } from '@tensorify/executor-sdk';
+import { describeExecutorConformance, readProgram, silentLogger } from '@tensorify/executor-sdk';
 import ssh from '../src/index';
 import { CPU_PORT, KEY, KNOWN_HOSTS, PYTHON, ROOT, startSshd, USER } from './test-hosts';
 
 startSshd();
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-ssh-conformance-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const cpu = {
   name: 'cpu',
@@ -24,7 +23,7 @@ const cpu = {
   workDir,
 };
 
-describeExecutorConformance(() => ssh.create({ hosts: [cpu], knownHostsPath: KNOWN_HOSTS, killGraceSeconds: 1 }, { dataDir: workDir, logger }), {
+describeExecutorConformance(() => ssh.create({ hosts: [cpu], knownHostsPath: KNOWN_HOSTS, killGraceSeconds: 1 }, { dataDir: workDir, logger: silentLogger }), {
   name: 'ssh executor: conformance',
   hello: readProgram(path.join(ROOT, 'test', 'fixtures', 'golden', 'hello')),
 });

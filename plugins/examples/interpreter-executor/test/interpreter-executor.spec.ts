@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createTestContext, ExecutorUnavailableError, readProgram, testJob } from '@tensorify/executor-sdk';
+import { createTestContext, ExecutorUnavailableError, readProgram, silentLogger, testJob } from '@tensorify/executor-sdk';
 import definition, { type InterpreterConfig } from '../src/index';
 
 const INTERPRETER = '/usr/bin/python3';
@@ -15,13 +15,11 @@ const HELLO = readProgram(path.join(__dirname, '..', '..', '..', '..', 'test', '
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
 async function makeExecutor(config: Partial<InterpreterConfig> = {}) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-interpreter-'));
   tempDirs.push(dataDir);
   const full = { interpreter: INTERPRETER, args: ['-X', 'dev'], killGraceSeconds: 1, logLineMaxBytes: 16384, ...config };
-  return { executor: await definition.create(full, { dataDir, logger }), dataDir };
+  return { executor: await definition.create(full, { dataDir, logger: silentLogger }), dataDir };
 }
 
 /** Alive: kill(pid, 0) succeeds and it is not a zombie (a dead process not yet reaped counts as gone). */
