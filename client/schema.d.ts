@@ -2,5279 +2,5261 @@
 // server serves at GET /docs-json. Do not edit: run `node scripts/generate-client.js` after a build.
 
 export interface paths {
-  '/v1/workspaces': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List workspaces
+         * @description All workspaces of this server, newest first, with cursor pagination. Needs the `admin` scope.
+         */
+        get: operations["WorkspacesController_list"];
+        put?: never;
+        /**
+         * Create a workspace
+         * @description Creates a workspace with a plan. Workflows and keys belong to one workspace, and each workspace has its own rate limit. Needs the `admin` scope.
+         */
+        post: operations["WorkspacesController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * List workspaces
-     * @description All workspaces of this server, newest first, with cursor pagination. Needs the `admin` scope.
-     */
-    get: operations['WorkspacesController_list'];
-    put?: never;
-    /**
-     * Create a workspace
-     * @description Creates a workspace with a plan. Workflows and keys belong to one workspace, and each workspace has its own rate limit. Needs the `admin` scope.
-     */
-    post: operations['WorkspacesController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/workspaces/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/workspaces/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a workspace
+         * @description Needs the `admin` scope.
+         */
+        get: operations["WorkspacesController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a workspace
+         * @description Renames a workspace or changes its plan; `rateLimitPerMinute` (enterprise only) sets its own limit, `null` returns to the default. The new limit applies from the next request. Needs the `admin` scope.
+         */
+        patch: operations["WorkspacesController_update"];
+        trace?: never;
     };
-    /**
-     * Get a workspace
-     * @description Needs the `admin` scope.
-     */
-    get: operations['WorkspacesController_get'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    /**
-     * Change a workspace
-     * @description Renames a workspace or changes its plan; `rateLimitPerMinute` (enterprise only) sets its own limit, `null` returns to the default. The new limit applies from the next request. Needs the `admin` scope.
-     */
-    patch: operations['WorkspacesController_update'];
-    trace?: never;
-  };
-  '/v1/me': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who am I
+         * @description The calling key and its workspace, with the workspace's rate limit. Any scope.
+         */
+        get: operations["MeController_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Who am I
-     * @description The calling key and its workspace, with the workspace's rate limit. Any scope.
-     */
-    get: operations['MeController_me'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/api-keys': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description Keys of every workspace (or of `workspaceId`), newest first. Never the secret: `prefix` identifies a key. Needs the `admin` scope.
+         */
+        get: operations["ApiKeysController_list"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Creates a key in the caller's workspace (or `workspaceId`). The secret is in this response only: only its SHA-256 hash is stored. Scopes default to the caller's; a key can never grant a scope it lacks. Needs the `admin` scope.
+         */
+        post: operations["ApiKeysController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * List API keys
-     * @description Keys of every workspace (or of `workspaceId`), newest first. Never the secret: `prefix` identifies a key. Needs the `admin` scope.
-     */
-    get: operations['ApiKeysController_list'];
-    put?: never;
-    /**
-     * Create an API key
-     * @description Creates a key in the caller's workspace (or `workspaceId`). The secret is in this response only: only its SHA-256 hash is stored. Scopes default to the caller's; a key can never grant a scope it lacks. Needs the `admin` scope.
-     */
-    post: operations['ApiKeysController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/api-keys/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description The key fails with 401 from the very next request. Revoking a revoked key is a no-op. Needs the `admin` scope.
+         */
+        delete: operations["ApiKeysController_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    post?: never;
-    /**
-     * Revoke an API key
-     * @description The key fails with 401 from the very next request. Revoking a revoked key is a no-op. Needs the `admin` scope.
-     */
-    delete: operations['ApiKeysController_revoke'];
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/nodes': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The node catalogue
+         * @description Every node type a workflow may use, with its handles, settings JSON Schema, defaults and Python requirements. Needs `workflows:read`.
+         */
+        get: operations["NodesController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * The node catalogue
-     * @description Every node type a workflow may use, with its handles, settings JSON Schema, defaults and Python requirements. Needs `workflows:read`.
-     */
-    get: operations['NodesController_list'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/workflows': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List workflows
+         * @description The caller's workspace's workflows, newest first, with cursor pagination. Needs `workflows:read`.
+         */
+        get: operations["WorkflowsController_list"];
+        put?: never;
+        /**
+         * Create a workflow
+         * @description Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.
+         */
+        post: operations["WorkflowsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * List workflows
-     * @description The caller's workspace's workflows, newest first, with cursor pagination. Needs `workflows:read`.
-     */
-    get: operations['WorkflowsController_list'];
-    put?: never;
-    /**
-     * Create a workflow
-     * @description Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.
-     */
-    post: operations['WorkflowsController_create'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/workflows/validate': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/workflows/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate a workflow without storing it
+         * @description Returns the report that create and replace would give: `valid`, and every problem per node and for the whole graph. Needs `workflows:read`.
+         */
+        post: operations["WorkflowsController_validate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Validate a workflow without storing it
-     * @description Returns the report that create and replace would give: `valid`, and every problem per node and for the whole graph. Needs `workflows:read`.
-     */
-    post: operations['WorkflowsController_validate'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/workflows/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/workflows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a workflow
+         * @description The full workflow with its nodes and edges. Needs `workflows:read`.
+         */
+        get: operations["WorkflowsController_get"];
+        /**
+         * Replace a workflow
+         * @description Replaces name, description, nodes and edges, and increments `version`. With `If-Match: <version>` the replace happens only if nobody changed the workflow since you read it (409 otherwise). Needs `workflows:write`.
+         */
+        put: operations["WorkflowsController_replace"];
+        post?: never;
+        /**
+         * Delete a workflow
+         * @description Needs `workflows:write`.
+         */
+        delete: operations["WorkflowsController_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Get a workflow
-     * @description The full workflow with its nodes and edges. Needs `workflows:read`.
-     */
-    get: operations['WorkflowsController_get'];
-    /**
-     * Replace a workflow
-     * @description Replaces name, description, nodes and edges, and increments `version`. With `If-Match: <version>` the replace happens only if nobody changed the workflow since you read it (409 otherwise). Needs `workflows:write`.
-     */
-    put: operations['WorkflowsController_replace'];
-    post?: never;
-    /**
-     * Delete a workflow
-     * @description Needs `workflows:write`.
-     */
-    delete: operations['WorkflowsController_delete'];
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/workflows/{id}/export': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/workflows/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export a workflow as Python
+         * @description Compiles the stored workflow into `main.py`, `utils.py` and `requirements.txt`: a program that runs with `python main.py --inputs inputs.json` (else `TENSORIFY_INPUTS`, else `{}`), prints a progress line per node, writes its output JSON to `TENSORIFY_OUTPUT` or prints it last, and exits non-zero naming the failed node. The same version always gives the same bytes. `?format=zip` returns the three files as a zip archive. Needs `workflows:read`.
+         */
+        post: operations["WorkflowsController_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Export a workflow as Python
-     * @description Compiles the stored workflow into `main.py`, `utils.py` and `requirements.txt`: a program that runs with `python main.py --inputs inputs.json` (else `TENSORIFY_INPUTS`, else `{}`), prints a progress line per node, writes its output JSON to `TENSORIFY_OUTPUT` or prints it last, and exits non-zero naming the failed node. The same version always gives the same bytes. `?format=zip` returns the three files as a zip archive. Needs `workflows:read`.
-     */
-    post: operations['WorkflowsController_export'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/workflows/{id}/execute': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/workflows/{id}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Execute a workflow
+         * @description Compiles the workflow's current version, stores a `queued` execution with the files it will run, and queues it. Poll `GET /v1/executions/{id}` or follow `GET /v1/executions/{id}/logs`. With `Idempotency-Key`, the same request within 24 hours answers with the execution it created (`Idempotency-Replayed: true`); another request with that key is a 409. Needs `executions:run`.
+         */
+        post: operations["ExecutionsController_execute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Execute a workflow
-     * @description Compiles the workflow's current version, stores a `queued` execution with the files it will run, and queues it. Poll `GET /v1/executions/{id}` or follow `GET /v1/executions/{id}/logs`. With `Idempotency-Key`, the same request within 24 hours answers with the execution it created (`Idempotency-Replayed: true`); another request with that key is a 409. Needs `executions:run`.
-     */
-    post: operations['ExecutionsController_execute'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/executions': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List executions
+         * @description The workspace's executions, newest first, optionally of one workflow or in one status. Needs `executions:read`.
+         */
+        get: operations["ExecutionsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * List executions
-     * @description The workspace's executions, newest first, optionally of one workflow or in one status. Needs `executions:read`.
-     */
-    get: operations['ExecutionsController_list'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/executions/{id}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/executions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an execution
+         * @description Its status, times, log lines, output and error. Needs `executions:read`.
+         */
+        get: operations["ExecutionsController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Get an execution
-     * @description Its status, times, log lines, output and error. Needs `executions:read`.
-     */
-    get: operations['ExecutionsController_get'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/executions/{id}/cancel': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/executions/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an execution
+         * @description A queued execution is cancelled at once; a running one is stopped, and its status becomes `cancelled` only once the executor reports its process gone (follow the logs or poll). A finished execution is a 409. Needs `executions:run`.
+         */
+        post: operations["ExecutionsController_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Cancel an execution
-     * @description A queued execution is cancelled at once; a running one is stopped, and its status becomes `cancelled` only once the executor reports its process gone (follow the logs or poll). A finished execution is a 409. Needs `executions:run`.
-     */
-    post: operations['ExecutionsController_cancel'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/executions/{id}/files': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/executions/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the files an execution ran
+         * @description Byte-identical to an export of the workflow version it ran. Needs `executions:read`.
+         */
+        get: operations["ExecutionsController_files"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Get the files an execution ran
-     * @description Byte-identical to an export of the workflow version it ran. Needs `executions:read`.
-     */
-    get: operations['ExecutionsController_files'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/executions/{id}/logs': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/executions/{id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow the logs of an execution (Server-Sent Events)
+         * @description One event per log line, its `id:` the line's index from 0; reconnect with `Last-Event-ID` to resume after the last line you got, without gaps or repeats. Ends with an `end` event whose data is `{"status": …}`, also for an execution that already finished; a server-side failure after the stream started ends it with an `error` event (reconnect with `Last-Event-ID`). A comment line every 15 s keeps idle connections open. Needs `executions:read`.
+         */
+        get: operations["ExecutionsController_streamLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Follow the logs of an execution (Server-Sent Events)
-     * @description One event per log line, its `id:` the line's index from 0; reconnect with `Last-Event-ID` to resume after the last line you got, without gaps or repeats. Ends with an `end` event whose data is `{"status": …}`, also for an execution that already finished; a server-side failure after the stream started ends it with an `error` event (reconnect with `Last-Event-ID`). A comment line every 15 s keeps idle connections open. Needs `executions:read`.
-     */
-    get: operations['ExecutionsController_streamLogs'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/executors': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/executors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List executors
+         * @description The executor plugins of this server: what each can do now (GPU, health), and the plugins that failed to load with their `loadError`. Any scope.
+         */
+        get: operations["ExecutorsController_executors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * List executors
-     * @description The executor plugins of this server: what each can do now (GPU, health), and the plugins that failed to load with their `loadError`. Any scope.
-     */
-    get: operations['ExecutorsController_executors'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/health': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness
+         * @description The process is up and serving HTTP. No API key needed.
+         */
+        get: operations["HealthController_live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Liveness
-     * @description The process is up and serving HTTP. No API key needed.
-     */
-    get: operations['HealthController_live'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/health/ready': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness
+         * @description The server can do its work: the database answers and at least one executor is loaded and healthy. Shows the queue. No API key needed.
+         */
+        get: operations["HealthController_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Readiness
-     * @description The server can do its work: the database answers and at least one executor is loaded and healthy. Shows the queue. No API key needed.
-     */
-    get: operations['HealthController_ready'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/system': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Host facts
+         * @description The server machine: OS, CPU, memory, GPUs (model, memory), the Python version, from systeminformation. The fixed facts are gathered when the server starts; memory and load are current. Any scope.
+         */
+        get: operations["SystemController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Host facts
-     * @description The server machine: OS, CPU, memory, GPUs (model, memory), the Python version, from systeminformation. The fixed facts are gathered when the server starts; memory and load are current. Any scope.
-     */
-    get: operations['SystemController_get'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/metrics': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description This process in the Prometheus text format (0.0.4): HTTP requests by route template and status with durations, executions by status and executor, queue wait and depth, run durations, rate-limit rejections, executor plugins, and the process's CPU, memory and event loop. No API key needed and not rate limited: keep it away from the public internet (firewall or reverse proxy).
+         */
+        get: operations["MetricsController_scrape"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Prometheus metrics
-     * @description This process in the Prometheus text format (0.0.4): HTTP requests by route template and status with durations, executions by status and executor, queue wait and depth, run durations, rate-limit rejections, executor plugins, and the process's CPU, memory and event loop. No API key needed and not rate limited: keep it away from the public internet (firewall or reverse proxy).
-     */
-    get: operations['MetricsController_scrape'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: {
-    ErrorBodyDto: {
-      /**
-       * @description Stable machine-readable code
-       * @example WORKFLOW_NOT_FOUND
-       * @enum {string}
-       */
-      code:
-        | 'VALIDATION_ERROR'
-        | 'INVALID_WORKFLOW'
-        | 'INVALID_JSON'
-        | 'GPU_UNAVAILABLE'
-        | 'UNAUTHORIZED'
-        | 'FORBIDDEN'
-        | 'NOT_FOUND'
-        | 'WORKFLOW_NOT_FOUND'
-        | 'EXECUTION_NOT_FOUND'
-        | 'API_KEY_NOT_FOUND'
-        | 'WORKSPACE_NOT_FOUND'
-        | 'CONFLICT'
-        | 'PAYLOAD_TOO_LARGE'
-        | 'UNSUPPORTED_MEDIA_TYPE'
-        | 'RATE_LIMITED'
-        | 'INTERNAL_ERROR'
-        | 'EXECUTOR_UNAVAILABLE'
-        | 'NOT_READY';
-      /**
-       * @description What went wrong, for people
-       * @example Workflow wf_abc123 not found
-       */
-      message: string;
-      /** @description Structured data: `fields` for VALIDATION_ERROR, `nodes`/`graph` for INVALID_WORKFLOW */
-      details?: Record<string, unknown>;
-      /**
-       * @description Matches the X-Request-Id response header
-       * @example req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718
-       */
-      requestId: string;
+    schemas: {
+        ErrorBodyDto: {
+            /**
+             * @description Stable machine-readable code
+             * @example WORKFLOW_NOT_FOUND
+             * @enum {string}
+             */
+            code: "VALIDATION_ERROR" | "INVALID_WORKFLOW" | "INVALID_JSON" | "GPU_UNAVAILABLE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "WORKFLOW_NOT_FOUND" | "EXECUTION_NOT_FOUND" | "API_KEY_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "INTERNAL_ERROR" | "EXECUTOR_UNAVAILABLE" | "NOT_READY";
+            /**
+             * @description What went wrong, for people
+             * @example Workflow wf_abc123 not found
+             */
+            message: string;
+            /** @description Structured data: `fields` for VALIDATION_ERROR, `nodes`/`graph` for INVALID_WORKFLOW */
+            details?: Record<string, unknown>;
+            /**
+             * @description Matches the X-Request-Id response header
+             * @example req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718
+             */
+            requestId: string;
+        };
+        ErrorEnvelopeDto: {
+            error: components["schemas"]["ErrorBodyDto"];
+        };
+        CreateWorkspaceDto: {
+            /**
+             * @description Unique name, 1-200 characters
+             * @example ml-research
+             */
+            name: string;
+            /**
+             * @description free: 60 requests/minute, pro: 300, enterprise: its own number
+             * @example pro
+             * @enum {string}
+             */
+            plan: "free" | "pro" | "enterprise";
+            /**
+             * @description Only for enterprise: requests per minute (default from TENSORIFY_ENTERPRISE_RATE_LIMIT)
+             * @example 2000
+             */
+            rateLimitPerMinute?: number;
+        };
+        WorkspaceDto: {
+            /** @example ws_8Hq2LmZx0PaR4tYc */
+            id: string;
+            /** @example ml-research */
+            name: string;
+            /**
+             * @example pro
+             * @enum {string}
+             */
+            plan: "free" | "pro" | "enterprise";
+            /**
+             * @description Requests per minute this workspace may make (from its plan, or its own for enterprise)
+             * @example 300
+             */
+            rateLimitPerMinute: number;
+            /** @example 2026-11-28T13:37:35.123Z */
+            createdAt: string;
+            /** @example 2026-11-28T13:37:35.123Z */
+            updatedAt: string;
+        };
+        WorkspaceListDto: {
+            workspaces: components["schemas"]["WorkspaceDto"][];
+            /** @example null */
+            nextCursor: string | null;
+        };
+        UpdateWorkspaceDto: {
+            /**
+             * @description Unique name, 1-200 characters
+             * @example ml-research
+             */
+            name?: string;
+            /**
+             * @description free: 60 requests/minute, pro: 300, enterprise: its own number
+             * @example pro
+             * @enum {string}
+             */
+            plan?: "free" | "pro" | "enterprise";
+            /**
+             * @description Only for enterprise: requests per minute (default from TENSORIFY_ENTERPRISE_RATE_LIMIT)
+             * @example 2000
+             */
+            rateLimitPerMinute?: number;
+        };
+        MeWorkspaceDto: {
+            /** @example ws_8Hq2LmZx0PaR4tYc */
+            id: string;
+            /** @example default */
+            name: string;
+            /**
+             * @example enterprise
+             * @enum {string}
+             */
+            plan: "free" | "pro" | "enterprise";
+            /** @example 1000 */
+            rateLimitPerMinute: number;
+        };
+        MeApiKeyDto: {
+            /** @example key_Qm3xT8bL2nVc7RkA */
+            id: string;
+            /** @example bootstrap admin */
+            name: string;
+            /** @example tfy_9fK2mQ7x */
+            prefix: string;
+            /**
+             * @example [
+             *       "admin"
+             *     ]
+             */
+            scopes: ("workflows:read" | "workflows:write" | "executions:read" | "executions:run" | "admin")[];
+        };
+        MeDto: {
+            workspace: components["schemas"]["MeWorkspaceDto"];
+            apiKey: components["schemas"]["MeApiKeyDto"];
+        };
+        CreateApiKeyDto: {
+            /**
+             * @description What the key is for, 1-200 characters
+             * @example CI pipeline
+             */
+            name: string;
+            /**
+             * @description Workspace of the new key (default: the caller's)
+             * @example ws_8Hq2LmZx0PaR4tYc
+             */
+            workspaceId?: string;
+            /**
+             * @description Scopes of the new key (default: the caller's own). A key can never grant a scope it lacks itself.
+             * @example [
+             *       "workflows:read",
+             *       "executions:run"
+             *     ]
+             */
+            scopes?: ("workflows:read" | "workflows:write" | "executions:read" | "executions:run" | "admin")[];
+            /**
+             * @description When the key stops working (ISO-8601, in the future); default: never
+             * @example 2027-01-01T00:00:00Z
+             */
+            expiresAt?: string;
+        };
+        CreatedApiKeyDto: {
+            /** @example key_Qm3xT8bL2nVc7RkA */
+            id: string;
+            /** @example CI pipeline */
+            name: string;
+            /**
+             * @description The first characters of the secret, to recognise the key
+             * @example tfy_9fK2mQ7x
+             */
+            prefix: string;
+            /**
+             * @example [
+             *       "workflows:read",
+             *       "executions:run"
+             *     ]
+             */
+            scopes: ("workflows:read" | "workflows:write" | "executions:read" | "executions:run" | "admin")[];
+            /** @example ws_8Hq2LmZx0PaR4tYc */
+            workspaceId: string;
+            /** @example 2026-11-28T13:37:35.123Z */
+            createdAt: string;
+            /** @example 2027-01-01T00:00:00.000Z */
+            expiresAt: string | null;
+            /**
+             * @description Updated in batches, at most a minute late
+             * @example 2026-11-28T14:02:11.000Z
+             */
+            lastUsedAt: string | null;
+            /** @example null */
+            revokedAt: string | null;
+            /**
+             * @description The secret. Shown only in this response: store it now.
+             * @example tfy_9fK2mQ7xLp0Wd3Rb8Zs1Yc6Nh4Tg5Vj2Ak7Ue9Oi0Pq
+             */
+            key: string;
+        };
+        ApiKeyDto: {
+            /** @example key_Qm3xT8bL2nVc7RkA */
+            id: string;
+            /** @example CI pipeline */
+            name: string;
+            /**
+             * @description The first characters of the secret, to recognise the key
+             * @example tfy_9fK2mQ7x
+             */
+            prefix: string;
+            /**
+             * @example [
+             *       "workflows:read",
+             *       "executions:run"
+             *     ]
+             */
+            scopes: ("workflows:read" | "workflows:write" | "executions:read" | "executions:run" | "admin")[];
+            /** @example ws_8Hq2LmZx0PaR4tYc */
+            workspaceId: string;
+            /** @example 2026-11-28T13:37:35.123Z */
+            createdAt: string;
+            /** @example 2027-01-01T00:00:00.000Z */
+            expiresAt: string | null;
+            /**
+             * @description Updated in batches, at most a minute late
+             * @example 2026-11-28T14:02:11.000Z
+             */
+            lastUsedAt: string | null;
+            /** @example null */
+            revokedAt: string | null;
+        };
+        ApiKeyListDto: {
+            apiKeys: components["schemas"]["ApiKeyDto"][];
+            /** @example null */
+            nextCursor: string | null;
+        };
+        NodeTypeListDto: {
+            /**
+             * @description Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements
+             * @example [
+             *       {
+             *         "type": "transform",
+             *         "version": "1.0.0",
+             *         "category": "automation",
+             *         "displayName": "Transform",
+             *         "description": "Builds a value from JSON whose strings may hold bindings.",
+             *         "trigger": false,
+             *         "inputs": [
+             *           {
+             *             "id": "in",
+             *             "dataType": "any",
+             *             "description": "Upstream output"
+             *           }
+             *         ],
+             *         "outputs": [
+             *           {
+             *             "id": "out",
+             *             "dataType": "any",
+             *             "description": "The evaluated value"
+             *           }
+             *         ],
+             *         "settingsSchema": {
+             *           "type": "object",
+             *           "properties": {
+             *             "value": {
+             *               "description": "Any JSON"
+             *             }
+             *           },
+             *           "required": [
+             *             "value"
+             *           ],
+             *           "additionalProperties": false
+             *         },
+             *         "defaults": {},
+             *         "requirements": [],
+             *         "imports": []
+             *       }
+             *     ]
+             */
+            nodes: string[];
+        };
+        WorkflowSummaryDto: {
+            /** @example wf_3mT8c0RkQ2xZp9Lb */
+            id: string;
+            /** @example Hello */
+            name: string;
+            /** @example 2026-11-28T13:37:35.123Z */
+            createdAt: string;
+            /** @example 2026-11-28T13:40:02.456Z */
+            updatedAt: string;
+        };
+        WorkflowListDto: {
+            workflows: components["schemas"]["WorkflowSummaryDto"][];
+            /**
+             * @description Pass as `cursor` for the next page; null on the last page
+             * @example null
+             */
+            nextCursor: string | null;
+        };
+        WorkflowNodeDto: {
+            /**
+             * @description Unique in the workflow: a lowercase letter or `_`, then up to 63 lowercase letters, digits or `_`; the namespace of its output in bindings
+             * @example greeting
+             */
+            id: string;
+            /**
+             * @description A node type of `GET /v1/nodes`, optionally pinned as `type@<major>`
+             * @example transform
+             */
+            type: string;
+            /**
+             * @description Settings, checked against the type's JSON Schema; strings may hold `{{ bindings }}`
+             * @example {
+             *       "value": {
+             *         "message": "Hello, {{ trigger.name }}!"
+             *       }
+             *     }
+             */
+            settings?: Record<string, unknown>;
+            /**
+             * @description Kept verbatim for editors
+             * @example {
+             *       "x": 240,
+             *       "y": 0
+             *     }
+             */
+            position?: Record<string, unknown>;
+            /** @description Kept verbatim for editors */
+            ui?: Record<string, unknown>;
+        };
+        WorkflowEdgeDto: {
+            /** @example e1 */
+            id?: string;
+            /** @example trigger */
+            source: string;
+            /** @example greeting */
+            target: string;
+            /**
+             * @description Output handle; defaults to the type's single output (an `if` names `true` or `false`)
+             * @example true
+             */
+            sourceHandle?: string;
+            /**
+             * @description Input handle; defaults to the type's single input
+             * @example model
+             */
+            targetHandle?: string;
+        };
+        WorkflowBodyDto: {
+            /**
+             * @example [
+             *       {
+             *         "id": "trigger",
+             *         "type": "manual",
+             *         "settings": {},
+             *         "position": {
+             *           "x": 0,
+             *           "y": 0
+             *         }
+             *       },
+             *       {
+             *         "id": "greeting",
+             *         "type": "transform",
+             *         "settings": {
+             *           "value": {
+             *             "message": "Hello, {{ trigger.name }}!"
+             *           }
+             *         },
+             *         "position": {
+             *           "x": 240,
+             *           "y": 0
+             *         }
+             *       },
+             *       {
+             *         "id": "out",
+             *         "type": "return",
+             *         "settings": {
+             *           "value": {
+             *             "result": "{{ greeting.message }}"
+             *           }
+             *         },
+             *         "position": {
+             *           "x": 480,
+             *           "y": 0
+             *         }
+             *       }
+             *     ]
+             */
+            nodes: components["schemas"]["WorkflowNodeDto"][];
+            /**
+             * @example [
+             *       {
+             *         "id": "e1",
+             *         "source": "trigger",
+             *         "target": "greeting"
+             *       },
+             *       {
+             *         "id": "e2",
+             *         "source": "greeting",
+             *         "target": "out"
+             *       }
+             *     ]
+             */
+            edges: components["schemas"]["WorkflowEdgeDto"][];
+            /**
+             * @description 1-200 characters
+             * @example Hello
+             */
+            name: string;
+            /**
+             * @description Up to 10,000 characters
+             * @default
+             * @example Greets whoever is named in the inputs.
+             */
+            description?: string;
+        };
+        WorkflowDto: {
+            /** @example wf_3mT8c0RkQ2xZp9Lb */
+            id: string;
+            /** @example Hello */
+            name: string;
+            /** @example Greets whoever is named in the inputs. */
+            description: string;
+            /**
+             * @description Starts at 1, +1 on every replace; send it as If-Match to replace safely
+             * @example 1
+             */
+            version: number;
+            /**
+             * @example [
+             *       {
+             *         "id": "trigger",
+             *         "type": "manual",
+             *         "settings": {},
+             *         "position": {
+             *           "x": 0,
+             *           "y": 0
+             *         }
+             *       },
+             *       {
+             *         "id": "greeting",
+             *         "type": "transform",
+             *         "settings": {
+             *           "value": {
+             *             "message": "Hello, {{ trigger.name }}!"
+             *           }
+             *         },
+             *         "position": {
+             *           "x": 240,
+             *           "y": 0
+             *         }
+             *       },
+             *       {
+             *         "id": "out",
+             *         "type": "return",
+             *         "settings": {
+             *           "value": {
+             *             "result": "{{ greeting.message }}"
+             *           }
+             *         },
+             *         "position": {
+             *           "x": 480,
+             *           "y": 0
+             *         }
+             *       }
+             *     ]
+             */
+            nodes: components["schemas"]["WorkflowNodeDto"][];
+            /**
+             * @example [
+             *       {
+             *         "id": "e1",
+             *         "source": "trigger",
+             *         "target": "greeting"
+             *       },
+             *       {
+             *         "id": "e2",
+             *         "source": "greeting",
+             *         "target": "out"
+             *       }
+             *     ]
+             */
+            edges: components["schemas"]["WorkflowEdgeDto"][];
+            /** @example 2026-11-28T13:37:35.123Z */
+            createdAt: string;
+            /** @example 2026-11-28T13:37:35.123Z */
+            updatedAt: string;
+        };
+        ValidateWorkflowDto: {
+            /**
+             * @example [
+             *       {
+             *         "id": "trigger",
+             *         "type": "manual",
+             *         "settings": {},
+             *         "position": {
+             *           "x": 0,
+             *           "y": 0
+             *         }
+             *       },
+             *       {
+             *         "id": "greeting",
+             *         "type": "transform",
+             *         "settings": {
+             *           "value": {
+             *             "message": "Hello, {{ trigger.name }}!"
+             *           }
+             *         },
+             *         "position": {
+             *           "x": 240,
+             *           "y": 0
+             *         }
+             *       },
+             *       {
+             *         "id": "out",
+             *         "type": "return",
+             *         "settings": {
+             *           "value": {
+             *             "result": "{{ greeting.message }}"
+             *           }
+             *         },
+             *         "position": {
+             *           "x": 480,
+             *           "y": 0
+             *         }
+             *       }
+             *     ]
+             */
+            nodes: components["schemas"]["WorkflowNodeDto"][];
+            /**
+             * @example [
+             *       {
+             *         "id": "e1",
+             *         "source": "trigger",
+             *         "target": "greeting"
+             *       },
+             *       {
+             *         "id": "e2",
+             *         "source": "greeting",
+             *         "target": "out"
+             *       }
+             *     ]
+             */
+            edges: components["schemas"]["WorkflowEdgeDto"][];
+            /** @example Hello */
+            name?: string;
+            /** @example  */
+            description?: string;
+        };
+        GraphProblemDto: {
+            /** @example UNRESOLVED_BINDING */
+            code: string;
+            /** @example Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out" */
+            message: string;
+            /** @example /nodes/2/settings/value/result */
+            path?: string;
+            /** @example e2 */
+            edge?: Record<string, unknown>;
+        };
+        GraphErrorsDto: {
+            /**
+             * @description Problems keyed by node id
+             * @example {
+             *       "out": [
+             *         {
+             *           "code": "UNRESOLVED_BINDING",
+             *           "message": "Binding \"{{ foo.bar }}\" names node \"foo\", which is not upstream of \"out\"",
+             *           "path": "/nodes/2/settings/value/result"
+             *         }
+             *       ]
+             *     }
+             */
+            nodes: Record<string, unknown>;
+            /** @example [] */
+            graph: components["schemas"]["GraphProblemDto"][];
+        };
+        ValidationReportDto: {
+            /** @example false */
+            valid: boolean;
+            errors: components["schemas"]["GraphErrorsDto"];
+        };
+        GeneratedFilesDto: {
+            /**
+             * @description The program: one function per node, `run()` calling them in order, `main()`
+             * @example """Hello: workflow wf_3mT8c0RkQ2xZp9Lb, version 1.
+             *     …
+             */
+            "main.py": string;
+            /**
+             * @description Run context, progress lines, inputs/output handling and the helpers the nodes call
+             * @example """Helpers of the generated workflow program…
+             */
+            "utils.py": string;
+            /**
+             * @description pip requirements, merged and sorted
+             * @example # Python packages the workflow needs: pip install -r requirements.txt
+             *     openai>=1.0.0
+             */
+            "requirements.txt": string;
+        };
+        ExportDto: {
+            files: components["schemas"]["GeneratedFilesDto"];
+        };
+        ExecuteDto: {
+            /**
+             * @description The run's inputs: the trigger's output and `{{ inputs.… }}`
+             * @example {
+             *       "name": "Ada"
+             *     }
+             */
+            inputs?: Record<string, unknown>;
+            /**
+             * @description Run on an executor with a GPU (400 `GPU_UNAVAILABLE` when none has one)
+             * @example false
+             */
+            gpu?: boolean;
+            /**
+             * @description Time limit in seconds (default and maximum from the server's configuration); past it the run ends `timed_out`
+             * @example 60
+             */
+            timeoutSeconds?: number;
+            /**
+             * @description The executor to run on (`GET /v1/executors`); default: `local`
+             * @example local
+             */
+            executor?: string;
+        };
+        ExecuteResponseDto: {
+            /** @example exec_7Hq2LmV9xK3pR0Ts */
+            executionId: string;
+            /**
+             * @description A replayed Idempotency-Key answers with the execution's current status
+             * @example queued
+             * @enum {string}
+             */
+            status: "queued" | "running";
+        };
+        ExecutionSummaryDto: {
+            /** @example exec_7Hq2LmV9xK3pR0Ts */
+            id: string;
+            /** @example wf_3mT8c0RkQ2xZp9Lb */
+            workflowId: string;
+            /** @example 3 */
+            workflowVersion: number;
+            /**
+             * @example completed
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+            /** @example local */
+            executor: string | null;
+            /** @example 2026-11-28T13:37:35.001Z */
+            createdAt: string;
+            /** @example 2026-11-28T13:37:35.123Z */
+            startedAt: string | null;
+            /** @example 2026-11-28T13:37:35.512Z */
+            completedAt: string | null;
+        };
+        ExecutionListDto: {
+            executions: components["schemas"]["ExecutionSummaryDto"][];
+            /** @example null */
+            nextCursor: string | null;
+        };
+        ExecutionErrorDto: {
+            /**
+             * @example EXECUTION_FAILED
+             * @enum {string}
+             */
+            code: "EXECUTION_FAILED" | "TIMED_OUT" | "CANCELLED" | "WORKER_LOST" | "EXECUTOR_UNAVAILABLE";
+            /**
+             * @example The program exited with code 1:
+             *     Node "score" failed: KeyError: 'numbers'
+             */
+            message: string;
+        };
+        ExecutionDto: {
+            /** @example exec_7Hq2LmV9xK3pR0Ts */
+            id: string;
+            /** @example wf_3mT8c0RkQ2xZp9Lb */
+            workflowId: string;
+            /**
+             * @description The workflow version that ran
+             * @example 3
+             */
+            workflowVersion: number;
+            /**
+             * @example completed
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+            /** @example 2026-11-28T13:37:35.123Z */
+            startedAt: string | null;
+            /** @example 2026-11-28T13:37:35.512Z */
+            completedAt: string | null;
+            /**
+             * @example [
+             *       "[node trigger] started",
+             *       "[node trigger] finished in 0.1 ms",
+             *       "{\"result\": \"Hello, Ada!\"}"
+             *     ]
+             */
+            logs: string[];
+            /**
+             * @description What the workflow's return node produced (`{}` when none); null until it completes
+             * @example {
+             *       "result": "Hello, Ada!"
+             *     }
+             */
+            output: Record<string, unknown> | null;
+            /** @example null */
+            error: components["schemas"]["ExecutionErrorDto"] | null;
+            /** @example local */
+            executor: string | null;
+            /** @example 0 */
+            exitCode: number | null;
+            /**
+             * @description Where the executor runs it, as soon as the run has started: the process group id (local), the container id (docker), host:pid (ssh); null before, or when the executor gives none
+             * @example 48213
+             */
+            externalId: string | null;
+            /** @example false */
+            gpu: boolean;
+            /** @example 2026-11-28T13:37:35.001Z */
+            createdAt: string;
+        };
+        ExecutionFilesDto: {
+            /**
+             * @description The files that ran: byte-identical to an export of that workflow version
+             * @example {
+             *       "main.py": "\"\"\"Hello: workflow wf_…",
+             *       "utils.py": "\"\"\"Helpers…",
+             *       "requirements.txt": "# Python packages…\n"
+             *     }
+             */
+            files: Record<string, unknown>;
+        };
+        ExecutorDto: {
+            /** @example local */
+            id: string;
+            /** @example Local process */
+            displayName: string;
+            /** @example 1.0.0 */
+            version: string | null;
+            /** @example false */
+            gpu: boolean;
+            /**
+             * @description The GPUs it can give a run, where it knows them
+             * @example [
+             *       {
+             *         "model": "NVIDIA A100-SXM4-40GB",
+             *         "vendor": "NVIDIA",
+             *         "vramMb": 40960
+             *       }
+             *     ]
+             */
+            gpus: string[];
+            /** @example true */
+            healthy: boolean;
+            /** @example /usr/bin/python3 (Python 3.11.2) */
+            detail: string | null;
+            /**
+             * @description Why the plugin did not load (it takes no runs)
+             * @example Cannot load dist/index.js: SyntaxError: Unexpected token
+             */
+            loadError?: string;
+        };
+        ExecutorListDto: {
+            executors: components["schemas"]["ExecutorDto"][];
+        };
+        HealthDto: {
+            /** @example ok */
+            status: string;
+        };
+        ReadinessDto: {
+            /** @example ready */
+            status: string;
+            /**
+             * @example {
+             *       "database": "ok",
+             *       "queue": "ok (0 waiting, 1 running)",
+             *       "executors": "ok (local, ssh)"
+             *     }
+             */
+            checks: Record<string, unknown>;
+            /**
+             * @description Each loaded executor: `ok`, or why it cannot take runs now
+             * @example {
+             *       "local": "ok",
+             *       "docker": "unhealthy: cannot reach the Docker engine at unix:///var/run/docker.sock",
+             *       "ssh": "ok"
+             *     }
+             */
+            executors: Record<string, unknown>;
+        };
+        SystemDto: {
+            /**
+             * @example {
+             *       "version": "0.1.0",
+             *       "node": "v20.20.2",
+             *       "uptimeSeconds": 3600
+             *     }
+             */
+            server: Record<string, unknown>;
+            /**
+             * @example {
+             *       "platform": "linux",
+             *       "distro": "Debian GNU/Linux",
+             *       "release": "12",
+             *       "kernel": "6.1.0-18-amd64",
+             *       "arch": "x64",
+             *       "hostname": "gpu-box"
+             *     }
+             */
+            os: Record<string, unknown>;
+            /**
+             * @example {
+             *       "manufacturer": "AMD",
+             *       "brand": "EPYC 7443P",
+             *       "cores": 48,
+             *       "physicalCores": 24,
+             *       "speedGHz": 2.85
+             *     }
+             */
+            cpu: Record<string, unknown>;
+            /**
+             * @description NVIDIA and AMD GPUs (an onboard display chip is not listed)
+             * @example [
+             *       {
+             *         "model": "NVIDIA A100-SXM4-40GB",
+             *         "vendor": "NVIDIA Corporation",
+             *         "vramMb": 40960
+             *       }
+             *     ]
+             */
+            gpus: Record<string, unknown>;
+            /**
+             * @description The `python3` on the server's PATH
+             * @example {
+             *       "executable": "python3",
+             *       "version": "3.11.2"
+             *     }
+             */
+            python: Record<string, unknown>;
+            /**
+             * @example {
+             *       "totalMb": 257612,
+             *       "availableMb": 201344
+             *     }
+             */
+            memory: Record<string, unknown>;
+            /**
+             * @description 1, 5 and 15 minute load averages
+             * @example [
+             *       0.42,
+             *       0.37,
+             *       0.3
+             *     ]
+             */
+            loadAverage: string[];
+            /** @example 2026-11-28T18:00:00.000Z */
+            collectedAt: string;
+        };
     };
-    ErrorEnvelopeDto: {
-      error: components['schemas']['ErrorBodyDto'];
-    };
-    CreateWorkspaceDto: {
-      /**
-       * @description Unique name, 1-200 characters
-       * @example ml-research
-       */
-      name: string;
-      /**
-       * @description free: 60 requests/minute, pro: 300, enterprise: its own number
-       * @example pro
-       * @enum {string}
-       */
-      plan: 'free' | 'pro' | 'enterprise';
-      /**
-       * @description Only for enterprise: requests per minute (default from TENSORIFY_ENTERPRISE_RATE_LIMIT)
-       * @example 2000
-       */
-      rateLimitPerMinute?: number;
-    };
-    WorkspaceDto: {
-      /** @example ws_8Hq2LmZx0PaR4tYc */
-      id: string;
-      /** @example ml-research */
-      name: string;
-      /**
-       * @example pro
-       * @enum {string}
-       */
-      plan: 'free' | 'pro' | 'enterprise';
-      /**
-       * @description Requests per minute this workspace may make (from its plan, or its own for enterprise)
-       * @example 300
-       */
-      rateLimitPerMinute: number;
-      /** @example 2026-11-28T13:37:35.123Z */
-      createdAt: string;
-      /** @example 2026-11-28T13:37:35.123Z */
-      updatedAt: string;
-    };
-    WorkspaceListDto: {
-      workspaces: components['schemas']['WorkspaceDto'][];
-      /** @example null */
-      nextCursor: string | null;
-    };
-    UpdateWorkspaceDto: {
-      /**
-       * @description Unique name, 1-200 characters
-       * @example ml-research
-       */
-      name?: string;
-      /**
-       * @description free: 60 requests/minute, pro: 300, enterprise: its own number
-       * @example pro
-       * @enum {string}
-       */
-      plan?: 'free' | 'pro' | 'enterprise';
-      /**
-       * @description Only for enterprise: requests per minute (default from TENSORIFY_ENTERPRISE_RATE_LIMIT)
-       * @example 2000
-       */
-      rateLimitPerMinute?: number;
-    };
-    MeWorkspaceDto: {
-      /** @example ws_8Hq2LmZx0PaR4tYc */
-      id: string;
-      /** @example default */
-      name: string;
-      /**
-       * @example enterprise
-       * @enum {string}
-       */
-      plan: 'free' | 'pro' | 'enterprise';
-      /** @example 1000 */
-      rateLimitPerMinute: number;
-    };
-    MeApiKeyDto: {
-      /** @example key_Qm3xT8bL2nVc7RkA */
-      id: string;
-      /** @example bootstrap admin */
-      name: string;
-      /** @example tfy_9fK2mQ7x */
-      prefix: string;
-      /**
-       * @example [
-       *       "admin"
-       *     ]
-       */
-      scopes: ('workflows:read' | 'workflows:write' | 'executions:read' | 'executions:run' | 'admin')[];
-    };
-    MeDto: {
-      workspace: components['schemas']['MeWorkspaceDto'];
-      apiKey: components['schemas']['MeApiKeyDto'];
-    };
-    CreateApiKeyDto: {
-      /**
-       * @description What the key is for, 1-200 characters
-       * @example CI pipeline
-       */
-      name: string;
-      /**
-       * @description Workspace of the new key (default: the caller's)
-       * @example ws_8Hq2LmZx0PaR4tYc
-       */
-      workspaceId?: string;
-      /**
-       * @description Scopes of the new key (default: the caller's own). A key can never grant a scope it lacks itself.
-       * @example [
-       *       "workflows:read",
-       *       "executions:run"
-       *     ]
-       */
-      scopes?: ('workflows:read' | 'workflows:write' | 'executions:read' | 'executions:run' | 'admin')[];
-      /**
-       * @description When the key stops working (ISO-8601, in the future); default: never
-       * @example 2027-01-01T00:00:00Z
-       */
-      expiresAt?: string;
-    };
-    CreatedApiKeyDto: {
-      /** @example key_Qm3xT8bL2nVc7RkA */
-      id: string;
-      /** @example CI pipeline */
-      name: string;
-      /**
-       * @description The first characters of the secret, to recognise the key
-       * @example tfy_9fK2mQ7x
-       */
-      prefix: string;
-      /**
-       * @example [
-       *       "workflows:read",
-       *       "executions:run"
-       *     ]
-       */
-      scopes: ('workflows:read' | 'workflows:write' | 'executions:read' | 'executions:run' | 'admin')[];
-      /** @example ws_8Hq2LmZx0PaR4tYc */
-      workspaceId: string;
-      /** @example 2026-11-28T13:37:35.123Z */
-      createdAt: string;
-      /** @example 2027-01-01T00:00:00.000Z */
-      expiresAt: string | null;
-      /**
-       * @description Updated in batches, at most a minute late
-       * @example 2026-11-28T14:02:11.000Z
-       */
-      lastUsedAt: string | null;
-      /** @example null */
-      revokedAt: string | null;
-      /**
-       * @description The secret. Shown only in this response: store it now.
-       * @example tfy_9fK2mQ7xLp0Wd3Rb8Zs1Yc6Nh4Tg5Vj2Ak7Ue9Oi0Pq
-       */
-      key: string;
-    };
-    ApiKeyDto: {
-      /** @example key_Qm3xT8bL2nVc7RkA */
-      id: string;
-      /** @example CI pipeline */
-      name: string;
-      /**
-       * @description The first characters of the secret, to recognise the key
-       * @example tfy_9fK2mQ7x
-       */
-      prefix: string;
-      /**
-       * @example [
-       *       "workflows:read",
-       *       "executions:run"
-       *     ]
-       */
-      scopes: ('workflows:read' | 'workflows:write' | 'executions:read' | 'executions:run' | 'admin')[];
-      /** @example ws_8Hq2LmZx0PaR4tYc */
-      workspaceId: string;
-      /** @example 2026-11-28T13:37:35.123Z */
-      createdAt: string;
-      /** @example 2027-01-01T00:00:00.000Z */
-      expiresAt: string | null;
-      /**
-       * @description Updated in batches, at most a minute late
-       * @example 2026-11-28T14:02:11.000Z
-       */
-      lastUsedAt: string | null;
-      /** @example null */
-      revokedAt: string | null;
-    };
-    ApiKeyListDto: {
-      apiKeys: components['schemas']['ApiKeyDto'][];
-      /** @example null */
-      nextCursor: string | null;
-    };
-    NodeTypeListDto: {
-      /**
-       * @description Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements
-       * @example [
-       *       {
-       *         "type": "transform",
-       *         "version": "1.0.0",
-       *         "category": "automation",
-       *         "displayName": "Transform",
-       *         "description": "Builds a value from JSON whose strings may hold bindings.",
-       *         "trigger": false,
-       *         "inputs": [
-       *           {
-       *             "id": "in",
-       *             "dataType": "any",
-       *             "description": "Upstream output"
-       *           }
-       *         ],
-       *         "outputs": [
-       *           {
-       *             "id": "out",
-       *             "dataType": "any",
-       *             "description": "The evaluated value"
-       *           }
-       *         ],
-       *         "settingsSchema": {
-       *           "type": "object",
-       *           "properties": {
-       *             "value": {
-       *               "description": "Any JSON"
-       *             }
-       *           },
-       *           "required": [
-       *             "value"
-       *           ],
-       *           "additionalProperties": false
-       *         },
-       *         "defaults": {},
-       *         "requirements": [],
-       *         "imports": []
-       *       }
-       *     ]
-       */
-      nodes: string[];
-    };
-    WorkflowSummaryDto: {
-      /** @example wf_3mT8c0RkQ2xZp9Lb */
-      id: string;
-      /** @example Hello */
-      name: string;
-      /** @example 2026-11-28T13:37:35.123Z */
-      createdAt: string;
-      /** @example 2026-11-28T13:40:02.456Z */
-      updatedAt: string;
-    };
-    WorkflowListDto: {
-      workflows: components['schemas']['WorkflowSummaryDto'][];
-      /**
-       * @description Pass as `cursor` for the next page; null on the last page
-       * @example null
-       */
-      nextCursor: string | null;
-    };
-    WorkflowNodeDto: {
-      /**
-       * @description Unique in the workflow: a lowercase letter or `_`, then up to 63 lowercase letters, digits or `_`; the namespace of its output in bindings
-       * @example greeting
-       */
-      id: string;
-      /**
-       * @description A node type of `GET /v1/nodes`, optionally pinned as `type@<major>`
-       * @example transform
-       */
-      type: string;
-      /**
-       * @description Settings, checked against the type's JSON Schema; strings may hold `{{ bindings }}`
-       * @example {
-       *       "value": {
-       *         "message": "Hello, {{ trigger.name }}!"
-       *       }
-       *     }
-       */
-      settings?: Record<string, unknown>;
-      /**
-       * @description Kept verbatim for editors
-       * @example {
-       *       "x": 240,
-       *       "y": 0
-       *     }
-       */
-      position?: Record<string, unknown>;
-      /** @description Kept verbatim for editors */
-      ui?: Record<string, unknown>;
-    };
-    WorkflowEdgeDto: {
-      /** @example e1 */
-      id?: string;
-      /** @example trigger */
-      source: string;
-      /** @example greeting */
-      target: string;
-      /**
-       * @description Output handle; defaults to the type's single output (an `if` names `true` or `false`)
-       * @example true
-       */
-      sourceHandle?: string;
-      /**
-       * @description Input handle; defaults to the type's single input
-       * @example model
-       */
-      targetHandle?: string;
-    };
-    WorkflowBodyDto: {
-      /**
-       * @example [
-       *       {
-       *         "id": "trigger",
-       *         "type": "manual",
-       *         "settings": {},
-       *         "position": {
-       *           "x": 0,
-       *           "y": 0
-       *         }
-       *       },
-       *       {
-       *         "id": "greeting",
-       *         "type": "transform",
-       *         "settings": {
-       *           "value": {
-       *             "message": "Hello, {{ trigger.name }}!"
-       *           }
-       *         },
-       *         "position": {
-       *           "x": 240,
-       *           "y": 0
-       *         }
-       *       },
-       *       {
-       *         "id": "out",
-       *         "type": "return",
-       *         "settings": {
-       *           "value": {
-       *             "result": "{{ greeting.message }}"
-       *           }
-       *         },
-       *         "position": {
-       *           "x": 480,
-       *           "y": 0
-       *         }
-       *       }
-       *     ]
-       */
-      nodes: components['schemas']['WorkflowNodeDto'][];
-      /**
-       * @example [
-       *       {
-       *         "id": "e1",
-       *         "source": "trigger",
-       *         "target": "greeting"
-       *       },
-       *       {
-       *         "id": "e2",
-       *         "source": "greeting",
-       *         "target": "out"
-       *       }
-       *     ]
-       */
-      edges: components['schemas']['WorkflowEdgeDto'][];
-      /**
-       * @description 1-200 characters
-       * @example Hello
-       */
-      name: string;
-      /**
-       * @description Up to 10,000 characters
-       * @default
-       * @example Greets whoever is named in the inputs.
-       */
-      description?: string;
-    };
-    WorkflowDto: {
-      /** @example wf_3mT8c0RkQ2xZp9Lb */
-      id: string;
-      /** @example Hello */
-      name: string;
-      /** @example Greets whoever is named in the inputs. */
-      description: string;
-      /**
-       * @description Starts at 1, +1 on every replace; send it as If-Match to replace safely
-       * @example 1
-       */
-      version: number;
-      /**
-       * @example [
-       *       {
-       *         "id": "trigger",
-       *         "type": "manual",
-       *         "settings": {},
-       *         "position": {
-       *           "x": 0,
-       *           "y": 0
-       *         }
-       *       },
-       *       {
-       *         "id": "greeting",
-       *         "type": "transform",
-       *         "settings": {
-       *           "value": {
-       *             "message": "Hello, {{ trigger.name }}!"
-       *           }
-       *         },
-       *         "position": {
-       *           "x": 240,
-       *           "y": 0
-       *         }
-       *       },
-       *       {
-       *         "id": "out",
-       *         "type": "return",
-       *         "settings": {
-       *           "value": {
-       *             "result": "{{ greeting.message }}"
-       *           }
-       *         },
-       *         "position": {
-       *           "x": 480,
-       *           "y": 0
-       *         }
-       *       }
-       *     ]
-       */
-      nodes: components['schemas']['WorkflowNodeDto'][];
-      /**
-       * @example [
-       *       {
-       *         "id": "e1",
-       *         "source": "trigger",
-       *         "target": "greeting"
-       *       },
-       *       {
-       *         "id": "e2",
-       *         "source": "greeting",
-       *         "target": "out"
-       *       }
-       *     ]
-       */
-      edges: components['schemas']['WorkflowEdgeDto'][];
-      /** @example 2026-11-28T13:37:35.123Z */
-      createdAt: string;
-      /** @example 2026-11-28T13:37:35.123Z */
-      updatedAt: string;
-    };
-    ValidateWorkflowDto: {
-      /**
-       * @example [
-       *       {
-       *         "id": "trigger",
-       *         "type": "manual",
-       *         "settings": {},
-       *         "position": {
-       *           "x": 0,
-       *           "y": 0
-       *         }
-       *       },
-       *       {
-       *         "id": "greeting",
-       *         "type": "transform",
-       *         "settings": {
-       *           "value": {
-       *             "message": "Hello, {{ trigger.name }}!"
-       *           }
-       *         },
-       *         "position": {
-       *           "x": 240,
-       *           "y": 0
-       *         }
-       *       },
-       *       {
-       *         "id": "out",
-       *         "type": "return",
-       *         "settings": {
-       *           "value": {
-       *             "result": "{{ greeting.message }}"
-       *           }
-       *         },
-       *         "position": {
-       *           "x": 480,
-       *           "y": 0
-       *         }
-       *       }
-       *     ]
-       */
-      nodes: components['schemas']['WorkflowNodeDto'][];
-      /**
-       * @example [
-       *       {
-       *         "id": "e1",
-       *         "source": "trigger",
-       *         "target": "greeting"
-       *       },
-       *       {
-       *         "id": "e2",
-       *         "source": "greeting",
-       *         "target": "out"
-       *       }
-       *     ]
-       */
-      edges: components['schemas']['WorkflowEdgeDto'][];
-      /** @example Hello */
-      name?: string;
-      /** @example  */
-      description?: string;
-    };
-    GraphProblemDto: {
-      /** @example UNRESOLVED_BINDING */
-      code: string;
-      /** @example Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out" */
-      message: string;
-      /** @example /nodes/2/settings/value/result */
-      path?: string;
-      /** @example e2 */
-      edge?: Record<string, unknown>;
-    };
-    GraphErrorsDto: {
-      /**
-       * @description Problems keyed by node id
-       * @example {
-       *       "out": [
-       *         {
-       *           "code": "UNRESOLVED_BINDING",
-       *           "message": "Binding \"{{ foo.bar }}\" names node \"foo\", which is not upstream of \"out\"",
-       *           "path": "/nodes/2/settings/value/result"
-       *         }
-       *       ]
-       *     }
-       */
-      nodes: Record<string, unknown>;
-      /** @example [] */
-      graph: components['schemas']['GraphProblemDto'][];
-    };
-    ValidationReportDto: {
-      /** @example false */
-      valid: boolean;
-      errors: components['schemas']['GraphErrorsDto'];
-    };
-    GeneratedFilesDto: {
-      /**
-       * @description The program: one function per node, `run()` calling them in order, `main()`
-       * @example """Hello: workflow wf_3mT8c0RkQ2xZp9Lb, version 1.
-       *     …
-       */
-      'main.py': string;
-      /**
-       * @description Run context, progress lines, inputs/output handling and the helpers the nodes call
-       * @example """Helpers of the generated workflow program…
-       */
-      'utils.py': string;
-      /**
-       * @description pip requirements, merged and sorted
-       * @example # Python packages the workflow needs: pip install -r requirements.txt
-       *     openai>=1.0.0
-       */
-      'requirements.txt': string;
-    };
-    ExportDto: {
-      files: components['schemas']['GeneratedFilesDto'];
-    };
-    ExecuteDto: {
-      /**
-       * @description The run's inputs: the trigger's output and `{{ inputs.… }}`
-       * @example {
-       *       "name": "Ada"
-       *     }
-       */
-      inputs?: Record<string, unknown>;
-      /**
-       * @description Run on an executor with a GPU (400 `GPU_UNAVAILABLE` when none has one)
-       * @example false
-       */
-      gpu?: boolean;
-      /**
-       * @description Time limit in seconds (default and maximum from the server's configuration); past it the run ends `timed_out`
-       * @example 60
-       */
-      timeoutSeconds?: number;
-      /**
-       * @description The executor to run on (`GET /v1/executors`); default: `local`
-       * @example local
-       */
-      executor?: string;
-    };
-    ExecuteResponseDto: {
-      /** @example exec_7Hq2LmV9xK3pR0Ts */
-      executionId: string;
-      /**
-       * @description A replayed Idempotency-Key answers with the execution's current status
-       * @example queued
-       * @enum {string}
-       */
-      status: 'queued' | 'running';
-    };
-    ExecutionSummaryDto: {
-      /** @example exec_7Hq2LmV9xK3pR0Ts */
-      id: string;
-      /** @example wf_3mT8c0RkQ2xZp9Lb */
-      workflowId: string;
-      /** @example 3 */
-      workflowVersion: number;
-      /**
-       * @example completed
-       * @enum {string}
-       */
-      status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out';
-      /** @example local */
-      executor: string | null;
-      /** @example 2026-11-28T13:37:35.001Z */
-      createdAt: string;
-      /** @example 2026-11-28T13:37:35.123Z */
-      startedAt: string | null;
-      /** @example 2026-11-28T13:37:35.512Z */
-      completedAt: string | null;
-    };
-    ExecutionListDto: {
-      executions: components['schemas']['ExecutionSummaryDto'][];
-      /** @example null */
-      nextCursor: string | null;
-    };
-    ExecutionErrorDto: {
-      /**
-       * @example EXECUTION_FAILED
-       * @enum {string}
-       */
-      code: 'EXECUTION_FAILED' | 'TIMED_OUT' | 'CANCELLED' | 'WORKER_LOST' | 'EXECUTOR_UNAVAILABLE';
-      /**
-       * @example The program exited with code 1:
-       *     Node "score" failed: KeyError: 'numbers'
-       */
-      message: string;
-    };
-    ExecutionDto: {
-      /** @example exec_7Hq2LmV9xK3pR0Ts */
-      id: string;
-      /** @example wf_3mT8c0RkQ2xZp9Lb */
-      workflowId: string;
-      /**
-       * @description The workflow version that ran
-       * @example 3
-       */
-      workflowVersion: number;
-      /**
-       * @example completed
-       * @enum {string}
-       */
-      status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out';
-      /** @example 2026-11-28T13:37:35.123Z */
-      startedAt: string | null;
-      /** @example 2026-11-28T13:37:35.512Z */
-      completedAt: string | null;
-      /**
-       * @example [
-       *       "[node trigger] started",
-       *       "[node trigger] finished in 0.1 ms",
-       *       "{\"result\": \"Hello, Ada!\"}"
-       *     ]
-       */
-      logs: string[];
-      /**
-       * @description What the workflow's return node produced (`{}` when none); null until it completes
-       * @example {
-       *       "result": "Hello, Ada!"
-       *     }
-       */
-      output: Record<string, unknown> | null;
-      /** @example null */
-      error: components['schemas']['ExecutionErrorDto'] | null;
-      /** @example local */
-      executor: string | null;
-      /** @example 0 */
-      exitCode: number | null;
-      /**
-       * @description Where the executor runs it, as soon as the run has started: the process group id (local), the container id (docker), host:pid (ssh); null before, or when the executor gives none
-       * @example 48213
-       */
-      externalId: string | null;
-      /** @example false */
-      gpu: boolean;
-      /** @example 2026-11-28T13:37:35.001Z */
-      createdAt: string;
-    };
-    ExecutionFilesDto: {
-      /**
-       * @description The files that ran: byte-identical to an export of that workflow version
-       * @example {
-       *       "main.py": "\"\"\"Hello: workflow wf_…",
-       *       "utils.py": "\"\"\"Helpers…",
-       *       "requirements.txt": "# Python packages…\n"
-       *     }
-       */
-      files: Record<string, unknown>;
-    };
-    ExecutorDto: {
-      /** @example local */
-      id: string;
-      /** @example Local process */
-      displayName: string;
-      /** @example 1.0.0 */
-      version: string | null;
-      /** @example false */
-      gpu: boolean;
-      /**
-       * @description The GPUs it can give a run, where it knows them
-       * @example [
-       *       {
-       *         "model": "NVIDIA A100-SXM4-40GB",
-       *         "vendor": "NVIDIA",
-       *         "vramMb": 40960
-       *       }
-       *     ]
-       */
-      gpus: string[];
-      /** @example true */
-      healthy: boolean;
-      /** @example /usr/bin/python3 (Python 3.11.2) */
-      detail: string | null;
-      /**
-       * @description Why the plugin did not load (it takes no runs)
-       * @example Cannot load dist/index.js: SyntaxError: Unexpected token
-       */
-      loadError?: string;
-    };
-    ExecutorListDto: {
-      executors: components['schemas']['ExecutorDto'][];
-    };
-    HealthDto: {
-      /** @example ok */
-      status: string;
-    };
-    ReadinessDto: {
-      /** @example ready */
-      status: string;
-      /**
-       * @example {
-       *       "database": "ok",
-       *       "queue": "ok (0 waiting, 1 running)",
-       *       "executors": "ok (local, ssh)"
-       *     }
-       */
-      checks: Record<string, unknown>;
-      /**
-       * @description Each loaded executor: `ok`, or why it cannot take runs now
-       * @example {
-       *       "local": "ok",
-       *       "docker": "unhealthy: cannot reach the Docker engine at unix:///var/run/docker.sock",
-       *       "ssh": "ok"
-       *     }
-       */
-      executors: Record<string, unknown>;
-    };
-    SystemDto: {
-      /**
-       * @example {
-       *       "version": "0.1.0",
-       *       "node": "v20.20.2",
-       *       "uptimeSeconds": 3600
-       *     }
-       */
-      server: Record<string, unknown>;
-      /**
-       * @example {
-       *       "platform": "linux",
-       *       "distro": "Debian GNU/Linux",
-       *       "release": "12",
-       *       "kernel": "6.1.0-18-amd64",
-       *       "arch": "x64",
-       *       "hostname": "gpu-box"
-       *     }
-       */
-      os: Record<string, unknown>;
-      /**
-       * @example {
-       *       "manufacturer": "AMD",
-       *       "brand": "EPYC 7443P",
-       *       "cores": 48,
-       *       "physicalCores": 24,
-       *       "speedGHz": 2.85
-       *     }
-       */
-      cpu: Record<string, unknown>;
-      /**
-       * @description NVIDIA and AMD GPUs (an onboard display chip is not listed)
-       * @example [
-       *       {
-       *         "model": "NVIDIA A100-SXM4-40GB",
-       *         "vendor": "NVIDIA Corporation",
-       *         "vramMb": 40960
-       *       }
-       *     ]
-       */
-      gpus: Record<string, unknown>;
-      /**
-       * @description The `python3` on the server's PATH
-       * @example {
-       *       "executable": "python3",
-       *       "version": "3.11.2"
-       *     }
-       */
-      python: Record<string, unknown>;
-      /**
-       * @example {
-       *       "totalMb": 257612,
-       *       "availableMb": 201344
-       *     }
-       */
-      memory: Record<string, unknown>;
-      /**
-       * @description 1, 5 and 15 minute load averages
-       * @example [
-       *       0.42,
-       *       0.37,
-       *       0.3
-       *     ]
-       */
-      loadAverage: string[];
-      /** @example 2026-11-28T18:00:00.000Z */
-      collectedAt: string;
-    };
-  };
-  responses: never;
-  parameters: never;
-  requestBodies: never;
-  headers: never;
-  pathItems: never;
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-  WorkspacesController_list: {
-    parameters: {
-      query?: {
-        /** @description Items per page */
-        limit?: number;
-        /** @description The `nextCursor` of the previous page (opaque) */
-        cursor?: string;
-      };
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    WorkspacesController_list: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque) */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of workspaces, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceListDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "Invalid request: name: name must be shorter than or equal to 200 characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "name": [
+                     *               "name must be shorter than or equal to 200 characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"admin\"",
+                     *         "details": {
+                     *           "requiredScope": "admin"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description A page of workspaces, newest first */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    WorkspacesController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['WorkspaceListDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWorkspaceDto"];
+            };
         };
-      };
-      /** @description The request is malformed or fails validation */
-      400: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description The new workspace */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDto"];
+                };
+            };
+            /**
+             * @description `VALIDATION_ERROR`: The request is malformed or fails validation
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"admin\"",
+                     *         "details": {
+                     *           "requiredScope": "admin"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "A workspace named \"ml-research\" already exists",
+                     *         "details": {
+                     *           "field": "name"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "VALIDATION_ERROR",
-           *         "message": "Invalid request: name: name must be shorter than or equal to 200 characters",
-           *         "details": {
-           *           "fields": {
-           *             "name": [
-           *               "name must be shorter than or equal to 200 characters"
-           *             ]
-           *           }
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"admin\"",
-           *         "details": {
-           *           "requiredScope": "admin"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  WorkspacesController_create: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    WorkspacesController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workspace */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"admin\"",
+                     *         "details": {
+                     *           "requiredScope": "admin"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKSPACE_NOT_FOUND",
+                     *         "message": "Workspace ws_8Hq2LmZx0PaR4tYc not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['CreateWorkspaceDto'];
-      };
+    WorkspacesController_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWorkspaceDto"];
+            };
+        };
+        responses: {
+            /** @description The changed workspace */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceDto"];
+                };
+            };
+            /**
+             * @description `VALIDATION_ERROR`: The request is malformed or fails validation
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"admin\"",
+                     *         "details": {
+                     *           "requiredScope": "admin"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKSPACE_NOT_FOUND",
+                     *         "message": "Workspace ws_8Hq2LmZx0PaR4tYc not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "A workspace named \"ml-research\" already exists",
+                     *         "details": {
+                     *           "field": "name"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description The new workspace */
-      201: {
-        headers: {
-          [name: string]: unknown;
+    MeController_me: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['WorkspaceDto'];
+        requestBody?: never;
+        responses: {
+            /** @description The calling key and its workspace */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-      };
-      /**
-       * @description `VALIDATION_ERROR`: The request is malformed or fails validation
-       *     `INVALID_JSON`: The body is not valid JSON
-       */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"admin\"",
-           *         "details": {
-           *           "requiredScope": "admin"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Conflict with the current state */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "CONFLICT",
-           *         "message": "A workspace named \"ml-research\" already exists",
-           *         "details": {
-           *           "field": "name"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  WorkspacesController_get: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
+    ApiKeysController_list: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque) */
+                cursor?: string;
+                /** @description Only the keys of this workspace, e.g. `ws_8Hq2LmZx0PaR4tYc` */
+                workspaceId?: string;
+            };
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of keys, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyListDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "Invalid request: name: name must be shorter than or equal to 200 characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "name": [
+                     *               "name must be shorter than or equal to 200 characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"admin\"",
+                     *         "details": {
+                     *           "requiredScope": "admin"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description The workspace */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    ApiKeysController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['WorkspaceDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
         };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description The new key, with its secret (shown only here) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKeyDto"];
+                };
+            };
+            /**
+             * @description `VALIDATION_ERROR`: The request is malformed or fails validation
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"admin\"",
+                     *         "details": {
+                     *           "requiredScope": "admin"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKSPACE_NOT_FOUND",
+                     *         "message": "Workspace ws_8Hq2LmZx0PaR4tYc not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"admin\"",
-           *         "details": {
-           *           "requiredScope": "admin"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "WORKSPACE_NOT_FOUND",
-           *         "message": "Workspace ws_8Hq2LmZx0PaR4tYc not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  WorkspacesController_update: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
+    ApiKeysController_revoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_JSON",
+                     *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"admin\"",
+                     *         "details": {
+                     *           "requiredScope": "admin"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "API_KEY_NOT_FOUND",
+                     *         "message": "API key key_Qm3xT8bL2nVc7RkA not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['UpdateWorkspaceDto'];
-      };
+    NodesController_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The node catalogue */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeTypeListDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:read\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description The changed workspace */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    WorkflowsController_list: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque) */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['WorkspaceDto'];
+        requestBody?: never;
+        responses: {
+            /** @description A page of workflow summaries, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowListDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "Invalid request: name: name must be shorter than or equal to 200 characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "name": [
+                     *               "name must be shorter than or equal to 200 characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:read\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-      };
-      /**
-       * @description `VALIDATION_ERROR`: The request is malformed or fails validation
-       *     `INVALID_JSON`: The body is not valid JSON
-       */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"admin\"",
-           *         "details": {
-           *           "requiredScope": "admin"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "WORKSPACE_NOT_FOUND",
-           *         "message": "Workspace ws_8Hq2LmZx0PaR4tYc not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Conflict with the current state */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "CONFLICT",
-           *         "message": "A workspace named \"ml-research\" already exists",
-           *         "details": {
-           *           "field": "name"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  MeController_me: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    WorkflowsController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowBodyDto"];
+            };
+        };
+        responses: {
+            /** @description The stored workflow, version 1 */
+            201: {
+                headers: {
+                    /** @description The version, for If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowDto"];
+                };
+            };
+            /**
+             * @description `INVALID_WORKFLOW`: The graph is invalid (every problem, per node), or the body fails validation (`VALIDATION_ERROR`)
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:write\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:write"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description The calling key and its workspace */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    WorkflowsController_validate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['MeDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValidateWorkflowDto"];
+            };
         };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description The validation report (valid or not) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationReportDto"];
+                };
+            };
+            /**
+             * @description `VALIDATION_ERROR`: The request is malformed or fails validation
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:read\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  ApiKeysController_list: {
-    parameters: {
-      query?: {
-        /** @description Items per page */
-        limit?: number;
-        /** @description The `nextCursor` of the previous page (opaque) */
-        cursor?: string;
-        /** @description Only the keys of this workspace, e.g. `ws_8Hq2LmZx0PaR4tYc` */
-        workspaceId?: string;
-      };
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    WorkflowsController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workflow */
+            200: {
+                headers: {
+                    /** @description The version, for If-Match */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:read\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKFLOW_NOT_FOUND",
+                     *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description A page of keys, newest first */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    WorkflowsController_replace: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+                /** @description The version you last read, e.g. `3` */
+                "If-Match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['ApiKeyListDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkflowBodyDto"];
+            };
         };
-      };
-      /** @description The request is malformed or fails validation */
-      400: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description The replaced workflow, its version incremented */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowDto"];
+                };
+            };
+            /**
+             * @description `INVALID_WORKFLOW`: The graph is invalid (every problem, per node), or the body fails validation (`VALIDATION_ERROR`)
+             *     `VALIDATION_ERROR`: `If-Match` is not a version number
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:write\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:write"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKFLOW_NOT_FOUND",
+                     *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb is at version 4, not 3: fetch it again and reapply your change",
+                     *         "details": {
+                     *           "currentVersion": 4,
+                     *           "expectedVersion": 3
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "VALIDATION_ERROR",
-           *         "message": "Invalid request: name: name must be shorter than or equal to 200 characters",
-           *         "details": {
-           *           "fields": {
-           *             "name": [
-           *               "name must be shorter than or equal to 200 characters"
-           *             ]
-           *           }
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"admin\"",
-           *         "details": {
-           *           "requiredScope": "admin"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  ApiKeysController_create: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    WorkflowsController_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_JSON",
+                     *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:write\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:write"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKFLOW_NOT_FOUND",
+                     *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['CreateApiKeyDto'];
-      };
+    WorkflowsController_export: {
+        parameters: {
+            query?: {
+                /** @description `json` (default): the files in a JSON object; `zip`: the same files as a zip archive */
+                format?: "json" | "zip";
+            };
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The generated files (`application/json`), or with `?format=zip` a zip archive of them (`application/zip`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDto"];
+                    "application/zip": string;
+                };
+            };
+            /**
+             * @description `INVALID_WORKFLOW`: The stored graph does not compile (every problem, per node), or `format` is not `json` or `zip` (`VALIDATION_ERROR`)
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:read\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKFLOW_NOT_FOUND",
+                     *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description The new key, with its secret (shown only here) */
-      201: {
-        headers: {
-          [name: string]: unknown;
+    ExecutionsController_execute: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+                /** @description Up to 255 printable characters, e.g. `run-42`; honoured for 24 hours */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['CreatedApiKeyDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExecuteDto"];
+            };
         };
-      };
-      /**
-       * @description `VALIDATION_ERROR`: The request is malformed or fails validation
-       *     `INVALID_JSON`: The body is not valid JSON
-       */
-      400: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            /** @description Queued (or, replayed, the execution's current status) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecuteResponseDto"];
+                };
+            };
+            /**
+             * @description `GPU_UNAVAILABLE`: No executor has a GPU (nothing was queued); also `INVALID_WORKFLOW` (the stored graph does not compile) and `VALIDATION_ERROR` (bad body or executor)
+             *     `VALIDATION_ERROR`: `Idempotency-Key` is not 1 to 255 printable ASCII characters
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:run\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:run"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKFLOW_NOT_FOUND",
+                     *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The Idempotency-Key was used for another request in the last 24 hours */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Idempotency-Key \"run-42\" was used for another request (execution exec_7Hq2LmV9xK3pR0Ts); use a new key for a new request",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description `EXECUTOR_UNAVAILABLE`: The executor asked for (or every executor) failed to load
+             *     `NOT_READY`: The database is unavailable right now; retry after `Retry-After` seconds
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"admin\"",
-           *         "details": {
-           *           "requiredScope": "admin"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "WORKSPACE_NOT_FOUND",
-           *         "message": "Workspace ws_8Hq2LmZx0PaR4tYc not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  ApiKeysController_revoke: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
+    ExecutionsController_list: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque) */
+                cursor?: string;
+                /** @description Only executions of this workflow, e.g. `wf_3mT8c0RkQ2xZp9Lb` */
+                workflowId?: string;
+                /** @description Only executions in this status */
+                status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+            };
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of executions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionListDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "Invalid request: name: name must be shorter than or equal to 200 characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "name": [
+                     *               "name must be shorter than or equal to 200 characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:read\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description Revoked */
-      204: {
-        headers: {
-          [name: string]: unknown;
+    ExecutionsController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content?: never;
-      };
-      /** @description The body is not valid JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            /** @description The execution */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:read\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_NOT_FOUND",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INVALID_JSON",
-           *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"admin\"",
-           *         "details": {
-           *           "requiredScope": "admin"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "API_KEY_NOT_FOUND",
-           *         "message": "API key key_Qm3xT8bL2nVc7RkA not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  NodesController_list: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    ExecutionsController_cancel: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The execution as it is now (`cancelled`, or still `running` while it stops) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDto"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_JSON",
+                     *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:run\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:run"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_NOT_FOUND",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The execution already finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts already finished (completed); only a queued or running execution can be cancelled",
+                     *         "details": {
+                     *           "status": "completed"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description The node catalogue */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    ExecutionsController_files: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['NodeTypeListDto'];
+        requestBody?: never;
+        responses: {
+            /** @description The files */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionFilesDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:read\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_NOT_FOUND",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"workflows:read\"",
-           *         "details": {
-           *           "requiredScope": "workflows:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  WorkflowsController_list: {
-    parameters: {
-      query?: {
-        /** @description Items per page */
-        limit?: number;
-        /** @description The `nextCursor` of the previous page (opaque) */
-        cursor?: string;
-      };
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    ExecutionsController_streamLogs: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+                /** @description The id of the last line received, e.g. `41` (not sent: from the first line) */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A `text/event-stream` of lines, then `end` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 0
+                     *     data: [node trigger] started
+                     *
+                     *     event: end
+                     *     data: {"status":"completed"}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description `Last-Event-ID` is not the id of a log line */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "Last-Event-ID must be the id of a log line",
+                     *         "details": {
+                     *           "fields": {
+                     *             "Last-Event-ID": [
+                     *               "must be a line index"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:read\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_NOT_FOUND",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody?: never;
-    responses: {
-      /** @description A page of workflow summaries, newest first */
-      200: {
-        headers: {
-          [name: string]: unknown;
+    ExecutorsController_executors: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['WorkflowListDto'];
+        requestBody?: never;
+        responses: {
+            /** @description Every executor plugin */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutorListDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-      };
-      /** @description The request is malformed or fails validation */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "VALIDATION_ERROR",
-           *         "message": "Invalid request: name: name must be shorter than or equal to 200 characters",
-           *         "details": {
-           *           "fields": {
-           *             "name": [
-           *               "name must be shorter than or equal to 200 characters"
-           *             ]
-           *           }
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"workflows:read\"",
-           *         "details": {
-           *           "requiredScope": "workflows:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  WorkflowsController_create: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    HealthController_live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['WorkflowBodyDto'];
-      };
+    HealthController_ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not ready */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "Not ready: database: connection refused",
+                     *         "details": {
+                     *           "checks": {
+                     *             "database": "connection refused",
+                     *             "queue": "ok (0 waiting, 0 running)",
+                     *             "executors": "ok (local)"
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    responses: {
-      /** @description The stored workflow, version 1 */
-      201: {
-        headers: {
-          /** @description The version, for If-Match */
-          ETag?: string;
-          [name: string]: unknown;
+    SystemController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['WorkflowDto'];
+        requestBody?: never;
+        responses: {
+            /** @description The facts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
-      };
-      /**
-       * @description `INVALID_WORKFLOW`: The graph is invalid (every problem, per node), or the body fails validation (`VALIDATION_ERROR`)
-       *     `INVALID_JSON`: The body is not valid JSON
-       */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"workflows:write\"",
-           *         "details": {
-           *           "requiredScope": "workflows:write"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
     };
-  };
-  WorkflowsController_validate: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
+    MetricsController_scrape: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series, as text/plain; version=0.0.4 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
     };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['ValidateWorkflowDto'];
-      };
-    };
-    responses: {
-      /** @description The validation report (valid or not) */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ValidationReportDto'];
-        };
-      };
-      /**
-       * @description `VALIDATION_ERROR`: The request is malformed or fails validation
-       *     `INVALID_JSON`: The body is not valid JSON
-       */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"workflows:read\"",
-           *         "details": {
-           *           "requiredScope": "workflows:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  WorkflowsController_get: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The workflow */
-      200: {
-        headers: {
-          /** @description The version, for If-Match */
-          ETag?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['WorkflowDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"workflows:read\"",
-           *         "details": {
-           *           "requiredScope": "workflows:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "WORKFLOW_NOT_FOUND",
-           *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  WorkflowsController_replace: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-        /** @description The version you last read, e.g. `3` */
-        'If-Match'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['WorkflowBodyDto'];
-      };
-    };
-    responses: {
-      /** @description The replaced workflow, its version incremented */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['WorkflowDto'];
-        };
-      };
-      /**
-       * @description `INVALID_WORKFLOW`: The graph is invalid (every problem, per node), or the body fails validation (`VALIDATION_ERROR`)
-       *     `VALIDATION_ERROR`: `If-Match` is not a version number
-       *     `INVALID_JSON`: The body is not valid JSON
-       */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"workflows:write\"",
-           *         "details": {
-           *           "requiredScope": "workflows:write"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "WORKFLOW_NOT_FOUND",
-           *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Conflict with the current state */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "CONFLICT",
-           *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb is at version 4, not 3: fetch it again and reapply your change",
-           *         "details": {
-           *           "currentVersion": 4,
-           *           "expectedVersion": 3
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  WorkflowsController_delete: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Deleted */
-      204: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description The body is not valid JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INVALID_JSON",
-           *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"workflows:write\"",
-           *         "details": {
-           *           "requiredScope": "workflows:write"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "WORKFLOW_NOT_FOUND",
-           *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  WorkflowsController_export: {
-    parameters: {
-      query?: {
-        /** @description `json` (default): the files in a JSON object; `zip`: the same files as a zip archive */
-        format?: 'json' | 'zip';
-      };
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The generated files (`application/json`), or with `?format=zip` a zip archive of them (`application/zip`) */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ExportDto'];
-          'application/zip': string;
-        };
-      };
-      /**
-       * @description `INVALID_WORKFLOW`: The stored graph does not compile (every problem, per node), or `format` is not `json` or `zip` (`VALIDATION_ERROR`)
-       *     `INVALID_JSON`: The body is not valid JSON
-       */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"workflows:read\"",
-           *         "details": {
-           *           "requiredScope": "workflows:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "WORKFLOW_NOT_FOUND",
-           *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  ExecutionsController_execute: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-        /** @description Up to 255 printable characters, e.g. `run-42`; honoured for 24 hours */
-        'Idempotency-Key'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['ExecuteDto'];
-      };
-    };
-    responses: {
-      /** @description Queued (or, replayed, the execution's current status) */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ExecuteResponseDto'];
-        };
-      };
-      /**
-       * @description `GPU_UNAVAILABLE`: No executor has a GPU (nothing was queued); also `INVALID_WORKFLOW` (the stored graph does not compile) and `VALIDATION_ERROR` (bad body or executor)
-       *     `VALIDATION_ERROR`: `Idempotency-Key` is not 1 to 255 printable ASCII characters
-       *     `INVALID_JSON`: The body is not valid JSON
-       */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"executions:run\"",
-           *         "details": {
-           *           "requiredScope": "executions:run"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "WORKFLOW_NOT_FOUND",
-           *         "message": "Workflow wf_3mT8c0RkQ2xZp9Lb not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The Idempotency-Key was used for another request in the last 24 hours */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "CONFLICT",
-           *         "message": "Idempotency-Key \"run-42\" was used for another request (execution exec_7Hq2LmV9xK3pR0Ts); use a new key for a new request",
-           *         "details": {
-           *           "executionId": "exec_7Hq2LmV9xK3pR0Ts"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /**
-       * @description `EXECUTOR_UNAVAILABLE`: The executor asked for (or every executor) failed to load
-       *     `NOT_READY`: The database is unavailable right now; retry after `Retry-After` seconds
-       */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  ExecutionsController_list: {
-    parameters: {
-      query?: {
-        /** @description Items per page */
-        limit?: number;
-        /** @description The `nextCursor` of the previous page (opaque) */
-        cursor?: string;
-        /** @description Only executions of this workflow, e.g. `wf_3mT8c0RkQ2xZp9Lb` */
-        workflowId?: string;
-        /** @description Only executions in this status */
-        status?: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out';
-      };
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description A page of executions */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ExecutionListDto'];
-        };
-      };
-      /** @description The request is malformed or fails validation */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "VALIDATION_ERROR",
-           *         "message": "Invalid request: name: name must be shorter than or equal to 200 characters",
-           *         "details": {
-           *           "fields": {
-           *             "name": [
-           *               "name must be shorter than or equal to 200 characters"
-           *             ]
-           *           }
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"executions:read\"",
-           *         "details": {
-           *           "requiredScope": "executions:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  ExecutionsController_get: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The execution */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ExecutionDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"executions:read\"",
-           *         "details": {
-           *           "requiredScope": "executions:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "EXECUTION_NOT_FOUND",
-           *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  ExecutionsController_cancel: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The execution as it is now (`cancelled`, or still `running` while it stops) */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ExecutionDto'];
-        };
-      };
-      /** @description The body is not valid JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INVALID_JSON",
-           *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"executions:run\"",
-           *         "details": {
-           *           "requiredScope": "executions:run"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "EXECUTION_NOT_FOUND",
-           *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The execution already finished */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "CONFLICT",
-           *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts already finished (completed); only a queued or running execution can be cancelled",
-           *         "details": {
-           *           "status": "completed"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is larger than the configured limit */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "PAYLOAD_TOO_LARGE",
-           *         "message": "Request body exceeds the limit of 1048576 bytes",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The body is not JSON */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNSUPPORTED_MEDIA_TYPE",
-           *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  ExecutionsController_files: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The files */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ExecutionFilesDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"executions:read\"",
-           *         "details": {
-           *           "requiredScope": "executions:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "EXECUTION_NOT_FOUND",
-           *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  ExecutionsController_streamLogs: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-        /** @description The id of the last line received, e.g. `41` (not sent: from the first line) */
-        'Last-Event-ID'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description A `text/event-stream` of lines, then `end` */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example id: 0
-           *     data: [node trigger] started
-           *
-           *     event: end
-           *     data: {"status":"completed"}
-           */
-          'text/event-stream': string;
-        };
-      };
-      /** @description `Last-Event-ID` is not the id of a log line */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "VALIDATION_ERROR",
-           *         "message": "Last-Event-ID must be the id of a log line",
-           *         "details": {
-           *           "fields": {
-           *             "Last-Event-ID": [
-           *               "must be a line index"
-           *             ]
-           *           }
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The key lacks the scope this operation needs */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "FORBIDDEN",
-           *         "message": "This API key lacks the scope \"executions:read\"",
-           *         "details": {
-           *           "requiredScope": "executions:read"
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not found in the caller's workspace */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "EXECUTION_NOT_FOUND",
-           *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  ExecutorsController_executors: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Every executor plugin */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ExecutorListDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  HealthController_live: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Alive */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['HealthDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  HealthController_ready: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Ready to serve */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ReadinessDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Not ready */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "Not ready: database: connection refused",
-           *         "details": {
-           *           "checks": {
-           *             "database": "connection refused",
-           *             "queue": "ok (0 waiting, 0 running)",
-           *             "executors": "ok (local)"
-           *           }
-           *         },
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  SystemController_get: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
-        'X-Request-Id'?: string;
-      };
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The facts */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['SystemDto'];
-        };
-      };
-      /** @description Missing, malformed, unknown, revoked or expired API key */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "UNAUTHORIZED",
-           *         "message": "Invalid API key",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "RATE_LIMITED",
-           *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-      /** @description The database is unavailable right now; retry after `Retry-After` seconds */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "NOT_READY",
-           *         "message": "The database is unavailable right now; retry in a few seconds",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
-  MetricsController_scrape: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The series, as text/plain; version=0.0.4 */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'text/plain': string;
-        };
-      };
-      /** @description Unexpected error; the log has the details under the request id */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          /**
-           * @example {
-           *       "error": {
-           *         "code": "INTERNAL_ERROR",
-           *         "message": "Internal server error",
-           *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
-           *       }
-           *     }
-           */
-          'application/json': components['schemas']['ErrorEnvelopeDto'];
-        };
-      };
-    };
-  };
 }
