@@ -65,7 +65,7 @@ export class TensorifyApiError extends Error {
 /** Whether a value has the shape of the server's error envelope: `{ error: { code, message, requestId } }`. */
 export function isErrorEnvelope(body: unknown): body is ErrorEnvelope {
   if (typeof body !== 'object' || body === null || !('error' in body)) return false;
-  const error = (body as { error: unknown }).error;
+  const error = body.error;
   return (
     typeof error === 'object' &&
     error !== null &&
@@ -134,9 +134,11 @@ export async function waitForExecution(
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejects with the signal's own reason, as fetch does (an AbortError unless the caller chose another)
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
       clearTimeout(timer);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's own reason, as above
       reject(signal!.reason);
     };
     const timer = setTimeout(() => {

@@ -46,6 +46,7 @@ const SKELETON_HELPERS = new Set(['py', 'code']);
 const NODE_HELPERS = new Set(['py', 'body']);
 const SUBEXPRESSIONS = new Set(['call']);
 const BLOCKS = new Set(['if', 'unless', 'each']);
+// eslint-disable-next-line no-control-regex -- NUL delimits on purpose the placeholders that {{py}} and {{body}} print (placeholder() below)
 const PLACEHOLDER = /\u0000(\d+)\u0000/g;
 const INDENT = '    ';
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -213,7 +214,7 @@ function templateProblems(program: hbs.AST.Program, allowed: ReadonlySet<string>
         break;
       }
       case 'SubExpression': {
-        const name = ((node as hbs.AST.SubExpression).path as hbs.AST.PathExpression).original;
+        const name = (node as hbs.AST.SubExpression).path.original;
         if (!SUBEXPRESSIONS.has(name)) problems.push(`line ${node.loc.start.line}: the subexpression (${name} …) is not allowed; use (call "helper" …)`);
         (node as hbs.AST.SubExpression).params.forEach(visit);
         (node as hbs.AST.SubExpression).hash?.pairs.forEach((pair) => visit(pair.value));
@@ -221,7 +222,7 @@ function templateProblems(program: hbs.AST.Program, allowed: ReadonlySet<string>
       }
       case 'BlockStatement': {
         const block = node as hbs.AST.BlockStatement;
-        const name = (block.path as hbs.AST.PathExpression).original;
+        const name = block.path.original;
         if (!BLOCKS.has(name)) problems.push(`line ${node.loc.start.line}: the block {{#${name}}} is not allowed`);
         visit(block.program);
         if (block.inverse) visit(block.inverse);
@@ -251,7 +252,7 @@ function expandPlaceholders(rendered: string, placeholders: readonly Placeholder
       const [token] = tokens;
       const entry = placeholders[Number(token[1])];
       const before = line.slice(0, token.index);
-      const after = line.slice(token.index! + token[0].length);
+      const after = line.slice(token.index + token[0].length);
       const indent = before.length - before.trimStart().length;
       if (entry.kind === 'body') {
         if (before.trim() !== '' || after.trim() !== '') throw new Error(`Template ${source}: {{body …}} must stand alone on its line`);

@@ -5,10 +5,10 @@ import { Column, ColumnOptions, ValueTransformer } from 'typeorm';
  * bytes on SQLite and PostgreSQL, compared as strings in keyset pagination with no driver-specific
  * date handling, and ordered chronologically because the format is fixed-width.
  */
-export const isoTimestamp: ValueTransformer = {
+export const isoTimestamp = {
   to: (value: Date | null | undefined) => (value instanceof Date ? value.toISOString() : value),
   from: (value: string | null) => (value === null || value === undefined ? null : new Date(value)),
-};
+} satisfies ValueTransformer;
 
 export const TIMESTAMP_LENGTH = 24;
 
@@ -17,7 +17,7 @@ export function TimestampColumn(options: { name: string; nullable?: boolean }): 
 }
 
 /** JSON kept as text, so SQLite and PostgreSQL hold it the same way and it round-trips exactly. */
-export const jsonText: ValueTransformer = { to: (value: unknown) => JSON.stringify(value), from: (value: string) => JSON.parse(value) as unknown };
+export const jsonText = { to: (value: unknown) => JSON.stringify(value), from: (value: string) => JSON.parse(value) as unknown } satisfies ValueTransformer;
 
 export function JsonColumn(options: { name: string }): PropertyDecorator {
   return Column({ type: 'text', ...options, transformer: jsonText });

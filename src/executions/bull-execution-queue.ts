@@ -89,8 +89,8 @@ export class BullExecutionQueue implements ExecutionQueue {
     return false;
   }
 
-  async start(worker: QueueWorker): Promise<void> {
-    if (this.started) return;
+  start(worker: QueueWorker): Promise<void> {
+    if (this.started) return Promise.resolve();
     this.started = true;
     const { stallMs } = this.options;
     if (this.options.process) {
@@ -106,6 +106,7 @@ export class BullExecutionQueue implements ExecutionQueue {
       if (lost > 0) this.logger.warn(`${lost} execution(s) whose worker stopped answering ended WORKER_LOST`);
       for (const job of await worker.queued(new Date(Date.now() - stallMs / 2))) this.enqueue(job);
     });
+    return Promise.resolve();
   }
 
   async stop(): Promise<void> {

@@ -44,7 +44,7 @@ export class ExecutionBus implements OnApplicationShutdown {
     return this.listen(CANCEL_CHANNEL, (message) => listener(String(message)));
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.local.removeAllListeners();
     this.listening.clear();
   }

@@ -6,16 +6,17 @@ function workerOf(process: QueueWorker['process'], queued: QueuedExecution[] = [
   return {
     calls,
     process,
-    job: async () => null,
-    queued: async () => {
+    job: () => Promise.resolve(null),
+    queued: () => {
       calls.push('queued');
-      return queued;
+      return Promise.resolve(queued);
     },
-    recover: async () => {
+    recover: () => {
       calls.push('recover');
+      return Promise.resolve();
     },
-    failStalled: async () => 0,
-    heartbeat: async () => undefined,
+    failStalled: () => Promise.resolve(0),
+    heartbeat: () => Promise.resolve(),
   };
 }
 
@@ -97,9 +98,9 @@ describe(InProcessExecutionQueue.name, () => {
     const queue = new InProcessExecutionQueue(1);
     const started: string[] = [];
     await queue.start(
-      workerOf(async (queued) => {
+      workerOf((queued) => {
         started.push(queued.executionId);
-        throw new Error('boom');
+        return Promise.reject(new Error('boom'));
       }),
     );
     queue.enqueue(job('e1'));

@@ -31,7 +31,10 @@ export class ExecutionEntity {
   @Column({
     type: 'text',
     nullable: true,
-    transformer: { to: (v: unknown) => (v === undefined ? null : JSON.stringify(v)), from: (v: string | null) => (v === null ? null : JSON.parse(v)) },
+    transformer: {
+      to: (v: unknown) => (v === undefined ? null : JSON.stringify(v)),
+      from: (v: string | null) => (v === null ? null : (JSON.parse(v) as unknown)),
+    },
   })
   output!: unknown;
   @Column({ name: 'exit_code', type: 'integer', nullable: true }) exitCode!: number | null;

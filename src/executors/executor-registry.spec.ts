@@ -7,7 +7,7 @@ import { createExecutorRegistry, ExecutorRegistry } from './executor-registry';
 import type { LoadedPlugin } from './plugin-loader';
 
 function fakeExecutor(capabilities: () => Promise<ExecutorCapabilities>, close?: () => Promise<void>): Executor {
-  return { capabilities, run: async () => ({ exitCode: 0 }), ...(close ? { close } : {}) };
+  return { capabilities, run: () => Promise.resolve({ exitCode: 0 }), ...(close ? { close } : {}) };
 }
 
 function plugin(id: string, executor?: Executor, loadError?: string): LoadedPlugin {
@@ -23,7 +23,7 @@ function plugin(id: string, executor?: Executor, loadError?: string): LoadedPlug
   };
 }
 
-const healthy = () => fakeExecutor(async () => ({ gpu: false }));
+const healthy = () => fakeExecutor(() => Promise.resolve({ gpu: false }));
 
 describe(ExecutorRegistry.name, () => {
   describe('lookup', () => {
@@ -64,7 +64,7 @@ describe(ExecutorRegistry.name, () => {
       const registry = new ExecutorRegistry([
         plugin(
           'gpu',
-          fakeExecutor(async () => ({ gpu: true, gpus: [{ model: 'A100' }] })),
+          fakeExecutor(() => Promise.resolve({ gpu: true, gpus: [{ model: 'A100' }] })),
         ),
       ]);
 
@@ -72,7 +72,7 @@ describe(ExecutorRegistry.name, () => {
     });
 
     it('reuses the answer for the cache period, then asks again', async () => {
-      const capabilities = jest.fn(async () => ({ gpu: false, detail: `asked at ${now}` }));
+      const capabilities = jest.fn(() => Promise.resolve({ gpu: false, detail: `asked at ${now}` }));
       const registry = new ExecutorRegistry([plugin('local', fakeExecutor(capabilities))], { capabilitiesTtlMs: 5_000, clock });
 
       const first = await registry.capabilities('local');
@@ -87,7 +87,7 @@ describe(ExecutorRegistry.name, () => {
     });
 
     it('shares one call between concurrent callers', async () => {
-      const capabilities = jest.fn(async () => ({ gpu: false }));
+      const capabilities = jest.fn(() => Promise.resolve({ gpu: false }));
       const registry = new ExecutorRegistry([plugin('local', fakeExecutor(capabilities))], { clock });
 
       await Promise.all([registry.capabilities('local'), registry.capabilities('local')]);
@@ -103,9 +103,7 @@ describe(ExecutorRegistry.name, () => {
     });
 
     it('reports an executor whose capabilities throw as unhealthy', async () => {
-      const failing = fakeExecutor(async () => {
-        throw new Error('docker daemon not reachable');
-      });
+      const failing = fakeExecutor(() => Promise.reject(new Error('docker daemon not reachable')));
       const registry = new ExecutorRegistry([plugin('docker', failing)]);
 
       expect(await registry.capabilities('docker')).toEqual({ gpu: false, healthy: false, detail: 'capabilities failed: docker daemon not reachable' });
@@ -115,7 +113,7 @@ describe(ExecutorRegistry.name, () => {
       const registry = new ExecutorRegistry([
         plugin(
           'odd',
-          fakeExecutor(async () => ({}) as ExecutorCapabilities),
+          fakeExecutor(() => Promise.resolve({} as ExecutorCapabilities)),
         ),
       ]);
 
@@ -140,23 +138,23 @@ describe(ExecutorRegistry.name, () => {
           plugin(
             'a',
             fakeExecutor(
-              async () => ({ gpu: false }),
-              async () => void closed.push('a'),
+              () => Promise.resolve({ gpu: false }),
+              () => Promise.resolve(void closed.push('a')),
             ),
           ),
           plugin(
             'b',
             fakeExecutor(
-              async () => ({ gpu: false }),
-              async () => Promise.reject(new Error('already gone')),
+              () => Promise.resolve({ gpu: false }),
+              () => Promise.reject(new Error('already gone')),
             ),
           ),
           plugin('c', healthy()),
           plugin(
             'd',
             fakeExecutor(
-              async () => ({ gpu: false }),
-              async () => void closed.push('d'),
+              () => Promise.resolve({ gpu: false }),
+              () => Promise.resolve(void closed.push('d')),
             ),
           ),
         ],
@@ -170,11 +168,11 @@ describe(ExecutorRegistry.name, () => {
     });
 
     it('closes each executor only once', async () => {
-      const close = jest.fn(async () => undefined);
+      const close = jest.fn(() => Promise.resolve());
       const registry = new ExecutorRegistry([
         plugin(
           'a',
-          fakeExecutor(async () => ({ gpu: false }), close),
+          fakeExecutor(() => Promise.resolve({ gpu: false }), close),
         ),
       ]);
 

@@ -347,6 +347,7 @@ export async function entryFileProblem(packagePath: string, entry: string): Prom
 /** Requires an entry as the server does (into this process, with `require`): its exports, or why it threw. */
 export function requireEntry(packagePath: string, entry: string): { module: unknown } | { problem: string } {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS entry found at run time, loaded synchronously into the server's module cache
     return { module: require(path.resolve(packagePath, entry)) as unknown };
   } catch (error) {
     return { problem: `entry ${entry} threw while loading: ${errorMessage(error)}` };
@@ -364,7 +365,7 @@ export function exportedDefinition(
   if (typeof exported !== 'object' || exported === null) {
     return { problem: `entry ${entry} exports no executor definition (expected a default export or an export named "executor", made with defineExecutor)` };
   }
-  return { definition: exported as Partial<ExecutorDefinition>, exportName };
+  return { definition: exported, exportName };
 }
 
 /** The ajv that compiles a definition's `configSchema` and fills in its defaults. */

@@ -117,7 +117,9 @@ export function findBindings(value: unknown): FoundBindings {
       for (const binding of bindings) found.bindings.push({ ...binding, pointer });
       for (const error of errors) found.errors.push({ ...error, pointer });
     } else if (current !== null && typeof current === 'object') {
-      const children = Array.isArray(current) ? current.map((child, index) => [String(index), child] as const) : Object.entries(current);
+      const children: (readonly [string, unknown])[] = Array.isArray(current)
+        ? current.map((child, index) => [String(index), child] as const)
+        : Object.entries(current);
       for (let index = children.length - 1; index >= 0; index--) {
         const [key, child] = children[index];
         stack.push({ value: child, pointer: `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}` });

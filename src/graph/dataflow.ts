@@ -70,7 +70,7 @@ export class DataflowCheck {
   private readonly outgoing: { edgeIndex: number; target: number; from: NodePort; to: NodePort }[][];
 
   constructor(private readonly graph: FlowGraph) {
-    this.values = graph.nodes.map(() => new Map());
+    this.values = graph.nodes.map(() => new Map<string, ValueEdge[]>());
     this.outgoing = graph.nodes.map(() => []);
     graph.edges.forEach((edge, edgeIndex) => {
       const source = graph.indexById.get(edge.source);

@@ -147,7 +147,7 @@ export const DATASET_RULES: Partial<Record<ShapeRuleName, (id: string, settings:
     const task = settings.task === 'regression' ? 'regression' : 'classification';
     const image = settings.imageShape;
     const features = count(settings, 'features');
-    const shape = Array.isArray(image) && image.every((size) => typeof size === 'number') ? (image as number[]) : features === undefined ? null : [features];
+    const shape = Array.isArray(image) && image.every((size) => typeof size === 'number') ? image : features === undefined ? null : [features];
     return task === 'regression' ? { dataset: id, shape, task, targetWidth: 1 } : { dataset: id, shape, task, classes: count(settings, 'classes') };
   },
   'dataset-csv'(id, settings) {

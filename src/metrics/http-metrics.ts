@@ -27,7 +27,7 @@ export function rateLimiterOf(reply: FastifyReply, payload: unknown): string | n
   if (text === null) return null;
   let body: { error?: { code?: unknown; details?: { scope?: unknown } } };
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text) as typeof body;
   } catch {
     return null;
   }

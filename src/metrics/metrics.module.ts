@@ -16,7 +16,7 @@ class HttpMetricsHooks implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    const fastify = this.adapterHost.httpAdapter?.getInstance?.<FastifyInstance>();
     if (typeof fastify?.addHook === 'function') installHttpMetrics(fastify, this.metrics);
   }
 }

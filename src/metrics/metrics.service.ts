@@ -84,9 +84,9 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       help: 'Executions in the execution queue when scraped: `waiting` for a slot, or `running`.',
       labelNames: ['state'] as const,
       registers: [this.registry],
-      async collect() {
+      collect() {
         try {
-          const { waiting, running } = await executionQueue.stats();
+          const { waiting, running } = executionQueue.stats();
           this.set({ state: 'waiting' }, waiting);
           this.set({ state: 'running' }, running);
         } catch (error) {

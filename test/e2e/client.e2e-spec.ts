@@ -123,7 +123,7 @@ describe('TypeScript client (client/)', () => {
   describe('type checking', () => {
     /** Errors of `files` (and of the program as a whole) when compiled with a tsconfig. */
     function typeErrors(tsconfig: string, rootNames: string[], files: string[]): string[] {
-      const { config } = ts.readConfigFile(tsconfig, ts.sys.readFile);
+      const { config } = ts.readConfigFile(tsconfig, (file) => ts.sys.readFile(file));
       const parsed = ts.parseJsonConfigFileContent(config, ts.sys, dirname(tsconfig));
       const program = ts.createProgram(rootNames, { ...parsed.options, noEmit: true, incremental: false });
       const checked = program.getSourceFiles().filter((file) => files.includes(resolve(file.fileName)));

@@ -1,7 +1,7 @@
 import vm from 'node:vm';
 import { useTestApp } from '../support/test-app';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is walked dynamically
+// An OpenAPI document is walked dynamically.
 type Json = Record<string, any>;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];

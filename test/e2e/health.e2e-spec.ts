@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { startTestApp, useTestApp } from '../support/test-app';
 
 describe('Health', () => {
@@ -34,7 +35,7 @@ describe('Health', () => {
   });
 
   it('reports 503 NOT_READY once the database is gone', async () => {
-    const dataSource = t.app.get(require('typeorm').DataSource);
+    const dataSource = t.app.get(DataSource);
     await dataSource.destroy();
     const res = await t.http.get('/health/ready').expect(503);
     expect(res.body.error.code).toBe('NOT_READY');

@@ -16,7 +16,7 @@ const NONEXISTENT_ID = 'wf_0000000000000000';
 
 interface WorkflowRoute {
   route: string;
-  request(http: TestAgent, id: string): Test;
+  request: (http: TestAgent, id: string) => Test;
 }
 
 /** Every route that addresses one workflow by id; a new route is one more line here. */

@@ -10,7 +10,7 @@ describe('Workspaces', () => {
   let counter = 0;
   const uniqueName = (label: string) => `${label}-${++counter}`;
 
-  beforeAll(async () => {
+  beforeAll(() => {
     admin = t.bearer(t.adminKey);
   });
 

@@ -60,7 +60,7 @@ function startRedis(port: number): Promise<ChildProcess> {
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (chunk) => {
+    child.stdout.on('data', (chunk) => {
       out += chunk;
       if (/Ready to accept connections/.test(out)) resolve(child);
     });

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -35,7 +34,7 @@ describe('Swagger UI in a real browser', () => {
   beforeAll(async () => {
     t = await startTestApp();
     workflowId = (await t.http.post('/v1/workflows').set('Authorization', t.bearer(t.adminKey)).send(HELLO).expect(201)).body.id;
-    const server = t.app.getHttpServer() as http.Server;
+    const server = t.app.getHttpServer();
     if (!server.listening) await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launchChromium();
@@ -50,7 +49,7 @@ describe('Swagger UI in a real browser', () => {
   });
 
   /** Expands an operation, presses "Try it out", lets `fill` set its inputs, presses Execute; returns the block. */
-  async function tryItOut(selector: string, fill: (operation: Locator) => Promise<void> = async () => undefined): Promise<Locator> {
+  async function tryItOut(selector: string, fill: (operation: Locator) => Promise<void> = () => Promise.resolve()): Promise<Locator> {
     const operation = page.locator(selector);
     await operation.locator('.opblock-summary').first().click();
     await operation.locator('.try-out__btn').click();

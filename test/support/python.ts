@@ -88,10 +88,10 @@ export async function runProgram(
  * and kept under `.cache/test-venvs/` (keyed by the package list). Creating it takes a while; a
  * machine without a source for a package fails the test saying so.
  */
-export async function testVenv(packages: string[]): Promise<string> {
+export function testVenv(packages: string[]): Promise<string> {
   const venv = ensureVenv(packages);
-  if ('missing' in venv) throw new Error(venv.missing);
-  return venv.python;
+  if ('missing' in venv) return Promise.reject(new Error(venv.missing));
+  return Promise.resolve(venv.python);
 }
 
 /**

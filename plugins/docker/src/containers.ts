@@ -17,9 +17,9 @@ export interface ContainerRunOptions {
   signal?: AbortSignal;
   killGraceMs: number;
   maxLineBytes: number;
-  onLine(stream: 'stdout' | 'stderr', line: string): void;
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
   /** Diagnostics of the runner itself (stopping the container). */
-  onNotice(line: string): void;
+  onNotice: (line: string) => void;
 }
 
 export interface ContainerRunResult {
@@ -41,7 +41,7 @@ export async function runContainer(options: ContainerRunOptions): Promise<Contai
   try {
     const attached = await withTimeout(CALL_TIMEOUT_MS, 'attaching to the container', (signal) => {
       signal.addEventListener('abort', () => streams.abort(), { once: true });
-      return container.attach({ stream: true, stdout: true, stderr: true, abortSignal: streams.signal }) as Promise<NodeJS.ReadWriteStream>;
+      return container.attach({ stream: true, stdout: true, stderr: true, abortSignal: streams.signal });
     });
     const out = new LineSplitter(options.maxLineBytes, (line) => options.onLine('stdout', line));
     const err = new LineSplitter(options.maxLineBytes, (line) => options.onLine('stderr', line));
@@ -50,7 +50,7 @@ export async function runContainer(options: ContainerRunOptions): Promise<Contai
       attached.once('close', resolve);
       attached.on('error', () => resolve()); // also when the connection is closed at the end: never unhandled
     });
-    container.modem.demuxStream(attached, lineSink(out), lineSink(err));
+    (container.modem as Docker['modem']).demuxStream(attached, lineSink(out), lineSink(err)); // the engine's modem, which @types/dockerode types as `any` on a container
 
     await withTimeout(CALL_TIMEOUT_MS, 'starting the container', (signal) => container.start({ abortSignal: signal }));
     const exited = (container.wait({ abortSignal: streams.signal }) as Promise<{ StatusCode: number }>).then(

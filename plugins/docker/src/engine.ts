@@ -58,6 +58,7 @@ export function withTimeout<T>(ms: number, what: string, call: (signal: AbortSig
       },
       (error: unknown) => {
         clearTimeout(timer);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes the call's own rejection on unchanged
         reject(error);
       },
     );

@@ -102,10 +102,11 @@ export class DockerExecutor implements Executor {
     return this.cachedCapabilities.promise;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     // Runs have all settled; nothing is started or kept open between calls (each engine call has its own connection).
     liveInstances.delete(this.instance);
     this.cachedCapabilities = undefined;
+    return Promise.resolve();
   }
 
   async run(job: ExecutionJob, context: ExecutionContext): Promise<ExecutionResult> {
@@ -274,10 +275,8 @@ export class DockerExecutor implements Executor {
   private async readOutput(container: Docker.Container, system: (line: string) => void): Promise<unknown> {
     let text: string;
     try {
-      const stream = await withTimeout(
-        CALL_TIMEOUT_MS,
-        'copying the output out of the container',
-        (abortSignal) => container.getArchive({ path: `${WORK_DIR}/${OUTPUT_FILE}`, abortSignal }) as unknown as Promise<NodeJS.ReadableStream>,
+      const stream = await withTimeout(CALL_TIMEOUT_MS, 'copying the output out of the container', (abortSignal) =>
+        container.getArchive({ path: `${WORK_DIR}/${OUTPUT_FILE}`, abortSignal }),
       );
       const content = await firstFile(await readAll(stream, OUTPUT_MAX_BYTES + 64 * 1024));
       if (content === undefined) return undefined;
@@ -374,7 +373,10 @@ export class DockerExecutor implements Executor {
             .inspect()
             .then(
               () => true,
-              (error: unknown) => (statusOf(error) === 404 ? false : Promise.reject(error)),
+              (error: unknown) => {
+                if (statusOf(error) === 404) return false;
+                throw error;
+              },
             ),
         ]),
       );

@@ -94,11 +94,7 @@ export class BaseImages {
   private async startPull(image: string, log: SystemLog): Promise<void> {
     log(`pulling the image ${image}`);
     try {
-      const stream = await withTimeout(
-        CALL_TIMEOUT_MS,
-        `pulling the image ${image}`,
-        (signal) => this.docker.pull(image, { abortSignal: signal }) as Promise<NodeJS.ReadableStream>,
-      );
+      const stream = await withTimeout(CALL_TIMEOUT_MS, `pulling the image ${image}`, (signal) => this.docker.pull(image, { abortSignal: signal }));
       await new Promise<void>((resolve, reject) => {
         this.docker.modem.followProgress(
           stream,

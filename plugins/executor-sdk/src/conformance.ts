@@ -29,12 +29,12 @@ export interface ConformanceOptions {
   framework?: TestFramework;
 }
 
-/** The functions of a test framework the suite uses: `describe`, `it`, and `afterAll` or `after`. */
+/** The functions of a test framework the suite uses: `describe`, `it`, and `afterAll` or `after`; called unbound, as the globals are. */
 export interface TestFramework {
-  describe(name: string, body: () => void): unknown;
-  it(name: string, body: () => Promise<void>, timeoutMs?: number): unknown;
-  afterAll?(body: () => Promise<void>): unknown;
-  after?(body: () => Promise<void>): unknown;
+  describe(this: void, name: string, body: () => void): unknown;
+  it(this: void, name: string, body: () => Promise<void>, timeoutMs?: number): unknown;
+  afterAll?(this: void, body: () => Promise<void>): unknown;
+  after?(this: void, body: () => Promise<void>): unknown;
 }
 
 function testFunctions(framework: TestFramework = globalThis as unknown as TestFramework): Required<Pick<TestFramework, 'describe' | 'it' | 'afterAll'>> {

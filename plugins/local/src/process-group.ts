@@ -18,10 +18,10 @@ export interface GroupRunOptions {
   signal?: AbortSignal;
   killGraceMs: number;
   maxLineBytes: number;
-  onLine(stream: 'stdout' | 'stderr', line: string): void;
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
   /** Diagnostics of the runner itself (stopping the group, leftovers). */
-  onNotice?(line: string): void;
-  onSpawn?(pid: number): void;
+  onNotice?: (line: string) => void;
+  onSpawn?: (pid: number) => void;
 }
 
 export interface GroupRunResult {
@@ -64,8 +64,8 @@ export function runInProcessGroup(options: GroupRunOptions): Promise<GroupRunRes
 
     const out = new LineSplitter(options.maxLineBytes, (line) => options.onLine('stdout', line));
     const err = new LineSplitter(options.maxLineBytes, (line) => options.onLine('stderr', line));
-    const stdout = child.stdout!;
-    const stderr = child.stderr!;
+    const stdout = child.stdout;
+    const stderr = child.stderr;
     stdout.on('data', (chunk: Buffer) => out.push(chunk));
     stderr.on('data', (chunk: Buffer) => err.push(chunk));
     const stdoutDone = ended(stdout);

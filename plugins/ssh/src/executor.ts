@@ -46,8 +46,9 @@ export class SshExecutor implements Executor {
     return this.hosts.capabilities();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.hosts.close();
+    return Promise.resolve();
   }
 
   async run(job: ExecutionJob, context: ExecutionContext): Promise<ExecutionResult> {

@@ -125,7 +125,7 @@ async function connectHop(hop: Hop, sock: Duplex | undefined, settings: ConnectS
     const config: ConnectConfig = {
       host: hop.host,
       port: hop.port,
-      sock: sock as ConnectConfig['sock'],
+      sock,
       username: hop.auth.user,
       privateKey: credentials.privateKey,
       passphrase: credentials.passphrase,
@@ -265,11 +265,8 @@ export class Connection {
         reject(new Error('the connection is closed'));
         return;
       }
-      try {
-        this.client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
-      } catch (error) {
-        reject(error as Error);
-      }
+      // A synchronous throw (the client not connected) rejects the promise too: the executor runs inside the Promise constructor.
+      this.client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
     });
   }
 

@@ -97,7 +97,7 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
-  await Promise.all(executors.splice(0).map((executor) => executor.close?.()));
+  await Promise.all(executors.splice(0).map((executor) => executor.close?.() ?? Promise.resolve()));
 });
 
 afterAll(() => {

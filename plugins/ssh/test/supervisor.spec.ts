@@ -38,7 +38,7 @@ describe("the ssh executor's Python", () => {
 
   /** A stand-in for an SSH connection: runs the command with /bin/sh here, as sshd would on a host. */
   const local = {
-    exec: async (command: string) => {
+    exec: (command: string) => {
       const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
       // The parts of a ClientChannel the Supervisor uses: data and close events, stderr, write, end, close.
       const channel = Object.assign(new EventEmitter(), {
@@ -49,7 +49,7 @@ describe("the ssh executor's Python", () => {
       });
       child.stdout.on('data', (chunk: Buffer) => channel.emit('data', chunk));
       child.once('close', (code: number | null) => channel.emit('close', code));
-      return channel;
+      return Promise.resolve(channel);
     },
   } as unknown as Connection;
 

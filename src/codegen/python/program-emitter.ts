@@ -130,6 +130,7 @@ class ProgramEmitter {
   private settingValue(node: NodePlan, name: string, value: unknown): PyValue | VerbatimBody | undefined {
     const { verbatimSettings = [] } = node.definition;
     if (value === undefined) return undefined;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a verbatim setting is a string: the node's settingsSchema says so and the settings were validated against it
     if (verbatimSettings.includes(name)) return new VerbatimBody(String(value));
     const condition = node.conditions.get(name);
     if (condition !== undefined) {

@@ -82,6 +82,6 @@ async function checkExecutor(
 
 function recordingLogger(logs: PluginLog[]): PluginLogger {
   const record = (level: keyof PluginLogger) => (message: string, details?: Record<string, unknown>) =>
-    logs.push({ executor: String(details?.executor ?? ''), level, message });
+    logs.push({ executor: typeof details?.executor === 'string' ? details.executor : '', level, message }); // executorLogger sets it to the id
   return { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
 }

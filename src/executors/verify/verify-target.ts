@@ -29,7 +29,7 @@ const NPM_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 export async function resolveTarget(target: string, cwd: string): Promise<Target> {
   const resolved = path.resolve(cwd, target);
   const stats = await stat(resolved).catch(() => undefined);
-  const noCleanup = async () => undefined;
+  const noCleanup = () => Promise.resolve();
   if (stats?.isDirectory()) return { kind: 'directory', packagePath: resolved, cleanup: noCleanup };
   if (stats?.isFile()) {
     if (path.basename(resolved) === 'package.json') return { kind: 'directory', packagePath: path.dirname(resolved), cleanup: noCleanup };
