@@ -1,4 +1,5 @@
 import vm from 'node:vm';
+import { OpenApiContract } from '../support/openapi-responses';
 import { startTestApp, TestApp } from '../support/test-app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is walked dynamically
@@ -197,6 +198,30 @@ describe('API documentation', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+
+  it('gives examples that match their own schemas, every one of them (objects closed to unnamed fields)', () => {
+    expect(new OpenApiContract(spec).exampleViolations()).toEqual([]);
+  });
+
+  it('catches an answer the document does not describe: a wrong type, an unnamed field, an undeclared status or media type', async () => {
+    // The check every e2e answer goes through (test/support/openapi-responses.ts), given a document that lies.
+    const answer = await t.http.get('/v1/system').set('Authorization', t.bearer(t.adminKey)).expect(200);
+    const lying = structuredClone(spec);
+    lying.components.schemas.SystemDto.properties.loadAverage.items = { type: 'string' };
+    delete lying.components.schemas.SystemDto.properties.collectedAt;
+    lying.components.schemas.SystemDto.required = lying.components.schemas.SystemDto.required.filter((name: string) => name !== 'collectedAt');
+    const check = (contract: OpenApiContract, status: number, contentType: string) =>
+      contract.responseViolations('GET', '/v1/system', status, contentType, answer.text);
+    expect(check(new OpenApiContract(spec), 200, 'application/json; charset=utf-8')).toEqual([]);
+    expect(check(new OpenApiContract(lying), 200, 'application/json; charset=utf-8')).toEqual([
+      'GET /v1/system → 200: /loadAverage/0 must be string',
+      'GET /v1/system → 200: /loadAverage/1 must be string',
+      'GET /v1/system → 200: /loadAverage/2 must be string',
+      'GET /v1/system → 200: / must NOT have additional properties (collectedAt)',
+    ]);
+    expect(check(new OpenApiContract(spec), 404, 'application/json')).toEqual([expect.stringMatching(/^GET \/v1\/system → 404: status not declared/)]);
+    expect(check(new OpenApiContract(spec), 200, 'text/html')).toEqual([expect.stringMatching(/^GET \/v1\/system → 200: media type "text\/html" not declared/)]);
   });
 
   it('gives every request body an example, at the media type or on each of its properties', () => {

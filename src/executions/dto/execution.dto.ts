@@ -48,7 +48,7 @@ export class ExecutionDto {
   @ApiProperty({ type: [String], example: ['[node trigger] started', '[node trigger] finished in 0.1 ms', '{"result": "Hello, Ada!"}'] }) logs!: string[];
   @ApiProperty({ description: 'What the workflow\'s return node produced (`{}` when none); null until it completes', example: { result: 'Hello, Ada!' }, nullable: true, type: Object })
   output!: unknown;
-  @ApiProperty({ type: ExecutionErrorDto, nullable: true, example: null }) error!: ExecutionErrorDto | null;
+  @ApiProperty({ type: ExecutionErrorDto, nullable: true, description: 'Why the run did not complete; null while it runs and when it completed' }) error!: ExecutionErrorDto | null;
   @ApiProperty({ type: String, nullable: true, example: 'local' }) executor!: string | null;
   @ApiProperty({ type: Number, nullable: true, example: 0 }) exitCode!: number | null;
   @ApiProperty({

@@ -144,7 +144,8 @@ class GraphProblemDto {
   @ApiProperty({ example: 'UNRESOLVED_BINDING' }) code!: string;
   @ApiProperty({ example: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"' }) message!: string;
   @ApiPropertyOptional({ example: '/nodes/2/settings/value/result' }) path?: string;
-  @ApiPropertyOptional({ example: 'e2' }) edge?: string | number;
+  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'integer' }], description: 'The edge\'s id, or its index in `edges` when it has none', example: 'e2' })
+  edge?: string | number;
 }
 
 class GraphErrorsDto {

@@ -1,0 +1,159 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { buildOpenApiDocument } from '../../src/app.factory';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is walked dynamically
+type Json = Record<string, any>;
+
+const DOCUMENT_ID = 'openapi.json';
+
+/** `/v1/workflows/:id` (Fastify's route template) → `/v1/workflows/{id}` (the document's path). */
+export const openApiPath = (route: string) => route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+const pointer = (...segments: string[]) => segments.map((s) => `/${s.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+
+/**
+ * A copy of the document for Ajv, in which every object schema that lists its properties admits no
+ * other (a field the server sends but the document does not name is a lie of omission, so it fails
+ * too) and `nullable` is spelled in JSON Schema.
+ */
+function closeObjects(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(closeObjects);
+  if (node === null || typeof node !== 'object') return node;
+  const copy: Json = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, key === 'example' || key === 'examples' ? value : closeObjects(value)]));
+  if (copy.nullable === true) {
+    // OpenAPI 3.0's `nullable`: null, or what the rest of the schema admits (its `allOf` and `$ref` included).
+    const { nullable: _nullable, ...rest } = copy;
+    return { anyOf: [{ type: 'null' }, closeObjects(rest)] };
+  }
+  if (copy.properties && typeof copy.properties === 'object' && copy.additionalProperties === undefined && !copy.allOf && !copy.oneOf && !copy.anyOf) {
+    copy.additionalProperties = false;
+  }
+  return copy;
+}
+
+/**
+ * The OpenAPI document compiled with Ajv: what each operation declares it answers, and a check of
+ * an actual answer (status, media type, body) against it. Object schemas are closed (see above).
+ */
+export class OpenApiContract {
+  private readonly ajv: Ajv;
+  private readonly validators = new Map<string, ValidateFunction>();
+
+  constructor(readonly document: Json) {
+    // OpenAPI 3.0 schemas: `nullable` is Ajv's own keyword; `example` and the like are annotations.
+    this.ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
+    addFormats(this.ajv);
+    this.ajv.addSchema(closeObjects(document) as Json, DOCUMENT_ID);
+  }
+
+  /** Ajv's check of the schema at `at` (a JSON pointer into the document), compiled once. */
+  validatorAt(at: string): ValidateFunction {
+    let validate = this.validators.get(at);
+    if (!validate) {
+      validate = this.ajv.compile({ $ref: `${DOCUMENT_ID}#${at}` });
+      this.validators.set(at, validate);
+    }
+    return validate;
+  }
+
+  /** Why `value` does not match the schema at `at`, or [] when it does. */
+  violationsAt(at: string, value: unknown): string[] {
+    const validate = this.validatorAt(at);
+    if (validate(value)) return [];
+    return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${e.params.additionalProperty})` : ''}`);
+  }
+
+  /**
+   * Where an answer breaks the contract of its operation, or [] when it keeps it. Routes the document
+   * does not describe (Swagger UI assets, unmatched URLs) are not operations and are not checked.
+   */
+  /** `body` is undefined when it is streamed (only its media type is checked). */
+  responseViolations(method: string, route: string, status: number, contentType: string | undefined, body: string | undefined): string[] {
+    const path = openApiPath(route);
+    const verb = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
+    const operation = this.document.paths?.[path]?.[verb] as Json | undefined;
+    if (!operation) return [];
+    const name = `${method} ${path} → ${status}`;
+    const declared = operation.responses?.[String(status)] ?? operation.responses?.[`${String(status)[0]}XX`] ?? operation.responses?.default;
+    if (!declared) return [`${name}: status not declared (declared: ${Object.keys(operation.responses ?? {}).join(', ')})`];
+    if (method === 'HEAD' || body === '') return [];
+    const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
+    const media = declared.content?.[mediaType] as Json | undefined;
+    if (!media) return [`${name}: media type "${mediaType}" not declared (declared: ${Object.keys(declared.content ?? {}).join(', ') || 'no body'})`];
+    if (body === undefined || !media.schema || !/^application\/(.+\+)?json$/.test(mediaType)) return [];
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return [`${name}: the body is not JSON`];
+    }
+    const at = pointer('paths', path, verb, 'responses', Object.keys(operation.responses).find((key) => operation.responses[key] === declared)!, 'content', mediaType, 'schema');
+    return this.violationsAt(at, value).map((violation) => `${name}: ${violation}`);
+  }
+
+  /** Every `example` (and `examples[*].value`) of the document that does not match its own schema. */
+  exampleViolations(): string[] {
+    const found: string[] = [];
+    const walk = (node: unknown, at: string[]) => {
+      if (node === null || typeof node !== 'object') return;
+      if (Array.isArray(node)) return node.forEach((item, i) => walk(item, [...at, String(i)]));
+      const object = node as Json;
+      const isMedia = at[at.length - 2] === 'content' && object.schema !== undefined;
+      const isParameter = at[at.length - 2] === 'parameters' && object.schema !== undefined;
+      const schemaAt = isMedia || isParameter ? [...at, 'schema'] : at;
+      const check = (example: unknown, where: string) => {
+        for (const violation of this.violationsAt(pointer(...schemaAt), example)) found.push(`${where}: ${violation}`);
+      };
+      const isSchema = !isMedia && !isParameter && at.length > 0 && (at.includes('schemas') || at.includes('schema'));
+      if ((isMedia || isParameter || isSchema) && object.example !== undefined) check(object.example, pointer(...at, 'example'));
+      if ((isMedia || isParameter) && object.examples && typeof object.examples === 'object') {
+        for (const [key, example] of Object.entries(object.examples as Json)) check(example?.value, pointer(...at, 'examples', key));
+      }
+      for (const [key, value] of Object.entries(object)) if (key !== 'example' && key !== 'examples') walk(value, [...at, key]);
+    };
+    walk(this.document, []);
+    return found;
+  }
+}
+
+const contracts = new Map<string, OpenApiContract>();
+
+/** One compiled contract per distinct document (every test app serves the same one). */
+function contractFor(text: string): OpenApiContract {
+  let contract = contracts.get(text);
+  if (!contract) {
+    contract = new OpenApiContract(JSON.parse(text) as Json);
+    contracts.set(text, contract);
+  }
+  return contract;
+}
+
+const violations: string[] = [];
+
+/** The contract violations seen since the last call (a test fails on any: test/support/openapi-contract.setup.ts). */
+export function takeContractViolations(): string[] {
+  return violations.splice(0, violations.length);
+}
+
+/**
+ * Checks every answer of `app` against the operation's declared responses in the document the app
+ * serves at /docs-json (built here by the same function, so checking sends no request of its own):
+ * an undeclared status, an undeclared media type or a body that does not match the schema is
+ * recorded, and the test that caused it fails. Call before the app is ready.
+ */
+export function checkResponsesAgainstContract(app: NestFastifyApplication): NestFastifyApplication {
+  const contract = contractFor(JSON.stringify(buildOpenApiDocument(app)));
+  const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    const route = request.routeOptions.url;
+    if (route === undefined) return payload;
+    const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload === null || payload === undefined ? '' : undefined;
+    const contentType = reply.getHeader('content-type');
+    violations.push(...contract.responseViolations(request.method, route, reply.statusCode, typeof contentType === 'string' ? contentType : undefined, body));
+    return payload;
+  });
+  return app;
+}
