@@ -1084,7 +1084,9 @@ export interface components {
              *       ]
              *     }
              */
-            nodes: Record<string, unknown>;
+            nodes: {
+                [key: string]: components["schemas"]["GraphProblemDto"][];
+            };
             /** @example [] */
             graph: components["schemas"]["GraphProblemDto"][];
         };
@@ -1246,7 +1248,9 @@ export interface components {
              *       "requirements.txt": "# Python packages…\n"
              *     }
              */
-            files: Record<string, unknown>;
+            files: {
+                [key: string]: string;
+            };
         };
         ExecutorGpuDto: {
             /** @example NVIDIA A100-SXM4-40GB */
@@ -1297,7 +1301,9 @@ export interface components {
              *       "executors": "ok (local, ssh)"
              *     }
              */
-            checks: Record<string, unknown>;
+            checks: {
+                [key: string]: string;
+            };
             /**
              * @description Each loaded executor: `ok`, or why it cannot take runs now
              * @example {
@@ -1306,7 +1312,9 @@ export interface components {
              *       "ssh": "ok"
              *     }
              */
-            executors: Record<string, unknown>;
+            executors: {
+                [key: string]: string;
+            };
         };
         ServerFactsDto: {
             /** @example 0.1.0 */

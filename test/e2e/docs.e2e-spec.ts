@@ -202,6 +202,9 @@ describe('API documentation', () => {
 
   it('gives examples that match their own schemas, every one of them (objects closed to unnamed fields)', () => {
     expect(new OpenApiContract(spec).exampleViolations()).toEqual([]);
+    const lying = structuredClone(spec);
+    lying.components.schemas.SystemDto.properties.loadAverage.example = [0.42, 0.37, '0.3'];
+    expect(new OpenApiContract(lying).exampleViolations()).toEqual(['/components/schemas/SystemDto/properties/loadAverage/example: /2 must be number']);
   });
 
   it('catches an answer the document does not describe: a wrong type, an unnamed field, an undeclared status or media type', async () => {

@@ -19,34 +19,33 @@ const pointer = (...segments: string[]) => segments.map((s) => `/${s.replace(/~/
  * other (a field the server sends but the document does not name is a lie of omission, so it fails
  * too) and `nullable` is spelled in JSON Schema.
  */
-function closeObjects(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(closeObjects);
+function forAjv(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(forAjv);
   if (node === null || typeof node !== 'object') return node;
-  const copy: Json = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, key === 'example' || key === 'examples' ? value : closeObjects(value)]));
-  if (copy.nullable === true) {
-    // OpenAPI 3.0's `nullable`: null, or what the rest of the schema admits (its `allOf` and `$ref` included).
-    const { nullable: _nullable, ...rest } = copy;
-    return { anyOf: [{ type: 'null' }, closeObjects(rest)] };
+  const { nullable, ...schema }: Json = Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [key, key === 'example' || key === 'examples' ? value : forAjv(value)]),
+  );
+  if (schema.properties && typeof schema.properties === 'object' && schema.additionalProperties === undefined && !schema.allOf && !schema.oneOf && !schema.anyOf) {
+    schema.additionalProperties = false;
   }
-  if (copy.properties && typeof copy.properties === 'object' && copy.additionalProperties === undefined && !copy.allOf && !copy.oneOf && !copy.anyOf) {
-    copy.additionalProperties = false;
-  }
-  return copy;
+  // OpenAPI 3.0's `nullable`: null, or what the rest of the schema admits (its `allOf` and `$ref` included).
+  if (nullable === true) return { anyOf: [{ type: 'null' }, schema] };
+  return nullable === undefined ? schema : { ...schema, nullable };
 }
 
 /**
  * The OpenAPI document compiled with Ajv: what each operation declares it answers, and a check of
- * an actual answer (status, media type, body) against it. Object schemas are closed (see above).
+ * an actual answer (status, media type, body) against it. Object schemas are closed (see `forAjv`).
  */
 export class OpenApiContract {
   private readonly ajv: Ajv;
   private readonly validators = new Map<string, ValidateFunction>();
 
   constructor(readonly document: Json) {
-    // OpenAPI 3.0 schemas: `nullable` is Ajv's own keyword; `example` and the like are annotations.
-    this.ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
+    // Not strict: `example`, `discriminator` and the like are OpenAPI's annotations, unknown to Ajv.
+    this.ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(this.ajv);
-    this.ajv.addSchema(closeObjects(document) as Json, DOCUMENT_ID);
+    this.ajv.addSchema(forAjv(document) as Json, DOCUMENT_ID);
   }
 
   /** Ajv's check of the schema at `at` (a JSON pointer into the document), compiled once. */

@@ -94,6 +94,6 @@ export class ExecutionListQueryDto extends PageQueryDto {
 }
 
 export class ExecutionFilesDto {
-  @ApiProperty({ description: 'The files that ran: byte-identical to an export of that workflow version', example: { 'main.py': '"""Hello: workflow wf_…', 'utils.py': '"""Helpers…', 'requirements.txt': '# Python packages…\n' }, type: Object })
+  @ApiProperty({ description: 'The files that ran: byte-identical to an export of that workflow version', example: { 'main.py': '"""Hello: workflow wf_…', 'utils.py': '"""Helpers…', 'requirements.txt': '# Python packages…\n' }, type: 'object', additionalProperties: { type: 'string' } })
   files!: Record<string, string>;
 }

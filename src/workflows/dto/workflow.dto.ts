@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsArray, IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 import { IsDisplayName } from '../../common/text.validators';
@@ -149,7 +149,12 @@ class GraphProblemDto {
 }
 
 class GraphErrorsDto {
-  @ApiProperty({ description: 'Problems keyed by node id', type: Object, example: { out: [{ code: 'UNRESOLVED_BINDING', message: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"', path: '/nodes/2/settings/value/result' }] } })
+  @ApiProperty({
+    description: 'Problems keyed by node id',
+    type: 'object',
+    additionalProperties: { type: 'array', items: { $ref: getSchemaPath(GraphProblemDto) } },
+    example: { out: [{ code: 'UNRESOLVED_BINDING', message: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"', path: '/nodes/2/settings/value/result' }] },
+  })
   nodes!: Record<string, GraphProblemDto[]>;
   @ApiProperty({ type: [GraphProblemDto], example: [] }) graph!: GraphProblemDto[];
 }
