@@ -69,28 +69,42 @@ export class OpenApiContract {
    * Where an answer breaks the contract of its operation, or [] when it keeps it. Routes the document
    * does not describe (Swagger UI assets, unmatched URLs) are not operations and are not checked.
    */
-  /** `body` is undefined when it is streamed (only its media type is checked). */
-  responseViolations(method: string, route: string, status: number, contentType: string | undefined, body: string | undefined): string[] {
+  /**
+   * Where an answer breaks its operation's declared responses: an undeclared status, a declared
+   * header missing (`required`) or off its schema, an undeclared media type, a body off its schema.
+   * `headers` are the reply's, by lower-case name; `body` is undefined when it is streamed.
+   */
+  responseViolations(method: string, route: string, status: number, headers: Record<string, unknown>, body: string | undefined): string[] {
     const path = openApiPath(route);
     const verb = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
     const operation = this.document.paths?.[path]?.[verb] as Json | undefined;
     if (!operation) return [];
     const name = `${method} ${path} → ${status}`;
-    const declared = operation.responses?.[String(status)] ?? operation.responses?.[`${String(status)[0]}XX`] ?? operation.responses?.default;
-    if (!declared) return [`${name}: status not declared (declared: ${Object.keys(operation.responses ?? {}).join(', ')})`];
-    if (method === 'HEAD' || body === '') return [];
-    const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
+    const key = [String(status), `${String(status)[0]}XX`, 'default'].find((candidate) => operation.responses?.[candidate]);
+    if (!key) return [`${name}: status not declared (declared: ${Object.keys(operation.responses ?? {}).join(', ')})`];
+    const declared = operation.responses[key] as Json;
+    const at = (...rest: string[]) => pointer('paths', path, verb, 'responses', key, ...rest);
+    const found: string[] = [];
+    for (const [header, spec] of Object.entries((declared.headers ?? {}) as Record<string, Json>)) {
+      const value = headers[header.toLowerCase()];
+      if (value === undefined) {
+        if (spec.required) found.push(`${name}: header ${header} missing`);
+      } else if (spec.schema) {
+        found.push(...this.violationsAt(at('headers', header, 'schema'), String(value)).map((violation) => `${name}: header ${header} ${violation}`));
+      }
+    }
+    if (method === 'HEAD' || body === '') return found;
+    const mediaType = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const media = declared.content?.[mediaType] as Json | undefined;
-    if (!media) return [`${name}: media type "${mediaType}" not declared (declared: ${Object.keys(declared.content ?? {}).join(', ') || 'no body'})`];
-    if (body === undefined || !media.schema || !/^application\/(.+\+)?json$/.test(mediaType)) return [];
+    if (!media) return [...found, `${name}: media type "${mediaType}" not declared (declared: ${Object.keys(declared.content ?? {}).join(', ') || 'no body'})`];
+    if (body === undefined || !media.schema || !/^application\/(.+\+)?json$/.test(mediaType)) return found;
     let value: unknown;
     try {
       value = JSON.parse(body);
     } catch {
-      return [`${name}: the body is not JSON`];
+      return [...found, `${name}: the body is not JSON`];
     }
-    const at = pointer('paths', path, verb, 'responses', Object.keys(operation.responses).find((key) => operation.responses[key] === declared)!, 'content', mediaType, 'schema');
-    return this.violationsAt(at, value).map((violation) => `${name}: ${violation}`);
+    return [...found, ...this.violationsAt(at('content', mediaType, 'schema'), value).map((violation) => `${name}: ${violation}`)];
   }
 
   /** Every `example` (and `examples[*].value`) of the document that does not match its own schema. */
@@ -150,8 +164,7 @@ export function checkResponsesAgainstContract(app: NestFastifyApplication): Nest
     const route = request.routeOptions.url;
     if (route === undefined) return payload;
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload === null || payload === undefined ? '' : undefined;
-    const contentType = reply.getHeader('content-type');
-    violations.push(...contract.responseViolations(request.method, route, reply.statusCode, typeof contentType === 'string' ? contentType : undefined, body));
+    violations.push(...contract.responseViolations(request.method, route, reply.statusCode, reply.getHeaders(), body));
     return payload;
   });
   return app;
