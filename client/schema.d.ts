@@ -3002,7 +3002,7 @@ export interface operations {
             201: {
                 headers: {
                     /** @description The version, for If-Match */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3338,7 +3338,7 @@ export interface operations {
             200: {
                 headers: {
                     /** @description The version, for If-Match */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3481,6 +3481,8 @@ export interface operations {
             /** @description The replaced workflow, its version incremented */
             200: {
                 headers: {
+                    /** @description The version, for If-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
