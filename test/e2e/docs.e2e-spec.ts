@@ -207,7 +207,7 @@ describe('API documentation', () => {
     expect(new OpenApiContract(lying).exampleViolations()).toEqual(['/components/schemas/SystemDto/properties/loadAverage/example: /2 must be number']);
   });
 
-  it('catches an answer the document does not describe: a wrong type, an unnamed field, an undeclared status, media type or header', async () => {
+  it('catches an answer the document does not describe: a wrong type, an unnamed field, an undeclared operation, status, media type or header', async () => {
     // The check every e2e answer goes through (test/support/openapi-responses.ts), given a document that lies.
     const answer = await t.http.get('/v1/system').set('Authorization', t.bearer(t.adminKey)).expect(200);
     const lying = structuredClone(spec);
@@ -225,6 +225,9 @@ describe('API documentation', () => {
     ]);
     expect(check(new OpenApiContract(spec), 404, 'application/json')).toEqual([expect.stringMatching(/^GET \/v1\/system → 404: status not declared/)]);
     expect(check(new OpenApiContract(spec), 200, 'text/html')).toEqual([expect.stringMatching(/^GET \/v1\/system → 200: media type "text\/html" not declared/)]);
+    delete lying.paths['/v1/system'];
+    expect(check(new OpenApiContract(lying), 200, 'application/json')).toEqual(['GET /v1/system: the operation is not in the document']);
+    lying.paths['/v1/system'] = structuredClone(spec.paths['/v1/system']);
     lying.paths['/v1/system'].get.responses['200'].headers = { 'X-Not-Sent': { required: true, schema: { type: 'string' } }, 'X-Request-Id': { schema: { type: 'string', pattern: '^nope' } } };
     expect(check(new OpenApiContract(lying), 200, 'application/json')).toEqual(
       expect.arrayContaining(['GET /v1/system → 200: header X-Not-Sent missing', 'GET /v1/system → 200: header X-Request-Id / must match pattern "^nope"']),

@@ -2,7 +2,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
-import { buildOpenApiDocument } from '../../src/app.factory';
+import { buildOpenApiDocument, DOCS_PATH } from '../../src/app.factory';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an OpenAPI document is walked dynamically
 type Json = Record<string, any>;
@@ -66,19 +66,16 @@ export class OpenApiContract {
   }
 
   /**
-   * Where an answer breaks the contract of its operation, or [] when it keeps it. Routes the document
-   * does not describe (Swagger UI assets, unmatched URLs) are not operations and are not checked.
-   */
-  /**
-   * Where an answer breaks its operation's declared responses: an undeclared status, a declared
-   * header missing (`required`) or off its schema, an undeclared media type, a body off its schema.
+   * Where an answer breaks its operation's declared responses: an undocumented operation, an
+   * undeclared status, a declared header missing (`required`) or off its schema, an undeclared
+   * media type, a body off its schema.
    * `headers` are the reply's, by lower-case name; `body` is undefined when it is streamed.
    */
   responseViolations(method: string, route: string, status: number, headers: Record<string, unknown>, body: string | undefined): string[] {
     const path = openApiPath(route);
     const verb = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
     const operation = this.document.paths?.[path]?.[verb] as Json | undefined;
-    if (!operation) return [];
+    if (!operation) return [`${method} ${path}: the operation is not in the document`];
     const name = `${method} ${path} → ${status}`;
     const key = [String(status), `${String(status)[0]}XX`, 'default'].find((candidate) => operation.responses?.[candidate]);
     if (!key) return [`${name}: status not declared (declared: ${Object.keys(operation.responses ?? {}).join(', ')})`];
@@ -162,7 +159,8 @@ export function checkResponsesAgainstContract(app: NestFastifyApplication): Nest
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (request, reply, payload) => {
     const route = request.routeOptions.url;
-    if (route === undefined) return payload;
+    // Not operations: an unmatched URL, and Swagger UI's own pages and the document itself.
+    if (route === undefined || route === `/${DOCS_PATH}` || route.startsWith(`/${DOCS_PATH}/`) || route.startsWith(`/${DOCS_PATH}-`)) return payload;
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload === null || payload === undefined ? '' : undefined;
     violations.push(...contract.responseViolations(request.method, route, reply.statusCode, reply.getHeaders(), body));
     return payload;
