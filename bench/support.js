@@ -39,7 +39,8 @@ const verdict = (ok) => (ok ? 'PASS' : 'MISSED');
 
 function table(header, rows) {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => String(row[column]).length)));
-  const line = (cells) => '  ' + cells.map((cell, column) => (column === 0 ? String(cell).padEnd(widths[column]) : String(cell).padStart(widths[column]))).join('  ');
+  const line = (cells) =>
+    '  ' + cells.map((cell, column) => (column === 0 ? String(cell).padEnd(widths[column]) : String(cell).padStart(widths[column]))).join('  ');
   console.log(line(header));
   rows.forEach((row) => console.log(line(row)));
 }
@@ -149,7 +150,23 @@ function runDirect(python, dir, env) {
 }
 
 module.exports = {
-  ROOT, BIN, KEY, AUTH, TERMINAL,
-  flag, sleep, sorted, median, percentile, ms, verdict, table,
-  startServer, stopServer, call, pollExecution, executeAndWait, runDirect,
+  ROOT,
+  BIN,
+  KEY,
+  AUTH,
+  TERMINAL,
+  flag,
+  sleep,
+  sorted,
+  median,
+  percentile,
+  ms,
+  verdict,
+  table,
+  startServer,
+  stopServer,
+  call,
+  pollExecution,
+  executeAndWait,
+  runDirect,
 };

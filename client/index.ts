@@ -66,7 +66,12 @@ export class TensorifyApiError extends Error {
 export function isErrorEnvelope(body: unknown): body is ErrorEnvelope {
   if (typeof body !== 'object' || body === null || !('error' in body)) return false;
   const error = (body as { error: unknown }).error;
-  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' && typeof (error as { message?: unknown }).message === 'string';
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
 }
 
 /** The data of a successful call; throws TensorifyApiError for an error answer. */
@@ -101,7 +106,11 @@ export class TensorifyTimeoutError extends Error {
  * Polls `GET /v1/executions/{id}` until the execution has finished (completed, failed, cancelled
  * or timed out) and returns it. Errors other than 429 throw TensorifyApiError.
  */
-export async function waitForExecution(client: TensorifyClient, id: string, { timeoutMs = 60_000, intervalMs = 250, signal }: WaitOptions = {}): Promise<Execution> {
+export async function waitForExecution(
+  client: TensorifyClient,
+  id: string,
+  { timeoutMs = 60_000, intervalMs = 250, signal }: WaitOptions = {},
+): Promise<Execution> {
   const deadline = Date.now() + timeoutMs;
   let last: Execution | undefined;
   for (;;) {

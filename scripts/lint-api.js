@@ -31,7 +31,12 @@ function runJson(bin, args) {
 /** Redocly's problems as `{ severity, rule, where, message }`. */
 function redocly(file) {
   const report = runJson('redocly', ['lint', file, '--config', join(ROOT, 'redocly.yaml'), '--format', 'json']);
-  return report.problems.map((p) => ({ severity: p.severity === 'error' ? 'error' : 'warning', rule: p.ruleId, where: p.location?.[0]?.pointer ?? '', message: p.message }));
+  return report.problems.map((p) => ({
+    severity: p.severity === 'error' ? 'error' : 'warning',
+    rule: p.ruleId,
+    where: p.location?.[0]?.pointer ?? '',
+    message: p.message,
+  }));
 }
 
 /** Spectral's problems as `{ severity, rule, where, message }` (its severities: 0 error, 1 warning, 2 info, 3 hint). */
@@ -46,7 +51,10 @@ async function main() {
     const file = join(dir, 'openapi.json');
     writeFileSync(file, `${JSON.stringify(await builtServerDocument(), null, 2)}\n`);
     let failed = false;
-    for (const [name, lint] of [['Redocly', redocly], ['Spectral', spectral]]) {
+    for (const [name, lint] of [
+      ['Redocly', redocly],
+      ['Spectral', spectral],
+    ]) {
       const problems = lint(file);
       const count = (severity) => problems.filter((p) => p.severity === severity).length;
       for (const p of problems) process.stdout.write(`  ${name} ${p.severity} ${p.rule} ${p.where}: ${p.message}\n`);

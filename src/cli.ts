@@ -59,7 +59,11 @@ async function checked<T extends object>(dto: new () => T, input: object): Promi
 function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cell = (value: unknown) => (value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
 }
 
@@ -68,7 +72,10 @@ function print(json: boolean, value: unknown, human: string): void {
 }
 
 function parseScopes(text: string): Scope[] {
-  const scopes = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
   if (unknown.length > 0) throw new UsageError(`unknown scope(s) ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
   return scopes as Scope[];
@@ -85,18 +92,22 @@ export function buildProgram(): Command {
     .command('start', { isDefault: true })
     .description('start the HTTP server (configured by TENSORIFY_* environment variables)')
     .option('--api-only', 'serve the API without running executions (distributed mode: workers run them; same as TENSORIFY_PROCESS_EXECUTIONS=false)')
-    .action(async (options: { apiOnly?: boolean }) => runServer(loadConfig(options.apiOnly ? { ...process.env, TENSORIFY_PROCESS_EXECUTIONS: 'false' } : process.env)));
+    .action(async (options: { apiOnly?: boolean }) =>
+      runServer(loadConfig(options.apiOnly ? { ...process.env, TENSORIFY_PROCESS_EXECUTIONS: 'false' } : process.env)),
+    );
 
   program
     .command('worker')
     .description('run executions from the Redis queue of the distributed mode, without serving the API (needs TENSORIFY_REDIS_URL)')
     .option('--health-port <port>', 'serve GET /health and GET /metrics on 127.0.0.1 at this port (0 picks one)')
-    .option('--health-file <path>', 'keep the worker\'s state in this file, rewritten every 5 s, removed at exit')
+    .option('--health-file <path>', "keep the worker's state in this file, rewritten every 5 s, removed at exit")
     .action(async (options: { healthPort?: string; healthFile?: string }) => {
       const port = options.healthPort === undefined ? undefined : Number(options.healthPort);
-      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--health-port must be a port number, not "${options.healthPort}"`);
+      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+        throw new UsageError(`--health-port must be a port number, not "${options.healthPort}"`);
       const config = loadConfig();
-      if (config.redisUrl === null) throw new UsageError('the worker needs TENSORIFY_REDIS_URL: it takes its jobs from the Redis queue of the distributed mode');
+      if (config.redisUrl === null)
+        throw new UsageError('the worker needs TENSORIFY_REDIS_URL: it takes its jobs from the Redis queue of the distributed mode');
       await runWorker(config, { healthPort: port, healthFile: options.healthFile });
     });
 
@@ -145,7 +156,11 @@ export function buildProgram(): Command {
           rows.push(...page.items.map((k) => apiKeys.toDto(k)));
           cursor = page.nextCursor ?? undefined;
         } while (cursor);
-        print(!!opts.json, rows, table(rows as unknown as Record<string, unknown>[], ['id', 'prefix', 'name', 'workspaceId', 'scopes', 'expiresAt', 'lastUsedAt', 'revokedAt']));
+        print(
+          !!opts.json,
+          rows,
+          table(rows as unknown as Record<string, unknown>[], ['id', 'prefix', 'name', 'workspaceId', 'scopes', 'expiresAt', 'lastUsedAt', 'revokedAt']),
+        );
       }),
     );
   keys
@@ -173,7 +188,11 @@ export function buildProgram(): Command {
       await withServices(async (app) => {
         const service = app.get(WorkspacesService);
         const workspace = service.toDto(await service.create(dto));
-        print(!!opts.json, workspace, `Created workspace ${workspace.name} (${workspace.id}), plan ${workspace.plan}, ${workspace.rateLimitPerMinute} requests/minute.`);
+        print(
+          !!opts.json,
+          workspace,
+          `Created workspace ${workspace.name} (${workspace.id}), plan ${workspace.plan}, ${workspace.rateLimitPerMinute} requests/minute.`,
+        );
       });
     });
   workspaces
@@ -199,7 +218,10 @@ export function buildProgram(): Command {
     .command('verify')
     .description('load an executor plugin as the server does and report every rule it breaks (exit code 1 when one fails)')
     .argument('<path-or-package>', 'a plugin directory, a .tgz made by npm pack, or the name of a package installed in node_modules')
-    .option('-c, --config <json-or-file>', "the executor's configuration, as in TENSORIFY_EXECUTORS (keyed by id for a package of several executors): JSON, or a JSON file; default {}")
+    .option(
+      '-c, --config <json-or-file>',
+      "the executor's configuration, as in TENSORIFY_EXECUTORS (keyed by id for a package of several executors): JSON, or a JSON file; default {}",
+    )
     .option('--run', 'also run the hello program through each executor and check its exit code and output')
     .option('--json', 'print JSON')
     // A missing argument or an unknown option is a usage error: exit code 2, as for the other usage errors of verify.

@@ -26,7 +26,14 @@ export async function runWorker(config: AppConfig, options: WorkerOptions = {}):
   const log = new Logger('Worker');
   const app = await initApp(await createApp({ config: { ...config, processExecutions: true } }));
   const queue = app.get<ExecutionQueue>(EXECUTION_QUEUE);
-  const state = () => ({ status: 'ok', role: 'worker', version: PACKAGE_VERSION, pid: process.pid, concurrency: config.executionConcurrency, queue: queue.stats() });
+  const state = () => ({
+    status: 'ok',
+    role: 'worker',
+    version: PACKAGE_VERSION,
+    pid: process.pid,
+    concurrency: config.executionConcurrency,
+    queue: queue.stats(),
+  });
 
   let server: http.Server | undefined;
   if (options.healthPort !== undefined) {

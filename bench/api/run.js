@@ -147,7 +147,9 @@ async function main() {
     console.log(`  tensorify-server   ${median(serverRates).toFixed(0)} req/s (median)`);
     console.log(`  bare node http     ${median(bareRates).toFixed(0)} req/s (median)`);
     console.log(`  ratio              ${ratio.toFixed(2)}   (target >= 0.40: ${verdict(ratio >= 0.4)})`);
-    console.log(`  CPU per request    tensorify ${median(serverCpu).toFixed(0)} µs, bare node ${median(bareCpu).toFixed(0)} µs (ratio ${(median(bareCpu) / median(serverCpu)).toFixed(2)}; steadier than req/s on a shared machine)`);
+    console.log(
+      `  CPU per request    tensorify ${median(serverCpu).toFixed(0)} µs, bare node ${median(bareCpu).toFixed(0)} µs (ratio ${(median(bareCpu) / median(serverCpu)).toFixed(2)}; steadier than req/s on a shared machine)`,
+    );
     console.log(`  server RSS         ${rssAfter20k.toFixed(0)} MB after the first 20000 requests   (target < 200 MB: ${verdict(rssAfter20k < 200)})`);
     console.log(`                     ${rss.toFixed(0)} MB after ${serverRequests + 20000} requests`);
     console.log(`  start to first 200 of /health   ${(startupMs / 1000).toFixed(2)} s   (target < 2 s: ${verdict(startupMs < 2000)})`);

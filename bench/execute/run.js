@@ -27,11 +27,7 @@ const { execFileSync } = require('node:child_process');
 const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { availableParallelism, tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
-const {
-  ROOT, AUTH, TERMINAL,
-  sleep, median, percentile, ms, verdict, table,
-  startServer, stopServer, call, pollExecution, runDirect,
-} = require('../support');
+const { ROOT, AUTH, TERMINAL, sleep, median, percentile, ms, verdict, table, startServer, stopServer, call, pollExecution, runDirect } = require('../support');
 
 const EXAMPLES = process.env.BENCH_EXAMPLES_DIR ?? join(ROOT, '..', 'shared', 'examples');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -192,7 +188,9 @@ async function main() {
     };
     const expected = JSON.stringify(hello.expected);
 
-    console.log(`hello (${hello.source}): ${Object.keys(files).join(', ')}; requirements.txt ${packages(files['requirements.txt']) ? 'lists packages (runs in a venv)' : 'lists no package (no venv)'}`);
+    console.log(
+      `hello (${hello.source}): ${Object.keys(files).join(', ')}; requirements.txt ${packages(files['requirements.txt']) ? 'lists packages (runs in a venv)' : 'lists no package (no venv)'}`,
+    );
     console.log(`python3 on PATH: ${python.onPath} -> ${python.executable} (Python ${python.version}); direct runs use ${python.executable}`);
 
     // Cold start: the first execution also probes the interpreter.
@@ -200,9 +198,11 @@ async function main() {
     const coldId = await submit(api, workflowId, hello.inputs);
     const cold = await follow(api, coldId);
     const coldMs = performance.now() - started;
-    if (cold.status !== 'completed') throw new Error(`the first execution ended ${cold.status}: ${JSON.stringify(await call(api, 'GET', `/v1/executions/${coldId}`))}`);
+    if (cold.status !== 'completed')
+      throw new Error(`the first execution ended ${cold.status}: ${JSON.stringify(await call(api, 'GET', `/v1/executions/${coldId}`))}`);
     const coldExecution = await call(api, 'GET', `/v1/executions/${coldId}`);
-    if (JSON.stringify(coldExecution.output) !== expected) throw new Error(`the execution's output is ${JSON.stringify(coldExecution.output)}, expected ${expected}`);
+    if (JSON.stringify(coldExecution.output) !== expected)
+      throw new Error(`the execution's output is ${JSON.stringify(coldExecution.output)}, expected ${expected}`);
     const executors = await call(api, 'GET', '/v1/executors');
     const local = executors.executors.find((e) => e.id === 'local');
     console.log(`local executor: ${local?.detail ?? '(not listed)'}; first execution (cold, probes the interpreter) ${ms(coldMs)} ms`);
@@ -274,7 +274,8 @@ async function main() {
       phases.queued.push(startedAt - created);
       phases.running.push(completed - startedAt);
       phases.toObserved.push(run.observedAt - completed);
-      for (const line of e.logs) if (!/^\[node |^\{/.test(line)) systemLines.set(line.replace(/\d+/g, 'N'), (systemLines.get(line.replace(/\d+/g, 'N')) ?? 0) + 1);
+      for (const line of e.logs)
+        if (!/^\[node |^\{/.test(line)) systemLines.set(line.replace(/\d+/g, 'N'), (systemLines.get(line.replace(/\d+/g, 'N')) ?? 0) + 1);
     }
     if (wrongOutputs > 0) throw new Error(`${wrongOutputs} executions did not output ${expected}`);
 
@@ -298,11 +299,15 @@ async function main() {
       ],
     );
     console.log(`  polling: median ${median(polls)} GETs per execution`);
-    console.log('  an SSE run from its own timestamps (median ms): ' +
-      `POST sent -> createdAt ${ms(median(phases.toCreated))}, queued (createdAt -> startedAt) ${ms(median(phases.queued))}, ` +
-      `running (startedAt -> completedAt) ${ms(median(phases.running))}, completedAt -> end seen ${ms(median(phases.toObserved))}`);
-    console.log(`  CPU per run: server process ${ms(serverCpuSum.sse / RUNS)} ms (SSE) / ${ms(serverCpuSum.poll / RUNS)} ms (polling), ` +
-      `its children (sh + python) ${ms(serverCpuSum.sseChildren / RUNS)} ms; direct python ${ms(directCpu / RUNS)} ms`);
+    console.log(
+      '  an SSE run from its own timestamps (median ms): ' +
+        `POST sent -> createdAt ${ms(median(phases.toCreated))}, queued (createdAt -> startedAt) ${ms(median(phases.queued))}, ` +
+        `running (startedAt -> completedAt) ${ms(median(phases.running))}, completedAt -> end seen ${ms(median(phases.toObserved))}`,
+    );
+    console.log(
+      `  CPU per run: server process ${ms(serverCpuSum.sse / RUNS)} ms (SSE) / ${ms(serverCpuSum.poll / RUNS)} ms (polling), ` +
+        `its children (sh + python) ${ms(serverCpuSum.sseChildren / RUNS)} ms; direct python ${ms(directCpu / RUNS)} ms`,
+    );
     console.log(`  busy machine time charged to none of these processes: ${ms(latencyCpu.other)} ms per run (a large figure: another load shared the machine)`);
     if (systemLines.size > 0) {
       console.log(`  executor system lines in the ${RUNS} SSE runs: ${[...systemLines].map(([line, n]) => `${n} x "${line}"`).join('; ')}`);
@@ -359,7 +364,9 @@ async function main() {
     const viaList = await burst('list');
     const ratio = viaSse.rate / spawns.rate;
     console.log('');
-    console.log(`Throughput: ${EXECUTIONS} at once, concurrency ${CONCURRENCY} (TENSORIFY_EXECUTION_CONCURRENCY; direct: a pool of ${CONCURRENCY}), ${availableParallelism()} CPUs`);
+    console.log(
+      `Throughput: ${EXECUTIONS} at once, concurrency ${CONCURRENCY} (TENSORIFY_EXECUTION_CONCURRENCY; direct: a pool of ${CONCURRENCY}), ${availableParallelism()} CPUs`,
+    );
     const row = (title, r) => [
       title,
       r.seconds.toFixed(2),
@@ -372,14 +379,22 @@ async function main() {
     ];
     table(
       ['', 'wall s', 'per s', 'server', 'sh+python', 'this script', 'unattributed', 'machine busy'],
-      [row('API, first POST to last SSE end', viaSse), row(`API, list polled every ${LIST_POLL_MS} ms`, viaList), row(`direct spawns, pool of ${CONCURRENCY}`, spawns)],
+      [
+        row('API, first POST to last SSE end', viaSse),
+        row(`API, list polled every ${LIST_POLL_MS} ms`, viaList),
+        row(`direct spawns, pool of ${CONCURRENCY}`, spawns),
+      ],
     );
     console.log('  (CPU ms per execution. "unattributed": busy machine time charged to none of these: kernel work of process');
-    console.log('   creation and exit, orphans reaped by init (the executor\'s watcher subshell), and any other load on the machine)');
+    console.log("   creation and exit, orphans reaped by init (the executor's watcher subshell), and any other load on the machine)");
 
     console.log('');
-    console.log(`  overhead, median API (SSE) - median direct   ${ms(overhead)} ms   (target < ${TARGET_OVERHEAD_MS} ms: ${verdict(overhead < TARGET_OVERHEAD_MS)})`);
-    console.log(`  executions/s / direct spawns/s               ${ratio.toFixed(2)}   (target >= ${TARGET_RATIO}: ${verdict(ratio >= TARGET_RATIO)}; ${viaSse.rate.toFixed(1)} / ${spawns.rate.toFixed(1)})`);
+    console.log(
+      `  overhead, median API (SSE) - median direct   ${ms(overhead)} ms   (target < ${TARGET_OVERHEAD_MS} ms: ${verdict(overhead < TARGET_OVERHEAD_MS)})`,
+    );
+    console.log(
+      `  executions/s / direct spawns/s               ${ratio.toFixed(2)}   (target >= ${TARGET_RATIO}: ${verdict(ratio >= TARGET_RATIO)}; ${viaSse.rate.toFixed(1)} / ${spawns.rate.toFixed(1)})`,
+    );
   } catch (error) {
     if (server) process.stderr.write(`server output (last part):\n${server.logs().slice(-4000)}\n`);
     throw error;

@@ -20,7 +20,15 @@ process.on('message', (message) => {
         return;
       }
       process.send(
-        { total: result.requests.total, duration: result.duration, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, p50: result.latency.p50, p99: result.latency.p99 },
+        {
+          total: result.requests.total,
+          duration: result.duration,
+          non2xx: result.non2xx,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+        },
         () => process.exit(0),
       );
     });

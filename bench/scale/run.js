@@ -104,7 +104,10 @@ function cleanup(hard) {
     const running = [...children];
     if (hard) running.forEach((child) => child.kill('SIGKILL'));
     await Promise.all(running.map((child) => stop(child)));
-    if (database) await adminQuery(`DROP DATABASE IF EXISTS ${database.name} WITH (FORCE)`).catch((error) => console.error(`could not drop ${database.name}: ${error.message}`));
+    if (database)
+      await adminQuery(`DROP DATABASE IF EXISTS ${database.name} WITH (FORCE)`).catch((error) =>
+        console.error(`could not drop ${database.name}: ${error.message}`),
+      );
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   })();
   return cleaning;
@@ -151,7 +154,11 @@ async function freeLoopbackPort() {
 async function startRedis() {
   const port = await freeLoopbackPort();
   const dir = dataDir('redis');
-  const child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`redis-server not ready within 10 s:\n${out}`)), 10_000);
@@ -278,11 +285,14 @@ async function batch(api, count) {
   const notCompleted = listed.filter((execution) => execution.status !== 'completed');
   if (listed.length !== count || notCompleted.length > 0 || !ids.every((id) => listed.some((execution) => execution.id === id))) {
     const sample = notCompleted[0] ? await call(api, 'GET', `/v1/executions/${notCompleted[0].id}`) : undefined;
-    throw new Error(`batch ${batches}: ${listed.length} of ${count} executions listed, ${notCompleted.length} not completed${sample ? `, e.g. ${JSON.stringify({ status: sample.status, error: sample.error })}` : ''}`);
+    throw new Error(
+      `batch ${batches}: ${listed.length} of ${count} executions listed, ${notCompleted.length} not completed${sample ? `, e.g. ${JSON.stringify({ status: sample.status, error: sample.error })}` : ''}`,
+    );
   }
   await pool(ids.length, 16, async (index) => {
     const execution = await call(api, 'GET', `/v1/executions/${ids[index]}`);
-    if (JSON.stringify(execution.output) !== helloExpected) throw new Error(`execution ${ids[index]}: output ${JSON.stringify(execution.output)}, expected ${helloExpected}`);
+    if (JSON.stringify(execution.output) !== helloExpected)
+      throw new Error(`execution ${ids[index]}: output ${JSON.stringify(execution.output)}, expected ${helloExpected}`);
   });
   const lastCompleted = Math.max(...listed.map((execution) => Date.parse(execution.completedAt)));
   return { seconds: (lastCompleted - startedAt) / 1000, busy: busy(cpuBefore, cpuAfter) };
@@ -301,10 +311,11 @@ const split = (total, parts) => Array.from({ length: parts }, (_, index) => Math
 async function httpLoad(targets, path, seconds) {
   const shares = split(CONNECTIONS, INSTANCES);
   const clients = shares.map(() => track(fork(join(__dirname, 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
-  const message = (child) => new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`autocannon process exited with ${code}`)));
-  });
+  const message = (child) =>
+    new Promise((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`autocannon process exited with ${code}`)));
+    });
   await Promise.all(
     clients.map((child, index) => {
       const ready = message(child);
@@ -323,7 +334,8 @@ async function httpLoad(targets, path, seconds) {
   const cpuAfter = cpuCounters();
   for (const result of results) {
     if (result.error) throw new Error(`autocannon: ${result.error}`);
-    if (result.non2xx > 0 || result.errors > 0) throw new Error(`autocannon: ${result.non2xx} non-2xx answers, ${result.errors} errors (${result.timeouts} timeouts)`);
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`autocannon: ${result.non2xx} non-2xx answers, ${result.errors} errors (${result.timeouts} timeouts)`);
   }
   return {
     rate: results.reduce((sum, result) => sum + result.total / result.duration, 0),
@@ -339,7 +351,9 @@ async function main() {
   const wallStarted = performance.now();
   const model = cpus()[0]?.model ?? 'unknown CPU';
   const loadBefore = loadAverage();
-  console.log(`bench/scale on ${CORES} core(s) (${model.trim()}): 1 vs ${WORKERS} worker(s) of ${CONCURRENCY} concurrent executions each; 1 vs ${INSTANCES} API instance(s)`);
+  console.log(
+    `bench/scale on ${CORES} core(s) (${model.trim()}): 1 vs ${WORKERS} worker(s) of ${CONCURRENCY} concurrent executions each; 1 vs ${INSTANCES} API instance(s)`,
+  );
 
   // Services: a scratch PostgreSQL database, a private Redis.
   try {
@@ -390,7 +404,9 @@ async function main() {
     execRuns[count].push(EXECUTIONS / seconds);
     execBusy[count].push(fraction);
     perWorker[count] = after.map((value, index) => value - before[index]);
-    console.log(`  ${count} worker(s): ${EXECUTIONS} executions in ${seconds.toFixed(2)} s = ${(EXECUTIONS / seconds).toFixed(1)}/s (runs per worker ${perWorker[count].join('/')}, cores ${percent(fraction)} busy)`);
+    console.log(
+      `  ${count} worker(s): ${EXECUTIONS} executions in ${seconds.toFixed(2)} s = ${(EXECUTIONS / seconds).toFixed(1)}/s (runs per worker ${perWorker[count].join('/')}, cores ${percent(fraction)} busy)`,
+    );
   }
   await setWorkers(0); // idle during the HTTP load
 
@@ -405,18 +421,29 @@ async function main() {
   for (const count of httpOrder) {
     const result = await httpLoad(urls.slice(0, count), path, SECONDS);
     httpRuns[count].push(result);
-    console.log(`  ${count} instance(s): ${result.rate.toFixed(0)} requests/s (p50 ${result.p50} ms, p99 ${result.p99} ms, cores ${percent(result.busy)} busy)`);
+    console.log(
+      `  ${count} instance(s): ${result.rate.toFixed(0)} requests/s (p50 ${result.p50} ms, p99 ${result.p99} ms, cores ${percent(result.busy)} busy)`,
+    );
   }
 
   // ---- report ----
   const exec1 = median(execRuns[1]);
   const execN = median(execRuns[WORKERS]);
-  console.log(`\nhello, ${EXECUTIONS} executions per batch (${IN_FLIGHT} POSTs in flight, one API instance), first POST → last completed; median of ${ROUNDS}:`);
+  console.log(
+    `\nhello, ${EXECUTIONS} executions per batch (${IN_FLIGHT} POSTs in flight, one API instance), first POST → last completed; median of ${ROUNDS}:`,
+  );
   table(
     ['setup', 'executions/s', 'min–max', 'concurrent runs', 'cores busy', 'runs per worker (last batch)'],
     [
       ['1 worker', exec1.toFixed(1), range(execRuns[1], 1), CONCURRENCY, percent(median(execBusy[1])), perWorker[1].join('/')],
-      [`${WORKERS} workers`, execN.toFixed(1), range(execRuns[WORKERS], 1), WORKERS * CONCURRENCY, percent(median(execBusy[WORKERS])), perWorker[WORKERS].join('/')],
+      [
+        `${WORKERS} workers`,
+        execN.toFixed(1),
+        range(execRuns[WORKERS], 1),
+        WORKERS * CONCURRENCY,
+        percent(median(execBusy[WORKERS])),
+        perWorker[WORKERS].join('/'),
+      ],
       [`ratio ${WORKERS}/1`, (execN / exec1).toFixed(2), '', '', '', ''],
     ],
   );
@@ -427,8 +454,28 @@ async function main() {
   table(
     ['setup', 'requests/s', 'min–max', 'p50 ms', 'p99 ms', 'cores busy'],
     [
-      ['1 instance', http1.toFixed(0), range(httpRuns[1].map((r) => r.rate), 0), rate(1, 'p50'), rate(1, 'p99'), percent(rate(1, 'busy'))],
-      [`${INSTANCES} instances`, httpN.toFixed(0), range(httpRuns[INSTANCES].map((r) => r.rate), 0), rate(INSTANCES, 'p50'), rate(INSTANCES, 'p99'), percent(rate(INSTANCES, 'busy'))],
+      [
+        '1 instance',
+        http1.toFixed(0),
+        range(
+          httpRuns[1].map((r) => r.rate),
+          0,
+        ),
+        rate(1, 'p50'),
+        rate(1, 'p99'),
+        percent(rate(1, 'busy')),
+      ],
+      [
+        `${INSTANCES} instances`,
+        httpN.toFixed(0),
+        range(
+          httpRuns[INSTANCES].map((r) => r.rate),
+          0,
+        ),
+        rate(INSTANCES, 'p50'),
+        rate(INSTANCES, 'p99'),
+        percent(rate(INSTANCES, 'busy')),
+      ],
       [`ratio ${INSTANCES}/1`, (httpN / http1).toFixed(2), '', '', '', ''],
     ],
   );
@@ -448,7 +495,9 @@ async function main() {
         `Rerun on a machine with more cores (e.g. --workers ${WORKERS} --instances ${INSTANCES} on ${Math.max(8, execProcesses + 2)}+ cores) to see that.`,
     );
   } else {
-    console.log(`A ratio well below ${WORKERS}/${INSTANCES} with cores left idle points at a shared bottleneck (PostgreSQL, Redis, the single API instance of the executions phase, or the load generators).`);
+    console.log(
+      `A ratio well below ${WORKERS}/${INSTANCES} with cores left idle points at a shared bottleneck (PostgreSQL, Redis, the single API instance of the executions phase, or the load generators).`,
+    );
   }
   console.log(`wall time ${((performance.now() - wallStarted) / 1000).toFixed(0)} s`);
 }

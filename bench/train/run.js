@@ -143,13 +143,15 @@ async function main() {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(programDir, name), text);
     writeFileSync(join(programDir, 'inputs.json'), JSON.stringify(classifier.inputs));
     const venv = await executorVenv(files['requirements.txt'] ?? '');
-    if (venv.requirements.length === 0) throw new Error('the classifier\'s requirements.txt lists no package: expected torch');
+    if (venv.requirements.length === 0) throw new Error("the classifier's requirements.txt lists no package: expected torch");
     const cached = readyVenv(venv.link) !== undefined;
     const executors = await call(api, 'GET', '/v1/executors');
     const local = executors.executors.find((e) => e.id === 'local');
 
     console.log(`classifier (${classifier.source}): ${Object.keys(files).join(', ')}; requirements: ${venv.requirements.join(', ')}`);
-    console.log(`local executor: ${local?.detail ?? '(not listed)'}; venv ${venv.link} ${cached ? '(cached)' : '(not built yet: the warm-up execution installs it)'}`);
+    console.log(
+      `local executor: ${local?.detail ?? '(not listed)'}; venv ${venv.link} ${cached ? '(cached)' : '(not built yet: the warm-up execution installs it)'}`,
+    );
 
     // Warm-up, not counted: one execution (builds the venv if need be), then one direct run in that venv.
     const warm = await execute(api, workflowId, classifier.inputs);
@@ -163,7 +165,8 @@ async function main() {
       );
     }
     checkExecution('the warm-up execution', warm.execution);
-    if (!venvReal) throw new Error(`the warm-up execution completed but ${venv.link} is no venv: the executor named its venv differently from plugins/local/dist`);
+    if (!venvReal)
+      throw new Error(`the warm-up execution completed but ${venv.link} is no venv: the executor named its venv differently from plugins/local/dist`);
     const python = join(venvReal, 'bin', 'python');
     const directEnv = {
       PATH: `${join(venvReal, 'bin')}:${SAFE_PATH}`,
@@ -175,7 +178,9 @@ async function main() {
     };
     const warmDirect = await direct(python, programDir, directEnv);
     checkAccuracy('the warm-up direct run', warmDirect.output);
-    console.log(`warm-up: execution ${(warm.ms / 1000).toFixed(1)} s${cached ? '' : ' (built the venv)'}, direct run ${(warmDirect.ms / 1000).toFixed(1)} s; direct runs use ${python}`);
+    console.log(
+      `warm-up: execution ${(warm.ms / 1000).toFixed(1)} s${cached ? '' : ' (built the venv)'}, direct run ${(warmDirect.ms / 1000).toFixed(1)} s; direct runs use ${python}`,
+    );
 
     // ---- rounds: sequential, interleaved, order swapped every round ----
     const directMs = [];
@@ -221,13 +226,19 @@ async function main() {
         [`(b) execute: POST until completed (GET every ${POLL_MS} ms)`, ms(median(executeMs)), ms(Math.min(...executeMs)), ms(Math.max(...executeMs))],
       ],
     );
-    console.log(`  accuracy: ${Math.min(...accuracies).toFixed(3)} to ${Math.max(...accuracies).toFixed(3)} over all ${accuracies.length} runs (each > ${MIN_ACCURACY})`);
-    console.log('  an execution from its own timestamps (median ms): ' +
-      `POST sent -> createdAt ${ms(median(phases.toCreated))}, queued (createdAt -> startedAt) ${ms(median(phases.queued))}, ` +
-      `running (startedAt -> completedAt) ${ms(median(phases.running))}, completedAt -> seen ${ms(median(phases.toObserved))}; median ${median(polls)} GETs`);
+    console.log(
+      `  accuracy: ${Math.min(...accuracies).toFixed(3)} to ${Math.max(...accuracies).toFixed(3)} over all ${accuracies.length} runs (each > ${MIN_ACCURACY})`,
+    );
+    console.log(
+      '  an execution from its own timestamps (median ms): ' +
+        `POST sent -> createdAt ${ms(median(phases.toCreated))}, queued (createdAt -> startedAt) ${ms(median(phases.queued))}, ` +
+        `running (startedAt -> completedAt) ${ms(median(phases.running))}, completedAt -> seen ${ms(median(phases.toObserved))}; median ${median(polls)} GETs`,
+    );
     console.log('');
     console.log(`  median execute - median direct              ${ms(median(executeMs) - median(directMs))} ms`);
-    console.log(`  ratio, median execute / median direct       ${ratio.toFixed(3)}   (target <= ${TARGET_RATIO}: ${verdict(ratio <= TARGET_RATIO)}; ${ms(median(executeMs))} / ${ms(median(directMs))} ms)`);
+    console.log(
+      `  ratio, median execute / median direct       ${ratio.toFixed(3)}   (target <= ${TARGET_RATIO}: ${verdict(ratio <= TARGET_RATIO)}; ${ms(median(executeMs))} / ${ms(median(directMs))} ms)`,
+    );
     console.log(`  wall time of this benchmark                 ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
   } catch (error) {
     if (server && !(error instanceof Plain)) process.stderr.write(`server output (last part):\n${server.logs().slice(-4000)}\n`);

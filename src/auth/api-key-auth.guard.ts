@@ -41,9 +41,7 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
       return (await super.canActivate(context)) as boolean;
     } catch (error) {
       if (!(error instanceof UnauthorizedError)) throw error;
-      const record = await this.counters
-        .increment(failuresKey, FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures')
-        .catch(() => null);
+      const record = await this.counters.increment(failuresKey, FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures').catch(() => null);
       if (record?.isBlocked) throw this.tooManyFailures(record.timeToBlockExpire);
       throw error;
     }
@@ -58,10 +56,10 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
   }
 
   private tooManyFailures(retryAfterSeconds: number): RateLimitedError {
-    return new RateLimitedError(
-      `Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s`,
-      retryAfterSeconds,
-      { limit: this.config.authFailuresPerMinute, windowSeconds: FAILURE_WINDOW_MS / 1000, scope: 'client-ip' },
-    );
+    return new RateLimitedError(`Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s`, retryAfterSeconds, {
+      limit: this.config.authFailuresPerMinute,
+      windowSeconds: FAILURE_WINDOW_MS / 1000,
+      scope: 'client-ip',
+    });
   }
 }

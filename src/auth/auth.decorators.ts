@@ -22,10 +22,7 @@ export function RequireScope(scope: Scope | typeof ANY_SCOPE): MethodDecorator &
     message: `This API key lacks the scope "${scope}"`,
     details: { requiredScope: scope },
   };
-  return applyDecorators(
-    SetMetadata(REQUIRED_SCOPE, scope),
-    ...(scope === ANY_SCOPE ? [] : [ApiErrors(forbidden)]),
-  );
+  return applyDecorators(SetMetadata(REQUIRED_SCOPE, scope), ...(scope === ANY_SCOPE ? [] : [ApiErrors(forbidden)]));
 }
 
 /**

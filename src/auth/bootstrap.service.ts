@@ -47,7 +47,12 @@ export class BootstrapService implements OnModuleInit {
     });
     this.result = { workspaceId: workspace.id, apiKeyId: apiKey.id, generatedSecret: this.config.bootstrapApiKey ? null : secret };
     this.log.log(
-      { workspaceId: workspace.id, apiKeyId: apiKey.id, prefix: apiKey.prefix, source: this.config.bootstrapApiKey ? 'TENSORIFY_BOOTSTRAP_API_KEY' : 'generated' },
+      {
+        workspaceId: workspace.id,
+        apiKeyId: apiKey.id,
+        prefix: apiKey.prefix,
+        source: this.config.bootstrapApiKey ? 'TENSORIFY_BOOTSTRAP_API_KEY' : 'generated',
+      },
       'Empty database: created the default workspace and its admin key',
     );
   }

@@ -50,7 +50,7 @@ export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
       for (const [id, lastUsedAt] of batch) await this.keys.update({ id }, { lastUsedAt });
     } catch (error) {
       for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
-      this.log.warn({ err: error }, 'Could not record API keys\' last use; will retry');
+      this.log.warn({ err: error }, "Could not record API keys' last use; will retry");
     }
   }
 }

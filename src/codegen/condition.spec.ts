@@ -131,7 +131,7 @@ describe(parseCondition.name, () => {
       expect(parsed('"a\\"b\\\\c\\/d\\b\\f\\n\\r\\t"')).toEqual({ kind: 'literal', value: 'a"b\\c/d\b\f\n\r\t' });
     });
 
-    it('reads a single-quoted string with the JSON escapes and \\\'', () => {
+    it("reads a single-quoted string with the JSON escapes and \\'", () => {
       expect(parsed("'it\\'s \\\"x\\\" \\\\ \\n'")).toEqual({ kind: 'literal', value: 'it\'s "x" \\ \n' });
     });
 
@@ -315,7 +315,8 @@ describe(parseCondition.name, () => {
     it('reports an unclosed parenthesis where the closing one is missing', () => {
       expect(failure('not ({{ a }} or ({{ b }})')).toEqual({
         offset: 25,
-        message: 'Condition "not ({{ a }} or ({{ b }})" is not valid at character 26: expected ")" to close the "(" at character 5 but found the end of the condition.',
+        message:
+          'Condition "not ({{ a }} or ({{ b }})" is not valid at character 26: expected ")" to close the "(" at character 5 but found the end of the condition.',
       });
     });
 

@@ -30,9 +30,7 @@ export interface ConditionSyntaxError {
   offset: number;
 }
 
-export function parseCondition(
-  text: string,
-): { ok: true; condition: ConditionNode; bindings: Binding[] } | { ok: false; error: ConditionSyntaxError } {
+export function parseCondition(text: string): { ok: true; condition: ConditionNode; bindings: Binding[] } | { ok: false; error: ConditionSyntaxError } {
   const parser = new ConditionParser(text);
   try {
     return { ok: true, condition: parser.parse(), bindings: parser.bindings };

@@ -8,7 +8,9 @@ describe('mergeImports', () => {
   });
 
   it('merges the names of one module and drops duplicates', () => {
-    expect(mergeImports(['from typing import Any', 'from typing import Callable, Any', 'import os', 'import os'])).toBe('import os\nfrom typing import Any, Callable');
+    expect(mergeImports(['from typing import Any', 'from typing import Callable, Any', 'import os', 'import os'])).toBe(
+      'import os\nfrom typing import Any, Callable',
+    );
   });
 
   it('sorts dotted modules with their package and keeps aliases', () => {

@@ -27,7 +27,11 @@ function parseRequirement(line: string): { name: string; extras: string[]; speci
   const match = REQUIREMENT.exec(line.trim());
   if (!match || match[3].includes('@')) throw new Error(`"${line}" is not a pip requirement of the form name[extras]>=version ; marker`);
   const [, name, extras = '', specifiers, marker = ''] = match;
-  const list = (text: string) => text.split(',').map((part) => part.replace(/\s+/g, '')).filter((part) => part !== '');
+  const list = (text: string) =>
+    text
+      .split(',')
+      .map((part) => part.replace(/\s+/g, ''))
+      .filter((part) => part !== '');
   return { name, extras: list(extras), specifiers: list(specifiers), marker: marker.trim() };
 }
 

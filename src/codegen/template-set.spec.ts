@@ -25,7 +25,11 @@ describe(TemplateSet.name, () => {
   });
 
   it.each([
-    ['a raw value, which would be HTML-escaped text', '    return "{{settings.value}}"\n', 'write values as {{py value}} or {{body setting}}, not {{settings.value…}}'],
+    [
+      'a raw value, which would be HTML-escaped text',
+      '    return "{{settings.value}}"\n',
+      'write values as {{py value}} or {{body setting}}, not {{settings.value…}}',
+    ],
     ['a triple-stash, which would be raw text', '    return {{{settings.value}}}\n', 'triple-stash {{{…}}} is not allowed'],
     ['a partial', '{{> other}}\n', 'partials and decorators are not allowed'],
     ['a subexpression other than call', '    return {{py (lookup settings "value")}}\n', 'the subexpression (lookup …) is not allowed'],
@@ -84,7 +88,9 @@ describe('indentBody', () => {
 
 describe('splitFragment', () => {
   it('separates the leading imports and lists the top-level definitions', () => {
-    const fragment = splitFragment('import json\nfrom typing import Any\n\n\nLIMIT = 3\n\n\nclass Boom(Exception):\n    pass\n\n\ndef helper():\n    def inner():\n        pass\n');
+    const fragment = splitFragment(
+      'import json\nfrom typing import Any\n\n\nLIMIT = 3\n\n\nclass Boom(Exception):\n    pass\n\n\ndef helper():\n    def inner():\n        pass\n',
+    );
     expect(fragment.imports).toEqual(['import json', 'from typing import Any']);
     expect(fragment.defines).toEqual(['LIMIT', 'Boom', 'helper']);
     expect(fragment.body.startsWith('LIMIT = 3')).toBe(true);

@@ -139,9 +139,7 @@ export class TemplateSet {
 
 function createEnvironment(): typeof Handlebars {
   const env = Handlebars.create();
-  env.registerHelper('py', (value: unknown, options: Handlebars.HelperOptions) =>
-    placeholder(options, { kind: 'expr', expr: toExpr(value, 'py') }),
-  );
+  env.registerHelper('py', (value: unknown, options: Handlebars.HelperOptions) => placeholder(options, { kind: 'expr', expr: toExpr(value, 'py') }));
   env.registerHelper('body', (value: unknown, options: Handlebars.HelperOptions) => {
     if (!(value instanceof VerbatimBody)) throw new Error('{{body …}} takes a verbatim setting (listed in verbatimSettings)');
     return placeholder(options, { kind: 'body', text: value.text });
@@ -162,9 +160,7 @@ function createEnvironment(): typeof Handlebars {
       return new PyValue(folded === undefined ? py.call(name as string, [value]) : py.num(folded));
     }
     if (parts.length === 0 || !parts.every((part) => IDENTIFIER.test(part)) || !data.callable.has(parts[0])) {
-      throw new Error(
-        `(call ${JSON.stringify(name)} …) names neither a helper of this node type (python.helpers in node.json) nor a name its imports bind`,
-      );
+      throw new Error(`(call ${JSON.stringify(name)} …) names neither a helper of this node type (python.helpers in node.json) nor a name its imports bind`);
     }
     const func = parts.slice(1).reduce<PyExpr>((value, attr) => py.attr(value, attr), py.name(parts[0]));
     // Handlebars 4 builds the hash from its last pair to its first: reverse it back to the template's order.
@@ -209,7 +205,9 @@ function templateProblems(program: hbs.AST.Program, allowed: ReadonlySet<string>
         const name = (mustache.path as hbs.AST.PathExpression).original;
         if (!mustache.escaped) problems.push(`line ${node.loc.start.line}: triple-stash {{{…}}} is not allowed`);
         else if (!allowed.has(name) || mustache.params.length !== 1) {
-          problems.push(`line ${node.loc.start.line}: write values as {{py value}}${allowed.has('body') ? ' or {{body setting}}' : ' or {{code part}}'}, not {{${name}…}}`);
+          problems.push(
+            `line ${node.loc.start.line}: write values as {{py value}}${allowed.has('body') ? ' or {{body setting}}' : ' or {{code part}}'}, not {{${name}…}}`,
+          );
         }
         mustache.params.forEach(visit);
         break;

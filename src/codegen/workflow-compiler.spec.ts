@@ -30,7 +30,9 @@ describe('WorkflowCompiler', () => {
   }
 
   it('refuses an invalid graph with INVALID_WORKFLOW and its problems per node', () => {
-    const error = compileError(workflow([trigger, { id: 'out', type: 'return', settings: { value: '{{ ghost.x }}' } }], [{ source: 'trigger', target: 'out' }]));
+    const error = compileError(
+      workflow([trigger, { id: 'out', type: 'return', settings: { value: '{{ ghost.x }}' } }], [{ source: 'trigger', target: 'out' }]),
+    );
     expect(error.code).toBe('INVALID_WORKFLOW');
     expect(error.details).toEqual({
       nodes: { out: [expect.objectContaining({ code: 'UNRESOLVED_BINDING', path: '/nodes/1/settings/value' })] },
@@ -39,7 +41,9 @@ describe('WorkflowCompiler', () => {
   });
 
   it('refuses a condition outside the expression language, on its node', () => {
-    const error = compileError(workflow([trigger, { id: 'check', type: 'if', settings: { condition: '{{ trigger.n }} => 3' } }], [{ source: 'trigger', target: 'check' }]));
+    const error = compileError(
+      workflow([trigger, { id: 'check', type: 'if', settings: { condition: '{{ trigger.n }} => 3' } }], [{ source: 'trigger', target: 'check' }]),
+    );
     expect((error.details as { nodes: Record<string, unknown[]> }).nodes.check).toEqual([
       {
         code: 'INVALID_EXPRESSION',

@@ -60,10 +60,9 @@ export class WorkflowCompiler {
     private readonly templates: TemplateSet,
     private readonly validator: GraphValidator,
   ) {
-    const catalogNames = catalog.list().flatMap((definition) => [
-      ...definition.imports.flatMap(importedNames),
-      ...(templates.nodeHelpers(definition.type)?.defines ?? []),
-    ]);
+    const catalogNames = catalog
+      .list()
+      .flatMap((definition) => [...definition.imports.flatMap(importedNames), ...(templates.nodeHelpers(definition.type)?.defines ?? [])]);
     this.reserved = new Set([...PYTHON_KEYWORDS, ...PYTHON_BUILTINS, ...PROGRAM_NAMES, ...templates.runtime.defines, ...catalogNames]);
   }
 
@@ -430,13 +429,14 @@ class Compilation {
     const sources = node.inputSources.filter((source) => source.role !== 'return');
     if (sources.length === 0) return py.none;
     if (sources.length === 1) return this.valueOf(sources[0], reader);
-    return py.call('first_value', [...sources].reverse().map((source) => this.valueOf(source, reader)));
+    return py.call(
+      'first_value',
+      [...sources].reverse().map((source) => this.valueOf(source, reader)),
+    );
   }
 
   private needsContext(state: NodeState): boolean {
-    return (
-      (state.definition.python?.parameters ?? []).includes('ctx') || state.bindings.some((binding) => binding.root.kind === 'inputs')
-    );
+    return (state.definition.python?.parameters ?? []).includes('ctx') || state.bindings.some((binding) => binding.root.kind === 'inputs');
   }
 
   private printBlock(statements: Statement[], indent: number): string[] {
@@ -488,9 +488,13 @@ class Compilation {
     };
     const { body, printed } = this.templates.renderNode(definition.type, context, this.callable(definition));
     printed.forEach((expr) => collectNames(expr, this.namesRead));
-    const summary = chain.length === 0 ? `${definition.displayName} node.` : `${definition.displayName} node: ${chain.map((layer) => layer.node.id).join(' → ')}.`;
+    const summary =
+      chain.length === 0 ? `${definition.displayName} node.` : `${definition.displayName} node: ${chain.map((layer) => layer.node.id).join(' → ')}.`;
     const decoratorArgs: PyExpr[] = [py.str(state.node.id)];
-    const decorator = py.call('node', python.resultType === undefined ? decoratorArgs : [...decoratorArgs, { name: 'result', value: py.name(python.resultType) }]);
+    const decorator = py.call(
+      'node',
+      python.resultType === undefined ? decoratorArgs : [...decoratorArgs, { name: 'result', value: py.name(python.resultType) }],
+    );
     return [
       `@${flatSource(decorator)}`,
       layoutDef(0, state.function, params, python.returns ?? 'Any'),
@@ -526,7 +530,8 @@ class Compilation {
   /** A layer node's module expression: its template's one printed expression. */
   private layerExpr(layer: NodeState): PyExpr {
     const { printed } = this.templates.renderNode(layer.definition.type, this.templateContext(layer), this.callable(layer.definition));
-    if (printed.length !== 1) throw new Error(`The template of layer type "${layer.definition.type}" must print exactly one expression, printed ${printed.length}`);
+    if (printed.length !== 1)
+      throw new Error(`The template of layer type "${layer.definition.type}" must print exactly one expression, printed ${printed.length}`);
     collectNames(printed[0], this.namesRead);
     return printed[0];
   }

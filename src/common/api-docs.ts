@@ -35,10 +35,18 @@ const EXAMPLES: Record<number, { description: string; code: ErrorCode; message: 
     message: 'This API key lacks the scope "workflows:write"',
     details: { requiredScope: 'workflows:write' },
   },
-  404: { description: 'Not found in the caller\'s workspace', code: ErrorCode.NOT_FOUND, message: 'Not found' },
+  404: { description: "Not found in the caller's workspace", code: ErrorCode.NOT_FOUND, message: 'Not found' },
   409: { description: 'Conflict with the current state', code: ErrorCode.CONFLICT, message: 'Conflict' },
-  413: { description: 'The body is larger than the configured limit', code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'Request body exceeds the limit of 1048576 bytes' },
-  415: { description: 'The body is not JSON', code: ErrorCode.UNSUPPORTED_MEDIA_TYPE, message: 'Request bodies must be JSON: send "Content-Type: application/json"' },
+  413: {
+    description: 'The body is larger than the configured limit',
+    code: ErrorCode.PAYLOAD_TOO_LARGE,
+    message: 'Request body exceeds the limit of 1048576 bytes',
+  },
+  415: {
+    description: 'The body is not JSON',
+    code: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    message: 'Request bodies must be JSON: send "Content-Type: application/json"',
+  },
   429: {
     description: 'Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After',
     code: ErrorCode.RATE_LIMITED,

@@ -12,7 +12,15 @@ function capture(): { lines: () => Record<string, unknown>[]; text: () => string
     },
   });
   const text = () => chunks.join('');
-  return { logger: pino({ level: 'trace' }, sink), text, lines: () => text().trim().split('\n').map((line) => JSON.parse(line)) };
+  return {
+    logger: pino({ level: 'trace' }, sink),
+    text,
+    lines: () =>
+      text()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+  };
 }
 
 describe(PinoNestLogger.name, () => {

@@ -117,9 +117,7 @@ describe('loadConfig', () => {
     );
 
     it('refuses a PostgreSQL URL without a host', () => {
-      expect(configErrorOf({ TENSORIFY_DATABASE_URL: 'postgres:///tensorify' }).problems).toEqual([
-        expect.stringMatching(/^TENSORIFY_DATABASE_URL: /),
-      ]);
+      expect(configErrorOf({ TENSORIFY_DATABASE_URL: 'postgres:///tensorify' }).problems).toEqual([expect.stringMatching(/^TENSORIFY_DATABASE_URL: /)]);
     });
 
     it('uses an explicit SQLite file for sqlite:<path>', () => {
@@ -211,9 +209,9 @@ describe('loadConfig', () => {
 
 describe('unknownSettingVariables', () => {
   it('lists TENSORIFY_* variables that name no setting', () => {
-    expect(
-      unknownSettingVariables({ TENSORIFY_TYPO: '1', TENSORIFY_PORT: '3000', TENSORIFY_LOG_LEVEL: 'info', PATH: '/usr/bin', HOME: '/root' }),
-    ).toEqual(['TENSORIFY_TYPO']);
+    expect(unknownSettingVariables({ TENSORIFY_TYPO: '1', TENSORIFY_PORT: '3000', TENSORIFY_LOG_LEVEL: 'info', PATH: '/usr/bin', HOME: '/root' })).toEqual([
+      'TENSORIFY_TYPO',
+    ]);
   });
 
   it('lists nothing when every TENSORIFY_* variable is a setting', () => {

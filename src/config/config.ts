@@ -99,7 +99,10 @@ function trustProxy(raw: Raw | undefined) {
   if (raw === true || raw === 'true') return ok(true as TrustProxy);
   const text = String(raw).trim();
   if (/^\d+$/.test(text)) return ok(Number(text) as TrustProxy);
-  const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
   const address = /^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-f:]+)(?:\/\d{1,3})?$/i;
   const wrong = entries.filter((e) => !named.has(e) && !address.test(e));
@@ -131,12 +134,18 @@ function databaseFromUrl(raw: Raw | undefined, dataDir: string): Parsed<'databas
 
 const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
   port: {
-    key: 'port', env: 'TENSORIFY_PORT', fileKey: 'port', defaultText: '3000',
+    key: 'port',
+    env: 'TENSORIFY_PORT',
+    fileKey: 'port',
+    defaultText: '3000',
     description: 'TCP port of the HTTP API.',
     parse: (raw) => integer(raw, 3000, 0, 65535),
   },
   host: {
-    key: 'host', env: 'TENSORIFY_HOST', fileKey: 'host', defaultText: '0.0.0.0',
+    key: 'host',
+    env: 'TENSORIFY_HOST',
+    fileKey: 'host',
+    defaultText: '0.0.0.0',
     description: 'Interface to listen on (`127.0.0.1` keeps the server local to the machine).',
     parse: (raw) => {
       const text = raw === undefined || raw === '' ? '0.0.0.0' : String(raw).trim();
@@ -144,104 +153,147 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
     },
   },
   dataDir: {
-    key: 'dataDir', env: 'TENSORIFY_DATA_DIR', fileKey: 'dataDir', defaultText: '`./data`',
+    key: 'dataDir',
+    env: 'TENSORIFY_DATA_DIR',
+    fileKey: 'dataDir',
+    defaultText: '`./data`',
     description: 'Directory for the SQLite database and other local state; created if missing.',
     parse: (raw) => ok(resolve(raw === undefined || raw === '' ? 'data' : String(raw))),
   },
   database: {
-    key: 'database', env: 'TENSORIFY_DATABASE_URL', fileKey: 'databaseUrl',
+    key: 'database',
+    env: 'TENSORIFY_DATABASE_URL',
+    fileKey: 'databaseUrl',
     defaultText: '`sqlite:<data dir>/tensorify.db`',
     description: '`postgres://user:pass@host:5432/db` for PostgreSQL, or `sqlite:/path/file.db`.',
     parse: (raw, resolved) => databaseFromUrl(raw, resolved.dataDir ?? resolve('data')),
   },
   redisUrl: {
-    key: 'redisUrl', env: 'TENSORIFY_REDIS_URL', fileKey: 'redisUrl', defaultText: 'unset (embedded mode)',
-    description: 'Redis for the distributed mode (`redis://host:6379`): the execution queue (Bull), cancel and live logs across processes, shared rate-limit counters.',
+    key: 'redisUrl',
+    env: 'TENSORIFY_REDIS_URL',
+    fileKey: 'redisUrl',
+    defaultText: 'unset (embedded mode)',
+    description:
+      'Redis for the distributed mode (`redis://host:6379`): the execution queue (Bull), cancel and live logs across processes, shared rate-limit counters.',
     parse: (raw) => {
       if (raw === undefined || raw === '') return ok(null);
       return /^rediss?:\/\/[^\s]+$/.test(String(raw)) ? ok(String(raw)) : bad('must be a redis:// or rediss:// URL');
     },
   },
   bootstrapApiKey: {
-    key: 'bootstrapApiKey', env: 'TENSORIFY_BOOTSTRAP_API_KEY', fileKey: 'bootstrapApiKey',
+    key: 'bootstrapApiKey',
+    env: 'TENSORIFY_BOOTSTRAP_API_KEY',
+    fileKey: 'bootstrapApiKey',
     defaultText: 'unset (a key is generated and printed once)',
     description: 'On first start (empty database), this exact secret becomes the admin key of the `default` workspace.',
     parse: (raw) => {
       if (raw === undefined || raw === '') return ok(null);
-      return API_KEY_PATTERN.test(String(raw))
-        ? ok(String(raw))
-        : bad('must be "tfy_" followed by 32 to 128 letters and digits (A-Z, a-z, 0-9)');
+      return API_KEY_PATTERN.test(String(raw)) ? ok(String(raw)) : bad('must be "tfy_" followed by 32 to 128 letters and digits (A-Z, a-z, 0-9)');
     },
   },
   logLevel: {
-    key: 'logLevel', env: 'TENSORIFY_LOG_LEVEL', fileKey: 'logLevel', defaultText: '`info`',
+    key: 'logLevel',
+    env: 'TENSORIFY_LOG_LEVEL',
+    fileKey: 'logLevel',
+    defaultText: '`info`',
     description: `Log level of the JSON logs on stdout: ${LOG_LEVELS.join(', ')}.`,
     parse: (raw) => {
       const text = raw === undefined || raw === '' ? 'info' : String(raw).trim().toLowerCase();
-      return (LOG_LEVELS as readonly string[]).includes(text)
-        ? ok(text as LogLevel)
-        : bad(`must be one of ${LOG_LEVELS.join(', ')}, got ${show(raw as Raw)}`);
+      return (LOG_LEVELS as readonly string[]).includes(text) ? ok(text as LogLevel) : bad(`must be one of ${LOG_LEVELS.join(', ')}, got ${show(raw as Raw)}`);
     },
   },
   bodyLimitBytes: {
-    key: 'bodyLimitBytes', env: 'TENSORIFY_BODY_LIMIT', fileKey: 'bodyLimit', defaultText: '`1mb`',
+    key: 'bodyLimitBytes',
+    env: 'TENSORIFY_BODY_LIMIT',
+    fileKey: 'bodyLimit',
+    defaultText: '`1mb`',
     description: 'Largest accepted request body; larger bodies get 413 `PAYLOAD_TOO_LARGE`.',
     parse: (raw) => byteSize(raw, 1024 ** 2, 64 * 1024 ** 2),
   },
   trustProxy: {
-    key: 'trustProxy', env: 'TENSORIFY_TRUST_PROXY', fileKey: 'trustProxy', defaultText: '`false`',
+    key: 'trustProxy',
+    env: 'TENSORIFY_TRUST_PROXY',
+    fileKey: 'trustProxy',
+    defaultText: '`false`',
     description: 'Which reverse proxies to believe for the client IP (`X-Forwarded-For`): `true`, a hop count, or addresses/CIDRs.',
     parse: (raw) => trustProxy(raw),
   },
   enterpriseRateLimitPerMinute: {
-    key: 'enterpriseRateLimitPerMinute', env: 'TENSORIFY_ENTERPRISE_RATE_LIMIT', fileKey: 'enterpriseRateLimitPerMinute',
+    key: 'enterpriseRateLimitPerMinute',
+    env: 'TENSORIFY_ENTERPRISE_RATE_LIMIT',
+    fileKey: 'enterpriseRateLimitPerMinute',
     defaultText: '1000',
     description: 'Requests per minute of an `enterprise` workspace that has no `rateLimitPerMinute` of its own.',
     parse: (raw) => integer(raw, 1000, 1, 100_000_000),
   },
   authFailuresPerMinute: {
-    key: 'authFailuresPerMinute', env: 'TENSORIFY_AUTH_FAILURES_PER_MINUTE', fileKey: 'authFailuresPerMinute',
+    key: 'authFailuresPerMinute',
+    env: 'TENSORIFY_AUTH_FAILURES_PER_MINUTE',
+    fileKey: 'authFailuresPerMinute',
     defaultText: '30',
     description: 'Failed authentications allowed per client IP per minute; past that the IP gets 429 until the window ends.',
     parse: (raw) => integer(raw, 30, 1, 1_000_000),
   },
   maxWorkflowNodes: {
-    key: 'maxWorkflowNodes', env: 'TENSORIFY_MAX_WORKFLOW_NODES', fileKey: 'maxWorkflowNodes', defaultText: '1000',
+    key: 'maxWorkflowNodes',
+    env: 'TENSORIFY_MAX_WORKFLOW_NODES',
+    fileKey: 'maxWorkflowNodes',
+    defaultText: '1000',
     description: 'Most nodes a workflow may have (edges: four times that).',
     parse: (raw) => integer(raw, 1000, 1, 100_000),
   },
   lastUsedFlushSeconds: {
-    key: 'lastUsedFlushSeconds', env: 'TENSORIFY_LAST_USED_FLUSH_SECONDS', fileKey: 'lastUsedFlushSeconds',
+    key: 'lastUsedFlushSeconds',
+    env: 'TENSORIFY_LAST_USED_FLUSH_SECONDS',
+    fileKey: 'lastUsedFlushSeconds',
     defaultText: '30',
     description: "How often API keys' `lastUsedAt` is written to the database (batched, not one write per request).",
     parse: (raw) => integer(raw, 30, 1, 3600),
   },
   executionConcurrency: {
-    key: 'executionConcurrency', env: 'TENSORIFY_EXECUTION_CONCURRENCY', fileKey: 'executionConcurrency', defaultText: '4',
+    key: 'executionConcurrency',
+    env: 'TENSORIFY_EXECUTION_CONCURRENCY',
+    fileKey: 'executionConcurrency',
+    defaultText: '4',
     description: 'Executions this process runs at once; the rest wait `queued`.',
     parse: (raw) => integer(raw, 4, 1, 1024),
   },
   processExecutions: {
-    key: 'processExecutions', env: 'TENSORIFY_PROCESS_EXECUTIONS', fileKey: 'processExecutions', defaultText: '`true`',
-    description: 'Whether `start` also runs executions. `false` makes an API-only instance of the distributed mode (workers run them: `tensorify-server worker`).',
+    key: 'processExecutions',
+    env: 'TENSORIFY_PROCESS_EXECUTIONS',
+    fileKey: 'processExecutions',
+    defaultText: '`true`',
+    description:
+      'Whether `start` also runs executions. `false` makes an API-only instance of the distributed mode (workers run them: `tensorify-server worker`).',
     parse: (raw, resolved) => {
       const parsed = boolean(raw, true);
-      if ('value' in parsed && !parsed.value && !resolved.redisUrl) return bad('false needs TENSORIFY_REDIS_URL: without Redis no other process would run the executions');
+      if ('value' in parsed && !parsed.value && !resolved.redisUrl)
+        return bad('false needs TENSORIFY_REDIS_URL: without Redis no other process would run the executions');
       return parsed;
     },
   },
   workerStallSeconds: {
-    key: 'workerStallSeconds', env: 'TENSORIFY_WORKER_STALL_SECONDS', fileKey: 'workerStallSeconds', defaultText: '30',
-    description: 'Distributed mode: a running execution whose worker has not sent a heartbeat for this long (it died, or lost Redis and the database) ends `failed` with `WORKER_LOST`.',
+    key: 'workerStallSeconds',
+    env: 'TENSORIFY_WORKER_STALL_SECONDS',
+    fileKey: 'workerStallSeconds',
+    defaultText: '30',
+    description:
+      'Distributed mode: a running execution whose worker has not sent a heartbeat for this long (it died, or lost Redis and the database) ends `failed` with `WORKER_LOST`.',
     parse: (raw) => integer(raw, 30, 3, 3600),
   },
   maxExecutionSeconds: {
-    key: 'maxExecutionSeconds', env: 'TENSORIFY_MAX_EXECUTION_SECONDS', fileKey: 'maxExecutionSeconds', defaultText: '3600',
+    key: 'maxExecutionSeconds',
+    env: 'TENSORIFY_MAX_EXECUTION_SECONDS',
+    fileKey: 'maxExecutionSeconds',
+    defaultText: '3600',
     description: 'Longest an execution may run: a larger `timeoutSeconds` is refused.',
     parse: (raw) => integer(raw, 3600, 1, 7 * 24 * 3600),
   },
   executionTimeoutSeconds: {
-    key: 'executionTimeoutSeconds', env: 'TENSORIFY_EXECUTION_TIMEOUT_SECONDS', fileKey: 'executionTimeoutSeconds', defaultText: '600',
+    key: 'executionTimeoutSeconds',
+    env: 'TENSORIFY_EXECUTION_TIMEOUT_SECONDS',
+    fileKey: 'executionTimeoutSeconds',
+    defaultText: '600',
     description: 'Time limit of an execution that sets no `timeoutSeconds` (at most `TENSORIFY_MAX_EXECUTION_SECONDS`).',
     parse: (raw, resolved) => {
       const parsed = integer(raw, Math.min(600, resolved.maxExecutionSeconds ?? 600), 1, 7 * 24 * 3600);
@@ -252,18 +304,26 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
     },
   },
   executionLogLines: {
-    key: 'executionLogLines', env: 'TENSORIFY_EXECUTION_LOG_LINES', fileKey: 'executionLogLines', defaultText: '10000',
+    key: 'executionLogLines',
+    env: 'TENSORIFY_EXECUTION_LOG_LINES',
+    fileKey: 'executionLogLines',
+    defaultText: '10000',
     description: 'Log lines kept per execution; past it the run goes on and the last line says the log was cut.',
     parse: (raw) => integer(raw, 10_000, 10, 1_000_000),
   },
   enterpriseConcurrentExecutions: {
-    key: 'enterpriseConcurrentExecutions', env: 'TENSORIFY_ENTERPRISE_CONCURRENT_EXECUTIONS', fileKey: 'enterpriseConcurrentExecutions',
+    key: 'enterpriseConcurrentExecutions',
+    env: 'TENSORIFY_ENTERPRISE_CONCURRENT_EXECUTIONS',
+    fileKey: 'enterpriseConcurrentExecutions',
     defaultText: '50',
     description: 'Executions an `enterprise` workspace may have running at once (`free` 2, `pro` 10); the rest wait `queued`.',
     parse: (raw) => integer(raw, 50, 1, 100_000),
   },
   executorPlugins: {
-    key: 'executorPlugins', env: 'TENSORIFY_EXECUTOR_PLUGINS', fileKey: 'executorPlugins', defaultText: 'none',
+    key: 'executorPlugins',
+    env: 'TENSORIFY_EXECUTOR_PLUGINS',
+    fileKey: 'executorPlugins',
+    defaultText: 'none',
     description: 'More executor plugins to load: package names or paths, comma-separated (a JSON array in the file).',
     parse: (raw) => {
       if (raw === undefined || raw === '') return ok([]);
@@ -273,7 +333,10 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
     },
   },
   executors: {
-    key: 'executors', env: 'TENSORIFY_EXECUTORS', fileKey: 'executors', defaultText: '`{}`',
+    key: 'executors',
+    env: 'TENSORIFY_EXECUTORS',
+    fileKey: 'executors',
+    defaultText: '`{}`',
     description: 'Configuration per executor id, e.g. `{"local": {"python": "/usr/bin/python3"}}`: a JSON object (in the file, an object).',
     parse: (raw) => {
       if (raw === undefined || raw === '') return ok({});
@@ -290,7 +353,10 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
     },
   },
   configFile: {
-    key: 'configFile', env: 'TENSORIFY_CONFIG', fileKey: '', defaultText: 'unset',
+    key: 'configFile',
+    env: 'TENSORIFY_CONFIG',
+    fileKey: '',
+    defaultText: 'unset',
     description: 'Path of an optional JSON file holding any of these settings by their file key; environment variables win.',
     parse: (raw) => ok(raw === undefined || raw === '' ? null : resolve(String(raw))),
   },

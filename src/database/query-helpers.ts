@@ -10,9 +10,20 @@ export function isUniqueViolation(error: unknown): boolean {
 
 /** Driver error codes that mean "the database cannot serve this now", not "this request is wrong". */
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', // the network
-  '57P01', '57P02', '57P03', '53300', // PostgreSQL: shutting down, cannot connect now, too many connections
-  'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EPIPE', // the network
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300', // PostgreSQL: shutting down, cannot connect now, too many connections
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
 ]);
 
 /** True when a query failed because the database is unreachable, locked or out of resources. */
@@ -26,12 +37,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * Newest-first keyset pagination over (created_at, id): fetches `limit + 1` rows after the
  * cursor, so `toPage` can tell whether another page follows.
  */
-export function pageAfter<T extends object>(
-  query: SelectQueryBuilder<T>,
-  alias: string,
-  limit: number,
-  cursor?: string,
-): SelectQueryBuilder<T> {
+export function pageAfter<T extends object>(query: SelectQueryBuilder<T>, alias: string, limit: number, cursor?: string): SelectQueryBuilder<T> {
   if (cursor) {
     const position = decodeCursor(cursor);
     query.andWhere(`(${alias}.createdAt < :cursorAt OR (${alias}.createdAt = :cursorAt AND ${alias}.id < :cursorId))`, {
@@ -39,5 +45,8 @@ export function pageAfter<T extends object>(
       cursorId: position.id,
     });
   }
-  return query.orderBy(`${alias}.createdAt`, 'DESC').addOrderBy(`${alias}.id`, 'DESC').limit(limit + 1);
+  return query
+    .orderBy(`${alias}.createdAt`, 'DESC')
+    .addOrderBy(`${alias}.id`, 'DESC')
+    .limit(limit + 1);
 }

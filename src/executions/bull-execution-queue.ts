@@ -94,9 +94,11 @@ export class BullExecutionQueue implements ExecutionQueue {
     this.started = true;
     const { stallMs } = this.options;
     if (this.options.process) {
-      void this.queue.process(this.options.concurrency, async (job) => this.handle(job, worker)).catch((error: Error) => {
-        this.logger.error(`The queue stopped processing: ${error.message}`);
-      });
+      void this.queue
+        .process(this.options.concurrency, async (job) => this.handle(job, worker))
+        .catch((error: Error) => {
+          this.logger.error(`The queue stopped processing: ${error.message}`);
+        });
       this.every(stallMs / 3, () => worker.heartbeat());
     }
     this.every(stallMs / 2, async () => {
@@ -129,13 +131,16 @@ export class BullExecutionQueue implements ExecutionQueue {
   /** Runs `task` every `ms` (not twice at once) until stop(); a failure is logged and the next round tries again. */
   private every(ms: number, task: () => Promise<unknown>): void {
     let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      task()
-        .catch((error: Error) => this.logger.warn(`Execution upkeep failed: ${error.message}`))
-        .finally(() => (busy = false));
-    }, Math.max(500, Math.floor(ms)));
+    const timer = setInterval(
+      () => {
+        if (busy) return;
+        busy = true;
+        task()
+          .catch((error: Error) => this.logger.warn(`Execution upkeep failed: ${error.message}`))
+          .finally(() => (busy = false));
+      },
+      Math.max(500, Math.floor(ms)),
+    );
     timer.unref();
     this.timers.push(timer);
   }
@@ -155,9 +160,12 @@ export class BullExecutionQueue implements ExecutionQueue {
     }
     // The workspace is at its limit on the workers: the job waits in Redis (delayed), not in this worker's slot.
     if (!acquired) throw new WorkspaceBusy(`workspace ${queued.workspaceId} runs ${queued.workspaceLimit} execution(s) already`);
-    const renew = setInterval(() => {
-      slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit).catch(() => undefined);
-    }, Math.max(500, Math.floor(this.options.stallMs / 3)));
+    const renew = setInterval(
+      () => {
+        slots.acquire(queued.workspaceId, queued.executionId, queued.workspaceLimit).catch(() => undefined);
+      },
+      Math.max(500, Math.floor(this.options.stallMs / 3)),
+    );
     try {
       await worker.process(queued);
     } catch (error) {

@@ -45,7 +45,10 @@ export class ExecutionLogs implements OnApplicationShutdown {
     if (seq === undefined) return;
     const cap = this.config.executionLogLines;
     if (seq >= cap) return;
-    const entry = seq === cap - 1 ? { stream: 'system' as const, line: `[tensorify] log cut: only the first ${cap - 1} lines of this execution are kept` } : { stream, line };
+    const entry =
+      seq === cap - 1
+        ? { stream: 'system' as const, line: `[tensorify] log cut: only the first ${cap - 1} lines of this execution are kept` }
+        : { stream, line };
     this.counters.set(executionId, seq + 1);
     this.pending.push(Object.assign(new ExecutionLogEntity(), { executionId, seq, ...entry }));
     this.bus.publish(executionId, { seq, ...entry } satisfies LogLine);
@@ -89,11 +92,7 @@ export class ExecutionLogs implements OnApplicationShutdown {
    * deployment) and `onEnd` once when it ends, until `unsubscribe`; `ready` resolves once lines
    * written from then on will arrive (read what is stored only after it).
    */
-  subscribe(
-    executionId: string,
-    listener: (line: LogLine) => void,
-    onEnd: (status: string) => void,
-  ): { unsubscribe: () => void; ready: Promise<unknown> } {
+  subscribe(executionId: string, listener: (line: LogLine) => void, onEnd: (status: string) => void): { unsubscribe: () => void; ready: Promise<unknown> } {
     let ended = false;
     return this.bus.subscribe(executionId, (message) => {
       const { end } = message as { end?: string };

@@ -95,7 +95,7 @@ export class InProcessExecutionQueue implements ExecutionQueue {
   private dispatch(): void {
     const processor = this.processor;
     if (processor === undefined || this.stopped) return;
-    for (let index = 0; index < this.waiting.length && this.running < this.concurrency; ) {
+    for (let index = 0; index < this.waiting.length && this.running < this.concurrency;) {
       const job = this.waiting[index];
       const busy = this.runningByWorkspace.get(job.workspaceId) ?? 0;
       if (busy >= job.workspaceLimit) {

@@ -90,7 +90,11 @@ export class ExecutionRunner {
       if (this.active.has(executionId)) continue;
       const ended = await this.finish({
         executionId,
-        outcome: { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The worker running this execution stopped answering (it died, or lost the database); it did not finish' },
+        outcome: {
+          status: 'failed',
+          errorCode: ExecutionErrorCode.WORKER_LOST,
+          errorMessage: 'The worker running this execution stopped answering (it died, or lost the database); it did not finish',
+        },
         from: ['running'],
         staleBefore: before,
       });
@@ -111,7 +115,11 @@ export class ExecutionRunner {
     if (plugin?.executor === undefined) {
       await this.finish({
         executionId: execution.id,
-        outcome: { status: 'failed', errorCode: ExecutionErrorCode.EXECUTOR_UNAVAILABLE, errorMessage: `Executor "${execution.executor}" is not loaded on this server` },
+        outcome: {
+          status: 'failed',
+          errorCode: ExecutionErrorCode.EXECUTOR_UNAVAILABLE,
+          errorMessage: `Executor "${execution.executor}" is not loaded on this server`,
+        },
       });
       return;
     }
@@ -198,7 +206,11 @@ export class ExecutionRunner {
 
   /** Ends a queued execution `cancelled`; false when it is no longer queued (it started meanwhile). */
   async finishCancelledBeforeStart(executionId: string): Promise<boolean> {
-    return this.finish({ executionId, outcome: { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled before it started' }, from: ['queued'] });
+    return this.finish({
+      executionId,
+      outcome: { status: 'cancelled', errorCode: ExecutionErrorCode.CANCELLED, errorMessage: 'Cancelled before it started' },
+      from: ['queued'],
+    });
   }
 
   /** After a crash: executions left `running` by this server end `failed` with WORKER_LOST (their processes died with it). */
@@ -207,7 +219,11 @@ export class ExecutionRunner {
     for (const executionId of lost) {
       await this.finish({
         executionId,
-        outcome: { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The server stopped while this execution ran; it did not finish' },
+        outcome: {
+          status: 'failed',
+          errorCode: ExecutionErrorCode.WORKER_LOST,
+          errorMessage: 'The server stopped while this execution ran; it did not finish',
+        },
         from: ['running'],
       });
     }
@@ -238,7 +254,11 @@ export class ExecutionRunner {
 
   private abortedOutcome(signal: AbortSignal, timeoutSeconds: number): Outcome {
     if (signal.reason === 'timed_out') {
-      return { status: 'timed_out', errorCode: ExecutionErrorCode.TIMED_OUT, errorMessage: `The execution ran past its limit of ${timeoutSeconds} s and was stopped` };
+      return {
+        status: 'timed_out',
+        errorCode: ExecutionErrorCode.TIMED_OUT,
+        errorMessage: `The execution ran past its limit of ${timeoutSeconds} s and was stopped`,
+      };
     }
     if (signal.reason === 'shutdown') {
       return { status: 'failed', errorCode: ExecutionErrorCode.WORKER_LOST, errorMessage: 'The server shut down while this execution ran' };

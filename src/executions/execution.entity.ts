@@ -28,7 +28,11 @@ export class ExecutionEntity {
   @JsonColumn({ name: 'inputs' }) inputs!: Record<string, unknown>;
   @Column({ name: 'timeout_seconds', type: 'integer' }) timeoutSeconds!: number;
   @JsonColumn({ name: 'files' }) files!: GeneratedFiles;
-  @Column({ type: 'text', nullable: true, transformer: { to: (v: unknown) => (v === undefined ? null : JSON.stringify(v)), from: (v: string | null) => (v === null ? null : JSON.parse(v)) } })
+  @Column({
+    type: 'text',
+    nullable: true,
+    transformer: { to: (v: unknown) => (v === undefined ? null : JSON.stringify(v)), from: (v: string | null) => (v === null ? null : JSON.parse(v)) },
+  })
   output!: unknown;
   @Column({ name: 'exit_code', type: 'integer', nullable: true }) exitCode!: number | null;
   @Column({ name: 'error_code', type: 'varchar', length: 32, nullable: true }) errorCode!: ExecutionErrorCode | null;

@@ -6,14 +6,7 @@ import { Auth, AuthContext } from '../auth/auth-context';
 import { ApiErrors, BODY_ERRORS, DATABASE_UNAVAILABLE, ErrorDoc } from '../common/api-docs';
 import { ErrorCode, ValidationError } from '../common/errors';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination';
-import {
-  ExecuteDto,
-  ExecuteResponseDto,
-  ExecutionDto,
-  ExecutionFilesDto,
-  ExecutionListDto,
-  ExecutionListQueryDto,
-} from './dto/execution.dto';
+import { ExecuteDto, ExecuteResponseDto, ExecutionDto, ExecutionFilesDto, ExecutionListDto, ExecutionListQueryDto } from './dto/execution.dto';
 import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
 import { ExecutionLogs, type LogLine } from './execution-logs';
 import type { ExecutionRecord } from './executions.repository';
@@ -24,7 +17,8 @@ const WORKFLOW_NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.WORKFLOW_NOT
 const EXECUTE_INVALID: ErrorDoc = {
   status: 400,
   code: ErrorCode.GPU_UNAVAILABLE,
-  description: 'No executor has a GPU (nothing was queued); also `INVALID_WORKFLOW` (the stored graph does not compile) and `VALIDATION_ERROR` (bad body or executor)',
+  description:
+    'No executor has a GPU (nothing was queued); also `INVALID_WORKFLOW` (the stored graph does not compile) and `VALIDATION_ERROR` (bad body or executor)',
   message: 'No executor on this server has a GPU (GET /v1/executors shows what each one has); nothing was queued',
 };
 const BAD_IDEMPOTENCY_KEY: ErrorDoc = {
@@ -79,14 +73,14 @@ export class ExecutionsController {
   @ApiOperation({
     summary: 'Execute a workflow',
     description:
-      'Compiles the workflow\'s current version, stores a `queued` execution with the files it will run, and queues it. Poll `GET /v1/executions/{id}` or follow ' +
+      "Compiles the workflow's current version, stores a `queued` execution with the files it will run, and queues it. Poll `GET /v1/executions/{id}` or follow " +
       '`GET /v1/executions/{id}/logs`. With `Idempotency-Key`, the same request within 24 hours answers with the execution it created (`Idempotency-Replayed: true`); ' +
       'another request with that key is a 409. Needs `executions:run`.',
   })
   @ApiParam({ name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' })
   // No `example`: Swagger UI's "Try it out" would send it, and a second try would replay the first execution.
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters, e.g. `run-42`; honoured for 24 hours' })
-  @ApiResponse({ status: 202, description: 'Queued (or, replayed, the execution\'s current status)', type: ExecuteResponseDto })
+  @ApiResponse({ status: 202, description: "Queued (or, replayed, the execution's current status)", type: ExecuteResponseDto })
   // Its own 503 replaces the common one of ApiAuthenticated, so both are listed here.
   @ApiErrors(EXECUTE_INVALID, BAD_IDEMPOTENCY_KEY, WORKFLOW_NOT_FOUND, IDEMPOTENCY_CONFLICT, EXECUTOR_DOWN, DATABASE_UNAVAILABLE, ...BODY_ERRORS)
   async execute(
@@ -97,7 +91,9 @@ export class ExecutionsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ExecuteResponseDto> {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(idempotencyKey)) {
-      throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters', { 'Idempotency-Key': ['must be 1 to 255 printable ASCII characters'] });
+      throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters', {
+        'Idempotency-Key': ['must be 1 to 255 printable ASCII characters'],
+      });
     }
     const { execution, replayed } = await this.executions.execute(auth, workflowId, body ?? {}, idempotencyKey);
     if (replayed) reply.header('Idempotency-Replayed', 'true');
@@ -107,11 +103,19 @@ export class ExecutionsController {
 
   @Get('executions')
   @RequireScope('executions:read')
-  @ApiOperation({ summary: 'List executions', description: "The workspace's executions, newest first, optionally of one workflow or in one status. Needs `executions:read`." })
+  @ApiOperation({
+    summary: 'List executions',
+    description: "The workspace's executions, newest first, optionally of one workflow or in one status. Needs `executions:read`.",
+  })
   @ApiResponse({ status: 200, description: 'A page of executions', type: ExecutionListDto })
   @ApiErrors(400)
   async list(@Auth() auth: AuthContext, @Query() query: ExecutionListQueryDto): Promise<ExecutionListDto> {
-    const page = await this.executions.list(auth.workspace.id, { workflowId: query.workflowId, status: query.status }, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    const page = await this.executions.list(
+      auth.workspace.id,
+      { workflowId: query.workflowId, status: query.status },
+      query.limit ?? DEFAULT_PAGE_SIZE,
+      query.cursor,
+    );
     return {
       executions: page.items.map((execution) => ({
         id: execution.id,
@@ -157,7 +161,10 @@ export class ExecutionsController {
 
   @Get('executions/:id/files')
   @RequireScope('executions:read')
-  @ApiOperation({ summary: 'Get the files an execution ran', description: 'Byte-identical to an export of the workflow version it ran. Needs `executions:read`.' })
+  @ApiOperation({
+    summary: 'Get the files an execution ran',
+    description: 'Byte-identical to an export of the workflow version it ran. Needs `executions:read`.',
+  })
   @ApiParam(EXECUTION_ID)
   @ApiResponse({ status: 200, description: 'The files', type: ExecutionFilesDto })
   @ApiErrors(EXECUTION_NOT_FOUND)
@@ -170,7 +177,7 @@ export class ExecutionsController {
   @ApiOperation({
     summary: 'Follow the logs of an execution (Server-Sent Events)',
     description:
-      'One event per log line, its `id:` the line\'s index from 0; reconnect with `Last-Event-ID` to resume after the last line you got, without gaps or repeats. ' +
+      "One event per log line, its `id:` the line's index from 0; reconnect with `Last-Event-ID` to resume after the last line you got, without gaps or repeats. " +
       'Ends with an `end` event whose data is `{"status": …}`, also for an execution that already finished; a server-side failure after the stream started ends it with an `error` event ' +
       '(reconnect with `Last-Event-ID`). A comment line every 15 s keeps idle connections open. Needs `executions:read`.',
   })
@@ -179,7 +186,9 @@ export class ExecutionsController {
   @ApiResponse({
     status: 200,
     description: 'A `text/event-stream` of lines, then `end`',
-    content: { 'text/event-stream': { schema: { type: 'string' }, example: 'id: 0\ndata: [node trigger] started\n\nevent: end\ndata: {"status":"completed"}\n\n' } },
+    content: {
+      'text/event-stream': { schema: { type: 'string' }, example: 'id: 0\ndata: [node trigger] started\n\nevent: end\ndata: {"status":"completed"}\n\n' },
+    },
   })
   @ApiErrors(BAD_LAST_EVENT_ID, EXECUTION_NOT_FOUND)
   async streamLogs(
@@ -192,7 +201,8 @@ export class ExecutionsController {
     const execution = await this.executions.get(auth.workspace.id, id);
     let after = -1;
     if (lastEventId !== undefined && lastEventId.trim() !== '') {
-      if (!/^\d{1,9}$/.test(lastEventId.trim())) throw new ValidationError('Last-Event-ID must be the id of a log line', { 'Last-Event-ID': ['must be a line index'] });
+      if (!/^\d{1,9}$/.test(lastEventId.trim()))
+        throw new ValidationError('Last-Event-ID must be the id of a log line', { 'Last-Event-ID': ['must be a line index'] });
       after = Number(lastEventId.trim());
     }
     reply.hijack();
@@ -209,7 +219,12 @@ export class ExecutionsController {
     const send = (line: LogLine) => {
       if (closed || line.seq <= lastSent) return;
       lastSent = line.seq;
-      raw.write(`id: ${line.seq}\n${line.line.split(/\r\n|\r|\n/).map((part) => `data: ${part}\n`).join('')}\n`);
+      raw.write(
+        `id: ${line.seq}\n${line.line
+          .split(/\r\n|\r|\n/)
+          .map((part) => `data: ${part}\n`)
+          .join('')}\n`,
+      );
     };
     const end = (status: string) => {
       if (closed) return;

@@ -70,7 +70,10 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     const database = await open();
     close = database.close;
     const workspaces = database.dataSource.getRepository(WorkspaceEntity);
-    for (const [id, plan] of [['ws_a', 'free'], ['ws_b', 'pro']] as const) {
+    for (const [id, plan] of [
+      ['ws_a', 'free'],
+      ['ws_b', 'pro'],
+    ] as const) {
       await workspaces.insert({ id, name: id, plan, rateLimitPerMinute: null, createdAt: at(T0), updatedAt: at(T0) });
     }
     repository = new ExecutionsRepository(database.dataSource.getRepository(ExecutionEntity), database.dataSource.getRepository(ExecutionLogEntity));
@@ -80,7 +83,16 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
   it('stores a new execution queued and reads it back as it was written, without its files unless asked for them', async () => {
     const created = await repository.create(execution('exec_1', { gpu: true }));
     const read = await repository.find('exec_1');
-    expect(read).toMatchObject({ id: 'exec_1', status: 'queued', gpu: true, inputs: { name: 'Ada' }, output: null, logCount: 0, createdAt: at(T0), startedAt: null });
+    expect(read).toMatchObject({
+      id: 'exec_1',
+      status: 'queued',
+      gpu: true,
+      inputs: { name: 'Ada' },
+      output: null,
+      logCount: 0,
+      createdAt: at(T0),
+      startedAt: null,
+    });
     expect({ ...read, files: created.files }).toEqual({ ...created });
     expect(read).not.toHaveProperty('files', expect.anything());
     expect((await repository.findToRun('exec_1'))?.files).toEqual(FILES);
@@ -162,7 +174,15 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     await repository.create(execution('exec_1'));
     await repository.claim('exec_1', at('2026-11-28T12:00:01.000Z'));
     await repository.setExternalId('exec_1', 'kept');
-    const end: ExecutionEnd = { status: 'completed', completedAt: at('2026-11-28T12:00:02.000Z'), exitCode: 0, output: { result: 'Hello' }, errorCode: null, errorMessage: null, logCount: 3 };
+    const end: ExecutionEnd = {
+      status: 'completed',
+      completedAt: at('2026-11-28T12:00:02.000Z'),
+      exitCode: 0,
+      output: { result: 'Hello' },
+      errorCode: null,
+      errorMessage: null,
+      logCount: 3,
+    };
     expect(await repository.finish('exec_1', end, { from: ['queued'] })).toBe(false);
     expect(await repository.finish('exec_1', failed(at(T0)), { from: ['running'], staleBefore: at('2026-11-28T12:00:01.000Z') })).toBe(false);
     expect(await repository.finish('exec_1', end, { from: ['queued', 'running'] })).toBe(true);
@@ -171,13 +191,17 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
 
     await repository.create(execution('exec_2'));
     await repository.claim('exec_2', at('2026-11-28T12:00:01.000Z'));
-    expect(await repository.finish('exec_2', { ...failed(at(T0)), externalId: 'host:42' }, { from: ['running'], staleBefore: at('2026-11-28T12:00:02.000Z') })).toBe(true);
+    expect(
+      await repository.finish('exec_2', { ...failed(at(T0)), externalId: 'host:42' }, { from: ['running'], staleBefore: at('2026-11-28T12:00:02.000Z') }),
+    ).toBe(true);
     expect(await repository.find('exec_2')).toMatchObject({ status: 'failed', errorCode: 'WORKER_LOST', externalId: 'host:42', logCount: 0, output: null });
   });
 
   it('appends log lines in batches and reads those after a line, in order', async () => {
     await repository.create(execution('exec_1'));
-    const lines = Array.from({ length: 450 }, (_, seq) => Object.assign(new ExecutionLogEntity(), { executionId: 'exec_1', seq, stream: seq % 2 ? 'stderr' : 'stdout', line: `line ${seq} ✓` }));
+    const lines = Array.from({ length: 450 }, (_, seq) =>
+      Object.assign(new ExecutionLogEntity(), { executionId: 'exec_1', seq, stream: seq % 2 ? 'stderr' : 'stdout', line: `line ${seq} ✓` }),
+    );
     await repository.appendLogs(lines);
     const read = await repository.readLogs('exec_1', 446);
     expect(read.map(({ seq, stream, line }) => ({ seq, stream, line }))).toEqual([

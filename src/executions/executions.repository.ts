@@ -13,7 +13,18 @@ export type ExecutionRecord = Omit<ExecutionEntity, 'files'>;
 /** What a new execution is made of; it starts `queued`, with nothing run yet. */
 export type NewExecution = Pick<
   ExecutionEntity,
-  'id' | 'workspaceId' | 'workflowId' | 'workflowVersion' | 'executor' | 'gpu' | 'inputs' | 'timeoutSeconds' | 'files' | 'idempotencyKey' | 'requestHash' | 'createdAt'
+  | 'id'
+  | 'workspaceId'
+  | 'workflowId'
+  | 'workflowVersion'
+  | 'executor'
+  | 'gpu'
+  | 'inputs'
+  | 'timeoutSeconds'
+  | 'files'
+  | 'idempotencyKey'
+  | 'requestHash'
+  | 'createdAt'
 >;
 
 export interface ExecutionFilter {
@@ -91,7 +102,11 @@ export class ExecutionsRepository {
       heartbeatAt: null,
     } satisfies ExecutionEntity);
     // `output: unknown` is more than TypeORM's partial entity type admits; the column's transformer takes any JSON.
-    await this.executions.createQueryBuilder().insert().values(execution as unknown as QueryDeepPartialEntity<ExecutionEntity>).execute();
+    await this.executions
+      .createQueryBuilder()
+      .insert()
+      .values(execution as unknown as QueryDeepPartialEntity<ExecutionEntity>)
+      .execute();
     return execution;
   }
 
@@ -109,10 +124,7 @@ export class ExecutionsRepository {
   }
 
   async findByIdempotencyKey(workspaceId: string, key: string): Promise<ExecutionRecord | null> {
-    return this.select()
-      .select(this.withoutFiles)
-      .where('e.workspaceId = :workspaceId AND e.idempotencyKey = :key', { workspaceId, key })
-      .getOne();
+    return this.select().select(this.withoutFiles).where('e.workspaceId = :workspaceId AND e.idempotencyKey = :key', { workspaceId, key }).getOne();
   }
 
   /** A page of the workspace's executions, newest first: `limit + 1` rows, so `toPage` tells whether more follow. */
@@ -191,17 +203,17 @@ export class ExecutionsRepository {
 
   async appendLogs(lines: readonly ExecutionLogEntity[]): Promise<void> {
     for (let start = 0; start < lines.length; start += LOG_LINES_PER_INSERT) {
-      await this.logs.createQueryBuilder().insert().values(lines.slice(start, start + LOG_LINES_PER_INSERT)).execute();
+      await this.logs
+        .createQueryBuilder()
+        .insert()
+        .values(lines.slice(start, start + LOG_LINES_PER_INSERT))
+        .execute();
     }
   }
 
   /** Stored lines of the execution with `seq` greater than `after`, in order. */
   async readLogs(executionId: string, after: number): Promise<StoredLogLine[]> {
-    return this.logs
-      .createQueryBuilder('l')
-      .where('l.executionId = :executionId AND l.seq > :after', { executionId, after })
-      .orderBy('l.seq', 'ASC')
-      .getMany();
+    return this.logs.createQueryBuilder('l').where('l.executionId = :executionId AND l.seq > :after', { executionId, after }).orderBy('l.seq', 'ASC').getMany();
   }
 
   private select(): SelectQueryBuilder<ExecutionEntity> {

@@ -48,7 +48,12 @@ export class ExecutionsService {
    * run, and only then queues it. With an idempotency key seen in the last 24 hours, answers with
    * the execution it created (the same request) or 409 (another request).
    */
-  async execute(auth: AuthContext, workflowId: string, request: ExecuteRequest, idempotencyKey?: string): Promise<{ execution: ExecutionRecord; replayed: boolean }> {
+  async execute(
+    auth: AuthContext,
+    workflowId: string,
+    request: ExecuteRequest,
+    idempotencyKey?: string,
+  ): Promise<{ execution: ExecutionRecord; replayed: boolean }> {
     const timeoutSeconds = request.timeoutSeconds ?? this.config.executionTimeoutSeconds;
     if (timeoutSeconds > this.config.maxExecutionSeconds) {
       throw new ValidationError(`timeoutSeconds may be at most ${this.config.maxExecutionSeconds} on this server`, {
@@ -140,7 +145,10 @@ export class ExecutionsService {
     if (request.executor !== undefined) {
       const known = this.registry.list().find((plugin) => plugin.id === request.executor);
       if (known === undefined) {
-        const ids = this.registry.list().filter((plugin) => plugin.executor).map((plugin) => `"${plugin.id}"`);
+        const ids = this.registry
+          .list()
+          .filter((plugin) => plugin.executor)
+          .map((plugin) => `"${plugin.id}"`);
         throw new ValidationError(`No executor "${request.executor}" on this server (GET /v1/executors lists them: ${ids.join(', ')})`, {
           executor: ['is not a loaded executor'],
         });
@@ -157,7 +165,10 @@ export class ExecutionsService {
       for (const plugin of this.registry.list()) {
         if (plugin.id !== null && plugin.executor && (await this.registry.capabilities(plugin.id))?.gpu) return plugin.id;
       }
-      throw new BadRequestError(ErrorCode.GPU_UNAVAILABLE, 'No executor on this server has a GPU (GET /v1/executors shows what each one has); nothing was queued');
+      throw new BadRequestError(
+        ErrorCode.GPU_UNAVAILABLE,
+        'No executor on this server has a GPU (GET /v1/executors shows what each one has); nothing was queued',
+      );
     }
     const fallback = this.registry.default();
     if (fallback === undefined) {
@@ -189,13 +200,17 @@ export class ExecutionsService {
 
 /** A stable hash of what the request asks for: the workflow and the body, keys sorted. */
 function hashRequest(workflowId: string, request: ExecuteRequest): string {
-  return createHash('sha256').update(canonicalJson({ workflowId, ...request })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ workflowId, ...request }))
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, item]) => item !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
   }
   return JSON.stringify(value);

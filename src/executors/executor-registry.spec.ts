@@ -62,7 +62,12 @@ describe(ExecutorRegistry.name, () => {
     beforeEach(() => (now = 1_000_000));
 
     it('reports a loaded executor as healthy unless it says otherwise', async () => {
-      const registry = new ExecutorRegistry([plugin('gpu', fakeExecutor(async () => ({ gpu: true, gpus: [{ model: 'A100' }] })))]);
+      const registry = new ExecutorRegistry([
+        plugin(
+          'gpu',
+          fakeExecutor(async () => ({ gpu: true, gpus: [{ model: 'A100' }] })),
+        ),
+      ]);
 
       expect(await registry.capabilities('gpu')).toEqual({ gpu: true, gpus: [{ model: 'A100' }], healthy: true });
     });
@@ -108,7 +113,12 @@ describe(ExecutorRegistry.name, () => {
     });
 
     it('reports a malformed answer as unhealthy', async () => {
-      const registry = new ExecutorRegistry([plugin('odd', fakeExecutor(async () => ({}) as ExecutorCapabilities))]);
+      const registry = new ExecutorRegistry([
+        plugin(
+          'odd',
+          fakeExecutor(async () => ({}) as ExecutorCapabilities),
+        ),
+      ]);
 
       expect(await registry.capabilities('odd')).toEqual({ gpu: false, healthy: false, detail: 'capabilities answered without a boolean "gpu"' });
     });
@@ -126,12 +136,33 @@ describe(ExecutorRegistry.name, () => {
       const closed: string[] = [];
       const warnings: string[] = [];
       const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
-      const registry = new ExecutorRegistry([
-        plugin('a', fakeExecutor(async () => ({ gpu: false }), async () => void closed.push('a'))),
-        plugin('b', fakeExecutor(async () => ({ gpu: false }), async () => Promise.reject(new Error('already gone')))),
-        plugin('c', healthy()),
-        plugin('d', fakeExecutor(async () => ({ gpu: false }), async () => void closed.push('d'))),
-      ], { logger });
+      const registry = new ExecutorRegistry(
+        [
+          plugin(
+            'a',
+            fakeExecutor(
+              async () => ({ gpu: false }),
+              async () => void closed.push('a'),
+            ),
+          ),
+          plugin(
+            'b',
+            fakeExecutor(
+              async () => ({ gpu: false }),
+              async () => Promise.reject(new Error('already gone')),
+            ),
+          ),
+          plugin('c', healthy()),
+          plugin(
+            'd',
+            fakeExecutor(
+              async () => ({ gpu: false }),
+              async () => void closed.push('d'),
+            ),
+          ),
+        ],
+        { logger },
+      );
 
       await expect(registry.closeAll()).resolves.toBeUndefined();
 
@@ -141,7 +172,12 @@ describe(ExecutorRegistry.name, () => {
 
     it('closes each executor only once', async () => {
       const close = jest.fn(async () => undefined);
-      const registry = new ExecutorRegistry([plugin('a', fakeExecutor(async () => ({ gpu: false }), close))]);
+      const registry = new ExecutorRegistry([
+        plugin(
+          'a',
+          fakeExecutor(async () => ({ gpu: false }), close),
+        ),
+      ]);
 
       await Promise.all([registry.closeAll(), registry.closeAll()]);
       await registry.closeAll();
@@ -159,16 +195,15 @@ describe(createExecutorRegistry.name, () => {
   it('loads the configured plugins with their configuration, beside the first-party ones of plugins/', async () => {
     const echoPath = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'plugins', 'good-executor');
 
-    const registry = await createExecutorRegistry(
-      { dataDir, executorPlugins: [echoPath], executors: { echo: { greeting: 'hi' } } },
-      silentLogger,
-    );
+    const registry = await createExecutorRegistry({ dataDir, executorPlugins: [echoPath], executors: { echo: { greeting: 'hi' } } }, silentLogger);
 
     expect(await registry.capabilities('echo')).toEqual({ gpu: false, healthy: true, detail: 'greets with "hi"' });
     expect(registry.get('echo')).toMatchObject({ source: 'configured', packagePath: echoPath });
     // plugins/local is found in plugins/ (whether or not it is built yet), and only there: not again through node_modules.
     const local = registry.list().filter((p) => p.packageName === '@tensorify/executor-local');
-    expect(local).toEqual([expect.objectContaining({ id: 'local', source: 'first-party', packagePath: path.resolve(__dirname, '..', '..', 'plugins', 'local') })]);
+    expect(local).toEqual([
+      expect.objectContaining({ id: 'local', source: 'first-party', packagePath: path.resolve(__dirname, '..', '..', 'plugins', 'local') }),
+    ]);
     await registry.closeAll();
   });
 });

@@ -96,7 +96,11 @@ export class ExecutorRegistry {
   private async ask(executor: Executor): Promise<ExecutorCapabilities> {
     const message = `capabilities did not answer within ${formatDuration(this.timeoutMs)}`;
     try {
-      const answer = await withTimeout(Promise.resolve().then(() => executor.capabilities()), this.timeoutMs, message);
+      const answer = await withTimeout(
+        Promise.resolve().then(() => executor.capabilities()),
+        this.timeoutMs,
+        message,
+      );
       if (typeof answer !== 'object' || answer === null || typeof answer.gpu !== 'boolean') {
         return { gpu: false, healthy: false, detail: 'capabilities answered without a boolean "gpu"' };
       }

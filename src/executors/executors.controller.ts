@@ -15,7 +15,8 @@ export class ExecutorsController {
   @RequireScope(ANY_SCOPE)
   @ApiOperation({
     summary: 'List executors',
-    description: 'The executor plugins of this server: what each can do now (GPU, health), and the plugins that failed to load with their `loadError`. Any scope.',
+    description:
+      'The executor plugins of this server: what each can do now (GPU, health), and the plugins that failed to load with their `loadError`. Any scope.',
   })
   @ApiResponse({ status: 200, description: 'Every executor plugin', type: ExecutorListDto })
   async executors(): Promise<ExecutorListDto> {

@@ -154,8 +154,7 @@ describe(loadExecutorPlugins.name, () => {
           id: 'future',
           packageName: 'tensorify-executor-future-api',
           source: 'configured',
-          loadError:
-            'declares executorApiVersion 2, but this server speaks executorApiVersion 1: install a release of the plugin made for executor API 1',
+          loadError: 'declares executorApiVersion 2, but this server speaks executorApiVersion 1: install a release of the plugin made for executor API 1',
         },
         {
           id: 'lacks-run',
@@ -195,7 +194,11 @@ describe(loadExecutorPlugins.name, () => {
     it('keeps the display name and version of a definition that failed later', async () => {
       const [strict] = await load({ extra: [fixture('bad-config')], configs: { 'strict-config': {} } });
 
-      expect(strict).toMatchObject({ displayName: 'Strict config', version: '0.1.0', loadError: 'invalid configuration: executors.strict-config/host is required' });
+      expect(strict).toMatchObject({
+        displayName: 'Strict config',
+        version: '0.1.0',
+        loadError: 'invalid configuration: executors.strict-config/host is required',
+      });
       expect(strict.executor).toBeUndefined();
     });
 
@@ -277,13 +280,24 @@ describe(loadExecutorPlugins.name, () => {
     });
 
     it('refuses a manifest that lists one id twice', async () => {
-      const manifest = { executorApiVersion: 1, executors: [{ id: 'twice', entry: 'index.js' }, { id: 'twice', entry: 'other.js' }] };
+      const manifest = {
+        executorApiVersion: 1,
+        executors: [
+          { id: 'twice', entry: 'index.js' },
+          { id: 'twice', entry: 'other.js' },
+        ],
+      };
       const dir = writePlugin(path.join(root, 'twice'), manifest, '');
 
       const plugins = await load({ extra: [dir] });
 
       expect(plugins.map(summary)).toEqual([
-        { id: 'twice', packageName: 'twice', source: 'configured', loadError: 'invalid manifest ("tensorify" in package.json): executor id "twice" is listed more than once' },
+        {
+          id: 'twice',
+          packageName: 'twice',
+          source: 'configured',
+          loadError: 'invalid manifest ("tensorify" in package.json): executor id "twice" is listed more than once',
+        },
       ]);
     });
 

@@ -201,8 +201,16 @@ export async function findConfigured(entry: string, nodeModulesDirs: readonly st
   return { source: 'configured', packageName: entry, packagePath: null, problem };
 }
 
-const isFile = (file: string) => stat(file).then((stats) => stats.isFile(), () => false);
-const isDirectory = (dir: string) => stat(dir).then((stats) => stats.isDirectory(), () => false);
+const isFile = (file: string) =>
+  stat(file).then(
+    (stats) => stats.isFile(),
+    () => false,
+  );
+const isDirectory = (dir: string) =>
+  stat(dir).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
 
 function candidateOf(source: PluginSource, packagePath: string, packageJson: Record<string, unknown>): Candidate {
   const packageName = typeof packageJson.name === 'string' && packageJson.name ? packageJson.name : path.basename(packagePath);
@@ -307,13 +315,7 @@ function packageFacts({ packageName, packagePath, source, packageJson }: Candida
   return { displayName: packageName, version, packageName, packagePath, source };
 }
 
-async function loadExecutor(
-  id: string,
-  entry: string,
-  packagePath: string,
-  base: PackageFacts,
-  options: PluginLoaderOptions,
-): Promise<LoadedPlugin> {
+async function loadExecutor(id: string, entry: string, packagePath: string, base: PackageFacts, options: PluginLoaderOptions): Promise<LoadedPlugin> {
   const failed = (loadError: string, definition?: Partial<ExecutorDefinition>): LoadedPlugin => ({
     id,
     ...base,

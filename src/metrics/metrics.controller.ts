@@ -25,7 +25,7 @@ export class MetricsController {
     summary: 'Prometheus metrics',
     description:
       'This process in the Prometheus text format (0.0.4): HTTP requests by route template and status with durations, executions by status ' +
-      'and executor, queue wait and depth, run durations, rate-limit rejections, executor plugins, and the process\'s CPU, memory and event loop. ' +
+      "and executor, queue wait and depth, run durations, rate-limit rejections, executor plugins, and the process's CPU, memory and event loop. " +
       'No API key needed and not rate limited: keep it away from the public internet (firewall or reverse proxy).',
   })
   // The 200 names its own media type; the error stays the JSON envelope (an `@ApiProduces` would make both text/plain).

@@ -70,14 +70,44 @@ describe(NodeCatalog.name, () => {
 
     it('lists the built-in node types, sorted by type', () => {
       expect(catalog.list().map((definition) => definition.type)).toEqual([
-        'batchnorm1d', 'code', 'conv2d', 'dataloader', 'dataset-csv', 'dataset-mnist', 'dataset-synthetic', 'dropout', 'evaluate',
-        'flatten', 'http-request', 'if', 'linear', 'loss-cross-entropy', 'loss-mse', 'manual', 'maxpool2d', 'openai-chat',
-        'optimizer-adam', 'optimizer-sgd', 'relu', 'return', 'save-model', 'sequential', 'sigmoid', 'tanh', 'train', 'transform',
+        'batchnorm1d',
+        'code',
+        'conv2d',
+        'dataloader',
+        'dataset-csv',
+        'dataset-mnist',
+        'dataset-synthetic',
+        'dropout',
+        'evaluate',
+        'flatten',
+        'http-request',
+        'if',
+        'linear',
+        'loss-cross-entropy',
+        'loss-mse',
+        'manual',
+        'maxpool2d',
+        'openai-chat',
+        'optimizer-adam',
+        'optimizer-sgd',
+        'relu',
+        'return',
+        'save-model',
+        'sequential',
+        'sigmoid',
+        'tanh',
+        'train',
+        'transform',
       ]);
     });
 
     it('has manual as its only trigger', () => {
-      expect(catalog.list().filter((definition) => definition.trigger).map((definition) => definition.type)).toEqual(['manual']);
+      expect(
+        catalog
+          .list()
+          .filter((definition) => definition.trigger)
+          .map((definition) => definition.type),
+      ).toEqual(['manual']);
     });
 
     it('gives the manual trigger no inputs and one output', () => {
@@ -172,15 +202,11 @@ describe(NodeCatalog.name, () => {
 
     it('throws when the settings schema is not a valid JSON Schema', async () => {
       const settingsSchema = { type: 'object', properties: { mode: { description: 'Mode.', type: 'text' } }, additionalProperties: false };
-      expect(await loadError({ example: manifest('example', { settingsSchema, defaults: {} }) })).toContain(
-        '/settingsSchema is not a valid JSON Schema',
-      );
+      expect(await loadError({ example: manifest('example', { settingsSchema, defaults: {} }) })).toContain('/settingsSchema is not a valid JSON Schema');
     });
 
     it('throws when a default does not match the settings schema', async () => {
-      expect(await loadError({ example: manifest('example', { defaults: { temperature: 'hot' } }) })).toContain(
-        '/defaults/temperature must be number',
-      );
+      expect(await loadError({ example: manifest('example', { defaults: { temperature: 'hot' } }) })).toContain('/defaults/temperature must be number');
     });
 
     it('throws when two inputs share an id', async () => {
@@ -303,17 +329,16 @@ describe(NodeCatalog.name, () => {
     });
 
     it('lists the allowed values of an enum', () => {
-      expect(catalog.validateSettings(example, { mode: 'slow' })).toEqual([
-        { path: '/mode', message: 'Setting "/mode" must be one of "fast", "exact".' },
-      ]);
+      expect(catalog.validateSettings(example, { mode: 'slow' })).toEqual([{ path: '/mode', message: 'Setting "/mode" must be one of "fast", "exact".' }]);
     });
 
     it('reports every problem at once', () => {
-      expect(catalog.validateSettings(example, { temperature: 'hot', speed: 3 }).map((problem) => problem.path).sort()).toEqual([
-        '/mode',
-        '/speed',
-        '/temperature',
-      ]);
+      expect(
+        catalog
+          .validateSettings(example, { temperature: 'hot', speed: 3 })
+          .map((problem) => problem.path)
+          .sort(),
+      ).toEqual(['/mode', '/speed', '/temperature']);
     });
 
     it('refuses a definition of another catalogue', () => {

@@ -29,8 +29,18 @@ const outputPortSchema = {
 const manifestSchema = {
   type: 'object',
   required: [
-    'type', 'version', 'category', 'displayName', 'description', 'trigger', 'inputs', 'outputs',
-    'settingsSchema', 'defaults', 'requirements', 'imports',
+    'type',
+    'version',
+    'category',
+    'displayName',
+    'description',
+    'trigger',
+    'inputs',
+    'outputs',
+    'settingsSchema',
+    'defaults',
+    'requirements',
+    'imports',
   ],
   properties: {
     type: { type: 'string', pattern: NODE_TYPE_NAME },
@@ -114,7 +124,10 @@ export class NodeCatalog {
         const file = path.join(dir, folder, MANIFEST_FILE);
         const manifest = await readManifest(file);
         if (!checkManifest(manifest)) {
-          throw manifestError(file, (checkManifest.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}`));
+          throw manifestError(
+            file,
+            (checkManifest.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}`),
+          );
         }
         return compileEntry(ajv, file, folder, manifest);
       }),
@@ -236,7 +249,10 @@ function describeSettingsErrors(definition: NodeTypeDefinition, errors: ErrorObj
     .filter((error) => !alternatives.some((anyOf) => within(error, anyOf)))
     .map((error) =>
       error.keyword === 'anyOf'
-        ? describeAlternatives(error, errors.filter((other) => within(other, error)))
+        ? describeAlternatives(
+            error,
+            errors.filter((other) => within(other, error)),
+          )
         : describeSettingsError(definition, error),
     );
 }

@@ -49,7 +49,13 @@ export class PlanThrottlerGuard extends ThrottlerGuard {
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
     let record;
     try {
-      record = await this.storageService.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, ttl, limit, (throttler.blockDuration as number) ?? 0, throttler.name!);
+      record = await this.storageService.increment(
+        `${WORKSPACE_THROTTLER}:${workspace.id}`,
+        ttl,
+        limit,
+        (throttler.blockDuration as number) ?? 0,
+        throttler.name!,
+      );
     } catch (error) {
       if (!this.storeFailing) this.log.warn({ err: error }, 'Rate-limit store failed; letting requests through uncounted until it is back');
       this.storeFailing = true;
@@ -61,11 +67,11 @@ export class PlanThrottlerGuard extends ThrottlerGuard {
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     setRateLimitHeaders(reply, WORKSPACE_THROTTLER, limit, Math.max(0, limit - record.totalHits), resetSeconds);
     if (record.isBlocked) {
-      throw new RateLimitedError(
-        `Rate limit of ${limit} requests per minute reached for workspace ${workspace.id}; retry in ${resetSeconds} s`,
-        resetSeconds,
-        { limit, windowSeconds: ttl / 1000, plan: workspace.plan },
-      );
+      throw new RateLimitedError(`Rate limit of ${limit} requests per minute reached for workspace ${workspace.id}; retry in ${resetSeconds} s`, resetSeconds, {
+        limit,
+        windowSeconds: ttl / 1000,
+        plan: workspace.plan,
+      });
     }
     return true;
   }

@@ -15,7 +15,11 @@ class HealthDto {
 
 class ReadinessDto {
   @ApiProperty({ example: 'ready' }) status!: string;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { database: 'ok', queue: 'ok (0 waiting, 1 running)', executors: 'ok (local, ssh)' } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { database: 'ok', queue: 'ok (0 waiting, 1 running)', executors: 'ok (local, ssh)' },
+  })
   checks!: Record<string, string>;
   @ApiProperty({
     description: 'Each loaded executor: `ok`, or why it cannot take runs now',

@@ -85,7 +85,11 @@ async function gatherStaticFacts(): Promise<StaticFacts> {
     },
     gpus: display.controllers
       .filter((controller) => /nvidia|\bamd\b|advanced micro devices|\bati\b/i.test(`${controller.vendor} ${controller.model}`))
-      .map((controller) => ({ model: controller.model || controller.name || 'GPU', vendor: controller.vendor, vramMb: controller.memoryTotal ?? controller.vram ?? null })),
+      .map((controller) => ({
+        model: controller.model || controller.name || 'GPU',
+        vendor: controller.vendor,
+        vramMb: controller.memoryTotal ?? controller.vram ?? null,
+      })),
     python,
   };
 }

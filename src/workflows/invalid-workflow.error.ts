@@ -10,10 +10,6 @@ export class InvalidWorkflowError extends DomainError {
     const perNode = Object.entries(nodes).flatMap(([id, problems]) => problems.map((p) => ({ id, message: p.message })));
     const count = perNode.length + graph.length;
     const first = graph[0]?.message ?? perNode[0]?.message ?? '';
-    super(
-      ErrorCode.INVALID_WORKFLOW,
-      `The workflow is invalid (${count} problem${count === 1 ? '' : 's'}): ${first}`,
-      { nodes, graph },
-    );
+    super(ErrorCode.INVALID_WORKFLOW, `The workflow is invalid (${count} problem${count === 1 ? '' : 's'}): ${first}`, { nodes, graph });
   }
 }

@@ -18,7 +18,15 @@ const INVALID: ErrorDoc = {
   description: 'The graph is invalid (every problem, per node), or the body fails validation (`VALIDATION_ERROR`)',
   message: 'The workflow is invalid (1 problem): Binding "{{ foo.bar }}" names node "foo", which is not in the workflow',
   details: {
-    nodes: { out: [{ code: 'UNRESOLVED_BINDING', message: 'Binding "{{ foo.bar }}" names node "foo", which is not in the workflow', path: '/nodes/2/settings/value/result' }] },
+    nodes: {
+      out: [
+        {
+          code: 'UNRESOLVED_BINDING',
+          message: 'Binding "{{ foo.bar }}" names node "foo", which is not in the workflow',
+          path: '/nodes/2/settings/value/result',
+        },
+      ],
+    },
     graph: [],
   },
 };
@@ -83,7 +91,8 @@ export class WorkflowsController {
   @RequireScope('workflows:write')
   @ApiOperation({
     summary: 'Create a workflow',
-    description: 'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
+    description:
+      'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
   })
   @ApiResponse({ status: 201, description: 'The stored workflow, version 1', type: WorkflowDto, headers: ETAG_HEADER })
   @ApiErrors(INVALID, ...BODY_ERRORS)

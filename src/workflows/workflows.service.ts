@@ -145,10 +145,10 @@ export class WorkflowsService {
     if (!affected) {
       // Without a precondition, nothing matched only because the workflow was deleted meanwhile: get() answers 404.
       const latest = await this.get(workspaceId, id);
-      throw new ConflictError(
-        `Workflow ${id} is at version ${latest.version}, not ${expectedVersion}: fetch it again and reapply your change`,
-        { currentVersion: latest.version, expectedVersion },
-      );
+      throw new ConflictError(`Workflow ${id} is at version ${latest.version}, not ${expectedVersion}: fetch it again and reapply your change`, {
+        currentVersion: latest.version,
+        expectedVersion,
+      });
     }
     return this.get(workspaceId, id);
   }

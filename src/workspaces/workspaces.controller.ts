@@ -26,7 +26,8 @@ export class WorkspacesController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Create a workspace',
-    description: 'Creates a workspace with a plan. Workflows and keys belong to one workspace, and each workspace has its own rate limit. Needs the `admin` scope.',
+    description:
+      'Creates a workspace with a plan. Workflows and keys belong to one workspace, and each workspace has its own rate limit. Needs the `admin` scope.',
   })
   @ApiResponse({ status: 201, description: 'The new workspace', type: WorkspaceDto })
   @ApiErrors(400, NAME_TAKEN, ...BODY_ERRORS)
@@ -55,7 +56,8 @@ export class WorkspacesController {
   @Patch(':id')
   @ApiOperation({
     summary: 'Change a workspace',
-    description: 'Renames a workspace or changes its plan; `rateLimitPerMinute` (enterprise only) sets its own limit, `null` returns to the default. The new limit applies from the next request. Needs the `admin` scope.',
+    description:
+      'Renames a workspace or changes its plan; `rateLimitPerMinute` (enterprise only) sets its own limit, `null` returns to the default. The new limit applies from the next request. Needs the `admin` scope.',
   })
   @ApiParam({ name: 'id', example: 'ws_8Hq2LmZx0PaR4tYc' })
   @ApiResponse({ status: 200, description: 'The changed workspace', type: WorkspaceDto })

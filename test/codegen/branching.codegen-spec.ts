@@ -57,7 +57,9 @@ describe('Generated programs: branches, merges, returns and names', () => {
       [trigger, branch('check', '{{ trigger.flag }}'), transform('yes', 'y'), transform('no', 'n'), ret('out', ['{{ yes }}', '{{ no }}'])],
       [edge('trigger', 'check'), edge('check', 'yes', 'true'), edge('check', 'no', 'false'), edge('yes', 'out'), edge('no', 'out')],
     );
-    expect(files['main.py']).toContain('    if check_passed:\n        yes_output = yes()\n    else:\n        no_output = no()\n    return out(yes_output, no_output)\n');
+    expect(files['main.py']).toContain(
+      '    if check_passed:\n        yes_output = yes()\n    else:\n        no_output = no()\n    return out(yes_output, no_output)\n',
+    );
     expect(await outputOf(dir, { flag: false })).toEqual([null, 'n']);
   });
 
@@ -98,7 +100,14 @@ describe('Generated programs: branches, merges, returns and names', () => {
 
   it('runs a node fed by both branches once, with the input of the branch that ran', async () => {
     const { files, dir } = await build(
-      [trigger, branch('check', '{{ trigger.flag }}'), transform('yes', 'took true'), transform('no', 'took false'), code('merge', 'return {"got": input}'), ret('out', '{{ merge }}')],
+      [
+        trigger,
+        branch('check', '{{ trigger.flag }}'),
+        transform('yes', 'took true'),
+        transform('no', 'took false'),
+        code('merge', 'return {"got": input}'),
+        ret('out', '{{ merge }}'),
+      ],
       [edge('trigger', 'check'), edge('check', 'yes', 'true'), edge('check', 'no', 'false'), edge('yes', 'merge'), edge('no', 'merge'), edge('merge', 'out')],
     );
     expect(files['main.py']).toContain('    merge_output = merge(first_value(no_output, yes_output), ctx)');
@@ -118,7 +127,14 @@ describe('Generated programs: branches, merges, returns and names', () => {
 
   it('tests an or of branch paths where a node is reached through branches that do not merge', async () => {
     const { files, dir } = await build(
-      [trigger, branch('first', '{{ trigger.a }}'), branch('second', '{{ trigger.b }}'), transform('shared', 'shared'), ret('out', '{{ shared }}'), ret('none', 'none')],
+      [
+        trigger,
+        branch('first', '{{ trigger.a }}'),
+        branch('second', '{{ trigger.b }}'),
+        transform('shared', 'shared'),
+        ret('out', '{{ shared }}'),
+        ret('none', 'none'),
+      ],
       [
         edge('trigger', 'first'),
         edge('first', 'shared', 'true'),
@@ -139,8 +155,19 @@ describe('Generated programs: branches, merges, returns and names', () => {
     const edges: WorkflowEdgeInput[] = [];
     let previous = 'trigger';
     for (let index = 0; index < 12; index++) {
-      nodes.push(branch(`c${index}`, `{{ trigger.n }} > ${index}`), transform(`t${index}`, index), transform(`f${index}`, -index), code(`m${index}`, 'return {"v": input}'));
-      edges.push(edge(previous, `c${index}`), edge(`c${index}`, `t${index}`, 'true'), edge(`c${index}`, `f${index}`, 'false'), edge(`t${index}`, `m${index}`), edge(`f${index}`, `m${index}`));
+      nodes.push(
+        branch(`c${index}`, `{{ trigger.n }} > ${index}`),
+        transform(`t${index}`, index),
+        transform(`f${index}`, -index),
+        code(`m${index}`, 'return {"v": input}'),
+      );
+      edges.push(
+        edge(previous, `c${index}`),
+        edge(`c${index}`, `t${index}`, 'true'),
+        edge(`c${index}`, `f${index}`, 'false'),
+        edge(`t${index}`, `m${index}`),
+        edge(`f${index}`, `m${index}`),
+      );
       previous = `m${index}`;
     }
     nodes.push(ret('out', `{{ ${previous}.v }}`));
@@ -153,7 +180,10 @@ describe('Generated programs: branches, merges, returns and names', () => {
   });
 
   it('ends the run at the first return reached: nodes after an unconditional return are left out', async () => {
-    const { files, dir } = await build([trigger, ret('out', 'first'), transform('later', 'never'), ret('late', 'late')], [edge('trigger', 'out'), edge('trigger', 'later'), edge('later', 'late')]);
+    const { files, dir } = await build(
+      [trigger, ret('out', 'first'), transform('later', 'never'), ret('late', 'late')],
+      [edge('trigger', 'out'), edge('trigger', 'later'), edge('later', 'late')],
+    );
     expect(files['main.py']).not.toContain('def later(');
     expect(files['main.py']).not.toContain('def late(');
     expect(await outputOf(dir, {})).toBe('first');
@@ -173,20 +203,42 @@ describe('Generated programs: branches, merges, returns and names', () => {
     const edges = [edge('trigger', 'if'), ...ids.slice(1).map((id, index) => edge(ids[index], id)), edge('sum', 'out')];
     const { files, dir } = await build(nodes, edges);
     // Names are given in workflow order: "if" takes if_node first, so the node "if_node" gets if_node_node.
-    for (const name of ['def if_node(', 'def if_node_node(', 'def print_node(', 'def text_node(', 'def run_node(', 'def main_node(', 'def ctx_node(', 'def os_node(', 'def node_node(', 'def run_program_node(', 'def sum_node(']) {
+    for (const name of [
+      'def if_node(',
+      'def if_node_node(',
+      'def print_node(',
+      'def text_node(',
+      'def run_node(',
+      'def main_node(',
+      'def ctx_node(',
+      'def os_node(',
+      'def node_node(',
+      'def run_program_node(',
+      'def sum_node(',
+    ]) {
       expect(files['main.py']).toContain(name);
     }
     expect(await outputOf(dir, { v: 'through' })).toEqual({ last: 'through', length: 'through' });
   });
 
   it('reads {{ inputs.… }} from the run context and {{ env.… }} when the node runs', async () => {
-    const { dir } = await build([trigger, transform('step', { input: '{{ inputs.who }}', env: 'home={{ env.TENSORIFY_TEST_VALUE }}', unset: '{{ env.TENSORIFY_UNSET }}' }), ret('out', '{{ step }}')], [edge('trigger', 'step'), edge('step', 'out')]);
+    const { dir } = await build(
+      [
+        trigger,
+        transform('step', { input: '{{ inputs.who }}', env: 'home={{ env.TENSORIFY_TEST_VALUE }}', unset: '{{ env.TENSORIFY_UNSET }}' }),
+        ret('out', '{{ step }}'),
+      ],
+      [edge('trigger', 'step'), edge('step', 'out')],
+    );
     expect(await outputOf(dir, { who: 'me' }, { TENSORIFY_TEST_VALUE: 'x y' })).toEqual({ input: 'me', env: 'home=x y', unset: null });
   });
 
   it('keeps the type of a lone binding and writes other values as JSON inside longer strings', async () => {
     const { dir } = await build(
-      [trigger, ret('out', { alone: '{{ trigger.value }}', inside: 'v={{ trigger.value }} n={{ trigger.none }} s={{ trigger.s }}', braces: '{x} {{ "{{" }}y}}' })],
+      [
+        trigger,
+        ret('out', { alone: '{{ trigger.value }}', inside: 'v={{ trigger.value }} n={{ trigger.none }} s={{ trigger.s }}', braces: '{x} {{ "{{" }}y}}' }),
+      ],
       [edge('trigger', 'out')],
     );
     expect(await outputOf(dir, { value: { a: [1, true] }, none: null, s: 'é' })).toEqual({
@@ -199,7 +251,10 @@ describe('Generated programs: branches, merges, returns and names', () => {
   // Last, so it sees every program the tests above built.
   it('gives programs that pass pyflakes and black --check', () => {
     expect(dirs.length).toBeGreaterThan(10);
-    const flakes = runTool('pyflakes', dirs.map((dir) => `${dir}/main.py`));
+    const flakes = runTool(
+      'pyflakes',
+      dirs.map((dir) => `${dir}/main.py`),
+    );
     expect(flakes.stdout + flakes.stderr).toBe('');
     const black = runTool('black', ['--check', '--diff', '--quiet', ...dirs.map((dir) => `${dir}/main.py`)]);
     expect(black.stdout + black.stderr).toBe('');

@@ -76,7 +76,10 @@ describe('Exports of the example workflows', () => {
 
     it('prints the progress of each node in order', async () => {
       const run = await runProgram(exported.get('hello')!.dir, { inputs: { name: 'Ada' } });
-      const events = run.stdout.split('\n').filter((line) => line.startsWith('[node ')).map((line) => line.replace(/ in .*$/, ''));
+      const events = run.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('[node '))
+        .map((line) => line.replace(/ in .*$/, ''));
       expect(events).toEqual([
         '[node trigger] started',
         '[node trigger] finished',

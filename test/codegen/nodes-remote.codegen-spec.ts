@@ -362,9 +362,7 @@ describe('http-request against a loopback echo server', () => {
     expect(text.data.headers['content-type']).toBe('text/plain; charset=utf-8');
     expect(text.data.body).toBe('héllo world');
 
-    const custom = echoed(
-      await runWorkflow({ method: 'POST', url: `${server.base}/echo/xml`, headers: { 'content-type': 'application/xml' }, body: '<a/>' }),
-    );
+    const custom = echoed(await runWorkflow({ method: 'POST', url: `${server.base}/echo/xml`, headers: { 'content-type': 'application/xml' }, body: '<a/>' }));
     expect(custom.data.headers['content-type']).toBe('application/xml');
     expect(custom.data.body).toBe('<a/>');
   });
@@ -399,9 +397,7 @@ describe('http-request against a loopback echo server', () => {
   it('fails the node, naming it and the status, on a 404 with failOnError: true (the default)', async () => {
     const result = await runWorkflow({ url: `${server.base}/missing` });
     expect(result.status).toBe(1);
-    expect(lastLine(result.stderr)).toBe(
-      `Node "fetch" failed: HttpStatusError: GET ${server.base}/missing answered 404: {"error":"no such user"}`,
-    );
+    expect(lastLine(result.stderr)).toBe(`Node "fetch" failed: HttpStatusError: GET ${server.base}/missing answered 404: {"error":"no such user"}`);
     expect(result.stdout).not.toContain('[node out]');
   });
 

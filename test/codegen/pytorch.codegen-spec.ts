@@ -19,7 +19,9 @@ const torchPython = 'python' in TORCH ? TORCH.python : '';
 const VISION = torchPython === '' ? { status: 1, stderr: 'torch is missing' } : spawnSync(torchPython, ['-c', 'import torchvision'], { encoding: 'utf8' });
 const withVision = VISION.status === 0 ? it : it.skip;
 if (torchPython !== '' && VISION.status !== 0) {
-  console.warn(`SKIPPED: the MNIST run of pytorch.codegen-spec.ts did not run: torchvision from this machine's package source does not load: ${String(VISION.stderr).trim().split('\n').pop()}`);
+  console.warn(
+    `SKIPPED: the MNIST run of pytorch.codegen-spec.ts did not run: torchvision from this machine's package source does not load: ${String(VISION.stderr).trim().split('\n').pop()}`,
+  );
 }
 
 /** trigger → data → loader, `layers` chained into `model`, loss/optimizer/train/eval → out. */
@@ -27,12 +29,23 @@ function pipeline(
   name: string,
   data: WorkflowNodeInput,
   layers: WorkflowNodeInput[],
-  options: { loss?: string; optimizer?: string; optimizerSettings?: Record<string, unknown>; extra?: WorkflowNodeInput[]; extraEdges?: WorkflowEdgeInput[]; evaluate?: boolean; epochs?: number } = {},
+  options: {
+    loss?: string;
+    optimizer?: string;
+    optimizerSettings?: Record<string, unknown>;
+    extra?: WorkflowNodeInput[];
+    extraEdges?: WorkflowEdgeInput[];
+    evaluate?: boolean;
+    epochs?: number;
+  } = {},
 ): CompileInput {
   const chain = layers.map((layer, index) => ({ source: layer.id, target: layers[index + 1]?.id ?? 'model' }));
   const evaluate = options.evaluate ?? true;
   return {
-    id: `wf_${name.replace(/[^A-Za-z0-9]/g, '').padEnd(16, '0').slice(0, 16)}`,
+    id: `wf_${name
+      .replace(/[^A-Za-z0-9]/g, '')
+      .padEnd(16, '0')
+      .slice(0, 16)}`,
     version: 1,
     name,
     description: '',
@@ -50,7 +63,9 @@ function pipeline(
       {
         id: 'out',
         type: 'return',
-        settings: { value: evaluate ? { accuracy: '{{ eval.accuracy }}', loss: '{{ train.loss }}' } : { loss: '{{ train.loss }}', epochs: '{{ train.epochs }}' } },
+        settings: {
+          value: evaluate ? { accuracy: '{{ eval.accuracy }}', loss: '{{ train.loss }}' } : { loss: '{{ train.loss }}', epochs: '{{ train.epochs }}' },
+        },
       },
     ],
     edges: [
@@ -74,7 +89,11 @@ function pipeline(
   };
 }
 
-const synthetic = (settings: Record<string, unknown>): WorkflowNodeInput => ({ id: 'data', type: 'dataset-synthetic', settings: { samples: 256, seed: 3, ...settings } });
+const synthetic = (settings: Record<string, unknown>): WorkflowNodeInput => ({
+  id: 'data',
+  type: 'dataset-synthetic',
+  settings: { samples: 256, seed: 3, ...settings },
+});
 const linear = (id: string, inFeatures: number, outFeatures: number): WorkflowNodeInput => ({ id, type: 'linear', settings: { inFeatures, outFeatures } });
 
 /** One workflow per group of node types: together they use every type of the pack. */
@@ -190,11 +209,14 @@ describe('The PyTorch node pack', () => {
     'fits a regression from a CSV file with MSE and saves a state dict torch can load',
     async () => {
       const dir = dirs.get('regression')!;
-      const rows = ['a,b,y', ...Array.from({ length: 64 }, (_, index) => {
-        const a = (index % 8) / 4;
-        const b = Math.floor(index / 8) / 4;
-        return `${a},${b},${2 * a - b + 0.5}`;
-      })];
+      const rows = [
+        'a,b,y',
+        ...Array.from({ length: 64 }, (_, index) => {
+          const a = (index % 8) / 4;
+          const b = Math.floor(index / 8) / 4;
+          return `${a},${b},${2 * a - b + 0.5}`;
+        }),
+      ];
       const csv = path.join(dir, 'points.csv');
       await writeFile(csv, `${rows.join('\n')}\n`);
       const modelPath = path.join(dir, 'out', 'model.pt');
@@ -224,7 +246,7 @@ describe('The PyTorch node pack', () => {
   );
 
   withVision(
-    'reads MNIST from torchvision\'s files (a small set written here in its IDX format)',
+    "reads MNIST from torchvision's files (a small set written here in its IDX format)",
     async () => {
       const dir = dirs.get('mnist')!;
       const root = path.join(dir, 'mnist-data');

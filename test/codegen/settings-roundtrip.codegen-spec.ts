@@ -37,13 +37,90 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Pieces that break naive string literals, docstrings, str.format, JSON and binding parsers. */
 const FRAGMENTS = [
-  '"', "'", '\\', '\n', '\r', '\r\n', '"""', "'''", '""', "''", '\\"', "\\'", '\\\\', '\\\n', '{{', '}}', '{', '}', '{}', '{{{',
-  '}}}', '{0}', '{x}', '{!r}', '{x:>10}', '%s', '%(x)s', '%%', '\t', '\x0b', '\x0c', '\x1b', '\x7f', '\x1c', '\x1d', '\x1e',
-  '\x1f', '\x01', '\x08', '\u0085', '\u00a0', '\u2028', '\u2029', '\ufeff', '\u200b', '\u200d', '\u202e', '\u3000', '\u00ad',
-  '\ufffe', '\uffff', '\u{10ffff}', '\u{e0001}', '\u{1f600}', '\u{1f469}\u200d\u{1f4bb}', 'e\u0301', '\u00ff', '\u0100', '#', '#!',
-  '\\n', '\\x00', '\\u0000', '\\N{BULLET}', '\\U0001F600', ' ', '   ', '" + __import__("os").system("x") + "',
-  "' + __import__('os').system('x') + '", '\nimport os\n', '"""; import os; """', '\n    return None\n', '{{ trigger.x }}',
-  '{{ inputs.x }}', '{{ env.HOME }}', '{{ "{{" }}', '}}{{', '${x}', '`x`', '</script>', '\\\\"', '__proto__', 'None', '"\n"',
+  '"',
+  "'",
+  '\\',
+  '\n',
+  '\r',
+  '\r\n',
+  '"""',
+  "'''",
+  '""',
+  "''",
+  '\\"',
+  "\\'",
+  '\\\\',
+  '\\\n',
+  '{{',
+  '}}',
+  '{',
+  '}',
+  '{}',
+  '{{{',
+  '}}}',
+  '{0}',
+  '{x}',
+  '{!r}',
+  '{x:>10}',
+  '%s',
+  '%(x)s',
+  '%%',
+  '\t',
+  '\x0b',
+  '\x0c',
+  '\x1b',
+  '\x7f',
+  '\x1c',
+  '\x1d',
+  '\x1e',
+  '\x1f',
+  '\x01',
+  '\x08',
+  '\u0085',
+  '\u00a0',
+  '\u2028',
+  '\u2029',
+  '\ufeff',
+  '\u200b',
+  '\u200d',
+  '\u202e',
+  '\u3000',
+  '\u00ad',
+  '\ufffe',
+  '\uffff',
+  '\u{10ffff}',
+  '\u{e0001}',
+  '\u{1f600}',
+  '\u{1f469}\u200d\u{1f4bb}',
+  'e\u0301',
+  '\u00ff',
+  '\u0100',
+  '#',
+  '#!',
+  '\\n',
+  '\\x00',
+  '\\u0000',
+  '\\N{BULLET}',
+  '\\U0001F600',
+  ' ',
+  '   ',
+  '" + __import__("os").system("x") + "',
+  "' + __import__('os').system('x') + '",
+  '\nimport os\n',
+  '"""; import os; """',
+  '\n    return None\n',
+  '{{ trigger.x }}',
+  '{{ inputs.x }}',
+  '{{ env.HOME }}',
+  '{{ "{{" }}',
+  '}}{{',
+  '${x}',
+  '`x`',
+  '</script>',
+  '\\\\"',
+  '__proto__',
+  'None',
+  '"\n"',
 ];
 const controlCharacter = fc
   .integer({ min: 1, max: 0x9f })
@@ -88,10 +165,16 @@ const headerValue = fc
 
 /** An API key: printable ASCII without spaces, the only thing httpx puts into a header from a str. */
 const apiKey = fc
-  .array(fc.oneof(fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code)), fc.constantFrom('{{', '}}')), {
-    minLength: 1,
-    maxLength: 24,
-  })
+  .array(
+    fc.oneof(
+      fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code)),
+      fc.constantFrom('{{', '}}'),
+    ),
+    {
+      minLength: 1,
+      maxLength: 24,
+    },
+  )
   .map((chars) => `sk-${chars.join('')}`);
 
 // ---- spelling values in settings that take bindings ----------------------------------------------
@@ -179,15 +262,83 @@ function spelledDict(entries: [string, Spelled][]): Spelled {
 
 /** Names Python or the generated program already uses: keywords, builtins, names of main.py, utils.py and the helpers. */
 const NAME_BASES = [
-  'if', 'return', 'print', 'input', 'text', 'node', 'run', 'main', 'ctx', 'os', 'json', 'sys', 'math', 'time', 'utils', 'typing',
-  'any', 'trigger', 'x', 'first_value', 'run_program', 'jsonable', 'load_inputs', 'write_output', 'http_request', 'openai_chat',
-  'sum', 'len', 'type', 'id', 'match', 'case', '_', '__', 'bool', 'str', 'dict', 'none', 'true', 'false', 'lambda', 'class', 'def',
-  'not', 'and', 'or', 'is', 'in', 'del', 'yield', 'async', 'await', 'self', 'function', 'value', 'result', 'decorate', 'run_node',
+  'if',
+  'return',
+  'print',
+  'input',
+  'text',
+  'node',
+  'run',
+  'main',
+  'ctx',
+  'os',
+  'json',
+  'sys',
+  'math',
+  'time',
+  'utils',
+  'typing',
+  'any',
+  'trigger',
+  'x',
+  'first_value',
+  'run_program',
+  'jsonable',
+  'load_inputs',
+  'write_output',
+  'http_request',
+  'openai_chat',
+  'sum',
+  'len',
+  'type',
+  'id',
+  'match',
+  'case',
+  '_',
+  '__',
+  'bool',
+  'str',
+  'dict',
+  'none',
+  'true',
+  'false',
+  'lambda',
+  'class',
+  'def',
+  'not',
+  'and',
+  'or',
+  'is',
+  'in',
+  'del',
+  'yield',
+  'async',
+  'await',
+  'self',
+  'function',
+  'value',
+  'result',
+  'decorate',
+  'run_node',
 ];
 /** Names every module has: Python reads some of them (`__builtins__`, `__name__`) itself. */
 const MODULE_NAMES = [
-  '__builtins__', '__name__', '__main__', '__file__', '__doc__', '__spec__', '__loader__', '__package__', '__cached__', '__import__',
-  '__debug__', '__annotations__', '__all__', '__path__', '__dict__', '__class__',
+  '__builtins__',
+  '__name__',
+  '__main__',
+  '__file__',
+  '__doc__',
+  '__spec__',
+  '__loader__',
+  '__package__',
+  '__cached__',
+  '__import__',
+  '__debug__',
+  '__annotations__',
+  '__all__',
+  '__path__',
+  '__dict__',
+  '__class__',
 ];
 const NAME_SUFFIXES = ['', '', '', '_output', '_passed', '_node', '_output_2', '_node_2', '_2'];
 const NODE_ID = /^[a-z_][a-z0-9_]{0,63}$/;
@@ -473,7 +624,9 @@ describe('Hostile strings in every string setting (property)', () => {
             title: literal(v.schema[0]),
             description: literal(v.schema[1]),
             $comment: literal(v.schema[4]),
-            properties: { [v.schema[2]]: { type: 'string', description: literal(v.schema[3]), default: literal(v.schema[3]), examples: [literal(v.schema[4])] } },
+            properties: {
+              [v.schema[2]]: { type: 'string', description: literal(v.schema[3]), default: literal(v.schema[3]), examples: [literal(v.schema[4])] },
+            },
           };
           const nodes = [
             manual('trigger', { inputSchema }),
@@ -595,11 +748,7 @@ describe('Hostile strings in every string setting (property)', () => {
   it(
     'http-request: url, query, headers and bodies arrive byte for byte, and the output is {status, data, headers}',
     async () => {
-      type Body =
-        | { kind: 'none' }
-        | { kind: 'text'; text: string }
-        | { kind: 'around'; before: string; after: string }
-        | { kind: 'json'; value: Spelled };
+      type Body = { kind: 'none' } | { kind: 'text'; text: string } | { kind: 'around'; before: string; after: string } | { kind: 'json'; value: Spelled };
       const body: fc.Arbitrary<Body> = fc.oneof(
         fc.constant({ kind: 'none' as const }),
         hostile.map((text) => ({ kind: 'text' as const, text })),
@@ -738,7 +887,10 @@ describe('Hostile strings in every string setting (property)', () => {
           system: hostile,
           prompt,
           reply: hostile,
-          temperature: fc.option(fc.double({ min: 0, max: 2, noNaN: true }).map((t) => t + 0), { nil: null }),
+          temperature: fc.option(
+            fc.double({ min: 0, max: 2, noNaN: true }).map((t) => t + 0),
+            { nil: null },
+          ),
           maxTokens: fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: null }),
           apiKey,
         });
@@ -751,21 +903,19 @@ describe('Hostile strings in every string setting (property)', () => {
             const prompts = v.chats.map(({ prompt: p }) => ('value' in p ? p.value : p.before + v.x + p.after));
             const nodes = [
               manual('trigger'),
-              ...v.chats.map(
-                (c, index): WorkflowNodeInput => ({
-                  id: ids[index],
-                  type: 'openai-chat',
-                  settings: {
-                    model: literal(c.model),
-                    system: literal(c.system),
-                    prompt: 'value' in c.prompt ? c.prompt.setting : around(c.prompt.before, '{{ trigger.x }}', c.prompt.after),
-                    temperature: c.temperature,
-                    maxTokens: c.maxTokens,
-                    baseUrl: `http://127.0.0.1:${server.port}/v1`,
-                    apiKey: literal(c.apiKey),
-                  },
-                }),
-              ),
+              ...v.chats.map((c, index): WorkflowNodeInput => ({
+                id: ids[index],
+                type: 'openai-chat',
+                settings: {
+                  model: literal(c.model),
+                  system: literal(c.system),
+                  prompt: 'value' in c.prompt ? c.prompt.setting : around(c.prompt.before, '{{ trigger.x }}', c.prompt.after),
+                  temperature: c.temperature,
+                  maxTokens: c.maxTokens,
+                  baseUrl: `http://127.0.0.1:${server.port}/v1`,
+                  apiKey: literal(c.apiKey),
+                },
+              })),
               returns('out', { chats: ids.map((id) => `{{ ${id} }}`) }),
             ];
             const input = workflow(v.name, v.description, nodes, chain(['trigger', ...ids, 'out']));

@@ -46,7 +46,10 @@ async function storedText(t: TestApp): Promise<string> {
   const db = t.app.get(DataSource);
   const tables = ['workspaces', 'api_keys', 'workflows', 'cache_revisions', 'executions', 'execution_logs'];
   const rows = await Promise.all(tables.map((table) => db.query(`SELECT t::text AS row FROM ${table} t`)));
-  return rows.flat().map((r: { row: string }) => r.row).join('\n');
+  return rows
+    .flat()
+    .map((r: { row: string }) => r.row)
+    .join('\n');
 }
 
 /** Rows in a table (PostgreSQL returns COUNT as text). */

@@ -65,9 +65,7 @@ describe('Bad input', () => {
     const res = await send();
     expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body.error).toEqual(
-      expect.objectContaining({ code, message: expect.any(String), requestId: res.headers['x-request-id'] }),
-    );
+    expect(res.body.error).toEqual(expect.objectContaining({ code, message: expect.any(String), requestId: res.headers['x-request-id'] }));
     expect(res.body.error.message).not.toBe('');
     expect(res.headers['x-request-id']).toEqual(expect.any(String));
     await t.http.get('/health').expect(200);
@@ -75,9 +73,15 @@ describe('Bad input', () => {
     return res;
   }
 
-  const postJson = (body: unknown) => () => t.http.post('/v1/workflows').set('Authorization', auth).send(body as object);
-  const postRaw = (text: string, contentType = 'application/json') => () =>
-    t.http.post('/v1/workflows').set('Authorization', auth).set('Content-Type', contentType).send(text);
+  const postJson = (body: unknown) => () =>
+    t.http
+      .post('/v1/workflows')
+      .set('Authorization', auth)
+      .send(body as object);
+  const postRaw =
+    (text: string, contentType = 'application/json') =>
+    () =>
+      t.http.post('/v1/workflows').set('Authorization', auth).set('Content-Type', contentType).send(text);
 
   describe('malformed bodies', () => {
     it.each([
@@ -227,7 +231,11 @@ describe('Bad input', () => {
     });
 
     it('accepts a 200-character name', async () => {
-      await t.http.post('/v1/workflows').set('Authorization', auth).send({ ...chain(1), name: 'x'.repeat(200) }).expect(201);
+      await t.http
+        .post('/v1/workflows')
+        .set('Authorization', auth)
+        .send({ ...chain(1), name: 'x'.repeat(200) })
+        .expect(201);
     });
   });
 
@@ -238,7 +246,11 @@ describe('Bad input', () => {
       ['right-to-left scripts', 'سير العمل שלום עולם'],
       ['combining marks', 'Cafe\u0301 Zoe\u0308'],
     ])('keeps a name in %s exactly, through create, get and list', async (_label, name) => {
-      const created = await t.http.post('/v1/workflows').set('Authorization', auth).send({ ...chain(1), name }).expect(201);
+      const created = await t.http
+        .post('/v1/workflows')
+        .set('Authorization', auth)
+        .send({ ...chain(1), name })
+        .expect(201);
       expect(created.body.name).toBe(name);
       const fetched = await t.http.get(`/v1/workflows/${created.body.id}`).set('Authorization', auth).expect(200);
       expect(fetched.body.name).toBe(name);
@@ -354,4 +366,3 @@ describe('Bad input', () => {
     });
   });
 });
-

@@ -14,7 +14,6 @@ async function eventually<T>(ask: () => Promise<T>, check: (value: T) => boolean
   return value;
 }
 
-
 /**
  * Instance `a` is the in-process test app; instance `b` a real server process (passport's
  * strategies are process-wide, so two instances need two processes) on the same database.
@@ -62,7 +61,10 @@ describe('In-memory caches across two instances on one database', () => {
     const id = created.body.id as string;
     await a.http.get(`/v1/workflows/${id}`).set('Authorization', auth).expect(200);
     expect(await onB('DELETE', `/v1/workflows/${id}`)).toBe(204);
-    const seen = await eventually(() => a.http.get(`/v1/workflows/${id}`).set('Authorization', auth), (res) => res.status === 404);
+    const seen = await eventually(
+      () => a.http.get(`/v1/workflows/${id}`).set('Authorization', auth),
+      (res) => res.status === 404,
+    );
     expect(seen.body.error.code).toBe('WORKFLOW_NOT_FOUND');
   });
 
@@ -77,7 +79,10 @@ describe('In-memory caches across two instances on one database', () => {
     await a.http.get('/v1/me').set('Authorization', a.bearer(first.key)).expect(401);
 
     expect(await onB('DELETE', `/v1/api-keys/${second.id}`)).toBe(204);
-    const seen = await eventually(() => a.http.get('/v1/me').set('Authorization', a.bearer(second.key)), (res) => res.status === 401);
+    const seen = await eventually(
+      () => a.http.get('/v1/me').set('Authorization', a.bearer(second.key)),
+      (res) => res.status === 401,
+    );
     expect(seen.body.error.message).toMatch(/revoked/);
   });
 
@@ -87,7 +92,10 @@ describe('In-memory caches across two instances on one database', () => {
     const before = await a.http.get('/v1/me').set('Authorization', a.bearer(key)).expect(200);
     expect(before.headers['x-ratelimit-limit']).toBe('60');
     expect(await onB('PATCH', `/v1/workspaces/${workspaceId}`, { plan: 'pro' })).toBe(200);
-    const seen = await eventually(() => a.http.get('/v1/me').set('Authorization', a.bearer(key)), (res) => res.body.workspace?.plan === 'pro');
+    const seen = await eventually(
+      () => a.http.get('/v1/me').set('Authorization', a.bearer(key)),
+      (res) => res.body.workspace?.plan === 'pro',
+    );
     expect(seen.body.workspace).toMatchObject({ plan: 'pro', rateLimitPerMinute: 300 });
     expect(seen.headers['x-ratelimit-limit']).toBe('300');
   });

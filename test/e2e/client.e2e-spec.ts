@@ -5,15 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
-import {
-  createTensorifyClient,
-  TensorifyApiError,
-  TensorifyClient,
-  unwrap,
-  waitForExecution,
-  type ErrorEnvelope,
-  type WorkflowBody,
-} from '../../client/index';
+import { createTensorifyClient, TensorifyApiError, TensorifyClient, unwrap, waitForExecution, type ErrorEnvelope, type WorkflowBody } from '../../client/index';
 import { createApp, initApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -60,7 +52,9 @@ describe('TypeScript client (client/)', () => {
   /** A fresh workspace (a rate limit that the fake clock never resets is out of reach) and a client with its own key. */
   async function workspaceClient(): Promise<TensorifyClient> {
     const admin = createTensorifyClient({ baseUrl, apiKey: t.adminKey });
-    const workspace = unwrap(await admin.POST('/v1/workspaces', { body: { name: `client-${Date.now()}-${Math.random()}`, plan: 'enterprise', rateLimitPerMinute: 100_000 } }));
+    const workspace = unwrap(
+      await admin.POST('/v1/workspaces', { body: { name: `client-${Date.now()}-${Math.random()}`, plan: 'enterprise', rateLimitPerMinute: 100_000 } }),
+    );
     const { key } = unwrap(
       await admin.POST('/v1/api-keys', {
         body: { name: 'typed client', workspaceId: workspace.id, scopes: ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'] },
@@ -81,7 +75,12 @@ describe('TypeScript client (client/)', () => {
     expect(list.workflows.map((w) => w.id)).toEqual([workflow.id]);
     expect(list.nextCursor).toBeNull();
 
-    const queued = unwrap(await client.POST('/v1/workflows/{id}/execute', { params: { path: { id: workflow.id } }, body: { inputs: read<Record<string, unknown>>('hello.inputs.json') } }));
+    const queued = unwrap(
+      await client.POST('/v1/workflows/{id}/execute', {
+        params: { path: { id: workflow.id } },
+        body: { inputs: read<Record<string, unknown>>('hello.inputs.json') },
+      }),
+    );
     expect(queued.status).toBe('queued');
 
     const execution = await waitForExecution(client, queued.executionId, { timeoutMs: 20_000, intervalMs: 100 });
@@ -140,7 +139,10 @@ describe('TypeScript client (client/)', () => {
         ...program.getGlobalDiagnostics(),
         ...checked.flatMap((file) => [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)]),
       ];
-      return diagnostics.map((d) => `${d.file ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+      return diagnostics.map(
+        (d) =>
+          `${d.file ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+      );
     }
 
     it('type-checks these calls, the wrong ones being compile errors', () => {

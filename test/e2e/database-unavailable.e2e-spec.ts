@@ -3,7 +3,6 @@ import { Database } from 'sqlite3';
 import { startTestApp, TestApp } from '../support/test-app';
 import { MINIMAL_WORKFLOW } from '../support/workflows';
 
-
 type Refused = Awaited<ReturnType<TestApp['http']['post']>>;
 
 /**

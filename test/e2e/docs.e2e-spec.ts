@@ -224,11 +224,16 @@ describe('API documentation', () => {
       'GET /v1/system → 200: /loadAverage/2 must be string',
     ]);
     expect(check(new OpenApiContract(spec), 404, 'application/json')).toEqual([expect.stringMatching(/^GET \/v1\/system → 404: status not declared/)]);
-    expect(check(new OpenApiContract(spec), 200, 'text/html')).toEqual([expect.stringMatching(/^GET \/v1\/system → 200: media type "text\/html" not declared/)]);
+    expect(check(new OpenApiContract(spec), 200, 'text/html')).toEqual([
+      expect.stringMatching(/^GET \/v1\/system → 200: media type "text\/html" not declared/),
+    ]);
     delete lying.paths['/v1/system'];
     expect(check(new OpenApiContract(lying), 200, 'application/json')).toEqual(['GET /v1/system: the operation is not in the document']);
     lying.paths['/v1/system'] = structuredClone(spec.paths['/v1/system']);
-    lying.paths['/v1/system'].get.responses['200'].headers = { 'X-Not-Sent': { required: true, schema: { type: 'string' } }, 'X-Request-Id': { schema: { type: 'string', pattern: '^nope' } } };
+    lying.paths['/v1/system'].get.responses['200'].headers = {
+      'X-Not-Sent': { required: true, schema: { type: 'string' } },
+      'X-Request-Id': { schema: { type: 'string', pattern: '^nope' } },
+    };
     expect(check(new OpenApiContract(lying), 200, 'application/json')).toEqual(
       expect.arrayContaining(['GET /v1/system → 200: header X-Not-Sent missing', 'GET /v1/system → 200: header X-Request-Id / must match pattern "^nope"']),
     );
@@ -322,7 +327,9 @@ describe('API documentation', () => {
         ...keys.map((key) => send().set('Authorization', t.bearer(key))),
         send().set('Authorization', admin),
         send(`${url}?limit=0&cursor=%00`).set('Authorization', admin),
-        send().set('Authorization', admin).set({ 'If-Match': 'not-a-version', 'Idempotency-Key': 'k'.repeat(300), 'Last-Event-ID': 'not-a-line' }),
+        send()
+          .set('Authorization', admin)
+          .set({ 'If-Match': 'not-a-version', 'Idempotency-Key': 'k'.repeat(300), 'Last-Event-ID': 'not-a-line' }),
         ...(['post', 'put', 'patch', 'delete'].includes(method)
           ? [
               send().set('Authorization', admin).set('Content-Type', 'text/plain').send('hello'),
@@ -344,4 +351,3 @@ describe('API documentation', () => {
     expect(seen.has(429)).toBe(false);
   });
 });
-

@@ -41,9 +41,7 @@ describe('Error envelope', () => {
     it('is 400 VALIDATION_ERROR with details.fields', async () => {
       const res = await t.http.post('/v1/workflows').set('Authorization', auth).send({ name: '' });
       expectEnvelope(res, 400, 'VALIDATION_ERROR');
-      expect(res.body.error.details.fields).toEqual(
-        expect.objectContaining({ name: expect.any(Array), nodes: expect.any(Array), edges: expect.any(Array) }),
-      );
+      expect(res.body.error.details.fields).toEqual(expect.objectContaining({ name: expect.any(Array), nodes: expect.any(Array), edges: expect.any(Array) }));
     });
 
     it('is 400 VALIDATION_ERROR for a bad query parameter', async () => {

@@ -40,8 +40,17 @@ describe('The example interpreter plugin, installed from its packed tarball', ()
     const prefix = join(scratch, 'plugins');
     mkdirSync(prefix);
     run('npm', [
-      'install', '--prefix', prefix, '--no-save', '--no-package-lock', '--offline', '--ignore-scripts', '--no-audit', '--no-fund',
-      join(scratch, `tensorify-executor-sdk-${SDK_VERSION}.tgz`), tarball,
+      'install',
+      '--prefix',
+      prefix,
+      '--no-save',
+      '--no-package-lock',
+      '--offline',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      join(scratch, `tensorify-executor-sdk-${SDK_VERSION}.tgz`),
+      tarball,
     ]);
     installed = join(prefix, 'node_modules', 'tensorify-executor-interpreter');
 

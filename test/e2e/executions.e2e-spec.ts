@@ -97,11 +97,23 @@ describe('Executions', () => {
 
   it.each(['hello', 'code-branch'])('runs the %s example to completed with its expected output', async (name) => {
     const workflowId = await create(read(`${name}.json`));
-    const res = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ inputs: read(`${name}.inputs.json`) }).expect(202);
+    const res = await t.http
+      .post(`/v1/workflows/${workflowId}/execute`)
+      .set('Authorization', auth)
+      .send({ inputs: read(`${name}.inputs.json`) })
+      .expect(202);
     expect(res.body).toEqual({ executionId: expect.stringMatching(/^exec_[A-Za-z0-9]{16}$/), status: 'queued' });
     expect(res.headers.location).toBe(`/v1/executions/${res.body.executionId}`);
     const execution = await waitFor(res.body.executionId, finished);
-    expect(execution).toMatchObject({ status: 'completed', output: read(`${name}.expected-output.json`), error: null, exitCode: 0, executor: 'local', workflowId, gpu: false });
+    expect(execution).toMatchObject({
+      status: 'completed',
+      output: read(`${name}.expected-output.json`),
+      error: null,
+      exitCode: 0,
+      executor: 'local',
+      workflowId,
+      gpu: false,
+    });
     expect(execution.logs).toContain('[node trigger] started');
     expect(Date.parse(execution.startedAt)).toBeLessThanOrEqual(Date.parse(execution.completedAt));
   });
@@ -172,7 +184,7 @@ describe('Executions', () => {
     expect(list.executions).toEqual([]);
   });
 
-  it('keeps a child from seeing the server\'s secrets in its environment', async () => {
+  it("keeps a child from seeing the server's secrets in its environment", async () => {
     // The server's own environment holds them (as in production), not only its config.
     const secrets = { TENSORIFY_BOOTSTRAP_API_KEY: t.adminKey, TENSORIFY_DATABASE_URL: 'postgres://app:secret@db/prod', TENSORIFY_DATA_DIR: t.dataDir };
     const saved = Object.fromEntries(Object.keys(secrets).map((name) => [name, process.env[name]]));
@@ -200,7 +212,12 @@ describe('Executions', () => {
   describe('Idempotency-Key', () => {
     it('answers the same request with the same execution, marked replayed', async () => {
       const workflowId = await create(read('hello.json'));
-      const send = () => t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).set('Idempotency-Key', `same-${workflowId}`).send({ inputs: { name: 'Ada' } });
+      const send = () =>
+        t.http
+          .post(`/v1/workflows/${workflowId}/execute`)
+          .set('Authorization', auth)
+          .set('Idempotency-Key', `same-${workflowId}`)
+          .send({ inputs: { name: 'Ada' } });
       const first = await send().expect(202);
       const again = await send().expect(202);
       expect(again.body.executionId).toBe(first.body.executionId);
@@ -211,8 +228,18 @@ describe('Executions', () => {
     it('refuses the key with another body: 409 naming the execution it made', async () => {
       const workflowId = await create(read('hello.json'));
       const key = `other-${workflowId}`;
-      const first = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).set('Idempotency-Key', key).send({ inputs: { name: 'Ada' } }).expect(202);
-      const res = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).set('Idempotency-Key', key).send({ inputs: { name: 'Grace' } }).expect(409);
+      const first = await t.http
+        .post(`/v1/workflows/${workflowId}/execute`)
+        .set('Authorization', auth)
+        .set('Idempotency-Key', key)
+        .send({ inputs: { name: 'Ada' } })
+        .expect(202);
+      const res = await t.http
+        .post(`/v1/workflows/${workflowId}/execute`)
+        .set('Authorization', auth)
+        .set('Idempotency-Key', key)
+        .send({ inputs: { name: 'Grace' } })
+        .expect(409);
       expect(res.body.error).toMatchObject({ code: 'CONFLICT', details: { executionId: first.body.executionId } });
     });
 
@@ -238,7 +265,11 @@ describe('Executions', () => {
       const own = t.bearer((await t.createKey(workspace)).key);
       const hello = await create(read('hello.json'), own);
       const other = await create(read('code-branch.json'), own);
-      const ids = [await execute(hello, { inputs: { name: 'a' } }, own), await execute(hello, { inputs: { name: 'b' } }, own), await execute(other, { inputs: { numbers: [1] } }, own)];
+      const ids = [
+        await execute(hello, { inputs: { name: 'a' } }, own),
+        await execute(hello, { inputs: { name: 'b' } }, own),
+        await execute(other, { inputs: { numbers: [1] } }, own),
+      ];
       for (const id of ids) await waitFor(id, finished, 20_000, own);
       const all = (await t.http.get('/v1/executions?limit=2').set('Authorization', own).expect(200)).body;
       expect(all.executions).toHaveLength(2);
@@ -329,7 +360,13 @@ describe('Executions', () => {
     const capped = await startTestApp({ TENSORIFY_EXECUTION_LOG_LINES: '10' });
     try {
       const as = capped.bearer(capped.adminKey);
-      const workflowId = (await capped.http.post('/v1/workflows').set('Authorization', as).send(codeWorkflow('Chatty', 'for index in range(50):\n    print(index)\nreturn {"printed": 50}')).expect(201)).body.id;
+      const workflowId = (
+        await capped.http
+          .post('/v1/workflows')
+          .set('Authorization', as)
+          .send(codeWorkflow('Chatty', 'for index in range(50):\n    print(index)\nreturn {"printed": 50}'))
+          .expect(201)
+      ).body.id;
       const id = (await capped.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', as).send({}).expect(202)).body.executionId;
       let execution: Record<string, any> = {};
       for (let polls = 0; polls < 400 && !finished(execution); polls++) {

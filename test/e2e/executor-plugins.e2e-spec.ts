@@ -23,7 +23,15 @@ describe('Executor plugins in a running server', () => {
     const { executors } = (await t.http.get('/v1/executors').set('Authorization', auth).expect(200)).body;
     const byId = Object.fromEntries(executors.map((executor: { id: string }) => [executor.id, executor]));
     expect(byId.local).toMatchObject({ healthy: true, gpu: false });
-    expect(byId.echo).toEqual({ id: 'echo', displayName: 'Echo (prints the inputs)', version: '1.2.0', gpu: false, gpus: [], healthy: true, detail: 'greets with "hi"' });
+    expect(byId.echo).toEqual({
+      id: 'echo',
+      displayName: 'Echo (prints the inputs)',
+      version: '1.2.0',
+      gpu: false,
+      gpus: [],
+      healthy: true,
+      detail: 'greets with "hi"',
+    });
     const broken = executors.filter((executor: { loadError?: string }) => executor.loadError !== undefined);
     expect(broken).toHaveLength(5);
     for (const executor of broken) expect(executor).toMatchObject({ healthy: false, gpu: false, loadError: expect.any(String) });
@@ -33,7 +41,11 @@ describe('Executor plugins in a running server', () => {
   it('runs a workflow on a third-party executor named in the request', async () => {
     const workflowId = (await t.http.post('/v1/workflows').set('Authorization', auth).send(MINIMAL_WORKFLOW).expect(201)).body.id;
     const { executionId } = (
-      await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ executor: 'echo', inputs: { name: 'Ada' } }).expect(202)
+      await t.http
+        .post(`/v1/workflows/${workflowId}/execute`)
+        .set('Authorization', auth)
+        .send({ executor: 'echo', inputs: { name: 'Ada' } })
+        .expect(202)
     ).body;
     let execution: Record<string, unknown> = {};
     for (let polls = 0; polls < 200 && ['queued', 'running', undefined].includes(execution.status as string); polls++) {

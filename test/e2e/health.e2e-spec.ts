@@ -15,10 +15,13 @@ describe('Health', () => {
 
   it('reports ready when the database answers and an executor is healthy, with the queue', async () => {
     const res = await t.http.get('/health/ready').expect(200);
-    expect(res.body).toMatchObject({ status: 'ready', checks: { database: 'ok', queue: 'ok (0 waiting, 0 running)', executors: expect.stringMatching(/^ok \(local\b/) } });
+    expect(res.body).toMatchObject({
+      status: 'ready',
+      checks: { database: 'ok', queue: 'ok (0 waiting, 0 running)', executors: expect.stringMatching(/^ok \(local\b/) },
+    });
     // Each loaded executor's own state: local is healthy here; docker and ssh say why not (no engine, no hosts configured).
     expect(res.body.executors.local).toBe('ok');
-    for (const state of Object.values(res.body.executors as Record<string, string>)) expect(state === "ok" || state.startsWith("unhealthy: ")).toBe(true);
+    for (const state of Object.values(res.body.executors as Record<string, string>)) expect(state === 'ok' || state.startsWith('unhealthy: ')).toBe(true);
   });
 
   it('reports 503 NOT_READY when no executor can run', async () => {

@@ -73,7 +73,13 @@ describe('Workspace isolation', () => {
 
   describe('GET /v1/workflows', () => {
     it("never lists another workspace's workflows", async () => {
-      const ownOfA = (await t.http.post('/v1/workflows').set('Authorization', authA).send({ ...BODY, name: 'of A' }).expect(201)).body;
+      const ownOfA = (
+        await t.http
+          .post('/v1/workflows')
+          .set('Authorization', authA)
+          .send({ ...BODY, name: 'of A' })
+          .expect(201)
+      ).body;
       const res = await t.http.get('/v1/workflows?limit=200').set('Authorization', authA).expect(200);
       expect(res.body.workflows.map((w: { id: string }) => w.id)).toEqual([ownOfA.id]);
     });

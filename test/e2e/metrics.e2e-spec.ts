@@ -51,7 +51,11 @@ describe('GET /metrics', () => {
     expect(metrics.headers['x-ratelimit-limit']).toBeUndefined();
 
     // An execution of the hello example, to its end.
-    const run = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', auth).send({ inputs: example('hello.inputs.json') }).expect(202);
+    const run = await t.http
+      .post(`/v1/workflows/${workflowId}/execute`)
+      .set('Authorization', auth)
+      .send({ inputs: example('hello.inputs.json') })
+      .expect(202);
     executionId = run.body.executionId;
     const deadline = Date.now() + 20_000;
     for (let status = 'queued'; ['queued', 'running'].includes(status); await new Promise((done) => setTimeout(done, 25))) {

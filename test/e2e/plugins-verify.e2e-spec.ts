@@ -62,7 +62,7 @@ describe('tensorify-server plugins verify (the built CLI)', () => {
     expect(lines.at(-2)).toBe('19 passed, 0 warnings, 0 failed, 1 skipped: the server would load this plugin.');
   });
 
-  it('fails a broken fixture with exit code 1, naming the rule and the server\'s reason', () => {
+  it("fails a broken fixture with exit code 1, naming the rule and the server's reason", () => {
     const result = runCli(['plugins', 'verify', fixture('lacks-run')], {});
 
     expect(result.code).toBe(1);
@@ -80,7 +80,13 @@ describe('tensorify-server plugins verify (the built CLI)', () => {
     const report = JSON.parse(broken.stdout) as JsonReport;
     expect(report).toMatchObject({ ok: false, kind: 'directory', packageName: 'tensorify-executor-bad-config', counts: { fail: 1 } });
     expect(report.checks.filter((check) => check.status === 'fail')).toEqual([
-      { rule: 'config', executor: 'strict-config', status: 'fail', message: 'invalid configuration: executors.strict-config/host is required', details: { given: {} } },
+      {
+        rule: 'config',
+        executor: 'strict-config',
+        status: 'fail',
+        message: 'invalid configuration: executors.strict-config/host is required',
+        details: { given: {} },
+      },
     ]);
     expect(configured.code).toBe(0);
     expect((JSON.parse(configured.stdout) as JsonReport).ok).toBe(true);
@@ -98,7 +104,7 @@ describe('tensorify-server plugins verify (the built CLI)', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, kind: 'tarball', packageName: 'tensorify-executor-echo', counts: { fail: 0 } });
   });
 
-  it('installs the dependencies of a tarball with npm, the SDK the server\'s own copy, and passes it with exit code 0', () => {
+  it("installs the dependencies of a tarball with npm, the SDK the server's own copy, and passes it with exit code 0", () => {
     const library = npmPack(fixture('greeting-lib'), scratch);
     const tarball = packGreeter(scratch, 'greeter', `file:${library}`);
 
@@ -157,7 +163,9 @@ describe('tensorify-server plugins verify (the built CLI)', () => {
     const noArgument = runCli(['plugins', 'verify'], {});
 
     expect(missing).toMatchObject({ code: 2, stdout: '' });
-    expect(missing.stderr).toBe(`error: ${join(scratch, 'no-such-plugin')} does not exist: give a plugin directory, a .tgz made by npm pack, or an installed package's name\n`);
+    expect(missing.stderr).toBe(
+      `error: ${join(scratch, 'no-such-plugin')} does not exist: give a plugin directory, a .tgz made by npm pack, or an installed package's name\n`,
+    );
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toMatch(/^error: --config is no valid JSON: /);
     expect(noArgument.code).toBe(2);

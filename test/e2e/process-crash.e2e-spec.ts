@@ -17,7 +17,12 @@ describe('A server killed with SIGKILL during runs', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const env = () => ({ TENSORIFY_DATA_DIR: dataDir, TENSORIFY_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY, TENSORIFY_EXECUTION_CONCURRENCY: '1', TENSORIFY_LOG_LEVEL: 'warn' });
+  const env = () => ({
+    TENSORIFY_DATA_DIR: dataDir,
+    TENSORIFY_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
+    TENSORIFY_EXECUTION_CONCURRENCY: '1',
+    TENSORIFY_LOG_LEVEL: 'warn',
+  });
 
   async function api(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
     const response = await fetch(`${server!.baseUrl}${path}`, {
@@ -48,7 +53,10 @@ describe('A server killed with SIGKILL during runs', () => {
     const running = (await api(`/v1/workflows/${workflow.body.id}/execute`, { method: 'POST', body: { inputs: { seconds: 60 } } })).body.executionId;
     const queued = (await api(`/v1/workflows/${workflow.body.id}/execute`, { method: 'POST', body: { inputs: { seconds: 0 } } })).body.executionId;
     const execution = await waitFor(running, (e) => e.logs.some((line: string) => line.startsWith('pids ')));
-    const [, pid, grandchild] = execution.logs.find((line: string) => line.startsWith('pids ')).split(' ').map(Number);
+    const [, pid, grandchild] = execution.logs
+      .find((line: string) => line.startsWith('pids '))
+      .split(' ')
+      .map(Number);
     expect((await api(`/v1/executions/${queued}`)).body.status).toBe('queued');
 
     await server.stop('SIGKILL');

@@ -129,7 +129,11 @@ describe('The tensorify-server process', () => {
       expect(list.stdout).not.toContain(apiKey.key);
 
       const workspaces = runCli(['workspaces', 'list', '--json'], env());
-      expect(JSON.parse(workspaces.stdout).map((w: { name: string }) => w.name).sort()).toEqual(['default', 'research']);
+      expect(
+        JSON.parse(workspaces.stdout)
+          .map((w: { name: string }) => w.name)
+          .sort(),
+      ).toEqual(['default', 'research']);
     });
 
     it('revokes a key so that a running server refuses it within its cache sync interval', async () => {

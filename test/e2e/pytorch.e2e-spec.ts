@@ -13,7 +13,9 @@ const PIP_ARGS = ['--retries', '0', '--timeout', '15'];
 const probe = spawnSync('/usr/bin/python3', ['-m', 'pip', 'index', 'versions', 'torch', ...PIP_ARGS], { encoding: 'utf8', timeout: 60_000 });
 const torchSource = probe.status === 0 && /^torch \(/m.test(probe.stdout);
 if (!torchSource) {
-  console.warn(`SKIPPED: the classifier run of pytorch.e2e-spec.ts did not run: this machine has no package source for torch (pip index versions torch: ${(probe.stderr || probe.stdout).trim().split('\n').pop()})`);
+  console.warn(
+    `SKIPPED: the classifier run of pytorch.e2e-spec.ts did not run: this machine has no package source for torch (pip index versions torch: ${(probe.stderr || probe.stdout).trim().split('\n').pop()})`,
+  );
 }
 const withTorch = torchSource ? it : it.skip;
 
@@ -31,7 +33,10 @@ describe('The classifier example through the local executor', () => {
     'completes with accuracy above 0.8 and one log line per epoch',
     async () => {
       const { workflow, inputs } = example('classifier');
-      const created = await t.http.post('/v1/workflows').set('Authorization', auth).send({ name: workflow.name, description: workflow.description, nodes: workflow.nodes, edges: workflow.edges });
+      const created = await t.http
+        .post('/v1/workflows')
+        .set('Authorization', auth)
+        .send({ name: workflow.name, description: workflow.description, nodes: workflow.nodes, edges: workflow.edges });
       expect(created.status).toBe(201);
       const started = await t.http.post(`/v1/workflows/${created.body.id}/execute`).set('Authorization', auth).send({ inputs, timeoutSeconds: 600 });
       expect(started.status).toBe(202);

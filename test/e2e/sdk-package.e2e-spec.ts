@@ -47,7 +47,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
 function run(command: string, args: string[], cwd: string): string {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: cleanEnv(), timeout: 60_000 });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed (${result.status ?? result.signal ?? result.error?.message}) in ${cwd}:\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.status ?? result.signal ?? result.error?.message}) in ${cwd}:\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return result.stdout;
 }
@@ -194,9 +196,7 @@ describe('The SDK package, packed with npm pack and installed on its own', () =>
   it('holds the built modules, their declarations, the README and package.json, and nothing else', () => {
     const files = listing.map((entry) => entry.replace(/^package\//, ''));
     expect(files.filter((file) => /^src\/|tsconfig|\.(spec|test)\.|(^|\/)(test|tests|__tests__)\//.test(file))).toEqual([]);
-    expect(files).toEqual(
-      ['package.json', 'README.md', ...MODULES.flatMap((name) => [`dist/${name}.js`, `dist/${name}.d.ts`])].sort(),
-    );
+    expect(files).toEqual(['package.json', 'README.md', ...MODULES.flatMap((name) => [`dist/${name}.js`, `dist/${name}.d.ts`])].sort());
   });
 
   it('installs into a project of its own, with no other package', () => {
@@ -235,9 +235,22 @@ describe('The SDK package, packed with npm pack and installed on its own', () =>
     writeFileSync(join(project, 'src', 'index.ts'), PLUGIN_TS);
     // The repository's TypeScript and Node types (a plugin's devDependencies); the SDK from the project's node_modules.
     const args = [
-      TSC, '--noEmit', '--strict', '--listFiles',
-      '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'ES2022', '--lib', 'ES2022',
-      '--typeRoots', TYPES, '--types', 'node',
+      TSC,
+      '--noEmit',
+      '--strict',
+      '--listFiles',
+      '--module',
+      'commonjs',
+      '--moduleResolution',
+      'node',
+      '--target',
+      'ES2022',
+      '--lib',
+      'ES2022',
+      '--typeRoots',
+      TYPES,
+      '--types',
+      'node',
       join(project, 'src', 'index.ts'),
     ];
     const result = spawnSync(process.execPath, args, { cwd: project, encoding: 'utf8', env: cleanEnv(), timeout: 60_000 });

@@ -13,7 +13,7 @@ describe('GET /v1/system', () => {
     expect(res.body.error.code).toBe('UNAUTHORIZED');
   });
 
-  it('answers any scope with the machine\'s OS, CPU, memory, GPUs and Python, the first call fast', async () => {
+  it("answers any scope with the machine's OS, CPU, memory, GPUs and Python, the first call fast", async () => {
     const workspace = await t.createWorkspace();
     const { key } = await t.createKey(workspace, ['executions:read']);
     const started = performance.now();

@@ -212,7 +212,10 @@ describe('Workflows API', () => {
       ['a time beyond the range of dates', Buffer.from('[9000000000000000, "wf_0000000000000000"]').toString('base64url')],
       ['a time before the range of dates', Buffer.from('[-9000000000000000, "wf_0000000000000000"]').toString('base64url')],
     ])('refuses a cursor that is %s with 400 VALIDATION_ERROR', async (_label, cursor) => {
-      const res = await t.http.get(`/v1/workflows?cursor=${encodeURIComponent(cursor)}`).set('Authorization', auth).expect(400);
+      const res = await t.http
+        .get(`/v1/workflows?cursor=${encodeURIComponent(cursor)}`)
+        .set('Authorization', auth)
+        .expect(400);
       expect(res.body.error.code).toBe('VALIDATION_ERROR');
       expect(res.body.error.details.fields).toHaveProperty('cursor');
     });
@@ -238,7 +241,10 @@ describe('Workflows API', () => {
       ['an id with punctuation', 'wf_abc-def!'],
       ['an overlong id', `wf_${'a'.repeat(300)}`],
     ])('answers 404 WORKFLOW_NOT_FOUND for %s', async (_label, id) => {
-      const res = await t.http.get(`/v1/workflows/${encodeURIComponent(id)}`).set('Authorization', auth).expect(404);
+      const res = await t.http
+        .get(`/v1/workflows/${encodeURIComponent(id)}`)
+        .set('Authorization', auth)
+        .expect(404);
       expect(res.body.error.code).toBe('WORKFLOW_NOT_FOUND');
       expect(res.body.error.message).toBe(`Workflow ${id} not found`);
       expect(res.body.error.requestId).toBe(res.headers['x-request-id']);
@@ -274,12 +280,7 @@ describe('Workflows API', () => {
 
     it('replaces when If-Match names the current version', async () => {
       const created = await create(workflowBody('if-match'));
-      const res = await t.http
-        .put(`/v1/workflows/${created.id}`)
-        .set('Authorization', auth)
-        .set('If-Match', '1')
-        .send(workflowBody('if-match v2'))
-        .expect(200);
+      const res = await t.http.put(`/v1/workflows/${created.id}`).set('Authorization', auth).set('If-Match', '1').send(workflowBody('if-match v2')).expect(200);
       expect(res.body.version).toBe(2);
     });
 
@@ -298,12 +299,7 @@ describe('Workflows API', () => {
     it('refuses a stale If-Match with 409 CONFLICT naming the current version, and changes nothing', async () => {
       const created = await create(workflowBody('stale'));
       const v2 = await t.http.put(`/v1/workflows/${created.id}`).set('Authorization', auth).send(workflowBody('stale v2')).expect(200);
-      const res = await t.http
-        .put(`/v1/workflows/${created.id}`)
-        .set('Authorization', auth)
-        .set('If-Match', '1')
-        .send(workflowBody('stale v3'))
-        .expect(409);
+      const res = await t.http.put(`/v1/workflows/${created.id}`).set('Authorization', auth).set('If-Match', '1').send(workflowBody('stale v3')).expect(409);
       expect(res.body.error.code).toBe('CONFLICT');
       expect(res.body.error.details).toEqual(expect.objectContaining({ currentVersion: 2, expectedVersion: 1 }));
       const fetched = await t.http.get(`/v1/workflows/${created.id}`).set('Authorization', auth).expect(200);
@@ -313,7 +309,12 @@ describe('Workflows API', () => {
     it('applies every one of several concurrent replaces without If-Match', async () => {
       const created = await create(workflowBody('concurrent'));
       const replies = await Promise.all(
-        Array.from({ length: 5 }, (_, i) => t.http.put(`/v1/workflows/${created.id}`).set('Authorization', auth).send(workflowBody(`concurrent ${i}`))),
+        Array.from({ length: 5 }, (_, i) =>
+          t.http
+            .put(`/v1/workflows/${created.id}`)
+            .set('Authorization', auth)
+            .send(workflowBody(`concurrent ${i}`)),
+        ),
       );
       expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200, 200, 200]);
       const fetched = await t.http.get(`/v1/workflows/${created.id}`).set('Authorization', auth).expect(200);
@@ -324,7 +325,11 @@ describe('Workflows API', () => {
       const created = await create(workflowBody('race'));
       const replies = await Promise.all(
         Array.from({ length: 5 }, (_, i) =>
-          t.http.put(`/v1/workflows/${created.id}`).set('Authorization', auth).set('If-Match', '1').send(workflowBody(`race ${i}`)),
+          t.http
+            .put(`/v1/workflows/${created.id}`)
+            .set('Authorization', auth)
+            .set('If-Match', '1')
+            .send(workflowBody(`race ${i}`)),
         ),
       );
       expect(replies.map((reply) => reply.status).sort()).toEqual([200, 409, 409, 409, 409]);
@@ -336,12 +341,7 @@ describe('Workflows API', () => {
 
     it('refuses an If-Match from the future with 409 CONFLICT', async () => {
       const created = await create(workflowBody('future'));
-      const res = await t.http
-        .put(`/v1/workflows/${created.id}`)
-        .set('Authorization', auth)
-        .set('If-Match', '7')
-        .send(workflowBody('future v2'))
-        .expect(409);
+      const res = await t.http.put(`/v1/workflows/${created.id}`).set('Authorization', auth).set('If-Match', '7').send(workflowBody('future v2')).expect(409);
       expect(res.body.error.details.currentVersion).toBe(1);
     });
 
@@ -400,9 +400,7 @@ describe('Workflows API', () => {
 
     it('deletes once when several deletes race: one 204, the rest 404', async () => {
       const created = await create(workflowBody('raced delete'));
-      const replies = await Promise.all(
-        Array.from({ length: 4 }, () => t.http.delete(`/v1/workflows/${created.id}`).set('Authorization', auth)),
-      );
+      const replies = await Promise.all(Array.from({ length: 4 }, () => t.http.delete(`/v1/workflows/${created.id}`).set('Authorization', auth)));
       expect(replies.map((reply) => reply.status).sort()).toEqual([204, 404, 404, 404]);
     });
 
@@ -504,7 +502,11 @@ describe('Workflows API', () => {
 
     it('refuses the same graph on create with the same report as INVALID_WORKFLOW details', async () => {
       const validated = await t.http.post('/v1/workflows/validate').set('Authorization', auth).send(BROKEN).expect(200);
-      const created = await t.http.post('/v1/workflows').set('Authorization', auth).send({ name: 'broken', ...BROKEN }).expect(400);
+      const created = await t.http
+        .post('/v1/workflows')
+        .set('Authorization', auth)
+        .send({ name: 'broken', ...BROKEN })
+        .expect(400);
       expect(created.body.error.code).toBe('INVALID_WORKFLOW');
       expect(created.body.error.details).toEqual(validated.body.errors);
     });

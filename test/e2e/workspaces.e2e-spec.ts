@@ -120,9 +120,7 @@ describe('Workspaces', () => {
         await create({ name: uniqueName('paged'), plan: 'free' }).expect(201);
         if (i % 2 === 0) t.clock.advance(1); // some share a timestamp, some do not
       }
-      const all = (await t.http.get('/v1/workspaces?limit=200').set('Authorization', admin).expect(200)).body.workspaces.map(
-        (w: { id: string }) => w.id,
-      );
+      const all = (await t.http.get('/v1/workspaces?limit=200').set('Authorization', admin).expect(200)).body.workspaces.map((w: { id: string }) => w.id);
       expect(all.length).toBeGreaterThan(5);
 
       const seen: string[] = [];

@@ -55,7 +55,9 @@ async function call(base: string, method: string, path: string, body?: unknown, 
 
 /** A private redis-server on a loopback port, without persistence (like the machine's): a restart loses every key. */
 function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk) => {
@@ -155,7 +157,7 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     return { counts, spans };
   }
 
-  it('reports Redis in the readiness of every API instance, and the workers\' health', async () => {
+  it("reports Redis in the readiness of every API instance, and the workers' health", async () => {
     for (const api of apis) {
       const ready = await call(api.baseUrl, 'GET', '/health/ready');
       expect(ready.status).toBe(200);
@@ -185,7 +187,11 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
   it('holds a free workspace to 2 running executions across both workers', async () => {
     const workspace = await call(apis[0].baseUrl, 'POST', '/v1/workspaces', { name: `free-${Date.now()}`, plan: 'free' });
     expect(workspace.status).toBe(201);
-    const key = await call(apis[0].baseUrl, 'POST', '/v1/api-keys', { name: 'runner', workspaceId: workspace.body.id, scopes: ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'] });
+    const key = await call(apis[0].baseUrl, 'POST', '/v1/api-keys', {
+      name: 'runner',
+      workspaceId: workspace.body.id,
+      scopes: ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'],
+    });
     expect(key.status).toBe(201);
     const secret = key.body.key as string;
     const created = await call(apis[1].baseUrl, 'POST', '/v1/workflows', COUNTER, { ...AUTH, Authorization: `Bearer ${secret}` });
@@ -193,7 +199,13 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     writeFileSync(file, '');
     const ids: string[] = [];
     for (let index = 0; index < 6; index++) {
-      const res = await call(apis[index % 2].baseUrl, 'POST', `/v1/workflows/${created.body.id}/execute`, { inputs: { file, seconds: 1.5 } }, { ...AUTH, Authorization: `Bearer ${secret}` });
+      const res = await call(
+        apis[index % 2].baseUrl,
+        'POST',
+        `/v1/workflows/${created.body.id}/execute`,
+        { inputs: { file, seconds: 1.5 } },
+        { ...AUTH, Authorization: `Bearer ${secret}` },
+      );
       expect(res.status).toBe(202);
       ids.push(res.body.executionId);
     }
@@ -297,7 +309,9 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     const { counts } = runsIn(file);
     expect([...counts.values()].every((count) => count === 1)).toBe(true);
     const completed = executions.filter((execution) => execution.status === 'completed').length;
-    console.log(`Redis restart: ${completed}/${ids.length} completed, ${ids.length - completed} ended otherwise: ${JSON.stringify(executions.filter((e) => e.status !== 'completed').map((e) => e.error))}`);
+    console.log(
+      `Redis restart: ${completed}/${ids.length} completed, ${ids.length - completed} ended otherwise: ${JSON.stringify(executions.filter((e) => e.status !== 'completed').map((e) => e.error))}`,
+    );
     expect(completed).toBeGreaterThanOrEqual(ids.length - 4);
   }, 180_000);
 });

@@ -42,7 +42,8 @@ function dockerOk(what: string, args: string[], timeoutMs?: number): string {
   return result.stdout.trim();
 }
 
-const inspect = <T>(format: string, target: string): T => JSON.parse(dockerOk(`docker inspect ${target}`, ['inspect', '--format', `{{json ${format}}}`, target])) as T;
+const inspect = <T>(format: string, target: string): T =>
+  JSON.parse(dockerOk(`docker inspect ${target}`, ['inspect', '--format', `{{json ${format}}}`, target])) as T;
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -58,11 +59,26 @@ describe('The Dockerfile: build → run as non-root with /data in a volume → c
   async function startContainer(name: string): Promise<string> {
     containers.push(name);
     const started = Date.now();
-    dockerOk(`docker run ${name}`, ['run', '-d', '--name', name, '-p', '127.0.0.1::3000', '-v', `${volume}:/data`, '-e', `TENSORIFY_BOOTSTRAP_API_KEY=${ADMIN_KEY}`, IMAGE]);
+    dockerOk(`docker run ${name}`, [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-p',
+      '127.0.0.1::3000',
+      '-v',
+      `${volume}:/data`,
+      '-e',
+      `TENSORIFY_BOOTSTRAP_API_KEY=${ADMIN_KEY}`,
+      IMAGE,
+    ]);
     const port = dockerOk(`docker port ${name}`, ['port', name, '3000/tcp']).split('\n')[0].split(':').pop();
     const baseUrl = `http://127.0.0.1:${port}`;
-    for (const deadline = Date.now() + 60_000; ; ) {
-      const ok = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) }).then((res) => res.ok, () => false);
+    for (const deadline = Date.now() + 60_000; ;) {
+      const ok = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) }).then(
+        (res) => res.ok,
+        () => false,
+      );
       if (ok) break;
       const running = inspect<boolean>('.State.Running', name);
       if (!running || Date.now() > deadline) {
@@ -93,7 +109,7 @@ describe('The Dockerfile: build → run as non-root with /data in a volume → c
     const build = docker(['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${BASE_IMAGE}`, '-t', IMAGE, '.'], BUILD_TIMEOUT_MS);
     if (build.status !== 0) {
       const offline = /Could not resolve|Temporary failure resolving|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT/i.test(`${build.stdout}${build.stderr}`);
-      throw failure(offline ? 'docker build (Debian\'s mirror or the npm registry could not be reached)' : 'docker build', build);
+      throw failure(offline ? "docker build (Debian's mirror or the npm registry could not be reached)" : 'docker build', build);
     }
     timings.push(`docker build: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, BUILD_TIMEOUT_MS + 30_000);
@@ -118,7 +134,14 @@ describe('The Dockerfile: build → run as non-root with /data in a volume → c
 
   it('holds the npm package and its production dependencies only, owned by root and read-only to the server user', () => {
     const listing = dockerOk('listing /app', [
-      'run', '--rm', '--network', 'none', '--entrypoint', 'sh', IMAGE, '-c',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--entrypoint',
+      'sh',
+      IMAGE,
+      '-c',
       'cd /app && ls -A && echo --- && ls node_modules/@tensorify && echo --- && ls node_modules/.bin/tsc node_modules/jest node_modules/typescript 2>&1; echo --- && (touch /app/x 2>&1 || echo read-only) && id -u',
     ]);
     const [top, scoped, devDeps, write] = listing.split('---\n').map((part) => part.trim().split('\n'));
@@ -131,11 +154,16 @@ describe('The Dockerfile: build → run as non-root with /data in a volume → c
 
   it('runs from the README: the first container answers, as uid 1000, with the SQLite file in the volume', async () => {
     const baseUrl = await startContainer(`tensorify-int-a-${suffix}`);
-    const processes = dockerOk('docker top', ['top', `tensorify-int-a-${suffix}`, '-o', 'pid,uid,args']).split('\n').slice(1);
+    const processes = dockerOk('docker top', ['top', `tensorify-int-a-${suffix}`, '-o', 'pid,uid,args'])
+      .split('\n')
+      .slice(1);
     const server = processes.find((line) => line.includes('tensorify-server.js start'));
     expect(server).toBeDefined();
     expect(server!.trim().split(/\s+/)[1]).toBe('1000');
-    expect(dockerOk('stat /data', ['exec', `tensorify-int-a-${suffix}`, 'stat', '-c', '%u %n', '/data', '/data/tensorify.db']).split('\n')).toEqual(['1000 /data', '1000 /data/tensorify.db']);
+    expect(dockerOk('stat /data', ['exec', `tensorify-int-a-${suffix}`, 'stat', '-c', '%u %n', '/data', '/data/tensorify.db']).split('\n')).toEqual([
+      '1000 /data',
+      '1000 /data/tensorify.db',
+    ]);
 
     const api = bearerApi(baseUrl, ADMIN_KEY);
     const started = Date.now();

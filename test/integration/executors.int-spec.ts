@@ -29,7 +29,8 @@ const sshHost = (name: string, port: number) => ({
 const ssh = (hosts: object[], extra: object = {}) => ({ knownHostsPath: path.join(SSHD_DIR, 'known_hosts'), connectTimeoutSeconds: 3, hosts, ...extra });
 
 function requireServices(): void {
-  if (!existsSync(DOCKER_SOCKET)) throw new Error(`No Docker engine at ${DOCKER_SOCKET}: run scripts/ci/docker/start-dockerd.sh and build-test-image.sh (.ci/run does)`);
+  if (!existsSync(DOCKER_SOCKET))
+    throw new Error(`No Docker engine at ${DOCKER_SOCKET}: run scripts/ci/docker/start-dockerd.sh and build-test-image.sh (.ci/run does)`);
   if (!existsSync(path.join(SSHD_DIR, 'known_hosts'))) throw new Error(`No test sshd in ${SSHD_DIR}: run scripts/ci/ssh/start-sshd.sh (.ci/run does)`);
 }
 
@@ -102,12 +103,18 @@ describe('The docker and ssh executors through the API', () => {
       const id = await api.create(sleeper);
       const executionId = (await api.execute(id, { inputs: { seconds: 60 }, executor })).body.executionId;
       const running = await api.waitFor(executionId, (e) => (e.logs as string[]).some((line) => line.startsWith('pids ')), 90_000);
-      const [pid, child] = (running.logs as string[]).find((line) => line.startsWith('pids '))!.split(' ').slice(1).map(Number);
+      const [pid, child] = (running.logs as string[])
+        .find((line) => line.startsWith('pids '))!
+        .split(' ')
+        .slice(1)
+        .map(Number);
       // Where it runs is shown while it runs: host:pid of the program over ssh, the container over docker.
       const { externalId } = await api.waitFor(executionId, (e) => e.externalId !== null, 10_000);
       if (executor === 'ssh') expect(externalId).toBe(`cpu:${pid}`);
       else {
-        const labelled = execFileSync('docker', ['-H', `unix://${DOCKER_SOCKET}`, 'ps', '-q', '--filter', `label=tensorify.execution=${executionId}`], { encoding: 'utf8' });
+        const labelled = execFileSync('docker', ['-H', `unix://${DOCKER_SOCKET}`, 'ps', '-q', '--filter', `label=tensorify.execution=${executionId}`], {
+          encoding: 'utf8',
+        });
         expect(labelled.trim()).toBe(externalId);
       }
       expect((await api.cancel(executionId)).status).toBe(202);
@@ -118,7 +125,9 @@ describe('The docker and ssh executors through the API', () => {
         expect(processAlive(pid)).toBe(false);
         expect(processAlive(child)).toBe(false);
       } else {
-        const left = execFileSync('docker', ['-H', `unix://${DOCKER_SOCKET}`, 'ps', '-aq', '--filter', `label=tensorify.execution=${executionId}`], { encoding: 'utf8' });
+        const left = execFileSync('docker', ['-H', `unix://${DOCKER_SOCKET}`, 'ps', '-aq', '--filter', `label=tensorify.execution=${executionId}`], {
+          encoding: 'utf8',
+        });
         expect(left.trim()).toBe('');
       }
     }, 120_000);
@@ -181,7 +190,7 @@ describe('An SSH host that does not answer', () => {
     try {
       const api = client(t);
       const { workflow } = example('hello');
-    const id = await api.create({ name: workflow.name, nodes: workflow.nodes, edges: workflow.edges });
+      const id = await api.create({ name: workflow.name, nodes: workflow.nodes, edges: workflow.edges });
       const started = Date.now();
       const executionId = (await api.execute(id, { inputs: { name: 'Ada' }, executor: 'ssh' })).body.executionId;
       const execution = await api.waitFor(executionId, finished, 10_000);

@@ -39,7 +39,13 @@ function timed<T>(label: string, work: () => T): T {
 }
 
 function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): SpawnSyncReturns<string> {
-  return spawnSync(command, args, { cwd: options.cwd, env: options.env ?? npmEnv(), encoding: 'utf8', timeout: options.timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  return spawnSync(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? npmEnv(),
+    encoding: 'utf8',
+    timeout: options.timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 describe('The npm package: pack → install -g → start from any directory → create → export → execute', () => {
@@ -62,12 +68,19 @@ describe('The npm package: pack → install -g → start from any directory → 
     bin = path.join(prefix, 'bin', 'tensorify-server');
     installedRoot = path.join(prefix, 'lib', 'node_modules', PACKAGE.name);
 
-    for (const built of ['dist/main.js', 'plugins/local/dist/index.js', 'plugins/docker/dist/index.js', 'plugins/ssh/dist/index.js', 'plugins/executor-sdk/dist/index.js']) {
+    for (const built of [
+      'dist/main.js',
+      'plugins/local/dist/index.js',
+      'plugins/docker/dist/index.js',
+      'plugins/ssh/dist/index.js',
+      'plugins/executor-sdk/dist/index.js',
+    ]) {
       if (!existsSync(path.join(REPO, built))) throw new Error(`${built} is missing: run \`npm run build\` first (npm run test:integration does)`);
     }
 
     const ping = timed('npm ping', () => run(NPM, ['ping'], { cwd: work, timeoutMs: 60_000 }));
-    if (ping.status !== 0) throw failure('The npm registry is not reachable from this machine: this test installs the package\'s dependencies from it, and `npm ping`', ping);
+    if (ping.status !== 0)
+      throw failure("The npm registry is not reachable from this machine: this test installs the package's dependencies from it, and `npm ping`", ping);
 
     const pack = timed('npm pack', () => run(NPM, ['pack', '--json', '--pack-destination', work], { cwd: REPO, timeoutMs: 120_000 }));
     if (pack.status !== 0) throw failure('npm pack', pack);
@@ -76,7 +89,10 @@ describe('The npm package: pack → install -g → start from any directory → 
     tarballBytes = packed[0].size;
     const listing = run('tar', ['-tzf', tarball], { cwd: work, timeoutMs: 60_000 });
     if (listing.status !== 0) throw failure('tar -tzf', listing);
-    tarEntries = listing.stdout.split('\n').filter(Boolean).map((entry) => entry.replace(/^package\//, ''));
+    tarEntries = listing.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((entry) => entry.replace(/^package\//, ''));
 
     // sqlite3 is the one dependency whose install script the package needs (it compiles its native
     // addon); npm_config_build_from_source=sqlite3 skips its attempt to download a prebuilt binary
@@ -148,9 +164,18 @@ describe('The npm package: pack → install -g → start from any directory → 
 
   it('verifies its own local executor from an unrelated directory, running the hello program the package ships (plugins verify --run)', () => {
     const local = path.join(installedRoot, 'plugins', 'local');
-    const verify = run(bin, ['plugins', 'verify', local, '--run', '--json', '--config', JSON.stringify({ python: PYTHON })], { cwd, env: childEnv({}), timeoutMs: 180_000 });
+    const verify = run(bin, ['plugins', 'verify', local, '--run', '--json', '--config', JSON.stringify({ python: PYTHON })], {
+      cwd,
+      env: childEnv({}),
+      timeoutMs: 180_000,
+    });
     if (verify.status !== 0) throw failure('tensorify-server plugins verify --run', verify);
-    const report = JSON.parse(verify.stdout) as { ok: boolean; packagePath: string; counts: Record<string, number>; checks: { rule: string; status: string; message: string }[] };
+    const report = JSON.parse(verify.stdout) as {
+      ok: boolean;
+      packagePath: string;
+      counts: Record<string, number>;
+      checks: { rule: string; status: string; message: string }[];
+    };
     expect(report).toMatchObject({ ok: true, packagePath: local, counts: { fail: 0, skip: 0 } });
     expect(report.checks.find((check) => check.rule === 'run')).toMatchObject({
       status: 'pass',

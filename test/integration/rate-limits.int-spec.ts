@@ -48,7 +48,12 @@ describe('RedisRateLimitStorage (real Redis)', () => {
     const records = [];
     for (let i = 0; i < 6; i++) records.push(await (i % 2 ? b : a).increment(key, 60_000, 4, 0, 'test'));
     expect(records.map((r) => [r.totalHits, r.isBlocked])).toEqual([
-      [1, false], [2, false], [3, false], [4, false], [5, true], [6, true],
+      [1, false],
+      [2, false],
+      [3, false],
+      [4, false],
+      [5, true],
+      [6, true],
     ]);
     expect(await a.peek(key)).toEqual(await b.peek(key));
   });
@@ -262,7 +267,12 @@ describe('an API instance whose Redis hangs or becomes unreachable', () => {
 
     // The logs are written in blocks; stopping the server flushes them. One warning for the outage.
     expect(await stop()).toBe(0);
-    expect(server.stdout().split('\n').filter((line) => line.includes('Rate-limit store failed'))).toHaveLength(1);
+    expect(
+      server
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes('Rate-limit store failed')),
+    ).toHaveLength(1);
     expect(server.stdout()).toContain('Rate-limit store is back');
   });
 });

@@ -15,7 +15,13 @@ export async function shippedCompiler(): Promise<WorkflowCompiler> {
 export const EXAMPLES_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'examples');
 
 /** `../shared/examples/<name>.json` (and its inputs and expected output where they exist) as a stored version. */
-export function example(name: string, id = `wf_Example${name.replace(/[^A-Za-z0-9]/g, '').padEnd(9, '0').slice(0, 9)}`) {
+export function example(
+  name: string,
+  id = `wf_Example${name
+    .replace(/[^A-Za-z0-9]/g, '')
+    .padEnd(9, '0')
+    .slice(0, 9)}`,
+) {
   const read = (file: string): unknown => {
     try {
       return JSON.parse(readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'));

@@ -25,7 +25,14 @@ function forAjv(node: unknown): unknown {
   const { nullable, ...schema }: Json = Object.fromEntries(
     Object.entries(node).map(([key, value]) => [key, key === 'example' || key === 'examples' ? value : forAjv(value)]),
   );
-  if (schema.properties && typeof schema.properties === 'object' && schema.additionalProperties === undefined && !schema.allOf && !schema.oneOf && !schema.anyOf) {
+  if (
+    schema.properties &&
+    typeof schema.properties === 'object' &&
+    schema.additionalProperties === undefined &&
+    !schema.allOf &&
+    !schema.oneOf &&
+    !schema.anyOf
+  ) {
     schema.additionalProperties = false;
   }
   // OpenAPI 3.0's `nullable`: null, or what the rest of the schema admits (its `allOf` and `$ref` included).
@@ -62,7 +69,9 @@ export class OpenApiContract {
   violationsAt(at: string, value: unknown): string[] {
     const validate = this.validatorAt(at);
     if (validate(value)) return [];
-    return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${e.params.additionalProperty})` : ''}`);
+    return (validate.errors ?? []).map(
+      (e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${e.params.additionalProperty})` : ''}`,
+    );
   }
 
   /**
@@ -91,7 +100,10 @@ export class OpenApiContract {
       }
     }
     if (method === 'HEAD' || body === '') return found;
-    const mediaType = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const mediaType = String(headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
     const media = declared.content?.[mediaType] as Json | undefined;
     if (!media) return [...found, `${name}: media type "${mediaType}" not declared (declared: ${Object.keys(declared.content ?? {}).join(', ') || 'no body'})`];
     if (body === undefined || !media.schema || !/^application\/(.+\+)?json$/.test(mediaType)) return found;
@@ -161,7 +173,8 @@ export function checkResponsesAgainstContract(app: NestFastifyApplication): Nest
     const route = request.routeOptions.url;
     // Not operations: an unmatched URL, and Swagger UI's own pages and the document itself.
     if (route === undefined || route === `/${DOCS_PATH}` || route.startsWith(`/${DOCS_PATH}/`) || route.startsWith(`/${DOCS_PATH}-`)) return payload;
-    const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload === null || payload === undefined ? '' : undefined;
+    const body =
+      typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : payload === null || payload === undefined ? '' : undefined;
     violations.push(...contract.responseViolations(request.method, route, reply.statusCode, reply.getHeaders(), body));
     return payload;
   });

@@ -134,7 +134,8 @@ function checkHistogram(family: MetricFamily): void {
       if (!(buckets[i].le > buckets[i - 1].le)) problem(`series ${key}: le not increasing`);
       if (buckets[i].value < buckets[i - 1].value) problem(`series ${key}: buckets not cumulative`);
     }
-    if (buckets[buckets.length - 1].value !== count) problem(`series ${key}: le="+Inf" bucket ${buckets[buckets.length - 1].value} differs from _count ${count}`);
+    if (buckets[buckets.length - 1].value !== count)
+      problem(`series ${key}: le="+Inf" bucket ${buckets[buckets.length - 1].value} differs from _count ${count}`);
   }
 }
 

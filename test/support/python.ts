@@ -95,7 +95,10 @@ export function ensureVenv(packages: string[]): { python: string } | { missing: 
   mkdirSync(path.dirname(dir), { recursive: true });
   const create = spawnSync('/usr/bin/python3', ['-m', 'venv', '--clear', dir], { encoding: 'utf8' });
   if (create.status !== 0) return { missing: `python3 -m venv failed: ${create.stderr}` };
-  const install = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages], { encoding: 'utf8', timeout: 900_000 });
+  const install = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '15', ...packages], {
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
   if (install.status !== 0) {
     return { missing: `This machine has no package source for ${packages.join(', ')} (pip install failed), so this test cannot run:\n${install.stderr}` };
   }

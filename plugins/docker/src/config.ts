@@ -65,18 +65,19 @@ export const configSchema = {
       type: 'string',
       minLength: 1,
       description:
-        'The Docker engine\'s Unix socket, e.g. /var/run/docker.sock. Default (neither socketPath nor host): DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH) from the server\'s environment, else /var/run/docker.sock.',
+        "The Docker engine's Unix socket, e.g. /var/run/docker.sock. Default (neither socketPath nor host): DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH) from the server's environment, else /var/run/docker.sock.",
     },
     host: {
       type: 'string',
       minLength: 1,
-      description: 'The Docker engine\'s TCP host name or address (plain HTTP, e.g. through an SSH tunnel or on a private network); with port. Not together with socketPath.',
+      description:
+        "The Docker engine's TCP host name or address (plain HTTP, e.g. through an SSH tunnel or on a private network); with port. Not together with socketPath.",
     },
     port: {
       type: 'integer',
       minimum: 1,
       maximum: 65535,
-      description: 'The Docker engine\'s TCP port, with host. Default 2375.',
+      description: "The Docker engine's TCP port, with host. Default 2375.",
     },
     image: {
       type: 'string',
@@ -95,9 +96,12 @@ export const configSchema = {
       type: 'string',
       minLength: 1,
       default: 'python3',
-      description: 'The Python interpreter inside the image (a name on the image\'s PATH, or a path): it runs programs without requirements and creates the virtualenvs.',
+      description:
+        "The Python interpreter inside the image (a name on the image's PATH, or a path): it runs programs without requirements and creates the virtualenvs.",
     },
-    pipArgs: configSchemaParts.pipArgs('Extra arguments of `pip install` in the image builds, e.g. ["--index-url", "https://pypi.example.com/simple"] or ["--no-index"].'),
+    pipArgs: configSchemaParts.pipArgs(
+      'Extra arguments of `pip install` in the image builds, e.g. ["--index-url", "https://pypi.example.com/simple"] or ["--no-index"].',
+    ),
     pipFindLinksDir: {
       type: 'string',
       minLength: 1,
@@ -108,43 +112,45 @@ export const configSchema = {
       type: 'string',
       minLength: 1,
       default: 'bridge',
-      description: 'The network mode of the requirements builds (pip must reach its index): bridge, host, none or a network\'s name.',
+      description: "The network mode of the requirements builds (pip must reach its index): bridge, host, none or a network's name.",
     },
     network: {
       type: 'string',
       minLength: 1,
       default: 'bridge',
-      description: 'The network mode of the programs\' containers: bridge (the default network), none (no network at all), host, or a network\'s name.',
+      description: "The network mode of the programs' containers: bridge (the default network), none (no network at all), host, or a network's name.",
     },
     memory: {
       anyOf: [
         { type: 'integer', minimum: MIN_MEMORY_BYTES },
         { type: 'string', pattern: SIZE },
       ],
-      description: 'Memory limit of each program\'s container (no swap beyond it): bytes, or e.g. "256m", "2g". Default: none. A program that exceeds it is killed, and the run fails saying so.',
+      description:
+        'Memory limit of each program\'s container (no swap beyond it): bytes, or e.g. "256m", "2g". Default: none. A program that exceeds it is killed, and the run fails saying so.',
     },
     cpus: {
       type: 'number',
       exclusiveMinimum: 0,
       maximum: 1024,
-      description: 'CPU limit of each program\'s container, in CPUs (1.5 = one and a half). Default: none.',
+      description: "CPU limit of each program's container, in CPUs (1.5 = one and a half). Default: none.",
     },
     pidsLimit: {
       type: 'integer',
       minimum: 1,
-      description: 'Most processes and threads a program\'s container may have (a fork bomb stops there). Default: none.',
+      description: "Most processes and threads a program's container may have (a fork bomb stops there). Default: none.",
     },
     shmSize: {
       anyOf: [
         { type: 'integer', minimum: 1 },
         { type: 'string', pattern: SIZE },
       ],
-      description: 'Size of /dev/shm in the programs\' containers (PyTorch data loaders want more than Docker\'s 64m): bytes, or e.g. "1g". Default: Docker\'s.',
+      description: "Size of /dev/shm in the programs' containers (PyTorch data loaders want more than Docker's 64m): bytes, or e.g. \"1g\". Default: Docker's.",
     },
     user: {
       type: 'string',
       minLength: 1,
-      description: 'The user programs run as in their containers: a name of the image or "uid[:gid]", e.g. "1000:1000". Default: the image\'s user. (Requirements are always installed as root.)',
+      description:
+        'The user programs run as in their containers: a name of the image or "uid[:gid]", e.g. "1000:1000". Default: the image\'s user. (Requirements are always installed as root.)',
     },
     env: configSchemaParts.env(
       'Fixed variables set for every run and every requirements build, e.g. {"HF_HOME": "/cache/hf"} or {"PIP_INDEX_URL": "…"}. Nothing of the server\'s own environment reaches the containers.',
@@ -165,7 +171,8 @@ export function resolveConfig(config: DockerExecutorConfig | undefined): Resolve
   const c = config ?? {};
   if (c.socketPath !== undefined && c.host !== undefined) throw new Error('docker executor: configure socketPath or host, not both');
   const memoryBytes = c.memory === undefined ? undefined : parseSize(c.memory, 'memory');
-  if (memoryBytes !== undefined && memoryBytes < MIN_MEMORY_BYTES) throw new Error(`docker executor: memory must be at least 6m (Docker's minimum), not ${JSON.stringify(c.memory)}`);
+  if (memoryBytes !== undefined && memoryBytes < MIN_MEMORY_BYTES)
+    throw new Error(`docker executor: memory must be at least 6m (Docker's minimum), not ${JSON.stringify(c.memory)}`);
   return {
     socketPath: c.socketPath,
     host: c.host,
@@ -208,7 +215,11 @@ export function parseSize(value: string | number, field: string): number {
 
 /** "64 MiB", "1.5 GiB", "800 KiB", "100 bytes". */
 export function formatSize(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
   }
   return `${bytes} bytes`;

@@ -193,7 +193,8 @@ export class DockerExecutor implements Executor {
       if (result.aborted) return { exitCode: result.statusCode >= 128 ? null : result.statusCode, externalId };
       // docker-init could not execute the interpreter: the image does not fit the configuration.
       const notRun = result.statusCode === 127 ? /^\[FATAL tini \(\d+\)\] exec (.+) failed: (.+)$/.exec(lastStderr) : null;
-      if (notRun) throw new ExecutorUnavailableError(`docker executor: the Python interpreter ${notRun[1]} cannot run in the image ${config.image}: ${notRun[2]}`);
+      if (notRun)
+        throw new ExecutorUnavailableError(`docker executor: the Python interpreter ${notRun[1]} cannot run in the image ${config.image}: ${notRun[2]}`);
 
       await this.reportOutOfMemory(container, result.statusCode, system);
       const output = await this.readOutput(container, system);
@@ -260,8 +261,10 @@ export class DockerExecutor implements Executor {
   private async readOutput(container: Docker.Container, system: (line: string) => void): Promise<unknown> {
     let text: string;
     try {
-      const stream = await withTimeout(CALL_TIMEOUT_MS, 'copying the output out of the container', (abortSignal) =>
-        container.getArchive({ path: `${WORK_DIR}/${OUTPUT_FILE}`, abortSignal }) as unknown as Promise<NodeJS.ReadableStream>,
+      const stream = await withTimeout(
+        CALL_TIMEOUT_MS,
+        'copying the output out of the container',
+        (abortSignal) => container.getArchive({ path: `${WORK_DIR}/${OUTPUT_FILE}`, abortSignal }) as unknown as Promise<NodeJS.ReadableStream>,
       );
       const content = await firstFile(await readAll(stream, OUTPUT_MAX_BYTES + 64 * 1024));
       if (content === undefined) return undefined;
@@ -405,7 +408,8 @@ function gpusOf(info: EngineInfo): GpuInfo[] {
   const gpus: GpuInfo[] = [];
   for (const resource of info.GenericResources ?? []) {
     const named = resource.NamedResourceSpec;
-    if (named?.Kind && /gpu/i.test(named.Kind)) gpus.push({ model: `${named.Kind} ${named.Value ?? ''}`.trim(), ...(/nvidia/i.test(named.Kind) ? { vendor: 'NVIDIA' } : {}) });
+    if (named?.Kind && /gpu/i.test(named.Kind))
+      gpus.push({ model: `${named.Kind} ${named.Value ?? ''}`.trim(), ...(/nvidia/i.test(named.Kind) ? { vendor: 'NVIDIA' } : {}) });
     const discrete = resource.DiscreteResourceSpec;
     if (discrete?.Kind && /gpu/i.test(discrete.Kind)) {
       for (let i = 0; i < (discrete.Value ?? 0); i++) gpus.push({ model: discrete.Kind, ...(/nvidia/i.test(discrete.Kind) ? { vendor: 'NVIDIA' } : {}) });

@@ -99,7 +99,11 @@ export class BaseImages {
   private async startPull(image: string, log: SystemLog): Promise<void> {
     log(`pulling the image ${image}`);
     try {
-      const stream = await withTimeout(CALL_TIMEOUT_MS, `pulling the image ${image}`, (signal) => this.docker.pull(image, { abortSignal: signal }) as Promise<NodeJS.ReadableStream>);
+      const stream = await withTimeout(
+        CALL_TIMEOUT_MS,
+        `pulling the image ${image}`,
+        (signal) => this.docker.pull(image, { abortSignal: signal }) as Promise<NodeJS.ReadableStream>,
+      );
       await new Promise<void>((resolve, reject) => {
         this.docker.modem.followProgress(
           stream,
@@ -249,7 +253,9 @@ export class VenvImages {
         log(`${files.length} local package file(s) from pipFindLinksDir: ${files.map((file) => file.name).join(', ')}`);
       }
       const archive = await packArchive(entries);
-      await withTimeout(CALL_TIMEOUT_MS, 'copying the requirements into the build container', (abortSignal) => container.putArchive(archive, { path: '/', abortSignal }));
+      await withTimeout(CALL_TIMEOUT_MS, 'copying the requirements into the build container', (abortSignal) =>
+        container.putArchive(archive, { path: '/', abortSignal }),
+      );
 
       const tail: string[] = [];
       const line = (text: string): void => {
@@ -267,22 +273,26 @@ export class VenvImages {
       });
       if (result.aborted || signal.aborted) throw new AbortedError('aborted');
       const notRun = result.statusCode === 127 ? /^\[FATAL tini \(\d+\)\] exec (.+) failed: (.+)$/.exec(tail[tail.length - 1] ?? '') : null;
-      if (notRun) throw new ExecutorUnavailableError(`docker executor: the Python interpreter ${notRun[1]} cannot run in the image ${config.image}: ${notRun[2]}`);
+      if (notRun)
+        throw new ExecutorUnavailableError(`docker executor: the Python interpreter ${notRun[1]} cannot run in the image ${config.image}: ${notRun[2]}`);
       if (result.statusCode !== 0) {
         throw new Error(`docker executor: installing the requirements failed (exit code ${result.statusCode}):\n${tail.join('\n')}`);
       }
-      const committed = await withTimeout(CALL_TIMEOUT_MS, `committing the image ${tag}`, (abortSignal) =>
-        container.commit({
-          _query: { container: container.id, repo: VENV_REPOSITORY, tag: hash, comment: `Tensorify virtualenv: ${requirements.join(', ')}`, pause: false },
-          // The image's config: the base's environment (not the build's pip settings), no build labels.
-          _body: {
-            Env: base.env,
-            Cmd: [config.python],
-            WorkingDir: '/',
-            Labels: { 'tensorify.executor': 'docker', 'tensorify.role': 'venv', 'tensorify.venv': hash, 'tensorify.base-image': base.id },
-          },
-          abortSignal,
-        }) as Promise<{ Id: string }>,
+      const committed = await withTimeout(
+        CALL_TIMEOUT_MS,
+        `committing the image ${tag}`,
+        (abortSignal) =>
+          container.commit({
+            _query: { container: container.id, repo: VENV_REPOSITORY, tag: hash, comment: `Tensorify virtualenv: ${requirements.join(', ')}`, pause: false },
+            // The image's config: the base's environment (not the build's pip settings), no build labels.
+            _body: {
+              Env: base.env,
+              Cmd: [config.python],
+              WorkingDir: '/',
+              Labels: { 'tensorify.executor': 'docker', 'tensorify.role': 'venv', 'tensorify.venv': hash, 'tensorify.base-image': base.id },
+            },
+            abortSignal,
+          }) as Promise<{ Id: string }>,
       );
       log(`image ${tag} ready`);
       return committed.Id;

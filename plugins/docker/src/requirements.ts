@@ -59,7 +59,9 @@ export class LocalFiles {
       const key = `${file}\0${info.size}\0${info.mtimeMs}`;
       let sha256 = this.hashes.get(key);
       if (sha256 === undefined) {
-        sha256 = createHash('sha256').update(await readFile(file)).digest('hex');
+        sha256 = createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex');
         this.hashes.set(key, sha256);
       }
       files.push({ name, path: file, size: info.size, sha256 });

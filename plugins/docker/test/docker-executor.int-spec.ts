@@ -13,7 +13,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
-import { createTestContext, ExecutorUnavailableError, normaliseRequirements, type ProgramFiles, readProgram, testJob, type TestContext } from '@tensorify/executor-sdk';
+import {
+  createTestContext,
+  ExecutorUnavailableError,
+  normaliseRequirements,
+  type ProgramFiles,
+  readProgram,
+  testJob,
+  type TestContext,
+} from '@tensorify/executor-sdk';
 import { formatSize, parseSize, resolveConfig } from '../src/config';
 import docker, { DockerExecutor, type DockerExecutorConfig } from '../src/index';
 import { recipeHash } from '../src/requirements';
@@ -54,7 +62,10 @@ function tempDir(): string {
 }
 
 async function makeExecutor(config: DockerExecutorConfig = {}): Promise<DockerExecutor> {
-  const executor = (await docker.create({ socketPath: SOCKET, image: IMAGE, pullPolicy: 'never', killGraceSeconds: 2, ...config }, { dataDir: tempDir(), logger })) as DockerExecutor;
+  const executor = (await docker.create(
+    { socketPath: SOCKET, image: IMAGE, pullPolicy: 'never', killGraceSeconds: 2, ...config },
+    { dataDir: tempDir(), logger },
+  )) as DockerExecutor;
   executors.push(executor);
   return executor;
 }
@@ -115,7 +126,14 @@ describe('docker executor: configuration and hashes', () => {
     expect(formatSize(1.5 * 1024 ** 3)).toBe('1.5 GiB');
     expect(() => resolveConfig({ memory: '1m' })).toThrow(/at least 6m/);
     expect(() => resolveConfig({ socketPath: '/a', host: 'b' })).toThrow('docker executor: configure socketPath or host, not both');
-    expect(resolveConfig({ host: 'engine.internal' })).toMatchObject({ host: 'engine.internal', port: 2375, image: 'python:3.11-slim', pullPolicy: 'if-missing', network: 'bridge', killGraceSeconds: 5 });
+    expect(resolveConfig({ host: 'engine.internal' })).toMatchObject({
+      host: 'engine.internal',
+      port: 2375,
+      image: 'python:3.11-slim',
+      pullPolicy: 'if-missing',
+      network: 'bridge',
+      killGraceSeconds: 5,
+    });
     expect(resolveConfig({ memory: '256m', shmSize: '1g' })).toMatchObject({ memoryBytes: 256 * 1024 * 1024, shmSizeBytes: 1024 ** 3 });
   });
 
@@ -230,7 +248,7 @@ describe('docker executor: running programs', () => {
     expect(crash.of('stderr')).toContain('ValueError: boom');
   });
 
-  it('gives the program its environment: TENSORIFY_*, config.env, job.env, HOME and cwd, none of the server\'s variables', async () => {
+  it("gives the program its environment: TENSORIFY_*, config.env, job.env, HOME and cwd, none of the server's variables", async () => {
     process.env.TENSORIFY_TEST_SERVER_SECRET = 'must-not-leak';
     try {
       const executor = await makeExecutor({ env: { FROM_CONFIG: 'config', SHARED: 'config' } });
@@ -269,7 +287,8 @@ describe('docker executor: running programs', () => {
     const executor = await makeExecutor();
     const context = createTestContext();
     const big = 'y'.repeat(200 * 1024);
-    const program = 'import json, os, sys\ninputs = json.load(open(sys.argv[2]))\njson.dump({"size": len(inputs["big"]), "env": "TENSORIFY_INPUTS" in os.environ}, open(os.environ["TENSORIFY_OUTPUT"], "w"))';
+    const program =
+      'import json, os, sys\ninputs = json.load(open(sys.argv[2]))\njson.dump({"size": len(inputs["big"]), "env": "TENSORIFY_INPUTS" in os.environ}, open(os.environ["TENSORIFY_OUTPUT"], "w"))';
     const result = await executor.run(testJob({ 'main.py': program }, { inputs: { big } }), context);
     expect(result.output).toEqual({ size: big.length, env: false });
     expect(context.of('system')).toEqual([expect.stringContaining('passed as --inputs .tensorify-inputs.json')]);
@@ -300,7 +319,9 @@ describe('docker executor: running programs', () => {
 
     // The default network mode is bridge: the container has an interface besides lo.
     const bridged = createTestContext();
-    const onBridge = await (await makeExecutor()).run(testJob({ 'main.py': 'import json, os\njson.dump(sorted(os.listdir("/sys/class/net")), open(os.environ["TENSORIFY_OUTPUT"], "w"))' }), bridged);
+    const onBridge = await (
+      await makeExecutor()
+    ).run(testJob({ 'main.py': 'import json, os\njson.dump(sorted(os.listdir("/sys/class/net")), open(os.environ["TENSORIFY_OUTPUT"], "w"))' }), bridged);
     expect(onBridge.output).toEqual(expect.arrayContaining(['lo', 'eth0']));
   });
 
@@ -386,15 +407,21 @@ describe('docker executor: engine, images and capabilities', () => {
     const asked = Date.now();
     const capabilities = await executor.capabilities();
     expect(Date.now() - asked).toBeLessThan(2_500);
-    expect(capabilities).toEqual({ gpu: false, healthy: false, detail: expect.stringContaining(`cannot reach the Docker engine at unix://${missing}: connect ENOENT`) });
+    expect(capabilities).toEqual({
+      gpu: false,
+      healthy: false,
+      detail: expect.stringContaining(`cannot reach the Docker engine at unix://${missing}: connect ENOENT`),
+    });
     expect(await executor.recovered).toBe(0);
 
     // A TCP engine that refuses the connection.
     const refused = await makeExecutor({ socketPath: undefined, host: '127.0.0.1', port: 9 });
-    await expect(refused.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(/cannot reach the Docker engine at http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/);
+    await expect(refused.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(
+      /cannot reach the Docker engine at http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/,
+    );
   });
 
-  it('capabilities: healthy with the engine\'s version, CPUs and the image; gpu by the nvidia runtime or the config', async () => {
+  it("capabilities: healthy with the engine's version, CPUs and the image; gpu by the nvidia runtime or the config", async () => {
     const executor = await makeExecutor();
     const started = Date.now();
     const capabilities = await executor.capabilities();
@@ -425,7 +452,9 @@ describe('docker executor: engine, images and capabilities', () => {
     const started = Date.now();
     const failure = unpullable.run(testJob({ 'main.py': 'print(1)' }), context);
     await expect(failure).rejects.toThrow(ExecutorUnavailableError);
-    await expect(failure).rejects.toThrow(/^docker executor: cannot pull the image 127\.0\.0\.1:9\/tensorify\/missing:1: .*(connection refused|127\.0\.0\.1:9)/);
+    await expect(failure).rejects.toThrow(
+      /^docker executor: cannot pull the image 127\.0\.0\.1:9\/tensorify\/missing:1: .*(connection refused|127\.0\.0\.1:9)/,
+    );
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(context.of('system')[0]).toBe('pulling the image 127.0.0.1:9/tensorify/missing:1');
   });
@@ -470,7 +499,14 @@ describe('docker executor: engine, images and capabilities', () => {
       expect(left).not.toContain(ids.unattributed);
       expect(left).toEqual(expect.arrayContaining([ids.otherHost, ids.liveProcess, ids.unlabelled]));
     } finally {
-      await Promise.all(Object.values(ids).map((id) => engine.getContainer(id).remove({ force: true }).catch(() => undefined)));
+      await Promise.all(
+        Object.values(ids).map((id) =>
+          engine
+            .getContainer(id)
+            .remove({ force: true })
+            .catch(() => undefined),
+        ),
+      );
     }
   });
 });
@@ -490,10 +526,15 @@ describe('docker executor: requirements in a derived image', () => {
     // The derived images this process built (they carry its builder's labels), whether or not a test saw them.
     const images = await engine.listImages({ filters: { label: ['tensorify.role=venv', `tensorify.pid=${process.pid}`] } });
     const tags = new Set([...builtImages, ...images.map((image) => image.Id)]);
-    for (const tag of tags) await engine.getImage(tag).remove({ force: true }).catch(() => undefined);
+    for (const tag of tags)
+      await engine
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
 
-  const program = 'import json, os, tinygreet\nprint(tinygreet.greet("Ada"), flush=True)\njson.dump({"greeting": tinygreet.greet("Ada"), "token": tinygreet.TOKEN}, open(os.environ["TENSORIFY_OUTPUT"], "w"))';
+  const program =
+    'import json, os, tinygreet\nprint(tinygreet.greet("Ada"), flush=True)\njson.dump({"greeting": tinygreet.greet("Ada"), "token": tinygreet.TOKEN}, open(os.environ["TENSORIFY_OUTPUT"], "w"))';
   const tagIn = (context: TestContext): string | undefined => {
     const line = context.of('system').find((text) => text.startsWith('requirements installed in the image '));
     return line?.slice('requirements installed in the image '.length);
@@ -507,7 +548,10 @@ describe('docker executor: requirements in a derived image', () => {
     const started = Date.now();
     const [one, two] = await Promise.all([executor.run(testJob(files), first), executor.run(testJob(files), second)]);
     const firstDuration = Date.now() - started;
-    for (const [result, context] of [[one, first], [two, second]] as const) {
+    for (const [result, context] of [
+      [one, first],
+      [two, second],
+    ] as const) {
       expect(result.exitCode).toBe(0);
       expect(result.output).toEqual({ greeting: 'Hi, Ada!', token });
       expect(context.of('stdout')).toEqual(['Hi, Ada!']);
@@ -535,7 +579,7 @@ describe('docker executor: requirements in a derived image', () => {
     expect(reuseDuration).toBeLessThan(firstDuration / 2);
   });
 
-  it('a failed install fails the run with pip\'s last lines (not EXECUTOR_UNAVAILABLE) and caches nothing', async () => {
+  it("a failed install fails the run with pip's last lines (not EXECUTOR_UNAVAILABLE) and caches nothing", async () => {
     const executor = await makeExecutor({ pipArgs: ['--no-index'], pipFindLinksDir: wheels, buildNetwork: 'none' });
     const context = createTestContext();
     const run = testJob({ 'main.py': program, 'requirements.txt': `tinygreet==1.0\nno-such-package-${token}==9.9\n` });
@@ -545,7 +589,9 @@ describe('docker executor: requirements in a derived image', () => {
     );
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ExecutorUnavailableError);
-    expect((error as Error).message).toMatch(/^docker executor: installing the requirements failed \(exit code 1\):\n[\s\S]*No matching distribution found for no-such-package/);
+    expect((error as Error).message).toMatch(
+      /^docker executor: installing the requirements failed \(exit code 1\):\n[\s\S]*No matching distribution found for no-such-package/,
+    );
     const building = context.of('system').find((line) => line.startsWith('building the image '))!;
     const tag = /^building the image (\S+)/.exec(building)![1];
     await expect(engine.getImage(tag).inspect()).rejects.toMatchObject({ statusCode: 404 });

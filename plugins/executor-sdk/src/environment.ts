@@ -15,9 +15,7 @@ export const INPUTS_FILE = '.tensorify-inputs.json';
  * `inFile`, they are too large for `TENSORIFY_INPUTS`: write `json` to {@link INPUTS_FILE} in the
  * program's work dir (`args` passes it with `--inputs`), and log `notice` (a `'system'` line).
  */
-export type ProgramInputs =
-  | { inFile: false; json: string; args: string[] }
-  | { inFile: true; json: string; args: string[]; notice: string };
+export type ProgramInputs = { inFile: false; json: string; args: string[] } | { inFile: true; json: string; args: string[]; notice: string };
 
 /**
  * Decides how a run's inputs reach its program: in `TENSORIFY_INPUTS` (see

@@ -28,13 +28,12 @@ export const configSchema = {
       minLength: 1,
       default: 'python3',
       description:
-        'The Python 3 interpreter (a name looked up on the server\'s PATH, or a path) that creates the virtualenvs and runs programs whose requirements.txt lists no package.',
+        "The Python 3 interpreter (a name looked up on the server's PATH, or a path) that creates the virtualenvs and runs programs whose requirements.txt lists no package.",
     },
     venvDir: {
       type: 'string',
       minLength: 1,
-      description:
-        'Where virtualenvs are cached, one per distinct requirements.txt (and interpreter). Default: <executor data dir>/venvs.',
+      description: 'Where virtualenvs are cached, one per distinct requirements.txt (and interpreter). Default: <executor data dir>/venvs.',
     },
     workDir: {
       type: 'string',
@@ -44,7 +43,7 @@ export const configSchema = {
     keepWorkDir: {
       type: 'boolean',
       default: false,
-      description: 'Keep each run\'s working directory afterwards (for debugging) instead of removing it.',
+      description: "Keep each run's working directory afterwards (for debugging) instead of removing it.",
     },
     passEnv: configSchemaParts.passEnv(
       'Names of variables of the server\'s own environment passed to programs (and to pip), e.g. ["HTTPS_PROXY"]. Nothing else of the server\'s environment reaches them.',
@@ -52,7 +51,7 @@ export const configSchema = {
     env: configSchemaParts.env('Fixed variables set for every run (and for pip), e.g. {"HF_HOME": "/srv/hf-cache"}.'),
     pipArgs: configSchemaParts.pipArgs('Extra arguments of `pip install`, e.g. ["--index-url", "https://pypi.example.com/simple"].'),
     logLineMaxBytes: configSchemaParts.logLineMaxBytes,
-    killGraceSeconds: configSchemaParts.killGraceSeconds(2, 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the program\'s process group.'),
+    killGraceSeconds: configSchemaParts.killGraceSeconds(2, "On cancel or timeout, seconds between SIGTERM and SIGKILL to the program's process group."),
     gpu: {
       enum: ['auto', true, false],
       default: 'auto',

@@ -45,14 +45,23 @@ export function programEnvironment(options: ProgramEnvironment): Record<string, 
  * settings (PIP_*, proxies, CA bundles) and HOME (pip's cache and user config), then the
  * configured `env` and `passEnv`.
  */
-export function pipEnvironment(binDir: string, configEnv: Record<string, string>, passEnv: readonly string[], serverEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function pipEnvironment(
+  binDir: string,
+  configEnv: Record<string, string>,
+  passEnv: readonly string[],
+  serverEnv: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {
     PATH: withFirst(binDir, SAFE_PATH),
     HOME: serverEnv.HOME || path.dirname(binDir),
     LANG: 'C.UTF-8',
     PYTHONUNBUFFERED: '1',
   };
-  copyNames(env, Object.keys(serverEnv).filter((name) => PIP_VARIABLE.test(name)), serverEnv);
+  copyNames(
+    env,
+    Object.keys(serverEnv).filter((name) => PIP_VARIABLE.test(name)),
+    serverEnv,
+  );
   Object.assign(env, configEnv);
   copyNames(env, passEnv, serverEnv);
   return env;

@@ -35,18 +35,17 @@ export function probeInterpreter(python: string): Promise<Interpreter> {
     execFile(python, ['-c', PROBE], { timeout: PROBE_TIMEOUT_MS, env: process.env, windowsHide: true }, (error, stdout, stderr) => {
       if (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        const why =
-          code === 'ENOENT'
-            ? 'not found'
-            : code === 'EACCES'
-              ? 'not executable'
-              : `${String(stderr).trim().split('\n').pop() || error.message}`;
+        const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'not executable' : `${String(stderr).trim().split('\n').pop() || error.message}`;
         reject(new Error(`the Python interpreter ${JSON.stringify(python)} cannot run: ${why}`));
         return;
       }
       const [executable, version, venv] = String(stdout).split('\n');
       if (!/^\d+\.\d+\.\d+$/.test(version ?? '')) {
-        reject(new Error(`the Python interpreter ${JSON.stringify(python)} printed an unexpected answer to its probe: ${JSON.stringify(String(stdout).slice(0, 200))}`));
+        reject(
+          new Error(
+            `the Python interpreter ${JSON.stringify(python)} printed an unexpected answer to its probe: ${JSON.stringify(String(stdout).slice(0, 200))}`,
+          ),
+        );
         return;
       }
       if (!version.startsWith('3.')) {

@@ -127,7 +127,7 @@ describe('local executor: running programs', () => {
     expect(listing(path.join(dataDir, 'runs'))).toEqual([]);
   });
 
-  it('gives the program a clean environment: none of the server\'s variables but passEnv\'s, config.env and job.env', async () => {
+  it("gives the program a clean environment: none of the server's variables but passEnv's, config.env and job.env", async () => {
     const saved = { ...process.env };
     Object.assign(process.env, {
       TENSORIFY_BOOTSTRAP_API_KEY: 'tfy_bootstrap_secret',
@@ -154,9 +154,20 @@ describe('local executor: running programs', () => {
       const output = result.output as { cwd: string; mode: number; files: Record<string, number> };
       expect(Object.keys(env).sort()).toEqual(
         [
-          'PATH', 'HOME', 'LANG', 'PYTHONUNBUFFERED', 'PYTHONDONTWRITEBYTECODE',
-          'TENSORIFY_EXECUTION_ID', 'TENSORIFY_WORKFLOW_ID', 'TENSORIFY_INPUTS', 'TENSORIFY_OUTPUT', 'TENSORIFY_DEVICE',
-          'FIXED', 'BOTH', 'ALLOWED_Y', 'FROM_JOB',
+          'PATH',
+          'HOME',
+          'LANG',
+          'PYTHONUNBUFFERED',
+          'PYTHONDONTWRITEBYTECODE',
+          'TENSORIFY_EXECUTION_ID',
+          'TENSORIFY_WORKFLOW_ID',
+          'TENSORIFY_INPUTS',
+          'TENSORIFY_OUTPUT',
+          'TENSORIFY_DEVICE',
+          'FIXED',
+          'BOTH',
+          'ALLOWED_Y',
+          'FROM_JOB',
         ].sort(),
       );
       expect(env).toMatchObject({
@@ -300,10 +311,7 @@ describe('local executor: cancel and timeout', () => {
     expect(elapsedMs).toBeLessThan(3_500);
     expect(result.exitCode).toBeNull();
     expect(pids.filter(isAlive)).toEqual([]);
-    expect(context.of('system')).toEqual([
-      expect.stringMatching(/\(the run timed out\): SIGTERM$/),
-      expect.stringMatching(/still alive after 2 s: SIGKILL$/),
-    ]);
+    expect(context.of('system')).toEqual([expect.stringMatching(/\(the run timed out\): SIGTERM$/), expect.stringMatching(/still alive after 2 s: SIGKILL$/)]);
     expect(listing(path.join(dataDir, 'runs'))).toEqual([]);
   });
 
@@ -394,7 +402,9 @@ describe('local executor: requirements and virtualenvs', () => {
     const venvDir = path.join(tempDir(), 'venvs');
     const executors = await Promise.all([makeExecutor({ venvDir, pipArgs: PIP_ARGS }), makeExecutor({ venvDir, pipArgs: PIP_ARGS })]);
     const contexts = [createTestContext(), createTestContext()];
-    const results = await Promise.all(executors.map(({ executor }, i) => executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six' }), contexts[i])));
+    const results = await Promise.all(
+      executors.map(({ executor }, i) => executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'six' }), contexts[i])),
+    );
     expect(results.map((result) => result.exitCode)).toEqual([0, 0]);
     expect(installs(contexts)).toBe(1);
     expect(contexts.flatMap((context) => context.of('system')).some((line) => line.startsWith('waiting for another process'))).toBe(true);
@@ -431,7 +441,7 @@ describe('local executor: requirements and virtualenvs', () => {
     expect(second.of('stdout')[0]).toBe(await expectOneVenv(path.join(dataDir, 'venvs')));
   });
 
-  it('a requirement pip cannot install fails the run with pip\'s message and leaves no venv behind', async () => {
+  it("a requirement pip cannot install fails the run with pip's message and leaves no venv behind", async () => {
     const { executor, dataDir } = await makeExecutor({ pipArgs: PIP_ARGS });
     const context = createTestContext();
     const failure = executor.run(testJob({ 'main.py': SIX_PROGRAM, 'requirements.txt': 'this-package-does-not-exist-xyz==1.0\n' }), context);
@@ -453,15 +463,17 @@ describe('local executor: requirements and virtualenvs', () => {
 });
 
 describe('local executor: the interpreter', () => {
-  it('reports itself healthy with the interpreter\'s path and version', async () => {
+  it("reports itself healthy with the interpreter's path and version", async () => {
     const { executor } = await makeExecutor();
     const capabilities = await executor.capabilities();
     expect(capabilities).toEqual({ gpu: false, gpus: [], healthy: true, detail: expect.stringMatching(/^\/\S+ \(Python 3\.\d+\.\d+\)$/) });
   });
 
-  it('reports the machine\'s NVIDIA/AMD GPUs (none here), and takes the config\'s word when told', async () => {
+  it("reports the machine's NVIDIA/AMD GPUs (none here), and takes the config's word when told", async () => {
     const graphics = await (await import('systeminformation')).graphics();
-    console.log(`local executor: systeminformation sees ${graphics.controllers.length} graphics controller(s): ${JSON.stringify(graphics.controllers.map((c) => `${c.vendor} ${c.model}`))}`);
+    console.log(
+      `local executor: systeminformation sees ${graphics.controllers.length} graphics controller(s): ${JSON.stringify(graphics.controllers.map((c) => `${c.vendor} ${c.model}`))}`,
+    );
     const hasGpu = graphics.controllers.some((controller) => /nvidia|amd|advanced micro devices/i.test(`${controller.vendor} ${controller.model}`));
     expect((await (await makeExecutor()).executor.capabilities()).gpu).toBe(hasGpu);
     const declared = await (await makeExecutor({ gpu: true })).executor.capabilities();

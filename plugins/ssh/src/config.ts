@@ -104,22 +104,23 @@ const authProperties = {
   privateKeyPath: {
     type: 'string',
     minLength: 1,
-    description: 'A private key file on the server (OpenSSH or PEM format), read at each connect. `~/` is the server user\'s home.',
+    description: "A private key file on the server (OpenSSH or PEM format), read at each connect. `~/` is the server user's home.",
   },
   passphraseEnv: {
     type: 'string',
     pattern: configSchemaParts.variableName,
-    description: 'The name of an environment variable of the server that holds the private key\'s passphrase (never the passphrase itself).',
+    description: "The name of an environment variable of the server that holds the private key's passphrase (never the passphrase itself).",
   },
   agent: {
     oneOf: [{ type: 'boolean' }, { type: 'string', minLength: 1 }],
-    description: 'Authenticate with an ssh-agent: true for the one at SSH_AUTH_SOCK, or the agent socket\'s path.',
+    description: "Authenticate with an ssh-agent: true for the one at SSH_AUTH_SOCK, or the agent socket's path.",
   },
   fingerprints: {
     type: 'array',
     items: { type: 'string', pattern: FINGERPRINT },
     uniqueItems: true,
-    description: 'Pinned host key fingerprints ("SHA256:…", as `ssh-keygen -lf` prints them): when given, the host key must be one of them (known_hosts is not consulted for it).',
+    description:
+      'Pinned host key fingerprints ("SHA256:…", as `ssh-keygen -lf` prints them): when given, the host key must be one of them (known_hosts is not consulted for it).',
   },
 } as const;
 
@@ -144,24 +145,32 @@ export const configSchema = {
           name: {
             type: 'string',
             pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
-            description: 'The host\'s name in logs, errors and external ids (`gpu1:12345`); unique among the hosts.',
+            description: "The host's name in logs, errors and external ids (`gpu1:12345`); unique among the hosts.",
           },
-          host: { type: 'string', minLength: 1, description: 'The host\'s address: a DNS name or an IP address.' },
+          host: { type: 'string', minLength: 1, description: "The host's address: a DNS name or an IP address." },
           port: { type: 'integer', minimum: 1, maximum: 65535, default: 22, description: 'The SSH port.' },
           ...authProperties,
           python: {
             type: 'string',
             pattern: '^/',
             default: '/usr/bin/python3',
-            description: 'The Python 3 interpreter on the host, an absolute path. It runs the supervisor, creates the virtualenvs and runs programs whose requirements.txt lists no package.',
+            description:
+              'The Python 3 interpreter on the host, an absolute path. It runs the supervisor, creates the virtualenvs and runs programs whose requirements.txt lists no package.',
           },
           workDir: {
             type: 'string',
             minLength: 1,
             default: '.tensorify',
-            description: 'The host directory holding runs/ (one directory per run, removed afterwards) and venvs/ (one virtualenv per requirements.txt); relative to the user\'s home unless absolute.',
+            description:
+              "The host directory holding runs/ (one directory per run, removed afterwards) and venvs/ (one virtualenv per requirements.txt); relative to the user's home unless absolute.",
           },
-          maxConcurrent: { type: 'integer', minimum: 1, maximum: 1024, default: 2, description: 'How many runs the host takes at once; more wait for a free slot.' },
+          maxConcurrent: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1024,
+            default: 2,
+            description: 'How many runs the host takes at once; more wait for a free slot.',
+          },
           env: configSchemaParts.env('Fixed variables for programs and pip on this host, over the executor-wide `env`.'),
           passEnv: configSchemaParts.passEnv(
             'Names of variables of the host\'s SSH session environment passed to programs, e.g. ["LD_LIBRARY_PATH"]. Nothing of the server\'s environment reaches the host.',
@@ -171,9 +180,9 @@ export const configSchema = {
             additionalProperties: false,
             required: ['host'],
             anyOf: anyAuth,
-            description: 'A jump host (like ProxyJump): the connection is tunnelled through it. Its key is checked like the host\'s.',
+            description: "A jump host (like ProxyJump): the connection is tunnelled through it. Its key is checked like the host's.",
             properties: {
-              host: { type: 'string', minLength: 1, description: 'The jump host\'s address.' },
+              host: { type: 'string', minLength: 1, description: "The jump host's address." },
               port: { type: 'integer', minimum: 1, maximum: 65535, default: 22, description: 'Its SSH port.' },
               ...authProperties,
             },
@@ -184,19 +193,21 @@ export const configSchema = {
     knownHostsPath: {
       type: 'string',
       minLength: 1,
-      description: 'An OpenSSH known_hosts file (plain or hashed names, [host]:port entries, @revoked). Default: ~/.ssh/known_hosts of the server\'s user.',
+      description: "An OpenSSH known_hosts file (plain or hashed names, [host]:port entries, @revoked). Default: ~/.ssh/known_hosts of the server's user.",
     },
     acceptUnknownHostKeys: {
       type: 'boolean',
       default: false,
-      description: 'Accept a host key found neither in known_hosts nor among the pinned fingerprints (a warning with its fingerprint is logged at every connect). A key that contradicts one of them is always refused.',
+      description:
+        'Accept a host key found neither in known_hosts nor among the pinned fingerprints (a warning with its fingerprint is logged at every connect). A key that contradicts one of them is always refused.',
     },
     connectTimeoutSeconds: {
       type: 'number',
       minimum: 0.1,
       maximum: 600,
       default: 10,
-      description: 'How long connecting and logging in to a host (through its jump host) may take; also bounds how long a silent, dead connection goes unnoticed.',
+      description:
+        'How long connecting and logging in to a host (through its jump host) may take; also bounds how long a silent, dead connection goes unnoticed.',
     },
     keepConnectionsSeconds: {
       type: 'number',
@@ -205,11 +216,14 @@ export const configSchema = {
       default: 60,
       description: 'How long an idle connection (with a supervisor started ahead on it) is kept for the next run; 0 opens a connection per run.',
     },
-    killGraceSeconds: configSchemaParts.killGraceSeconds(2, 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the program\'s process group on the host.'),
+    killGraceSeconds: configSchemaParts.killGraceSeconds(
+      2,
+      "On cancel or timeout, seconds between SIGTERM and SIGKILL to the program's process group on the host.",
+    ),
     keepWorkDir: {
       type: 'boolean',
       default: false,
-      description: 'Keep each run\'s directory on the host afterwards (for debugging) instead of removing it.',
+      description: "Keep each run's directory on the host afterwards (for debugging) instead of removing it.",
     },
     env: configSchemaParts.env('Fixed variables set for every run (and for pip) on every host.'),
     pipArgs: configSchemaParts.pipArgs('Extra arguments of `pip install` on the hosts, e.g. ["--index-url", "https://pypi.example.com/simple"].'),

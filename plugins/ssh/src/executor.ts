@@ -78,7 +78,16 @@ export class SshExecutor implements Executor {
     const spare = takeSpare(connection);
     const starting = (async () => {
       const ready = spare && (await spare.catch(() => undefined));
-      if (ready && !ready.isClosed && (await ready.ready.then(() => true, () => false)) && !ready.isClosed) return ready;
+      if (
+        ready &&
+        !ready.isClosed &&
+        (await ready.ready.then(
+          () => true,
+          () => false,
+        )) &&
+        !ready.isClosed
+      )
+        return ready;
       ready?.close();
       const started = await Supervisor.start(connection, hostConfig.python);
       await started.ready;
@@ -94,7 +103,9 @@ export class SshExecutor implements Executor {
         supervisor = await starting;
       } catch (error) {
         if (connection.closed) throw this.dropped(host, 'before the program started');
-        throw new ExecutorUnavailableError(`ssh executor: ${where}: the Python interpreter ${hostConfig.python} cannot run the supervisor: ${(error as Error).message}`);
+        throw new ExecutorUnavailableError(
+          `ssh executor: ${where}: the Python interpreter ${hostConfig.python} cannot run the supervisor: ${(error as Error).message}`,
+        );
       }
       if (signal.aborted) throw new AbortedBeforeStart();
       const end = await this.supervise(supervisor, spec, host, connection, context);
@@ -113,7 +124,11 @@ export class SshExecutor implements Executor {
       if (!supervisor && spec) await this.removeUploaded(connection, host, spec, system);
       throw error;
     } finally {
-      if (!supervisor) starting.then((started) => started.close(), () => undefined);
+      if (!supervisor)
+        starting.then(
+          (started) => started.close(),
+          () => undefined,
+        );
     }
   }
 
@@ -232,18 +247,24 @@ export class SshExecutor implements Executor {
     const onAbort = (): void => {
       stopAsked = true;
       supervisor.send(`TERM ${spec.dir}`);
-      stopTimer = setTimeout(() => {
-        system(`the supervisor on ${hostConfig.name} did not finish stopping the program in time: closing its input (SIGKILL to the group)`);
-        supervisor.endInput();
-        stopTimer = setTimeout(() => supervisor.close(), 5_000);
-      }, this.config.killGraceSeconds * 1000 + STOP_MARGIN_MS);
+      stopTimer = setTimeout(
+        () => {
+          system(`the supervisor on ${hostConfig.name} did not finish stopping the program in time: closing its input (SIGKILL to the group)`);
+          supervisor.endInput();
+          stopTimer = setTimeout(() => supervisor.close(), 5_000);
+        },
+        this.config.killGraceSeconds * 1000 + STOP_MARGIN_MS,
+      );
     };
     signal.addEventListener('abort', onAbort, { once: true });
     let unsubscribe: () => void = () => undefined;
     let how = await new Promise<'end' | 'closed' | 'dropped'>((resolve) => {
       ended = () => resolve('end');
       unsubscribe = connection.onClose(() => resolve('dropped'));
-      supervisor.closed.then(() => resolve('closed'), () => resolve('closed'));
+      supervisor.closed.then(
+        () => resolve('closed'),
+        () => resolve('closed'),
+      );
       supervisor.send(`RUN ${JSON.stringify(spec)}`);
       if (signal.aborted) onAbort();
     });
@@ -304,9 +325,16 @@ export class SshExecutor implements Executor {
     } catch {
       throw new Error(`the check on ${host.name} answered ${JSON.stringify((result.stdout + result.stderr).slice(-300))}`);
     }
-    const groups = pgids.length === 0 ? 'no process had started' : answer.alive.length === 0 ? `process group(s) ${pgids.join(', ')} gone${answer.killed.length > 0 ? ` (SIGKILLed ${answer.killed.join(', ')})` : ''}` : `process group(s) ${answer.alive.join(', ')} STILL ALIVE after SIGKILL`;
-    if (answer.alive.length > 0) this.host.logger.error(`ssh executor: processes of a stopped run are still alive on ${host.name}`, { pgids: answer.alive, dir });
-    const removed = answer.removed === null ? `run directory kept: ${dir}` : answer.removed ? 'run directory removed' : `run directory ${dir} could NOT be removed`;
+    const groups =
+      pgids.length === 0
+        ? 'no process had started'
+        : answer.alive.length === 0
+          ? `process group(s) ${pgids.join(', ')} gone${answer.killed.length > 0 ? ` (SIGKILLed ${answer.killed.join(', ')})` : ''}`
+          : `process group(s) ${answer.alive.join(', ')} STILL ALIVE after SIGKILL`;
+    if (answer.alive.length > 0)
+      this.host.logger.error(`ssh executor: processes of a stopped run are still alive on ${host.name}`, { pgids: answer.alive, dir });
+    const removed =
+      answer.removed === null ? `run directory kept: ${dir}` : answer.removed ? 'run directory removed' : `run directory ${dir} could NOT be removed`;
     return `${groups}, ${removed}`;
   }
 

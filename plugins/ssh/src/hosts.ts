@@ -120,7 +120,10 @@ export class HostState {
         'true',
       ].join('; ');
       const result = await connection.run(command, timeoutMs + 5_000);
-      const lines = result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+      const lines = result.stdout
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
       const pythonLine = lines.find((line) => line.startsWith('tensorify-probe '));
       const gpus: GpuInfo[] = [];
       const other: string[] = [];
@@ -155,8 +158,10 @@ export class HostState {
     const runs = `${this.active}/${this.config.maxConcurrent} runs`;
     if (this.state === 'down') return `${where}: DOWN, ${this.reason ?? 'unknown reason'}`;
     if (this.state === 'unknown') return `${where}: not checked yet, ${runs}`;
-    const python = this.python ? `Python ${this.python.version}${this.python.venvs ? '' : ' (no venv module: programs with requirements fail)'}` : 'Python not checked';
-    const gpus = this.gpus.length > 0 ? this.gpus.map((gpu) => `GPU ${gpu.model} ${gpu.vramMb} MiB`).join(', ') : this.gpuNote ?? 'no GPU';
+    const python = this.python
+      ? `Python ${this.python.version}${this.python.venvs ? '' : ' (no venv module: programs with requirements fail)'}`
+      : 'Python not checked';
+    const gpus = this.gpus.length > 0 ? this.gpus.map((gpu) => `GPU ${gpu.model} ${gpu.vramMb} MiB`).join(', ') : (this.gpuNote ?? 'no GPU');
     return `${where}: up, ${python}, ${gpus}, ${runs}`;
   }
 
@@ -248,7 +253,9 @@ export class Hosts {
       const host = free[0];
       if (!host) {
         if (!announced) {
-          onWait(`every host that fits this run is busy (${pool.map((entry) => `${entry.name} ${entry.active}/${entry.config.maxConcurrent}`).join(', ')}): waiting for a free one`);
+          onWait(
+            `every host that fits this run is busy (${pool.map((entry) => `${entry.name} ${entry.active}/${entry.config.maxConcurrent}`).join(', ')}): waiting for a free one`,
+          );
           announced = true;
         }
         await this.changed(signal);

@@ -151,7 +151,9 @@ export function verifyHostKey(offered: Buffer, known: HostKeys, pinned: readonly
   }
   if (known.keys.some((entry) => entry.key.equals(offered))) return { ok: true, how: 'known_hosts', fingerprint: print, type };
   if (known.keys.length > 0) {
-    return mismatch(`the key${known.keys.length > 1 ? 's' : ''} ${knownHostsPath} lists for it (${known.keys.map((entry) => `${entry.type} ${fingerprint(entry.key)}`).join(', ')})`);
+    return mismatch(
+      `the key${known.keys.length > 1 ? 's' : ''} ${knownHostsPath} lists for it (${known.keys.map((entry) => `${entry.type} ${fingerprint(entry.key)}`).join(', ')})`,
+    );
   }
   if (acceptUnknown) return { ok: true, how: 'unknown-accepted', fingerprint: print, type };
   return {

@@ -68,7 +68,12 @@ export async function connect(host: ResolvedHost, settings: ConnectSettings): Pr
     }).catch((error: Error) => {
       throw new ExecutorUnavailableError(`${prefix}: the jump host ${jump.host}:${jump.port} cannot open a connection to it: ${error.message}`);
     });
-    const client = await connectHop({ label: `${prefix} via the jump host ${jump.host}:${jump.port}`, host: host.host, port: host.port, auth: host }, stream, settings, deadline);
+    const client = await connectHop(
+      { label: `${prefix} via the jump host ${jump.host}:${jump.port}`, host: host.host, port: host.port, auth: host },
+      stream,
+      settings,
+      deadline,
+    );
     return new Connection(client, jumpClient);
   } catch (error) {
     jumpClient.end();
@@ -181,7 +186,13 @@ async function credentialsOf(auth: ResolvedAuth, fail: (why: string) => Error): 
   return { privateKey, passphrase, methods: methods.join(' and ') || 'nothing' };
 }
 
-function describeError(error: Error & { level?: string; code?: string }, verdict: HostKeyVerdict | undefined, hop: Hop, seconds: number, methods: string): string {
+function describeError(
+  error: Error & { level?: string; code?: string },
+  verdict: HostKeyVerdict | undefined,
+  hop: Hop,
+  seconds: number,
+  methods: string,
+): string {
   if (verdict && !verdict.ok) return verdict.reason;
   if (error.level === 'client-authentication') {
     return `authentication failed: user ${JSON.stringify(hop.auth.user)} was refused with ${methods}`;

@@ -88,16 +88,23 @@ async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
 /** The "pid …" line of a sleeper: its pid, the supervisor's, the child's, its directory, its TENSORIFY_DEVICE. */
 async function started(context: TestContext): Promise<{ pid: number; supervisor: number; child: number; dir: string; device: string }> {
   await until(() => context.of('stdout').some((line) => line.startsWith('pid ')));
-  const [, pid, supervisor, child, dir, device] = context.of('stdout').find((line) => line.startsWith('pid '))!.split(' ');
+  const [, pid, supervisor, child, dir, device] = context
+    .of('stdout')
+    .find((line) => line.startsWith('pid '))!
+    .split(' ');
   return { pid: Number(pid), supervisor: Number(supervisor), child: Number(child), dir, device };
 }
 
 /** Runs a command over SSH with the OpenSSH client (on the "cpu" host). */
 function overSsh(command: string): string {
-  return execFileSync('ssh', ['-i', KEY, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${KNOWN_HOSTS}`, '-p', String(CPU_PORT), `${USER}@127.0.0.1`, command], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  return execFileSync(
+    'ssh',
+    ['-i', KEY, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${KNOWN_HOSTS}`, '-p', String(CPU_PORT), `${USER}@127.0.0.1`, command],
+    {
+      encoding: 'utf8',
+      timeout: 20_000,
+    },
+  );
 }
 
 /** Which of these pids are alive (not gone, not zombies), and whether the path exists, asked over SSH. */
@@ -229,7 +236,9 @@ describe('interpreter and inputs', () => {
     const executor = await makeExecutor({ hosts: [host('cpu', { python: '/nonexistent/python3' })] });
     const error = await executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
     expect(error).toBeInstanceOf(ExecutorUnavailableError);
-    expect((error as Error).message).toMatch(/^ssh executor: host cpu \(127\.0\.0\.1:\d+\): the Python interpreter \/nonexistent\/python3 cannot run the supervisor: .*No such file or directory/);
+    expect((error as Error).message).toMatch(
+      /^ssh executor: host cpu \(127\.0\.0\.1:\d+\): the Python interpreter \/nonexistent\/python3 cannot run the supervisor: .*No such file or directory/,
+    );
     const capabilities = await executor.capabilities();
     expect(capabilities.healthy).toBe(false);
     expect(capabilities.detail).toMatch(/DOWN, the Python interpreter \/nonexistent\/python3 cannot run: .*No such file/);
@@ -323,7 +332,10 @@ describe('host keys and authentication', () => {
   });
 
   it('accepts the right pinned fingerprint, and hashed known_hosts entries', async () => {
-    const pinned = await makeExecutor({ hosts: [host('cpu', { fingerprints: [keyFingerprint(path.join(SSHD_DIR, 'host_cpu_ed25519.pub'))] })], knownHostsPath: path.join(workRoot, 'none') });
+    const pinned = await makeExecutor({
+      hosts: [host('cpu', { fingerprints: [keyFingerprint(path.join(SSHD_DIR, 'host_cpu_ed25519.pub'))] })],
+      knownHostsPath: path.join(workRoot, 'none'),
+    });
     expect((await pinned.run(testJob({ 'main.py': 'print("pinned")' }), createTestContext())).exitCode).toBe(0);
     const hashed = await makeExecutor({ knownHostsPath: path.join(SSHD_DIR, 'known_hosts_hashed') });
     expect((await hashed.run(testJob({ 'main.py': 'print("hashed")' }), createTestContext())).exitCode).toBe(0);
@@ -359,10 +371,12 @@ describe('host keys and authentication', () => {
     const passKey = path.join(SSHD_DIR, 'client_pass_ed25519');
     const missing = await makeExecutor({ hosts: [host('cpu', { privateKeyPath: passKey, passphraseEnv: 'TENSORIFY_TEST_UNSET_PASSPHRASE' })] });
     await expect(missing.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(
-      'the private key\'s passphrase variable TENSORIFY_TEST_UNSET_PASSPHRASE is not set in the server\'s environment',
+      "the private key's passphrase variable TENSORIFY_TEST_UNSET_PASSPHRASE is not set in the server's environment",
     );
     const noEnv = await makeExecutor({ hosts: [host('cpu', { privateKeyPath: passKey })] });
-    await expect(noEnv.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(/cannot be used: .*passphrase.*\(an encrypted key needs "passphraseEnv"\)/);
+    await expect(noEnv.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(
+      /cannot be used: .*passphrase.*\(an encrypted key needs "passphraseEnv"\)/,
+    );
 
     process.env.TENSORIFY_TEST_SSH_PASSPHRASE = readFileSync(path.join(SSHD_DIR, 'client_pass.passphrase'), 'utf8').trim();
     try {
@@ -383,9 +397,21 @@ describe('host keys and authentication', () => {
     expect(result.output).toEqual({ result: 'Hello, Jump!' });
     expect(result.externalId).toMatch(/^gpu:/);
     const bad = await makeExecutor({
-      hosts: [host('gpu', { jump: { host: '127.0.0.1', port: CPU_PORT, user: USER, privateKeyPath: KEY, fingerprints: [keyFingerprint(path.join(SSHD_DIR, 'host_gpu_ed25519.pub'))] } })],
+      hosts: [
+        host('gpu', {
+          jump: {
+            host: '127.0.0.1',
+            port: CPU_PORT,
+            user: USER,
+            privateKeyPath: KEY,
+            fingerprints: [keyFingerprint(path.join(SSHD_DIR, 'host_gpu_ed25519.pub'))],
+          },
+        }),
+      ],
     });
-    await expect(bad.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(`host gpu (127.0.0.1:${GPU_PORT}): its jump host 127.0.0.1:${CPU_PORT}: HOST KEY MISMATCH`);
+    await expect(bad.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toThrow(
+      `host gpu (127.0.0.1:${GPU_PORT}): its jump host 127.0.0.1:${CPU_PORT}: HOST KEY MISMATCH`,
+    );
   });
 });
 
@@ -397,7 +423,9 @@ describe('unreachable hosts and dropped connections', () => {
     const error = await executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext()).catch((caught: Error) => caught);
     expect(Date.now() - before).toBeLessThan(2_000);
     expect(error).toBeInstanceOf(ExecutorUnavailableError);
-    expect((error as Error).message).toBe(`ssh executor: host stopped (127.0.0.1:${port}): connection refused (nothing listens on port ${port}: is sshd running?)`);
+    expect((error as Error).message).toBe(
+      `ssh executor: host stopped (127.0.0.1:${port}): connection refused (nothing listens on port ${port}: is sshd running?)`,
+    );
     const capabilities = await executor.capabilities();
     expect(capabilities.healthy).toBe(false);
     expect(capabilities.detail).toContain('stopped (');
@@ -462,10 +490,10 @@ describe('unreachable hosts and dropped connections', () => {
       "require.extensions['.ts'] = (module, file) => module._compile(ts.transpileModule(fs.readFileSync(file, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, file);",
       `const ssh = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'index.ts'))}).default;`,
       'const [config, main] = JSON.parse(process.argv[1]);',
-      "const logger = { debug() {}, info() {}, warn() {}, error() {} };",
-      "Promise.resolve(ssh.create(config, { dataDir: config.hosts[0].workDir, logger })).then((executor) => executor.run(",
+      'const logger = { debug() {}, info() {}, warn() {}, error() {} };',
+      'Promise.resolve(ssh.create(config, { dataDir: config.hosts[0].workDir, logger })).then((executor) => executor.run(',
       "  { executionId: 'exec_lifeline', workflowId: 'wf', workflowVersion: 1, files: { 'main.py': main, 'utils.py': '', 'requirements.txt': '' }, inputs: {}, env: {}, gpu: false, timeoutMs: 60000 },",
-      "  { signal: new AbortController().signal, log: (stream, line) => console.log(line), setExternalId() {} }));",
+      '  { signal: new AbortController().signal, log: (stream, line) => console.log(line), setExternalId() {} }));',
     ].join('\n');
     const config = { hosts: [host('cpu')], knownHostsPath: KNOWN_HOSTS };
     const child = spawn(process.execPath, ['-e', server, JSON.stringify([config, sleeper()])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -548,7 +576,8 @@ describe('GPU facts and host choice', () => {
 });
 
 describe('virtualenvs', () => {
-  const program = 'import json, os, sys, tensorify_tiny\nprint("value", tensorify_tiny.VALUE, sys.prefix)\njson.dump({"value": tensorify_tiny.VALUE}, open(os.environ["TENSORIFY_OUTPUT"], "w"))';
+  const program =
+    'import json, os, sys, tensorify_tiny\nprint("value", tensorify_tiny.VALUE, sys.prefix)\njson.dump({"value": tensorify_tiny.VALUE}, open(os.environ["TENSORIFY_OUTPUT"], "w"))';
 
   it('builds a venv per requirements once (two runs at once share the build) and reuses it', async () => {
     const executor = await makeExecutor({ pipArgs: ['--no-index', '--find-links', wheelDir], hosts: [host('cpu'), host('gpu')] });
@@ -634,7 +663,11 @@ describe('pieces', () => {
     const validate = ajv.compile(ssh.configSchema);
     const config: Record<string, unknown> = { hosts: [{ name: 'gpu1', host: '10.0.0.5', privateKeyPath: '~/.ssh/id_ed25519' }] };
     expect(validate(config)).toBe(true);
-    expect(config).toMatchObject({ acceptUnknownHostKeys: false, connectTimeoutSeconds: 10, hosts: [{ port: 22, python: '/usr/bin/python3', maxConcurrent: 2 }] });
+    expect(config).toMatchObject({
+      acceptUnknownHostKeys: false,
+      connectTimeoutSeconds: 10,
+      hosts: [{ port: 22, python: '/usr/bin/python3', maxConcurrent: 2 }],
+    });
     expect(validate({ hosts: [{ name: 'x', host: 'h' }] })).toBe(false); // neither a key nor an agent
     expect(validate({ hosts: [{ name: 'x', host: 'h', agent: true, fingerprints: ['MD5:aa'] }] })).toBe(false);
   });

@@ -77,11 +77,7 @@ describe('layoutStatement', () => {
     const expr = call('some_function_name', [str('first argument value'), str('second argument value')]);
     expect(layoutStatement(0, 'result_value = ', expr)).toBe('result_value = some_function_name("first argument value", "second argument value")');
     expect(layoutStatement(8, 'result_value = ', expr)).toBe(
-      lines(
-        '        result_value = some_function_name(',
-        '            "first argument value", "second argument value"',
-        '        )',
-      ),
+      lines('        result_value = some_function_name(', '            "first argument value", "second argument value"', '        )'),
     );
   });
 
@@ -189,20 +185,34 @@ describe('layoutStatement', () => {
     expect(layoutStatement(4, 'return ', fits)).toBe(
       lines('    return (', '        a_rather_long_variable_name_number_one == another_rather_long_variable_name_xyz', '        and flag', '    )'),
     );
-    const tooLong = py.and([compare('==', name('a_rather_long_variable_name_number_one_xyz'), name('another_rather_long_variable_name_xyz_abc')), name('flag')]);
+    const tooLong = py.and([
+      compare('==', name('a_rather_long_variable_name_number_one_xyz'), name('another_rather_long_variable_name_xyz_abc')),
+      name('flag'),
+    ]);
     expect(layoutStatement(4, 'return ', tooLong)).toBe(
-      lines('    return (', '        a_rather_long_variable_name_number_one_xyz', '        == another_rather_long_variable_name_xyz_abc', '        and flag', '    )'),
+      lines(
+        '    return (',
+        '        a_rather_long_variable_name_number_one_xyz',
+        '        == another_rather_long_variable_name_xyz_abc',
+        '        and flag',
+        '    )',
+      ),
     );
   });
 
   it('splits a method chain at its dots, inside parentheses, only when it does not fit in them', () => {
-    const chain = (args: PyExpr[]) =>
-      call(attr(call(attr(call('get_client', [name('configuration')]), 'with_options'), [name('retries')]), 'request'), args);
+    const chain = (args: PyExpr[]) => call(attr(call(attr(call('get_client', [name('configuration')]), 'with_options'), [name('retries')]), 'request'), args);
     expect(layoutStatement(4, 'response_value = ', chain([str('GET'), name('url1')]))).toBe(
       lines('    response_value = (', '        get_client(configuration).with_options(retries).request("GET", url1)', '    )'),
     );
     expect(layoutStatement(4, 'value = ', chain([str('GET'), name('url'), name('payload_data'), name('headers')]))).toBe(
-      lines('    value = (', '        get_client(configuration)', '        .with_options(retries)', '        .request("GET", url, payload_data, headers)', '    )'),
+      lines(
+        '    value = (',
+        '        get_client(configuration)',
+        '        .with_options(retries)',
+        '        .request("GET", url, payload_data, headers)',
+        '    )',
+      ),
     );
   });
 

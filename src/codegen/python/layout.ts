@@ -398,13 +398,7 @@ function runTransformer(line: Line, transform: Transform, forceOptionalParens: b
   const lines = transform(line, forceOptionalParens);
   if (!lines) return null;
   const result = lines.flatMap((split) => transformLine(split, forceOptionalParens));
-  if (
-    transform !== rhs ||
-    forceOptionalParens ||
-    line.invisible.length === 0 ||
-    line.invisible.some((paren) => paren.value) ||
-    result[0].fits()
-  ) {
+  if (transform !== rhs || forceOptionalParens || line.invisible.length === 0 || line.invisible.some((paren) => paren.value) || result[0].fits()) {
     return result;
   }
   // The first line is still too long after omitting the optional parentheses: black takes a second

@@ -4,7 +4,7 @@ import { PageQueryDto } from '../../common/pagination';
 import { EXECUTION_STATUSES, type ExecutionStatus } from '../execution.entity';
 
 export class ExecuteDto {
-  @ApiPropertyOptional({ description: 'The run\'s inputs: the trigger\'s output and `{{ inputs.… }}`', example: { name: 'Ada' }, type: Object })
+  @ApiPropertyOptional({ description: "The run's inputs: the trigger's output and `{{ inputs.… }}`", example: { name: 'Ada' }, type: Object })
   @IsOptional()
   @IsObject()
   inputs?: Record<string, unknown>;
@@ -14,7 +14,10 @@ export class ExecuteDto {
   @IsBoolean()
   gpu?: boolean;
 
-  @ApiPropertyOptional({ description: 'Time limit in seconds (default and maximum from the server\'s configuration); past it the run ends `timed_out`', example: 60 })
+  @ApiPropertyOptional({
+    description: "Time limit in seconds (default and maximum from the server's configuration); past it the run ends `timed_out`",
+    example: 60,
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -29,13 +32,13 @@ export class ExecuteDto {
 
 export class ExecuteResponseDto {
   @ApiProperty({ example: 'exec_7Hq2LmV9xK3pR0Ts' }) executionId!: string;
-  @ApiProperty({ enum: ['queued', 'running'], example: 'queued', description: 'A replayed Idempotency-Key answers with the execution\'s current status' })
+  @ApiProperty({ enum: ['queued', 'running'], example: 'queued', description: "A replayed Idempotency-Key answers with the execution's current status" })
   status!: ExecutionStatus;
 }
 
 class ExecutionErrorDto {
   @ApiProperty({ enum: ['EXECUTION_FAILED', 'TIMED_OUT', 'CANCELLED', 'WORKER_LOST', 'EXECUTOR_UNAVAILABLE'], example: 'EXECUTION_FAILED' }) code!: string;
-  @ApiProperty({ example: "The program exited with code 1:\nNode \"score\" failed: KeyError: 'numbers'" }) message!: string;
+  @ApiProperty({ example: 'The program exited with code 1:\nNode "score" failed: KeyError: \'numbers\'' }) message!: string;
 }
 
 export class ExecutionDto {
@@ -46,9 +49,15 @@ export class ExecutionDto {
   @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.123Z' }) startedAt!: string | null;
   @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.512Z' }) completedAt!: string | null;
   @ApiProperty({ type: [String], example: ['[node trigger] started', '[node trigger] finished in 0.1 ms', '{"result": "Hello, Ada!"}'] }) logs!: string[];
-  @ApiProperty({ description: 'What the workflow\'s return node produced (`{}` when none); null until it completes', example: { result: 'Hello, Ada!' }, nullable: true, type: Object })
+  @ApiProperty({
+    description: "What the workflow's return node produced (`{}` when none); null until it completes",
+    example: { result: 'Hello, Ada!' },
+    nullable: true,
+    type: Object,
+  })
   output!: unknown;
-  @ApiProperty({ type: ExecutionErrorDto, nullable: true, description: 'Why the run did not complete; null while it runs and when it completed' }) error!: ExecutionErrorDto | null;
+  @ApiProperty({ type: ExecutionErrorDto, nullable: true, description: 'Why the run did not complete; null while it runs and when it completed' })
+  error!: ExecutionErrorDto | null;
   @ApiProperty({ type: String, nullable: true, example: 'local' }) executor!: string | null;
   @ApiProperty({ type: Number, nullable: true, example: 0 }) exitCode!: number | null;
   @ApiProperty({
@@ -94,6 +103,11 @@ export class ExecutionListQueryDto extends PageQueryDto {
 }
 
 export class ExecutionFilesDto {
-  @ApiProperty({ description: 'The files that ran: byte-identical to an export of that workflow version', example: { 'main.py': '"""Hello: workflow wf_…', 'utils.py': '"""Helpers…', 'requirements.txt': '# Python packages…\n' }, type: 'object', additionalProperties: { type: 'string' } })
+  @ApiProperty({
+    description: 'The files that ran: byte-identical to an export of that workflow version',
+    example: { 'main.py': '"""Hello: workflow wf_…', 'utils.py': '"""Helpers…', 'requirements.txt': '# Python packages…\n' },
+    type: 'object',
+    additionalProperties: { type: 'string' },
+  })
   files!: Record<string, string>;
 }

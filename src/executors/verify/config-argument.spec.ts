@@ -15,7 +15,9 @@ describe(readConfigArgument.name, () => {
       await expect(readConfigArgument('[1]')).rejects.toThrow('--config must be a JSON object, not an array');
       await expect(readConfigArgument('{bad')).rejects.toThrow(/^--config is no valid JSON: /);
       await expect(readConfigArgument('broken.json', dir)).rejects.toThrow(/^--config file broken\.json holds no valid JSON: /);
-      await expect(readConfigArgument('missing.json', dir)).rejects.toThrow(/^--config must be a JSON object or the path of a JSON file; cannot read missing\.json: ENOENT/);
+      await expect(readConfigArgument('missing.json', dir)).rejects.toThrow(
+        /^--config must be a JSON object or the path of a JSON file; cannot read missing\.json: ENOENT/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

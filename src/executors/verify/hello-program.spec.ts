@@ -4,7 +4,7 @@ import { helloProgram } from './hello-program';
 
 // That it is what the compiler makes of its workflow.json: test/codegen/verify-hello-program.codegen-spec.ts.
 describe(helloProgram.name, () => {
-  it('reads the shipped program: the same bytes as the golden hello files of the compiler\'s tests, which the report names it after', () => {
+  it("reads the shipped program: the same bytes as the golden hello files of the compiler's tests, which the report names it after", () => {
     const golden = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello');
     const { files, name } = helloProgram();
 

@@ -51,7 +51,8 @@ export async function npmInstallTarball(request: NpmInstallRequest): Promise<Npm
   const npm = await runNpm(
     [
       'install',
-      '--prefix', prefix,
+      '--prefix',
+      prefix,
       '--omit=dev', // the throwaway project has no dev dependencies; a dependency's are never installed anyway
       // No install scripts: the server never runs them, and verify runs only what the server runs (the
       // entries and the executor's methods), not the build steps of a whole dependency tree, which
@@ -64,8 +65,14 @@ export async function npmInstallTarball(request: NpmInstallRequest): Promise<Npm
       // A link to the SDK folder, whatever the user's npmrc says (npm 11 mishandles a tarball dependency with install-links).
       '--install-links=false',
       // One retry, soon: npm's own defaults retry an unreachable registry for minutes.
-      '--fetch-retries=1', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=10000',
-      '--no-package-lock', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error',
+      '--fetch-retries=1',
+      '--fetch-retry-mintimeout=2000',
+      '--fetch-retry-maxtimeout=10000',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--no-update-notifier',
+      '--loglevel=error',
     ],
     prefix,
     request.timeoutMs,

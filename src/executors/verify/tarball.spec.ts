@@ -7,7 +7,9 @@ import * as tar from 'tar-stream';
 import { extractTgz } from './tarball';
 
 /** A .tgz of the given entries, made with tar-stream: entries GNU tar would refuse to write (`..`, absolute names) included. */
-async function tgzOf(entries: { name: string; type?: 'file' | 'symlink' | 'directory'; content?: string; linkname?: string; mode?: number }[]): Promise<Buffer> {
+async function tgzOf(
+  entries: { name: string; type?: 'file' | 'symlink' | 'directory'; content?: string; linkname?: string; mode?: number }[],
+): Promise<Buffer> {
   const pack = tar.pack();
   for (const { name, type = 'file', content = '', linkname, mode = 0o644 } of entries) {
     if (type === 'file') pack.entry({ name, mode }, content);

@@ -29,7 +29,8 @@ const EXECUTOR_RULES: RuleId[] = [
 function statuses(report: VerifyReport, executor?: string): Partial<Record<RuleId, string>> {
   return Object.fromEntries(report.checks.filter((check) => check.executor === executor).map((check) => [check.rule, check.status]));
 }
-const failures = (report: VerifyReport) => report.checks.filter((check) => check.status === 'fail').map(({ rule, executor, message }) => ({ rule, executor, message }));
+const failures = (report: VerifyReport) =>
+  report.checks.filter((check) => check.status === 'fail').map(({ rule, executor, message }) => ({ rule, executor, message }));
 const check = (report: VerifyReport, rule: RuleId, executor?: string): Check | undefined =>
   report.checks.find((entry) => entry.rule === rule && (executor === undefined || entry.executor === executor));
 
@@ -62,16 +63,23 @@ describe(verifyPlugin.name, () => {
     const serverVersion = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'plugins', 'executor-sdk', 'package.json'), 'utf8')) as { version: string }).version;
     const good = definition('sdkv', executorSource('async () => ({ gpu: false })'));
 
-    it('passes a range the server\'s SDK satisfies', async () => {
-      const report = await verifyPlugin(writePlugin('sdk-in-range', good, { dependencies: { '@tensorify/executor-sdk': `^${serverVersion.split('.')[0]}.0.0` } }, 'sdkv'));
-      expect(check(report, 'sdk-version')).toMatchObject({ status: 'pass', message: expect.stringContaining(`which this server's copy (${serverVersion}) satisfies`) });
+    it("passes a range the server's SDK satisfies", async () => {
+      const report = await verifyPlugin(
+        writePlugin('sdk-in-range', good, { dependencies: { '@tensorify/executor-sdk': `^${serverVersion.split('.')[0]}.0.0` } }, 'sdkv'),
+      );
+      expect(check(report, 'sdk-version')).toMatchObject({
+        status: 'pass',
+        message: expect.stringContaining(`which this server's copy (${serverVersion}) satisfies`),
+      });
     });
 
     it('warns when it needs a newer SDK than the server has and bundles none, naming both versions and the fix', async () => {
       const report = await verifyPlugin(writePlugin('sdk-too-new', good, { peerDependencies: { '@tensorify/executor-sdk': '^99.0.0' } }, 'sdkv'));
       expect(check(report, 'sdk-version')).toMatchObject({
         status: 'warn',
-        message: expect.stringMatching(new RegExp(`\\^99\\.0\\.0 \\(in "peerDependencies"\\), but this server's copy is ${serverVersion.replace(/\./g, '\\.')} .*"bundleDependencies"`)),
+        message: expect.stringMatching(
+          new RegExp(`\\^99\\.0\\.0 \\(in "peerDependencies"\\), but this server's copy is ${serverVersion.replace(/\./g, '\\.')} .*"bundleDependencies"`),
+        ),
       });
       expect(failures(report)).toEqual([]);
     });
@@ -79,7 +87,10 @@ describe(verifyPlugin.name, () => {
     it('passes a bundled copy, whatever its version, and a spec that is not a range', async () => {
       const bundled = writePlugin('sdk-bundled', good, { dependencies: { '@tensorify/executor-sdk': '^99.0.0' } }, 'sdkv');
       mkdirSync(path.join(bundled, 'node_modules', '@tensorify', 'executor-sdk'), { recursive: true });
-      writeFileSync(path.join(bundled, 'node_modules', '@tensorify', 'executor-sdk', 'package.json'), JSON.stringify({ name: '@tensorify/executor-sdk', version: '99.1.0' }));
+      writeFileSync(
+        path.join(bundled, 'node_modules', '@tensorify', 'executor-sdk', 'package.json'),
+        JSON.stringify({ name: '@tensorify/executor-sdk', version: '99.1.0' }),
+      );
       expect(check(await verifyPlugin(bundled), 'sdk-version')).toMatchObject({ status: 'pass', message: expect.stringContaining('(99.1.0) is bundled') });
 
       const linked = writePlugin('sdk-file', good, { dependencies: { '@tensorify/executor-sdk': 'file:../tensorify-server/plugins/executor-sdk' } }, 'sdkv');
@@ -116,7 +127,10 @@ describe(verifyPlugin.name, () => {
         'sdk-version': 'pass',
       });
       expect(statuses(report, 'echo')).toEqual({ ...Object.fromEntries(EXECUTOR_RULES.map((rule) => [rule, 'pass'])), run: 'skip' });
-      expect(check(report, 'config')).toMatchObject({ message: '{} is valid; with its defaults: {"greeting":"hello"}', details: { given: {}, config: { greeting: 'hello' } } });
+      expect(check(report, 'config')).toMatchObject({
+        message: '{} is valid; with its defaults: {"greeting":"hello"}',
+        details: { given: {}, config: { greeting: 'hello' } },
+      });
       expect(check(report, 'capabilities')).toMatchObject({ message: 'healthy, gpu false: greets with "hello"' });
       expect(report.logs).toContainEqual({ executor: 'echo', level: 'info', message: 'echo executor ready' });
     });
@@ -124,7 +138,16 @@ describe(verifyPlugin.name, () => {
     it('lists the rules in order, the package first', async () => {
       const report = await verifyPlugin(fixture('good-executor'));
 
-      expect(report.checks.map((entry) => entry.rule)).toEqual(['package-json', 'manifest-field', 'executor-api-version', 'manifest', 'keyword', 'main', 'sdk-version', ...EXECUTOR_RULES]);
+      expect(report.checks.map((entry) => entry.rule)).toEqual([
+        'package-json',
+        'manifest-field',
+        'executor-api-version',
+        'manifest',
+        'keyword',
+        'main',
+        'sdk-version',
+        ...EXECUTOR_RULES,
+      ]);
     });
 
     it('resolves a relative path from cwd', async () => {
@@ -133,7 +156,7 @@ describe(verifyPlugin.name, () => {
       expect(report).toMatchObject({ ok: true, packagePath: fixture('good-executor') });
     });
 
-    it('passes the configuration given, and fails one of the wrong type with the server\'s message', async () => {
+    it("passes the configuration given, and fails one of the wrong type with the server's message", async () => {
       const greeted = await verifyPlugin(fixture('good-executor'), { config: { greeting: 'bonjour' } });
       const wrong = await verifyPlugin(fixture('good-executor'), { config: { greeting: 42 } });
 
@@ -153,7 +176,11 @@ describe(verifyPlugin.name, () => {
 
   describe('each broken fixture fails its rule, with the message the server gives as its loadError', () => {
     it.each([
-      ['throws-on-import', undefined, [{ rule: 'entry-loads', executor: 'throws-on-import', message: 'entry index.js threw while loading: cannot find the native docker binding' }]],
+      [
+        'throws-on-import',
+        undefined,
+        [{ rule: 'entry-loads', executor: 'throws-on-import', message: 'entry index.js threw while loading: cannot find the native docker binding' }],
+      ],
       [
         'future-api',
         undefined,
@@ -168,9 +195,19 @@ describe(verifyPlugin.name, () => {
       [
         'lacks-run',
         undefined,
-        [{ rule: 'create', executor: 'lacks-run', message: 'create() returned an executor without run(): an executor needs capabilities() and run(), and may have close()' }],
+        [
+          {
+            rule: 'create',
+            executor: 'lacks-run',
+            message: 'create() returned an executor without run(): an executor needs capabilities() and run(), and may have close()',
+          },
+        ],
       ],
-      ['bad-manifest', undefined, [{ rule: 'manifest', executor: undefined, message: 'invalid manifest ("tensorify" in package.json): tensorify/executors is required' }]],
+      [
+        'bad-manifest',
+        undefined,
+        [{ rule: 'manifest', executor: undefined, message: 'invalid manifest ("tensorify" in package.json): tensorify/executors is required' }],
+      ],
       ['bad-config', undefined, [{ rule: 'config', executor: 'strict-config', message: 'invalid configuration: executors.strict-config/host is required' }]],
       [
         'bad-config',
@@ -212,7 +249,7 @@ describe(verifyPlugin.name, () => {
   });
 
   describe('every rule of a definition', () => {
-    it('fails each broken field on its own, with the loader\'s words, and does not call create()', async () => {
+    it("fails each broken field on its own, with the loader's words, and does not call create()", async () => {
       const source = `exports.executor = { id: 'other', displayName: '', version: 'latest', configSchema: { type: 'no-such-type' } };`;
       const report = await verifyPlugin(writePlugin('malformed', source));
 
@@ -293,13 +330,19 @@ describe(verifyPlugin.name, () => {
 
     it('aborts a hello run that outlives its time limit, and fails it', async () => {
       const stops = `(job, context) => new Promise((resolve) => context.signal.addEventListener('abort', () => resolve({ exitCode: null })))`;
-      const report = await verifyPlugin(writePlugin('slow', definition('slow', executorSource('async () => ({ gpu: false })', stops))), { run: true, runTimeoutMs: 50 });
+      const report = await verifyPlugin(writePlugin('slow', definition('slow', executorSource('async () => ({ gpu: false })', stops))), {
+        run: true,
+        runTimeoutMs: 50,
+      });
 
       expect(failures(report)).toEqual([{ rule: 'run', executor: 'slow', message: 'the golden hello program did not finish within 50 ms (exit code null)' }]);
     });
 
     it('warns of a close() that fails, of a missing keyword and main, and of a version out of step with package.json', async () => {
-      const source = definition('sloppy', `() => ({ capabilities: async () => ({ gpu: false }), run: async () => ({ exitCode: 0 }), close: async () => { throw new Error('busy'); } })`);
+      const source = definition(
+        'sloppy',
+        `() => ({ capabilities: async () => ({ gpu: false }), run: async () => ({ exitCode: 0 }), close: async () => { throw new Error('busy'); } })`,
+      );
       const dir = writePlugin('sloppy', source, { keywords: ['tensorify'], main: 'dist/index.js', version: '2.0.0' });
 
       const report = await verifyPlugin(dir);
@@ -307,8 +350,11 @@ describe(verifyPlugin.name, () => {
       expect(report.ok).toBe(true);
       expect(report.checks.filter((entry) => entry.status === 'warn').map(({ rule, message }) => ({ rule, message }))).toEqual([
         { rule: 'keyword', message: '"keywords" lacks "tensorify-executor": the server loads it, but npm search will not list it as an executor plugin' },
-        { rule: 'main', message: '"main" dist/index.js does not exist (is the package built?): the server loads the manifest\'s entries, but require() of the package fails' },
-        { rule: 'version', message: '1.0.0, but package.json says 2.0.0: keep them in step (GET /v1/executors shows the definition\'s)' },
+        {
+          rule: 'main',
+          message: '"main" dist/index.js does not exist (is the package built?): the server loads the manifest\'s entries, but require() of the package fails',
+        },
+        { rule: 'version', message: "1.0.0, but package.json says 2.0.0: keep them in step (GET /v1/executors shows the definition's)" },
         { rule: 'close', message: 'close() failed: busy' },
       ]);
     });
@@ -326,7 +372,9 @@ describe(verifyPlugin.name, () => {
       const notPlugin = await verifyPlugin(library);
       const unreadable = await verifyPlugin(broken);
 
-      expect(failures(notPlugin)).toEqual([{ rule: 'manifest-field', executor: undefined, message: 'package.json has no "tensorify" field: this package is not an executor plugin' }]);
+      expect(failures(notPlugin)).toEqual([
+        { rule: 'manifest-field', executor: undefined, message: 'package.json has no "tensorify" field: this package is not an executor plugin' },
+      ]);
       expect(failures(unreadable)).toEqual([{ rule: 'package-json', executor: undefined, message: expect.stringMatching(/^cannot read its package\.json: /) }]);
       expect(unreadable.checks.filter((entry) => entry.status !== 'fail').every((entry) => entry.status === 'skip')).toBe(true);
     });
@@ -335,7 +383,18 @@ describe(verifyPlugin.name, () => {
       const dir = writePlugin('pair', '');
       writeFileSync(
         path.join(dir, 'package.json'),
-        JSON.stringify({ name: 'pair', version: '1.0.0', keywords: ['tensorify-executor'], tensorify: { executorApiVersion: 1, executors: [{ id: 'one', entry: 'one.js' }, { id: 'two', entry: 'two.js' }] } }),
+        JSON.stringify({
+          name: 'pair',
+          version: '1.0.0',
+          keywords: ['tensorify-executor'],
+          tensorify: {
+            executorApiVersion: 1,
+            executors: [
+              { id: 'one', entry: 'one.js' },
+              { id: 'two', entry: 'two.js' },
+            ],
+          },
+        }),
       );
       const strict = (id: string) =>
         `exports.default = { id: '${id}', displayName: '${id}', version: '1.0.0', configSchema: { type: 'object', required: ['host'] }, create: ${executorSource('async () => ({ gpu: false })')} };`;
@@ -348,7 +407,7 @@ describe(verifyPlugin.name, () => {
       expect(statuses(report, 'one').create).toBe('pass');
     });
 
-    it('finds an installed package by name from cwd\'s node_modules (or a parent\'s)', async () => {
+    it("finds an installed package by name from cwd's node_modules (or a parent's)", async () => {
       cpSync(fixture('good-executor'), path.join(root, 'node_modules', '@acme', 'echo'), { recursive: true });
       const cwd = path.join(root, 'project', 'src');
       mkdirSync(cwd, { recursive: true });
@@ -411,7 +470,11 @@ describe(verifyPlugin.name, () => {
     return tarball;
   }
   /** The uses-dependency fixture, its library dependency packed and named by absolute path (a relative file: spec would be resolved against the installing project). */
-  function greeterTarball(name: string, edit: (dependencies: Record<string, string>, packageJson: Record<string, unknown>) => void = () => undefined, extra?: Record<string, string>): string {
+  function greeterTarball(
+    name: string,
+    edit: (dependencies: Record<string, string>, packageJson: Record<string, unknown>) => void = () => undefined,
+    extra?: Record<string, string>,
+  ): string {
     const library = pack(fixture('greeting-lib'), `${name}-lib`);
     return pack(
       fixture('uses-dependency'),
@@ -427,7 +490,7 @@ describe(verifyPlugin.name, () => {
   const pluginTemps = () => readdirSync(tmpdir()).filter((name) => name.startsWith('tensorify-verify-pkg-')).length;
 
   describe('a tarball with dependencies', () => {
-    it('is installed with npm into a temporary directory, the SDK the server\'s own copy, and passes', async () => {
+    it("is installed with npm into a temporary directory, the SDK the server's own copy, and passes", async () => {
       const before = pluginTemps();
       const sdk = await serverSdk();
 
@@ -448,12 +511,14 @@ describe(verifyPlugin.name, () => {
         },
       });
       expect(check(report, 'capabilities')?.message).toBe('healthy, gpu false: Hello, Ada!');
-      expect(formatReport(report).split('\n')[0]).toMatch(/^Plugin tensorify-executor-greeter 1\.0\.0 at .* \(installed with npm from .*greeter\.tgz\), against executor API 1$/);
+      expect(formatReport(report).split('\n')[0]).toMatch(
+        /^Plugin tensorify-executor-greeter 1\.0\.0 at .* \(installed with npm from .*greeter\.tgz\), against executor API 1$/,
+      );
       expect(existsSync(report.packagePath)).toBe(false);
       expect(pluginTemps()).toBe(before);
     });
 
-    it('resolves the SDK to the server\'s copy as a peer dependency, and for a range the server\'s SDK is not in', async () => {
+    it("resolves the SDK to the server's copy as a peer dependency, and for a range the server's SDK is not in", async () => {
       const peer = await verifyPlugin(
         greeterTarball('peer', (dependencies, packageJson) => {
           delete dependencies['@tensorify/executor-sdk'];
@@ -484,11 +549,13 @@ describe(verifyPlugin.name, () => {
       });
     });
 
-    it('fails the dependencies rule with npm\'s error when a dependency cannot be installed, and checks no executor', async () => {
+    it("fails the dependencies rule with npm's error when a dependency cannot be installed, and checks no executor", async () => {
       const before = pluginTemps();
       const missing = path.join(root, 'nowhere', 'tensorify-fixture-greeting-1.0.0.tgz');
 
-      const report = await verifyPlugin(greeterTarball('broken-dependency', (dependencies) => (dependencies['tensorify-fixture-greeting'] = `file:${missing}`)));
+      const report = await verifyPlugin(
+        greeterTarball('broken-dependency', (dependencies) => (dependencies['tensorify-fixture-greeting'] = `file:${missing}`)),
+      );
 
       expect(report.ok).toBe(false);
       expect(failures(report)).toEqual([
@@ -530,14 +597,22 @@ describe(verifyPlugin.name, () => {
       const report = await verifyPlugin(greeterTarball('slow'), { installTimeoutMs: 1 });
 
       expect(failures(report)).toEqual([
-        { rule: 'dependencies', executor: undefined, message: 'cannot install its dependencies (@tensorify/executor-sdk, tensorify-fixture-greeting) with npm: npm install did not finish within 1 ms (is the registry slow or unreachable?)' },
+        {
+          rule: 'dependencies',
+          executor: undefined,
+          message:
+            'cannot install its dependencies (@tensorify/executor-sdk, tensorify-fixture-greeting) with npm: npm install did not finish within 1 ms (is the registry slow or unreachable?)',
+        },
       ]);
     });
 
     it('runs no install script, and warns of those it skipped', async () => {
       const scripted = path.join(root, 'scripted');
       mkdirSync(scripted);
-      writeFileSync(path.join(scripted, 'package.json'), JSON.stringify({ name: 'scripted-dependency', version: '2.0.0', scripts: { postinstall: 'node -e "require(\'fs\').writeFileSync(\'ran\', \'\')"' } }));
+      writeFileSync(
+        path.join(scripted, 'package.json'),
+        JSON.stringify({ name: 'scripted-dependency', version: '2.0.0', scripts: { postinstall: "node -e \"require('fs').writeFileSync('ran', '')\"" } }),
+      );
       writeFileSync(path.join(scripted, 'index.js'), '');
       const scriptedTarball = pack(scripted, 'scripted-dependency');
 
@@ -546,14 +621,19 @@ describe(verifyPlugin.name, () => {
       expect(report.ok).toBe(true);
       expect(check(report, 'dependencies')).toMatchObject({
         status: 'warn',
-        message: expect.stringMatching(/^installed with npm: scripted-dependency@2\.0\.0, tensorify-fixture-greeting@1\.0\.0; .*; install scripts not run \(verify runs none\): scripted-dependency$/),
+        message: expect.stringMatching(
+          /^installed with npm: scripted-dependency@2\.0\.0, tensorify-fixture-greeting@1\.0\.0; .*; install scripts not run \(verify runs none\): scripted-dependency$/,
+        ),
       });
     });
 
     it('skips the dependencies of a tarball the server would not load code of', async () => {
       const report = await verifyPlugin(pack(fixture('future-api'), 'future', (packageJson) => (packageJson.dependencies = { 'left-pad': '^1.0.0' })));
 
-      expect(check(report, 'dependencies')).toMatchObject({ status: 'skip', message: 'not checked: the manifest is for executor API 2: no code of it is loaded' });
+      expect(check(report, 'dependencies')).toMatchObject({
+        status: 'skip',
+        message: 'not checked: the manifest is for executor API 2: no code of it is loaded',
+      });
     });
 
     it('leaves no temporary directory behind', async () => {
@@ -567,9 +647,17 @@ describe(verifyPlugin.name, () => {
     it('refuses a path that does not exist, a package that is not installed, and a file that is no plugin', async () => {
       writeFileSync(path.join(root, 'notes.txt'), 'hi');
 
-      await expect(verifyPlugin('./no-such-dir', { cwd: root })).rejects.toThrow(new VerifyUsageError(`${path.join(root, 'no-such-dir')} does not exist: give a plugin directory, a .tgz made by npm pack, or an installed package's name`));
-      await expect(verifyPlugin('tensorify-executor-nothing', { cwd: root })).rejects.toThrow(/^"tensorify-executor-nothing" is neither a directory, a \.tgz file, nor a package installed in /);
-      await expect(verifyPlugin('notes.txt', { cwd: root })).rejects.toThrow('notes.txt is a file, but neither a packed plugin (.tgz, made by npm pack) nor a package.json');
+      await expect(verifyPlugin('./no-such-dir', { cwd: root })).rejects.toThrow(
+        new VerifyUsageError(
+          `${path.join(root, 'no-such-dir')} does not exist: give a plugin directory, a .tgz made by npm pack, or an installed package's name`,
+        ),
+      );
+      await expect(verifyPlugin('tensorify-executor-nothing', { cwd: root })).rejects.toThrow(
+        /^"tensorify-executor-nothing" is neither a directory, a \.tgz file, nor a package installed in /,
+      );
+      await expect(verifyPlugin('notes.txt', { cwd: root })).rejects.toThrow(
+        'notes.txt is a file, but neither a packed plugin (.tgz, made by npm pack) nor a package.json',
+      );
     });
 
     it('refuses a tarball tar cannot read', async () => {

@@ -6,18 +6,27 @@ export class NodePortDto {
   @ApiProperty({ example: 'in' }) id!: string;
   @ApiProperty({ description: 'What flows through it: `any`, `object`, `dataset`, `module`, `layer`…', example: 'any' }) dataType!: string;
   @ApiProperty({ example: 'Upstream output' }) description!: string;
-  @ApiPropertyOptional({ description: 'Outputs only: the edges leaving it carry the result\'s `[field]`', example: 'model' }) field?: string;
+  @ApiPropertyOptional({ description: "Outputs only: the edges leaving it carry the result's `[field]`", example: 'model' }) field?: string;
 }
 
 /** How the node's function is generated (NodePythonOptions). */
 export class NodePythonOptionsDto {
-  @ApiPropertyOptional({ type: [String], description: 'Parameters besides the upstream outputs: `input`, `ctx` or an input port id', example: ['input', 'ctx'] })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Parameters besides the upstream outputs: `input`, `ctx` or an input port id',
+    example: ['input', 'ctx'],
+  })
   parameters?: string[];
   @ApiPropertyOptional({ description: 'The return annotation', example: 'dict' }) returns?: string;
-  @ApiPropertyOptional({ enum: ['dict', 'list', 'str', 'int', 'float', 'bool'], description: 'The type the result must have, checked at run time', example: 'dict' })
+  @ApiPropertyOptional({
+    enum: ['dict', 'list', 'str', 'int', 'float', 'bool'],
+    description: 'The type the result must have, checked at run time',
+    example: 'dict',
+  })
   resultType?: string;
   @ApiPropertyOptional({ enum: ['step', 'branch', 'return', 'layer', 'sequence'], example: 'step' }) role?: string;
-  @ApiPropertyOptional({ type: [String], description: 'Functions of the type\'s helpers.py that its template calls', example: ['train_loop'] }) helpers?: string[];
+  @ApiPropertyOptional({ type: [String], description: "Functions of the type's helpers.py that its template calls", example: ['train_loop'] })
+  helpers?: string[];
 }
 
 /** A node type of the catalogue, as `codegen-templates/nodes/<type>/node.json` states it (NodeTypeDefinition). */
@@ -32,14 +41,15 @@ export class NodeTypeDto {
   @ApiProperty({ type: [NodePortDto] }) outputs!: NodePortDto[];
   @ApiProperty({
     type: Object,
-    description: 'A JSON Schema (draft-07) of the node\'s settings',
+    description: "A JSON Schema (draft-07) of the node's settings",
     example: { type: 'object', properties: { value: { description: 'Any JSON' } }, required: ['value'], additionalProperties: false },
   })
   settingsSchema!: Record<string, unknown>;
-  @ApiProperty({ type: Object, description: 'Merged under a node\'s settings before they are validated', example: {} }) defaults!: Record<string, unknown>;
+  @ApiProperty({ type: Object, description: "Merged under a node's settings before they are validated", example: {} }) defaults!: Record<string, unknown>;
   @ApiProperty({ type: [String], description: 'pip requirement strings', example: ['openai>=1.0.0'] }) requirements!: string[];
-  @ApiProperty({ type: [String], description: 'Python import lines the node\'s code needs', example: ['import json'] }) imports!: string[];
-  @ApiPropertyOptional({ type: [String], description: 'Settings taken as written, never scanned for `{{ bindings }}`', example: ['code'] }) verbatimSettings?: string[];
+  @ApiProperty({ type: [String], description: "Python import lines the node's code needs", example: ['import json'] }) imports!: string[];
+  @ApiPropertyOptional({ type: [String], description: 'Settings taken as written, never scanned for `{{ bindings }}`', example: ['code'] })
+  verbatimSettings?: string[];
   @ApiPropertyOptional({ type: [String], description: 'Settings written in the condition language', example: ['condition'] }) expressionSettings?: string[];
   @ApiPropertyOptional({ type: NodePythonOptionsDto }) python?: NodePythonOptionsDto;
   @ApiPropertyOptional({ enum: SHAPE_RULES, description: 'How tensor sizes flow through it', example: 'linear' }) shape?: string;

@@ -45,8 +45,9 @@ export class SystemDto {
   @ApiProperty({ type: OsFactsDto }) os!: OsFactsDto;
   @ApiProperty({ type: CpuFactsDto }) cpu!: CpuFactsDto;
   @ApiProperty({ type: [SystemGpuDto], description: 'NVIDIA and AMD GPUs (an onboard display chip is not listed)' }) gpus!: SystemGpuDto[];
-  @ApiProperty({ type: PythonFactsDto, description: 'The `python3` on the server\'s PATH' }) python!: PythonFactsDto;
+  @ApiProperty({ type: PythonFactsDto, description: "The `python3` on the server's PATH" }) python!: PythonFactsDto;
   @ApiProperty({ type: MemoryFactsDto }) memory!: MemoryFactsDto;
-  @ApiProperty({ type: [Number], minItems: 3, maxItems: 3, description: '1, 5 and 15 minute load averages', example: [0.42, 0.37, 0.3] }) loadAverage!: number[];
+  @ApiProperty({ type: [Number], minItems: 3, maxItems: 3, description: '1, 5 and 15 minute load averages', example: [0.42, 0.37, 0.3] })
+  loadAverage!: number[];
   @ApiProperty({ format: 'date-time', example: '2026-11-28T18:00:00.000Z' }) collectedAt!: string;
 }

@@ -30,7 +30,11 @@ export class WorkflowNodeDto {
   @MaxLength(100)
   type!: string;
 
-  @ApiPropertyOptional({ description: "Settings, checked against the type's JSON Schema; strings may hold `{{ bindings }}`", type: Object, example: { value: { message: 'Hello, {{ trigger.name }}!' } } })
+  @ApiPropertyOptional({
+    description: "Settings, checked against the type's JSON Schema; strings may hold `{{ bindings }}`",
+    type: Object,
+    example: { value: { message: 'Hello, {{ trigger.name }}!' } },
+  })
   @IsOptional()
   @IsObject()
   settings?: Record<string, unknown>;
@@ -144,7 +148,11 @@ class GraphProblemDto {
   @ApiProperty({ example: 'UNRESOLVED_BINDING' }) code!: string;
   @ApiProperty({ example: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"' }) message!: string;
   @ApiPropertyOptional({ example: '/nodes/2/settings/value/result' }) path?: string;
-  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'integer' }], description: 'The edge\'s id, or its index in `edges` when it has none', example: 'e2' })
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'string' }, { type: 'integer' }],
+    description: "The edge's id, or its index in `edges` when it has none",
+    example: 'e2',
+  })
   edge?: string | number;
 }
 
@@ -153,7 +161,15 @@ class GraphErrorsDto {
     description: 'Problems keyed by node id',
     type: 'object',
     additionalProperties: { type: 'array', items: { $ref: getSchemaPath(GraphProblemDto) } },
-    example: { out: [{ code: 'UNRESOLVED_BINDING', message: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"', path: '/nodes/2/settings/value/result' }] },
+    example: {
+      out: [
+        {
+          code: 'UNRESOLVED_BINDING',
+          message: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"',
+          path: '/nodes/2/settings/value/result',
+        },
+      ],
+    },
   })
   nodes!: Record<string, GraphProblemDto[]>;
   @ApiProperty({ type: [GraphProblemDto], example: [] }) graph!: GraphProblemDto[];
@@ -167,18 +183,31 @@ export class ValidationReportDto {
 export const EXPORT_FORMATS = ['json', 'zip'] as const;
 
 export class ExportQueryDto {
-  @ApiPropertyOptional({ description: '`json` (default): the files in a JSON object; `zip`: the same files as a zip archive', enum: EXPORT_FORMATS, default: 'json' })
+  @ApiPropertyOptional({
+    description: '`json` (default): the files in a JSON object; `zip`: the same files as a zip archive',
+    enum: EXPORT_FORMATS,
+    default: 'json',
+  })
   @IsOptional()
   @IsIn(EXPORT_FORMATS)
   format?: (typeof EXPORT_FORMATS)[number];
 }
 
 class GeneratedFilesDto {
-  @ApiProperty({ description: 'The program: one function per node, `run()` calling them in order, `main()`', example: '"""Hello: workflow wf_3mT8c0RkQ2xZp9Lb, version 1.\n…' })
+  @ApiProperty({
+    description: 'The program: one function per node, `run()` calling them in order, `main()`',
+    example: '"""Hello: workflow wf_3mT8c0RkQ2xZp9Lb, version 1.\n…',
+  })
   'main.py'!: string;
-  @ApiProperty({ description: 'Run context, progress lines, inputs/output handling and the helpers the nodes call', example: '"""Helpers of the generated workflow program…' })
+  @ApiProperty({
+    description: 'Run context, progress lines, inputs/output handling and the helpers the nodes call',
+    example: '"""Helpers of the generated workflow program…',
+  })
   'utils.py'!: string;
-  @ApiProperty({ description: 'pip requirements, merged and sorted', example: '# Python packages the workflow needs: pip install -r requirements.txt\nopenai>=1.0.0\n' })
+  @ApiProperty({
+    description: 'pip requirements, merged and sorted',
+    example: '# Python packages the workflow needs: pip install -r requirements.txt\nopenai>=1.0.0\n',
+  })
   'requirements.txt'!: string;
 }
 

@@ -138,8 +138,7 @@ function toReference(head: string, accessors: BindingSegment[]): Pick<Binding, '
 }
 
 type ParseResult =
-  | { ok: true; head: string | Extract<BindingRoot, { kind: 'literal' }>; accessors: BindingSegment[]; end: number }
-  | { ok: false; reason: string };
+  { ok: true; head: string | Extract<BindingRoot, { kind: 'literal' }>; accessors: BindingSegment[]; end: number } | { ok: false; reason: string };
 
 /** Reads ` path }}` from `position`, just past a `{{`. */
 class PathParser {

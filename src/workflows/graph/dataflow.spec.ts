@@ -22,15 +22,10 @@ function classifier(
   const removed = new Set(changes.remove ?? []);
   return {
     nodes: [
-      ...CLASSIFIER.nodes
-        .filter((node) => !removed.has(node.id))
-        .map((node) => ({ ...node, settings: { ...node.settings, ...changes.settings?.[node.id] } })),
+      ...CLASSIFIER.nodes.filter((node) => !removed.has(node.id)).map((node) => ({ ...node, settings: { ...node.settings, ...changes.settings?.[node.id] } })),
       ...(changes.nodes ?? []),
     ],
-    edges: [
-      ...CLASSIFIER.edges.filter((edge) => !removed.has(edge.source) && !removed.has(edge.target) && !changes.without?.(edge)),
-      ...(changes.edges ?? []),
-    ],
+    edges: [...CLASSIFIER.edges.filter((edge) => !removed.has(edge.source) && !removed.has(edge.target) && !changes.without?.(edge)), ...(changes.edges ?? [])],
   };
 }
 
@@ -71,7 +66,9 @@ describe('Dataflow checks of the PyTorch node types', () => {
   /** Every problem, as `<node>: <code>: <message>`. */
   function problems(graph: WorkflowGraphInput): string[] {
     const report = validator.validate(graph);
-    const lines = Object.entries(report.errors.nodes).flatMap(([node, list]) => list.map((problem: GraphProblem) => `${node}: ${problem.code}: ${problem.message}`));
+    const lines = Object.entries(report.errors.nodes).flatMap(([node, list]) =>
+      list.map((problem: GraphProblem) => `${node}: ${problem.code}: ${problem.message}`),
+    );
     return [...lines, ...report.errors.graph.map((problem) => `(graph): ${problem.code}: ${problem.message}`)];
   }
 
@@ -87,12 +84,13 @@ describe('Dataflow checks of the PyTorch node types', () => {
     });
 
     it('names a layer whose inFeatures differ from the layer before it (through an activation), with or without data', () => {
-      const expected = 'fc2: SHAPE_MISMATCH: Layer "fc2" expects 12 input features (inFeatures), but receives 16 features from the output of "fc1"; set inFeatures to 16.';
+      const expected =
+        'fc2: SHAPE_MISMATCH: Layer "fc2" expects 12 input features (inFeatures), but receives 16 features from the output of "fc1"; set inFeatures to 16.';
       expect(problems(classifier({ settings: { fc2: { inFeatures: 12 } } }))).toEqual([expected]);
       const unused = classifier({ remove: ['train', 'eval', 'opt', 'out'] });
-      expect(problems({ ...unused, nodes: unused.nodes.map((node) => (node.id === 'fc2' ? { ...node, settings: { inFeatures: 12, outFeatures: 2 } } : node)) })).toEqual([
-        expected,
-      ]);
+      expect(
+        problems({ ...unused, nodes: unused.nodes.map((node) => (node.id === 'fc2' ? { ...node, settings: { inFeatures: 12, outFeatures: 2 } } : node)) }),
+      ).toEqual([expected]);
     });
 
     it('names the last layer when its outputs do not match the classes', () => {
@@ -172,7 +170,11 @@ describe('Dataflow checks of the PyTorch node types', () => {
     });
 
     it('names the loss when it does not suit the targets, and evaluate on regression data', () => {
-      const mse = classifier({ nodes: [{ id: 'mse', type: 'loss-mse', settings: {} }], remove: ['loss'], edges: [{ source: 'mse', target: 'train', targetHandle: 'loss' }] });
+      const mse = classifier({
+        nodes: [{ id: 'mse', type: 'loss-mse', settings: {} }],
+        remove: ['loss'],
+        edges: [{ source: 'mse', target: 'train', targetHandle: 'loss' }],
+      });
       expect(problems(mse)).toEqual([
         'mse: SHAPE_MISMATCH: Loss "mse" (mean squared error) needs regression targets, but dataset "data" has class labels; use loss-cross-entropy, or set the dataset\'s task to "regression".',
       ]);
@@ -180,8 +182,17 @@ describe('Dataflow checks of the PyTorch node types', () => {
         'loss: SHAPE_MISMATCH: Loss "loss" (cross-entropy) needs class labels, but dataset "data" has regression targets; use loss-mse.',
         'eval: SHAPE_MISMATCH: Node "eval" measures a classifier\'s accuracy, but dataset "data" has regression targets.',
       ]);
-      const regression = { ...mse, nodes: mse.nodes.map((node) => (node.id === 'data' ? { ...node, settings: { ...node.settings, task: 'regression' } } : node)) };
-      expect(problems({ ...regression, nodes: regression.nodes.filter((node) => node.id !== 'eval' && node.id !== 'out'), edges: regression.edges.filter((edge) => edge.target !== 'eval' && edge.target !== 'out' && edge.source !== 'eval') })).toEqual([
+      const regression = {
+        ...mse,
+        nodes: mse.nodes.map((node) => (node.id === 'data' ? { ...node, settings: { ...node.settings, task: 'regression' } } : node)),
+      };
+      expect(
+        problems({
+          ...regression,
+          nodes: regression.nodes.filter((node) => node.id !== 'eval' && node.id !== 'out'),
+          edges: regression.edges.filter((edge) => edge.target !== 'eval' && edge.target !== 'out' && edge.source !== 'eval'),
+        }),
+      ).toEqual([
         'fc2: SHAPE_MISMATCH: Layer "fc2" ends the model with 2 features per sample, but "train" needs 1 value per sample, like the targets of dataset "data"; make it give 1.',
       ]);
     });
@@ -218,12 +229,16 @@ describe('Dataflow checks of the PyTorch node types', () => {
           { source: 'other', target: 'train', targetHandle: 'model' },
         ],
       });
-      expect(problems(graph)).toEqual(['train: TOO_MANY_INPUTS: Node "train" receives a module on its input "model" from 2 nodes ("model", "other"); keep one of those edges.']);
+      expect(problems(graph)).toEqual([
+        'train: TOO_MANY_INPUTS: Node "train" receives a module on its input "model" from 2 nodes ("model", "other"); keep one of those edges.',
+      ]);
     });
 
     it('names an edge that brings the wrong kind of value into a named input', () => {
       const graph = classifier({ edges: [{ source: 'loader', target: 'train', targetHandle: 'loss' }] });
-      expect(problems(graph)).toContain('loader: INPUT_TYPE_MISMATCH: Edge at index 14 brings a dataloader from "loader" into input "loss" of "train", which takes a loss.');
+      expect(problems(graph)).toContain(
+        'loader: INPUT_TYPE_MISMATCH: Edge at index 14 brings a dataloader from "loader" into input "loss" of "train", which takes a loss.',
+      );
     });
   });
 
@@ -234,7 +249,13 @@ describe('Dataflow checks of the PyTorch node types', () => {
     });
 
     it('names a layer feeding two nodes, and the node receiving two layers', () => {
-      const graph = classifier({ nodes: [{ id: 'side', type: 'relu', settings: {} }], edges: [{ source: 'fc1', target: 'side' }, { source: 'side', target: 'fc2' }] });
+      const graph = classifier({
+        nodes: [{ id: 'side', type: 'relu', settings: {} }],
+        edges: [
+          { source: 'fc1', target: 'side' },
+          { source: 'side', target: 'fc2' },
+        ],
+      });
       expect(problems(graph)).toEqual([
         'fc1: LAYER_CHAIN: Layer "fc1" feeds 2 nodes ("act", "side"); a layer belongs to one chain.',
         'fc2: LAYER_CHAIN: Node "fc2" receives layers from 2 nodes ("act", "side"); chain layers one after another.',

@@ -155,7 +155,11 @@ export class DataflowCheck {
     const layers = this.values[index].get(this.graph.definitions[index].inputs[0].id) ?? [];
     if (layers.length > 1) {
       const names = layers.map(({ source }) => `"${this.id(source)}"`).join(', ');
-      this.add(index, GraphProblemCode.LAYER_CHAIN, `Node "${this.id(index)}" receives layers from ${layers.length} nodes (${names}); chain layers one after another.`);
+      this.add(
+        index,
+        GraphProblemCode.LAYER_CHAIN,
+        `Node "${this.id(index)}" receives layers from ${layers.length} nodes (${names}); chain layers one after another.`,
+      );
     }
     if (role === 'sequence') {
       if (layers.length === 0) {
@@ -260,9 +264,17 @@ export class DataflowCheck {
     const user = `"${this.id(index)}"`;
     if (loss === 'cross-entropy' && data.task === 'regression') {
       if (kind === 'evaluate') {
-        this.add(index, GraphProblemCode.SHAPE_MISMATCH, `Node ${user} measures a classifier's accuracy, but dataset "${data.dataset}" has regression targets.`);
+        this.add(
+          index,
+          GraphProblemCode.SHAPE_MISMATCH,
+          `Node ${user} measures a classifier's accuracy, but dataset "${data.dataset}" has regression targets.`,
+        );
       } else {
-        this.add(lossIndex!, GraphProblemCode.SHAPE_MISMATCH, `Loss "${this.id(lossIndex!)}" (cross-entropy) needs class labels, but dataset "${data.dataset}" has regression targets; use loss-mse.`);
+        this.add(
+          lossIndex!,
+          GraphProblemCode.SHAPE_MISMATCH,
+          `Loss "${this.id(lossIndex!)}" (cross-entropy) needs class labels, but dataset "${data.dataset}" has regression targets; use loss-mse.`,
+        );
       }
       return;
     }
@@ -277,12 +289,23 @@ export class DataflowCheck {
     }
     const width = loss === 'cross-entropy' ? data.classes : loss === 'mse' ? data.targetWidth : undefined;
     if (output.shape === null || output.setBy === undefined || width === undefined) return;
-    const per = loss === 'cross-entropy' ? `one score per class (dataset "${data.dataset}" has ${width} classes)` : `${width} value${width === 1 ? '' : 's'} per sample, like the targets of dataset "${data.dataset}"`;
+    const per =
+      loss === 'cross-entropy'
+        ? `one score per class (dataset "${data.dataset}" has ${width} classes)`
+        : `${width} value${width === 1 ? '' : 's'} per sample, like the targets of dataset "${data.dataset}"`;
     const layer = `Layer "${this.id(output.setBy)}"`;
     if (output.shape.length !== 1) {
-      this.add(output.setBy, GraphProblemCode.SHAPE_MISMATCH, `${layer} ends the model with ${describeShape(output.shape)} per sample, but ${user} needs ${per}: add flatten and linear layers after it.`);
+      this.add(
+        output.setBy,
+        GraphProblemCode.SHAPE_MISMATCH,
+        `${layer} ends the model with ${describeShape(output.shape)} per sample, but ${user} needs ${per}: add flatten and linear layers after it.`,
+      );
     } else if (output.shape[0] !== width) {
-      this.add(output.setBy, GraphProblemCode.SHAPE_MISMATCH, `${layer} ends the model with ${describeShape(output.shape)} per sample, but ${user} needs ${per}; make it give ${width}.`);
+      this.add(
+        output.setBy,
+        GraphProblemCode.SHAPE_MISMATCH,
+        `${layer} ends the model with ${describeShape(output.shape)} per sample, but ${user} needs ${per}; make it give ${width}.`,
+      );
     }
   }
 }

@@ -149,7 +149,13 @@ describe(GraphValidator.name, () => {
 
   describe('a valid graph', () => {
     it('may leave out settings', () => {
-      const report = validator.validate({ nodes: [{ id: 'trigger', type: 'manual' }, { id: 'out', type: 'return' }], edges: [edge('trigger', 'out')] });
+      const report = validator.validate({
+        nodes: [
+          { id: 'trigger', type: 'manual' },
+          { id: 'out', type: 'return' },
+        ],
+        edges: [edge('trigger', 'out')],
+      });
       expect(report).toEqual(VALID);
     });
 
@@ -286,7 +292,12 @@ describe(GraphValidator.name, () => {
     it('reports UNKNOWN_EDGE_TARGET on the source node, naming the edge by index when it has no id', () => {
       const report = validateAfterTrigger([transform('a')], [edge('a', 'ghost')]);
       expect(report.errors.nodes.a).toEqual([
-        { code: GraphProblemCode.UNKNOWN_EDGE_TARGET, message: 'Edge at index 1 ends at node "ghost", which does not exist.', path: '/edges/1/target', edge: 1 },
+        {
+          code: GraphProblemCode.UNKNOWN_EDGE_TARGET,
+          message: 'Edge at index 1 ends at node "ghost", which does not exist.',
+          path: '/edges/1/target',
+          edge: 1,
+        },
       ]);
     });
 
@@ -364,7 +375,12 @@ describe(GraphValidator.name, () => {
     it('reports SELF_LOOP, and no cycle for it', () => {
       const report = validateAfterTrigger([transform('a')], [edge('a', 'a', { id: 'loop' })]);
       expect(report.errors.nodes.a).toEqual([
-        { code: GraphProblemCode.SELF_LOOP, message: 'Edge "loop" connects node "a" to itself; a node cannot feed its own input.', path: '/edges/1', edge: 'loop' },
+        {
+          code: GraphProblemCode.SELF_LOOP,
+          message: 'Edge "loop" connects node "a" to itself; a node cannot feed its own input.',
+          path: '/edges/1',
+          edge: 'loop',
+        },
       ]);
     });
 
@@ -446,7 +462,11 @@ describe(GraphValidator.name, () => {
     it('reports INVALID_BINDING for an opening without a closing', () => {
       const report = validateAfterTrigger([transform('a', 'Hi {{ trigger.name')]);
       expect(report.errors.nodes.a).toEqual([
-        { code: GraphProblemCode.INVALID_BINDING, message: 'Binding "{{ trigger.name" opens with "{{" but never closes with "}}".', path: '/nodes/1/settings/value' },
+        {
+          code: GraphProblemCode.INVALID_BINDING,
+          message: 'Binding "{{ trigger.name" opens with "{{" but never closes with "}}".',
+          path: '/nodes/1/settings/value',
+        },
       ]);
     });
 

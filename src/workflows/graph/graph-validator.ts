@@ -118,8 +118,7 @@ class GraphValidation {
 
   private checkNode(node: WorkflowNodeInput, index: number): void {
     const path = `/nodes/${index}`;
-    const report = (code: GraphProblemCode, message: string, field: string) =>
-      this.problems.add(node.id, { code, message, path: `${path}/${field}` });
+    const report = (code: GraphProblemCode, message: string, field: string) => this.problems.add(node.id, { code, message, path: `${path}/${field}` });
 
     if (!NODE_ID_PATTERN.test(node.id)) {
       report(
@@ -171,7 +170,10 @@ class GraphValidation {
   private checkTriggerCount(): void {
     const triggers = this.nodes.filter((_, index) => this.definitions[index]?.trigger === true);
     if (triggers.length === 1) return;
-    const triggerTypes = this.catalog.list().filter((definition) => definition.trigger).map((definition) => definition.type);
+    const triggerTypes = this.catalog
+      .list()
+      .filter((definition) => definition.trigger)
+      .map((definition) => definition.type);
     const message =
       triggers.length === 0
         ? `The workflow has no trigger node; add exactly one node of a trigger type (${quoteAll(triggerTypes)}).`
@@ -218,14 +220,7 @@ class GraphValidation {
     this.successors[sourceIndex].push(targetIndex);
   }
 
-  private checkHandle(
-    side: HandleSide,
-    edge: WorkflowEdgeInput,
-    nodeId: string,
-    nodeIndex: number,
-    label: string,
-    report: EdgeProblemReporter,
-  ): void {
+  private checkHandle(side: HandleSide, edge: WorkflowEdgeInput, nodeId: string, nodeIndex: number, label: string, report: EdgeProblemReporter): void {
     const definition = this.definitions[nodeIndex];
     if (definition === undefined) return;
     const ports = side.ports(definition);
@@ -239,11 +234,7 @@ class GraphValidation {
     } else if (ports.length === 0) {
       report(GraphProblemCode.AMBIGUOUS_HANDLE, `${passage}, but ${portsOfType}.`, side.field);
     } else if (ports.length > 1) {
-      report(
-        GraphProblemCode.AMBIGUOUS_HANDLE,
-        `${passage} without a ${side.field}, but ${portsOfType}; set ${side.field} to one of them.`,
-        side.field,
-      );
+      report(GraphProblemCode.AMBIGUOUS_HANDLE, `${passage} without a ${side.field}, but ${portsOfType}; set ${side.field} to one of them.`, side.field);
     }
   }
 
@@ -295,7 +286,10 @@ class GraphValidation {
         }
       }
     });
-    const upstream = answerReachability(this.successors, awaitingUpstreamCheck.map((binding) => binding.query));
+    const upstream = answerReachability(
+      this.successors,
+      awaitingUpstreamCheck.map((binding) => binding.query),
+    );
     awaitingUpstreamCheck.forEach(({ nodeId, boundId, raw, path }, index) => {
       if (upstream[index]) return;
       this.addUnresolved(

@@ -20,12 +20,14 @@ describe(answerReachability.name, () => {
   it('follows cycles, so a node on one reaches itself', () => {
     // 0 → 1 ⇄ 2 → 3
     const successors = [[1], [2], [1, 3], []];
-    expect(answerReachability(successors, [{ from: 2, to: 1 }, { from: 1, to: 1 }, { from: 2, to: 3 }, { from: 3, to: 1 }])).toEqual([
-      true,
-      true,
-      true,
-      false,
-    ]);
+    expect(
+      answerReachability(successors, [
+        { from: 2, to: 1 },
+        { from: 1, to: 1 },
+        { from: 2, to: 3 },
+        { from: 3, to: 1 },
+      ]),
+    ).toEqual([true, true, true, false]);
   });
 
   it('answers no queries with no answers', () => {
@@ -35,7 +37,10 @@ describe(answerReachability.name, () => {
   it('answers queries about more than 32 distinct start nodes', () => {
     // a chain of 100 nodes: i reaches j exactly when i < j
     const successors = Array.from({ length: 100 }, (_, index) => (index < 99 ? [index + 1] : []));
-    const queries = Array.from({ length: 100 }, (_, from) => [{ from, to: 50 }, { from, to: 99 }]).flat();
+    const queries = Array.from({ length: 100 }, (_, from) => [
+      { from, to: 50 },
+      { from, to: 99 },
+    ]).flat();
     const answers = answerReachability(successors, queries);
     queries.forEach((query, index) => expect([query, answers[index]]).toEqual([query, query.from < query.to]));
   });

@@ -74,7 +74,10 @@ export const LAYER_RULES: Partial<Record<ShapeRuleName, LayerRule>> = {
     if (input.shape === null || inFeatures === undefined) return { shape };
     if (input.shape.length !== 1) {
       const flat = input.shape.reduce((product, size) => product * size, 1);
-      return { shape, problem: `expects ${inFeatures} input features, but receives ${receives(input)}; put a flatten before it (it would give ${flat} features)` };
+      return {
+        shape,
+        problem: `expects ${inFeatures} input features, but receives ${receives(input)}; put a flatten before it (it would give ${flat} features)`,
+      };
     }
     if (input.shape[0] !== inFeatures) {
       return { shape, problem: `expects ${inFeatures} input features (inFeatures), but receives ${receives(input)}; set inFeatures to ${input.shape[0]}` };
@@ -117,7 +120,10 @@ export const LAYER_RULES: Partial<Record<ShapeRuleName, LayerRule>> = {
       return { shape: input.shape, problem: `normalizes ${features} features, but receives ${receives(input)}; put a flatten before it` };
     }
     if (input.shape[0] !== features) {
-      return { shape: input.shape, problem: `normalizes ${features} features (numFeatures), but receives ${receives(input)}; set numFeatures to ${input.shape[0]}` };
+      return {
+        shape: input.shape,
+        problem: `normalizes ${features} features (numFeatures), but receives ${receives(input)}; set numFeatures to ${input.shape[0]}`,
+      };
     }
     return { shape: input.shape };
   },

@@ -6,11 +6,7 @@ const edge = (source: string, target: string) => ({ source, target });
 
 describe(topologicalOrder.name, () => {
   it('orders a chain from its start', () => {
-    expect(ids(topologicalOrder(nodesNamed('out', 'mid', 'start'), [edge('start', 'mid'), edge('mid', 'out')]))).toEqual([
-      'start',
-      'mid',
-      'out',
-    ]);
+    expect(ids(topologicalOrder(nodesNamed('out', 'mid', 'start'), [edge('start', 'mid'), edge('mid', 'out')]))).toEqual(['start', 'mid', 'out']);
   });
 
   it('keeps the workflow order of nodes that do not depend on each other', () => {
@@ -51,7 +47,10 @@ describe(topologicalOrder.name, () => {
     const count = 100_000;
     const names = Array.from({ length: count }, (_, index) => `n${index}`);
     const edges = names.slice(1).map((name, index) => edge(names[index], name));
-    const order = topologicalOrder(names.toReversed().map((id) => ({ id })), edges);
+    const order = topologicalOrder(
+      names.toReversed().map((id) => ({ id })),
+      edges,
+    );
     expect(order[0].id).toBe('n0');
     expect(order[count - 1].id).toBe(`n${count - 1}`);
   });

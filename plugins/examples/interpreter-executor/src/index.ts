@@ -72,7 +72,9 @@ async function runJob(config: InterpreterConfig, dataDir: string, job: Execution
   if (context.signal.aborted) return { exitCode: null };
   const wanted = normaliseRequirements(job.files['requirements.txt']);
   if (wanted.length > 0) {
-    throw new Error(`the interpreter executor installs no packages, but requirements.txt asks for: ${wanted.join(', ')}; run this workflow on the "local" executor`);
+    throw new Error(
+      `the interpreter executor installs no packages, but requirements.txt asks for: ${wanted.join(', ')}; run this workflow on the "local" executor`,
+    );
   }
   const dir = await mkdtemp(path.join(dataDir, 'run-')); // mode 0700
   try {

@@ -27,7 +27,11 @@ export function checkDefinitionFields(
   field('id', found.id, `"${id}", as in the manifest`);
   field('display-name', found.displayName, JSON.stringify(definition.displayName));
   if (found.version === undefined && typeof packageJson.version === 'string' && packageJson.version !== definition.version) {
-    record('version', 'warn', `${definition.version}, but package.json says ${packageJson.version}: keep them in step (GET /v1/executors shows the definition's)`);
+    record(
+      'version',
+      'warn',
+      `${definition.version}, but package.json says ${packageJson.version}: keep them in step (GET /v1/executors shows the definition's)`,
+    );
   } else {
     field('version', found.version, String(definition.version));
   }
@@ -40,6 +44,10 @@ export function checkDefinitionFields(
   }
   const configured = validatedConfig(found.validateConfig, id, givenConfig);
   if ('problem' in configured) record('config', 'fail', configured.problem, { given: givenConfig });
-  else record('config', 'pass', `${JSON.stringify(givenConfig)} is valid; with its defaults: ${JSON.stringify(configured.config)}`, { given: givenConfig, config: configured.config });
+  else
+    record('config', 'pass', `${JSON.stringify(givenConfig)} is valid; with its defaults: ${JSON.stringify(configured.config)}`, {
+      given: givenConfig,
+      config: configured.config,
+    });
   return 'problem' in configured || failed ? { skip: REFUSED_BEFORE_CREATE } : { config: configured.config };
 }

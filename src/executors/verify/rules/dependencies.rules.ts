@@ -25,7 +25,12 @@ export function runtimeDependencies(packageJson: Record<string, unknown>): strin
  * Rule `dependencies`, for a tarball only: its declared dependencies made resolvable as installing
  * it would. Returns the reason to skip its executors when they could not be.
  */
-export async function checkDependencies(target: Target, packageJson: Record<string, unknown>, options: VerifyOptions, checks: Check[]): Promise<string | undefined> {
+export async function checkDependencies(
+  target: Target,
+  packageJson: Record<string, unknown>,
+  options: VerifyOptions,
+  checks: Check[],
+): Promise<string | undefined> {
   const add = adder(checks);
   const installed = await installDependencies(target, packageJson, options).catch((error: unknown): Installed => ({
     problem: `cannot install its dependencies: ${errorMessage(error)}`,
@@ -52,7 +57,11 @@ async function installDependencies(target: Target, packageJson: Record<string, u
   const missing = declared.filter((_, index) => !bundled[index]);
   const bundledNote = missing.length < declared.length ? `bundled in the tarball: ${declared.filter((_, index) => bundled[index]).join(', ')}` : '';
   if (missing.length === 0) {
-    return { status: 'pass', message: declared.length === 0 ? 'none declared: checked as extracted, without npm' : bundledNote, details: { installer: 'none', declared } };
+    return {
+      status: 'pass',
+      message: declared.length === 0 ? 'none declared: checked as extracted, without npm' : bundledNote,
+      details: { installer: 'none', declared },
+    };
   }
 
   // The SDK is not on the registry: it is always the server's own copy, whatever range the plugin declares.
@@ -63,11 +72,16 @@ async function installDependencies(target: Target, packageJson: Record<string, u
     const link = path.join(path.dirname(target.packagePath), 'node_modules', ...SDK_PACKAGE.split('/'));
     await mkdir(path.dirname(link), { recursive: true });
     await symlink(sdk.dir, link, 'dir');
-    return { status: 'pass', message: [`${sdkNote}, linked without npm`, bundledNote].filter(Boolean).join('; '), details: { installer: 'none', declared, sdk } };
+    return {
+      status: 'pass',
+      message: [`${sdkNote}, linked without npm`, bundledNote].filter(Boolean).join('; '),
+      details: { installer: 'none', declared, sdk },
+    };
   }
 
   const name = packageJson.name;
-  if (typeof name !== 'string' || name === '') return { problem: `cannot install its dependencies (${missing.join(', ')}): package.json has no "name", which npm needs` };
+  if (typeof name !== 'string' || name === '')
+    return { problem: `cannot install its dependencies (${missing.join(', ')}): package.json has no "name", which npm needs` };
   const what = `cannot install its dependencies (${missing.join(', ')}) with npm`;
   const npm = await npmInstallTarball({
     tarball: target.tarball!.file,
@@ -91,4 +105,8 @@ async function installDependencies(target: Target, packageJson: Record<string, u
   };
 }
 
-const isDirectory = (dir: string) => stat(dir).then((stats) => stats.isDirectory(), () => false);
+const isDirectory = (dir: string) =>
+  stat(dir).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );

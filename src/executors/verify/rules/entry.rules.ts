@@ -41,12 +41,17 @@ function missingModuleHint(problem: string, target: Target): string {
   if (target.kind !== 'tarball' || missing === undefined) return '';
   // Node names the file that required it first: only a require of the plugin's own code is the plugin's fault.
   const from = /Require stack:\s*\n- (.+)/.exec(problem)?.[1]?.trim();
-  const own = (file: string | undefined) => file === undefined || (!path.relative(target.packagePath, file).startsWith('..') && !file.includes(`${path.sep}node_modules${path.sep}`, target.packagePath.length));
+  const own = (file: string | undefined) =>
+    file === undefined ||
+    (!path.relative(target.packagePath, file).startsWith('..') && !file.includes(`${path.sep}node_modules${path.sep}`, target.packagePath.length));
   if (!own(from)) return '';
   if (missing.startsWith('.') || path.isAbsolute(missing)) {
     return ' (the tarball lacks that file: is it in "files" of package.json, and was the plugin built before npm pack?)';
   }
-  const name = missing.split('/').slice(0, missing.startsWith('@') ? 2 : 1).join('/');
+  const name = missing
+    .split('/')
+    .slice(0, missing.startsWith('@') ? 2 : 1)
+    .join('/');
   const dependencies = target.dependencies ?? { declared: [], skippedScripts: [] };
   if (!dependencies.declared.includes(name)) {
     return ` (${name} is not in the "dependencies" of package.json: a tarball is verified as npm installs it, with only the dependencies it declares)`;

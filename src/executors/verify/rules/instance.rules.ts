@@ -37,7 +37,11 @@ export async function checkInstance(
 async function checkCapabilities(executor: Executor, timeoutMs: number, add: Add): Promise<void> {
   let answer: unknown;
   try {
-    answer = await withTimeout(Promise.resolve().then(() => executor.capabilities()), timeoutMs, `capabilities did not answer within ${formatDuration(timeoutMs)}`);
+    answer = await withTimeout(
+      Promise.resolve().then(() => executor.capabilities()),
+      timeoutMs,
+      `capabilities did not answer within ${formatDuration(timeoutMs)}`,
+    );
   } catch (error) {
     add('capabilities', 'fail', error instanceof TimeoutError ? error.message : `capabilities failed: ${errorMessage(error)}`);
     return;
@@ -65,7 +69,13 @@ function capabilitiesProblem(answer: unknown): string | undefined {
     if (!Array.isArray(gpus)) return `"gpus" ${JSON.stringify(gpus)}, not an array`;
     const bad = gpus.findIndex((info: unknown) => {
       const { model, vendor, vramMb } = (info ?? {}) as Record<string, unknown>;
-      return typeof info !== 'object' || info === null || typeof model !== 'string' || (vendor !== undefined && typeof vendor !== 'string') || (vramMb !== undefined && typeof vramMb !== 'number');
+      return (
+        typeof info !== 'object' ||
+        info === null ||
+        typeof model !== 'string' ||
+        (vendor !== undefined && typeof vendor !== 'string') ||
+        (vramMb !== undefined && typeof vramMb !== 'number')
+      );
     });
     if (bad >= 0) return `"gpus[${bad}]" ${JSON.stringify(gpus[bad])}, not { model: string, vendor?: string, vramMb?: number }`;
   }
@@ -82,9 +92,15 @@ async function checkRun(executor: Executor, timeoutMs: number, add: Add): Promis
   const returned = `run() did not return within ${formatDuration(timeoutMs)} of its signal aborting`;
   let result: unknown;
   try {
-    result = await withTimeout(Promise.resolve().then(() => executor.run(job, context)), 2 * timeoutMs, returned);
+    result = await withTimeout(
+      Promise.resolve().then(() => executor.run(job, context)),
+      2 * timeoutMs,
+      returned,
+    );
   } catch (error) {
-    add('run', 'fail', error instanceof TimeoutError ? error.message : `run() failed: ${(error as Error | null)?.name ?? 'Error'}: ${errorMessage(error)}`, { lines: context.lines.slice(-20) });
+    add('run', 'fail', error instanceof TimeoutError ? error.message : `run() failed: ${(error as Error | null)?.name ?? 'Error'}: ${errorMessage(error)}`, {
+      lines: context.lines.slice(-20),
+    });
     return;
   } finally {
     clearTimeout(limit);
@@ -112,7 +128,11 @@ async function checkClose(executor: Executor, timeoutMs: number, add: Add): Prom
     return;
   }
   try {
-    await withTimeout(Promise.resolve().then(() => executor.close!()), timeoutMs, `close() did not finish within ${formatDuration(timeoutMs)}`);
+    await withTimeout(
+      Promise.resolve().then(() => executor.close!()),
+      timeoutMs,
+      `close() did not finish within ${formatDuration(timeoutMs)}`,
+    );
     add('close', 'pass', 'closed');
   } catch (error) {
     add('close', 'warn', error instanceof TimeoutError ? error.message : `close() failed: ${errorMessage(error)}`);

@@ -51,7 +51,12 @@ export async function checkPackage(candidate: Candidate, packagePath: string, ch
     return { list: ids.length > 0 ? ids : [{}], skip: `the manifest is for executor API ${String(declared)}: no code of it is loaded` };
   }
   if (declared === EXECUTOR_API_VERSION) add('executor-api-version', 'pass', `${EXECUTOR_API_VERSION}, the version this server speaks`);
-  else add('executor-api-version', 'fail', `executorApiVersion is ${declared === undefined ? 'missing' : JSON.stringify(declared)}: it must be ${EXECUTOR_API_VERSION}, the version this server speaks`);
+  else
+    add(
+      'executor-api-version',
+      'fail',
+      `executorApiVersion is ${declared === undefined ? 'missing' : JSON.stringify(declared)}: it must be ${EXECUTOR_API_VERSION}, the version this server speaks`,
+    );
 
   const shapeProblem = manifestShapeProblem(manifest);
   if (shapeProblem !== undefined) {
@@ -82,9 +87,17 @@ async function checkMain(packageJson: Record<string, unknown>, packagePath: stri
   }
   const base = path.resolve(packagePath, main);
   const candidates = [base, `${base}.js`, `${base}.json`, `${base}.node`, path.join(base, 'index.js')];
-  const exists = await Promise.all(candidates.map((file) => stat(file).then((stats) => stats.isFile(), () => false)));
+  const exists = await Promise.all(
+    candidates.map((file) =>
+      stat(file).then(
+        (stats) => stats.isFile(),
+        () => false,
+      ),
+    ),
+  );
   if (exists.some(Boolean)) add('main', 'pass', `${main} exists`);
-  else add('main', 'warn', `"main" ${main} does not exist (is the package built?): the server loads the manifest's entries, but require() of the package fails`);
+  else
+    add('main', 'warn', `"main" ${main} does not exist (is the package built?): the server loads the manifest's entries, but require() of the package fails`);
 }
 
 /**
