@@ -2,6 +2,8 @@
 // file), `codegen` (test/codegen: generated programs checked and run with python3), `integration` (test/integration: real PostgreSQL, Redis, sshd, Docker, started by .ci/run) and
 // `e2e-postgres` (the e2e suite on PostgreSQL; part of `npm run test:integration`).
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
+// Every answer of an e2e test app is checked against the OpenAPI document; a test fails on a violation.
+const CONTRACT_CHECK = '<rootDir>/test/support/openapi-contract.setup.ts';
 const base = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
@@ -9,7 +11,7 @@ module.exports = {
   testTimeout: 30_000,
   projects: [
     { ...base, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts'] },
-    { ...base, displayName: 'e2e', rootDir: __dirname, testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
+    { ...base, displayName: 'e2e', rootDir: __dirname, testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'], setupFilesAfterEnv: [CONTRACT_CHECK] },
     // The plugins' tests that need no service: the first-party local executor (real processes and virtualenvs), the example
     // third-party plugin in plugins/examples, the ssh executor's Python run here without SSH, the docker executor without an
     // engine, the SDK's conformance programs. (Those needing sshd or Docker are *.int-spec.ts, in `integration`.)
@@ -36,6 +38,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/process.e2e-spec.ts', '<rootDir>/test/e2e/process-crash.e2e-spec.ts'],
       setupFiles: ['<rootDir>/test/support/use-postgres.ts'],
+      setupFilesAfterEnv: [CONTRACT_CHECK],
     },
   ],
 };

@@ -662,50 +662,133 @@ export interface components {
             /** @example null */
             nextCursor: string | null;
         };
-        NodeTypeListDto: {
+        NodePortDto: {
+            /** @example in */
+            id: string;
             /**
-             * @description Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements
+             * @description What flows through it: `any`, `object`, `dataset`, `module`, `layer`…
+             * @example any
+             */
+            dataType: string;
+            /** @example Upstream output */
+            description: string;
+            /**
+             * @description Outputs only: the edges leaving it carry the result's `[field]`
+             * @example model
+             */
+            field?: string;
+        };
+        NodePythonOptionsDto: {
+            /**
+             * @description Parameters besides the upstream outputs: `input`, `ctx` or an input port id
              * @example [
-             *       {
-             *         "type": "transform",
-             *         "version": "1.0.0",
-             *         "category": "automation",
-             *         "displayName": "Transform",
-             *         "description": "Builds a value from JSON whose strings may hold bindings.",
-             *         "trigger": false,
-             *         "inputs": [
-             *           {
-             *             "id": "in",
-             *             "dataType": "any",
-             *             "description": "Upstream output"
-             *           }
-             *         ],
-             *         "outputs": [
-             *           {
-             *             "id": "out",
-             *             "dataType": "any",
-             *             "description": "The evaluated value"
-             *           }
-             *         ],
-             *         "settingsSchema": {
-             *           "type": "object",
-             *           "properties": {
-             *             "value": {
-             *               "description": "Any JSON"
-             *             }
-             *           },
-             *           "required": [
-             *             "value"
-             *           ],
-             *           "additionalProperties": false
-             *         },
-             *         "defaults": {},
-             *         "requirements": [],
-             *         "imports": []
-             *       }
+             *       "input",
+             *       "ctx"
              *     ]
              */
-            nodes: string[];
+            parameters?: string[];
+            /**
+             * @description The return annotation
+             * @example dict
+             */
+            returns?: string;
+            /**
+             * @description The type the result must have, checked at run time
+             * @example dict
+             * @enum {string}
+             */
+            resultType?: "dict" | "list" | "str" | "int" | "float" | "bool";
+            /**
+             * @example step
+             * @enum {string}
+             */
+            role?: "step" | "branch" | "return" | "layer" | "sequence";
+            /**
+             * @description Functions of the type's helpers.py that its template calls
+             * @example [
+             *       "train_loop"
+             *     ]
+             */
+            helpers?: string[];
+        };
+        NodeTypeDto: {
+            /** @example transform */
+            type: string;
+            /** @example 1.0.0 */
+            version: string;
+            /** @example automation */
+            category: string;
+            /** @example Transform */
+            displayName: string;
+            /** @example Builds a value from JSON whose strings may hold bindings. */
+            description: string;
+            /**
+             * @description Whether the node starts a run (a workflow has exactly one trigger)
+             * @example false
+             */
+            trigger: boolean;
+            inputs: components["schemas"]["NodePortDto"][];
+            outputs: components["schemas"]["NodePortDto"][];
+            /**
+             * @description A JSON Schema (draft-07) of the node's settings
+             * @example {
+             *       "type": "object",
+             *       "properties": {
+             *         "value": {
+             *           "description": "Any JSON"
+             *         }
+             *       },
+             *       "required": [
+             *         "value"
+             *       ],
+             *       "additionalProperties": false
+             *     }
+             */
+            settingsSchema: Record<string, unknown>;
+            /**
+             * @description Merged under a node's settings before they are validated
+             * @example {}
+             */
+            defaults: Record<string, unknown>;
+            /**
+             * @description pip requirement strings
+             * @example [
+             *       "openai>=1.0.0"
+             *     ]
+             */
+            requirements: string[];
+            /**
+             * @description Python import lines the node's code needs
+             * @example [
+             *       "import json"
+             *     ]
+             */
+            imports: string[];
+            /**
+             * @description Settings taken as written, never scanned for `{{ bindings }}`
+             * @example [
+             *       "code"
+             *     ]
+             */
+            verbatimSettings?: string[];
+            /**
+             * @description Settings written in the condition language
+             * @example [
+             *       "condition"
+             *     ]
+             */
+            expressionSettings?: string[];
+            python?: components["schemas"]["NodePythonOptionsDto"];
+            /**
+             * @description How tensor sizes flow through it
+             * @example linear
+             * @enum {string}
+             */
+            shape?: "linear" | "conv2d" | "maxpool2d" | "flatten" | "same" | "batchnorm1d" | "dataset-synthetic" | "dataset-csv" | "dataset-mnist" | "dataloader" | "train" | "evaluate" | "cross-entropy" | "mse";
+        };
+        NodeTypeListDto: {
+            /** @description Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements */
+            nodes: components["schemas"]["NodeTypeDto"][];
         };
         WorkflowSummaryDto: {
             /** @example wf_3mT8c0RkQ2xZp9Lb */
@@ -982,8 +1065,11 @@ export interface components {
             message: string;
             /** @example /nodes/2/settings/value/result */
             path?: string;
-            /** @example e2 */
-            edge?: Record<string, unknown>;
+            /**
+             * @description The edge's id, or its index in `edges` when it has none
+             * @example e2
+             */
+            edge?: string | number;
         };
         GraphErrorsDto: {
             /**
@@ -998,7 +1084,9 @@ export interface components {
              *       ]
              *     }
              */
-            nodes: Record<string, unknown>;
+            nodes: {
+                [key: string]: components["schemas"]["GraphProblemDto"][];
+            };
             /** @example [] */
             graph: components["schemas"]["GraphProblemDto"][];
         };
@@ -1135,7 +1223,7 @@ export interface components {
              *     }
              */
             output: Record<string, unknown> | null;
-            /** @example null */
+            /** @description Why the run did not complete; null while it runs and when it completed */
             error: components["schemas"]["ExecutionErrorDto"] | null;
             /** @example local */
             executor: string | null;
@@ -1160,7 +1248,20 @@ export interface components {
              *       "requirements.txt": "# Python packages…\n"
              *     }
              */
-            files: Record<string, unknown>;
+            files: {
+                [key: string]: string;
+            };
+        };
+        ExecutorGpuDto: {
+            /** @example NVIDIA A100-SXM4-40GB */
+            model: string;
+            /** @example NVIDIA */
+            vendor?: string;
+            /**
+             * @description Memory in MiB
+             * @example 40960
+             */
+            vramMb?: number;
         };
         ExecutorDto: {
             /** @example local */
@@ -1171,17 +1272,8 @@ export interface components {
             version: string | null;
             /** @example false */
             gpu: boolean;
-            /**
-             * @description The GPUs it can give a run, where it knows them
-             * @example [
-             *       {
-             *         "model": "NVIDIA A100-SXM4-40GB",
-             *         "vendor": "NVIDIA",
-             *         "vramMb": 40960
-             *       }
-             *     ]
-             */
-            gpus: string[];
+            /** @description The GPUs it can give a run, where it knows them */
+            gpus: components["schemas"]["ExecutorGpuDto"][];
             /** @example true */
             healthy: boolean;
             /** @example /usr/bin/python3 (Python 3.11.2) */
@@ -1209,7 +1301,9 @@ export interface components {
              *       "executors": "ok (local, ssh)"
              *     }
              */
-            checks: Record<string, unknown>;
+            checks: {
+                [key: string]: string;
+            };
             /**
              * @description Each loaded executor: `ok`, or why it cannot take runs now
              * @example {
@@ -1218,64 +1312,93 @@ export interface components {
              *       "ssh": "ok"
              *     }
              */
-            executors: Record<string, unknown>;
+            executors: {
+                [key: string]: string;
+            };
+        };
+        ServerFactsDto: {
+            /** @example 0.1.0 */
+            version: string;
+            /**
+             * @description The Node.js version
+             * @example v20.20.2
+             */
+            node: string;
+            /** @example 3600 */
+            uptimeSeconds: number;
+        };
+        OsFactsDto: {
+            /** @example linux */
+            platform: string;
+            /** @example Debian GNU/Linux */
+            distro: string;
+            /** @example 12 */
+            release: string;
+            /** @example 6.1.0-18-amd64 */
+            kernel: string;
+            /** @example x64 */
+            arch: string;
+            /** @example gpu-box */
+            hostname: string;
+        };
+        CpuFactsDto: {
+            /** @example AMD */
+            manufacturer: string;
+            /** @example EPYC 7443P */
+            brand: string;
+            /**
+             * @description Logical cores
+             * @example 48
+             */
+            cores: number;
+            /** @example 24 */
+            physicalCores: number;
+            /**
+             * @description null when the CPU does not tell
+             * @example 2.85
+             */
+            speedGHz: number | null;
+        };
+        SystemGpuDto: {
+            /** @example NVIDIA A100-SXM4-40GB */
+            model: string;
+            /** @example NVIDIA Corporation */
+            vendor: string;
+            /**
+             * @description Memory in MiB; null when the driver does not tell
+             * @example 40960
+             */
+            vramMb: number | null;
+        };
+        PythonFactsDto: {
+            /** @example python3 */
+            executable: string;
+            /**
+             * @description null when it cannot run (see `detail`)
+             * @example 3.11.2
+             */
+            version: string | null;
+            /**
+             * @description Why it cannot run
+             * @example spawn python3 ENOENT
+             */
+            detail?: string;
+        };
+        MemoryFactsDto: {
+            /** @example 257612 */
+            totalMb: number;
+            /** @example 201344 */
+            availableMb: number;
         };
         SystemDto: {
-            /**
-             * @example {
-             *       "version": "0.1.0",
-             *       "node": "v20.20.2",
-             *       "uptimeSeconds": 3600
-             *     }
-             */
-            server: Record<string, unknown>;
-            /**
-             * @example {
-             *       "platform": "linux",
-             *       "distro": "Debian GNU/Linux",
-             *       "release": "12",
-             *       "kernel": "6.1.0-18-amd64",
-             *       "arch": "x64",
-             *       "hostname": "gpu-box"
-             *     }
-             */
-            os: Record<string, unknown>;
-            /**
-             * @example {
-             *       "manufacturer": "AMD",
-             *       "brand": "EPYC 7443P",
-             *       "cores": 48,
-             *       "physicalCores": 24,
-             *       "speedGHz": 2.85
-             *     }
-             */
-            cpu: Record<string, unknown>;
-            /**
-             * @description NVIDIA and AMD GPUs (an onboard display chip is not listed)
-             * @example [
-             *       {
-             *         "model": "NVIDIA A100-SXM4-40GB",
-             *         "vendor": "NVIDIA Corporation",
-             *         "vramMb": 40960
-             *       }
-             *     ]
-             */
-            gpus: Record<string, unknown>;
-            /**
-             * @description The `python3` on the server's PATH
-             * @example {
-             *       "executable": "python3",
-             *       "version": "3.11.2"
-             *     }
-             */
-            python: Record<string, unknown>;
-            /**
-             * @example {
-             *       "totalMb": 257612,
-             *       "availableMb": 201344
-             *     }
-             */
-            memory: Record<string, unknown>;
+            server: components["schemas"]["ServerFactsDto"];
+            os: components["schemas"]["OsFactsDto"];
+            cpu: components["schemas"]["CpuFactsDto"];
+            /** @description NVIDIA and AMD GPUs (an onboard display chip is not listed) */
+            gpus: components["schemas"]["SystemGpuDto"][];
+            /** @description The `python3` on the server's PATH */
+            python: components["schemas"]["PythonFactsDto"];
+            memory: components["schemas"]["MemoryFactsDto"];
             /**
              * @description 1, 5 and 15 minute load averages
              * @example [
@@ -1284,8 +1407,11 @@ export interface components {
              *       0.3
              *     ]
              */
-            loadAverage: string[];
-            /** @example 2026-11-28T18:00:00.000Z */
+            loadAverage: number[];
+            /**
+             * Format: date-time
+             * @example 2026-11-28T18:00:00.000Z
+             */
             collectedAt: string;
         };
     };
@@ -2876,7 +3002,7 @@ export interface operations {
             201: {
                 headers: {
                     /** @description The version, for If-Match */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3212,7 +3338,7 @@ export interface operations {
             200: {
                 headers: {
                     /** @description The version, for If-Match */
-                    ETag?: string;
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3355,6 +3481,8 @@ export interface operations {
             /** @description The replaced workflow, its version incremented */
             200: {
                 headers: {
+                    /** @description The version, for If-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {

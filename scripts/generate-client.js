@@ -137,7 +137,7 @@ async function main(argv) {
   return 0;
 }
 
-module.exports = { servedOpenApiDocument, renderClientFiles, staleClientFiles, writeClientFiles, buildClient, CLIENT_DIR };
+module.exports = { servedOpenApiDocument, builtServerDocument, renderClientFiles, staleClientFiles, writeClientFiles, buildClient, CLIENT_DIR };
 
 if (require.main === module) {
   main(process.argv).then(

@@ -22,6 +22,15 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
         'Each response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset`, `RateLimit-Policy` and `RateLimit`.',
     )
     .setVersion(PACKAGE_VERSION)
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    .addServer('/', 'This server')
+    .addTag('Workspaces', 'Workspaces: the unit of isolation, with a plan and its rate limit (admin keys)')
+    .addTag('API keys', 'API keys, their scopes, and who the caller is')
+    .addTag('Workflows', 'Workflows, their validation and export to Python, and the node catalogue')
+    .addTag('Executions', 'Runs of a workflow: status, output, logs and the files that ran')
+    .addTag('Executors', 'The executor plugins that run workflows')
+    .addTag('System', 'The server machine')
+    .addTag('Health', 'Liveness, readiness and metrics, without an API key')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'tfy_ API key', description: 'An API key: tfy_ followed by 32+ letters and digits' })
     .build();
   return SwaggerModule.createDocument(app, document);

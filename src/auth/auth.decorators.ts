@@ -1,5 +1,5 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, DECORATORS } from '@nestjs/swagger';
 import { ApiErrors, DATABASE_UNAVAILABLE, ErrorDoc } from '../common/api-docs';
 import { ErrorCode } from '../common/errors';
 import { Scope } from './scopes';
@@ -8,8 +8,8 @@ export const IS_PUBLIC = 'tensorify:isPublic';
 export const REQUIRED_SCOPE = 'tensorify:requiredScope';
 export const ANY_SCOPE = 'any';
 
-/** The route needs no API key (health, docs). */
-export const Public = () => SetMetadata(IS_PUBLIC, true);
+/** The route needs no API key (health, docs); the document says so with an empty `security`. */
+export const Public = () => applyDecorators(SetMetadata(IS_PUBLIC, true), SetMetadata(DECORATORS.API_SECURITY, []));
 
 /**
  * Every authenticated route says which scope it needs (or `ANY_SCOPE`): the scopes guard refuses

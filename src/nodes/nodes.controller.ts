@@ -1,31 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
 import { NodeCatalog } from './node-catalog';
-import type { NodeTypeDefinition } from './node-type';
-
-class NodeTypeListDto {
-  @ApiProperty({
-    description: 'Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements',
-    example: [
-      {
-        type: 'transform',
-        version: '1.0.0',
-        category: 'automation',
-        displayName: 'Transform',
-        description: 'Builds a value from JSON whose strings may hold bindings.',
-        trigger: false,
-        inputs: [{ id: 'in', dataType: 'any', description: 'Upstream output' }],
-        outputs: [{ id: 'out', dataType: 'any', description: 'The evaluated value' }],
-        settingsSchema: { type: 'object', properties: { value: { description: 'Any JSON' } }, required: ['value'], additionalProperties: false },
-        defaults: {},
-        requirements: [],
-        imports: [],
-      },
-    ],
-  })
-  nodes!: NodeTypeDefinition[];
-}
+import { NodeTypeListDto } from './dto/node-type.dto';
 
 @ApiTags('Workflows')
 @ApiAuthenticated()

@@ -16,9 +16,16 @@ class HealthDto {
 
 class ReadinessDto {
   @ApiProperty({ example: 'ready' }) status!: string;
-  @ApiProperty({ example: { database: 'ok', queue: 'ok (0 waiting, 1 running)', executors: 'ok (local, ssh)' } }) checks!: Record<string, string>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { database: 'ok', queue: 'ok (0 waiting, 1 running)', executors: 'ok (local, ssh)' },
+  })
+  checks!: Record<string, string>;
   @ApiProperty({
     description: 'Each loaded executor: `ok`, or why it cannot take runs now',
+    type: 'object',
+    additionalProperties: { type: 'string' },
     example: { local: 'ok', docker: 'unhealthy: cannot reach the Docker engine at unix:///var/run/docker.sock', ssh: 'ok' },
   })
   executors!: Record<string, string>;

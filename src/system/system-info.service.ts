@@ -48,7 +48,8 @@ export class SystemInfoService implements OnModuleInit {
   private facts?: Promise<StaticFacts>;
 
   onModuleInit(): void {
-    void this.staticFacts();
+    // A failure is logged (and retried by the next request) in staticFacts: here it must not become an unhandled rejection, which ends the process.
+    this.staticFacts().catch(() => undefined);
   }
 
   async get(): Promise<SystemFacts> {

@@ -48,6 +48,8 @@ const BAD_IF_MATCH: ErrorDoc = {
   details: { fields: { 'If-Match': ['must be a version number'] } },
 };
 const ID_PARAM = { name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' };
+/** Sent with every workflow answered whole: its version, quoted, for If-Match. */
+const ETAG_HEADER = { ETag: { description: 'The version, for If-Match', required: true, schema: { type: 'string', pattern: '^"[0-9]+"$', example: '"3"' } } };
 
 /** Serialised workflows, kept as long as the (cached, immutable) entity they were made from. */
 const representations = new WeakMap<WorkflowEntity, string>();
@@ -92,12 +94,7 @@ export class WorkflowsController {
     description:
       'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
   })
-  @ApiResponse({
-    status: 201,
-    description: 'The stored workflow, version 1',
-    type: WorkflowDto,
-    headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"1"' } } },
-  })
+  @ApiResponse({ status: 201, description: 'The stored workflow, version 1', type: WorkflowDto, headers: ETAG_HEADER })
   @ApiErrors(INVALID, ...BODY_ERRORS)
   async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.create(auth.workspace.id, body), reply);
@@ -120,12 +117,7 @@ export class WorkflowsController {
   @RequireScope('workflows:read')
   @ApiOperation({ summary: 'Get a workflow', description: 'The full workflow with its nodes and edges. Needs `workflows:read`.' })
   @ApiParam(ID_PARAM)
-  @ApiResponse({
-    status: 200,
-    description: 'The workflow',
-    type: WorkflowDto,
-    headers: { ETag: { description: 'The version, for If-Match', schema: { type: 'string', example: '"3"' } } },
-  })
+  @ApiResponse({ status: 200, description: 'The workflow', type: WorkflowDto, headers: ETAG_HEADER })
   @ApiErrors(NOT_FOUND)
   async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.present(await this.workflows.get(auth.workspace.id, id), reply);
@@ -141,7 +133,7 @@ export class WorkflowsController {
   @ApiParam(ID_PARAM)
   // No `example`: Swagger UI's "Try it out" would send it (If-Match: 3 makes most replaces a 409).
   @ApiHeader({ name: 'If-Match', required: false, description: 'The version you last read, e.g. `3`' })
-  @ApiResponse({ status: 200, description: 'The replaced workflow, its version incremented', type: WorkflowDto })
+  @ApiResponse({ status: 200, description: 'The replaced workflow, its version incremented', type: WorkflowDto, headers: ETAG_HEADER })
   @ApiErrors(INVALID, BAD_IF_MATCH, NOT_FOUND, STALE, ...BODY_ERRORS)
   async replace(
     @Auth() auth: AuthContext,

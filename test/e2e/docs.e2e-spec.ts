@@ -1,4 +1,5 @@
 import vm from 'node:vm';
+import { OpenApiContract } from '../support/openapi-responses';
 import { useTestApp } from '../support/test-app';
 
 // An OpenAPI document is walked dynamically.
@@ -195,6 +196,45 @@ describe('API documentation', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+
+  it('gives examples that match their own schemas, every one of them (objects closed to unnamed fields)', () => {
+    expect(new OpenApiContract(spec).exampleViolations()).toEqual([]);
+    const lying = structuredClone(spec);
+    lying.components.schemas.SystemDto.properties.loadAverage.example = [0.42, 0.37, '0.3'];
+    expect(new OpenApiContract(lying).exampleViolations()).toEqual(['/components/schemas/SystemDto/properties/loadAverage/example: /2 must be number']);
+  });
+
+  it('catches an answer the document does not describe: a wrong type, an unnamed field, an undeclared operation, status, media type or header', async () => {
+    // The check every e2e answer goes through (test/support/openapi-responses.ts), given a document that lies.
+    const answer = await t.http.get('/v1/system').set('Authorization', t.bearer(t.adminKey)).expect(200);
+    const lying = structuredClone(spec);
+    lying.components.schemas.SystemDto.properties.loadAverage.items = { type: 'string' };
+    delete lying.components.schemas.SystemDto.properties.collectedAt;
+    lying.components.schemas.SystemDto.required = lying.components.schemas.SystemDto.required.filter((name: string) => name !== 'collectedAt');
+    const check = (contract: OpenApiContract, status: number, contentType: string) =>
+      contract.responseViolations('GET', '/v1/system', status, { ...answer.headers, 'content-type': contentType }, answer.text);
+    expect(check(new OpenApiContract(spec), 200, 'application/json; charset=utf-8')).toEqual([]);
+    expect(check(new OpenApiContract(lying), 200, 'application/json; charset=utf-8')).toEqual([
+      'GET /v1/system → 200: / must NOT have additional properties (collectedAt)',
+      'GET /v1/system → 200: /loadAverage/0 must be string',
+      'GET /v1/system → 200: /loadAverage/1 must be string',
+      'GET /v1/system → 200: /loadAverage/2 must be string',
+    ]);
+    expect(check(new OpenApiContract(spec), 404, 'application/json')).toEqual([expect.stringMatching(/^GET \/v1\/system → 404: status not declared/)]);
+    expect(check(new OpenApiContract(spec), 200, 'text/html')).toEqual([
+      expect.stringMatching(/^GET \/v1\/system → 200: media type "text\/html" not declared/),
+    ]);
+    delete lying.paths['/v1/system'];
+    expect(check(new OpenApiContract(lying), 200, 'application/json')).toEqual(['GET /v1/system: the operation is not in the document']);
+    lying.paths['/v1/system'] = structuredClone(spec.paths['/v1/system']);
+    lying.paths['/v1/system'].get.responses['200'].headers = {
+      'X-Not-Sent': { required: true, schema: { type: 'string' } },
+      'X-Request-Id': { schema: { type: 'string', pattern: '^nope' } },
+    };
+    expect(check(new OpenApiContract(lying), 200, 'application/json')).toEqual(
+      expect.arrayContaining(['GET /v1/system → 200: header X-Not-Sent missing', 'GET /v1/system → 200: header X-Request-Id / must match pattern "^nope"']),
+    );
   });
 
   it('gives every request body an example, at the media type or on each of its properties', () => {

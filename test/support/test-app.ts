@@ -10,6 +10,7 @@ import { createApp, initApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/config';
 import type { Scope } from '../../src/auth/scopes';
 import { FakeClock } from './fake-clock';
+import { checkResponsesAgainstContract } from './openapi-responses';
 import { createScratchDatabase, postgresAdminUrl } from './postgres';
 
 /** The admin key every test app bootstraps with (TENSORIFY_BOOTSTRAP_API_KEY). */
@@ -66,7 +67,8 @@ export function useTestApp(env: TestEnv | (() => TestEnv) = {}): TestApp {
 /**
  * Boots the real application (every module, guard, pipe and filter) on a fresh SQLite file in a
  * temporary directory — or a fresh PostgreSQL database when TENSORIFY_TEST_POSTGRES_URL is set —
- * with a fake clock and no connection retries.
+ * with a fake clock and no connection retries. Every answer is checked against the OpenAPI document
+ * (test/support/openapi-responses.ts).
  */
 export async function startTestApp(env: TestEnv = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tensorify-e2e-'));
@@ -80,7 +82,7 @@ export async function startTestApp(env: TestEnv = {}): Promise<TestApp> {
   };
   const config = loadConfig({ ...baseEnv, ...env });
   const clock = new FakeClock();
-  const app = await initApp(await createApp({ config, clock, databaseRetryAttempts: 0 }));
+  const app = await initApp(checkResponsesAgainstContract(await createApp({ config, clock, databaseRetryAttempts: 0 })));
   const http = request(app.getHttpServer());
   const bearer = (key: string) => `Bearer ${key}`;
   let workspaceCount = 0;
@@ -118,7 +120,7 @@ export async function startTestApp(env: TestEnv = {}): Promise<TestApp> {
     async restart(restartEnv = {}) {
       await testApp.app.close();
       testApp.config = loadConfig({ ...baseEnv, ...restartEnv });
-      testApp.app = await initApp(await createApp({ config: testApp.config, clock, databaseRetryAttempts: 0 }));
+      testApp.app = await initApp(checkResponsesAgainstContract(await createApp({ config: testApp.config, clock, databaseRetryAttempts: 0 })));
       testApp.http = request(testApp.app.getHttpServer());
     },
     async close() {

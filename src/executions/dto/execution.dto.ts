@@ -56,7 +56,8 @@ export class ExecutionDto {
     type: Object,
   })
   output!: unknown;
-  @ApiProperty({ type: ExecutionErrorDto, nullable: true, example: null }) error!: ExecutionErrorDto | null;
+  @ApiProperty({ type: ExecutionErrorDto, nullable: true, description: 'Why the run did not complete; null while it runs and when it completed' })
+  error!: ExecutionErrorDto | null;
   @ApiProperty({ type: String, nullable: true, example: 'local' }) executor!: string | null;
   @ApiProperty({ type: Number, nullable: true, example: 0 }) exitCode!: number | null;
   @ApiProperty({
@@ -105,7 +106,8 @@ export class ExecutionFilesDto {
   @ApiProperty({
     description: 'The files that ran: byte-identical to an export of that workflow version',
     example: { 'main.py': '"""Hello: workflow wf_…', 'utils.py': '"""Helpers…', 'requirements.txt': '# Python packages…\n' },
-    type: Object,
+    type: 'object',
+    additionalProperties: { type: 'string' },
   })
   files!: Record<string, string>;
 }

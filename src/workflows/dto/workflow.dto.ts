@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsArray, IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 import { IsDisplayName } from '../../common/text.validators';
@@ -148,13 +148,19 @@ class GraphProblemDto {
   @ApiProperty({ example: 'UNRESOLVED_BINDING' }) code!: string;
   @ApiProperty({ example: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"' }) message!: string;
   @ApiPropertyOptional({ example: '/nodes/2/settings/value/result' }) path?: string;
-  @ApiPropertyOptional({ example: 'e2' }) edge?: string | number;
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'string' }, { type: 'integer' }],
+    description: "The edge's id, or its index in `edges` when it has none",
+    example: 'e2',
+  })
+  edge?: string | number;
 }
 
 class GraphErrorsDto {
   @ApiProperty({
     description: 'Problems keyed by node id',
-    type: Object,
+    type: 'object',
+    additionalProperties: { type: 'array', items: { $ref: getSchemaPath(GraphProblemDto) } },
     example: {
       out: [
         {
