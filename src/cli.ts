@@ -91,7 +91,27 @@ export function buildProgram(): Command {
     .version(PACKAGE_VERSION, '-v, --version')
     .showHelpAfterError()
     .exitOverride();
+  addServerCommands(program);
+  addKeyCommands(program);
+  addWorkspaceCommands(program);
+  addPluginCommands(program);
+  return program;
+}
 
+/** Every item of a paged list, page after page. */
+async function listAll<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const next = await page(cursor);
+    items.push(...next.items);
+    cursor = next.nextCursor ?? undefined;
+  } while (cursor);
+  return items;
+}
+
+/** `start` (the default) and `worker`. */
+function addServerCommands(program: Command): void {
   program
     .command('start', { isDefault: true })
     .description('start the HTTP server (configured by TENSORIFY_* environment variables)')
@@ -114,7 +134,10 @@ export function buildProgram(): Command {
         throw new UsageError('the worker needs TENSORIFY_REDIS_URL: it takes its jobs from the Redis queue of the distributed mode');
       await runWorker(config, { healthPort: port, healthFile: options.healthFile });
     });
+}
 
+/** `keys create|list|revoke`: API keys without the HTTP API. */
+function addKeyCommands(program: Command): void {
   const keys = program.command('keys').description('manage API keys without the HTTP API');
   keys
     .command('create')
@@ -153,13 +176,7 @@ export function buildProgram(): Command {
       withServices(async (app) => {
         const workspaceId = opts.workspace ? (await app.get(WorkspacesService).getByIdOrName(opts.workspace)).id : undefined;
         const apiKeys = app.get(ApiKeysService);
-        const rows = [];
-        let cursor: string | undefined;
-        do {
-          const page = await apiKeys.list(LIST_LIMIT, { workspaceId, cursor });
-          rows.push(...page.items.map((k) => apiKeys.toDto(k)));
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor);
+        const rows = (await listAll((cursor) => apiKeys.list(LIST_LIMIT, { workspaceId, cursor }))).map((k) => apiKeys.toDto(k));
         print(
           !!opts.json,
           rows,
@@ -177,7 +194,10 @@ export function buildProgram(): Command {
         process.stdout.write(`Revoked ${apiKey.id} (${apiKey.prefix}…, "${apiKey.name}").\n`);
       }),
     );
+}
 
+/** `workspaces create|list`. */
+function addWorkspaceCommands(program: Command): void {
   const workspaces = program.command('workspaces').description('manage workspaces without the HTTP API');
   workspaces
     .command('create')
@@ -206,17 +226,14 @@ export function buildProgram(): Command {
     .action(async (opts: { json?: boolean }) =>
       withServices(async (app) => {
         const service = app.get(WorkspacesService);
-        const rows = [];
-        let cursor: string | undefined;
-        do {
-          const page = await service.list(LIST_LIMIT, cursor);
-          rows.push(...page.items.map((w) => service.toDto(w)));
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor);
+        const rows = (await listAll((cursor) => service.list(LIST_LIMIT, cursor))).map((w) => service.toDto(w));
         print(!!opts.json, rows, table(rows as unknown as Record<string, unknown>[], ['id', 'name', 'plan', 'rateLimitPerMinute', 'createdAt']));
       }),
     );
+}
 
+/** `plugins verify`. */
+function addPluginCommands(program: Command): void {
   const plugins = program.command('plugins').description('check executor plugins');
   plugins
     .command('verify')
@@ -244,7 +261,6 @@ export function buildProgram(): Command {
       // The plugin's code ran in this process: a timer or socket it left open must not keep the command alive.
       if (require.main?.filename === module.filename || require.main?.filename.endsWith('tensorify-server.js')) setTimeout(() => process.exit(), 2_000).unref();
     });
-  return program;
 }
 
 export async function runCli(argv: string[]): Promise<number> {
