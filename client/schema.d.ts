@@ -847,15 +847,15 @@ export interface components {
             /** @example greeting */
             target: string;
             /**
-             * @description Output handle; defaults to the type's single output (an `if` names `true` or `false`)
+             * @description Output handle; absent or null means the type's single output (an `if` names `true` or `false`)
              * @example true
              */
-            sourceHandle?: string;
+            sourceHandle?: string | null;
             /**
-             * @description Input handle; defaults to the type's single input
+             * @description Input handle; absent or null means the type's single input
              * @example model
              */
-            targetHandle?: string;
+            targetHandle?: string | null;
         };
         WorkflowBodyDto: {
             /**

@@ -1,13 +1,22 @@
 import { ArgumentMetadata, Injectable, ValidationError as ClassValidatorError, ValidationPipe } from '@nestjs/common';
 import { ValidationError } from './errors';
 
+/** class-validator's checks of a value's JSON type; when one fails, the others (a length, a range…) say nothing useful. */
+const TYPE_CHECKS = new Set(['isString', 'isObject', 'isNumber', 'isInt', 'isBoolean', 'isArray', 'isObjectList', 'nestedValidation']);
+
+/** The messages of one field: only its type's, when the value is of the wrong type (`must be a string`, not `must be shorter than…`). */
+function messagesOf(constraints: Record<string, string>): string[] {
+  const wrongType = Object.entries(constraints).filter(([check]) => TYPE_CHECKS.has(check));
+  return (wrongType.length > 0 ? wrongType : Object.entries(constraints)).map(([, message]) => message);
+}
+
 function flatten(errors: ClassValidatorError[], parent = ''): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
   const stack = errors.map((error) => ({ error, parent }));
   while (stack.length > 0) {
     const { error, parent: prefix } = stack.pop()!;
     const path = prefix ? `${prefix}.${error.property}` : error.property;
-    if (error.constraints) fields[path] = Object.values(error.constraints);
+    if (error.constraints) fields[path] = messagesOf(error.constraints);
     for (const child of error.children ?? []) stack.push({ error: child, parent: path });
   }
   return fields;

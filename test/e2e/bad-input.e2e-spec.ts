@@ -146,9 +146,34 @@ describe('Bad input', () => {
       ['settings is an array', { ...valid, nodes: [{ id: 'trigger', type: 'manual', settings: [] }] }, 'nodes.0.settings'],
       ['an edge source is missing', { ...valid, edges: [{ target: 'n0' }] }, 'edges.0.source'],
       ['description is a number', { ...valid, description: 7 }, 'description'],
+      ['a node is an empty array', { ...valid, nodes: [[]] }, 'nodes'],
+      ['a node is an array of objects', { ...valid, nodes: [valid.nodes[0], [{}]] }, 'nodes'],
+      ['an edge is an empty array', { ...valid, edges: [[]] }, 'edges'],
+      ['a node position is null', { ...valid, nodes: [{ id: 'trigger', type: 'manual', position: null }] }, 'nodes.0.position'],
+      ['an edge id is null', { ...valid, edges: [{ ...valid.edges[0], id: null }] }, 'edges.0.id'],
     ])('refuses a body where %s with 400 VALIDATION_ERROR naming the field', async (_label, body, field) => {
       const res = await expectRefused(postJson(body), 400, 'VALIDATION_ERROR');
       expect(Object.keys(res.body.error.details.fields)).toContain(field);
+    });
+
+    it('names the index and the kind of a node or edge that is not an object, on create, replace and validate', async () => {
+      const id = (await t.http.post('/v1/workflows').set('Authorization', auth).send(valid).expect(201)).body.id as string;
+      const sends = [
+        (body: object) => t.http.post('/v1/workflows').set('Authorization', auth).send(body),
+        (body: object) => t.http.put(`/v1/workflows/${id}`).set('Authorization', auth).send(body),
+        (body: object) => t.http.post('/v1/workflows/validate').set('Authorization', auth).send(body),
+      ];
+      for (const send of sends) {
+        const node = await expectRefused(() => send({ ...valid, nodes: [valid.nodes[0], []] }), 400, 'VALIDATION_ERROR');
+        expect(node.body.error.details.fields.nodes).toEqual(['nodes[1] must be an object, not an array']);
+        const edge = await expectRefused(() => send({ ...valid, edges: [[]] }), 400, 'VALIDATION_ERROR');
+        expect(edge.body.error.details.fields.edges).toEqual(['edges[0] must be an object, not an array']);
+      }
+    });
+
+    it('gives only the type of a field of the wrong type, not the checks of its length', async () => {
+      const res = await expectRefused(postJson({ ...valid, nodes: [{ id: 1, type: 'manual' }] }), 400, 'VALIDATION_ERROR');
+      expect(res.body.error.details.fields['nodes.0.id']).toEqual(['id must be a string']);
     });
 
     it('names every missing required field at once', async () => {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsArray, IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsObjectListOf, IsOmittable } from '../../common/body-shape.validators';
 import { IsDisplayName } from '../../common/text.validators';
 
 const HELLO_NODES = [
@@ -35,24 +35,24 @@ export class WorkflowNodeDto {
     type: Object,
     example: { value: { message: 'Hello, {{ trigger.name }}!' } },
   })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   settings?: Record<string, unknown>;
 
   @ApiPropertyOptional({ description: 'Kept verbatim for editors', type: Object, example: { x: 240, y: 0 } })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   position?: Record<string, unknown>;
 
   @ApiPropertyOptional({ description: 'Kept verbatim for editors', type: Object })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   ui?: Record<string, unknown>;
 }
 
 export class WorkflowEdgeDto {
   @ApiPropertyOptional({ example: 'e1' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(200)
   id?: string;
@@ -67,30 +67,31 @@ export class WorkflowEdgeDto {
   @MaxLength(200)
   target!: string;
 
-  @ApiPropertyOptional({ description: "Output handle; defaults to the type's single output (an `if` names `true` or `false`)", example: 'true' })
+  @ApiPropertyOptional({
+    description: "Output handle; absent or null means the type's single output (an `if` names `true` or `false`)",
+    example: 'true',
+    type: String,
+    nullable: true,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(100)
-  sourceHandle?: string;
+  sourceHandle?: string | null;
 
-  @ApiPropertyOptional({ description: "Input handle; defaults to the type's single input", example: 'model' })
+  @ApiPropertyOptional({ description: "Input handle; absent or null means the type's single input", example: 'model', type: String, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(100)
-  targetHandle?: string;
+  targetHandle?: string | null;
 }
 
 export class WorkflowGraphDto {
   @ApiProperty({ type: [WorkflowNodeDto], example: HELLO_NODES })
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => WorkflowNodeDto)
+  @IsObjectListOf(() => WorkflowNodeDto)
   nodes!: WorkflowNodeDto[];
 
   @ApiProperty({ type: [WorkflowEdgeDto], example: HELLO_EDGES })
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => WorkflowEdgeDto)
+  @IsObjectListOf(() => WorkflowEdgeDto)
   edges!: WorkflowEdgeDto[];
 }
 
