@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { authContextOf } from './auth/auth-context';
+import { clientErrorHandler, frameworkErrorHandler, refuseClimbingPaths } from './common/edge-refusals';
 import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, maskSecrets, PinoNestLogger } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
@@ -79,6 +80,8 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 2048 },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler(rootLogger),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: new PinoNestLogger(rootLogger),
@@ -92,6 +95,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
     done();
   });
   logRequests(fastify, rootLogger);
+  refuseClimbingPaths(fastify);
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
 
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {
