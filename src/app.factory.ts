@@ -4,7 +4,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, AppModuleOptions } from './app.module';
+import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import { authContextOf } from './auth/auth-context';
+import { authenticateBeforeTheBody } from './auth/request-authentication.hook';
+import { WorkspaceRateLimiter } from './auth/workspace-rate.limiter';
 import { clientErrorHandler, frameworkErrorHandler, refuseClimbingPaths } from './common/edge-refusals';
 import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, maskSecrets, PinoNestLogger } from './common/logging';
@@ -96,6 +99,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   });
   logRequests(fastify, rootLogger);
   refuseClimbingPaths(fastify);
+  authenticateBeforeTheBody(fastify, app.get(ApiKeyAuthenticator), app.get(WorkspaceRateLimiter));
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
 
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {

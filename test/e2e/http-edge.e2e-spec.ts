@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { useTestApp } from '../support/test-app';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServerProcess } from '../support/server-process';
+import { TEST_ADMIN_KEY, useTestApp } from '../support/test-app';
 
 /** What came back on a raw connection: status line, headers (lower-cased names) and body. */
 interface RawResponse {
@@ -89,7 +93,11 @@ describe('The HTTP edge: every reply the process writes is the envelope', () => 
     });
 
     it('a body shorter than its Content-Length, the client then done sending', async () => {
-      const bytes = request('POST /v1/workflows HTTP/1.1', ['Content-Type: application/json', 'Content-Length: 100'], body);
+      const bytes = request(
+        'POST /v1/workflows HTTP/1.1',
+        [`Authorization: ${t.bearer(t.adminKey)}`, 'Content-Type: application/json', 'Content-Length: 100'],
+        body,
+      );
       expectEnvelope(await sendRaw(port, bytes, { halfClose: true }), 400, 'BAD_REQUEST');
     });
   });
@@ -111,5 +119,35 @@ describe('The HTTP edge: every reply the process writes is the envelope', () => 
   it('the server still answers on a fresh connection afterwards', async () => {
     const res = await sendRaw(port, request('GET /health HTTP/1.1', ['Connection: close']));
     expect(res.status).toBe(200);
+  });
+});
+
+describe('A client that hangs up in the middle of its body', () => {
+  it('is logged as such, not as an error of the server, and counts no 5xx', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tensorify-hangup-'));
+    const server = await startServerProcess({ TENSORIFY_DATA_DIR: dataDir, TENSORIFY_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY, TENSORIFY_LOG_LEVEL: 'debug' });
+    try {
+      const { port } = new URL(server.baseUrl);
+      const auth = `Authorization: Bearer ${TEST_ADMIN_KEY}`;
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise<void>((done) => socket.once('connect', done));
+      socket.write(request('POST /v1/workflows HTTP/1.1', [auth, 'Content-Type: application/json', 'Content-Length: 1000'], '{"name":"half'));
+      // A whole request on another connection, through the same authentication, before hanging up.
+      expect((await fetch(`${server.baseUrl}/v1/me`, { headers: { Authorization: `Bearer ${TEST_ADMIN_KEY}` } })).status).toBe(200);
+      socket.destroy();
+      expect((await fetch(`${server.baseUrl}/v1/me`, { headers: { Authorization: `Bearer ${TEST_ADMIN_KEY}` } })).status).toBe(200);
+      const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      expect(metrics.split('\n').filter((line) => line.startsWith('tensorify_http_requests_total') && /status="5/.test(line))).toEqual([]);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    const lines = server
+      .stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((line) => line.level >= 50 || /Database unavailable/.test(line.msg))).toEqual([]);
+    expect(lines.filter((line) => line.msg === 'client closed the connection')).toEqual([expect.objectContaining({ level: 20 })]);
   });
 });
