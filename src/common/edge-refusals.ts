@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { toErrorResponse } from './error-envelope';
-import { BadRequestError, ErrorCode, HeadersTooLargeError, NotFoundError } from './errors';
+import { BadRequestError, ErrorCode, HeadersTooLargeError, NotFoundError, RequestTimeoutError } from './errors';
 import { newRequestId, REQUEST_ID_HEADER } from './request-id';
 
 /**
@@ -18,7 +18,7 @@ const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 function refusalOf(error: NodeJS.ErrnoException & { reason?: string }): Error {
   if (error.code === 'HPE_HEADER_OVERFLOW') return new HeadersTooLargeError('Request headers exceed the size limit of this server');
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new BadRequestError(ErrorCode.BAD_REQUEST, 'The request was not received in time');
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new RequestTimeoutError('The request was not received in time');
   const reason = error.reason ?? error.message;
   return new BadRequestError(ErrorCode.BAD_REQUEST, `Malformed HTTP request: ${reason.replace(/^Parse Error: /, '')}`);
 }

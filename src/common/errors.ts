@@ -20,6 +20,7 @@ export const ErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   RATE_LIMITED: 'RATE_LIMITED',
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   EXECUTOR_UNAVAILABLE: 'EXECUTOR_UNAVAILABLE',
   NOT_READY: 'NOT_READY',
@@ -94,6 +95,13 @@ export class UnsupportedMediaTypeError extends DomainError {
   readonly status = 415;
   constructor(message: string) {
     super(ErrorCode.UNSUPPORTED_MEDIA_TYPE, message);
+  }
+}
+
+export class RequestTimeoutError extends DomainError {
+  readonly status = 408;
+  constructor(message: string) {
+    super(ErrorCode.REQUEST_TIMEOUT, message);
   }
 }
 
