@@ -4,7 +4,11 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, AppModuleOptions } from './app.module';
+import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import { authContextOf } from './auth/auth-context';
+import { authenticateBeforeTheBody } from './auth/request-authentication.hook';
+import { WorkspaceRateLimiter } from './auth/workspace-rate.limiter';
+import { clientErrorHandler, frameworkErrorHandler, refuseClimbingPaths } from './common/edge-refusals';
 import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, maskSecrets, PinoNestLogger } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
@@ -79,6 +83,8 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 2048 },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler(rootLogger),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: new PinoNestLogger(rootLogger),
@@ -92,6 +98,8 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
     done();
   });
   logRequests(fastify, rootLogger);
+  refuseClimbingPaths(fastify);
+  authenticateBeforeTheBody(fastify, app.get(ApiKeyAuthenticator), app.get(WorkspaceRateLimiter));
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
 
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {

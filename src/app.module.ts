@@ -1,9 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiKeysModule } from './api-keys/api-keys.module';
-import { ApiKeyAuthGuard } from './auth/api-key-auth.guard';
 import { AuthModule } from './auth/auth.module';
-import { PlanThrottlerGuard } from './auth/plan-throttler.guard';
 import { ScopesGuard } from './auth/scopes.guard';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { Clock, systemClock } from './common/clock';
@@ -44,14 +42,12 @@ export function coreImports({ config, clock = systemClock, databaseRetryAttempts
 
 @Module({})
 export class AppModule {
-  /** Guards run in this order: API key (and per-IP failure limit) → plan rate limit → scope. */
+  /** API key (and per-IP failure limit) → plan rate limit, before the body (AuthModule's onRequest hook) → scope (the one guard). */
   static forRoot(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, ExecutorsModule, SystemModule, MetricsModule],
       providers: [
-        { provide: APP_GUARD, useExisting: ApiKeyAuthGuard },
-        { provide: APP_GUARD, useExisting: PlanThrottlerGuard },
         { provide: APP_GUARD, useExisting: ScopesGuard },
         { provide: APP_PIPE, useClass: ApiValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

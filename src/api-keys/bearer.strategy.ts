@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-http-bearer';
 import { ApiKeysService } from './api-keys.service';
-import { BEARER_STRATEGY } from '../auth/api-key-auth.guard';
+import { BEARER_STRATEGY } from '../auth/api-key.authenticator';
 import { AuthContext } from '../auth/auth-context';
 
 /** Passport's Bearer strategy, resolving `Authorization: Bearer tfy_…` to the caller's AuthContext. */

@@ -8,8 +8,23 @@ export const IS_PUBLIC = 'tensorify:isPublic';
 export const REQUIRED_SCOPE = 'tensorify:requiredScope';
 export const ANY_SCOPE = 'any';
 
-/** The route needs no API key (health, docs); the document says so with an empty `security`. */
-export const Public = () => applyDecorators(SetMetadata(IS_PUBLIC, true), SetMetadata(DECORATORS.API_SECURITY, []));
+/**
+ * The route needs no API key (health, docs); the document says so with an empty `security`. On a
+ * class, each of its methods is marked too: the key is checked before Nest's guard chain, where
+ * only the handler Fastify runs is known, not its controller (authenticateBeforeTheBody).
+ */
+export function Public(): MethodDecorator & ClassDecorator {
+  const mark = applyDecorators(SetMetadata(IS_PUBLIC, true), SetMetadata(DECORATORS.API_SECURITY, []));
+  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
+    if (descriptor) return mark(target, key, descriptor);
+    mark(target);
+    const prototype = (target as { prototype: Record<string, unknown> }).prototype;
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const method = prototype[name];
+      if (name !== 'constructor' && typeof method === 'function') Reflect.defineMetadata(IS_PUBLIC, true, method);
+    }
+  };
+}
 
 /**
  * Every authenticated route says which scope it needs (or `ANY_SCOPE`): the scopes guard refuses

@@ -1,20 +1,21 @@
 import { Module } from '@nestjs/common';
 import { PlansModule } from '../plans/plans.module';
-import { ApiKeyAuthGuard } from './api-key-auth.guard';
+import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { MeController } from './me.controller';
-import { PlanThrottlerGuard } from './plan-throttler.guard';
 import { ScopesGuard } from './scopes.guard';
+import { WorkspaceRateLimiter } from './workspace-rate.limiter';
 
 /**
- * Who is calling and what a route lets them do: the three guards every request passes, in this
- * order — API key (and the per-IP limit on failed attempts), the workspace's plan rate limit, the
- * route's scope — and `GET /v1/me`. The keys themselves live in ApiKeysModule, whose Bearer
- * strategy the key guard runs.
+ * Who is calling and what a route lets them do, in this order: before the body is read
+ * (authenticateBeforeTheBody, Fastify's onRequest), the API key (and the per-IP limit on failed
+ * attempts) and the workspace's plan rate limit; then, in Nest's guard chain, the route's scope.
+ * Also `GET /v1/me`. The keys themselves live in ApiKeysModule, whose Bearer strategy the
+ * authenticator runs.
  */
 @Module({
   imports: [PlansModule],
   controllers: [MeController],
-  providers: [ApiKeyAuthGuard, PlanThrottlerGuard, ScopesGuard],
-  exports: [ApiKeyAuthGuard, PlanThrottlerGuard, ScopesGuard],
+  providers: [ApiKeyAuthenticator, WorkspaceRateLimiter, ScopesGuard],
+  exports: [ApiKeyAuthenticator, WorkspaceRateLimiter, ScopesGuard],
 })
 export class AuthModule {}

@@ -18,6 +18,11 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   reply.headers(headers).status(status).send(body);
 }
 
+/** The client hung up (mid-body, say): there is no one to answer, and nothing failed on this side. */
+function clientWentAway(request: FastifyRequest): boolean {
+  return request.raw.readableAborted || request.raw.socket?.destroyed === true;
+}
+
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger(AllExceptionsFilter.name);
@@ -27,6 +32,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
+    if (clientWentAway(request)) {
+      this.logger.debug({ requestId: request.id, err: exception }, 'client closed the connection');
+      return;
+    }
     let error = this.explainBodyRejection(exception);
     if (isDatabaseUnavailable(exception)) {
       this.logger.error({ err: exception, requestId: request.id }, 'Database unavailable');

@@ -3,6 +3,7 @@
  * (`AllExceptionsFilter`) maps each to its status and to the error envelope of api.md.
  */
 export const ErrorCode = {
+  BAD_REQUEST: 'BAD_REQUEST',
   VALIDATION_ERROR: 'VALIDATION_ERROR',
   INVALID_WORKFLOW: 'INVALID_WORKFLOW',
   INVALID_JSON: 'INVALID_JSON',
@@ -18,6 +19,8 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   RATE_LIMITED: 'RATE_LIMITED',
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   EXECUTOR_UNAVAILABLE: 'EXECUTOR_UNAVAILABLE',
   NOT_READY: 'NOT_READY',
@@ -92,6 +95,20 @@ export class UnsupportedMediaTypeError extends DomainError {
   readonly status = 415;
   constructor(message: string) {
     super(ErrorCode.UNSUPPORTED_MEDIA_TYPE, message);
+  }
+}
+
+export class RequestTimeoutError extends DomainError {
+  readonly status = 408;
+  constructor(message: string) {
+    super(ErrorCode.REQUEST_TIMEOUT, message);
+  }
+}
+
+export class HeadersTooLargeError extends DomainError {
+  readonly status = 431;
+  constructor(message: string) {
+    super(ErrorCode.HEADERS_TOO_LARGE, message);
   }
 }
 

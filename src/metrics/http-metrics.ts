@@ -17,9 +17,9 @@ export function methodLabel(method: string): string {
 }
 
 /**
- * Which limiter refused a 429 response. The plan limiter (`PlanThrottlerGuard`) sets its
+ * Which limiter refused a 429 response. The plan limiter (`WorkspaceRateLimiter`) sets its
  * `RateLimit-Policy: "workspace";…` header before refusing; the per-IP limiter of failed
- * authentications (`ApiKeyAuthGuard`) runs first and refuses with `details.scope: "client-ip"`
+ * authentications (`ApiKeyAuthenticator`) runs first and refuses with `details.scope: "client-ip"`
  * and no policy header. Null when the response is not a `RATE_LIMITED` error envelope.
  */
 export function rateLimiterOf(reply: FastifyReply, payload: unknown): string | null {

@@ -81,7 +81,7 @@ export interface RedisRateLimitStorageOptions {
  * Redis trouble never hangs or fails a request: while the connection is down an operation is
  * refused at once (the shared connection would otherwise queue it until Redis is back), and one
  * that gets no answer is abandoned after `commandTimeoutMs` (500 ms). Either way it rejects, and
- * the callers fail open: PlanThrottlerGuard lets the request through uncounted and without
+ * the callers fail open: WorkspaceRateLimiter lets the request through uncounted and without
  * rate-limit headers, logging a warning once per outage; the auth-failure limit is skipped.
  */
 export class RedisRateLimitStorage implements RateLimitStorage {

@@ -128,6 +128,35 @@ describe('Authentication and API keys', () => {
     });
   });
 
+  describe('before the body', () => {
+    const bodies: [string, string, string][] = [
+      ['malformed JSON', 'application/json', '{"name":'],
+      ['a body over the size limit', 'application/json', `{"name":"${'x'.repeat(1_100_000)}"}`],
+      ['a body that is not JSON', 'text/plain', 'hello'],
+      ['a key sent in the body', 'application/json', JSON.stringify({ ...HELLO_WORKFLOW, access_token: TEST_ADMIN_KEY })],
+    ];
+    it.each(bodies)('answers 401 UNAUTHORIZED without a key, whatever the body: %s', async (_case, contentType, body) => {
+      for (const path of ['/v1/workflows', '/v1/workflows/validate', '/v1/api-keys']) {
+        expectUnauthorized(await t.http.post(path).set('Content-Type', contentType).send(body));
+      }
+    });
+
+    it('answers 401 UNAUTHORIZED with an unknown key before looking at the body', async () => {
+      expectUnauthorized(
+        await t.http
+          .post('/v1/workflows')
+          .set('Authorization', `Bearer tfy_${'Z'.repeat(43)}`)
+          .set('Content-Type', 'application/json')
+          .send('{"name":'),
+      );
+    });
+
+    it('reads the body once the key is valid', async () => {
+      const res = await t.http.post('/v1/workflows').set('Authorization', `Bearer ${TEST_ADMIN_KEY}`).set('Content-Type', 'application/json').send('{"name":');
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 400, code: 'INVALID_JSON' });
+    });
+  });
+
   describe('POST /v1/api-keys', () => {
     it('creates a key: 201 with a tfy_ secret of 32+ base62 characters, shown with its prefix', async () => {
       const res = await createKey({ name: 'CI pipeline', scopes: ['workflows:read', 'executions:run'] }).expect(201);

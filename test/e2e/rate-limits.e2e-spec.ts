@@ -143,6 +143,29 @@ describe('Rate limits per workspace plan', () => {
     expectRateLimitHeaders(await me(other.key).expect(200), 60, 59, 60);
   });
 
+  describe('requests whose body is refused', () => {
+    const post = (key: string, path: string) => t.http.post(path).set('Authorization', t.bearer(key)).set('Content-Type', 'application/json');
+
+    it.each([
+      ['malformed JSON', '/v1/workflows', '{"name":', 400, 'INVALID_JSON'],
+      ['a body that fails validation', '/v1/workflows', '{"name":""}', 400, 'VALIDATION_ERROR'],
+      ['a body over the size limit', '/v1/workflows/validate', `{"name":"${'x'.repeat(1_100_000)}"}`, 413, 'PAYLOAD_TOO_LARGE'],
+    ])('count like any other, with the rate-limit headers on the refusal: %s', async (_name, path, body, status, code) => {
+      const { key } = await workspaceKey('free');
+      const refused = await post(key, path).send(body);
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status, code });
+      expectRateLimitHeaders(refused, 60, 59, 60);
+      expectRateLimitHeaders(await me(key).expect(200), 60, 58, 60);
+    });
+
+    it('are refused with 429 once the limit is reached, before the body is looked at', async () => {
+      const { key } = await workspaceKey('free');
+      for (let i = 0; i < 60; i++) await post(key, '/v1/workflows').send('{"name":').expect(400);
+      const res = await post(key, '/v1/workflows').send('{"name":');
+      expectRateLimited(res);
+    });
+  });
+
   describe('public routes', () => {
     it('carry no rate-limit headers', async () => {
       const { key } = await workspaceKey('free');

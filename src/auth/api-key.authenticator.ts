@@ -1,13 +1,11 @@
-import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
-import type { FastifyRequest } from 'fastify';
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import passport from 'passport';
 import { RateLimitedError, UnauthorizedError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
 import { AuthContext } from './auth-context';
-import { routePolicy } from './route-policy';
 
 /** The name of the Passport strategy that turns a Bearer key into the caller's AuthContext (src/api-keys). */
 export const BEARER_STRATEGY = 'bearer';
@@ -15,32 +13,29 @@ export const BEARER_STRATEGY = 'bearer';
 const FAILURE_WINDOW_MS = 60_000;
 
 /**
- * Global guard: every route needs a valid API key unless marked `@Public()`. Failed
+ * Resolves the request's API key to the caller's AuthContext (set as `request.user`), from the
+ * `Authorization` header alone, before the body is read (authenticateBeforeTheBody). Failed
  * authentications are counted per client IP; past `authFailuresPerMinute` the IP gets 429 until
  * the window ends, without its keys being checked at all, so keys cannot be guessed at speed.
  */
 @Injectable()
-export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
+export class ApiKeyAuthenticator {
   constructor(
-    private readonly reflector: Reflector,
     @Inject(RATE_LIMIT_STORAGE) private readonly counters: RateLimitStorage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    super();
-  }
+  ) {}
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (routePolicy(this.reflector, context).isPublic) return true;
-    const req = context.switchToHttp().getRequest<FastifyRequest>();
-    const failuresKey = `auth-failures:${req.ip ?? 'unknown'}`;
+  async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<AuthContext> {
+    const failuresKey = `auth-failures:${request.ip ?? 'unknown'}`;
     const failures = await this.counters.peek(failuresKey).catch(() => null);
     if (failures?.isBlocked) throw this.tooManyFailures(failures.timeToBlockExpire);
     try {
-      const query = req.query as { access_token?: unknown } | undefined;
-      if (query?.access_token !== undefined || (req.body as { access_token?: unknown } | undefined)?.access_token !== undefined) {
+      if ((request.query as { access_token?: unknown } | undefined)?.access_token !== undefined) {
         throw new UnauthorizedError('Send the API key in the Authorization header, never in the URL or the body');
       }
-      return (await super.canActivate(context)) as boolean;
+      const auth = await this.runBearerStrategy(request, reply);
+      (request as { user?: AuthContext }).user = auth;
+      return auth;
     } catch (error) {
       if (!(error instanceof UnauthorizedError)) throw error;
       const record = await this.counters.increment(failuresKey, FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures').catch(() => null);
@@ -49,12 +44,21 @@ export class ApiKeyAuthGuard extends AuthGuard(BEARER_STRATEGY) {
     }
   }
 
-  override handleRequest<T = AuthContext>(error: Error | null, auth: T | false): T {
-    if (error) throw error;
-    if (!auth) {
-      throw new UnauthorizedError('Missing or malformed Authorization header: send "Authorization: Bearer tfy_…"');
-    }
-    return auth;
+  /** Passport's Bearer strategy (BearerStrategy, in src/api-keys); the body is not read yet, so only the header counts. */
+  private runBearerStrategy(request: FastifyRequest, reply: FastifyReply): Promise<AuthContext> {
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | null | undefined, auth: AuthContext | false) => {
+        if (error) reject(error);
+        else if (!auth) reject(new UnauthorizedError('Missing or malformed Authorization header: send "Authorization: Bearer tfy_…"'));
+        else resolve(auth);
+      };
+      const middleware = passport.authenticate(BEARER_STRATEGY, { session: false }, done) as (
+        req: unknown,
+        res: unknown,
+        next: (error?: unknown) => void,
+      ) => void;
+      middleware(request, reply, (error) => done(error as Error | undefined, false));
+    });
   }
 
   private tooManyFailures(retryAfterSeconds: number): RateLimitedError {

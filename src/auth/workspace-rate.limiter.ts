@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { RateLimitedError } from '../common/errors';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { rateLimitPerMinute } from '../plans/plans';
+import { RATE_LIMIT_WINDOW_SECONDS, setRateLimitHeaders, WORKSPACE_THROTTLER } from '../plans/rate-limit-headers';
+import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
+import type { AuthContext } from './auth-context';
+
+const WINDOW_MS = RATE_LIMIT_WINDOW_SECONDS * 1000;
+
+/**
+ * Counts every authenticated request against its workspace's plan (free 60, pro 300 per minute,
+ * enterprise its own), across all keys of the workspace, before its body is read
+ * (authenticateBeforeTheBody), so a request counts whatever its body turns out to be. Sets the
+ * rate-limit headers on every authenticated response and refuses with 429 `RATE_LIMITED` and
+ * `Retry-After` past the limit. Public routes are not counted; failed authentications are limited
+ * per IP by ApiKeyAuthenticator. If the counter store fails (Redis down or not answering in time),
+ * the request is let through uncounted and without rate-limit headers (fail open), and a warning
+ * is logged once per outage: an outage of the store must not take the API down.
+ */
+@Injectable()
+export class WorkspaceRateLimiter {
+  private readonly log = new Logger(WorkspaceRateLimiter.name);
+  /** Set while the counter store fails, so that an outage is logged once, not once per request. */
+  private storeFailing = false;
+
+  constructor(
+    @Inject(RATE_LIMIT_STORAGE) private readonly storage: RateLimitStorage,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async count({ workspace }: AuthContext, reply: FastifyReply): Promise<void> {
+    const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
+    let record;
+    try {
+      record = await this.storage.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, WINDOW_MS, limit, 0, WORKSPACE_THROTTLER);
+    } catch (error) {
+      if (!this.storeFailing) this.log.warn({ err: error }, 'Rate-limit store failed; letting requests through uncounted until it is back');
+      this.storeFailing = true;
+      return;
+    }
+    if (this.storeFailing) this.log.log('Rate-limit store is back; counting requests again');
+    this.storeFailing = false;
+    const resetSeconds = record.isBlocked ? record.timeToBlockExpire : record.timeToExpire;
+    setRateLimitHeaders(reply, WORKSPACE_THROTTLER, limit, Math.max(0, limit - record.totalHits), resetSeconds);
+    if (record.isBlocked) {
+      throw new RateLimitedError(`Rate limit of ${limit} requests per minute reached for workspace ${workspace.id}; retry in ${resetSeconds} s`, resetSeconds, {
+        limit,
+        windowSeconds: RATE_LIMIT_WINDOW_SECONDS,
+        plan: workspace.plan,
+      });
+    }
+  }
+}
