@@ -32,6 +32,14 @@ function fromHttpException(exception: HttpException): { status: number; code: Er
   return { status, code: STATUS_CODES[status] ?? ErrorCode.VALIDATION_ERROR, message };
 }
 
+/** Fastify's own errors (`FST_ERR_…`) carry the 4xx status they mean; the code is ours. */
+function fromFastifyClientError(error: unknown): { status: number; code: ErrorCode; message: string } | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, statusCode } = error as Error & { code?: unknown; statusCode?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return undefined;
+  return { status: statusCode, code: statusCode === 400 ? ErrorCode.BAD_REQUEST : (STATUS_CODES[statusCode] ?? ErrorCode.BAD_REQUEST), message: error.message };
+}
+
 /**
  * The single mapping from anything thrown to the error envelope of api.md. Unknown errors become
  * a 500 whose message says nothing internal; `isInternal` tells the caller to log the stack.
@@ -46,6 +54,8 @@ export function toErrorResponse(error: unknown, requestId: string): ErrorRespons
     ({ status, code, message, details, headers } = error);
   } else if (error instanceof HttpException) {
     ({ status, code, message } = fromHttpException(error));
+  } else if (fromFastifyClientError(error)) {
+    ({ status, code, message } = fromFastifyClientError(error)!);
   } else {
     status = HttpStatus.INTERNAL_SERVER_ERROR;
     code = ErrorCode.INTERNAL_ERROR;
