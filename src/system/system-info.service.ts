@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { cpu, graphics, osInfo, type Systeminformation } from 'systeminformation';
@@ -43,13 +43,18 @@ const MIB = 1024 * 1024;
  * `os` module instead (and logged), so the answer does not depend on how busy the machine is.
  */
 @Injectable()
-export class SystemInfoService implements OnModuleInit {
+export class SystemInfoService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SystemInfoService.name);
   private facts?: Promise<StaticFacts>;
 
   onModuleInit(): void {
     // A failure is logged (and retried by the next request) in staticFacts: here it must not become an unhandled rejection, which ends the process.
     this.staticFacts().catch(() => undefined);
+  }
+
+  /** A stop right after the start waits for the gathering (at most its timeout): nothing of it runs on after the app is closed. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.facts?.catch(() => undefined);
   }
 
   async get(): Promise<SystemFacts> {
@@ -72,17 +77,26 @@ export class SystemInfoService implements OnModuleInit {
 /** Told which systeminformation call Node's answer stood in for, and why. */
 export type OnFallback = (what: string, error: Error) => void;
 
+/** Where the static facts come from: systeminformation, unless a test hands in its own. */
+export interface FactSources {
+  osInfo: () => Promise<Systeminformation.OsData>;
+  cpu: () => Promise<Systeminformation.CpuData>;
+  graphics: () => Promise<Pick<Systeminformation.GraphicsData, 'controllers'>>;
+}
+
+const SYSTEMINFORMATION: FactSources = { osInfo, cpu, graphics };
+
 /** The host's static facts; never rejects (see SystemInfoService). */
-export async function gatherStaticFacts(onFallback: OnFallback, timeoutMs = GATHER_TIMEOUT_MS): Promise<StaticFacts> {
+export async function gatherStaticFacts(onFallback: OnFallback, timeoutMs = GATHER_TIMEOUT_MS, sources: FactSources = SYSTEMINFORMATION): Promise<StaticFacts> {
   const factOr = <T>(what: string, gather: () => Promise<T>, fallback: () => T): Promise<T> =>
     withTimeout(gather(), timeoutMs, `no answer within ${timeoutMs} ms`).catch((error: Error) => {
       onFallback(what, error);
       return fallback();
     });
   const [system, processor, display, python] = await Promise.all([
-    factOr('osInfo', osInfo, nodeOsInfo),
-    factOr('cpu', cpu, nodeCpu),
-    factOr<Pick<Systeminformation.GraphicsData, 'controllers'>>('graphics', graphics, () => ({ controllers: [] })),
+    factOr('osInfo', sources.osInfo, nodeOsInfo),
+    factOr('cpu', sources.cpu, nodeCpu),
+    factOr('graphics', sources.graphics, () => ({ controllers: [] })),
     pythonVersion('python3'),
   ]);
   return {
