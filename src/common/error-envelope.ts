@@ -54,12 +54,12 @@ export function toErrorResponse(error: unknown, requestId: string): ErrorRespons
     ({ status, code, message, details, headers } = error);
   } else if (error instanceof HttpException) {
     ({ status, code, message } = fromHttpException(error));
-  } else if (fromFastifyClientError(error)) {
-    ({ status, code, message } = fromFastifyClientError(error)!);
   } else {
-    status = HttpStatus.INTERNAL_SERVER_ERROR;
-    code = ErrorCode.INTERNAL_ERROR;
-    message = `Internal server error; quote request id ${requestId} when reporting it`;
+    ({ status, code, message } = fromFastifyClientError(error) ?? {
+      status: HttpStatus.INTERNAL_SERVER_ERROR,
+      code: ErrorCode.INTERNAL_ERROR,
+      message: `Internal server error; quote request id ${requestId} when reporting it`,
+    });
   }
   const body: ErrorEnvelope = { error: { code, message, ...(details ? { details } : {}), requestId } };
   return { status, body, headers, isInternal: status >= 500 && !(error instanceof DomainError) };

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { type Clock, systemClock } from '../common/clock';
 import { PACKAGE_ROOT } from '../common/package-info';
 import type { AppConfig } from '../config/config';
-import { errorMessage, formatDuration, loadExecutorPlugins, type LoadedPlugin, TimeoutError, withTimeout } from './plugin-loader';
+import { TimeoutError, withTimeout } from '../common/timeout';
+import { errorMessage, formatDuration, loadExecutorPlugins, type LoadedPlugin } from './plugin-loader';
 
 /** A plugin that loaded: its executor is ready to run jobs. */
 export type LoadedExecutor = LoadedPlugin & { id: string; executor: Executor };

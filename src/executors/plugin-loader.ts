@@ -73,7 +73,6 @@ const manifestSchema = {
 const checkManifest = new Ajv({ allErrors: true }).compile<PluginManifest>(manifestSchema);
 
 // The server's one timeout helper (common/timeout.ts), still importable from here by the other executor modules.
-export { TimeoutError, withTimeout };
 
 /** `10 s`, `250 ms`: a duration as an operator reads it. */
 export function formatDuration(ms: number): string {

@@ -1,7 +1,8 @@
 import { createTestContext, testJob, type Executor, type ExecutorCapabilities, type ExecutorDefinition, type PluginLogger } from '@tensorify/executor-sdk';
 import { mkdir } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { CREATE_TIMEOUT_MS, createExecutor, errorMessage, formatDuration, TimeoutError, withTimeout } from '../../plugin-loader';
+import { TimeoutError, withTimeout } from '../../../common/timeout';
+import { CREATE_TIMEOUT_MS, createExecutor, errorMessage, formatDuration } from '../../plugin-loader';
 import type { Add } from '../checks';
 import { HELLO_INPUTS, HELLO_OUTPUT, helloProgram } from '../hello-program';
 import { CAPABILITIES_TIMEOUT_MS, CLOSE_TIMEOUT_MS, RUN_TIMEOUT_MS, type VerifyOptions } from '../verify-options';
