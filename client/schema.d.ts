@@ -1151,6 +1151,24 @@ export interface components {
              */
             status: "queued" | "running";
         };
+        ExecutionTriggerDto: {
+            /**
+             * @description `api`: a request to `POST /v1/workflows/{id}/execute`; `webhook`: a delivery to `/v1/hooks/{hookId}`; `schedule`: a fire time of the schedule
+             * @example webhook
+             * @enum {string}
+             */
+            type: "api" | "webhook" | "schedule";
+            /**
+             * @description The hook that received the delivery (`webhook` only)
+             * @example hk_4fR9sLq2Vx8mTz0B
+             */
+            hookId?: string;
+            /**
+             * @description The fire time the cron named, not the time it ran (`schedule` only)
+             * @example 2026-12-07T02:30:00.000Z
+             */
+            fireTime?: string;
+        };
         ExecutionSummaryDto: {
             /** @example exec_7Hq2LmV9xK3pR0Ts */
             id: string;
@@ -1171,6 +1189,8 @@ export interface components {
             startedAt: string | null;
             /** @example 2026-11-28T13:37:35.512Z */
             completedAt: string | null;
+            /** @description What started the execution */
+            trigger: components["schemas"]["ExecutionTriggerDto"];
         };
         ExecutionListDto: {
             executions: components["schemas"]["ExecutionSummaryDto"][];
@@ -1238,6 +1258,8 @@ export interface components {
             gpu: boolean;
             /** @example 2026-11-28T13:37:35.001Z */
             createdAt: string;
+            /** @description What started the execution */
+            trigger: components["schemas"]["ExecutionTriggerDto"];
         };
         ExecutionFilesDto: {
             /**
@@ -4266,6 +4288,8 @@ export interface operations {
                 workflowId?: string;
                 /** @description Only executions in this status */
                 status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+                /** @description Only executions started this way */
+                trigger?: "api" | "webhook" | "schedule";
             };
             header?: {
                 /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */

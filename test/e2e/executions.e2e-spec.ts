@@ -271,6 +271,18 @@ describe('Executions', () => {
       expect(bad.body.error.code).toBe('VALIDATION_ERROR');
     });
 
+    it('records what started each execution: a request to execute is an api trigger, and the list filters on it', async () => {
+      const workspace = await t.createWorkspace('enterprise');
+      const own = t.bearer((await t.createKey(workspace)).key);
+      const id = await execute(await create(read('hello.json'), own), { inputs: { name: 'a' } }, own);
+      expect((await t.http.get(`/v1/executions/${id}`).set('Authorization', own).expect(200)).body.trigger).toEqual({ type: 'api' });
+      const api = (await t.http.get('/v1/executions?trigger=api').set('Authorization', own).expect(200)).body;
+      expect(api.executions.map((e: { id: string; trigger: unknown }) => [e.id, e.trigger])).toEqual([[id, { type: 'api' }]]);
+      expect((await t.http.get('/v1/executions?trigger=schedule').set('Authorization', own).expect(200)).body.executions).toEqual([]);
+      const bad = await t.http.get('/v1/executions?trigger=cron').set('Authorization', own).expect(400);
+      expect(bad.body.error.code).toBe('VALIDATION_ERROR');
+    });
+
     it("answers another workspace's execution as not found", async () => {
       const workflowId = await create(read('hello.json'));
       const id = await execute(workflowId, { inputs: { name: 'Ada' } });
