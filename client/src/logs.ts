@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { APIConnectionError, APITimeoutError } from './errors';
+import { APIConnectionError, APITimeoutError, TensorifyError } from './errors';
 import { backoffMs, sleep } from './transport';
 
 /** One line a program printed, with its index in the execution's log (0, 1, 2…). */
@@ -65,8 +65,9 @@ export class LogStream implements AsyncIterable<LogLine> {
         failure = new APIConnectionError('The log stream ended before its end event');
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        // An error answer (404, 401…) is final; the connection's failures are worth another try.
-        if (!(error instanceof APIConnectionError) && !isStreamFailure(error)) throw error;
+        // An error answer (404, 401…) is final. Anything else is the connection failing (undici's
+        // "terminated" when the socket closes mid-body, a reset, the idle timer): worth another try.
+        if (error instanceof TensorifyError && !(error instanceof APIConnectionError)) throw error;
         failure = error;
       }
       failures = this.lastIndex > progress ? 1 : failures + 1;
@@ -128,9 +129,4 @@ export class LogStream implements AsyncIterable<LogLine> {
       await reader.cancel().catch(() => undefined);
     }
   }
-}
-
-/** A failure of reading a response's body: undici's "terminated" (the socket closed mid-body), a reset, an abort by the idle timer. */
-function isStreamFailure(error: unknown): boolean {
-  return error instanceof TypeError || (error instanceof Error && (error.name === 'AbortError' || 'code' in error));
 }

@@ -118,7 +118,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** fetch's TypeError says "fetch failed"; the reason (ECONNREFUSED, a reset…) is its cause. */
 function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? `: ${(error.cause as Error & { code?: string }).code ?? error.cause.message}` : '';
-  return `${error.message}${cause}`;
+  // Duck-typed, not instanceof: fetch's errors may come from another realm (a vm context, a test runner's).
+  if (typeof error !== 'object' || error === null || !('message' in error)) return String(error);
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const reason = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  return `${String(error.message)}${reason === undefined ? '' : `: ${reason}`}`;
 }
