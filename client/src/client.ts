@@ -60,7 +60,12 @@ export class Tensorify {
   constructor(options: TensorifyOptions = {}) {
     const env = typeof process === 'undefined' ? {} : process.env;
     this.baseUrl = serverRoot(options.baseUrl ?? env.TENSORIFY_BASE_URL ?? DEFAULT_BASE_URL);
-    this.raw = createTensorifyClient({ baseUrl: this.baseUrl, apiKey: options.apiKey ?? env.TENSORIFY_API_KEY, headers: options.headers, fetch: options.fetch });
+    this.raw = createTensorifyClient({
+      baseUrl: this.baseUrl,
+      apiKey: options.apiKey ?? env.TENSORIFY_API_KEY,
+      headers: options.headers,
+      fetch: options.fetch,
+    });
     const transport = new Transport(this.raw, {
       maxRetries: options.maxRetries ?? 2,
       timeoutMs: options.timeoutMs ?? 60_000,

@@ -47,7 +47,9 @@ function operationOf(method: string, path: string): string | undefined {
   return undefined;
 }
 
-const ALL_OPERATIONS = Object.entries(OPENAPI.paths).flatMap(([template, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${template}`));
+const ALL_OPERATIONS = Object.entries(OPENAPI.paths).flatMap(([template, operations]) =>
+  Object.keys(operations).map((method) => `${method.toUpperCase()} ${template}`),
+);
 
 /** The README's hello workflow: a trigger, a transform that builds a greeting, a return of it. */
 const HELLO: WorkflowBody = {
@@ -80,7 +82,10 @@ const GATED = codeWorkflow(
 
 /** A workflow whose program prints `count` numbered lines at once. */
 const chatty = (count: number) =>
-  codeWorkflow('Chatty', [`for i in range(${count}):`, '    print(f"line {i:04d} of a chatty program", flush=True)', `return {"printed": ${count}}`].join('\n')) as WorkflowBody;
+  codeWorkflow(
+    'Chatty',
+    [`for i in range(${count}):`, '    print(f"line {i:04d} of a chatty program", flush=True)', `return {"printed": ${count}}`].join('\n'),
+  ) as WorkflowBody;
 
 describe('@tensorify/client against a live server', () => {
   const t = useTestApp({ TENSORIFY_EXECUTION_CONCURRENCY: '4' });
@@ -126,7 +131,11 @@ describe('@tensorify/client against a live server', () => {
     expect(await admin.workspaces.get(workspace.id)).toEqual(workspace);
     expect(await admin.workspaces.update(workspace.id, { plan: 'enterprise', rateLimitPerMinute: 100_000 })).toMatchObject({ plan: 'enterprise' });
     expect((await admin.workspaces.list().toArray()).map((w) => w.id)).toContain(workspace.id);
-    const created = await admin.apiKeys.create({ name: 'sdk', workspaceId: workspace.id, scopes: ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'] });
+    const created = await admin.apiKeys.create({
+      name: 'sdk',
+      workspaceId: workspace.id,
+      scopes: ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'],
+    });
     expect(created.key).toMatch(/^tfy_/);
     expect((await admin.apiKeys.list({ workspaceId: workspace.id }).toArray()).map((k) => k.id)).toEqual([created.id]);
 
@@ -168,7 +177,7 @@ describe('@tensorify/client against a live server', () => {
     expect((await tensorify.executions.list({ workflowId: workflow.id }).toArray()).map((e) => e.id)).toEqual([queued.executionId]);
 
     // Cancel a run that sleeps.
-    const sleeper = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER) as WorkflowBody);
+    const sleeper = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER));
     const run = await tensorify.workflows.execute(sleeper.id, { inputs: { seconds: 60 } });
     await tensorify.executions.cancel(run.executionId);
     expect(await tensorify.executions.wait(run.executionId, { timeoutMs: 30_000 })).toMatchObject({ status: 'cancelled' });
@@ -235,11 +244,11 @@ describe('@tensorify/client against a live server', () => {
   describe('executions.wait', () => {
     it('returns a failed run rather than throwing, and gives up after timeoutMs with WaitTimeoutError holding the execution as last seen', async () => {
       const { tensorify } = await workspaceClient();
-      const failing = await tensorify.workflows.create(codeWorkflow('Failing', 'raise ValueError("no")') as WorkflowBody);
+      const failing = await tensorify.workflows.create(codeWorkflow('Failing', 'raise ValueError("no")'));
       const failed = await tensorify.executions.wait((await tensorify.workflows.execute(failing.id)).executionId, { timeoutMs: 30_000 });
       expect(failed).toMatchObject({ status: 'failed', error: { code: expect.any(String) } });
 
-      const sleeper = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER) as WorkflowBody);
+      const sleeper = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER));
       const { executionId } = await tensorify.workflows.execute(sleeper.id, { inputs: { seconds: 60 } });
       const thrown = await tensorify.executions.wait(executionId, { timeoutMs: 300 }).catch((error: unknown) => error);
       expect(thrown).toBeInstanceOf(WaitTimeoutError);
@@ -264,23 +273,40 @@ describe('@tensorify/client against a live server', () => {
       const missing = await expectError(tensorify.executions.get('exec_0000000000000000'), NotFoundError, { status: 404, code: 'EXECUTION_NOT_FOUND' });
       expect(missing.message).toContain('exec_0000000000000000');
 
-      await expectError(new Tensorify({ baseUrl, apiKey: 'tfy_NotAKey0123456789abcdefghijklmnopqrstuv' }).me.get(), AuthenticationError, { status: 401, code: 'UNAUTHORIZED' });
+      await expectError(new Tensorify({ baseUrl, apiKey: 'tfy_NotAKey0123456789abcdefghijklmnopqrstuv' }).me.get(), AuthenticationError, {
+        status: 401,
+        code: 'UNAUTHORIZED',
+      });
       const { key: readOnly } = await t.createKey(workspaceId, ['workflows:read']);
-      await expectError(new Tensorify({ baseUrl, apiKey: readOnly }).workflows.create(MINIMAL_WORKFLOW), PermissionDeniedError, { status: 403, code: 'FORBIDDEN' });
+      await expectError(new Tensorify({ baseUrl, apiKey: readOnly }).workflows.create(MINIMAL_WORKFLOW), PermissionDeniedError, {
+        status: 403,
+        code: 'FORBIDDEN',
+      });
 
       const workflow = await tensorify.workflows.create(MINIMAL_WORKFLOW);
       await tensorify.workflows.update(workflow.id, MINIMAL_WORKFLOW, { ifMatch: 1 });
       await expectError(tensorify.workflows.update(workflow.id, MINIMAL_WORKFLOW, { ifMatch: 1 }), ConflictError, { status: 409, code: 'CONFLICT' });
 
       const invalid = (await expectError(
-        tensorify.workflows.create({ name: 'Bad', nodes: [{ id: 'trigger', type: 'manual' }, { id: 'x', type: 'no-such-type' }], edges: [] }),
+        tensorify.workflows.create({
+          name: 'Bad',
+          nodes: [
+            { id: 'trigger', type: 'manual' },
+            { id: 'x', type: 'no-such-type' },
+          ],
+          edges: [],
+        }),
         InvalidWorkflowError,
         { status: 400, code: 'INVALID_WORKFLOW', details: { nodes: expect.any(Object), graph: expect.any(Array) } },
       )) as InvalidWorkflowError;
       expect(Object.keys(invalid.nodes)).toEqual(['x']);
       expect(invalid.nodes.x[0].message).toContain('no-such-type');
 
-      await expectError(tensorify.workflows.list({ limit: 0 }).take(1), BadRequestError, { status: 400, code: 'VALIDATION_ERROR', details: expect.any(Object) });
+      await expectError(tensorify.workflows.list({ limit: 0 }).take(1), BadRequestError, {
+        status: 400,
+        code: 'VALIDATION_ERROR',
+        details: expect.any(Object),
+      });
     });
 
     it('throws APIConnectionError when nothing listens, and APITimeoutError when the server never answers; a POST is not retried', async () => {
@@ -298,7 +324,14 @@ describe('@tensorify/client against a live server', () => {
       const sockets = new Set<Socket>();
       const silent: Server = createServer((socket) => {
         sockets.add(socket);
-        socket.on('data', (chunk) => heads.push(...chunk.toString('latin1').split('\r\n').filter((line) => /^(GET|POST) /.test(line))));
+        socket.on('data', (chunk) =>
+          heads.push(
+            ...chunk
+              .toString('latin1')
+              .split('\r\n')
+              .filter((line) => /^(GET|POST) /.test(line)),
+          ),
+        );
         socket.on('error', () => undefined);
       });
       await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
@@ -389,7 +422,7 @@ describe('@tensorify/client against a live server', () => {
         const sent: Sent[] = [];
         const { tensorify, key } = await workspaceClient();
         // A run that is still going when the replay comes (the replay answers the run's status at that time).
-        const workflow = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER) as WorkflowBody);
+        const workflow = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER));
         const proxied = new Tensorify({ baseUrl: proxy.url, apiKey: key, fetch: recordingFetch(sent) });
         const { executionId } = await proxied.workflows.execute(workflow.id, { inputs: { seconds: 60 } });
         expect(dropped).toBe(1);

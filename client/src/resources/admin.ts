@@ -7,7 +7,11 @@ export class Workspaces {
   constructor(private readonly transport: Transport) {}
 
   async create(body: CreateWorkspace, options?: RequestOptions): Promise<Workspace> {
-    const { data } = await this.transport.send((init) => this.transport.raw.POST('/v1/workspaces', { ...init, body }), { retryConnectionErrors: false }, options);
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.POST('/v1/workspaces', { ...init, body }),
+      { retryConnectionErrors: false },
+      options,
+    );
     return data;
   }
 
@@ -67,6 +71,10 @@ export class ApiKeys {
 
   /** Revokes a key: it fails from the next request on. */
   async revoke(id: string, options?: RequestOptions): Promise<void> {
-    await this.transport.send((init) => this.transport.raw.DELETE('/v1/api-keys/{id}', { ...init, params: { path: { id } } }), { retryConnectionErrors: false }, options);
+    await this.transport.send(
+      (init) => this.transport.raw.DELETE('/v1/api-keys/{id}', { ...init, params: { path: { id } } }),
+      { retryConnectionErrors: false },
+      options,
+    );
   }
 }

@@ -38,7 +38,11 @@ export class Workflows {
 
   /** Stores a new workflow (version 1). An invalid graph throws InvalidWorkflowError with every problem. */
   async create(body: WorkflowBody, options?: RequestOptions): Promise<Workflow> {
-    const { data } = await this.transport.send((init) => this.transport.raw.POST('/v1/workflows', { ...init, body }), { retryConnectionErrors: false }, options);
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.POST('/v1/workflows', { ...init, body }),
+      { retryConnectionErrors: false },
+      options,
+    );
     return data;
   }
 
@@ -62,13 +66,21 @@ export class Workflows {
 
   /** Deletes a workflow. */
   async delete(id: string, options?: RequestOptions): Promise<void> {
-    await this.transport.send((init) => this.transport.raw.DELETE('/v1/workflows/{id}', { ...init, params: { path: { id } } }), { retryConnectionErrors: false }, options);
+    await this.transport.send(
+      (init) => this.transport.raw.DELETE('/v1/workflows/{id}', { ...init, params: { path: { id } } }),
+      { retryConnectionErrors: false },
+      options,
+    );
   }
 
   /** Checks a graph without storing it: `{ valid, errors: { nodes, graph } }` (an invalid graph is an answer here, not an error). */
   async validate(body: WorkflowBody, options?: RequestOptions): Promise<ValidationReport> {
     // Validation stores nothing, so it may run twice.
-    const { data } = await this.transport.send((init) => this.transport.raw.POST('/v1/workflows/validate', { ...init, body }), { retryConnectionErrors: true }, options);
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.POST('/v1/workflows/validate', { ...init, body }),
+      { retryConnectionErrors: true },
+      options,
+    );
     return data;
   }
 
@@ -97,7 +109,10 @@ export class Workflows {
    * Queues a run of the stored workflow: `{ executionId, status }`. Follow it with
    * `executions.wait(executionId)` or `executions.logs(executionId)`.
    */
-  async execute(id: string, { inputs, gpu, timeoutSeconds, executor, idempotencyKey = crypto.randomUUID(), ...options }: ExecuteOptions = {}): Promise<ExecuteResponse> {
+  async execute(
+    id: string,
+    { inputs, gpu, timeoutSeconds, executor, idempotencyKey = crypto.randomUUID(), ...options }: ExecuteOptions = {},
+  ): Promise<ExecuteResponse> {
     const { data } = await this.transport.send(
       (init) =>
         this.transport.raw.POST('/v1/workflows/{id}/execute', {
