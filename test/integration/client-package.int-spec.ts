@@ -125,7 +125,13 @@ describe('@tensorify/client: npm pack → install into an empty project → a fl
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'client-consumer', version: '1.0.0', private: true }));
     // --prefer-offline: the dependencies come from npm's cache when it has them, else from the registry.
-    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', tarball], project, cleanEnv(), INSTALL_TIMEOUT_MS);
+    run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', tarball],
+      project,
+      cleanEnv(),
+      INSTALL_TIMEOUT_MS,
+    );
   }, INSTALL_TIMEOUT_MS + 60_000);
 
   afterAll(async () => {
@@ -203,7 +209,8 @@ describe('@tensorify/client: npm pack → install into an empty project → a fl
       env: cleanEnv({ TENSORIFY_API_KEY: ADMIN_KEY, TENSORIFY_BASE_URL: `${server.baseUrl}/v1` }),
       timeout: 90_000,
     });
-    if (result.status !== 0) throw new Error(`the flow failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}\n--- server\n${server.stderr()}`);
+    if (result.status !== 0)
+      throw new Error(`the flow failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}\n--- server\n${server.stderr()}`);
     const flow = JSON.parse(result.stdout) as Record<string, any>;
     expect(flow).toMatchObject({
       workflowId: expect.stringMatching(/^wf_/),
