@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import {
   AuthenticationError,
   BadRequestError,
   ConflictError,
+  InternalServerError,
   InvalidWorkflowError,
   NotFoundError,
   PermissionDeniedError,
@@ -254,6 +256,12 @@ describe('@tensorify/client against a live server', () => {
       expect(thrown).toBeInstanceOf(WaitTimeoutError);
       expect(thrown).toBeInstanceOf(APITimeoutError);
       expect(thrown).toMatchObject({ code: 'TIMEOUT', execution: { id: executionId, status: expect.stringMatching(/^(queued|running)$/) } });
+
+      const controller = new AbortController();
+      const aborted = tensorify.executions.wait(executionId, { signal: controller.signal }).catch((error: unknown) => error);
+      controller.abort(new Error('stopped by the caller'));
+      expect(await aborted).toEqual(new Error('stopped by the caller'));
+
       await tensorify.executions.cancel(executionId);
       expect(await tensorify.executions.wait(executionId, { timeoutMs: 30_000 })).toMatchObject({ status: 'cancelled' });
     });
@@ -410,6 +418,39 @@ describe('@tensorify/client against a live server', () => {
       const error = await tensorify.me.get().catch((e: unknown) => e);
       expect(error).toMatchObject({ status: 429, retryAfter: 60 });
       expect(sent.map((request) => request.status)).toEqual([200, 429]);
+    });
+
+    it('retries a 503 after its Retry-After (an HTTP date too), and maps an answer that is not the envelope by its status', async () => {
+      // Not the Tensorify server: a stand-in for a proxy in front of it that answers what the server never does.
+      const answers: { status: number; headers: Record<string, string>; body: string }[] = [
+        {
+          status: 503,
+          headers: { 'retry-after': '1', 'content-type': 'application/json' },
+          body: '{"error":{"code":"NOT_READY","message":"starting","requestId":"req_1"}}',
+        },
+        { status: 503, headers: { 'retry-after': new Date(Date.now() - 1000).toUTCString() }, body: 'busy' },
+        { status: 200, headers: { 'content-type': 'application/json' }, body: '{"status":"ok"}' },
+        { status: 502, headers: { 'content-type': 'text/html', 'x-request-id': 'req_from_the_proxy' }, body: '<h1>Bad Gateway</h1>' },
+      ];
+      const times: number[] = [];
+      const proxyPage = createHttpServer((request, response) => {
+        times.push(performance.now());
+        const answer = answers.shift()!;
+        response.writeHead(answer.status, answer.headers).end(answer.body);
+      });
+      await new Promise<void>((done) => proxyPage.listen(0, '127.0.0.1', done));
+      try {
+        const tensorify = new Tensorify({ baseUrl: `http://127.0.0.1:${(proxyPage.address() as AddressInfo).port}`, apiKey: t.adminKey });
+        expect(await tensorify.system.health()).toEqual({ status: 'ok' });
+        expect(times).toHaveLength(3);
+        expect(times[1] - times[0]).toBeGreaterThanOrEqual(1000 - 5);
+
+        const error = await tensorify.system.health({ maxRetries: 0 }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(InternalServerError);
+        expect(error).toMatchObject({ status: 502, code: 'INTERNAL_ERROR', requestId: 'req_from_the_proxy', body: '<h1>Bad Gateway</h1>' });
+      } finally {
+        await new Promise<void>((done) => proxyPage.close(() => done()));
+      }
     });
 
     it('retries an execute whose answer was lost on a dropped connection: the replay answers the same execution, run once', async () => {
