@@ -29,7 +29,8 @@ export type OpenLogStream = (lastEventId: string | undefined, signal: AbortSigna
  * The lines of an execution, live, as an async iterator over the server's Server-Sent Events.
  * When the connection drops it reconnects with `Last-Event-ID` set to the last line received, so
  * each line is seen once, in order: none repeated, none skipped. The iteration ends with the
- * execution (`status` then holds how it ended).
+ * execution (`status` then holds how it ended). Iterating it again goes on after the last line
+ * it delivered.
  *
  * ```ts
  * const logs = tensorify.executions.logs(executionId);
