@@ -433,7 +433,7 @@ describe('@tensorify/client against a live server', () => {
         { status: 502, headers: { 'content-type': 'text/html', 'x-request-id': 'req_from_the_proxy' }, body: '<h1>Bad Gateway</h1>' },
       ];
       const times: number[] = [];
-      const proxyPage = createHttpServer((request, response) => {
+      const proxyPage = createHttpServer((_request, response) => {
         times.push(performance.now());
         const answer = answers.shift()!;
         response.writeHead(answer.status, answer.headers).end(answer.body);
