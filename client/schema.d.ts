@@ -1145,7 +1145,7 @@ export interface components {
             /** @example exec_7Hq2LmV9xK3pR0Ts */
             executionId: string;
             /**
-             * @description A replayed Idempotency-Key answers with the execution's current status
+             * @description A replayed Idempotency-Key answers as the first request did (`queued`); `GET` the `Location` for the status now
              * @example queued
              * @enum {string}
              */

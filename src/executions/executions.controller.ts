@@ -99,7 +99,9 @@ export class ExecutionsController {
     const { execution, replayed } = await this.executions.execute(auth.workspace, workflowId, body ?? {}, idempotencyKey);
     if (replayed) reply.header('Idempotency-Replayed', 'true');
     reply.header('Location', `/v1/executions/${execution.id}`);
-    return { executionId: execution.id, status: execution.status };
+    // A replay answers as the first request did (a new execution is always `queued`), as Stripe's
+    // idempotency does and as the contract allows (`queued` or `running`); `Location` gives its state now.
+    return { executionId: execution.id, status: replayed ? 'queued' : execution.status };
   }
 
   @Get('executions')

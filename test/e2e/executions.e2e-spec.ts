@@ -212,6 +212,11 @@ describe('Executions', () => {
       expect(again.body.executionId).toBe(first.body.executionId);
       expect(again.headers['idempotency-replayed']).toBe('true');
       expect(first.headers['idempotency-replayed']).toBeUndefined();
+      // Once the run has finished, a replay still answers as the first request did (the contract's `queued` or `running`).
+      await waitForExecution(first.body.executionId, finished, 20_000);
+      const late = await send().expect(202);
+      expect(late.body).toEqual({ executionId: first.body.executionId, status: 'queued' });
+      expect(late.headers.location).toBe(`/v1/executions/${first.body.executionId}`);
     });
 
     it('refuses the key with another body: 409 naming the execution it made', async () => {

@@ -33,7 +33,11 @@ export class ExecuteDto {
 
 export class ExecuteResponseDto {
   @ApiProperty({ example: 'exec_7Hq2LmV9xK3pR0Ts' }) executionId!: string;
-  @ApiProperty({ enum: ['queued', 'running'], example: 'queued', description: "A replayed Idempotency-Key answers with the execution's current status" })
+  @ApiProperty({
+    enum: ['queued', 'running'],
+    example: 'queued',
+    description: 'A replayed Idempotency-Key answers as the first request did (`queued`); `GET` the `Location` for the status now',
+  })
   status!: ExecutionStatus;
 }
 
