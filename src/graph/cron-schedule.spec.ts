@@ -41,6 +41,12 @@ describe(parseCronSchedule.name, () => {
     ]);
   });
 
+  it('finds the last fire time at or before a moment', () => {
+    const daily = parsed('30 2 * * *', 'Europe/Berlin');
+    expect(iso([daily.latestAtOrBefore(Date.parse('2026-03-29T01:00:00Z'))!])).toEqual(['2026-03-29T01:00:00.000Z']);
+    expect(iso([daily.latestAtOrBefore(Date.parse('2026-03-29T00:59:59Z'))!])).toEqual(['2026-03-28T01:30:00.000Z']);
+  });
+
   it('takes nicknames such as @daily, in the time zone', () => {
     expect(iso([parsed('@daily', 'Europe/Berlin').nextAfter(Date.parse('2026-06-01T12:00:00Z'))!])).toEqual(['2026-06-01T22:00:00.000Z']);
   });

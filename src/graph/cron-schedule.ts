@@ -11,6 +11,8 @@ export interface CronSchedule {
   nextAfter(after: number): number | null;
   /** Up to `count` fire times strictly after `after`. */
   nextRuns(after: number, count: number): number[];
+  /** The last fire time at or before `time`, or null when there is none. */
+  latestAtOrBefore(time: number): number | null;
 }
 
 export interface CronScheduleProblem {
@@ -50,6 +52,7 @@ export function parseCronSchedule(cron: string, timezone: string): { schedule: C
       timezone,
       nextRuns,
       nextAfter: (after) => nextRuns(after, 1)[0] ?? null,
+      latestAtOrBefore: (time) => parsed.previousRuns(1, new Date(time + 1))[0]?.getTime() ?? null,
     },
   };
 }
