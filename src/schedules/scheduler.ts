@@ -10,9 +10,9 @@ import { cronOf } from './schedules.service';
 import { SchedulesRepository } from './schedules.repository';
 
 /**
- * A fire time handled later than this is "missed": it passed while no server was running (or the
- * database was out of reach), and the schedule's `missed` policy decides whether it runs. A fire
- * time handled sooner is merely late (a busy event loop) and runs as usual.
+ * A pending fire time found later than this is "missed": it passed while no server was running
+ * (or the database was out of reach), and so did any later one up to now; the schedule's `missed`
+ * policy decides what runs. A fire time found sooner is merely late (a busy event loop) and runs as usual.
  */
 export const MISSED_AFTER_MS = 60_000;
 /** Re-reads the earliest fire time this often even without a change notice: the database is the truth. */
@@ -37,8 +37,9 @@ export function fireIdempotencyKey(workflowId: string, fireTime: Date): string {
  *   the processes that lose the race get that one back. Only then does `next_fire_at` move on, with a
  *   conditional UPDATE: a process that dies in between leaves the fire time due, and the next pass
  *   (here or elsewhere) finds the execution already there rather than missing it.
- * - A fire time more than MISSED_AFTER_MS in the past is handled once, by whichever process moves
- *   `next_fire_at` past it first: skipped, or (`run-once`) run once for the latest of them.
+ * - A pending fire time more than MISSED_AFTER_MS in the past means downtime: it and the later ones
+ *   up to now are handled once, by whichever process moves `next_fire_at` past them first: skipped,
+ *   or (`run-once`) run once for the latest of them.
  */
 @Injectable()
 export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -134,11 +135,15 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
     }
   }
 
-  /** Fire times that passed unhandled: moves past them (once, across processes), then skips them or runs the latest once. */
+  /**
+   * The schedule's pending fire time is long past, so no server ran it: this one and every later one
+   * up to now are missed. Moves past them all (once, across processes), then skips them or runs the
+   * latest once. Resuming from now, not from the grace period, keeps a seconds schedule from
+   * starting a burst of runs after downtime.
+   */
   private async catchUp(schedule: ScheduleEntity, fireTime: Date, now: number): Promise<boolean> {
     const cron = cronOf(schedule);
-    const cutoff = now - MISSED_AFTER_MS;
-    const resumeAt = cron.nextAfter(cutoff);
+    const resumeAt = cron.nextAfter(now);
     if (!(await this.schedules.advance(schedule.workflowId, fireTime, resumeAt === null ? null : new Date(resumeAt), new Date(now)))) return true;
     if (schedule.missed === 'skip') {
       this.log.log({ workflowId: schedule.workflowId, from: fireTime.toISOString() }, 'Skipped the fire times that passed while no server ran');
@@ -146,7 +151,7 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
       return true;
     }
     // The latest fire time that passed unhandled (fireTime itself is one, so there is one).
-    const latest = new Date(cron.latestAtOrBefore(cutoff) ?? fireTime.getTime());
+    const latest = new Date(cron.latestAtOrBefore(now) ?? fireTime.getTime());
     this.emit(schedule, 'missed_run_once');
     const executionId = await this.fire(schedule, latest);
     if (executionId !== null) await this.schedules.recordRun(schedule.workflowId, latest, executionId);
