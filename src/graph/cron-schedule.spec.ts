@@ -30,7 +30,10 @@ describe(parseCronSchedule.name, () => {
       '2026-10-25T01:00:00.000Z',
       '2026-10-25T02:00:00.000Z',
     ]);
-    expect(iso(parsed('0 * * * *', 'Europe/Berlin').nextRuns(Date.parse('2026-03-29T00:30:00Z'), 2))).toEqual(['2026-03-29T01:00:00.000Z', '2026-03-29T02:00:00.000Z']);
+    expect(iso(parsed('0 * * * *', 'Europe/Berlin').nextRuns(Date.parse('2026-03-29T00:30:00Z'), 2))).toEqual([
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-29T02:00:00.000Z',
+    ]);
   });
 
   it('reads 6 fields as seconds first', () => {
@@ -52,12 +55,16 @@ describe(parseCronSchedule.name, () => {
   });
 
   it('refuses a field out of range, with the reason', () => {
-    expect(problems('61 * * * *')).toEqual([{ setting: 'cron', message: expect.stringMatching(/^Setting "\/cron" \("61 \* \* \* \*"\) is not a valid cron expression: .*minute.*61/) }]);
+    expect(problems('61 * * * *')).toEqual([
+      { setting: 'cron', message: expect.stringMatching(/^Setting "\/cron" \("61 \* \* \* \*"\) is not a valid cron expression: .*minute.*61/) },
+    ]);
   });
 
   it('refuses 3 fields and 7 fields (a year), naming the shape it takes', () => {
     for (const cron of ['* * *', '0 0 0 1 1 * 2030']) {
-      expect(problems(cron)).toEqual([{ setting: 'cron', message: expect.stringContaining('Use 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first') }]);
+      expect(problems(cron)).toEqual([
+        { setting: 'cron', message: expect.stringContaining('Use 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first') },
+      ]);
     }
   });
 

@@ -31,7 +31,10 @@ const CRON_SHAPE = 'Use 5 fields (minute hour day-of-month month day-of-week), o
 export function parseCronSchedule(cron: string, timezone: string): { schedule: CronSchedule } | { problems: CronScheduleProblem[] } {
   const problems: CronScheduleProblem[] = [];
   if (!isTimeZone(timezone)) {
-    problems.push({ setting: 'timezone', message: `Setting "/timezone" ("${timezone}") is not an IANA time zone name; use one such as "UTC" or "Europe/Berlin".` });
+    problems.push({
+      setting: 'timezone',
+      message: `Setting "/timezone" ("${timezone}") is not an IANA time zone name; use one such as "UTC" or "Europe/Berlin".`,
+    });
   }
   let job: Cron | undefined;
   try {

@@ -467,7 +467,10 @@ describe(GraphValidator.name, () => {
   describe('trigger nodes', () => {
     it('reports TRIGGER_COUNT at graph level when there is none', () => {
       expect(validator.validate({ nodes: [transform('a')], edges: [] }).errors.graph).toEqual([
-        { code: GraphProblemCode.TRIGGER_COUNT, message: 'The workflow has no trigger node; add exactly one node of a trigger type ("manual", "schedule", "webhook").' },
+        {
+          code: GraphProblemCode.TRIGGER_COUNT,
+          message: 'The workflow has no trigger node; add exactly one node of a trigger type ("manual", "schedule", "webhook").',
+        },
       ]);
     });
 

@@ -176,7 +176,10 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
         return null;
       }
       if (!(error instanceof DomainError)) throw error;
-      this.log.warn({ workflowId: schedule.workflowId, fireTime: fireTime.toISOString(), code: error.code }, `A schedule could not start its run: ${error.message}`);
+      this.log.warn(
+        { workflowId: schedule.workflowId, fireTime: fireTime.toISOString(), code: error.code },
+        `A schedule could not start its run: ${error.message}`,
+      );
       this.emit(schedule, 'failed');
       return null;
     }

@@ -17,8 +17,7 @@ const NO_SCHEDULE: ErrorDoc = {
   status: 404,
   code: ErrorCode.SCHEDULE_NOT_FOUND,
   description: "The workflow's trigger is not a schedule",
-  message:
-    'Workflow wf_3mT8c0RkQ2xZp9Lb has no schedule: its trigger is "manual", not "schedule". Replace the trigger with a schedule node to give it one.',
+  message: 'Workflow wf_3mT8c0RkQ2xZp9Lb has no schedule: its trigger is "manual", not "schedule". Replace the trigger with a schedule node to give it one.',
 };
 const ID_PARAM = { name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' };
 
@@ -32,7 +31,8 @@ export class SchedulesController {
   @RequireScope('workflows:read')
   @ApiOperation({
     summary: "Get a workflow's schedule",
-    description: 'For a workflow whose trigger is a `schedule` node: its cron and time zone, whether it is paused, its next 5 fire times and its last run. Needs `workflows:read`.',
+    description:
+      'For a workflow whose trigger is a `schedule` node: its cron and time zone, whether it is paused, its next 5 fire times and its last run. Needs `workflows:read`.',
   })
   @ApiParam(ID_PARAM)
   @ApiResponse({ status: 200, description: 'The schedule', type: ScheduleDto })

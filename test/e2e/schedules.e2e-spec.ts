@@ -130,7 +130,11 @@ describe('Schedules', () => {
       ]);
       const execution = (await t.http.get(`/v1/executions/${runs[1].id}`).set('Authorization', auth).expect(200)).body;
       expect(execution.trigger).toEqual({ type: 'schedule', fireTime: '2026-11-28T14:00:00.000Z' });
-      expect(await schedule(id)).toMatchObject({ lastRunAt: '2026-11-28T14:00:00.000Z', lastExecutionId: runs[1].id, nextRuns: expect.arrayContaining(['2026-11-28T15:00:00.000Z']) });
+      expect(await schedule(id)).toMatchObject({
+        lastRunAt: '2026-11-28T14:00:00.000Z',
+        lastExecutionId: runs[1].id,
+        nextRuns: expect.arrayContaining(['2026-11-28T15:00:00.000Z']),
+      });
     });
 
     it('starts no second execution for a fire time whose run exists, when a process died before moving the schedule on', async () => {
@@ -189,7 +193,11 @@ describe('Schedules', () => {
       setClock('2026-11-28T12:00:00.000Z');
       const id = await create(scheduledWorkflow({ cron: '0 * * * *' }));
       await t.http.patch(`/v1/workflows/${id}/schedule`).set('Authorization', auth).send({ paused: true }).expect(200);
-      await t.http.put(`/v1/workflows/${id}`).set('Authorization', auth).send(scheduledWorkflow({ cron: '*/5 * * * *' })).expect(200);
+      await t.http
+        .put(`/v1/workflows/${id}`)
+        .set('Authorization', auth)
+        .send(scheduledWorkflow({ cron: '*/5 * * * *' }))
+        .expect(200);
       expect(await schedule(id)).toMatchObject({ cron: '*/5 * * * *', paused: true, nextRuns: [] });
       await runClock('2026-11-28T12:30:00.000Z', MINUTE);
       expect(await fireTimes(id)).toEqual([]);
@@ -198,7 +206,11 @@ describe('Schedules', () => {
     it('fires by the new cron after an edit, without a restart', async () => {
       setClock('2026-11-28T12:00:00.000Z');
       const id = await create(scheduledWorkflow({ cron: '0 0 * * *' }));
-      await t.http.put(`/v1/workflows/${id}`).set('Authorization', auth).send(scheduledWorkflow({ cron: '15 12 * * *' })).expect(200);
+      await t.http
+        .put(`/v1/workflows/${id}`)
+        .set('Authorization', auth)
+        .send(scheduledWorkflow({ cron: '15 12 * * *' }))
+        .expect(200);
       expect((await schedule(id)).nextRuns[0]).toBe('2026-11-28T12:15:00.000Z');
       await runClock('2026-11-28T12:20:00.000Z', MINUTE);
       expect(await fireTimes(id)).toEqual(['2026-11-28T12:15:00.000Z']);
@@ -207,7 +219,11 @@ describe('Schedules', () => {
     it('keeps the pending fire time when an edit leaves the cron and time zone alone, and runs with the new inputs', async () => {
       setClock('2026-11-28T12:00:00.000Z');
       const id = await create(scheduledWorkflow({ cron: '15 12 * * *', inputs: { dataset: 'a' } }));
-      await t.http.put(`/v1/workflows/${id}`).set('Authorization', auth).send(scheduledWorkflow({ cron: '15 12 * * *', inputs: { dataset: 'b' } })).expect(200);
+      await t.http
+        .put(`/v1/workflows/${id}`)
+        .set('Authorization', auth)
+        .send(scheduledWorkflow({ cron: '15 12 * * *', inputs: { dataset: 'b' } }))
+        .expect(200);
       await runClock('2026-11-28T12:16:00.000Z', MINUTE);
       const [run] = await scheduledRuns(id);
       expect((await t.http.get(`/v1/executions/${run.id}`).set('Authorization', auth).expect(200)).body.trigger.fireTime).toBe('2026-11-28T12:15:00.000Z');
@@ -231,7 +247,11 @@ describe('Schedules', () => {
       expect(await fireTimes(id)).toEqual([]);
       expect((await t.http.get(`/v1/workflows/${id}/schedule`).set('Authorization', auth).expect(404)).body.error.code).toBe('SCHEDULE_NOT_FOUND');
       // And switching back gives it a schedule again, from now.
-      await t.http.put(`/v1/workflows/${id}`).set('Authorization', auth).send(scheduledWorkflow({ cron: '*/10 * * * *' })).expect(200);
+      await t.http
+        .put(`/v1/workflows/${id}`)
+        .set('Authorization', auth)
+        .send(scheduledWorkflow({ cron: '*/10 * * * *' }))
+        .expect(200);
       expect((await schedule(id)).nextRuns[0]).toBe('2026-11-28T12:40:00.000Z');
     });
   });
@@ -278,7 +298,9 @@ describe('Schedules', () => {
       const before = await countWorkflows();
       const res = await t.http.post('/v1/workflows').set('Authorization', auth).send(scheduledWorkflow(settings)).expect(400);
       expect(res.body.error.code).toBe('INVALID_WORKFLOW');
-      expect(res.body.error.details.nodes.trigger).toEqual([{ code: 'INVALID_SETTINGS', message: expect.stringMatching(reason), path: `/nodes/0/settings/${setting}` }]);
+      expect(res.body.error.details.nodes.trigger).toEqual([
+        { code: 'INVALID_SETTINGS', message: expect.stringMatching(reason), path: `/nodes/0/settings/${setting}` },
+      ]);
       expect(await countWorkflows()).toBe(before);
       const report = (await t.http.post('/v1/workflows/validate').set('Authorization', auth).send(scheduledWorkflow(settings)).expect(200)).body;
       expect(report.valid).toBe(false);
@@ -288,7 +310,11 @@ describe('Schedules', () => {
     it('refuses an invalid cron on replace and leaves the schedule as it was', async () => {
       setClock('2026-11-28T12:00:00.000Z');
       const id = await create(scheduledWorkflow({ cron: '0 * * * *' }));
-      const res = await t.http.put(`/v1/workflows/${id}`).set('Authorization', auth).send(scheduledWorkflow({ cron: '0 * * * * * * *' })).expect(400);
+      const res = await t.http
+        .put(`/v1/workflows/${id}`)
+        .set('Authorization', auth)
+        .send(scheduledWorkflow({ cron: '0 * * * * * * *' }))
+        .expect(400);
       expect(res.body.error.code).toBe('INVALID_WORKFLOW');
       expect(await schedule(id)).toMatchObject({ cron: '0 * * * *', nextRuns: expect.arrayContaining(['2026-11-28T13:00:00.000Z']) });
     });
