@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScratchDatabase } from '../support/postgres';
+import { parsePrometheusText, valueOf } from '../support/prometheus';
 import { REDIS_URL } from '../support/redis';
 import { POSTGRES_ADMIN_URL } from '../support/server-cluster';
 import { type ServerProcess, startServerProcess } from '../support/server-process';
@@ -116,6 +117,21 @@ describe('Schedules in the distributed mode: two API instances and two workers',
     // At most the one fire time of the pause's last second besides.
     expect(fireTimes.length - expected.length).toBeLessThanOrEqual(1);
     for (const time of fireTimes.slice(expected.length)) expect(Date.parse(time)).toBeLessThan(pausedAt + 1000);
+
+    // Every process fired (its timer woke at each fire time); between them they started each run once.
+    const metrics = await Promise.all(
+      [...apis.map((api) => `${api.baseUrl}/metrics`), ...workers.map((worker) => worker.healthUrl.replace(/\/health$/, '/metrics'))].map(async (url) =>
+        parsePrometheusText(await (await fetch(url)).text()),
+      ),
+    );
+    const fires = (outcome: string) => metrics.map((families) => valueOf(families, 'tensorify_schedule_fires_total', { outcome }));
+    expect(fires('started').reduce((sum, count) => sum + count, 0)).toBe(fireTimes.length);
+    expect(fires('failed')).toEqual([0, 0, 0, 0]);
+    expect(
+      fires('started')
+        .map((count, index) => count + fires('deduplicated')[index])
+        .every((handled) => handled > 0),
+    ).toBe(true);
 
     const schedule = (await call(apis[0].baseUrl, 'GET', `/v1/workflows/${id}/schedule`)).body;
     expect(schedule).toMatchObject({ paused: true, lastRunAt: fireTimes.at(-1) });
