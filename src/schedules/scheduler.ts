@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Clock, CLOCK } from '../common/clock';
 import { ConflictError, DomainError } from '../common/errors';
 import { CACHE_NAMES, CacheRevisions } from '../database/cache-revisions.service';
@@ -42,7 +42,7 @@ export function fireIdempotencyKey(workflowId: string, fireTime: Date): string {
  *   or (`run-once`) run once for the latest of them.
  */
 @Injectable()
-export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Scheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(Scheduler.name);
   private timer?: NodeJS.Timeout;
   private resync?: NodeJS.Timeout;
@@ -65,7 +65,8 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
     void this.tick();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops before the executions module does, so no fire lands in a queue that is draining. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.resync);

@@ -24,9 +24,9 @@ export class SchedulesRepository {
     return this.schedules.findOneBy({ workflowId });
   }
 
-  /** Inserts the workflow's schedule, or replaces every field of the one it has. */
+  /** Inserts the workflow's schedule, or replaces every field of the one it has (one statement: two saves at once cannot both insert). */
   async store(schedule: ScheduleEntity): Promise<void> {
-    await this.revisions.write(CACHE_NAMES.schedules, () => this.schedules.save(schedule));
+    await this.revisions.write(CACHE_NAMES.schedules, () => this.schedules.upsert(schedule as QueryDeepPartialEntity<ScheduleEntity>, ['workflowId']));
   }
 
   async remove(workflowId: string): Promise<void> {
