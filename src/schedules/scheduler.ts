@@ -48,6 +48,8 @@ export class Scheduler implements OnApplicationBootstrap, BeforeApplicationShutd
   private resync?: NodeJS.Timeout;
   private pass: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Counts arm() calls: one that read the database before a later one started must not set the timer after it. */
+  private arms = 0;
 
   constructor(
     private readonly schedules: SchedulesRepository,
@@ -104,6 +106,7 @@ export class Scheduler implements OnApplicationBootstrap, BeforeApplicationShutd
   /** Arms the timer to the earliest fire time (at least `minimumMs` away), or to the next resync when none is known. */
   private async arm(minimumMs = 0): Promise<void> {
     if (this.stopped) return;
+    const arm = ++this.arms;
     let earliest: Date | null;
     try {
       earliest = await this.schedules.earliestFireTime();
@@ -111,8 +114,9 @@ export class Scheduler implements OnApplicationBootstrap, BeforeApplicationShutd
       this.log.warn({ err: error }, 'Could not read the next fire time; the next resync tries again');
       return;
     }
+    if (arm !== this.arms || this.stopped) return;
     clearTimeout(this.timer);
-    if (earliest === null || this.stopped) return;
+    if (earliest === null) return;
     const delay = Math.min(Math.max(earliest.getTime() - this.clock.now(), minimumMs), RESYNC_INTERVAL_MS);
     this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref();

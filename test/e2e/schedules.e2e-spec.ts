@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { MISSED_AFTER_MS, Scheduler } from '../../src/schedules/scheduler';
 import { parsePrometheusText, valueOf } from '../support/prometheus';
 import { ADMIN_AUTH, useTestApp } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 
 interface ScheduleBody {
   cron: string;
@@ -147,6 +148,20 @@ describe('Schedules', () => {
       await scheduler().tick();
       expect(await fireTimes(id)).toEqual(['2026-11-28T13:00:00.000Z']);
       expect((await schedule(id)).nextRuns[0]).toBe('2026-11-28T14:00:00.000Z');
+    });
+
+    it('fires on its own timer, armed when the schedule is stored, without anyone calling tick()', async () => {
+      setClock('2026-11-28T12:00:00.000Z');
+      const id = await create(scheduledWorkflow({ cron: '0 * * * *' }));
+      // The clock reaches 13:00 with no pass started here: only the timer (re-armed at least every few seconds) can see it.
+      setClock('2026-11-28T13:00:00.000Z');
+      expect(
+        await waitFor(
+          () => fireTimes(id),
+          (times) => times.length > 0,
+          { what: 'the timer-fired run', intervalMs: 100 },
+        ),
+      ).toEqual(['2026-11-28T13:00:00.000Z']);
     });
 
     it('reads 6 fields as seconds first: every 2 seconds', async () => {
