@@ -9,7 +9,7 @@ import pytest
 
 from tensorify import Tensorify
 
-from .support import ADMIN_KEY, HELLO, Server, make_temp_dir, start_server
+from .support import ADMIN_KEY, HELLO, FaultProxy, Server, make_temp_dir, start_server
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +32,12 @@ def client(server: Server) -> Iterator[Tensorify]:
 @pytest.fixture
 def hello() -> Dict[str, Any]:
     return {**HELLO, "nodes": [dict(node) for node in HELLO["nodes"]], "edges": [dict(edge) for edge in HELLO["edges"]]}
+
+
+@pytest.fixture
+def proxy(server: Server) -> Iterator[FaultProxy]:
+    started = FaultProxy(server.root).start()
+    try:
+        yield started
+    finally:
+        started.stop()

@@ -135,9 +135,10 @@ class FaultProxy:
     """Forwards HTTP requests to ``upstream``; a request matching a scripted fault gets the fault instead.
 
     ``script`` is consumed in order by the requests whose method and path start with the fault's
-    ``match`` (``"POST /v1/workflows"``); a fault is ``("status", code, retry_after)``, ``("drop",)``
-    (the request is read, then the connection closed without an answer; with ``forward=True`` the
-    request reaches the server first) or ``("hang", seconds)``.
+    ``match`` (``"POST /v1/workflows"``); a fault is ``("status", code, retry_after)`` (an error
+    envelope), ``("raw", code, None)`` (an HTML body), ``("drop",)``
+    (the request reaches the server, then the connection is closed without its answer) or
+    ``("hang", seconds)`` (no answer at all).
     """
 
     upstream: str
@@ -180,12 +181,14 @@ class FaultProxy:
                 with proxy.lock:
                     proxy.seen.append(SeenRequest(self.command, self.path, headers, body, time.monotonic()))
                 fault = proxy.take(self.command, self.path)
-                if fault is not None and fault[0] == "status":
-                    payload = json.dumps({"error": {"code": "RATE_LIMITED" if fault[1] == 429 else "NOT_READY", "message": "Scripted fault", "requestId": "req_proxy"}}).encode()
+                if fault is not None and fault[0] in ("status", "raw"):
+                    code = {429: "RATE_LIMITED", 503: "NOT_READY"}.get(fault[1], "INTERNAL_ERROR")
+                    envelope = {"error": {"code": code, "message": "Scripted fault", "requestId": "req_proxy"}}
+                    payload = json.dumps(envelope).encode() if fault[0] == "status" else b"<html>Bad gateway</html>"
                     self.send_response(fault[1])
                     if fault[2] is not None:
                         self.send_header("Retry-After", str(fault[2]))
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", "application/json" if fault[0] == "status" else "text/html")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)
