@@ -42,6 +42,8 @@ def test_list_follows_next_cursor_across_pages(client: Tensorify, hello: Dict[st
     # Newest first, every one of them, though each page holds two.
     assert [wf_id for wf_id in listed if wf_id in created] == list(reversed(created))
     assert len(listed) == len(set(listed))
+    paginator = client.workflows.list(page_size=2)
+    assert [next(paginator).id for _ in range(3)] == listed[:3]
 
 
 class BuilderLike:

@@ -20,10 +20,17 @@ class Paginator(Generic[T]):
     """Every item of a list, newest first, fetching the next page only when the loop reaches it.
 
     ``for workflow in client.workflows.list(): …`` walks the whole list; break out to stop early.
+    ``next()`` takes items one by one (each ``for`` loop, though, starts again from the first page).
     """
 
     def __init__(self, fetch: PageFetcher[T]) -> None:
         self._fetch = fetch
+        self._items: Optional[Iterator[T]] = None
+
+    def __next__(self) -> T:
+        if self._items is None:
+            self._items = iter(self)
+        return next(self._items)
 
     def __iter__(self) -> Iterator[T]:
         cursor: Optional[str] = None
@@ -39,10 +46,19 @@ class Paginator(Generic[T]):
 
 
 class AsyncPaginator(Generic[T]):
-    """Every item of a list, newest first, for ``async for``; pages are fetched as the loop reaches them."""
+    """Every item of a list, newest first, for ``async for``; pages are fetched as the loop reaches them.
+
+    ``await anext(…)`` (or ``__anext__``) takes items one by one.
+    """
 
     def __init__(self, fetch: AsyncPageFetcher[T]) -> None:
         self._fetch = fetch
+        self._items: Optional[AsyncIterator[T]] = None
+
+    async def __anext__(self) -> T:
+        if self._items is None:
+            self._items = self.__aiter__()
+        return await self._items.__anext__()
 
     async def __aiter__(self) -> AsyncIterator[T]:
         cursor: Optional[str] = None
