@@ -104,3 +104,16 @@ def test_the_log_stream_can_be_closed_early(client: Tensorify) -> None:
     handle.cancel()
     assert client.executions.wait(handle.id, timeout=60).status == "cancelled"
 
+
+
+def test_a_quiet_stream_outlives_a_short_client_timeout(server: Server, client: Tensorify) -> None:
+    handle = client.workflows.create(printer()).run(inputs={"lines": 2, "pause": 1.5})
+    proxy = CuttingProxy(server.root, cuts=[])  # passes everything through; counts the connections
+    try:
+        with Tensorify(api_key=ADMIN_KEY, base_url=proxy.url + "/v1", timeout=0.5) as short:
+            stream = short.executions.logs(handle.id)
+            lines = list(stream)
+    finally:
+        proxy.close()
+    assert stream.status == "completed" and lines == client.executions.get(handle.id).logs
+    assert len(proxy.requests) == 1

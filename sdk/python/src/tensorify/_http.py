@@ -110,6 +110,7 @@ class Config:
         params: Optional[Params],
         body: Any,
         headers: Optional[Mapping[str, str]],
+        timeout: Optional[httpx.Timeout] = None,
     ) -> Dict[str, Any]:
         """Keyword arguments of ``httpx.Client.build_request`` for one call."""
         query = {name: value for name, value in (params or {}).items() if value is not None}
@@ -119,6 +120,7 @@ class Config:
             "params": query or None,
             "json": body,
             "headers": dict(headers or {}),
+            "timeout": timeout or self.timeout,
         }
 
     def retry_delay(self, route: Route, headers: Mapping[str, str], attempt: int, response: Optional[httpx.Response], error: Optional[Exception]) -> Optional[float]:
@@ -132,7 +134,7 @@ class Config:
             if wait is None:
                 return backoff_seconds(attempt)
             return wait if wait <= MAX_RETRY_AFTER else None
-        if isinstance(error, httpx.ConnectError) or isinstance(error, httpx.ConnectTimeout):
+        if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):
             return backoff_seconds(attempt)
         repeatable = route.method in SAFE_METHODS or any(name.lower() == "idempotency-key" for name in headers)
         return backoff_seconds(attempt) if repeatable else None
@@ -164,12 +166,14 @@ class SyncTransport:
         body: Any = None,
         headers: Optional[Mapping[str, str]] = None,
         stream: bool = False,
+        timeout: Optional[httpx.Timeout] = None,
     ) -> httpx.Response:
         """Sends one call and returns its successful response; raises a :class:`TensorifyError` otherwise.
 
         With ``stream=True`` the body is not read: the caller must close the response.
+        ``timeout`` replaces the client's for this call.
         """
-        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers))
+        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout))
         attempt = 0
         while True:
             try:
@@ -220,12 +224,14 @@ class AsyncTransport:
         body: Any = None,
         headers: Optional[Mapping[str, str]] = None,
         stream: bool = False,
+        timeout: Optional[httpx.Timeout] = None,
     ) -> httpx.Response:
         """Sends one call and returns its successful response; raises a :class:`TensorifyError` otherwise.
 
         With ``stream=True`` the body is not read: the caller must close the response.
+        ``timeout`` replaces the client's for this call.
         """
-        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers))
+        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout))
         attempt = 0
         while True:
             try:

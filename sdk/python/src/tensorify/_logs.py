@@ -26,6 +26,15 @@ from .errors import APIConnectionError
 
 #: Reconnects in a row that bring no new line before the stream gives up with APIConnectionError.
 MAX_RECONNECTS_WITHOUT_PROGRESS = 5
+#: The server writes a comment every 15 s on a quiet stream: this long without a byte means the
+#: connection is gone (a client ``timeout`` shorter than that would cut a healthy, quiet stream).
+MIN_READ_TIMEOUT = 60.0
+
+
+def _stream_timeout(timeout: httpx.Timeout) -> httpx.Timeout:
+    if timeout.read is None or timeout.read >= MIN_READ_TIMEOUT:
+        return timeout
+    return httpx.Timeout(timeout.connect, read=MIN_READ_TIMEOUT, write=timeout.write, pool=timeout.pool)
 
 
 class _Cursor:
@@ -121,7 +130,11 @@ class LogStream:
             cause: Optional[BaseException] = None
             try:
                 response = self._transport.request(
-                    routes.EXECUTIONS_LOGS, path={"id": self._execution_id}, headers=cursor.headers(), stream=True
+                    routes.EXECUTIONS_LOGS,
+                    path={"id": self._execution_id},
+                    headers=cursor.headers(),
+                    stream=True,
+                    timeout=_stream_timeout(self._transport.config.timeout),
                 )
             except APIConnectionError as error:
                 cause = error
@@ -180,7 +193,11 @@ class AsyncLogStream:
             cause: Optional[BaseException] = None
             try:
                 response = await self._transport.request(
-                    routes.EXECUTIONS_LOGS, path={"id": self._execution_id}, headers=cursor.headers(), stream=True
+                    routes.EXECUTIONS_LOGS,
+                    path={"id": self._execution_id},
+                    headers=cursor.headers(),
+                    stream=True,
+                    timeout=_stream_timeout(self._transport.config.timeout),
                 )
             except APIConnectionError as error:
                 cause = error
