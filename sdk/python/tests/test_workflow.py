@@ -397,6 +397,25 @@ PARITY_CASES: List[Tuple[str, Callable[[], Dict[str, Any]]]] = [
     ("binding to a layer", _set("classifier", "out", value={"w": "{{ fc1.weight }}"})),
     ("condition bindings", _set("code-branch", "check", condition='{{ score.total }} > 10 and {{ ghost.x }} == "{{ not.a.binding }}"')),
     ("nested keys in JavaScript's order", _set("hello", "out", value={"b": "{{ x1.a }}", "1": "{{ x2.a }}", "0": ["{{ x3.a }}"]})),
+    ("a layer in no model", _mutate("classifier", lambda b: b["nodes"].insert(5, {"id": "drop", "type": "dropout", "settings": {}}))),
+    ("a missing typed input", _mutate("classifier", lambda b: b["edges"].remove({"source": "loader", "target": "train", "targetHandle": "data"}))),
+    (
+        "too many typed inputs",
+        _mutate(
+            "classifier",
+            lambda b: b["nodes"].insert(3, {"id": "loader2", "type": "dataloader", "settings": {}})
+            or b["edges"].extend([{"source": "data", "target": "loader2"}, {"source": "loader2", "target": "train", "targetHandle": "data"}]),
+        ),
+    ),
+    ("an input of another data type", _mutate("classifier", lambda b: b["edges"].append({"source": "opt", "target": "eval", "targetHandle": "data"}))),
+    (
+        "broken layer chains",
+        _mutate(
+            "classifier",
+            lambda b: b["nodes"].extend([{"id": "lonely", "type": "sequential", "settings": {}}, {"id": "extra", "type": "tanh", "settings": {}}])
+            or b["edges"].extend([{"source": "fc1", "target": "extra"}, {"source": "act", "target": "opt"}, {"source": "extra", "target": "model"}]),
+        ),
+    ),
     (
         "many problems on many nodes",
         _graph(

@@ -48,11 +48,14 @@ class NodeType:
     #: ``python.role``: ``step`` (the default), ``branch``, ``return``, ``layer`` or ``sequence``.
     role: str
     raw: Mapping[str, Any]
+    #: ``python.parameters``: ``input``, ``ctx`` or ids of its inputs (an input named here takes a value of its dataType).
+    parameters: Tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "NodeType":
         python = data.get("python")
         role = python.get("role") if isinstance(python, Mapping) else None
+        parameters = python.get("parameters") if isinstance(python, Mapping) else None
         schema = data.get("settingsSchema")
         defaults = data.get("defaults")
         return cls(
@@ -67,6 +70,7 @@ class NodeType:
             expression_settings=tuple(data.get("expressionSettings") or ()),
             role=role if isinstance(role, str) else "step",
             raw=data,
+            parameters=tuple(str(name) for name in parameters) if isinstance(parameters, list) else (),
         )
 
     @property

@@ -4,10 +4,13 @@ sent, with the server's codes, messages, JSON pointers and order of problems.
 
 Checked here: node ids (pattern, reserved, duplicates), node types (unknown, wrong pin), settings
 against each type's JSON Schema, exactly one trigger, edges (ids, unknown nodes, handles, self
-loops), cycles, bindings (syntax, unknown/own/layer nodes, not upstream). Left to the server:
-the condition language's syntax (INVALID_EXPRESSION) and the dataflow checks of the PyTorch
-node types (MISSING_INPUT, TOO_MANY_INPUTS, INPUT_TYPE_MISMATCH, LAYER_CHAIN, SHAPE_MISMATCH,
-TOO_MANY_BRANCH_PATHS): a workflow with those passes here and the server's 400 names them.
+loops), cycles, bindings (syntax, unknown/own/layer nodes, not upstream), and the typed inputs
+and layer chains of the PyTorch node types (MISSING_INPUT, TOO_MANY_INPUTS, INPUT_TYPE_MISMATCH,
+LAYER_CHAIN), all from the catalogue's ports, data types and roles. Left to the server: the
+condition language's syntax (INVALID_EXPRESSION), tensor shapes (SHAPE_MISMATCH: its rules are
+server code that the catalogue only names), TOO_MANY_BRANCH_PATHS (found while compiling), and
+the JSON Schema keywords that _schema.py skips: a workflow with those passes here and the
+server's 400 names them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import heapq
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from ._bindings import ENV_NAMESPACE, INPUTS_NAMESPACE, Binding, condition_bindings, find_bindings
 from ._catalog import Catalog, NodeType, Port
@@ -139,6 +142,8 @@ class _Validation:
             self.check_edge(edge, index)
         self.check_cycles()
         self.check_bindings()
+        if all(definition is not None for definition in self.definitions):
+            _Dataflow(self, [definition for definition in self.definitions if definition is not None]).run()
         return self.report
 
     def check_node(self, node: Mapping[str, Any], index: int) -> None:
@@ -284,6 +289,126 @@ class _Validation:
                 f'connect "{bound_id}" to "{node_id}" through edges, or remove the binding.'
             )
             self.report.add(Problem(node_id, "UNRESOLVED_BINDING", message, path))
+
+
+_ANY = "any"
+_LAYER = "layer"
+
+
+def _port_of(ports: Sequence[Port], handle: Any) -> Optional[Port]:
+    """The port an edge names, else the type's only one."""
+    if handle is not None:
+        return next((port for port in ports if port.id == handle), None)
+    return ports[0] if len(ports) == 1 else None
+
+
+def _carries_value(source: Port, target: Port) -> bool:
+    """Same data type, or either side ``any`` (layers chain only into layer inputs); other edges only order the run."""
+    if source.data_type == _LAYER or target.data_type == _LAYER:
+        return source.data_type == target.data_type
+    return source.data_type == target.data_type or _ANY in (source.data_type, target.data_type)
+
+
+class _Dataflow:
+    """The server's typed-input and layer-chain checks (``src/graph/dataflow.ts``), without tensor shapes."""
+
+    def __init__(self, validation: _Validation, definitions: List[NodeType]) -> None:
+        self.validation = validation
+        self.definitions = definitions
+        self.nodes = validation.nodes
+        self.seen: Set[str] = set()
+        # Per node, per input port id: (edge index, source index) of the edges bringing it a value.
+        self.values: List[Dict[str, List[Tuple[int, int]]]] = [{} for _ in self.nodes]
+        # Per node: (edge index, target index, from port, to port) of the edges leaving it.
+        self.outgoing: List[List[Tuple[int, int, Port, Port]]] = [[] for _ in self.nodes]
+        for edge_index, edge in enumerate(validation.edges):
+            source = validation.index_by_id.get(str(edge.get("source")))
+            target = validation.index_by_id.get(str(edge.get("target")))
+            if source is None or target is None or source == target:
+                continue
+            from_port = _port_of(definitions[source].outputs, edge.get("sourceHandle"))
+            to_port = _port_of(definitions[target].inputs, edge.get("targetHandle"))
+            if from_port is None or to_port is None:
+                continue
+            self.outgoing[source].append((edge_index, target, from_port, to_port))
+            if _carries_value(from_port, to_port):
+                self.values[target].setdefault(to_port.id, []).append((edge_index, source))
+
+    def run(self) -> None:
+        for index in range(len(self.nodes)):
+            self.check_inputs(index)
+        for index in range(len(self.nodes)):
+            self.check_chain_links(index)
+
+    def id(self, index: int) -> str:
+        return str(self.nodes[index].get("id"))
+
+    def add(self, index: int, code: str, message: str, path: Optional[str] = None) -> None:
+        key = f"{self.id(index)}\u0000{message}"
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.validation.report.add(Problem(self.id(index), code, message, path if path is not None else f"/nodes/{index}"))
+
+    def producers(self, data_type: str) -> List[str]:
+        return [t.type for t in self.validation.catalog.list() if t.role != _LAYER and any(port.data_type == data_type for port in t.outputs)]
+
+    def check_inputs(self, index: int) -> None:
+        definition = self.definitions[index]
+        for port in (port for port in definition.inputs if port.id in definition.parameters):
+            if port.data_type == _ANY:
+                continue
+            sources = self.values[index].get(port.id, [])
+            if not sources:
+                message = f'Node "{self.id(index)}" has no {port.data_type} on its input "{port.id}": connect a node that gives one{_suggest(self.producers(port.data_type))}.'
+                self.add(index, "MISSING_INPUT", message)
+            elif len(sources) > 1:
+                names = ", ".join(f'"{self.id(source)}"' for _, source in sources)
+                message = f'Node "{self.id(index)}" receives a {port.data_type} on its input "{port.id}" from {len(sources)} nodes ({names}); keep one of those edges.'
+                self.add(index, "TOO_MANY_INPUTS", message)
+        for edge_index, target, from_port, to_port in self.outgoing[index]:
+            explicit = self.validation.edges[edge_index].get("targetHandle") is not None
+            if _LAYER in (from_port.data_type, to_port.data_type) or not explicit or _carries_value(from_port, to_port):
+                continue
+            message = (
+                f'Edge at index {edge_index} brings a {from_port.data_type} from "{self.id(index)}" into input "{to_port.id}" '
+                f'of "{self.id(target)}", which takes a {to_port.data_type}.'
+            )
+            self.add(index, "INPUT_TYPE_MISMATCH", message, f"/edges/{edge_index}")
+
+    def check_chain_links(self, index: int) -> None:
+        definition = self.definitions[index]
+        if definition.role not in (_LAYER, "sequence") or not definition.inputs:
+            return
+        layers = self.values[index].get(definition.inputs[0].id, [])
+        if len(layers) > 1:
+            names = ", ".join(f'"{self.id(source)}"' for _, source in layers)
+            self.add(index, "LAYER_CHAIN", f'Node "{self.id(index)}" receives layers from {len(layers)} nodes ({names}); chain layers one after another.')
+        if definition.role == "sequence":
+            if not layers:
+                self.add(index, "LAYER_CHAIN", f'Sequential node "{self.id(index)}" has no layers: chain layer nodes (linear, relu…) into its input.')
+            return
+        out = self.outgoing[index]
+        chained = [link for link in out if link[2].data_type == _LAYER and link[3].data_type == _LAYER]
+        for _, target, _, to_port in (link for link in out if not any(link is other for other in chained)):
+            self.add(
+                index,
+                "LAYER_CHAIN",
+                f'Layer "{self.id(index)}" connects to input "{to_port.id}" of "{self.id(target)}", which does not take layers; '
+                "a layer connects only to the next layer or to a sequential node.",
+            )
+        if not chained:
+            self.add(index, "LAYER_CHAIN", f'Layer "{self.id(index)}" is not part of a model: connect it, or the chain it ends, to a sequential node.')
+        elif len(chained) > 1:
+            names = ", ".join(f'"{self.id(target)}"' for _, target, _, _ in chained)
+            self.add(index, "LAYER_CHAIN", f'Layer "{self.id(index)}" feeds {len(chained)} nodes ({names}); a layer belongs to one chain.')
+
+
+def _suggest(types: List[str]) -> str:
+    if not types:
+        return ""
+    quoted = [f'"{t}"' for t in types]
+    return f" (a node of type {quoted[0] if len(quoted) == 1 else ', '.join(quoted[:-1]) + ' or ' + quoted[-1]})"
 
 
 _NO_TYPE = NodeType("", "0.0.0", False, (), (), {}, {}, (), (), "step", {})
