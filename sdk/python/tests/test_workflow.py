@@ -346,6 +346,45 @@ def _transform(node_id: str, value: Any) -> Dict[str, Any]:
     return {"id": node_id, "type": "transform", "settings": {"value": value}}
 
 
+BAD_CONDITIONS = [
+    "",
+    "   ",
+    "{{ score.total }} > 10 > 5",
+    "{{ score.total }} = 10",
+    "{{ score.total }} && true",
+    "{{ score.total }} > 1 or True",
+    "{{ score.total }} is null",
+    "total > 1",
+    "({{ score.total }} > 2",
+    "{{ score.total }} > 2)",
+    "not",
+    "1 > not 2",
+    "01 > 1",
+    "1. > 2",
+    "1e999 > 1",
+    "'abc",
+    '"a\\qb" == {{ score.total }}',
+    '"a\\u12" == 1',
+    '"tab\there" == 1',
+    "{ score.total } > 1",
+    "{{ score. }} > 1",
+    "{{ score.total }} 2",
+    "# comment",
+    "(" * 65 + "true" + ")" * 65,
+    "{{ score.count }} <= 3 and not ({{ inputs.mode }} == 'it\\'s' or {{ ghost.x }} != null)",
+    "x" * 100,
+]
+
+
+def _conditions() -> Dict[str, Any]:
+    nodes = [T, {"id": "score", "type": "code", "settings": {"code": "return {}"}}]
+    edges = [{"source": "trigger", "target": "score"}]
+    for index, condition in enumerate(BAD_CONDITIONS):
+        nodes.append({"id": f"c{index}", "type": "if", "settings": {"condition": condition}})
+        edges.append({"source": "score", "target": f"c{index}"})
+    return {"name": "Conditions", "nodes": nodes, "edges": edges}
+
+
 PARITY_CASES: List[Tuple[str, Callable[[], Dict[str, Any]]]] = [
     ("unknown type", _mutate("hello", lambda b: _node(b, "greeting").update(type="transformer"))),
     ("wrong pin", _mutate("hello", lambda b: _node(b, "greeting").update(type="transform@2"))),
@@ -396,6 +435,7 @@ PARITY_CASES: List[Tuple[str, Callable[[], Dict[str, Any]]]] = [
     ("binding to a node that is not upstream", _mutate("hello", lambda b: b["nodes"].append(_transform("side", "{{ out.result }} {{ greeting.message }}")) or b["edges"].append({"source": "trigger", "target": "side"}))),
     ("binding to a layer", _set("classifier", "out", value={"w": "{{ fc1.weight }}"})),
     ("condition bindings", _set("code-branch", "check", condition='{{ score.total }} > 10 and {{ ghost.x }} == "{{ not.a.binding }}"')),
+    ("conditions that do not parse", _conditions),
     ("nested keys in JavaScript's order", _set("hello", "out", value={"b": "{{ x1.a }}", "1": "{{ x2.a }}", "0": ["{{ x3.a }}"]})),
     ("a layer in no model", _mutate("classifier", lambda b: b["nodes"].insert(5, {"id": "drop", "type": "dropout", "settings": {}}))),
     ("a missing typed input", _mutate("classifier", lambda b: b["edges"].remove({"source": "loader", "target": "train", "targetHandle": "data"}))),

@@ -4,10 +4,9 @@ sent, with the server's codes, messages, JSON pointers and order of problems.
 
 Checked here: node ids (pattern, reserved, duplicates), node types (unknown, wrong pin), settings
 against each type's JSON Schema, exactly one trigger, edges (ids, unknown nodes, handles, self
-loops), cycles, bindings (syntax, unknown/own/layer nodes, not upstream), and the typed inputs
+loops), cycles, bindings (syntax, unknown/own/layer nodes, not upstream), conditions (INVALID_EXPRESSION), and the typed inputs
 and layer chains of the PyTorch node types (MISSING_INPUT, TOO_MANY_INPUTS, INPUT_TYPE_MISMATCH,
-LAYER_CHAIN), all from the catalogue's ports, data types and roles. Left to the server: the
-condition language's syntax (INVALID_EXPRESSION), tensor shapes (SHAPE_MISMATCH: its rules are
+LAYER_CHAIN), all from the catalogue's ports, data types and roles. Left to the server: tensor shapes (SHAPE_MISMATCH: its rules are
 server code that the catalogue only names), TOO_MANY_BRANCH_PATHS (found while compiling), and
 the JSON Schema keywords that _schema.py skips: a workflow with those passes here and the
 server's 400 names them.
@@ -18,11 +17,12 @@ from __future__ import annotations
 import heapq
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from ._bindings import ENV_NAMESPACE, INPUTS_NAMESPACE, Binding, condition_bindings, find_bindings
 from ._catalog import Catalog, NodeType, Port
+from ._condition import parse_condition
 
 NODE_ID_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 RESERVED_NODE_IDS = frozenset({INPUTS_NAMESPACE, ENV_NAMESPACE})
@@ -255,10 +255,12 @@ class _Validation:
             settings = node.get("settings") or {}
             definition = self.definitions[node_index]
             plain = find_bindings(bindable_settings(settings, definition))
-            conditions = expression_bindings(settings, definition)
+            conditions, condition_errors = parsed_conditions(settings, definition)
             settings_path = f"/nodes/{node_index}/settings"
             for error in plain.errors:
                 self.report.add(Problem(node_id, "INVALID_BINDING", error.message, settings_path + error.pointer))
+            for pointer, message in condition_errors:
+                self.report.add(Problem(node_id, "INVALID_EXPRESSION", message, settings_path + pointer))
             for binding in [*plain.bindings, *conditions]:
                 if binding.kind != "node":
                     continue
@@ -422,7 +424,25 @@ def bindable_settings(settings: Mapping[str, Any], definition: Optional[NodeType
     return {key: value for key, value in settings.items() if key not in excluded} if excluded else settings
 
 
+def parsed_conditions(settings: Mapping[str, Any], definition: Optional[NodeType]) -> Tuple[List[Binding], List[Tuple[str, str]]]:
+    """The bindings of a node's condition settings, and (pointer, message) for each condition that does not parse."""
+    found: List[Binding] = []
+    errors: List[Tuple[str, str]] = []
+    for name in definition.expression_settings if definition is not None else ():
+        text = settings.get(name)
+        if not isinstance(text, str):
+            continue
+        pointer = f"/{name}"
+        parsed = parse_condition(text)
+        if parsed.error is None:
+            found.extend(replace(binding, pointer=pointer) for binding in parsed.bindings)
+        else:
+            errors.append((pointer, parsed.error))
+    return found, errors
+
+
 def expression_bindings(settings: Mapping[str, Any], definition: Optional[NodeType]) -> List[Binding]:
+    """The bindings of a node's condition settings, also of one that does not parse (for the edges they need)."""
     found: List[Binding] = []
     for name in definition.expression_settings if definition is not None else ():
         text = settings.get(name)
