@@ -376,6 +376,36 @@ BAD_CONDITIONS = [
 ]
 
 
+BAD_INPUT_SCHEMAS: List[Any] = [
+    {"type": "strin"},
+    {"type": 5},
+    {"type": ["string", "string"]},
+    {"type": []},
+    {"minLength": -1},
+    {"maxLength": 1.5},
+    {"multipleOf": 0},
+    {"properties": {"a": {"type": "nope"}}},
+    {"items": 5},
+    {"items": {"type": "nope"}},
+    {"items": [{"minimum": "1"}, True, 3]},
+    {"required": "a"},
+    {"required": ["a", "a"]},
+    {"enum": []},
+    {"enum": [1, {"a": [1]}, {"a": [1]}]},
+    {"allOf": []},
+    {"dependencies": {"a": 5, "b": ["x", "x"]}},
+    {"definitions": {"x": {"minimum": "1"}}, "not": {"uniqueItems": "yes"}},
+    [],
+    True,
+    {"title": 5, "description": None, "$comment": ["x"], "readOnly": "no", "examples": 5},
+]
+
+
+def _input_schemas() -> Dict[str, Any]:
+    nodes = [{"id": f"m{index}", "type": "manual", "settings": {"inputSchema": schema}} for index, schema in enumerate(BAD_INPUT_SCHEMAS)]
+    return {"name": "Input schemas", "nodes": nodes, "edges": []}
+
+
 def _conditions() -> Dict[str, Any]:
     nodes = [T, {"id": "score", "type": "code", "settings": {"code": "return {}"}}]
     edges = [{"source": "trigger", "target": "score"}]
@@ -436,6 +466,7 @@ PARITY_CASES: List[Tuple[str, Callable[[], Dict[str, Any]]]] = [
     ("binding to a layer", _set("classifier", "out", value={"w": "{{ fc1.weight }}"})),
     ("condition bindings", _set("code-branch", "check", condition='{{ score.total }} > 10 and {{ ghost.x }} == "{{ not.a.binding }}"')),
     ("conditions that do not parse", _conditions),
+    ("input schemas checked against the JSON Schema meta-schema", _input_schemas),
     ("nested keys in JavaScript's order", _set("hello", "out", value={"b": "{{ x1.a }}", "1": "{{ x2.a }}", "0": ["{{ x3.a }}"]})),
     ("a layer in no model", _mutate("classifier", lambda b: b["nodes"].insert(5, {"id": "drop", "type": "dropout", "settings": {}}))),
     ("a missing typed input", _mutate("classifier", lambda b: b["edges"].remove({"source": "loader", "target": "train", "targetHandle": "data"}))),

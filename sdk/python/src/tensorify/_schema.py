@@ -6,7 +6,8 @@ The server validates settings with Ajv (``allErrors``) and turns Ajv's errors in
 ``node.json`` files use — ``type``, ``properties``, ``required``, ``additionalProperties``,
 ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum``, ``minLength``,
 ``maxLength``, ``pattern``, ``enum``, ``anyOf``, ``allOf``, ``items``, ``minItems``, ``maxItems``,
-``uniqueItems`` — plus the cheap neighbours a new node type may well use (``const``, ``not``,
+``uniqueItems``, ``$ref`` (to the draft-07 meta-schema, for the ``manual`` trigger's
+``inputSchema``, and within a schema) — plus the cheap neighbours a new node type may well use (``const``, ``not``,
 ``oneOf``, ``multipleOf``, ``minProperties``, ``maxProperties``, ``patternProperties``), in Ajv's
 order of keywords and with Ajv's wording, so a problem reads exactly as the server's 400 does.
 
@@ -14,7 +15,7 @@ Why not the ``jsonschema`` package: it would be the SDK's second dependency for 
 subset, and it would not give the server's messages — its wording ("-1 is less than the minimum
 of 0"), its order of errors and its regular-expression dialect (Python's, where the catalogue's
 patterns are JavaScript's) all differ from Ajv's, so its errors would have to be translated back
-keyword by keyword anyway. Keywords outside the subset (``$ref``, ``format``, ``if``,
+keyword by keyword anyway. Keywords outside the subset (``format``, ``if``,
 ``dependencies``, ``propertyNames``, ``contains``, tuple ``items``) are skipped here: the server
 still checks them, and its answer raises :class:`tensorify.InvalidWorkflowError` as usual.
 """
@@ -28,13 +29,14 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ._bindings import escape_pointer, js_keys
+from ._metaschema import DRAFT_07, DRAFT_07_ID
 
 #: The string branch of a setting that takes a number or one binding (node-catalog.ts BINDING_PATTERN).
 BINDING_PATTERN = "^\\s*\\{\\{[^]*\\}\\}\\s*$"
 
 _GROUPS: Dict[str, List[str]] = {
     # Ajv's rule groups, in the order it applies them: the keywords of any type first.
-    "": ["const", "enum", "not", "anyOf", "oneOf", "allOf"],
+    "": ["$ref", "const", "enum", "not", "anyOf", "oneOf", "allOf"],
     "number": ["maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum", "multipleOf"],
     "string": ["maxLength", "minLength", "pattern"],
     "array": ["maxItems", "minItems", "uniqueItems", "items"],
@@ -66,7 +68,7 @@ class SettingsProblem:
 def settings_problems(type_name: str, schema: Mapping[str, Any], settings: Mapping[str, Any]) -> List[SettingsProblem]:
     """The server's ``NodeCatalog.validateSettings`` problems for settings already merged over the defaults."""
     errors: List[SchemaError] = []
-    _Validator(errors).validate(schema, settings, "", "#")
+    _Validator(errors, schema).validate(schema, settings, "", "#")
     return describe(type_name, schema, errors)
 
 
@@ -129,8 +131,10 @@ def _label(path: str) -> str:
 class _Validator:
     """Walks a schema and a value the way Ajv's generated code does, appending its errors in its order."""
 
-    def __init__(self, errors: List[SchemaError]) -> None:
+    def __init__(self, errors: List[SchemaError], document: Any) -> None:
         self.errors = errors
+        #: The schema document that ``#`` refers to where this validator is.
+        self.document = document
 
     def validate(self, schema: Any, data: Any, ipath: str, spath: str) -> None:
         if schema is False:
@@ -170,7 +174,9 @@ class _Validator:
         def error(message: str, **params: Any) -> None:
             self.errors.append(SchemaError(keyword, ipath, here, message, params, value))
 
-        if keyword in _COMPARISONS and _is_number(value):
+        if keyword == "$ref" and isinstance(value, str):
+            self._ref(value, data, ipath)
+        elif keyword in _COMPARISONS and _is_number(value):
             comparison = _COMPARISONS[keyword]
             holds = {"<=": data <= value, ">=": data >= value, "<": data < value, ">": data > value}[comparison]
             if not holds:
@@ -229,9 +235,28 @@ class _Validator:
                 for name in matching:
                     self.validate(value[pattern], data[name], f"{ipath}/{escape_pointer(name)}", f"{here}/{escape_pointer(pattern)}")
 
+    def _ref(self, ref: str, data: Any, ipath: str) -> None:
+        """
+        Follows a ``$ref`` within the document (``#``, ``#/definitions/…``) or to the draft-07
+        meta-schema; as in Ajv, the errors found there carry schema paths of the referred document.
+        Other references are left to the server.
+        """
+        document, pointer = self.document, ref
+        if ref.rstrip("#") == DRAFT_07_ID.rstrip("#"):
+            document, pointer = DRAFT_07, "#"
+        if not pointer.startswith("#"):
+            return
+        target: Any = document
+        for part in pointer[1:].split("/")[1:]:
+            key = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(target, Mapping) or key not in target:
+                return
+            target = target[key]
+        _Validator(self.errors, document).validate(target, data, ipath, pointer)
+
     def _collect(self, schema: Any, data: Any, ipath: str, spath: str) -> List[SchemaError]:
         errors: List[SchemaError] = []
-        _Validator(errors).validate(schema, data, ipath, spath)
+        _Validator(errors, self.document).validate(schema, data, ipath, spath)
         return errors
 
     def _combination(self, keyword: str, branches: List[Any], data: Any, ipath: str, spath: str) -> None:
