@@ -75,6 +75,14 @@ def test_example_round_trips(name: str) -> None:
 def test_examples_pass_check_against_the_real_catalogue(name: str, catalog: Catalog) -> None:
     example_script(EXAMPLES[name]).build().check(catalog)
     Workflow.from_dict(load_example(name)).check(catalog)
+    assert Workflow.from_dict(load_example(name)).report(catalog).to_dict() == {"valid": True, "errors": {"nodes": {}, "graph": []}}
+
+
+def test_check_takes_the_payload_of_get_nodes_as_the_client_passes_it(catalog_payload: Dict[str, Any]) -> None:
+    example_script("classifier").build().check(catalog_payload)
+    example_script("hello").build().check(catalog_payload["nodes"])
+    with pytest.raises(TypeError, match="GET /v1/nodes"):
+        Workflow("X").check({"types": []})
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -194,8 +202,35 @@ def test_no_edge_that_would_close_a_cycle_is_added() -> None:
     t = wf.node("manual", id="trigger")
     a = wf.node("transform", id="a", value=1, after=t)
     b = wf.node("transform", id="b", value=2, after=a)
-    a.settings["value"] = str(b["x"])  # a reads b, but b is downstream of a
+    a.settings["value"] = b["x"]  # a reads b, but b is downstream of a
     assert [(e.source, e.target) for e in wf.edges] == [("trigger", "a"), ("a", "b")]
+
+
+def test_references_put_into_settings_later_are_bindings_with_their_edges() -> None:
+    wf = Workflow("L")
+    t = wf.node("manual", id="trigger")
+    out = wf.node("return", id="out")
+    out.settings["value"] = {"name": t["name"], "all": [t]}
+    assert wf.to_dict()["nodes"][1]["settings"] == {"value": {"name": "{{ trigger.name }}", "all": ["{{ trigger }}"]}}
+    assert [(e.source, e.target) for e in wf.edges] == [("trigger", "out")]
+    out.settings["value"] = {1, 2}
+    with pytest.raises(BuilderError, match='setting "/value" holds a set') as raised:
+        wf.to_dict()
+    assert (raised.value.node_id, raised.value.setting) == ("out", "value")
+
+
+def test_javascript_patterns_read_as_the_server_reads_them() -> None:
+    from tensorify._schema import BINDING_PATTERN, js_regex
+
+    binding = js_regex(BINDING_PATTERN)
+    assert binding is not None
+    assert binding.search("{{ trigger.lr }}") and binding.search(" {{ a }}\n") and binding.search("{{ a\nb }}")
+    assert not binding.search("x {{ a }}") and not binding.search("{{ a }} x")
+    end = js_regex("^a$")
+    assert end is not None and end.search("a") and not end.search("a\n")  # JavaScript's $ is the very end
+    digits = js_regex("^\\d+$")
+    assert digits is not None and digits.search("42") and not digits.search("\u0664\u0662")  # Arabic-Indic digits are no \d in JavaScript
+    assert js_regex("(?<name") is None  # what Python cannot compile is left to the server
 
 
 def test_verbatim_settings_add_no_edges_when_the_catalogue_says_so(catalog: Catalog) -> None:

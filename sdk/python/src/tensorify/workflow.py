@@ -241,10 +241,15 @@ class Node:
     def __repr__(self) -> str:
         return f"Node(id={self.id!r}, type={self.type!r})"
 
+    def json_settings(self) -> Dict[str, Any]:
+        """Its settings as JSON: references put into ``settings`` after the node was made become bindings too."""
+        converted: Dict[str, Any] = _to_json(self.settings, self.workflow, self.id, "")
+        return converted
+
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {"id": self.id, "type": self.type}
         if "settings" in self._keys or self.settings:
-            out["settings"] = json_copy(self.settings)
+            out["settings"] = self.json_settings()
         if "position" in self._keys or self.position is not None:
             out["position"] = json_copy(self.position)
         if "ui" in self._keys or self.ui is not None:
@@ -612,7 +617,8 @@ class Workflow:
     def _referenced_nodes(self, node: Node) -> List[str]:
         """The node ids its bindings name, in document order, once each."""
         definition: Optional[NodeType] = self.catalog.resolve(node.type) if self.catalog is not None else None
-        found = find_bindings(bindable_settings(node.settings, definition)).bindings + expression_bindings(node.settings, definition)
+        settings = node.json_settings()
+        found = find_bindings(bindable_settings(settings, definition)).bindings + expression_bindings(settings, definition)
         ids: List[str] = []
         for binding in found:
             if binding.kind == "node" and binding.name not in ids:
