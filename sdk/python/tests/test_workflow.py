@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Dict, Iterator, List, Tuple
@@ -103,6 +103,32 @@ def test_the_server_accepts_what_the_builder_sends(server: Server) -> None:
     stored = Workflow.from_dict(created)
     assert stored.id == created["id"] and stored.version == 1
     assert stored.to_dict() == load_example("hello")
+
+
+@pytest.mark.parametrize("name", ["hello", "code-branch"])
+def test_a_workflow_written_in_python_runs_and_gives_the_expected_output(name: str, server: Server) -> None:
+    status, created = server.request("POST", "/workflows", example_script(EXAMPLES[name]).build().to_dict())
+    assert status == 201, created
+    with open(examples_dir() / f"{name}.inputs.json", encoding="utf-8") as file:
+        inputs_body = json.load(file)
+    status, started = server.request("POST", f"/workflows/{created['id']}/execute", {"inputs": inputs_body})
+    assert status == 202, started
+    execution = wait_for_execution(server, started["executionId"])
+    assert execution["status"] == "completed", execution
+    with open(examples_dir() / f"{name}.expected-output.json", encoding="utf-8") as file:
+        assert execution["output"] == json.load(file)
+
+
+def wait_for_execution(server: Server, execution_id: str) -> Dict[str, Any]:
+    """Polls until the execution ends; the bound only stops a hung run from hanging the test run."""
+    deadline = time.monotonic() + 600
+    while True:
+        status, execution = server.request("GET", f"/executions/{execution_id}")
+        assert status == 200, execution
+        if execution["status"] not in ("queued", "running"):
+            return execution
+        assert time.monotonic() < deadline, f"execution {execution_id} still {execution['status']} after 600 s"
+        time.sleep(0.2)
 
 
 # ---- round trips ---------------------------------------------------------------------------------
