@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -15,7 +16,9 @@ import pytest
 
 from tensorify.workflow import BuilderError, Catalog, Node, Ref, Workflow, env, inputs
 
-from _builder_server import Server, examples_dir, running_server
+# The helper sits beside this file; the tests folder may or may not be a package, so import it by path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _builder_server import Server, examples_dir, running_server  # noqa: E402
 
 EXAMPLE_SCRIPTS = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLES = {"hello": "hello", "code-branch": "code_branch", "summarize": "summarize", "classifier": "classifier"}
@@ -35,8 +38,9 @@ def example_script(module: str) -> ModuleType:
     return loaded
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
+@pytest.fixture(scope="module", name="server")
+def builder_server() -> Iterator[Server]:
+    """A server of this module's own (conftest.py's session server is the client tests')."""
     with running_server() as started:
         yield started
 
