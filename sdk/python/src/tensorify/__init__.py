@@ -2,11 +2,14 @@
 
 ::
 
-    from tensorify import Tensorify
+    from tensorify import Tensorify, Workflow
 
+    wf = Workflow("Hello")
+    trigger = wf.node("manual", id="trigger")
+    greeting = wf.node("transform", id="greeting", value={"message": f"Hello, {trigger['name']}!"})
+    wf.node("return", id="out", value={"result": greeting["message"]})
     client = Tensorify()  # reads TENSORIFY_API_KEY and TENSORIFY_BASE_URL
-    workflow = client.workflows.create(name="Hello", nodes=[…], edges=[…])
-    execution = workflow.run(inputs={"name": "Ada"}).wait()
+    execution = client.workflows.create(wf).run(inputs={"name": "Ada"}).wait()
     print(execution.status, execution.output)
 """
 
@@ -32,6 +35,7 @@ from .errors import (
 from .resources.executions import AsyncExecutionHandle, ExecutionHandle
 from .resources.workflows import AsyncStoredWorkflow, StoredWorkflow, WorkflowLike
 from .types import Execution
+from .workflow import BuilderError, Catalog, Edge, Handle, Node, NodeType, Port, Problem, Ref, Workflow, env, inputs
 
 __all__ = [
     "__version__",
@@ -60,4 +64,16 @@ __all__ = [
     "InternalServerError",
     "ServiceUnavailableError",
     "WaitTimeoutError",
+    "Workflow",
+    "Node",
+    "Edge",
+    "Handle",
+    "Port",
+    "Ref",
+    "Catalog",
+    "NodeType",
+    "Problem",
+    "BuilderError",
+    "env",
+    "inputs",
 ]
