@@ -30,6 +30,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 DELIVERY_MEMORY_SECONDS = 24 * 60 * 60
 # Deliveries waiting for their run (one runs at a time); past this, a delivery gets 429.
 MAX_QUEUED_DELIVERIES = 100
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 SIGNATURE_HEADERS = {
     "tensorify": "tensorify-signature",
@@ -332,26 +333,32 @@ class WebhookHandler(BaseHTTPRequestHandler):
     def read_chunked(self, too_large: WebhookRefusal) -> bytes:
         # http.server leaves Transfer-Encoding: chunked to the handler.
         body = bytearray()
+        received = 0
         while True:
             size_field = self.rfile.readline(1024).split(b";")[0].strip()
-            try:
-                size = int(size_field, 16)
-            except ValueError:
+            if not CHUNK_SIZE.fullmatch(size_field):
                 self.close_connection = True
                 raise WebhookRefusal(
                     HTTPStatus.BAD_REQUEST,
                     "BAD_REQUEST",
                     "The chunked body is malformed",
-                ) from None
+                )
+            size = int(size_field, 16)
             if size == 0:
                 break
-            if len(body) + size > MAX_BODY_BYTES:
+            received += size
+            if received > MAX_SKIPPED_BYTES:
                 self.close_connection = True
                 raise too_large
-            body += self.rfile.read(size)
-            self.rfile.readline(1024)
+            chunk = self.rfile.read(size)
+            if received <= MAX_BODY_BYTES:
+                body += chunk
+            self.rfile.readline(1024)  # the CRLF after the chunk
         while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
             pass  # trailer fields, not part of the body
+        if received > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise too_large
         return bytes(body)
 
     def check_signature(self, body: bytes) -> None:
