@@ -539,6 +539,30 @@ describe('python main.py --serve, wait mode past its deadline', () => {
   });
 });
 
+describe('python main.py --serve with a full queue', () => {
+  it('answers 429 RATE_LIMITED with Retry-After once 100 deliveries wait behind the running one, and runs those after', async () => {
+    const dir = await exportProgram({ signature: 'none' });
+    const served = await serve(dir, {});
+    const gate = path.join(dir, 'gate-full');
+    await send(served.port, json({ name: 'first', gate }));
+    await waitFor(
+      () => served.stdout(),
+      (out) => out.includes('[node handle] started'),
+      { what: 'the start of the gated run' },
+    );
+    const queued: Answer[] = [];
+    for (let index = 0; index < 100; index++) queued.push(await send(served.port, json({ name: `queued ${index}` })));
+    expect(queued.map((answer) => answer.status)).toEqual(Array.from({ length: 100 }, () => 202));
+    const refused = await send(served.port, json({ name: 'one too many' }));
+    expectEnvelope(refused, 429, 'RATE_LIMITED');
+    expect(refused.headers['retry-after']).toBe('5');
+    await writeFile(gate, '');
+    await outputOf(served, queued[99].body.executionId);
+    expect(served.outputs()).toHaveLength(101);
+    expect(await served.stop()).toBe(0);
+  });
+});
+
 describe('Stopping python main.py --serve', () => {
   let dir: string;
 
