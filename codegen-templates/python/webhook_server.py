@@ -116,15 +116,15 @@ class DeliveryRunner:
         )
         try:
             output = self.run(ctx)
+            write_output(output)
         except NodeFailed as failure:
             traceback.print_exception(failure.cause, file=sys.stderr)
             print(failure, file=sys.stderr, flush=True)
             execution.end("failed", error=str(failure))
-        except Exception as error:  # outside any node: the server keeps serving
+        except BaseException as error:  # sys.exit() in a node too: the server goes on
             traceback.print_exc(file=sys.stderr)
             execution.end("failed", error=f"{type(error).__name__}: {error}")
         else:
-            write_output(output)
             execution.end("completed", output=jsonable(output))
         log(f"execution {execution.id} {execution.status}")
 
@@ -535,9 +535,11 @@ def run_webhook_program(
         parser.error(
             "--inputs runs the workflow once; with --serve, requests bring them"
         )
-    webhook = Webhook(tuple(methods), signature, response_mode, wait_seconds)
     host = "127.0.0.1" if arguments.host is None else arguments.host
     port = 8000 if arguments.port is None else arguments.port
+    if not 0 <= port <= 65535:
+        parser.error(f"--port must be 0 to 65535, not {port}")
+    webhook = Webhook(tuple(methods), signature, response_mode, wait_seconds)
     serve_webhook(run, workflow_id, workflow_version, webhook, (host, port))
 
 

@@ -252,11 +252,12 @@ describe('The export of a webhook workflow', () => {
     expect(run.output).toEqual({ greeting: 'Hello, Ada!', executionId: null, request });
   });
 
-  it('refuses --host or --port without --serve, and --inputs with it (exit 2, usage on stderr)', () => {
+  it('refuses --host or --port without --serve, --inputs with it, and a port past 65535 (exit 2, usage on stderr)', () => {
     for (const args of [
       ['--port', '9000'],
       ['--host', '0.0.0.0'],
       ['--serve', '--inputs', 'inputs.json'],
+      ['--serve', '--port', '70000'],
     ]) {
       const result = spawnSync(PYTHON, ['main.py', ...args], { cwd: dir, encoding: 'utf8', env: pythonEnv({}) });
       expect(result.status).toBe(2);
