@@ -82,7 +82,8 @@ async function serve(dir: string, env: Record<string, string> = { TENSORIFY_WEBH
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': by then its stdout and stderr have been read to their end.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code: number | null) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     const onData = () => {
       const match = /on http:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
@@ -315,7 +316,12 @@ describe('python main.py --serve, Tensorify signatures, ack mode', () => {
       path: '/',
     });
     expect(output.request.headers).not.toHaveProperty('tensorify-signature');
-    expect(served.stderr()).toContain(`[webhook] POST / 202 ${String(answer.headers['x-request-id'])} ${answer.body.executionId}\n`);
+    const logLine = `[webhook] POST / 202 ${String(answer.headers['x-request-id'])} ${answer.body.executionId}\n`;
+    await waitFor(
+      () => served.stderr(),
+      (err) => err.includes(logLine),
+      { what: 'the request log line' },
+    );
   });
 
   it('refuses with 401 UNAUTHORIZED a missing, wrong, stale, future or malformed signature, and runs none of them', async () => {
