@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 import uuid
+import zlib
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,21 +22,29 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 WEBHOOK_SECRET_VARIABLE = "TENSORIFY_WEBHOOK_SECRET"
-# The limits of Tensorify Server's hook endpoint, so a delivery it accepts is accepted here.
+# The limits of Tensorify Server's hook endpoint: what it accepts is accepted here.
 MAX_BODY_BYTES = 1024 * 1024
 # A refused request's body is read and dropped up to this size before the connection
 # closes: closing on unread bytes resets it, and the client could lose the answer.
 MAX_SKIPPED_BYTES = 8 * MAX_BODY_BYTES
 SIGNATURE_TOLERANCE_SECONDS = 300
+WRONG_SIGNATURE = "wrong secret, or the body changed on the way"
 DELIVERY_MEMORY_SECONDS = 24 * 60 * 60
 # Deliveries waiting for their run (one runs at a time); past this, a delivery gets 429.
 MAX_QUEUED_DELIVERIES = 100
+SIGNATURE_HEADERS = {
+    "tensorify": "Tensorify-Signature",
+    "github": "X-Hub-Signature-256",
+}
+# Never passed to the workflow: the signatures (GitHub also sends an older SHA-1 one).
+LEFT_OUT_HEADERS = ("tensorify-signature", "x-hub-signature-256", "x-hub-signature")
+DELIVERY_KEY_HEADERS = ("Idempotency-Key", "X-GitHub-Delivery")
+DELIVERY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,199}")
+JSON_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json\s*(?:;.*)?", re.IGNORECASE)
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
+HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
-SIGNATURE_HEADERS = {
-    "tensorify": "tensorify-signature",
-    "github": "x-hub-signature-256",
-}
 
 
 @dataclass(frozen=True)
@@ -49,29 +58,34 @@ class Webhook:
 
 
 class WebhookRefusal(Exception):
-    """A delivery answered with an error envelope: its status, code, message and headers."""
+    """A delivery answered with an error envelope: its status, code, message, details
+    and headers."""
 
     def __init__(
         self,
         status: HTTPStatus,
         code: str,
         message: str,
+        details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.details = details
         self.headers = headers or {}
 
 
 class Execution:
     """One delivery's run of the workflow: queued, running, then completed or failed."""
 
-    def __init__(self, trigger: dict[str, Any]) -> None:
+    def __init__(self, trigger: dict[str, Any], fingerprint: str) -> None:
         alphabet = string.digits + string.ascii_letters
         self.id = "exec_" + "".join(secrets.choice(alphabet) for _ in range(16))
         self.trigger = trigger
+        # The delivery's method and body, hashed: what a repeat of its key must send.
+        self.fingerprint = fingerprint
         self.status = "queued"
         self.output: Any = None
         self.error = ""
@@ -83,10 +97,10 @@ class Execution:
 
 
 class DeliveryRunner:
-    """Runs the deliveries one at a time, in the order they came, on a thread of its own.
+    """Runs the deliveries one at a time, in the order they came, on its own thread.
 
-    One at a time, as `python main.py --inputs` runs once: the nodes' progress lines stay
-    in order and a heavy workflow (training a model) never runs twice at once.
+    One at a time, as `python main.py --inputs` runs once: the nodes' progress lines
+    stay in order and a heavy workflow (training a model) never runs twice at once.
     """
 
     def __init__(
@@ -107,8 +121,8 @@ class DeliveryRunner:
             self.run_one(execution)
 
     def run_one(self, execution: Execution) -> None:
-        """Runs the workflow with the request as its trigger's output, as run_program runs
-        it with the inputs: the failed node named on stderr, the output written out."""
+        """Runs the workflow with the request as its trigger's output, as run_program
+        runs it with the inputs: the failed node named on stderr, the output written."""
         log(f"execution {execution.id} started")
         execution.status = "running"
         ctx = Context(
@@ -145,7 +159,8 @@ class DeliveryRunner:
 class Deliveries:
     """The executions of the deliveries that carried an Idempotency-Key or an
     X-GitHub-Delivery header, by that key, for 24 hours: a repeated delivery answers
-    with the execution of the first instead of running the workflow again."""
+    with the execution of the first instead of running the workflow again (409 when
+    the key comes back with another method or body)."""
 
     def __init__(self, runner: DeliveryRunner) -> None:
         self.runner = runner
@@ -153,8 +168,11 @@ class Deliveries:
         self.by_key: dict[str, tuple[float, Execution]] = {}
         self.closed = False
 
-    def start(self, key: str | None, trigger: dict[str, Any]) -> Execution:
-        """The execution of the delivery: the one its key started, else a new one queued."""
+    def start(
+        self, key: str | None, fingerprint: str, trigger: dict[str, Any]
+    ) -> tuple[Execution, bool]:
+        """The execution of the delivery and whether it is a repeat: the one its key
+        started, else a new one queued."""
         with self.lock:
             if self.closed:
                 raise WebhookRefusal(
@@ -170,20 +188,29 @@ class Deliveries:
                     break
                 del self.by_key[oldest]
             if key is not None and key in self.by_key:
-                return self.by_key[key][1]
-            execution = Execution(trigger)
+                earlier = self.by_key[key][1]
+                if earlier.fingerprint != fingerprint:
+                    raise WebhookRefusal(
+                        HTTPStatus.CONFLICT,
+                        "CONFLICT",
+                        f'The delivery key "{key}" was used for another request '
+                        f"(execution {earlier.id}); use a new key for a new request",
+                        {"executionId": earlier.id},
+                    )
+                return earlier, True
+            execution = Execution(trigger, fingerprint)
             try:
                 self.runner.submit(execution)
             except queue.Full:
                 raise WebhookRefusal(
                     HTTPStatus.TOO_MANY_REQUESTS,
                     "RATE_LIMITED",
-                    f"{MAX_QUEUED_DELIVERIES} deliveries are already waiting for their run",
-                    {"Retry-After": "5"},
+                    f"{MAX_QUEUED_DELIVERIES} deliveries are already waiting to run",
+                    headers={"Retry-After": "5"},
                 ) from None
             if key is not None:
                 self.by_key[key] = (now, execution)
-            return execution
+            return execution, False
 
     def close(self) -> None:
         """Refuses the deliveries still coming on open connections (503) from now on."""
@@ -223,37 +250,44 @@ class WebhookHandler(BaseHTTPRequestHandler):
         super().handle_one_request()
 
     def deliver(self) -> None:
-        """Answers a request of any method: refused, or its run queued (ack) or awaited."""
+        """Answers a request of any method: refused, or its run queued or awaited."""
         incoming_id = self.headers.get("X-Request-Id", "")
         if REQUEST_ID.fullmatch(incoming_id):
             self.request_id = incoming_id  # the caller's own, as the server keeps it
         try:
-            execution = self.start_delivery()
+            execution, repeated = self.start_delivery()
         except WebhookRefusal as refusal:
             self.send_refusal(refusal)
             return
         self.execution_id = execution.id
+        headers = {"Idempotency-Replayed": "true"} if repeated else {}
         webhook = self.server.webhook
         if webhook.response_mode == "ack" or not execution.ended.wait(
             webhook.wait_seconds
         ):
             document = {"executionId": execution.id, "status": execution.status}
-            self.send_json(HTTPStatus.ACCEPTED, document)
+            self.send_json(HTTPStatus.ACCEPTED, document, headers)
         elif execution.status == "completed":
-            self.send_json(HTTPStatus.OK, execution.output)
+            self.send_json(HTTPStatus.OK, execution.output, headers)
         else:
+            # 502, as the server answers: the webhook is fine, the run it made is not.
             self.send_envelope(
-                HTTPStatus.INTERNAL_SERVER_ERROR,
+                HTTPStatus.BAD_GATEWAY,
                 "EXECUTION_FAILED",
-                f"Execution {execution.id} {execution.status}: {execution.error}",
-                details={"executionId": execution.id},
+                f"The workflow's execution {execution.id} ended {execution.status}: "
+                f"{execution.error}",
+                details={"executionId": execution.id, "status": execution.status},
             )
 
     # Other methods reach send_error(501), which delivers them too (404 or 405).
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = deliver
 
-    def start_delivery(self) -> Execution:
-        """Checks the delivery and queues its run; a repeated one finds the first's."""
+    def start_delivery(self) -> tuple[Execution, bool]:
+        """Checks the delivery and queues its run; a repeated one finds the first's.
+
+        In the server's order: the path (404), the method (405), the body's size (413),
+        the signature (401), the delivery key (400), the body's encoding and JSON (400).
+        """
         url = urlsplit(self.path)
         if url.path != "/":
             self.skip_body()
@@ -268,43 +302,61 @@ class WebhookHandler(BaseHTTPRequestHandler):
             raise WebhookRefusal(
                 HTTPStatus.METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",
-                f"The webhook accepts {', '.join(methods)}, not {self.command}",
+                f"This webhook takes {', '.join(methods)}, not {self.command}",
+                {"allowed": list(methods)},
                 {"Allow": ", ".join(methods)},
             )
         body = self.read_body()
-        self.check_signature(body)
-        headers = self.trigger_headers()
+        scheme = self.server.webhook.signature
+        if scheme != "none":
+            values = self.headers.get_all(SIGNATURE_HEADERS[scheme], [])
+            problem = signature_problem(scheme, values, body, self.server.secret)
+            if problem:
+                raise WebhookRefusal(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", problem)
+        key = self.delivery_key()
         query = parse_qs(url.query, keep_blank_values=True)
         trigger = {
-            "body": self.parse_body(body),
-            "headers": headers,
+            "body": self.parse_body(self.decode_body(body)),
+            "headers": self.trigger_headers(),
             "query": {name: v[0] if len(v) == 1 else v for name, v in query.items()},
             "method": self.command,
             "path": url.path,
         }
-        key = headers.get("idempotency-key") or headers.get("x-github-delivery")
-        return self.server.deliveries.start(key, trigger)
+        fingerprint = hashlib.sha256(f"{self.command}\n".encode() + body).hexdigest()
+        return self.server.deliveries.start(key, fingerprint, trigger)
+
+    def delivery_key(self) -> str | None:
+        """The Idempotency-Key, else the X-GitHub-Delivery header, else None."""
+        for name in DELIVERY_KEY_HEADERS:
+            value = self.headers.get(name)
+            if value is None:
+                continue
+            if not DELIVERY_KEY.fullmatch(value):
+                problem = "must be 1 to 200 printable ASCII characters"
+                raise WebhookRefusal(
+                    HTTPStatus.BAD_REQUEST,
+                    "VALIDATION_ERROR",
+                    f"{name} {problem}",
+                    {"fields": {name.lower(): [problem]}},
+                )
+            return value
+        return None
 
     def trigger_headers(self) -> dict[str, str]:
         """The headers, names lower-case, repeated ones joined with ", ", without the
-        signature header."""
-        left_out = SIGNATURE_HEADERS.get(self.server.webhook.signature)
+        signature headers."""
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             name = name.lower()
             if name in headers:
                 headers[name] += ", " + value
-            elif name != left_out:
+            elif name not in LEFT_OUT_HEADERS:
                 headers[name] = value
         return headers
 
     def read_body(self) -> bytes:
         """The raw body, whole (Content-Length or chunked); at most MAX_BODY_BYTES."""
-        too_large = WebhookRefusal(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            f"The body is larger than {MAX_BODY_BYTES} bytes",
-        )
+        too_large = body_too_large()
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self.read_chunked(too_large)
         length_header = self.headers.get("Content-Length", "0").strip()
@@ -361,56 +413,49 @@ class WebhookHandler(BaseHTTPRequestHandler):
             raise too_large
         return bytes(body)
 
-    def check_signature(self, body: bytes) -> None:
-        """Refuses with 401 a delivery whose signature is missing or wrong."""
-        scheme = self.server.webhook.signature
-        if scheme == "none":
-            return
-        name = "Tensorify-Signature" if scheme == "tensorify" else "X-Hub-Signature-256"
-        header = self.headers.get(name)
-        if header is None:
-            problem = f"The {name} header is missing"
-        elif scheme == "github":
-            digest = hmac.new(self.server.secret, body, hashlib.sha256).hexdigest()
-            good = signature_matches(header, "sha256=" + digest)
-            problem = "" if good else f"The {name} header does not match the body"
-        else:
-            problem = self.tensorify_signature_problem(header, body)
-        if problem:
-            raise WebhookRefusal(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", problem)
-
-    def tensorify_signature_problem(self, header: str, body: bytes) -> str:
-        """Why `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` is refused, or ""."""
-        fields = [part.strip().partition("=") for part in header.split(",")]
-        stamps = [value for name, _, value in fields if name == "t"]
-        signatures = [value for name, _, value in fields if name == "v1"]
-        if len(stamps) != 1 or not is_decimal(stamps[0]) or not signatures:
-            return "The Tensorify-Signature header must read t=<unix seconds>,v1=<hex>"
-        if abs(time.time() - int(stamps[0])) > SIGNATURE_TOLERANCE_SECONDS:
-            return (
-                "The Tensorify-Signature timestamp is more than "
-                f"{SIGNATURE_TOLERANCE_SECONDS} s from this server's clock"
+    def decode_body(self, body: bytes) -> bytes:
+        """The body with its Content-Encoding (gzip or deflate) undone; the signature
+        covers it as sent."""
+        encoding = self.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding in ("identity", ""):
+            return body
+        if encoding not in ("gzip", "deflate"):
+            raise WebhookRefusal(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                f'Unsupported Content-Encoding "{encoding}": '
+                "send identity, gzip or deflate",
             )
-        signed = stamps[0].encode("ascii") + b"." + body
-        digest = hmac.new(self.server.secret, signed, hashlib.sha256).hexdigest()
-        if any(signature_matches(signature, digest) for signature in signatures):
-            return ""
-        return "The Tensorify-Signature header does not match the body"
+        window = zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS
+        decompressor = zlib.decompressobj(window)
+        try:
+            decoded = decompressor.decompress(body, MAX_BODY_BYTES + 1)
+        except zlib.error as error:
+            raise WebhookRefusal(
+                HTTPStatus.BAD_REQUEST,
+                "BAD_REQUEST",
+                f"The body is not valid {encoding}: {error}",
+            ) from None
+        if len(decoded) > MAX_BODY_BYTES:
+            raise body_too_large()
+        return decoded
 
     def parse_body(self, body: bytes) -> Any:
         """A JSON body parsed, another as text, an empty one as None."""
         if not body:
             return None
-        media_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if media_type != "application/json" and not media_type.endswith("+json"):
-            return body.decode("utf-8", errors="replace")
+        text = body.decode("utf-8", errors="replace")
+        if not JSON_TYPE.fullmatch(self.headers.get("Content-Type", "")):
+            return text
+        if not text.strip():
+            return None
         try:
-            return json.loads(body)
+            return json.loads(text, parse_constant=refuse_constant)
         except ValueError as error:
             raise WebhookRefusal(
                 HTTPStatus.BAD_REQUEST,
                 "INVALID_JSON",
-                f"The body is not valid JSON: {error}",
+                f"Request body is not valid JSON: {error}",
             ) from None
 
     def send_error(
@@ -431,7 +476,11 @@ class WebhookHandler(BaseHTTPRequestHandler):
 
     def send_refusal(self, refusal: WebhookRefusal) -> None:
         self.send_envelope(
-            refusal.status, refusal.code, refusal.message, headers=refusal.headers
+            refusal.status,
+            refusal.code,
+            refusal.message,
+            refusal.details,
+            refusal.headers,
         )
 
     def send_envelope(
@@ -485,9 +534,63 @@ def is_decimal(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def signature_matches(given: str, expected: str) -> bool:
-    """Compares in constant time (a signature is bytes of the header, not decoded)."""
-    return hmac.compare_digest(given.strip().encode("latin-1"), expected.encode())
+def signature_problem(
+    scheme: str, values: list[str], body: bytes, secret: bytes
+) -> str:
+    """Why a delivery's signature is refused, or "" when it is good: `values` are the
+    scheme's header as sent (empty when missing). A `tensorify` header may carry
+    several v1= digests (a sender rolling its secret); one matching is enough."""
+    name = SIGNATURE_HEADERS[scheme]
+    if not values or values == [""]:
+        return (
+            f"Missing {name} header: this webhook's deliveries must be signed "
+            f'(signature "{scheme}")'
+        )
+    if len(values) > 1:
+        return f"Send one {name} header, not {len(values)}"
+    header = values[0].strip()
+    if scheme == "github":
+        given = header.removeprefix("sha256=")
+        if not header.startswith("sha256=") or not HEX_DIGEST.fullmatch(given):
+            return f'{name} must be "sha256=<64 hex digits>"'
+        if same_digest(hmac.new(secret, body, hashlib.sha256).hexdigest(), given):
+            return ""
+        return f"{name} does not match the body: {WRONG_SIGNATURE}"
+    fields = [part.strip().partition("=") for part in header.split(",")]
+    stamps = [value for key, _, value in fields if key == "t"]
+    digests = [v for key, _, v in fields if key == "v1" and HEX_DIGEST.fullmatch(v)]
+    if len(stamps) != 1 or not TIMESTAMP.fullmatch(stamps[0]) or not digests:
+        return f'{name} must be "t=<unix seconds>,v1=<64 hex digits>"'
+    now = int(time.time())
+    if abs(now - int(stamps[0])) > SIGNATURE_TOLERANCE_SECONDS:
+        return (
+            f"{name} timestamp {stamps[0]} is more than "
+            f"{SIGNATURE_TOLERANCE_SECONDS} s from the server's clock ({now}): "
+            "sign each delivery when you send it"
+        )
+    signed = stamps[0].encode() + b"." + body
+    expected = hmac.new(secret, signed, hashlib.sha256).hexdigest()
+    if any(same_digest(expected, given) for given in digests):
+        return ""
+    return f'{name} does not match "<t>.<body>": {WRONG_SIGNATURE}'
+
+
+def same_digest(expected: str, given: str) -> bool:
+    """Compares two hex digests in constant time, whatever the case of `given`."""
+    return hmac.compare_digest(expected.encode(), given.lower().encode())
+
+
+def body_too_large() -> WebhookRefusal:
+    return WebhookRefusal(
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes",
+    )
+
+
+def refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON, though Python's parser takes them."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def log(message: str) -> None:
@@ -505,13 +608,14 @@ def run_webhook_program(
     response_mode: str,
     wait_seconds: int,
 ) -> None:
-    """Runs the workflow once as run_program does, or with --serve serves its webhook."""
+    """Runs the workflow once as run_program does, or serves its webhook (--serve)."""
     parser = argparse.ArgumentParser(
         description=f"Runs workflow {workflow_id} (version {workflow_version}) once, "
         "or serves its webhook with --serve.",
         epilog="Without --inputs, the inputs come from TENSORIFY_INPUTS, else {}. "
         "The output JSON goes to the file named by TENSORIFY_OUTPUT, else to stdout. "
-        f"With --serve, the secret that signs deliveries comes from {WEBHOOK_SECRET_VARIABLE}.",
+        "With --serve, the secret that signs deliveries comes from "
+        f"{WEBHOOK_SECRET_VARIABLE}.",
     )
     parser.add_argument("--inputs", metavar="FILE", help="a JSON file of the inputs")
     parser.add_argument(
@@ -527,8 +631,8 @@ def run_webhook_program(
     if not arguments.serve:
         if arguments.host is not None or arguments.port is not None:
             parser.error("--host and --port go with --serve")
-        # The command line holds at most --inputs, which run_program reads again: the run
-        # is the same as a workflow's with another trigger.
+        # The command line holds at most --inputs, which run_program reads again: the
+        # run is the same as a workflow's with another trigger.
         run_program(run, workflow_id, workflow_version)
         return
     if arguments.inputs is not None:

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
@@ -170,9 +171,9 @@ function send(port: number, { method = 'POST', path: target = '/', headers = {},
 const hex = (secret: string, data: string | Buffer) => createHmac('sha256', secret).update(data).digest('hex');
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** A Tensorify-Signature header as Tensorify Server signs a delivery. */
-function tensorifySignature(body: string, { secret = SECRET, t = nowSeconds() }: { secret?: string; t?: number } = {}): string {
-  return `t=${t},v1=${hex(secret, `${t}.${body}`)}`;
+/** A Tensorify-Signature header as Tensorify Server signs a delivery (over the bytes as sent). */
+function tensorifySignature(body: string | Buffer, { secret = SECRET, t = nowSeconds() }: { secret?: string; t?: number } = {}): string {
+  return `t=${t},v1=${hex(secret, Buffer.concat([Buffer.from(`${t}.`), Buffer.from(body)]))}`;
 }
 
 /** An X-Hub-Signature-256 header as GitHub signs a delivery. */
@@ -328,7 +329,11 @@ describe('python main.py --serve, Tensorify signatures, ack mode', () => {
     const body = (name: string) => JSON.stringify({ name });
     const headers = { 'Content-Type': 'application/json' };
     const refusals: Array<[string, Delivery, RegExp]> = [
-      ['missing', { body: body('missing'), headers }, /Tensorify-Signature header is missing/],
+      [
+        'missing',
+        { body: body('missing'), headers },
+        /^Missing Tensorify-Signature header: this webhook's deliveries must be signed \(signature "tensorify"\)$/,
+      ],
       [
         'signed with another secret',
         { body: body('other-secret'), headers: { ...headers, 'Tensorify-Signature': tensorifySignature(body('other-secret'), { secret: 'whsec_other' }) } },
@@ -342,14 +347,18 @@ describe('python main.py --serve, Tensorify signatures, ack mode', () => {
       [
         'an hour old',
         { body: body('stale'), headers: { ...headers, 'Tensorify-Signature': tensorifySignature(body('stale'), { t: nowSeconds() - 3600 }) } },
-        /more than 300 s from this server's clock/,
+        /^Tensorify-Signature timestamp \d+ is more than 300 s from the server's clock \(\d+\)/,
       ],
       [
         'an hour ahead',
         { body: body('future'), headers: { ...headers, 'Tensorify-Signature': tensorifySignature(body('future'), { t: nowSeconds() + 3600 }) } },
         /more than 300 s/,
       ],
-      ['malformed', { body: body('malformed'), headers: { ...headers, 'Tensorify-Signature': 'v1=abc' } }, /must read t=<unix seconds>,v1=<hex>/],
+      [
+        'malformed',
+        { body: body('malformed'), headers: { ...headers, 'Tensorify-Signature': 'v1=abc' } },
+        /^Tensorify-Signature must be "t=<unix seconds>,v1=<64 hex digits>"$/,
+      ],
     ];
     for (const [what, delivery, message] of refusals) {
       const answer = await send(served.port, delivery);
@@ -374,6 +383,7 @@ describe('python main.py --serve, Tensorify signatures, ack mode', () => {
       const answer = await send(served.port, { method, body: method === 'GET' || method === 'OPTIONS' ? '' : 'x' });
       expectEnvelope(answer, 405, 'METHOD_NOT_ALLOWED');
       expect(answer.headers.allow).toBe('POST');
+      expect(answer.body.error).toMatchObject({ message: `This webhook takes POST, not ${method}`, details: { allowed: ['POST'] } });
     }
     const head = await send(served.port, { method: 'HEAD' });
     expect(head.status).toBe(405);
@@ -394,6 +404,36 @@ describe('python main.py --serve, Tensorify signatures, ack mode', () => {
       const answer = await send(served.port, { ...signed(JSON.parse(big)), chunked });
       expectEnvelope(answer, 413, 'PAYLOAD_TOO_LARGE');
     }
+  });
+
+  it('refuses a key used before with another body (409 CONFLICT), and a key that is not 1 to 200 printable ASCII characters (400)', async () => {
+    const first = await send(served.port, signed({ name: 'keyed' }, { 'Idempotency-Key': 'delivery-9' }));
+    expect(first.status).toBe(202);
+    const other = await send(served.port, signed({ name: 'someone else' }, { 'Idempotency-Key': 'delivery-9' }));
+    expectEnvelope(other, 409, 'CONFLICT');
+    expect(other.body.error.details).toEqual({ executionId: first.body.executionId });
+    const invalid = await send(served.port, signed({ name: 'keyed' }, { 'Idempotency-Key': 'x'.repeat(201) }));
+    expectEnvelope(invalid, 400, 'VALIDATION_ERROR');
+    expect(invalid.body.error.details).toEqual({ fields: { 'idempotency-key': ['must be 1 to 200 printable ASCII characters'] } });
+  });
+
+  it('undoes a gzip or deflate Content-Encoding after checking the signature over the bytes as sent; another encoding is 415', async () => {
+    for (const [encoding, compress] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+    ] as const) {
+      const packed = compress(JSON.stringify({ name: encoding }));
+      const headers = { 'Content-Type': 'application/json', 'Content-Encoding': encoding, 'Tensorify-Signature': tensorifySignature(packed) };
+      const answer = await send(served.port, { body: packed, headers });
+      expect(answer.status).toBe(202);
+      expect((await outputOf(served, answer.body.executionId)).greeting).toBe(`Hello, ${encoding}!`);
+    }
+    const body = JSON.stringify({ name: 'br' });
+    const answer = await send(served.port, {
+      body,
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'br', 'Tensorify-Signature': tensorifySignature(body) },
+    });
+    expectEnvelope(answer, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('takes a chunked body (no Content-Length), checking the signature over it whole', async () => {
@@ -423,7 +463,9 @@ describe('python main.py --serve, Tensorify signatures, ack mode', () => {
     const first = await send(served.port, signed({ name: 'once' }, { 'Idempotency-Key': 'delivery-1' }));
     const again = await send(served.port, signed({ name: 'once' }, { 'Idempotency-Key': 'delivery-1' }));
     expect(first.status).toBe(202);
+    expect(first.headers).not.toHaveProperty('idempotency-replayed');
     expect(again.status).toBe(202);
+    expect(again.headers['idempotency-replayed']).toBe('true');
     expect(again.body.executionId).toBe(first.body.executionId);
     const other = await send(served.port, signed({ name: 'once' }, { 'Idempotency-Key': 'delivery-2' }));
     expect(other.body.executionId).not.toBe(first.body.executionId);
@@ -449,14 +491,22 @@ describe('python main.py --serve, GitHub signatures', () => {
     headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', ...headers },
   });
 
-  it('runs a delivery signed as GitHub signs it; the X-Hub-Signature-256 header is left out of the trigger output', async () => {
+  it('runs a delivery signed as GitHub signs it; the signature headers are left out of the trigger output', async () => {
     const body = JSON.stringify({ name: 'octocat' });
-    const answer = await send(served.port, github({ name: 'octocat' }, { 'X-Hub-Signature-256': githubSignature(body) }));
+    const headers = { 'X-Hub-Signature-256': githubSignature(body), 'X-Hub-Signature': 'sha1=0123456789abcdef0123456789abcdef01234567' };
+    const answer = await send(served.port, github({ name: 'octocat' }, headers));
     expect(answer.status).toBe(202);
     const output = await outputOf(served, answer.body.executionId);
     expect(output.greeting).toBe('Hello, octocat!');
     expect(output.request.headers['x-github-event']).toBe('push');
     expect(output.request.headers).not.toHaveProperty('x-hub-signature-256');
+    expect(output.request.headers).not.toHaveProperty('x-hub-signature');
+  });
+
+  it('takes the hex digest in upper case too', async () => {
+    const body = JSON.stringify({ name: 'UPPER' });
+    const answer = await send(served.port, github({ name: 'UPPER' }, { 'X-Hub-Signature-256': `sha256=${hex(SECRET, body).toUpperCase()}` }));
+    expect(answer.status).toBe(202);
   });
 
   it('refuses a missing or wrong X-Hub-Signature-256 with 401, and a Tensorify signature is no substitute', async () => {
@@ -501,12 +551,12 @@ describe('python main.py --serve, no signature, wait mode', () => {
     });
   });
 
-  it('answers a failed run 500 EXECUTION_FAILED with details.executionId, and keeps serving', async () => {
+  it('answers a failed run 502 EXECUTION_FAILED with details.executionId, as the server does, and keeps serving', async () => {
     const answer = await send(served.port, json({ fail: 'the model is missing' }));
-    expectEnvelope(answer, 500, 'EXECUTION_FAILED');
-    expect(answer.body.error.details).toEqual({ executionId: expect.stringMatching(EXECUTION_ID) });
+    expectEnvelope(answer, 502, 'EXECUTION_FAILED');
+    expect(answer.body.error.details).toEqual({ executionId: expect.stringMatching(EXECUTION_ID), status: 'failed' });
     expect(answer.body.error.message).toBe(
-      `Execution ${answer.body.error.details.executionId} failed: Node "handle" failed: RuntimeError: the model is missing`,
+      `The workflow's execution ${answer.body.error.details.executionId} ended failed: Node "handle" failed: RuntimeError: the model is missing`,
     );
     expect(served.stderr()).toContain('Traceback');
     expect((await send(served.port, json({ name: 'next' }))).status).toBe(200);
