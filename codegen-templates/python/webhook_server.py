@@ -285,8 +285,8 @@ class WebhookHandler(BaseHTTPRequestHandler):
     def start_delivery(self) -> tuple[Execution, bool]:
         """Checks the delivery and queues its run; a repeated one finds the first's.
 
-        In the server's order: the path (404), the method (405), the body's size (413),
-        the signature (401), the delivery key (400), the body's encoding and JSON (400).
+        In this order: the path (404), the method (405), the body's size (413), the
+        signature (401), the delivery key (400), the body's encoding and JSON (415, 400).
         """
         url = urlsplit(self.path)
         if url.path != "/":
