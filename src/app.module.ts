@@ -17,6 +17,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { ExecutionQueueModule } from './executions/execution-queue.module';
 import { SystemModule } from './system/system.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { WorkflowsModule } from './workflows/workflows.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
 
@@ -46,7 +47,7 @@ export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, ExecutorsModule, SystemModule, MetricsModule],
+      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, WebhooksModule, ExecutorsModule, SystemModule, MetricsModule],
       providers: [
         { provide: APP_GUARD, useExisting: ScopesGuard },
         { provide: APP_PIPE, useClass: ApiValidationPipe },
