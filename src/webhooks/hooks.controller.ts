@@ -49,6 +49,12 @@ const ERRORS: ErrorDoc[] = [
   },
   { status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'Request body exceeds the limit of 1048576 bytes (TENSORIFY_BODY_LIMIT)' },
   {
+    status: 415,
+    code: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    description: 'A `Content-Encoding` other than identity, gzip, deflate or br (any `Content-Type` is taken)',
+    message: 'Unsupported Content-Encoding "compress": send identity, gzip, deflate or br',
+  },
+  {
     status: 429,
     code: ErrorCode.RATE_LIMITED,
     description: "The workflow's workspace reached its plan's rate limit, or this IP failed too often; see Retry-After",
@@ -86,7 +92,7 @@ function DeliveryRoute(method: string): MethodDecorator {
     ApiHeader({ name: 'X-GitHub-Delivery', required: false, description: "GitHub's delivery id, used like Idempotency-Key" }),
     ...(method === 'GET'
       ? []
-      : [ApiBody({ required: false, description: 'Anything: JSON is parsed, any other type kept as text', schema: { description: 'Any JSON (or text of another type)' } })]),
+      : [ApiBody({ required: false, description: 'Anything: JSON is parsed, any other type kept as text', schema: { description: 'Any JSON (or text of another type)', example: { action: 'opened', number: 7 } } })]),
     ApiResponse({
       status: 200,
       description: "`wait` mode: the workflow's output, as it returned it",
