@@ -47,7 +47,17 @@ export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, WebhooksModule, ExecutorsModule, SystemModule, MetricsModule],
+      imports: [
+        ...coreImports(options),
+        NodesModule,
+        CodegenModule,
+        WorkflowsModule,
+        ExecutionsModule,
+        WebhooksModule,
+        ExecutorsModule,
+        SystemModule,
+        MetricsModule,
+      ],
       providers: [
         { provide: APP_GUARD, useExisting: ScopesGuard },
         { provide: APP_PIPE, useClass: ApiValidationPipe },

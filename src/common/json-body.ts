@@ -111,8 +111,7 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: num
         resolve(body);
       });
     });
-  const rawBody = (req: FastifyRequest, raw: Buffer) =>
-    new RawBody(raw, req.headers['content-encoding'], limitBytes, (text) => parseText(req, text));
+  const rawBody = (req: FastifyRequest, raw: Buffer) => new RawBody(raw, req.headers['content-encoding'], limitBytes, (text) => parseText(req, text));
   const parse = (req: FastifyRequest, raw: Buffer, done: (error: Error | null, body?: unknown) => void) => {
     if (wantsRawBody(req)) return done(null, rawBody(req, raw));
     let text: string;

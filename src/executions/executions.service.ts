@@ -155,7 +155,11 @@ export class ExecutionsService {
   async awaitEnd(workspaceId: string, id: string, timeoutMs: number): Promise<ExecutionRecord> {
     let ended!: () => void;
     const end = new Promise<void>((resolve) => (ended = resolve));
-    const { unsubscribe, ready } = this.logs.subscribe(id, () => undefined, () => ended());
+    const { unsubscribe, ready } = this.logs.subscribe(
+      id,
+      () => undefined,
+      () => ended(),
+    );
     let timer: NodeJS.Timeout | undefined;
     try {
       // Subscribed before the row is read: an end between the two is not missed.

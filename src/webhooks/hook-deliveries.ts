@@ -108,16 +108,21 @@ export class HookDeliveries {
     );
     const headers: Record<string, string> = { Location: `/v1/executions/${execution.id}`, ...(replayed ? { 'Idempotency-Replayed': 'true' } : {}) };
     if (settings.responseMode === 'ack') return this.accepted(execution, headers, replayed ? 'duplicate' : 'accepted');
-    const ended = TERMINAL_STATUSES.has(execution.status) ? execution : await this.executions.awaitEnd(hook.workspace.id, execution.id, settings.waitSeconds * 1000);
+    const ended = TERMINAL_STATUSES.has(execution.status)
+      ? execution
+      : await this.executions.awaitEnd(hook.workspace.id, execution.id, settings.waitSeconds * 1000);
     if (ended.status === 'completed') {
       return { status: 200, json: JSON.stringify(ended.output ?? null), headers, outcome: replayed ? 'duplicate' : 'completed' };
     }
     if (TERMINAL_STATUSES.has(ended.status)) {
-      throw new ExecutionFailedError(`The workflow's execution ${ended.id} ended ${ended.status}${ended.errorCode ? ` (${ended.errorCode})` : ''}; GET /v1/executions/${ended.id} tells more`, {
-        executionId: ended.id,
-        status: ended.status,
-        errorCode: ended.errorCode,
-      });
+      throw new ExecutionFailedError(
+        `The workflow's execution ${ended.id} ended ${ended.status}${ended.errorCode ? ` (${ended.errorCode})` : ''}; GET /v1/executions/${ended.id} tells more`,
+        {
+          executionId: ended.id,
+          status: ended.status,
+          errorCode: ended.errorCode,
+        },
+      );
     }
     return this.accepted(ended, headers, replayed ? 'duplicate' : 'pending');
   }
@@ -177,7 +182,10 @@ export class HookDeliveries {
       path: request.url.split('?')[0],
     };
     const problem = findJsonProblem(hookRequest);
-    if (problem) throw new ValidationError(`The request's ${problem.path} ${problem.problem}: it cannot be stored as the execution's inputs`, { [problem.path]: [problem.problem] });
+    if (problem)
+      throw new ValidationError(`The request's ${problem.path} ${problem.problem}: it cannot be stored as the execution's inputs`, {
+        [problem.path]: [problem.problem],
+      });
     return hookRequest;
   }
 }

@@ -17,7 +17,8 @@ const ERRORS: ErrorDoc[] = [
   {
     status: 400,
     code: ErrorCode.VALIDATION_ERROR,
-    description: 'A JSON body that does not parse (`INVALID_JSON`), a malformed `Idempotency-Key`, or what cannot be stored (a NUL character); nothing is queued',
+    description:
+      'A JSON body that does not parse (`INVALID_JSON`), a malformed `Idempotency-Key`, or what cannot be stored (a NUL character); nothing is queued',
     message: 'idempotency-key must be 1 to 200 printable ASCII characters',
     details: { fields: { 'idempotency-key': ['must be 1 to 200 printable ASCII characters'] } },
   },
@@ -60,7 +61,12 @@ const ERRORS: ErrorDoc[] = [
     description: "The workflow's workspace reached its plan's rate limit, or this IP failed too often; see Retry-After",
     message: 'Rate limit of 60 requests per minute reached for workspace ws_8Kd2Lq0Vn4Rt6Yz1; retry in 42 s',
   },
-  { status: 500, code: ErrorCode.INTERNAL_ERROR, description: 'Unexpected error; the log has the details under the request id', message: 'Internal server error' },
+  {
+    status: 500,
+    code: ErrorCode.INTERNAL_ERROR,
+    description: 'Unexpected error; the log has the details under the request id',
+    message: 'Internal server error',
+  },
   {
     status: 502,
     code: ErrorCode.EXECUTION_FAILED,
@@ -78,7 +84,7 @@ const DESCRIPTION =
   '`signature: github`: header `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` (a GitHub repository webhook). `none`: the URL is the secret. ' +
   'Any body is taken (JSON is parsed, anything else kept as text); the execution\'s inputs are `{"body", "headers", "query", "method", "path"}`, ' +
   'header names lower-case, the signature header left out. `responseMode: ack`: 202 at once. `wait`: 200 with the output when the run completes within ' +
-  "`waitSeconds`, 502 `EXECUTION_FAILED` when it fails, 202 when it still runs. `Idempotency-Key` or `X-GitHub-Delivery`: a redelivery within 24 hours " +
+  '`waitSeconds`, 502 `EXECUTION_FAILED` when it fails, 202 when it still runs. `Idempotency-Key` or `X-GitHub-Delivery`: a redelivery within 24 hours ' +
   "answers with the first delivery's execution, never runs again. Counts against the workflow's workspace's rate limit.";
 
 function DeliveryRoute(method: string): MethodDecorator {
@@ -92,7 +98,13 @@ function DeliveryRoute(method: string): MethodDecorator {
     ApiHeader({ name: 'X-GitHub-Delivery', required: false, description: "GitHub's delivery id, used like Idempotency-Key" }),
     ...(method === 'GET'
       ? []
-      : [ApiBody({ required: false, description: 'Anything: JSON is parsed, any other type kept as text', schema: { description: 'Any JSON (or text of another type)', example: { action: 'opened', number: 7 } } })]),
+      : [
+          ApiBody({
+            required: false,
+            description: 'Anything: JSON is parsed, any other type kept as text',
+            schema: { description: 'Any JSON (or text of another type)', example: { action: 'opened', number: 7 } },
+          }),
+        ]),
     ApiResponse({
       status: 200,
       description: "`wait` mode: the workflow's output, as it returned it",

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { isUniqueViolation } from '../database/query-helpers';
 import { rawQuery } from '../database/raw-query';
 import type { Plan } from '../plans/plans';
@@ -60,7 +59,7 @@ export class HooksRepository {
   /** Stores the workflow's hook unless it has one already (another save won the race): true when this one was stored. */
   async createUnlessExists(hook: HookEntity): Promise<boolean> {
     try {
-      await this.hooks.insert(hook as QueryDeepPartialEntity<HookEntity>);
+      await this.hooks.insert(hook);
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;

@@ -14,7 +14,7 @@ const WORKFLOW_NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.WORKFLOW_NOT
 const NO_WEBHOOK: ErrorDoc = {
   status: 404,
   code: ErrorCode.NOT_FOUND,
-  description: 'The workflow\'s trigger is not a `webhook` node',
+  description: "The workflow's trigger is not a `webhook` node",
   message: 'Workflow wf_3mT8c0RkQ2xZp9Lb has no webhook: its trigger is not a "webhook" node',
 };
 const ID_PARAM = { name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' };

@@ -8,7 +8,16 @@ import { ErrorCode, ValidationError } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/pagination';
 import { requestOrigin } from '../common/request-origin';
 import { WorkflowExporter } from '../codegen/workflow-exporter';
-import { ExportDto, ExportQueryDto, SavedWorkflowDto, ValidateWorkflowDto, ValidationReportDto, WorkflowBodyDto, WorkflowDto, WorkflowListDto } from './dto/workflow.dto';
+import {
+  ExportDto,
+  ExportQueryDto,
+  SavedWorkflowDto,
+  ValidateWorkflowDto,
+  ValidationReportDto,
+  WorkflowBodyDto,
+  WorkflowDto,
+  WorkflowListDto,
+} from './dto/workflow.dto';
 import { WorkflowEntity } from './workflow.entity';
 import { type SavedWorkflow, WorkflowsService } from './workflows.service';
 
@@ -95,7 +104,12 @@ export class WorkflowsController {
     description:
       'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
   })
-  @ApiResponse({ status: 201, description: 'The stored workflow, version 1 (with `webhook` when its trigger is `webhook`)', type: SavedWorkflowDto, headers: ETAG_HEADER })
+  @ApiResponse({
+    status: 201,
+    description: 'The stored workflow, version 1 (with `webhook` when its trigger is `webhook`)',
+    type: SavedWorkflowDto,
+    headers: ETAG_HEADER,
+  })
   @ApiErrors(INVALID, ...BODY_ERRORS)
   async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.presentSaved(await this.workflows.create(auth.workspace.id, body, { baseUrl: requestOrigin(reply.request) }), reply);

@@ -77,7 +77,12 @@ describe('Webhooks', () => {
     deliver(hook.hookId, body, { 'Tensorify-Signature': tensorify(hook.secret, body, now()), ...extra }, 'post', query);
 
   const getExecution = async (id: string) => (await t.http.get(`/v1/executions/${id}`).set('Authorization', ADMIN_AUTH).expect(200)).body;
-  const finished = (id: string) => waitFor(() => getExecution(id), (execution) => TERMINAL.includes(execution.status), { what: `execution ${id}` });
+  const finished = (id: string) =>
+    waitFor(
+      () => getExecution(id),
+      (execution) => TERMINAL.includes(execution.status),
+      { what: `execution ${id}` },
+    );
   async function executionsOf(workflowId: string, auth = ADMIN_AUTH): Promise<{ id: string; trigger: unknown }[]> {
     return (await t.http.get(`/v1/executions?workflowId=${workflowId}&limit=200`).set('Authorization', auth).expect(200)).body.executions;
   }
@@ -97,7 +102,11 @@ describe('Webhooks', () => {
       });
       const read = await t.http.get(`/v1/workflows/${created.id}`).set('Authorization', ADMIN_AUTH).expect(200);
       expect(read.body.webhook).toBeUndefined();
-      const replaced = await t.http.put(`/v1/workflows/${created.id}`).set('Authorization', ADMIN_AUTH).send(echo({ methods: ['POST', 'PUT'] })).expect(200);
+      const replaced = await t.http
+        .put(`/v1/workflows/${created.id}`)
+        .set('Authorization', ADMIN_AUTH)
+        .send(echo({ methods: ['POST', 'PUT'] }))
+        .expect(200);
       expect(replaced.body.webhook).toBeUndefined();
       const webhook = await t.http.get(`/v1/workflows/${created.id}/webhook`).set('Authorization', ADMIN_AUTH).expect(200);
       expect(webhook.body).toEqual({
@@ -274,7 +283,7 @@ describe('Webhooks', () => {
       ['a malformed Idempotency-Key', 'VALIDATION_ERROR', '{}', { 'Idempotency-Key': 'é' }, ''],
     ])('refuses %s (well signed) with 400 %s, queueing nothing', async (_label, code, body, headers, query) => {
       const hook = await create(echo());
-      expectEnvelope(await signed(hook.webhook, body, headers as Record<string, string>, query), 400, code);
+      expectEnvelope(await signed(hook.webhook, body, headers, query), 400, code);
       expect(await executionsOf(hook.id)).toEqual([]);
     });
   });
@@ -423,7 +432,11 @@ describe('Webhooks: failures per client IP, and the configured public URL', () =
   const t = useTestApp({ TENSORIFY_AUTH_FAILURES_PER_MINUTE: '3', TENSORIFY_PUBLIC_URL: 'https://tensorify.example.com/' });
 
   it('builds hook URLs on TENSORIFY_PUBLIC_URL', async () => {
-    const res = await t.http.post('/v1/workflows').set('Authorization', ADMIN_AUTH).send(echo({ signature: 'none' })).expect(201);
+    const res = await t.http
+      .post('/v1/workflows')
+      .set('Authorization', ADMIN_AUTH)
+      .send(echo({ signature: 'none' }))
+      .expect(201);
     expect(res.body.webhook.url).toBe(`https://tensorify.example.com/v1/hooks/${res.body.webhook.hookId}`);
   });
 
@@ -458,9 +471,21 @@ describe('Webhooks: secrets never reach the logs', () => {
       const hookIds: string[] = [created.webhook.hookId];
       const body = '{"x":1}';
       const t = Math.floor(Date.now() / 1000);
-      expect((await api(`/v1/hooks/${hookIds[0]}`, { method: 'POST', headers: { 'Tensorify-Signature': tensorify(secrets[0], body, t), 'Content-Type': 'application/json' }, body })).status).toBe(202);
-      expect((await api(`/v1/hooks/${hookIds[0]}`, { method: 'POST', headers: { 'Tensorify-Signature': `t=${t},v1=${'0'.repeat(64)}` }, body })).status).toBe(401);
-      const rotated = (await (await api(`/v1/workflows/${created.id}/webhook/rotate`, { method: 'POST', headers: { Authorization: ADMIN_AUTH } })).json()) as Created['webhook'];
+      expect(
+        (
+          await api(`/v1/hooks/${hookIds[0]}`, {
+            method: 'POST',
+            headers: { 'Tensorify-Signature': tensorify(secrets[0], body, t), 'Content-Type': 'application/json' },
+            body,
+          })
+        ).status,
+      ).toBe(202);
+      expect((await api(`/v1/hooks/${hookIds[0]}`, { method: 'POST', headers: { 'Tensorify-Signature': `t=${t},v1=${'0'.repeat(64)}` }, body })).status).toBe(
+        401,
+      );
+      const rotated = (await (
+        await api(`/v1/workflows/${created.id}/webhook/rotate`, { method: 'POST', headers: { Authorization: ADMIN_AUTH } })
+      ).json()) as Created['webhook'];
       secrets.push(rotated.secret);
       hookIds.push(rotated.hookId);
       expect((await api(`/v1/hooks/${hookIds[0]}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })).status).toBe(404);
