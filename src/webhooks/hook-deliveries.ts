@@ -53,9 +53,10 @@ class SignatureRefusedError extends DomainError {
 }
 
 /**
- * A delivery to `/v1/hooks/:hookId`, in this order: the client IP's failure limit; the hook (404,
- * counted as a failure: a hook id is a secret when the signature is `none`); the workflow still
- * webhook-triggered (404); the method (405); the signature (401, counted as a failure); the
+ * A delivery to `/v1/hooks/:hookId`, in this order: the client IP's failure limit; the hook (404;
+ * not counted as a failure: a hook id's 95 random bits cannot be guessed, and a scanner costs one
+ * indexed read); the workflow still webhook-triggered (404); the method (405); the signature
+ * (401, counted as a failure of the IP, as a bad API key is); the
  * workspace's plan rate limit (429, only for signed deliveries, so a stranger cannot spend it);
  * the request's shape (400); then the execution, de-duplicated on the delivery key, and the
  * answer its response mode asks for.
@@ -82,7 +83,6 @@ export class HookDeliveries {
     const workflow = hook === null ? null : await this.workflowOf(hook.workspace.id, hook.workflowId);
     const settings = workflow === null ? null : webhookSettings(workflow, this.catalog);
     if (hook === null || workflow === null || settings === null) {
-      await this.authenticator.countFailure(request);
       throw new NotFoundError(ErrorCode.NOT_FOUND, `No hook ${hookId}: it never existed, was rotated, or its workflow was deleted or changed its trigger`);
     }
     if (!settings.methods.includes(request.method)) {

@@ -440,14 +440,13 @@ describe('Webhooks: failures per client IP, and the configured public URL', () =
     expect(res.body.webhook.url).toBe(`https://tensorify.example.com/v1/hooks/${res.body.webhook.hookId}`);
   });
 
-  it('refuses an IP with 429 once its bad signatures and unknown hooks pass the limit, good deliveries included', async () => {
+  it('refuses an IP with 429 once its bad signatures pass the limit, good deliveries included; unknown hooks do not count', async () => {
     const res = await t.http.post('/v1/workflows').set('Authorization', ADMIN_AUTH).send(echo()).expect(201);
     const { hookId, secret } = res.body.webhook;
     const send = (signature: string, id = hookId) =>
       t.http.post(`/v1/hooks/${id}`).set('Content-Type', 'application/json').set('Tensorify-Signature', signature).send('{}');
-    expect((await send('t=1,v1=00')).status).toBe(401);
-    expect((await send('t=1,v1=00', 'hk_0000000000000000')).status).toBe(404);
-    expect((await send('t=1,v1=00')).status).toBe(401);
+    for (let i = 0; i < 5; i++) expect((await send('t=1,v1=00', 'hk_0000000000000000')).status).toBe(404);
+    for (let i = 0; i < 3; i++) expect((await send('t=1,v1=00')).status).toBe(401);
     const blocked = await send('t=1,v1=00');
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.details).toMatchObject({ scope: 'client-ip' });
