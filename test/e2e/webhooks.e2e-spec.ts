@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +171,11 @@ describe('Webhooks', () => {
       expect((await finished(text.body.executionId)).output.body).toBe('plain words\nand lines');
       const form = await deliver(webhook.hookId, 'a=1&b=2', { 'Content-Type': 'application/x-www-form-urlencoded' }).expect(202);
       expect((await finished(form.body.executionId)).output.body).toBe('a=1&b=2');
+      const bare = await fetch(`${await t.listen()}/v1/hooks/${webhook.hookId}`, { method: 'POST', body: new TextEncoder().encode('no type at all') });
+      expect(bare.status).toBe(202);
+      const { executionId } = (await bare.json()) as { executionId: string };
+      expect((await finished(executionId)).output).toMatchObject({ body: 'no type at all' });
+      expect((await getExecution(executionId)).output.headers['content-type']).toBeUndefined();
       const get = await deliver(webhook.hookId, '', {}, 'get', '?x=1').expect(202);
       expect((await finished(get.body.executionId)).output).toMatchObject({ body: null, method: 'GET', query: { x: '1' } });
     });
@@ -246,6 +252,19 @@ describe('Webhooks', () => {
         expectEnvelope(await deliver(hook.webhook.hookId, '{"hello":"world"}', headers()), 401, 'UNAUTHORIZED');
         expect((await executionsOf(hook.id)).length).toBe(before);
       });
+    });
+
+    it('signs a compressed body as sent (its bytes on the wire) and hands the workflow the body decoded', async () => {
+      const { webhook } = await create(echo({ signature: 'github' }));
+      const compressed = gzipSync('{"compressed":true}');
+      const signature = `sha256=${createHmac('sha256', webhook.secret).update(compressed).digest('hex')}`;
+      const res = await t.http
+        .post(`/v1/hooks/${webhook.hookId}`)
+        .set({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'X-Hub-Signature-256': signature })
+        .serialize((data: unknown) => data as string)
+        .send(compressed as unknown as string)
+        .expect(202);
+      expect((await finished(res.body.executionId)).output.body).toEqual({ compressed: true });
     });
 
     it('signature "none" takes any delivery to the URL', async () => {
