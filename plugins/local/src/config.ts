@@ -75,11 +75,17 @@ export const configSchema = {
         'Warm mode: per interpreter (a venv, or the configured python) a zygote process imports the modules the programs import and forks each run, which then becomes what a cold start is. TENSORIFY_LOCAL_WARM=false also turns it off.',
       properties: {
         enabled: { type: 'boolean', default: true, description: 'Fork runs from warm zygotes; false starts every run cold.' },
-        maxZygotes: { type: 'integer', minimum: 1, maximum: 64, default: 4, description: 'At most this many zygotes (one per venv); the least recently used idle one makes room.' },
+        maxZygotes: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 64,
+          default: 4,
+          description: 'At most this many zygotes (one per venv); the least recently used idle one makes room.',
+        },
         idleSeconds: { type: 'number', minimum: 1, default: 600, description: 'A zygote unused for this long is stopped.' },
         maxMemoryMb: {
           type: 'integer',
-          minimum: 16,
+          minimum: 1,
           default: 4096,
           description: "A zygote whose resident memory exceeds this many MiB is stopped, and its venv's runs start cold.",
         },

@@ -84,7 +84,12 @@ function withFirst(dir: string, list: string): string {
  * (`LANG`, `PYTHONUNBUFFERED`, `PYTHONDONTWRITEBYTECODE`) are a cold run's, so a fork behaves
  * alike; each fork then replaces the whole environment with its run's.
  */
-export function zygoteEnvironment(options: { binDir: string; homeDir: string; configEnv: Record<string, string>; passEnv: readonly string[] }): Record<string, string> {
+export function zygoteEnvironment(options: {
+  binDir: string;
+  homeDir: string;
+  configEnv: Record<string, string>;
+  passEnv: readonly string[];
+}): Record<string, string> {
   const env: Record<string, string> = {
     PATH: withFirst(options.binDir, SAFE_PATH),
     HOME: options.homeDir,

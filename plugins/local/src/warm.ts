@@ -126,6 +126,7 @@ class Zygote {
   private readonly waiting = new Map<string, { resolve: (pid: number) => void; reject: (error: Error) => void }>();
   private readonly exits = new Map<number, (status: number | typeof ZYGOTE_DIED) => void>();
   private readonly exitStatuses = new Map<number, number>();
+  private readonly replies: Socket;
 
   constructor(
     readonly python: string,
@@ -144,15 +145,19 @@ class Zygote {
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
+    // An idle zygote must not keep the server's process alive; one starting or with runs going does
+    // (see `holdOpen`), so that a short-lived caller (a CLI command, a script) waits for its runs.
     this.child.unref();
     for (const stream of this.child.stdio) (stream as Socket | null)?.unref?.();
+    this.replies = this.child.stdio[4] as Socket;
+    this.replies.ref();
     this.child.stdin?.on('error', () => undefined);
     const chatter = (line: string): void => this.logger.info('local executor: zygote output', { python, line });
     const out = new LineSplitter(4096, chatter);
     const err = new LineSplitter(4096, chatter);
     this.child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
     this.child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-    const replies = this.child.stdio[4] as Socket;
+    const replies = this.replies;
     let readyResolve!: () => void;
     let readyReject!: (error: Error) => void;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -175,6 +180,7 @@ class Zygote {
         if ((message.threads ?? 1) !== 1) readyReject(new Error(`its imports started ${message.threads} Python threads, so forking it is unsafe`));
         else {
           this.state = 'ready';
+          this.holdOpen();
           readyResolve();
         }
       } else if (message.op === 'exit' && message.pid !== undefined) {
@@ -200,6 +206,12 @@ class Zygote {
       for (const done of this.exits.values()) done(ZYGOTE_DIED);
       this.exits.clear();
     });
+  }
+
+  /** Keeps the event loop alive while the zygote starts or runs of it go on; not when it idles. */
+  private holdOpen(): void {
+    if (this.state === 'starting' || this.waiting.size > 0 || this.exits.size > 0) this.replies.ref();
+    else this.replies.unref();
   }
 
   get pid(): number | undefined {
@@ -238,12 +250,15 @@ class Zygote {
         resolve: (pid) => {
           clearTimeout(timer);
           resolve(pid);
+          this.holdOpen();
         },
         reject: (error) => {
           clearTimeout(timer);
           reject(error);
+          this.holdOpen();
         },
       });
+      this.holdOpen();
       this.child.stdin!.write(JSON.stringify(order) + '\n');
     });
   }
@@ -256,13 +271,15 @@ class Zygote {
       return Promise.resolve(known);
     }
     if (this.state === 'dead') return Promise.resolve(ZYGOTE_DIED);
-    return new Promise((resolve) =>
+    return new Promise((resolve) => {
       this.exits.set(pid, (status) => {
         this.exits.delete(pid);
         this.lastUsedAt = Date.now();
+        this.holdOpen();
         resolve(status);
-      }),
-    );
+      });
+      this.holdOpen();
+    });
   }
 
   /** Kills the zygote (its runs are its forks' own process groups; the caller stops only idle zygotes). */
@@ -323,11 +340,16 @@ export class ZygotePool {
       const memory = zygote.memoryBytes();
       if (memory !== undefined && memory > this.options.maxMemoryBytes) {
         if (zygote.running === 0) {
-          this.retire(python, zygote, `it grew to ${Math.round(memory / 2 ** 20)} MiB, over the ${Math.round(this.options.maxMemoryBytes / 2 ** 20)} MiB limit`);
+          this.retire(
+            python,
+            zygote,
+            `it grew to ${Math.round(memory / 2 ** 20)} MiB, over the ${Math.round(this.options.maxMemoryBytes / 2 ** 20)} MiB limit`,
+          );
         }
         return 'the zygote uses more memory than allowed';
       }
-      if (zygote.startupEnv !== startupVariables(env)) return 'the run sets a variable read at startup (PYTHON*, LANG, LC_*, OMP_*…) differently from the zygote';
+      if (zygote.startupEnv !== startupVariables(env))
+        return 'the run sets a variable read at startup (PYTHON*, LANG, LC_*, OMP_*…) differently from the zygote';
       return zygote;
     }
     if (zygote) return 'its zygote is starting';
@@ -358,7 +380,11 @@ export class ZygotePool {
       () => {
         const memory = zygote.memoryBytes();
         if (memory !== undefined && memory > this.options.maxMemoryBytes) {
-          this.retire(python, zygote, `its imports take ${Math.round(memory / 2 ** 20)} MiB, over the ${Math.round(this.options.maxMemoryBytes / 2 ** 20)} MiB limit`);
+          this.retire(
+            python,
+            zygote,
+            `its imports take ${Math.round(memory / 2 ** 20)} MiB, over the ${Math.round(this.options.maxMemoryBytes / 2 ** 20)} MiB limit`,
+          );
         }
       },
       (error: Error) => {
@@ -420,7 +446,15 @@ export class ZygotePool {
     const token = randomBytes(16).toString('hex');
     let onBothConnected!: () => void;
     const bothConnected = new Promise<void>((resolve) => (onBothConnected = resolve));
-    const streams: RunStreams = { onLine: spec.onLine, maxLineBytes: spec.maxLineBytes, connected: new Set(), bothConnected, onBothConnected, ended: [], sockets: [] };
+    const streams: RunStreams = {
+      onLine: spec.onLine,
+      maxLineBytes: spec.maxLineBytes,
+      connected: new Set(),
+      bothConnected,
+      onBothConnected,
+      ended: [],
+      sockets: [],
+    };
     this.streams.set(token, streams);
     let pid: number;
     try {
@@ -454,10 +488,7 @@ export class ZygotePool {
       } else if (stopping) await stopping;
       else if (await groupAlive(pid)) await stop(`process ${pid} exited and left processes behind in its group: stopping them`);
       // The group is gone; the sockets close with it unless a process left the group holding them.
-      const closed = await Promise.race([
-        this.streamsEnded(streams).then(() => true),
-        delay(STREAM_CLOSE_WAIT_MS).then(() => false),
-      ]);
+      const closed = await Promise.race([this.streamsEnded(streams).then(() => true), delay(STREAM_CLOSE_WAIT_MS).then(() => false)]);
       if (!closed) {
         if (streams.connected.size === 2) {
           spec.onNotice('the output pipes stayed open after the program ended (a process left its group?): no longer reading them');

@@ -18,7 +18,10 @@ const SDK_UTILS = readFileSync(path.join(__dirname, '..', '..', 'executor-sdk', 
 
 /** Runs only warm: a run the zygote did not fork fails the test. */
 async function warmOnly(): Promise<Executor> {
-  const executor = (await local.create({ python: 'python3', killGraceSeconds: 1, warm: { enabled: true } }, { dataDir, logger: silentLogger })) as LocalExecutor;
+  const executor = (await local.create(
+    { python: 'python3', killGraceSeconds: 1, warm: { enabled: true } },
+    { dataDir, logger: silentLogger },
+  )) as LocalExecutor;
   await executor.prewarm({ 'main.py': HELLO['main.py'], 'utils.py': `${HELLO['utils.py']}\n${SDK_UTILS}` });
   const forks = (): number => executor.zygotes().reduce((sum, zygote) => sum + zygote.runs, 0);
   return {
