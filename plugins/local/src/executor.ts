@@ -12,6 +12,7 @@ import {
   dropUnusableVariables,
   ExecutorUnavailableError,
   type GpuInfo,
+  type WarmProcess,
   INPUTS_FILE,
   normaliseRequirements,
   programInputs,
@@ -97,7 +98,13 @@ export class LocalExecutor implements Executor {
     try {
       const python = await this.interpreter.get();
       const venvs = python.canCreateVenvs ? '' : '; cannot create virtualenvs (no venv module), so programs with requirements fail';
-      return { gpu, gpus, healthy: true, detail: `${python.executable} (Python ${python.version})${venvs}${gpuDetail}${this.warmDetail()}` };
+      return {
+        gpu,
+        gpus,
+        healthy: true,
+        detail: `${python.executable} (Python ${python.version})${venvs}${gpuDetail}${this.warm ? '' : '; warm mode off'}`,
+        ...(this.warm ? { warm: this.warmProcesses() } : {}),
+      };
     } catch (error) {
       return { gpu, gpus, healthy: false, detail: (error as Error).message };
     }
@@ -193,16 +200,19 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  /** Warm mode in the one-line detail: the zygotes, their venv and age. */
-  private warmDetail(): string {
-    const zygotes = this.warm?.list() ?? [];
-    if (zygotes.length === 0) return '';
-    const now = Date.now();
-    const each = zygotes.map(
-      (zygote) =>
-        `${zygote.venv ? `venv ${zygote.venv}` : 'no venv'} ${zygote.state} ${Math.round((now - Date.parse(zygote.startedAt)) / 1000)} s old, ${zygote.runs} run(s)`,
-    );
-    return `; warm zygotes: ${each.join('; ')}`;
+  /** The zygotes, as `GET /v1/executors` lists them. */
+  private warmProcesses(): WarmProcess[] {
+    return (this.warm?.list() ?? []).map((zygote) => ({
+      environment: zygote.venv,
+      command: zygote.python,
+      pid: zygote.pid,
+      state: zygote.state,
+      startedAt: zygote.startedAt,
+      runs: zygote.runs,
+      running: zygote.running,
+      memoryBytes: zygote.memoryBytes,
+      loaded: zygote.modules,
+    }));
   }
 
   /**
