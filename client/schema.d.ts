@@ -784,7 +784,7 @@ export interface components {
              * @example linear
              * @enum {string}
              */
-            shape?: "linear" | "conv2d" | "maxpool2d" | "flatten" | "same" | "batchnorm1d" | "dataset-synthetic" | "dataset-csv" | "dataset-mnist" | "dataloader" | "train" | "evaluate" | "cross-entropy" | "mse";
+            shape?: "linear" | "conv2d" | "maxpool2d" | "flatten" | "same" | "batchnorm1d" | "dataset-synthetic" | "dataset-csv" | "dataset-mnist" | "dataloader" | "train" | "evaluate" | "load-model" | "predict" | "cross-entropy" | "mse";
         };
         NodeTypeListDto: {
             /** @description Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements */

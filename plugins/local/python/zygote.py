@@ -38,7 +38,8 @@ def reply(message):
 def thread_count():
     """The Python threads an import started: forking is only safe with none. (Native pools are
     allowed: OpenBLAS, which numpy loads, starts its threads at import and stops them at each fork
-    with its own pthread_atfork handler; the fork restarts them on first use, as a cold run would.)"""
+    with its own pthread_atfork handler; the fork restarts them on first use, as a cold run would.)
+    """
     threading = sys.modules.get("threading")
     return threading.active_count() if threading else 1
 
@@ -95,7 +96,13 @@ def serve(imported, failed):
                 if pid == 0:
                     break
                 children.pop(pid, None)
-                reply({"op": "exit", "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+                reply(
+                    {
+                        "op": "exit",
+                        "pid": pid,
+                        "status": os.waitstatus_to_exitcode(status),
+                    }
+                )
         if LIFELINE in readable and not os.read(LIFELINE, 512):
             kill_runs(children)  # the server died: nothing it started may outlive it
             os._exit(0)
@@ -111,7 +118,13 @@ def serve(imported, failed):
                 preload(order.get("modules", []), imported, failed)
                 threads = thread_count()
                 if threads != 1:
-                    reply({"id": order["id"], "error": f"the zygote has {threads} Python threads after its imports: forking it is unsafe", "fatal": True})
+                    reply(
+                        {
+                            "id": order["id"],
+                            "error": f"the zygote has {threads} Python threads after its imports: forking it is unsafe",
+                            "fatal": True,
+                        }
+                    )
                     os._exit(0)
                 try:
                     pid = os.fork()
@@ -170,7 +183,16 @@ if __name__ == "__main__":
     del sys.path[0]  # never import from this file's directory (or a run's)
     _imported, _failed = set(), {}
     preload(json.loads(sys.argv[1]), _imported, _failed)
-    reply({"op": "ready", "pid": os.getpid(), "threads": thread_count(), "nativeThreads": native_threads(), "imported": sorted(_imported), "failed": _failed})
+    reply(
+        {
+            "op": "ready",
+            "pid": os.getpid(),
+            "threads": thread_count(),
+            "nativeThreads": native_threads(),
+            "imported": sorted(_imported),
+            "failed": _failed,
+        }
+    )
     _code, _globals = become(serve(_imported, _failed))
     del _imported, _failed
     try:
