@@ -15,7 +15,9 @@ File descriptors, all set up by the server:
 Usage: python zygote.py '<JSON list of module names>'
 """
 
+import atexit
 import builtins
+import gc
 import importlib
 import json
 import os
@@ -61,6 +63,10 @@ def preload(names, imported, failed):
             imported.add(name)
         except BaseException as error:  # an import may even call sys.exit
             failed[name] = f"{type(error).__name__}: {error}"
+    # What the imports made never changes: out of the collector's sight, the forks' collections
+    # only look at what their run makes, and the zygote's pages stay shared (copy-on-write).
+    gc.collect()
+    gc.freeze()
 
 
 def kill_runs(children):
@@ -178,6 +184,44 @@ def become(order):
     return code, main.__dict__
 
 
+def exit_status(error):
+    """The exit status `python main.py` gives for an uncaught SystemExit (printing its message)."""
+    code = error.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def finish(status, preloaded, interrupted=False):
+    """Ends the run as Python's own shutdown would, less the teardown of the zygote's modules
+    (with torch loaded, that alone takes half a second): wait for the program's threads, run the
+    atexit callbacks, free the program's modules and objects (so that, say, a file it left open
+    is flushed and closed), flush the standard streams, and exit."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()
+    atexit._run_exitfuncs()
+    program = sys.modules.pop("__main__", None)
+    for name in [name for name in sys.modules if name not in preloaded]:
+        sys.modules.pop(name, None)
+    if program is not None:
+        program.__dict__.clear()
+    del program
+    gc.collect()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if interrupted:  # as Python does for an uncaught KeyboardInterrupt: die by SIGINT
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(status)
+
+
 if __name__ == "__main__":
     _zygote = sys.modules["__main__"]  # kept alive once a run's module takes its place
     del sys.path[0]  # never import from this file's directory (or a run's)
@@ -194,13 +238,19 @@ if __name__ == "__main__":
         }
     )
     _code, _globals = become(serve(_imported, _failed))
+    _preloaded = set(sys.modules)
     del _imported, _failed
+    _status, _interrupted = 0, False
     try:
         exec(_code, _globals)
-    except SystemExit:
-        raise
+    except SystemExit as _exit:
+        _status = exit_status(_exit)
+        del _exit
     except BaseException:
         _type, _value, _traceback = sys.exc_info()
         # The traceback `python main.py` would print: from the program's frames on.
         traceback.print_exception(_type, _value, _traceback.tb_next)
-        sys.exit(1)
+        _status, _interrupted = 1, isinstance(_value, KeyboardInterrupt)
+        del _type, _value, _traceback
+    del _code, _globals
+    finish(_status, _preloaded, _interrupted)

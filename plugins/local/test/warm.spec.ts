@@ -146,6 +146,35 @@ describe('local executor, warm mode: isolation', () => {
     expect(exit.result.exitCode).toBe(7);
   });
 
+  it("ends as a cold run ends: threads joined, atexit callbacks run, a file left open flushed, sys.exit's status and message", async () => {
+    const program = [
+      'import atexit, os, sys, threading, time',
+      'log = open(os.environ["LEFT_OPEN"], "w")',
+      'log.write("unflushed")',
+      'atexit.register(lambda: print("atexit ran", flush=True))',
+      'threading.Thread(target=lambda: (time.sleep(0.2), print("thread done", flush=True))).start()',
+      'sys.exit(sys.argv[0] and "bye")',
+    ].join('\n');
+    const executor = await warmExecutor();
+    const cold = (await local.create({ python: 'python3', warm: { enabled: false } }, { dataDir: tempDir(), logger: silentLogger })) as LocalExecutor;
+    for (const [which, runner] of [
+      ['warm', executor],
+      ['cold', cold],
+    ] as const) {
+      const keep = tempDir();
+      const job = { env: { LEFT_OPEN: path.join(keep, 'left-open.txt') } };
+      const { result, context, warm } = await run(runner, { 'main.py': program }, job);
+      expect([which, warm]).toEqual([which, which === 'warm']);
+      expect(result.exitCode).toBe(1);
+      expect(context.of('stdout')).toEqual(['thread done', 'atexit ran']);
+      expect(context.of('stderr')).toEqual(['bye']);
+      expect(readFileSync(path.join(keep, 'left-open.txt'), 'utf8')).toBe('unflushed');
+    }
+    const interrupted = await run(executor, { 'main.py': 'raise KeyboardInterrupt' });
+    expect(interrupted.result.exitCode).toBe(130);
+    expect(interrupted.context.of('stderr').pop()).toBe('KeyboardInterrupt');
+  });
+
   it('imports the modules of the program (not its own files) in the zygote, and never runs its code there', async () => {
     expect(programModules(HELLO, ['main.py', 'utils.py', 'requirements.txt'])).toEqual([
       'argparse',
