@@ -148,7 +148,7 @@ def serve(imported, failed):
                 except OSError:
                     pass
                 children[pid] = order["id"]
-                reply({"id": order["id"], "pid": pid})
+                reply({"id": order["id"], "pid": pid, "imported": sorted(imported)})
 
 
 def become(order):

@@ -13,7 +13,7 @@ export const ZYGOTE_SCRIPT = path.join(__dirname, '..', 'python', 'zygote.py');
 
 /** How long a zygote may take to import its modules (torch takes seconds on a busy machine). */
 const READY_TIMEOUT_MS = 120_000;
-/** How long the server waits for the zygote's answer to a fork order. */
+/** How long the server waits for the zygote's answer to a fork order (when it must import modules first: READY_TIMEOUT_MS). */
 const FORK_TIMEOUT_MS = 10_000;
 /** How long the output sockets may stay open after the run's group is gone (as for the cold pipes). */
 const STREAM_CLOSE_WAIT_MS = 1_000;
@@ -190,6 +190,7 @@ class Zygote {
       } else if (message.id !== undefined) {
         const waiter = this.waiting.get(message.id);
         this.waiting.delete(message.id);
+        if (message.imported) this.modules = message.imported;
         if (message.pid !== undefined) waiter?.resolve(message.pid);
         else waiter?.reject(new ForkFailedError(message.error ?? 'the zygote refused the fork'));
       }
@@ -238,14 +239,17 @@ class Zygote {
   fork(order: Record<string, unknown>): Promise<number> {
     if (this.state !== 'ready' || !this.child.stdin?.writable) return Promise.reject(new ForkFailedError('the zygote is not ready'));
     const id = String(order.id);
+    const known = new Set(this.modules);
+    const imports = Array.isArray(order.modules) && order.modules.some((name) => !known.has(String(name)));
+    const timeoutMs = imports ? READY_TIMEOUT_MS : FORK_TIMEOUT_MS;
     this.runs += 1;
     this.lastUsedAt = Date.now();
     return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new ForkFailedError(`the zygote did not answer in ${FORK_TIMEOUT_MS / 1000} s`));
+        reject(new ForkFailedError(`the zygote did not answer in ${timeoutMs / 1000} s`));
         this.stop(); // an unanswering zygote is of no more use; its late fork, if any, dies with it
-      }, FORK_TIMEOUT_MS);
+      }, timeoutMs);
       this.waiting.set(id, {
         resolve: (pid) => {
           clearTimeout(timer);

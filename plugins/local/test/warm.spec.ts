@@ -201,6 +201,10 @@ describe('local executor, warm mode: isolation', () => {
     // The zygote holds the stdlib modules, not `utils` (the run's own file).
     expect(executor.zygotes()[0].modules).toContain('argparse');
     expect(executor.zygotes()[0].modules).not.toContain('utils');
+    // A module the zygote lacks is imported there before the fork: the run is still warm.
+    const more = await run(executor, { 'main.py': 'import decimal\nprint(decimal.Decimal("1.5") * 2)' });
+    expect([more.warm, more.context.of('stdout')]).toEqual([true, ['3.0']]);
+    expect(executor.zygotes()[0].modules).toContain('decimal');
   });
 });
 
