@@ -496,6 +496,8 @@ export class ZygotePool {
       if (!closed) {
         if (streams.connected.size === 2) {
           spec.onNotice('the output pipes stayed open after the program ended (a process left its group?): no longer reading them');
+        } else {
+          spec.onNotice(`the warm fork ${pid} ended before its output reached the server (its own error is in the server's log)`);
         }
         for (const s of streams.sockets) s.destroy();
       }
