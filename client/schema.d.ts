@@ -884,7 +884,7 @@ export interface components {
              * @example linear
              * @enum {string}
              */
-            shape?: "linear" | "conv2d" | "maxpool2d" | "flatten" | "same" | "batchnorm1d" | "dataset-synthetic" | "dataset-csv" | "dataset-mnist" | "dataloader" | "train" | "evaluate" | "cross-entropy" | "mse";
+            shape?: "linear" | "conv2d" | "maxpool2d" | "flatten" | "same" | "batchnorm1d" | "dataset-synthetic" | "dataset-csv" | "dataset-mnist" | "dataloader" | "train" | "evaluate" | "load-model" | "predict" | "cross-entropy" | "mse";
         };
         NodeTypeListDto: {
             /** @description Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements */
@@ -1562,6 +1562,59 @@ export interface components {
              */
             vramMb?: number;
         };
+        ExecutorWarmProcessDto: {
+            /**
+             * @description What it serves: for `local`, the venv's hash (its directory under venvDir); null for the bare interpreter
+             * @example 3f2a9c0d4b1e6a7f8c9d0e1f2a3b4c5d
+             */
+            environment: string | null;
+            /**
+             * @description The interpreter or command it is
+             * @example /var/lib/tensorify/executors/local/venvs/3f2a…/bin/python
+             */
+            command: string;
+            /** @example 4242 */
+            pid: number | null;
+            /**
+             * @description starting: still importing (runs start cold meanwhile)
+             * @example ready
+             * @enum {string}
+             */
+            state: "starting" | "ready";
+            /**
+             * Format: date-time
+             * @example 2026-01-01T12:00:00.000Z
+             */
+            startedAt: string;
+            /**
+             * @description Seconds since it started
+             * @example 310
+             */
+            ageSeconds: number;
+            /**
+             * @description Runs it started so far
+             * @example 12
+             */
+            runs: number;
+            /**
+             * @description Runs of it still going
+             * @example 1
+             */
+            running: number;
+            /**
+             * @description Resident memory in bytes, when known
+             * @example 312475648
+             */
+            memoryBytes: number | null;
+            /**
+             * @description The modules it has loaded
+             * @example [
+             *       "json",
+             *       "torch"
+             *     ]
+             */
+            loaded: string[];
+        };
         ExecutorDto: {
             /** @example local */
             id: string;
@@ -1577,6 +1630,8 @@ export interface components {
             healthy: boolean;
             /** @example /usr/bin/python3 (Python 3.11.2) */
             detail: string | null;
+            /** @description The processes it keeps warm to start runs faster: the `local` executor's zygotes, one per venv (see the README, "Warm executions") */
+            warm: components["schemas"]["ExecutorWarmProcessDto"][];
             /**
              * @description Why the plugin did not load (it takes no runs)
              * @example Cannot load dist/index.js: SyntaxError: Unexpected token

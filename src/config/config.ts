@@ -435,9 +435,12 @@ function readConfigFile(path: string, problems: string[]): Record<string, Raw> {
   return values;
 }
 
+/** Variables the first-party executor plugins read themselves (not settings of the server's config). */
+const PLUGIN_VARIABLES = ['TENSORIFY_LOCAL_WARM'];
+
 /** TENSORIFY_* variables that name no setting: likely typos, reported as warnings at boot. */
 export function unknownSettingVariables(env: NodeJS.ProcessEnv = process.env): string[] {
-  const known = new Set(CONFIG_SETTINGS.map((s) => s.env));
+  const known = new Set([...CONFIG_SETTINGS.map((s) => s.env), ...PLUGIN_VARIABLES]);
   return Object.keys(env).filter((name) => name.startsWith('TENSORIFY_') && !known.has(name));
 }
 
