@@ -101,7 +101,8 @@ export class Hooks {
       body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
     const bytes = raw === undefined ? new Uint8Array() : typeof raw === 'string' ? encoder.encode(raw) : raw;
     const headers: Record<string, string | null> = { Authorization: null };
-    if (raw !== undefined) headers['Content-Type'] = contentType ?? (typeof body === 'string' || body instanceof Uint8Array ? 'text/plain; charset=utf-8' : 'application/json');
+    if (raw !== undefined)
+      headers['Content-Type'] = contentType ?? (typeof body === 'string' || body instanceof Uint8Array ? 'text/plain; charset=utf-8' : 'application/json');
     if (idempotencyKey !== undefined) headers['Idempotency-Key'] = idempotencyKey;
     if (signature !== 'none') {
       if (secret === undefined) throw new TypeError(`A "${signature}" signature needs the hook's secret`);

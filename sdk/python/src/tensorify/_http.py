@@ -111,14 +111,20 @@ class Config:
         body: Any,
         headers: Optional[Mapping[str, str]],
         timeout: Optional[httpx.Timeout] = None,
+        content: Optional[bytes] = None,
+        root_url: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """Keyword arguments of ``httpx.Client.build_request`` for one call."""
+        """Keyword arguments of ``httpx.Client.build_request`` for one call.
+
+        ``content``: raw bytes sent as they are instead of ``body`` as JSON; ``root_url``: another
+        server root than the client's (a hook URL's).
+        """
         query = {name: value for name, value in (params or {}).items() if value is not None}
         return {
             "method": route.method,
-            "url": self.root_url + route.format(**path_params),
+            "url": (root_url or self.root_url) + route.format(**path_params),
             "params": query or None,
-            "json": body,
+            **({"json": body} if content is None else {"content": content}),
             "headers": dict(headers or {}),
             "timeout": timeout or self.timeout,
         }
@@ -167,13 +173,19 @@ class SyncTransport:
         headers: Optional[Mapping[str, str]] = None,
         stream: bool = False,
         timeout: Optional[httpx.Timeout] = None,
+        content: Optional[bytes] = None,
+        root_url: Optional[str] = None,
+        anonymous: bool = False,
     ) -> httpx.Response:
         """Sends one call and returns its successful response; raises a :class:`TensorifyError` otherwise.
 
         With ``stream=True`` the body is not read: the caller must close the response.
-        ``timeout`` replaces the client's for this call.
+        ``timeout`` replaces the client's for this call. ``anonymous`` leaves the API key out
+        (hooks are authenticated by their signature, and the key is not for their URL's host).
         """
-        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout))
+        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout, content, root_url))
+        if anonymous:
+            request.headers.pop("Authorization", None)
         attempt = 0
         while True:
             try:
@@ -225,13 +237,19 @@ class AsyncTransport:
         headers: Optional[Mapping[str, str]] = None,
         stream: bool = False,
         timeout: Optional[httpx.Timeout] = None,
+        content: Optional[bytes] = None,
+        root_url: Optional[str] = None,
+        anonymous: bool = False,
     ) -> httpx.Response:
         """Sends one call and returns its successful response; raises a :class:`TensorifyError` otherwise.
 
         With ``stream=True`` the body is not read: the caller must close the response.
-        ``timeout`` replaces the client's for this call.
+        ``timeout`` replaces the client's for this call. ``anonymous`` leaves the API key out
+        (hooks are authenticated by their signature, and the key is not for their URL's host).
         """
-        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout))
+        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout, content, root_url))
+        if anonymous:
+            request.headers.pop("Authorization", None)
         attempt = 0
         while True:
             try:
