@@ -78,6 +78,8 @@ def _prepare(
         "headers": sent,
         "root_url": root_url,
         "anonymous": True,
+        # A delivery starts a run whatever its method: after a lost answer it is sent again only with an Idempotency-Key.
+        "repeatable": False,
     }
 
 
