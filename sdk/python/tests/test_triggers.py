@@ -104,7 +104,7 @@ def test_a_signed_delivery_starts_a_run_with_a_webhook_trigger_and_list_filters_
     # Refused: a wrong secret, a stale timestamp, no signature; nothing is queued.
     with pytest.raises(AuthenticationError) as refused:
         client.hooks.deliver(hook.url, {"id": 1}, secret="whsec_wrong")
-    assert refused.value.status_code == 401 and refused.value.code == "UNAUTHORIZED"
+    assert refused.value.status == 401 and refused.value.code == "UNAUTHORIZED"
     with pytest.raises(AuthenticationError):
         client.hooks.deliver(hook.url, {"id": 1}, secret=hook.secret, timestamp=int(time.time()) - 400)
     with pytest.raises(AuthenticationError):
@@ -113,7 +113,7 @@ def test_a_signed_delivery_starts_a_run_with_a_webhook_trigger_and_list_filters_
         client.hooks.deliver(hook.url, {"id": 1})
     with pytest.raises(TensorifyError) as not_allowed:
         client.hooks.deliver(hook.url, method="GET", secret=hook.secret)
-    assert not_allowed.value.status_code == 405 and not_allowed.value.code == "METHOD_NOT_ALLOWED"
+    assert not_allowed.value.status == 405 and not_allowed.value.code == "METHOD_NOT_ALLOWED"
     assert len(ids("webhook")) == 2
 
 
@@ -153,7 +153,7 @@ def test_a_wait_hook_whose_run_fails_raises_502_naming_the_run(client: Tensorify
     assert hook is not None
     with pytest.raises(TensorifyError) as failed:
         client.hooks.deliver(hook.url, {}, signature="none")
-    assert failed.value.status_code == 502 and failed.value.code == "EXECUTION_FAILED"
+    assert failed.value.status == 502 and failed.value.code == "EXECUTION_FAILED"
     execution_id = failed.value.details["executionId"]
     assert client.executions.get(execution_id).status == "failed"
 
