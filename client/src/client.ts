@@ -3,6 +3,7 @@ import type { paths } from '../schema';
 import { errorFromResponse } from './errors';
 import { ApiKeys, Workspaces } from './resources/admin';
 import { Executions } from './resources/executions';
+import { Hooks } from './resources/hooks';
 import { Executors, MeResource, Nodes, System } from './resources/server';
 import { Workflows } from './resources/workflows';
 import { Transport, type TensorifyClient } from './transport';
@@ -52,6 +53,8 @@ export class Tensorify {
   readonly me: MeResource;
   readonly workspaces: Workspaces;
   readonly apiKeys: ApiKeys;
+  /** Signed deliveries to webhook triggers (`/v1/hooks/{hookId}`); they go without the API key. */
+  readonly hooks: Hooks;
   /** The openapi-fetch client (same key, headers and fetch), answering `{ data, error, response }`: no retries, nothing thrown. */
   readonly raw: TensorifyClient;
   /** The server's root URL the requests go to (without `/v1`). */
@@ -79,6 +82,7 @@ export class Tensorify {
     this.me = new MeResource(transport);
     this.workspaces = new Workspaces(transport);
     this.apiKeys = new ApiKeys(transport);
+    this.hooks = new Hooks(transport);
   }
 }
 

@@ -32,5 +32,15 @@ export { Workflows, type ExecuteOptions } from './resources/workflows';
 export { Executions, FINISHED_STATUSES, type WaitOptions } from './resources/executions';
 export { Nodes, Executors, System, MeResource } from './resources/server';
 export { Workspaces, ApiKeys } from './resources/admin';
+export {
+  Hooks,
+  signWebhook,
+  signGithubWebhook,
+  type DeliverOptions,
+  type HookDelivery,
+  type HookBody,
+  type HookMethod,
+  type WebhookSignatureScheme,
+} from './resources/hooks';
 export type * from './resources/types';
 export type { components, operations, paths } from '../schema';

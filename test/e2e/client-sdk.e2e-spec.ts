@@ -15,13 +15,18 @@ import {
   NotFoundError,
   PermissionDeniedError,
   RateLimitError,
+  signGithubWebhook,
+  signWebhook,
   Tensorify,
   TensorifyError,
   WaitTimeoutError,
+  APIError,
+  type HookMethod,
   type LogLine,
   type TensorifyOptions,
   type WorkflowBody,
 } from '../../client/src/index';
+import { Scheduler } from '../../src/schedules/scheduler';
 import { codeWorkflow, SLEEPER } from '../support/executions';
 import { TcpProxy } from '../support/tcp-proxy';
 import { useTestApp } from '../support/test-app';
@@ -53,6 +58,12 @@ const ALL_OPERATIONS = Object.entries(OPENAPI.paths).flatMap(([template, operati
   Object.keys(operations).map((method) => `${method.toUpperCase()} ${template}`),
 );
 
+/** The operations of the OpenAPI document that none of the `sent` requests was. */
+function uncoveredOperations(sent: { method: string; path: string }[]): string[] {
+  const covered = new Set(sent.map((request) => operationOf(request.method, request.path)));
+  return ALL_OPERATIONS.filter((operation) => !covered.has(operation));
+}
+
 /** The README's hello workflow: a trigger, a transform that builds a greeting, a return of it. */
 const HELLO: WorkflowBody = {
   name: 'Hello',
@@ -66,6 +77,28 @@ const HELLO: WorkflowBody = {
     { source: 'greeting', target: 'out' },
   ],
 };
+
+/** A workflow started by its hook, answering what it got: `{ method, body, query }`. */
+const hooked = (settings: Record<string, unknown> = {}): WorkflowBody => ({
+  name: 'Hooked',
+  nodes: [
+    { id: 'trigger', type: 'webhook', settings },
+    { id: 'out', type: 'return', settings: { value: { method: '{{ trigger.method }}', body: '{{ trigger.body }}', query: '{{ trigger.query }}' } } },
+  ],
+  edges: [{ source: 'trigger', target: 'out' }],
+});
+
+/** A workflow started every hour on the hour by its schedule. */
+const HOURLY: WorkflowBody = {
+  name: 'Hourly',
+  nodes: [
+    { id: 'trigger', type: 'schedule', settings: { cron: '0 * * * *', inputs: { dataset: 'nightly' } } },
+    { id: 'out', type: 'return', settings: { value: { dataset: '{{ trigger.dataset }}' } } },
+  ],
+  edges: [{ source: 'trigger', target: 'out' }],
+};
+
+const ALL_METHODS: HookMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** A workflow whose program prints `line 0`…`line 4`, waits until the file `inputs.gate` exists, then prints `line 5`…`line 9`. */
 const GATED = codeWorkflow(
@@ -122,6 +155,9 @@ describe('@tensorify/client against a live server', () => {
     const { key } = await t.createKey(workspaceId, scopes);
     return { tensorify: new Tensorify({ baseUrl, apiKey: key, ...clientOptions }), workspaceId, key };
   }
+
+  /** The server's clock in unix seconds (a fake one: a `tensorify` signature's `t` must be near it). */
+  const unixNow = () => Math.floor(t.clock.now() / 1000);
 
   it('covers every operation of the OpenAPI document, each through its resource method', async () => {
     const sent: Sent[] = [];
@@ -184,13 +220,191 @@ describe('@tensorify/client against a live server', () => {
     await tensorify.executions.cancel(run.executionId);
     expect(await tensorify.executions.wait(run.executionId, { timeoutMs: 30_000 })).toMatchObject({ status: 'cancelled' });
 
+    // Triggers: a schedule read, paused and resumed; a hook shown, delivered to by every method, rotated.
+    const hourly = await tensorify.workflows.create(HOURLY);
+    expect(hourly.webhook).toBeUndefined();
+    expect(await tensorify.workflows.schedule(hourly.id)).toMatchObject({ cron: '0 * * * *', timezone: 'UTC', paused: false, nextRuns: expect.any(Array) });
+    expect(await tensorify.workflows.pauseSchedule(hourly.id)).toMatchObject({ paused: true, nextRuns: [] });
+    expect((await tensorify.workflows.resumeSchedule(hourly.id)).paused).toBe(false);
+    await tensorify.workflows.delete(hourly.id);
+
+    const hook = await tensorify.workflows.create(hooked({ methods: ALL_METHODS, responseMode: 'wait' }));
+    expect(hook.webhook).toEqual({
+      url: `${baseUrl}/v1/hooks/${hook.webhook!.hookId}`,
+      hookId: expect.stringMatching(/^hk_/),
+      secret: expect.stringMatching(/^whsec_/),
+    });
+    expect(await tensorify.workflows.webhook(hook.id)).toEqual({
+      ...hook.webhook,
+      secret: undefined,
+      signature: 'tensorify',
+      responseMode: 'wait',
+      methods: ALL_METHODS,
+      waitSeconds: 30,
+    });
+    for (const method of ALL_METHODS) {
+      const body = method === 'GET' ? undefined : { n: method.length };
+      const delivery = await tensorify.hooks.deliver(hook.webhook!.url, body, { secret: hook.webhook!.secret, method, timestamp: unixNow() });
+      expect(delivery).toMatchObject({ httpStatus: 200, status: 'completed', executionId: expect.stringMatching(/^exec_/), replayed: false });
+      expect(delivery.output).toEqual({ method, body: body ?? null, query: {} });
+    }
+    const rotated = await tensorify.workflows.rotateWebhook(hook.id);
+    expect(rotated.hookId).not.toBe(hook.webhook!.hookId);
+    await expect(tensorify.hooks.deliver(hook.webhook!.url, {}, { secret: rotated.secret, timestamp: unixNow() })).rejects.toBeInstanceOf(NotFoundError);
+
     await tensorify.workflows.delete(workflow.id);
     await expect(tensorify.workflows.get(workflow.id)).rejects.toBeInstanceOf(NotFoundError);
     await admin.apiKeys.revoke(created.id);
     await expect(tensorify.me.get()).rejects.toBeInstanceOf(AuthenticationError);
 
-    const covered = new Set(sent.map((request) => operationOf(request.method, request.path)));
-    expect(ALL_OPERATIONS.filter((operation) => !covered.has(operation))).toEqual([]);
+    expect(uncoveredOperations(sent)).toEqual([]);
+    // The check fails for an operation nothing called: here, the same requests without the deliveries to hooks.
+    expect(uncoveredOperations(sent.filter((request) => !request.path.startsWith('/v1/hooks/')))).toEqual(
+      ALL_METHODS.map((method) => `${method} /v1/hooks/{hookId}`),
+    );
+  });
+
+  describe('triggers', () => {
+    it('signWebhook and signGithubWebhook give the headers the README computes with openssl', () => {
+      // printf '%s.%s' 1700000000 '{"id": 42}' | openssl dgst -sha256 -hmac whsec_test
+      expect(signWebhook('whsec_test', '{"id": 42}', 1700000000)).toBe('t=1700000000,v1=d18bef30c4c79ff50b2c2659152da3877564ab0b7b59a65dbc7d635e3a984e56');
+      expect(signWebhook('whsec_test', new TextEncoder().encode('{"id": 42}'), 1700000000)).toBe(signWebhook('whsec_test', '{"id": 42}', 1700000000));
+      // printf '%s' '{"id": 42}' | openssl dgst -sha256 -hmac whsec_test
+      expect(signGithubWebhook('whsec_test', '{"id": 42}')).toBe('sha256=61096368df95aebdec69b5a314077814e027cf71f4b35d18f99e34efdb53bf8a');
+      expect(signWebhook('s', '', 1).startsWith('t=1,v1=')).toBe(true);
+      expect(() => signWebhook('s', '', 1.5)).toThrow(TypeError);
+    });
+
+    it('delivers signed webhooks without the API key: the run has trigger {type: "webhook"} and executions.list filters by trigger', async () => {
+      const sent: Sent[] = [];
+      const { tensorify } = await workspaceClient({ fetch: recordingFetch(sent) });
+      const workflow = await tensorify.workflows.create(hooked());
+      const { url, hookId, secret } = workflow.webhook!;
+
+      const delivery = await tensorify.hooks.deliver(url, { id: 42 }, { secret, timestamp: unixNow(), query: { ref: 'main' } });
+      expect(delivery).toMatchObject({ httpStatus: 202, executionId: expect.stringMatching(/^exec_/), status: expect.stringMatching(/^(queued|running)$/) });
+      const hookRequest = sent.find((request) => request.path === `/v1/hooks/${hookId}`)!;
+      expect(hookRequest.headers.get('authorization')).toBeNull();
+      expect(hookRequest.headers.get('tensorify-signature')).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+
+      const execution = await tensorify.executions.wait(delivery.executionId, { timeoutMs: 30_000 });
+      expect(execution).toMatchObject({
+        status: 'completed',
+        trigger: { type: 'webhook', hookId },
+        output: { method: 'POST', body: { id: 42 }, query: { ref: 'main' } },
+      });
+
+      // The same delivery by hook id, raw text, with an Idempotency-Key, twice: one run, the second answer a replay.
+      const first = await tensorify.hooks.deliver(hookId, 'plain words', { secret, timestamp: unixNow(), idempotencyKey: 'order-42' });
+      const again = await tensorify.hooks.deliver(hookId, 'plain words', { secret, timestamp: unixNow(), idempotencyKey: 'order-42' });
+      expect(again).toMatchObject({ executionId: first.executionId, replayed: true });
+      expect((await tensorify.executions.wait(first.executionId, { timeoutMs: 30_000 })).output).toMatchObject({ body: 'plain words' });
+
+      const api = await tensorify.workflows.execute(workflow.id, { inputs: {} });
+      await tensorify.executions.wait(api.executionId, { timeoutMs: 30_000 });
+      const ids = async (trigger?: 'api' | 'webhook' | 'schedule') =>
+        (await tensorify.executions.list({ workflowId: workflow.id, trigger }).toArray()).map((e) => e.id).sort();
+      expect(await ids('webhook')).toEqual([delivery.executionId, first.executionId].sort());
+      expect(await ids('api')).toEqual([api.executionId]);
+      expect(await ids('schedule')).toEqual([]);
+      expect((await tensorify.executions.get(api.executionId)).trigger).toEqual({ type: 'api' });
+
+      // A wrong secret, a stale timestamp, no signature: 401, nothing queued.
+      await expect(tensorify.hooks.deliver(url, { id: 1 }, { secret: 'whsec_wrong', timestamp: unixNow() })).rejects.toMatchObject({
+        status: 401,
+        code: 'UNAUTHORIZED',
+      });
+      await expect(tensorify.hooks.deliver(url, { id: 1 }, { secret, timestamp: unixNow() - 301 })).rejects.toBeInstanceOf(AuthenticationError);
+      await expect(tensorify.hooks.deliver(url, { id: 1 }, { signature: 'none' })).rejects.toBeInstanceOf(AuthenticationError);
+      await expect(tensorify.hooks.deliver(url, { id: 1 })).rejects.toThrow(/needs the hook's secret/);
+      const refused = await tensorify.hooks.deliver(url, undefined, { secret, method: 'GET', timestamp: unixNow() }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(APIError);
+      expect(refused).toMatchObject({ status: 405, code: 'METHOD_NOT_ALLOWED' });
+      expect(await ids('webhook')).toHaveLength(2);
+    });
+
+    it('signs a "github" hook\'s delivery with X-Hub-Signature-256, and a "wait" hook answers the output or a 502 naming the failed run', async () => {
+      const { tensorify } = await workspaceClient();
+      const github = (await tensorify.workflows.create(hooked({ signature: 'github', responseMode: 'wait' }))).webhook!;
+      const delivered = await tensorify.hooks.deliver(github.url, { zen: 'Keep it logically awesome.' }, { secret: github.secret, signature: 'github' });
+      expect(delivered).toMatchObject({ httpStatus: 200, status: 'completed', output: { body: { zen: 'Keep it logically awesome.' } } });
+      expect((await tensorify.executions.get(delivered.executionId)).trigger).toEqual({ type: 'webhook', hookId: github.hookId });
+      await expect(tensorify.hooks.deliver(github.url, { zen: 1 }, { secret: 'whsec_wrong', signature: 'github' })).rejects.toMatchObject({ status: 401 });
+
+      const failing = codeWorkflow('Fails on delivery', 'raise ValueError("no")') as WorkflowBody;
+      failing.nodes[0] = { id: failing.nodes[0].id, type: 'webhook', settings: { responseMode: 'wait', signature: 'none' } };
+      const hook = (await tensorify.workflows.create(failing)).webhook!;
+      const error = await tensorify.hooks.deliver(hook.url, {}, { signature: 'none' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(APIError);
+      expect(error).toMatchObject({ status: 502, code: 'EXECUTION_FAILED', details: { executionId: expect.stringMatching(/^exec_/), status: 'failed' } });
+    });
+
+    it('rotates a hook: a new URL and secret, the old URL answers 404; replacing the trigger with a webhook one shows the secret once', async () => {
+      const { tensorify } = await workspaceClient();
+      const manual = await tensorify.workflows.create(HELLO);
+      await expect(tensorify.workflows.webhook(manual.id)).rejects.toBeInstanceOf(NotFoundError);
+      const replaced = await tensorify.workflows.update(manual.id, hooked());
+      expect(replaced).toMatchObject({ version: 2, webhook: { hookId: expect.stringMatching(/^hk_/), secret: expect.stringMatching(/^whsec_/) } });
+      const old = replaced.webhook!;
+      expect((await tensorify.workflows.update(manual.id, hooked({ responseMode: 'ack' }))).webhook).toBeUndefined();
+      expect(await tensorify.workflows.get(manual.id)).not.toHaveProperty('webhook');
+
+      const rotated = await tensorify.workflows.rotateWebhook(manual.id);
+      expect(rotated).toEqual({
+        url: `${baseUrl}/v1/hooks/${rotated.hookId}`,
+        hookId: expect.stringMatching(/^hk_/),
+        secret: expect.stringMatching(/^whsec_/),
+      });
+      expect(rotated.hookId).not.toBe(old.hookId);
+      expect(rotated.secret).not.toBe(old.secret);
+      expect(await tensorify.workflows.webhook(manual.id)).toMatchObject({ url: rotated.url, hookId: rotated.hookId });
+
+      const gone = await tensorify.hooks.deliver(old.url, {}, { secret: old.secret, timestamp: unixNow() }).catch((e: unknown) => e);
+      expect(gone).toBeInstanceOf(NotFoundError);
+      await expect(tensorify.hooks.deliver(rotated.url, {}, { secret: old.secret, timestamp: unixNow() })).rejects.toBeInstanceOf(AuthenticationError);
+      const delivery = await tensorify.hooks.deliver(rotated.url, { after: 'rotation' }, { secret: rotated.secret, timestamp: unixNow() });
+      expect((await tensorify.executions.wait(delivery.executionId, { timeoutMs: 30_000 })).trigger).toEqual({ type: 'webhook', hookId: rotated.hookId });
+    });
+
+    it('reads, pauses and resumes a schedule; its runs have trigger {type: "schedule", fireTime} and list by trigger', async () => {
+      const { tensorify } = await workspaceClient();
+      const workflow = await tensorify.workflows.create(HOURLY);
+      try {
+        const schedule = await tensorify.workflows.schedule(workflow.id);
+        const hour = 3_600_000;
+        const nextHour = Math.ceil((t.clock.now() + 1) / hour) * hour;
+        expect(schedule).toEqual({
+          cron: '0 * * * *',
+          timezone: 'UTC',
+          paused: false,
+          nextRuns: Array.from({ length: 5 }, (_, i) => new Date(nextHour + i * hour).toISOString()),
+          lastRunAt: null,
+          lastExecutionId: null,
+        });
+        expect(await tensorify.workflows.setSchedulePaused(workflow.id, true)).toMatchObject({ paused: true, nextRuns: [] });
+        expect(await tensorify.workflows.schedule(workflow.id)).toMatchObject({ paused: true });
+        expect(await tensorify.workflows.setSchedulePaused(workflow.id, false)).toMatchObject({ paused: false, nextRuns: schedule.nextRuns });
+
+        // Time passes to the next fire time, and the scheduler runs what is due.
+        t.clock.advance(nextHour - t.clock.now());
+        await t.app.get(Scheduler).tick();
+        const after = await tensorify.workflows.schedule(workflow.id);
+        expect(after).toMatchObject({ lastRunAt: new Date(nextHour).toISOString(), lastExecutionId: expect.stringMatching(/^exec_/) });
+        const run = await tensorify.executions.wait(after.lastExecutionId!, { timeoutMs: 30_000 });
+        expect(run).toMatchObject({
+          status: 'completed',
+          output: { dataset: 'nightly' },
+          trigger: { type: 'schedule', fireTime: new Date(nextHour).toISOString() },
+        });
+        expect((await tensorify.executions.list({ workflowId: workflow.id, trigger: 'schedule' }).toArray()).map((e) => e.id)).toEqual([run.id]);
+
+        const manual = await tensorify.workflows.create(HELLO);
+        await expect(tensorify.workflows.schedule(manual.id)).rejects.toMatchObject({ status: 404, code: 'SCHEDULE_NOT_FOUND' });
+        await expect(tensorify.workflows.setSchedulePaused(manual.id, true)).rejects.toBeInstanceOf(NotFoundError);
+      } finally {
+        await tensorify.workflows.delete(workflow.id);
+      }
+    });
   });
 
   it('reads TENSORIFY_API_KEY and TENSORIFY_BASE_URL (with or without /v1) when no option says', async () => {

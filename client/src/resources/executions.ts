@@ -20,7 +20,7 @@ export interface WaitOptions extends RequestOptions {
 export class Executions {
   constructor(private readonly transport: Transport) {}
 
-  /** The workspace's executions, newest first, following `nextCursor`; filter by `workflowId` and `status`. */
+  /** The workspace's executions, newest first, following `nextCursor`; filter by `workflowId`, `status` and `trigger` (`api`, `webhook`, `schedule`). */
   list(params: ExecutionListParams = {}, options?: RequestOptions): Paginator<ExecutionSummary> {
     return new Paginator(async (cursor) => {
       const { data } = await this.transport.send(

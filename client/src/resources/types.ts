@@ -4,6 +4,24 @@ type Schemas = components['schemas'];
 
 /** A workflow as stored: its graph, `version` (for `ifMatch`) and timestamps. */
 export type Workflow = Schemas['WorkflowDto'];
+/**
+ * What `workflows.create` and `workflows.update` answer: the stored workflow and, only in the save
+ * that gave it a hook (its trigger became `webhook`), `webhook: { url, hookId, secret }`. The
+ * secret is shown this once: keep it.
+ */
+export type SavedWorkflow = Schemas['SavedWorkflowDto'];
+/** A hook's URL, id and secret (`SavedWorkflow.webhook`, `workflows.rotateWebhook`). */
+export type WebhookSecret = Schemas['WebhookSecretDto'];
+/** A workflow's hook as `workflows.webhook` shows it: URL and trigger settings, never the secret. */
+export type Webhook = Schemas['WebhookDto'];
+/** A hook's 202 answer: `{ executionId, status }`. */
+export type HookAccepted = Schemas['HookAcceptedDto'];
+/** A schedule trigger's state: cron, time zone, `paused`, the next 5 fire times, the last run. */
+export type Schedule = Schemas['ScheduleDto'];
+/** What started an execution: `{ type: 'api' }`, `{ type: 'webhook', hookId }` or `{ type: 'schedule', fireTime }`. */
+export type ExecutionTrigger = Schemas['ExecutionTriggerDto'];
+/** `api`, `webhook` or `schedule`: the `trigger` filter of `executions.list`. */
+export type TriggerType = ExecutionTrigger['type'];
 /** What creates or replaces a workflow: `name`, `nodes`, `edges`, `description?`. */
 export type WorkflowBody = Schemas['WorkflowBodyDto'];
 /** A workflow as a list shows it. */

@@ -1,6 +1,19 @@
 import { Paginator } from '../pagination';
 import type { RequestOptions, Transport } from '../transport';
-import type { ExecuteBody, ExecuteResponse, GeneratedFiles, ListParams, ValidationReport, Workflow, WorkflowBody, WorkflowSummary } from './types';
+import type {
+  ExecuteBody,
+  ExecuteResponse,
+  GeneratedFiles,
+  ListParams,
+  SavedWorkflow,
+  Schedule,
+  ValidationReport,
+  Webhook,
+  WebhookSecret,
+  Workflow,
+  WorkflowBody,
+  WorkflowSummary,
+} from './types';
 
 export interface ExecuteOptions extends ExecuteBody, RequestOptions {
   /**
@@ -36,8 +49,12 @@ export class Workflows {
     return data;
   }
 
-  /** Stores a new workflow (version 1). An invalid graph throws InvalidWorkflowError with every problem. */
-  async create(body: WorkflowBody, options?: RequestOptions): Promise<Workflow> {
+  /**
+   * Stores a new workflow (version 1). An invalid graph throws InvalidWorkflowError with every
+   * problem. A workflow with a `webhook` trigger comes back with `webhook: { url, hookId, secret }`:
+   * the secret is shown this once.
+   */
+  async create(body: WorkflowBody, options?: RequestOptions): Promise<SavedWorkflow> {
     const { data } = await this.transport.send(
       (init) => this.transport.raw.POST('/v1/workflows', { ...init, body }),
       { retryConnectionErrors: false },
@@ -48,9 +65,10 @@ export class Workflows {
 
   /**
    * Replaces a workflow's graph (its version goes up by one). With `ifMatch` (the version you
-   * read), a workflow changed since throws ConflictError instead of being overwritten.
+   * read), a workflow changed since throws ConflictError instead of being overwritten. The replace
+   * that switches the trigger to `webhook` answers with `webhook: { url, hookId, secret }`, as create does.
    */
-  async update(id: string, body: WorkflowBody, { ifMatch, ...options }: RequestOptions & { ifMatch?: number } = {}): Promise<Workflow> {
+  async update(id: string, body: WorkflowBody, { ifMatch, ...options }: RequestOptions & { ifMatch?: number } = {}): Promise<SavedWorkflow> {
     const { data } = await this.transport.send(
       (init) =>
         this.transport.raw.PUT('/v1/workflows/{id}', {
@@ -122,6 +140,69 @@ export class Workflows {
         }),
       // The key makes a second delivery a replay: the server answers it without running anything again.
       { retryConnectionErrors: true },
+      options,
+    );
+    return data;
+  }
+
+  /**
+   * The schedule of a workflow whose trigger is `schedule`: cron, time zone, `paused`, the next 5
+   * fire times and the last run. NotFoundError `SCHEDULE_NOT_FOUND` for another trigger.
+   */
+  async schedule(id: string, options?: RequestOptions): Promise<Schedule> {
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.GET('/v1/workflows/{id}/schedule', { ...init, params: { path: { id } } }),
+      { retryConnectionErrors: true },
+      options,
+    );
+    return data;
+  }
+
+  /**
+   * Pauses (`true`) or resumes (`false`) a schedule; a resumed one fires next at its next time
+   * after now (missed ones are not run). Setting the state it already has changes nothing, so it may be sent twice.
+   */
+  async setSchedulePaused(id: string, paused: boolean, options?: RequestOptions): Promise<Schedule> {
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.PATCH('/v1/workflows/{id}/schedule', { ...init, params: { path: { id } }, body: { paused } }),
+      { retryConnectionErrors: true },
+      options,
+    );
+    return data;
+  }
+
+  /** Pauses a schedule: `setSchedulePaused(id, true)`. */
+  pauseSchedule(id: string, options?: RequestOptions): Promise<Schedule> {
+    return this.setSchedulePaused(id, true, options);
+  }
+
+  /** Resumes a schedule from its next fire time after now: `setSchedulePaused(id, false)`. */
+  resumeSchedule(id: string, options?: RequestOptions): Promise<Schedule> {
+    return this.setSchedulePaused(id, false, options);
+  }
+
+  /**
+   * The hook of a workflow whose trigger is `webhook`: its URL and settings, never its secret (shown
+   * only by the save that made the hook and by `rotateWebhook`). NotFoundError for another trigger.
+   */
+  async webhook(id: string, options?: RequestOptions): Promise<Webhook> {
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.GET('/v1/workflows/{id}/webhook', { ...init, params: { path: { id } } }),
+      { retryConnectionErrors: true },
+      options,
+    );
+    return data;
+  }
+
+  /**
+   * Gives the hook a new id (so a new URL) and a new secret: `{ url, hookId, secret }`, the secret
+   * shown this once. The old URL answers 404 from then on.
+   */
+  async rotateWebhook(id: string, options?: RequestOptions): Promise<WebhookSecret> {
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.POST('/v1/workflows/{id}/webhook/rotate', { ...init, params: { path: { id } } }),
+      // A second rotation would replace the secret the lost answer held: never sent twice.
+      { retryConnectionErrors: false },
       options,
     );
     return data;

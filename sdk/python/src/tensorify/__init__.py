@@ -13,6 +13,7 @@
     print(execution.status, execution.output)
 """
 
+from . import webhooks
 from ._client import AsyncTensorify, Tensorify
 from ._logs import AsyncLogStream, LogStream
 from ._pagination import AsyncPaginator, Paginator
@@ -34,7 +35,7 @@ from .errors import (
 )
 from .resources.executions import AsyncExecutionHandle, ExecutionHandle
 from .resources.workflows import AsyncStoredWorkflow, StoredWorkflow, WorkflowLike
-from .types import Execution
+from .types import Execution, ExecutionTrigger, HookDelivery, Schedule, Webhook, WebhookSecret
 from .workflow import BuilderError, Catalog, Edge, Handle, Node, NodeType, Port, Problem, Ref, Workflow, env, inputs
 
 __all__ = [
@@ -45,6 +46,12 @@ __all__ = [
     "AsyncStoredWorkflow",
     "WorkflowLike",
     "Execution",
+    "ExecutionTrigger",
+    "Schedule",
+    "Webhook",
+    "WebhookSecret",
+    "HookDelivery",
+    "webhooks",
     "ExecutionHandle",
     "AsyncExecutionHandle",
     "LogStream",

@@ -9,6 +9,7 @@ import httpx
 from ._http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTransport, Config, SyncTransport
 from .resources.access import ApiKeys, AsyncApiKeys, AsyncMeResource, AsyncWorkspaces, MeResource, Workspaces
 from .resources.executions import AsyncExecutions, Executions
+from .resources.hooks import AsyncHooks, Hooks
 from .resources.platform import AsyncExecutors, AsyncNodes, AsyncSystem, Executors, Nodes, System
 from .resources.workflows import AsyncWorkflows, Workflows
 
@@ -58,6 +59,7 @@ class Tensorify:
         self.me = MeResource(self._transport)
         self.workspaces = Workspaces(self._transport)
         self.api_keys = ApiKeys(self._transport)
+        self.hooks = Hooks(self._transport)
 
     def close(self) -> None:
         """Closes the client's connections."""
@@ -104,6 +106,7 @@ class AsyncTensorify:
         self.me = AsyncMeResource(self._transport)
         self.workspaces = AsyncWorkspaces(self._transport)
         self.api_keys = AsyncApiKeys(self._transport)
+        self.hooks = AsyncHooks(self._transport)
 
     async def close(self) -> None:
         """Closes the client's connections."""

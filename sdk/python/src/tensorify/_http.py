@@ -111,20 +111,38 @@ class Config:
         body: Any,
         headers: Optional[Mapping[str, str]],
         timeout: Optional[httpx.Timeout] = None,
+        content: Optional[bytes] = None,
+        root_url: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """Keyword arguments of ``httpx.Client.build_request`` for one call."""
+        """Keyword arguments of ``httpx.Client.build_request`` for one call.
+
+        ``content``: raw bytes sent as they are instead of ``body`` as JSON; ``root_url``: another
+        server root than the client's (a hook URL's).
+        """
         query = {name: value for name, value in (params or {}).items() if value is not None}
         return {
             "method": route.method,
-            "url": self.root_url + route.format(**path_params),
+            "url": (root_url or self.root_url) + route.format(**path_params),
             "params": query or None,
-            "json": body,
+            **({"json": body} if content is None else {"content": content}),
             "headers": dict(headers or {}),
             "timeout": timeout or self.timeout,
         }
 
-    def retry_delay(self, route: Route, headers: Mapping[str, str], attempt: int, response: Optional[httpx.Response], error: Optional[Exception]) -> Optional[float]:
-        """Seconds to wait before retrying, or ``None`` when this outcome is final."""
+    def retry_delay(
+        self,
+        route: Route,
+        headers: Mapping[str, str],
+        attempt: int,
+        response: Optional[httpx.Response],
+        error: Optional[Exception],
+        repeatable: Optional[bool] = None,
+    ) -> Optional[float]:
+        """Seconds to wait before retrying, or ``None`` when this outcome is final.
+
+        ``repeatable`` overrides what the method says about repeating a request whose answer was
+        lost (a delivery to a hook starts a run whatever its method).
+        """
         if attempt >= self.max_retries:
             return None
         if response is not None:
@@ -136,8 +154,10 @@ class Config:
             return wait if wait <= MAX_RETRY_AFTER else None
         if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):
             return backoff_seconds(attempt)
-        repeatable = route.method in SAFE_METHODS or any(name.lower() == "idempotency-key" for name in headers)
-        return backoff_seconds(attempt) if repeatable else None
+        keyed = any(name.lower() == "idempotency-key" for name in headers)
+        if repeatable is None:
+            repeatable = route.method in SAFE_METHODS
+        return backoff_seconds(attempt) if repeatable or keyed else None
 
 
 def connection_error(error: httpx.HTTPError) -> APIConnectionError:
@@ -167,19 +187,27 @@ class SyncTransport:
         headers: Optional[Mapping[str, str]] = None,
         stream: bool = False,
         timeout: Optional[httpx.Timeout] = None,
+        content: Optional[bytes] = None,
+        root_url: Optional[str] = None,
+        anonymous: bool = False,
+        repeatable: Optional[bool] = None,
     ) -> httpx.Response:
         """Sends one call and returns its successful response; raises a :class:`TensorifyError` otherwise.
 
         With ``stream=True`` the body is not read: the caller must close the response.
-        ``timeout`` replaces the client's for this call.
+        ``timeout`` replaces the client's for this call. ``anonymous`` leaves the API key out
+        (hooks are authenticated by their signature, and the key is not for their URL's host);
+        ``repeatable=False`` never repeats the request once sent unless it has an ``Idempotency-Key``.
         """
-        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout))
+        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout, content, root_url))
+        if anonymous:
+            request.headers.pop("Authorization", None)
         attempt = 0
         while True:
             try:
                 response = self.http.send(request, stream=stream)
             except httpx.HTTPError as error:
-                delay = self.config.retry_delay(route, request.headers, attempt, None, error)
+                delay = self.config.retry_delay(route, request.headers, attempt, None, error, repeatable)
                 if delay is None:
                     raise connection_error(error) from error
             else:
@@ -225,19 +253,27 @@ class AsyncTransport:
         headers: Optional[Mapping[str, str]] = None,
         stream: bool = False,
         timeout: Optional[httpx.Timeout] = None,
+        content: Optional[bytes] = None,
+        root_url: Optional[str] = None,
+        anonymous: bool = False,
+        repeatable: Optional[bool] = None,
     ) -> httpx.Response:
         """Sends one call and returns its successful response; raises a :class:`TensorifyError` otherwise.
 
         With ``stream=True`` the body is not read: the caller must close the response.
-        ``timeout`` replaces the client's for this call.
+        ``timeout`` replaces the client's for this call. ``anonymous`` leaves the API key out
+        (hooks are authenticated by their signature, and the key is not for their URL's host);
+        ``repeatable=False`` never repeats the request once sent unless it has an ``Idempotency-Key``.
         """
-        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout))
+        request = self.http.build_request(**self.config.build(route, path or {}, params, body, headers, timeout, content, root_url))
+        if anonymous:
+            request.headers.pop("Authorization", None)
         attempt = 0
         while True:
             try:
                 response = await self.http.send(request, stream=stream)
             except httpx.HTTPError as error:
-                delay = self.config.retry_delay(route, request.headers, attempt, None, error)
+                delay = self.config.retry_delay(route, request.headers, attempt, None, error, repeatable)
                 if delay is None:
                     raise connection_error(error) from error
             else:

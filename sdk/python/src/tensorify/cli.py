@@ -2,7 +2,8 @@
 
 Exit codes a script can rely on: 0 the command (or the run it waited for) completed, 1 the run
 failed, was cancelled or timed out, or the server refused the request, 2 bad usage (arguments,
-an unreadable inputs file, no API key), 3 the workflow or execution does not exist.
+an unreadable inputs file, no API key), 3 the workflow or execution does not exist (or, for
+``schedule`` and ``webhook``, its trigger is not of that type).
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("execution_id", metavar="EXEC_ID")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until the execution ends")
 
+    schedule = commands.add_parser("schedule", help="show a scheduled workflow's schedule (next runs, last run), or pause or resume it")
+    schedule.add_argument("workflow_id", metavar="WF_ID")
+    pausing = schedule.add_mutually_exclusive_group()
+    pausing.add_argument("--pause", action="store_true", help="pause it: no runs until resumed")
+    pausing.add_argument("--resume", action="store_true", help="resume it from its next fire time after now")
+
+    webhook = commands.add_parser("webhook", help="show a workflow's hook URL and settings, or rotate its URL and secret")
+    webhook.add_argument("workflow_id", metavar="WF_ID")
+    webhook.add_argument("--rotate", action="store_true", help="a new URL and secret (printed once); the old URL stops working")
+
     watch = commands.add_parser("watch", help="follow an execution: its status, log lines, then its output or error")
     watch.add_argument("execution_id", metavar="EXEC_ID")
     return parser
@@ -121,9 +132,43 @@ def _workflows(client: Tensorify, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_COMPLETED
 
 
+def _triggers(client: Tensorify, args: argparse.Namespace, out: TextIO) -> int:
+    """``schedule`` and ``webhook``: what the trigger is now, as JSON."""
+    if args.command == "schedule":
+        if args.pause or args.resume:
+            schedule = client.workflows.set_schedule_paused(args.workflow_id, bool(args.pause))
+        else:
+            schedule = client.workflows.schedule(args.workflow_id)
+        shown: Dict[str, Any] = {
+            "cron": schedule.cron,
+            "timezone": schedule.timezone,
+            "paused": schedule.paused,
+            "nextRuns": [time.isoformat() for time in schedule.next_runs],
+            "lastRunAt": schedule.last_run_at.isoformat() if schedule.last_run_at else None,
+            "lastExecutionId": schedule.last_execution_id,
+        }
+    elif args.rotate:
+        secret = client.workflows.rotate_webhook(args.workflow_id)
+        shown = {"url": secret.url, "hookId": secret.hook_id, "secret": secret.secret}
+    else:
+        hook = client.workflows.webhook(args.workflow_id)
+        shown = {
+            "url": hook.url,
+            "hookId": hook.hook_id,
+            "signature": hook.signature,
+            "responseMode": hook.response_mode,
+            "methods": hook.methods,
+            "waitSeconds": hook.wait_seconds,
+        }
+    print(json.dumps(shown, indent=2), file=out)
+    return EXIT_COMPLETED
+
+
 def _dispatch(client: Tensorify, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "workflows":
         return _workflows(client, args, out)
+    if args.command in ("schedule", "webhook"):
+        return _triggers(client, args, out)
     if args.command == "export":
         files = client.workflows.export(args.workflow_id, to=args.output)
         for name in files:

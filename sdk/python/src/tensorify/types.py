@@ -17,7 +17,12 @@ __all__ = [
     "WorkflowData",
     "GraphProblem",
     "ValidationReport",
+    "ExecutionTrigger",
     "ExecutionSummary",
+    "WebhookSecret",
+    "Webhook",
+    "Schedule",
+    "HookDelivery",
     "ExecutionFailure",
     "Execution",
     "NodePort",
@@ -140,6 +145,97 @@ class ValidationReport:
 
 
 @dataclass(frozen=True)
+class ExecutionTrigger:
+    """What started an execution: ``api`` (``workflows.execute``), ``webhook`` (a delivery to ``hook_id``) or ``schedule`` (``fire_time``)."""
+
+    type: str
+    hook_id: Optional[str] = None
+    fire_time: Optional[datetime] = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Optional[ExecutionTrigger]:
+        if not isinstance(data, Mapping):
+            return None
+        return cls(type=str(data["type"]), hook_id=_opt_str(data.get("hookId")), fire_time=_opt_time(data.get("fireTime")))
+
+
+@dataclass(frozen=True)
+class WebhookSecret:
+    """A hook's ``url``, ``hook_id`` and ``secret``: what the save that made it (or a rotation) answers, the secret shown this once."""
+
+    url: str
+    hook_id: str
+    secret: str = field(repr=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WebhookSecret:
+        return cls(url=data["url"], hook_id=data["hookId"], secret=data["secret"])
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A workflow's hook as ``workflows.webhook()`` shows it: its URL and trigger settings, never the secret."""
+
+    url: str
+    hook_id: str
+    signature: str
+    response_mode: str
+    methods: List[str]
+    wait_seconds: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Webhook:
+        return cls(
+            url=data["url"],
+            hook_id=data["hookId"],
+            signature=data["signature"],
+            response_mode=data["responseMode"],
+            methods=[str(method) for method in data.get("methods") or []],
+            wait_seconds=int(data["waitSeconds"]),
+        )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule trigger's state: its cron and time zone, ``paused``, the next 5 fire times (none while paused), the last run."""
+
+    cron: str
+    timezone: str
+    paused: bool
+    next_runs: List[datetime]
+    last_run_at: Optional[datetime]
+    last_execution_id: Optional[str]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Schedule:
+        return cls(
+            cron=data["cron"],
+            timezone=data["timezone"],
+            paused=bool(data["paused"]),
+            next_runs=[_time(value) for value in data.get("nextRuns") or []],
+            last_run_at=_opt_time(data.get("lastRunAt")),
+            last_execution_id=_opt_str(data.get("lastExecutionId")),
+        )
+
+
+@dataclass(frozen=True)
+class HookDelivery:
+    """What a hook answered a delivery.
+
+    ``http_status`` 200: the run completed within the trigger's ``waitSeconds`` (``responseMode``
+    ``wait``) and ``output`` is its output; 202: it is queued or still running (``status``).
+    ``replayed``: the server had seen the delivery's ``Idempotency-Key`` and answered the first
+    delivery's execution without running anything.
+    """
+
+    http_status: int
+    execution_id: str
+    status: str
+    output: Any = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
 class ExecutionSummary:
     """An execution as ``executions.list()`` gives it: no logs or output."""
 
@@ -151,6 +247,8 @@ class ExecutionSummary:
     created_at: datetime
     started_at: Optional[datetime]
     completed_at: Optional[datetime]
+    #: What started it (``None`` from a server older than triggers).
+    trigger: Optional[ExecutionTrigger] = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ExecutionSummary:
@@ -163,6 +261,7 @@ class ExecutionSummary:
             created_at=_time(data["createdAt"]),
             started_at=_opt_time(data.get("startedAt")),
             completed_at=_opt_time(data.get("completedAt")),
+            trigger=ExecutionTrigger.from_json(data.get("trigger")),
         )
 
 
@@ -192,6 +291,8 @@ class Execution:
     external_id: Optional[str]
     gpu: bool
     created_at: datetime
+    #: What started it: ``api``, ``webhook`` (with ``hook_id``) or ``schedule`` (with ``fire_time``).
+    trigger: Optional[ExecutionTrigger] = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Execution:
@@ -211,6 +312,7 @@ class Execution:
             external_id=_opt_str(data.get("externalId")),
             gpu=bool(data.get("gpu", False)),
             created_at=_time(data["createdAt"]),
+            trigger=ExecutionTrigger.from_json(data.get("trigger")),
         )
 
     @property

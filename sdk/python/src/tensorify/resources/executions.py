@@ -20,8 +20,10 @@ POLL_MAX = 2.0
 POLL_GROWTH = 1.5
 
 
-def _list_params(workflow_id: Optional[str], status: Optional[str], limit: Optional[int], cursor: Optional[str]) -> Dict[str, Any]:
-    return {"workflowId": workflow_id, "status": status, "limit": limit, "cursor": cursor}
+def _list_params(
+    workflow_id: Optional[str], status: Optional[str], trigger: Optional[str], limit: Optional[int], cursor: Optional[str]
+) -> Dict[str, Any]:
+    return {"workflowId": workflow_id, "status": status, "trigger": trigger, "limit": limit, "cursor": cursor}
 
 
 def _poll_pause(previous: float) -> float:
@@ -39,12 +41,20 @@ class Executions:
         return Execution.from_json(self._transport.json(routes.EXECUTIONS_GET, path={"id": execution_id}))
 
     def list(
-        self, *, workflow_id: Optional[str] = None, status: Optional[str] = None, page_size: Optional[int] = None
+        self,
+        *,
+        workflow_id: Optional[str] = None,
+        status: Optional[str] = None,
+        trigger: Optional[str] = None,
+        page_size: Optional[int] = None,
     ) -> Paginator[ExecutionSummary]:
-        """Every execution, newest first, optionally of one workflow and/or with one status; pages are fetched lazily."""
+        """Every execution, newest first; pages are fetched lazily.
+
+        Filters: ``workflow_id``, ``status``, and ``trigger`` (``api``, ``webhook`` or ``schedule``: what started the run).
+        """
 
         def fetch(cursor: Optional[str]) -> Any:
-            data = self._transport.json(routes.EXECUTIONS_LIST, params=_list_params(workflow_id, status, page_size, cursor))
+            data = self._transport.json(routes.EXECUTIONS_LIST, params=_list_params(workflow_id, status, trigger, page_size, cursor))
             return split_page(data, "executions", ExecutionSummary.from_json)
 
         return Paginator(fetch)
@@ -100,12 +110,17 @@ class AsyncExecutions:
         return Execution.from_json(await self._transport.json(routes.EXECUTIONS_GET, path={"id": execution_id}))
 
     def list(
-        self, *, workflow_id: Optional[str] = None, status: Optional[str] = None, page_size: Optional[int] = None
+        self,
+        *,
+        workflow_id: Optional[str] = None,
+        status: Optional[str] = None,
+        trigger: Optional[str] = None,
+        page_size: Optional[int] = None,
     ) -> AsyncPaginator[ExecutionSummary]:
-        """Every execution, newest first (``async for``), optionally of one workflow and/or with one status."""
+        """Every execution, newest first (``async for``), filtered as :meth:`Executions.list` is."""
 
         async def fetch(cursor: Optional[str]) -> Any:
-            data = await self._transport.json(routes.EXECUTIONS_LIST, params=_list_params(workflow_id, status, page_size, cursor))
+            data = await self._transport.json(routes.EXECUTIONS_LIST, params=_list_params(workflow_id, status, trigger, page_size, cursor))
             return split_page(data, "executions", ExecutionSummary.from_json)
 
         return AsyncPaginator(fetch)

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Mapping, Optional, Protocol, Union, runtime_
 from .. import _routes as routes
 from .._http import AsyncTransport, SyncTransport
 from .._pagination import AsyncPaginator, Paginator, split_page
-from ..types import ValidationReport, WorkflowData, WorkflowSummary
+from ..types import Schedule, ValidationReport, Webhook, WebhookSecret, WorkflowData, WorkflowSummary
 from .executions import AsyncExecutionHandle, AsyncExecutions, ExecutionHandle, Executions
 
 
@@ -67,6 +67,12 @@ def _execute_request(
     # the first run instead of starting a second.
     key = idempotency_key if idempotency_key is not None else f"tensorify-python-{uuid.uuid4()}"
     return {"body": {name: value for name, value in body.items() if value is not None}, "headers": {"Idempotency-Key": key}}
+
+
+def _webhook(data: Mapping[str, Any]) -> Optional[WebhookSecret]:
+    """The ``webhook`` of a save that gave the workflow its hook, else ``None``."""
+    webhook = data.get("webhook")
+    return WebhookSecret.from_json(webhook) if isinstance(webhook, Mapping) else None
 
 
 def _if_match(version: Union[int, str, None]) -> Optional[Dict[str, str]]:
@@ -201,12 +207,42 @@ class Workflows:
         data = self._transport.json(routes.WORKFLOWS_EXECUTE, path={"id": workflow_id}, **request)
         return ExecutionHandle(id=data["executionId"], status=data["status"], _executions=self._executions)
 
+    def schedule(self, workflow_id: str) -> Schedule:
+        """The schedule of a workflow whose trigger is ``schedule``: cron, time zone, ``paused``, next 5 fire times, last run.
+
+        Raises :class:`~tensorify.NotFoundError` (``SCHEDULE_NOT_FOUND``) for another trigger.
+        """
+        return Schedule.from_json(self._transport.json(routes.WORKFLOWS_SCHEDULE_GET, path={"id": workflow_id}))
+
+    def set_schedule_paused(self, workflow_id: str, paused: bool) -> Schedule:
+        """Pauses (``True``) or resumes (``False``) a schedule; resumed, it fires next at its next time after now."""
+        return Schedule.from_json(self._transport.json(routes.WORKFLOWS_SCHEDULE_UPDATE, path={"id": workflow_id}, body={"paused": paused}))
+
+    def pause_schedule(self, workflow_id: str) -> Schedule:
+        """Pauses a schedule: no runs until it is resumed (edits of the workflow keep it paused)."""
+        return self.set_schedule_paused(workflow_id, True)
+
+    def resume_schedule(self, workflow_id: str) -> Schedule:
+        """Resumes a schedule from its next fire time after now (missed ones are not run)."""
+        return self.set_schedule_paused(workflow_id, False)
+
+    def webhook(self, workflow_id: str) -> Webhook:
+        """The hook of a workflow whose trigger is ``webhook``: URL and settings, never the secret.
+
+        Raises :class:`~tensorify.NotFoundError` for another trigger.
+        """
+        return Webhook.from_json(self._transport.json(routes.WORKFLOWS_WEBHOOK_GET, path={"id": workflow_id}))
+
+    def rotate_webhook(self, workflow_id: str) -> WebhookSecret:
+        """Gives the hook a new id (a new URL) and a new secret, shown this once; the old URL answers 404 from then on."""
+        return WebhookSecret.from_json(self._transport.json(routes.WORKFLOWS_WEBHOOK_ROTATE, path={"id": workflow_id}))
+
     def _check(self, workflow: Optional[WorkflowInput]) -> None:
         if _wants_check(workflow):
             getattr(workflow, "check")(self._transport.json(routes.NODES_LIST))
 
     def _stored(self, data: Mapping[str, Any]) -> StoredWorkflow:
-        return StoredWorkflow(**WorkflowData.fields_from_json(data), _workflows=self)
+        return StoredWorkflow(**WorkflowData.fields_from_json(data), _workflows=self, webhook=_webhook(data))
 
 
 class AsyncWorkflows:
@@ -300,12 +336,37 @@ class AsyncWorkflows:
         data = await self._transport.json(routes.WORKFLOWS_EXECUTE, path={"id": workflow_id}, **request)
         return AsyncExecutionHandle(id=data["executionId"], status=data["status"], _executions=self._executions)
 
+    async def schedule(self, workflow_id: str) -> Schedule:
+        """The schedule of a workflow whose trigger is ``schedule`` (see :meth:`Workflows.schedule`)."""
+        return Schedule.from_json(await self._transport.json(routes.WORKFLOWS_SCHEDULE_GET, path={"id": workflow_id}))
+
+    async def set_schedule_paused(self, workflow_id: str, paused: bool) -> Schedule:
+        """Pauses (``True``) or resumes (``False``) a schedule."""
+        data = await self._transport.json(routes.WORKFLOWS_SCHEDULE_UPDATE, path={"id": workflow_id}, body={"paused": paused})
+        return Schedule.from_json(data)
+
+    async def pause_schedule(self, workflow_id: str) -> Schedule:
+        """Pauses a schedule."""
+        return await self.set_schedule_paused(workflow_id, True)
+
+    async def resume_schedule(self, workflow_id: str) -> Schedule:
+        """Resumes a schedule from its next fire time after now."""
+        return await self.set_schedule_paused(workflow_id, False)
+
+    async def webhook(self, workflow_id: str) -> Webhook:
+        """The hook of a workflow whose trigger is ``webhook``: URL and settings, never the secret."""
+        return Webhook.from_json(await self._transport.json(routes.WORKFLOWS_WEBHOOK_GET, path={"id": workflow_id}))
+
+    async def rotate_webhook(self, workflow_id: str) -> WebhookSecret:
+        """Gives the hook a new URL and secret (see :meth:`Workflows.rotate_webhook`)."""
+        return WebhookSecret.from_json(await self._transport.json(routes.WORKFLOWS_WEBHOOK_ROTATE, path={"id": workflow_id}))
+
     async def _check(self, workflow: Optional[WorkflowInput]) -> None:
         if _wants_check(workflow):
             getattr(workflow, "check")(await self._transport.json(routes.NODES_LIST))
 
     def _stored(self, data: Mapping[str, Any]) -> AsyncStoredWorkflow:
-        return AsyncStoredWorkflow(**WorkflowData.fields_from_json(data), _workflows=self)
+        return AsyncStoredWorkflow(**WorkflowData.fields_from_json(data), _workflows=self, webhook=_webhook(data))
 
 
 @dataclass(frozen=True)
@@ -316,6 +377,9 @@ class StoredWorkflow(WorkflowData):
     """
 
     _workflows: Workflows = field(repr=False, compare=False)
+    #: Only from the create or update that gave the workflow its hook (its trigger became
+    #: ``webhook``): the hook's ``url``, ``hook_id`` and ``secret``, the secret shown this once.
+    webhook: Optional[WebhookSecret] = field(default=None, compare=False)
 
     def run(
         self,
@@ -341,6 +405,8 @@ class AsyncStoredWorkflow(WorkflowData):
     """A stored workflow bound to an async client: ``await (await client.workflows.create(wf)).run(…)``."""
 
     _workflows: AsyncWorkflows = field(repr=False, compare=False)
+    #: As :attr:`StoredWorkflow.webhook`.
+    webhook: Optional[WebhookSecret] = field(default=None, compare=False)
 
     async def run(
         self,
