@@ -57,6 +57,40 @@ export function createRootLogger(config: Pick<AppConfig, 'logLevel'>): Logger {
   );
 }
 
+const LEVEL_NUMBER = { info: 30, warn: 40, error: 50 } as const;
+
+export interface RequestLine {
+  requestId: string;
+  method: string;
+  url: string;
+  statusCode: number;
+  durationMs: number;
+  workspaceId?: string;
+  apiKeyId?: string;
+}
+
+/**
+ * Writes the one line per request (`request completed`) exactly as pino would write it through
+ * the root logger (`{"level":30,"time":"…","pid":…,"requestId":…,…,"msg":"request completed"}`), to the
+ * same destination, at the same levels, but without pino's generic per-line work (its JSON
+ * serialiser walking the object, the redaction hook, the mixin and hook checks), some 8% of the CPU
+ * of a cached GET. Every string is JSON-escaped; the URL is logged with key-shaped text masked.
+ */
+export function requestLineWriter(logger: Logger): (level: keyof typeof LEVEL_NUMBER, line: RequestLine) => void {
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as pino.DestinationStream;
+  // The logger's bindings as pino serialised them once (`,"pid":…` for the root logger).
+  const bindings = internals[pino.symbols.chindingsSym] as string;
+  return (level, { requestId, method, url, statusCode, durationMs, workspaceId, apiKeyId }) => {
+    if (!logger.isLevelEnabled(level)) return;
+    const who = workspaceId === undefined ? '' : `,"workspaceId":${JSON.stringify(workspaceId)},"apiKeyId":${JSON.stringify(apiKeyId)}`;
+    stream.write(
+      `{"level":${LEVEL_NUMBER[level]}${isoTimeOncePerMs()}${bindings},"requestId":${JSON.stringify(requestId)},"method":${JSON.stringify(method)},` +
+        `"url":${JSON.stringify(maskSecrets(url))},"statusCode":${statusCode},"durationMs":${durationMs}${who},"msg":"request completed"}\n`,
+    );
+  };
+}
+
 /** Nest's LoggerService on top of pino, so framework and application messages are JSON lines too. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
