@@ -163,6 +163,7 @@ async function main() {
       console.log(`round ${round}: ${line.join(', ')}`);
     }
     const rssAfterRounds = rssMegabytes(server.pid);
+    const servedAfterRounds = served;
     let rssAfterMany;
     if (RSS_REQUESTS > 0) {
       // Mostly single reads with a list every fifth batch, as a client polling its workflows would.
@@ -193,7 +194,7 @@ async function main() {
       );
     }
     console.log(
-      `  server RSS          ${rssAfterWarmUp.toFixed(0)} MB after the first 20,000 requests, ${rssAfterRounds.toFixed(0)} MB after ${int(20_000 + served - 20_000)}`,
+      `  server RSS          ${rssAfterWarmUp.toFixed(0)} MB after the first 20,000 requests, ${rssAfterRounds.toFixed(0)} MB after ${int(servedAfterRounds)}`,
     );
     if (rssAfterMany !== undefined) {
       console.log(

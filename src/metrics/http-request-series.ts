@@ -29,7 +29,10 @@ export class HttpRequestSeries {
     private readonly names: { requests: string; duration: string },
     private readonly help: { requests: string; duration: string },
     private readonly bounds: readonly number[],
-  ) {}
+    registry?: Registry,
+  ) {
+    if (registry) this.registerIn(registry);
+  }
 
   record(method: string, route: string, status: number, seconds: number): void {
     const key = `${method}\n${route}\n${status}`;

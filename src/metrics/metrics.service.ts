@@ -34,6 +34,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       duration: 'Time from receiving an HTTP request to sending its response, by method, route template and status code.',
     },
     HTTP_BUCKETS,
+    this.registry,
   );
 
   private readonly rateLimitRejections = new Counter({
@@ -71,7 +72,6 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     private readonly executors: ExecutorRegistry,
   ) {
-    this.http.registerIn(this.registry);
     for (const limiter of RATE_LIMITERS) this.rateLimitRejections.inc({ limiter }, 0);
 
     const { queue: executionQueue, log } = this;
