@@ -18,11 +18,12 @@ RUN apt-get update \
 ENV npm_config_nodedir=/usr/local \
     SCARF_ANALYTICS=false
 COPY package.json package-lock.json ./
-# The plugins are npm workspaces: their package.json files must be there for npm ci.
+# The plugins and the client are npm workspaces: their package.json files must be there for npm ci.
 COPY plugins/executor-sdk/package.json ./plugins/executor-sdk/
 COPY plugins/local/package.json ./plugins/local/
 COPY plugins/docker/package.json ./plugins/docker/
 COPY plugins/ssh/package.json ./plugins/ssh/
+COPY client/package.json ./client/
 # Only sqlite3's install script runs (package.json "allowScripts"): the npm 10 of node:20 ignores
 # that field and would also run @scarf/scarf's telemetry postinstall and @parcel/watcher's.
 # build_from_source skips sqlite3's attempt to download a prebuilt binary from GitHub.

@@ -346,6 +346,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/workflows/{id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a workflow's schedule
+         * @description For a workflow whose trigger is a `schedule` node: its cron and time zone, whether it is paused, its next 5 fire times and its last run. Needs `workflows:read`.
+         */
+        get: operations["SchedulesController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Pause or resume a workflow's schedule
+         * @description `{"paused": true}` stops the schedule from starting runs; `{"paused": false}` resumes it from the next fire time after now (fire times it slept through are not run). The cron itself changes with the workflow (`PUT /v1/workflows/{id}`). Needs `workflows:write`.
+         */
+        patch: operations["SchedulesController_update"];
+        trace?: never;
+    };
     "/v1/executors": {
         parameters: {
             query?: never;
@@ -456,7 +480,7 @@ export interface components {
              * @example WORKFLOW_NOT_FOUND
              * @enum {string}
              */
-            code: "BAD_REQUEST" | "VALIDATION_ERROR" | "INVALID_WORKFLOW" | "INVALID_JSON" | "GPU_UNAVAILABLE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "WORKFLOW_NOT_FOUND" | "EXECUTION_NOT_FOUND" | "API_KEY_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "REQUEST_TIMEOUT" | "INTERNAL_ERROR" | "EXECUTOR_UNAVAILABLE" | "NOT_READY";
+            code: "BAD_REQUEST" | "VALIDATION_ERROR" | "INVALID_WORKFLOW" | "INVALID_JSON" | "GPU_UNAVAILABLE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "WORKFLOW_NOT_FOUND" | "EXECUTION_NOT_FOUND" | "API_KEY_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "REQUEST_TIMEOUT" | "INTERNAL_ERROR" | "EXECUTOR_UNAVAILABLE" | "NOT_READY";
             /**
              * @description What went wrong, for people
              * @example Workflow wf_abc123 not found
@@ -1145,11 +1169,29 @@ export interface components {
             /** @example exec_7Hq2LmV9xK3pR0Ts */
             executionId: string;
             /**
-             * @description A replayed Idempotency-Key answers with the execution's current status
+             * @description A replayed Idempotency-Key answers as the first request did (`queued`); `GET` the `Location` for the status now
              * @example queued
              * @enum {string}
              */
             status: "queued" | "running";
+        };
+        ExecutionTriggerDto: {
+            /**
+             * @description `api`: a request to `POST /v1/workflows/{id}/execute`; `webhook`: a delivery to `/v1/hooks/{hookId}`; `schedule`: a fire time of the schedule
+             * @example webhook
+             * @enum {string}
+             */
+            type: "api" | "webhook" | "schedule";
+            /**
+             * @description The hook that received the delivery (`webhook` only)
+             * @example hk_4fR9sLq2Vx8mTz0B
+             */
+            hookId?: string;
+            /**
+             * @description The fire time the cron named, not the time it ran (`schedule` only)
+             * @example 2026-12-07T02:30:00.000Z
+             */
+            fireTime?: string;
         };
         ExecutionSummaryDto: {
             /** @example exec_7Hq2LmV9xK3pR0Ts */
@@ -1171,6 +1213,8 @@ export interface components {
             startedAt: string | null;
             /** @example 2026-11-28T13:37:35.512Z */
             completedAt: string | null;
+            /** @description What started the execution */
+            trigger: components["schemas"]["ExecutionTriggerDto"];
         };
         ExecutionListDto: {
             executions: components["schemas"]["ExecutionSummaryDto"][];
@@ -1238,6 +1282,8 @@ export interface components {
             gpu: boolean;
             /** @example 2026-11-28T13:37:35.001Z */
             createdAt: string;
+            /** @description What started the execution */
+            trigger: components["schemas"]["ExecutionTriggerDto"];
         };
         ExecutionFilesDto: {
             /**
@@ -1251,6 +1297,52 @@ export interface components {
             files: {
                 [key: string]: string;
             };
+        };
+        ScheduleDto: {
+            /**
+             * @description The schedule node's cron: 5 fields, or 6 with seconds first
+             * @example 30 2 * * *
+             */
+            cron: string;
+            /**
+             * @description The IANA time zone the cron is read in
+             * @example Europe/Berlin
+             */
+            timezone: string;
+            /**
+             * @description A paused schedule starts no runs until resumed
+             * @example false
+             */
+            paused: boolean;
+            /**
+             * @description The next 5 fire times (ISO-8601, UTC); empty while paused or when the cron never fires again
+             * @example [
+             *       "2026-12-08T01:30:00.000Z",
+             *       "2026-12-09T01:30:00.000Z",
+             *       "2026-12-10T01:30:00.000Z",
+             *       "2026-12-11T01:30:00.000Z",
+             *       "2026-12-12T01:30:00.000Z"
+             *     ]
+             */
+            nextRuns: string[];
+            /**
+             * Format: date-time
+             * @description The fire time of the last run the schedule started (the time the cron named), or null before the first
+             * @example 2026-12-07T01:30:00.000Z
+             */
+            lastRunAt: string | null;
+            /**
+             * @description The execution of that run (`GET /v1/executions/{id}`)
+             * @example exec_7Hq2LmV9xK3pR0Ts
+             */
+            lastExecutionId: string | null;
+        };
+        UpdateScheduleDto: {
+            /**
+             * @description true pauses the schedule; false resumes it, from the next fire time after now (missed ones are not run)
+             * @example true
+             */
+            paused: boolean;
         };
         ExecutorGpuDto: {
             /** @example NVIDIA A100-SXM4-40GB */
@@ -4266,6 +4358,8 @@ export interface operations {
                 workflowId?: string;
                 /** @description Only executions in this status */
                 status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+                /** @description Only executions started this way */
+                trigger?: "api" | "webhook" | "schedule";
             };
             header?: {
                 /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
@@ -4995,6 +5089,318 @@ export interface operations {
                      *       "error": {
                      *         "code": "EXECUTION_NOT_FOUND",
                      *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    SchedulesController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:read\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description `WORKFLOW_NOT_FOUND`: No such workflow in your workspace
+             *     `SCHEDULE_NOT_FOUND`: The workflow's trigger is not a schedule
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    SchedulesController_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateScheduleDto"];
+            };
+        };
+        responses: {
+            /** @description The schedule, as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleDto"];
+                };
+            };
+            /**
+             * @description `VALIDATION_ERROR`: The request is malformed or fails validation
+             *     `INVALID_JSON`: The body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:write\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:write"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description `WORKFLOW_NOT_FOUND`: No such workflow in your workspace
+             *     `SCHEDULE_NOT_FOUND`: The workflow's trigger is not a schedule
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
                      *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
                      *       }
                      *     }

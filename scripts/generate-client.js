@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * The typed TypeScript client (client/) is generated from the server's own OpenAPI document.
+ * The TypeScript SDK (client/, the @tensorify/client package) is typed by the server's own OpenAPI document.
  *
  *   node scripts/generate-client.js            boots the built server (dist/) in-process, without
  *                                               listening, takes what it serves at GET /docs-json and
@@ -11,15 +11,16 @@
  *                                               from what the current server generates (drift)
  *   node scripts/generate-client.js --url URL  takes the document from a running server instead
  *   node scripts/generate-client.js --document FILE   … or from a file (the e2e test's, built from src/)
- *   node scripts/generate-client.js --build    compiles client/ to client/dist (CommonJS + .d.ts), the
- *                                               part of the client that the npm package ships
+ *   node scripts/generate-client.js --build    compiles client/src to client/dist (CommonJS + .d.ts): the
+ *                                               @tensorify/client package (client/package.json) ships
+ *                                               dist/ and schema.d.ts
  *
  * Generating and checking read dist/, so run `npm run build` first. The e2e suite runs the same
  * check against the sources (test/e2e/client.e2e-spec.ts), so a change to the API that is not
  * regenerated fails the tests.
  */
 const { spawnSync } = require('node:child_process');
-const { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, relative } = require('node:path');
 
@@ -97,13 +98,11 @@ function writeClientFiles(files, dir = CLIENT_DIR) {
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
 }
 
-/** client/ → client/dist: tsc (client/tsconfig.json), plus the generated schema.d.ts that index.d.ts imports. */
+/** client/src → client/dist with tsc (client/tsconfig.json); the declarations import the generated ../schema.d.ts. */
 function buildClient() {
-  const out = join(CLIENT_DIR, 'dist');
-  rmSync(out, { recursive: true, force: true });
+  rmSync(join(CLIENT_DIR, 'dist'), { recursive: true, force: true });
   const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(CLIENT_DIR, 'tsconfig.json')], { stdio: 'inherit' });
   if (tsc.status !== 0) throw new Error(`tsc -p client/tsconfig.json failed (${tsc.status ?? tsc.signal})`);
-  copyFileSync(join(CLIENT_DIR, SCHEMA_FILE), join(out, SCHEMA_FILE));
 }
 
 async function main(argv) {

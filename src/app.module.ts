@@ -16,6 +16,7 @@ import { ExecutorsModule } from './executors/executors.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { ExecutionQueueModule } from './executions/execution-queue.module';
+import { SchedulesModule } from './schedules/schedules.module';
 import { SystemModule } from './system/system.module';
 import { WorkflowsModule } from './workflows/workflows.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
@@ -46,7 +47,17 @@ export class AppModule {
   static forRoot(options: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [...coreImports(options), NodesModule, CodegenModule, WorkflowsModule, ExecutionsModule, ExecutorsModule, SystemModule, MetricsModule],
+      imports: [
+        ...coreImports(options),
+        NodesModule,
+        CodegenModule,
+        WorkflowsModule,
+        ExecutionsModule,
+        SchedulesModule,
+        ExecutorsModule,
+        SystemModule,
+        MetricsModule,
+      ],
       providers: [
         { provide: APP_GUARD, useExisting: ScopesGuard },
         { provide: APP_PIPE, useClass: ApiValidationPipe },

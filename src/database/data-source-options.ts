@@ -7,6 +7,8 @@ import { InitialSchema1764300000000 } from './migrations/1764300000000-initial-s
 import { CacheRevisions1764300000001 } from './migrations/1764300000001-cache-revisions';
 import { Executions1764300000002 } from './migrations/1764300000002-executions';
 import { ExecutionHeartbeats1764300000003 } from './migrations/1764300000003-execution-heartbeats';
+import { ExecutionTriggers1764300000004 } from './migrations/1764300000004-execution-triggers';
+import { Schedules1764300000006 } from './migrations/1764300000006-schedules';
 
 /**
  * TypeORM turns on sqlite3's verbose mode, which formats every argument of every database call
@@ -15,7 +17,14 @@ import { ExecutionHeartbeats1764300000003 } from './migrations/1764300000003-exe
  */
 const sqlite3WithoutTracing = { verbose: () => sqlite3 };
 
-export const MIGRATIONS = [InitialSchema1764300000000, CacheRevisions1764300000001, Executions1764300000002, ExecutionHeartbeats1764300000003];
+export const MIGRATIONS = [
+  InitialSchema1764300000000,
+  CacheRevisions1764300000001,
+  Executions1764300000002,
+  ExecutionHeartbeats1764300000003,
+  ExecutionTriggers1764300000004,
+  Schedules1764300000006,
+];
 
 /**
  * One place that turns the config into TypeORM options; the server and the CLI both use it.

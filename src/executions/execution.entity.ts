@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { JsonColumn, TimestampColumn } from '../database/columns';
 import type { GeneratedFiles } from '../codegen/workflow-compiler';
+import type { ExecutionTrigger, TriggerType } from './execution-trigger';
 
 export const EXECUTION_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'timed_out'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
@@ -48,6 +49,18 @@ export class ExecutionEntity {
   @TimestampColumn({ name: 'started_at', nullable: true }) startedAt!: Date | null;
   @TimestampColumn({ name: 'completed_at', nullable: true }) completedAt!: Date | null;
   @TimestampColumn({ name: 'cancel_requested_at', nullable: true }) cancelRequestedAt!: Date | null;
+  /** What started it (`api`, `webhook`, `schedule`): the column `?trigger=` filters on. */
+  @Column({ name: 'trigger_type', type: 'varchar', length: 16, default: 'api' }) triggerType!: TriggerType;
+  /** The trigger's details as the API shows them; null on rows from before triggers were recorded (they were `api`). */
+  @Column({
+    type: 'text',
+    nullable: true,
+    transformer: {
+      to: (v: ExecutionTrigger | null | undefined) => (v === undefined || v === null ? null : JSON.stringify(v)),
+      from: (v: string | null) => (v === null ? null : (JSON.parse(v) as ExecutionTrigger)),
+    },
+  })
+  trigger!: ExecutionTrigger | null;
   /** Distributed mode: when the worker running it last said it still does. */
   @TimestampColumn({ name: 'heartbeat_at', nullable: true }) heartbeatAt!: Date | null;
 }

@@ -9,6 +9,7 @@ import { DEFAULT_PAGE_SIZE } from '../common/pagination';
 import { ExecuteDto, ExecuteResponseDto, ExecutionDto, ExecutionFilesDto, ExecutionListDto, ExecutionListQueryDto } from './dto/execution.dto';
 import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
 import { ExecutionLogs, type LogLine } from './execution-logs';
+import { API_TRIGGER } from './execution-trigger';
 import type { ExecutionRecord } from './executions.repository';
 import { ExecutionsService } from './executions.service';
 
@@ -95,10 +96,12 @@ export class ExecutionsController {
         'Idempotency-Key': ['must be 1 to 255 printable ASCII characters'],
       });
     }
-    const { execution, replayed } = await this.executions.execute(auth, workflowId, body ?? {}, idempotencyKey);
+    const { execution, replayed } = await this.executions.execute(auth.workspace, workflowId, body ?? {}, idempotencyKey);
     if (replayed) reply.header('Idempotency-Replayed', 'true');
     reply.header('Location', `/v1/executions/${execution.id}`);
-    return { executionId: execution.id, status: execution.status };
+    // A replay answers as the first request did (a new execution is always `queued`), as Stripe's
+    // idempotency does and as the contract allows (`queued` or `running`); `Location` gives its state now.
+    return { executionId: execution.id, status: replayed ? 'queued' : execution.status };
   }
 
   @Get('executions')
@@ -112,7 +115,7 @@ export class ExecutionsController {
   async list(@Auth() auth: AuthContext, @Query() query: ExecutionListQueryDto): Promise<ExecutionListDto> {
     const page = await this.executions.list(
       auth.workspace.id,
-      { workflowId: query.workflowId, status: query.status },
+      { workflowId: query.workflowId, status: query.status, trigger: query.trigger },
       query.limit ?? DEFAULT_PAGE_SIZE,
       query.cursor,
     );
@@ -126,6 +129,7 @@ export class ExecutionsController {
         createdAt: execution.createdAt.toISOString(),
         startedAt: execution.startedAt?.toISOString() ?? null,
         completedAt: execution.completedAt?.toISOString() ?? null,
+        trigger: execution.trigger ?? API_TRIGGER,
       })),
       nextCursor: page.nextCursor,
     };
@@ -281,6 +285,7 @@ export class ExecutionsController {
       externalId: execution.externalId,
       gpu: execution.gpu,
       createdAt: execution.createdAt.toISOString(),
+      trigger: execution.trigger ?? API_TRIGGER,
     };
   }
 }

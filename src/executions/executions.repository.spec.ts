@@ -48,6 +48,8 @@ function execution(id: string, fields: Partial<NewExecution> = {}): NewExecution
     idempotencyKey: null,
     requestHash: null,
     createdAt: at(T0),
+    triggerType: 'api',
+    trigger: { type: 'api' },
     ...fields,
   };
 }
@@ -126,6 +128,16 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     expect(next.map((e) => e.id)).toEqual(['exec_3', 'exec_2', 'exec_1']);
     expect(decodeCursor(encodeCursor(first[1])).id).toBe('exec_4');
     expect((await repository.list('ws_a', { status: 'queued', workflowId: 'wf_a' }, 10)).map((e) => e.id)).toEqual(['exec_3', 'exec_1']);
+  });
+
+  it('stores what started an execution and filters on its type', async () => {
+    await repository.create(execution('exec_1'));
+    await repository.create(execution('exec_2', { triggerType: 'webhook', trigger: { type: 'webhook', hookId: 'hk_a' } }));
+    const fireTime = '2026-12-07T02:30:00.000Z';
+    await repository.create(execution('exec_3', { triggerType: 'schedule', trigger: { type: 'schedule', fireTime } }));
+    expect((await repository.find('exec_2'))?.trigger).toEqual({ type: 'webhook', hookId: 'hk_a' });
+    expect((await repository.list('ws_a', { trigger: 'schedule' }, 10)).map((e) => [e.id, e.trigger])).toEqual([['exec_3', { type: 'schedule', fireTime }]]);
+    expect((await repository.list('ws_a', { trigger: 'api' }, 10)).map((e) => e.id)).toEqual(['exec_1']);
   });
 
   it("lists the queued executions oldest first with their workspace's plan, by id or created before a time", async () => {

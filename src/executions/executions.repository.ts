@@ -6,6 +6,7 @@ import { pageAfter } from '../database/query-helpers';
 import type { Plan } from '../plans/plans';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
+import type { TriggerType } from './execution-trigger';
 
 /** An execution without the files it ran (the bulk of a row): what reads that do not serve them return. */
 export type ExecutionRecord = Omit<ExecutionEntity, 'files'>;
@@ -25,11 +26,14 @@ export type NewExecution = Pick<
   | 'idempotencyKey'
   | 'requestHash'
   | 'createdAt'
+  | 'triggerType'
+  | 'trigger'
 >;
 
 export interface ExecutionFilter {
   workflowId?: string;
   status?: ExecutionStatus;
+  trigger?: TriggerType;
 }
 
 /** A `queued` execution with its workspace's plan: what the queue needs to schedule it. */
@@ -132,6 +136,7 @@ export class ExecutionsRepository {
     const query = this.select().select(this.withoutFiles).where('e.workspaceId = :workspaceId', { workspaceId });
     if (filter.workflowId !== undefined) query.andWhere('e.workflowId = :workflowId', { workflowId: filter.workflowId });
     if (filter.status !== undefined) query.andWhere('e.status = :status', { status: filter.status });
+    if (filter.trigger !== undefined) query.andWhere('e.triggerType = :trigger', { trigger: filter.trigger });
     return pageAfter(query, 'e', limit, cursor).getMany();
   }
 

@@ -15,6 +15,7 @@ import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
 import { workspaceConcurrency } from './execution-limits';
 import { EXECUTION_QUEUE, type ExecutionQueue } from './execution-queue';
 import { ExecutionLogs } from './execution-logs';
+import { API_TRIGGER, type ExecutionTrigger } from './execution-trigger';
 import { ExecutionRunner } from './execution-runner';
 import { type ExecutionFilter, type ExecutionRecord, ExecutionsRepository, type NewExecution } from './executions.repository';
 
@@ -26,7 +27,12 @@ export interface ExecuteRequest {
   gpu?: boolean;
   timeoutSeconds?: number;
   executor?: string;
+  /** What started it; default `{type: 'api'}` (a request to the execute endpoint). */
+  trigger?: ExecutionTrigger;
 }
+
+/** The workspace an execution runs in: from the caller's API key, or from the hook or schedule that started it. */
+export type ExecutingWorkspace = Pick<AuthContext['workspace'], 'id' | 'plan'>;
 
 /** Starts, reads, lists and cancels executions; the runner does the running. */
 @Injectable()
@@ -49,7 +55,7 @@ export class ExecutionsService {
    * the execution it created (the same request) or 409 (another request).
    */
   async execute(
-    auth: AuthContext,
+    workspace: ExecutingWorkspace,
     workflowId: string,
     request: ExecuteRequest,
     idempotencyKey?: string,
@@ -62,15 +68,15 @@ export class ExecutionsService {
     }
     const requestHash = idempotencyKey === undefined ? null : hashRequest(workflowId, request);
     if (idempotencyKey !== undefined) {
-      const earlier = await this.findByIdempotencyKey(auth.workspace.id, idempotencyKey, requestHash!);
+      const earlier = await this.findByIdempotencyKey(workspace.id, idempotencyKey, requestHash!);
       if (earlier) return { execution: earlier, replayed: true };
     }
-    const workflow = await this.workflows.get(auth.workspace.id, workflowId);
+    const workflow = await this.workflows.get(workspace.id, workflowId);
     const executor = await this.chooseExecutor(request);
     const files = this.exporter.files(workflow);
     const fields: NewExecution = {
       id: newId(ID_PREFIX.execution),
-      workspaceId: auth.workspace.id,
+      workspaceId: workspace.id,
       workflowId: workflow.id,
       workflowVersion: workflow.version,
       executor,
@@ -81,6 +87,8 @@ export class ExecutionsService {
       idempotencyKey: idempotencyKey ?? null,
       requestHash,
       createdAt: new Date(this.clock.now()),
+      triggerType: (request.trigger ?? API_TRIGGER).type,
+      trigger: request.trigger ?? API_TRIGGER,
     };
     let execution: ExecutionEntity;
     try {
@@ -88,11 +96,11 @@ export class ExecutionsService {
     } catch (error) {
       // Two requests with the same new key at once: the one that lost answers like a replay.
       if (idempotencyKey === undefined || !isUniqueViolation(error)) throw error;
-      const winner = await this.findByIdempotencyKey(auth.workspace.id, idempotencyKey, requestHash!);
+      const winner = await this.findByIdempotencyKey(workspace.id, idempotencyKey, requestHash!);
       if (winner) return { execution: winner, replayed: true };
       throw error;
     }
-    this.queue.enqueue({ executionId: execution.id, workspaceId: auth.workspace.id, workspaceLimit: workspaceConcurrency(auth.workspace.plan, this.config) });
+    this.queue.enqueue({ executionId: execution.id, workspaceId: workspace.id, workspaceLimit: workspaceConcurrency(workspace.plan, this.config) });
     return { execution, replayed: false };
   }
 

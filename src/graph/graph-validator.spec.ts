@@ -428,10 +428,49 @@ describe(GraphValidator.name, () => {
     });
   });
 
+  describe('schedule triggers', () => {
+    const schedule = (settings: Record<string, unknown>): WorkflowNodeInput => ({ id: 'trigger', type: 'schedule', settings });
+
+    it('accepts a 5-field cron in the default time zone and a 6-field one in Europe/Berlin', () => {
+      expect(validator.validate({ nodes: [schedule({ cron: '30 2 * * *' })], edges: [] })).toEqual(VALID);
+      expect(validator.validate({ nodes: [schedule({ cron: '*/2 * * * * *', timezone: 'Europe/Berlin' })], edges: [] })).toEqual(VALID);
+    });
+
+    it('reports an invalid cron on the node, with the reason and the path of the setting', () => {
+      const report = validator.validate({ nodes: [schedule({ cron: '0 25 * * *' })], edges: [] });
+      expect(report.errors.nodes.trigger).toEqual([
+        {
+          code: GraphProblemCode.INVALID_SETTINGS,
+          message: expect.stringMatching(/^Node "trigger": Setting "\/cron" \("0 25 \* \* \*"\) is not a valid cron expression: .*hour.*25/),
+          path: '/nodes/0/settings/cron',
+        },
+      ]);
+    });
+
+    it('reports an unknown time zone on the node', () => {
+      const report = validator.validate({ nodes: [schedule({ cron: '* * * * *', timezone: 'Europe/Atlantis' })], edges: [] });
+      expect(report.errors.nodes.trigger).toEqual([
+        {
+          code: GraphProblemCode.INVALID_SETTINGS,
+          message: 'Node "trigger": Setting "/timezone" ("Europe/Atlantis") is not an IANA time zone name; use one such as "UTC" or "Europe/Berlin".',
+          path: '/nodes/0/settings/timezone',
+        },
+      ]);
+    });
+
+    it('leaves a cron that fails the settings schema to the schema', () => {
+      const report = validator.validate({ nodes: [schedule({ cron: 5 })], edges: [] });
+      expect(report.errors.nodes.trigger.map((problem) => problem.path)).toEqual(['/nodes/0/settings/cron']);
+    });
+  });
+
   describe('trigger nodes', () => {
     it('reports TRIGGER_COUNT at graph level when there is none', () => {
       expect(validator.validate({ nodes: [transform('a')], edges: [] }).errors.graph).toEqual([
-        { code: GraphProblemCode.TRIGGER_COUNT, message: 'The workflow has no trigger node; add exactly one node of a trigger type ("manual").' },
+        {
+          code: GraphProblemCode.TRIGGER_COUNT,
+          message: 'The workflow has no trigger node; add exactly one node of a trigger type ("manual", "schedule", "webhook").',
+        },
       ]);
     });
 

@@ -2,6 +2,7 @@ import { majorVersion, type NodeCatalog, parseTypeRef } from '../nodes/node-cata
 import type { NodePort, NodeTypeDefinition } from '../nodes/node-type';
 import { parseCondition } from './condition';
 import { ENV_NAMESPACE, findBindings, type FoundBindings, INPUTS_NAMESPACE } from './bindings';
+import { parseCronSchedule, SCHEDULE_NODE_TYPE } from './cron-schedule';
 import { cyclesThroughNodes } from './cycles';
 import { DataflowCheck } from './dataflow';
 import { type GraphProblem, GraphProblemCode, type GraphReport } from './graph-problem';
@@ -150,8 +151,16 @@ class GraphValidation {
       report(GraphProblemCode.UNKNOWN_NODE_TYPE, this.describeUnknownType(node), 'type');
       return;
     }
-    for (const problem of this.catalog.validateSettings(definition, node.settings ?? {})) {
+    const settingsProblems = this.catalog.validateSettings(definition, node.settings ?? {});
+    for (const problem of settingsProblems) {
       report(GraphProblemCode.INVALID_SETTINGS, `Node "${node.id}": ${problem.message}`, `settings${problem.path}`);
+    }
+    if (definition.type === SCHEDULE_NODE_TYPE && settingsProblems.length === 0) {
+      const { cron, timezone } = { ...definition.defaults, ...node.settings } as { cron: string; timezone: string };
+      const parsed = parseCronSchedule(cron, timezone);
+      for (const problem of 'problems' in parsed ? parsed.problems : []) {
+        report(GraphProblemCode.INVALID_SETTINGS, `Node "${node.id}": ${problem.message}`, `settings/${problem.setting}`);
+      }
     }
   }
 

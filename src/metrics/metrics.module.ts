@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { ExecutionsModule } from '../executions/executions.module';
 import { ExecutorsModule } from '../executors/executors.module';
+import { SchedulesModule } from '../schedules/schedules.module';
 import { installHttpMetrics } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
@@ -23,7 +24,7 @@ class HttpMetricsHooks implements OnModuleInit {
 
 /** `GET /metrics` (Prometheus text) and the series behind it; see MetricsService. */
 @Module({
-  imports: [ExecutionsModule, ExecutorsModule],
+  imports: [ExecutionsModule, ExecutorsModule, SchedulesModule],
   controllers: [MetricsController],
   providers: [MetricsService, HttpMetricsHooks],
   exports: [MetricsService],

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ExecutionEvents, type ExecutionFinished, type ExecutionStarted } from '../executions/execution-events';
 import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
 import { ExecutorRegistry } from '../executors/executor-registry';
+import { FIRE_OUTCOMES, ScheduleEvents } from '../schedules/schedule-events';
 import { HttpRequestSeries } from './http-request-series';
 import { METRICS_PREFIX, processMetricsRegistry } from './process-metrics';
 
@@ -67,11 +68,20 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly scheduleFires = new Counter({
+    name: `${METRICS_PREFIX}schedule_fires_total`,
+    help: 'Schedule fire times handled in this process, by outcome: `started`, `deduplicated` (another process started it), `failed` (execute refused), `missed_skipped`, `missed_run_once`.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     private readonly events: ExecutionEvents,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     private readonly executors: ExecutorRegistry,
+    private readonly scheduleEvents: ScheduleEvents,
   ) {
+    for (const outcome of FIRE_OUTCOMES) this.scheduleFires.inc({ outcome }, 0);
     for (const limiter of RATE_LIMITERS) this.rateLimitRejections.inc({ limiter }, 0);
 
     const { queue: executionQueue, log } = this;
@@ -126,6 +136,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe.push(
       this.events.on('started', (event) => this.executionStarted(event)),
       this.events.on('finished', (event) => this.executionFinished(event)),
+      this.scheduleEvents.on((event) => this.scheduleFires.inc({ outcome: event.outcome })),
     );
   }
 

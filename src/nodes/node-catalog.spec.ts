@@ -93,21 +93,23 @@ describe(NodeCatalog.name, () => {
         'relu',
         'return',
         'save-model',
+        'schedule',
         'sequential',
         'sigmoid',
         'tanh',
         'train',
         'transform',
+        'webhook',
       ]);
     });
 
-    it('has manual as its only trigger', () => {
+    it('has three triggers: manual, schedule and webhook', () => {
       expect(
         catalog
           .list()
           .filter((definition) => definition.trigger)
           .map((definition) => definition.type),
-      ).toEqual(['manual']);
+      ).toEqual(['manual', 'schedule', 'webhook']);
     });
 
     it('gives the manual trigger no inputs and one output', () => {

@@ -9,7 +9,7 @@ import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/pagination';
 import { WorkflowExporter } from '../codegen/workflow-exporter';
 import { ExportDto, ExportQueryDto, ValidateWorkflowDto, ValidationReportDto, WorkflowBodyDto, WorkflowDto, WorkflowListDto } from './dto/workflow.dto';
 import { WorkflowEntity } from './workflow.entity';
-import { WorkflowsService } from './workflows.service';
+import { type SavedWorkflow, WorkflowsService } from './workflows.service';
 
 const NOT_FOUND: ErrorDoc = { status: 404, code: ErrorCode.WORKFLOW_NOT_FOUND, message: 'Workflow wf_3mT8c0RkQ2xZp9Lb not found' };
 const INVALID: ErrorDoc = {
@@ -96,7 +96,7 @@ export class WorkflowsController {
   @ApiResponse({ status: 201, description: 'The stored workflow, version 1', type: WorkflowDto, headers: ETAG_HEADER })
   @ApiErrors(INVALID, ...BODY_ERRORS)
   async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    return this.present(await this.workflows.create(auth.workspace.id, body), reply);
+    return this.presentSaved(await this.workflows.create(auth.workspace.id, body), reply);
   }
 
   @Post('validate')
@@ -141,7 +141,7 @@ export class WorkflowsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    return this.present(await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch)), reply);
+    return this.presentSaved(await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch)), reply);
   }
 
   @Delete(':id')
@@ -188,6 +188,12 @@ export class WorkflowsController {
     const archive = this.exporter.zip(workflow);
     reply.type('application/zip').header('Content-Disposition', `attachment; filename="${workflow.id}-v${workflow.version}.zip"`);
     return archive;
+  }
+
+  /** A saved workflow, with what the lifecycle's listeners added to this one response (e.g. a new webhook's secret). */
+  private presentSaved({ workflow, extras }: SavedWorkflow, reply: FastifyReply): string {
+    const json = this.present(workflow, reply);
+    return Object.keys(extras).length === 0 ? json : `${json.slice(0, -1)},${JSON.stringify(extras).slice(1)}`;
   }
 
   /** The workflow as its JSON text (serialised once per cached, frozen workflow) with its ETag. */

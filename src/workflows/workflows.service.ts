@@ -19,12 +19,19 @@ import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from '.
 import { InvalidWorkflowError } from '../graph/invalid-workflow.error';
 import type { WorkflowListDto } from './dto/workflow.dto';
 import { WorkflowEntity } from './workflow.entity';
+import { WorkflowLifecycle } from './workflow-lifecycle';
 
 export interface WorkflowInput extends WorkflowGraphInput {
   name: string;
   description?: string;
   nodes: WorkflowNodeInput[];
   edges: WorkflowEdgeInput[];
+}
+
+/** A stored workflow, with what the lifecycle's listeners add to the response of that save. */
+export interface SavedWorkflow {
+  workflow: WorkflowEntity;
+  extras: Record<string, unknown>;
 }
 
 export type WorkflowSummary = Pick<WorkflowEntity, 'id' | 'name' | 'createdAt' | 'updatedAt'>;
@@ -73,6 +80,7 @@ export class WorkflowsService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly revisions: CacheRevisions,
+    private readonly lifecycle: WorkflowLifecycle,
   ) {
     revisions.onChange(CACHE_NAMES.workflows, () => {
       this.cache.clear();
@@ -103,7 +111,7 @@ export class WorkflowsService {
     return this.validator.validate(graph);
   }
 
-  async create(workspaceId: string, input: WorkflowInput): Promise<WorkflowEntity> {
+  async create(workspaceId: string, input: WorkflowInput): Promise<SavedWorkflow> {
     this.assertValid(input);
     const now = new Date(this.clock.now());
     const workflow = this.workflows.create({
@@ -115,7 +123,7 @@ export class WorkflowsService {
       updatedAt: now,
     });
     await this.revisions.write(CACHE_NAMES.workflowLists, () => this.workflows.insert(workflow as QueryDeepPartialEntity<WorkflowEntity>));
-    return workflow;
+    return { workflow, extras: await this.lifecycle.saved(workflow, null) };
   }
 
   async list(workspaceId: string, limit: number, cursor?: string): Promise<Page<WorkflowSummary>> {
@@ -159,8 +167,8 @@ export class WorkflowsService {
    * `expectedVersion`, the write happens only if the stored version still equals it (409 otherwise),
    * checked and written in one statement.
    */
-  async replace(workspaceId: string, id: string, input: WorkflowInput, expectedVersion?: number): Promise<WorkflowEntity> {
-    await this.get(workspaceId, id);
+  async replace(workspaceId: string, id: string, input: WorkflowInput, expectedVersion?: number): Promise<SavedWorkflow> {
+    const previous = await this.get(workspaceId, id);
     this.assertValid(input);
     const affected = await this.revisions.write(CACHE_NAMES.workflows, async () => {
       const update = this.workflows
@@ -179,13 +187,15 @@ export class WorkflowsService {
         expectedVersion,
       });
     }
-    return this.get(workspaceId, id);
+    const workflow = await this.get(workspaceId, id);
+    return { workflow, extras: await this.lifecycle.saved(workflow, previous) };
   }
 
   async delete(workspaceId: string, id: string): Promise<void> {
-    if (!looksLikeId(ID_PREFIX.workflow, id)) throw this.notFound(id);
+    const workflow = await this.get(workspaceId, id);
     const { affected } = await this.revisions.write(CACHE_NAMES.workflows, () => this.workflows.delete({ id, workspaceId }));
     if (!affected) throw this.notFound(id);
+    await this.lifecycle.deleted(workflow);
   }
 
   private assertValid(input: WorkflowGraphInput): void {

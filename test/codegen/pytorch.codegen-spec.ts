@@ -156,7 +156,7 @@ describe('The PyTorch node pack', () => {
     const catalog = (await import('../../src/nodes/node-catalog')).NodeCatalog;
     const types = (await catalog.load((await import('../../src/nodes/node-catalog')).defaultTemplatesDir())).list().map((definition) => definition.type);
     const used = new Set(Object.values(PROGRAMS).flatMap((workflow) => workflow.nodes.map((node) => node.type)));
-    const pack = types.filter((type) => !['manual', 'transform', 'code', 'if', 'return', 'http-request', 'openai-chat'].includes(type));
+    const pack = types.filter((type) => !['manual', 'webhook', 'schedule', 'transform', 'code', 'if', 'return', 'http-request', 'openai-chat'].includes(type));
     expect(pack.filter((type) => !used.has(type))).toEqual([]);
   });
 

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
-import { createTensorifyClient, TensorifyApiError, TensorifyClient, unwrap, waitForExecution, type ErrorEnvelope, type WorkflowBody } from '../../client/index';
+import { createTensorifyClient, NotFoundError, Tensorify, TensorifyClient, unwrap, type ErrorEnvelope, type WorkflowBody } from '../../client/src/index';
 import { createApp, initApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config';
 import { useTestApp } from '../support/test-app';
@@ -13,6 +13,10 @@ const EXAMPLES_DIR = resolve(ROOT, '..', 'shared', 'examples');
 const read = <T = unknown>(file: string): T => JSON.parse(readFileSync(resolve(EXAMPLES_DIR, file), 'utf8')) as T;
 
 const GENERATOR = resolve(ROOT, 'scripts', 'generate-client.js');
+/** The SDK's hand-written sources (client/src). */
+const CLIENT_SOURCES = readdirSync(resolve(ROOT, 'client', 'src'), { recursive: true, encoding: 'utf8' })
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => resolve(ROOT, 'client', 'src', file));
 interface ClientGenerator {
   servedOpenApiDocument(app: { createApp: typeof createApp; initApp: typeof initApp; loadConfig: typeof loadConfig }): Promise<object>;
 }
@@ -35,7 +39,7 @@ function compileTimeChecks(client: TensorifyClient) {
 }
 void compileTimeChecks;
 
-describe('TypeScript client (client/)', () => {
+describe('The bare typed client of @tensorify/client (createTensorifyClient), and the generated schema', () => {
   const t = useTestApp({ TENSORIFY_EXECUTION_CONCURRENCY: '4' });
   let baseUrl: string;
 
@@ -44,7 +48,7 @@ describe('TypeScript client (client/)', () => {
   });
 
   /** A fresh workspace (a rate limit that the fake clock never resets is out of reach) and a client with its own key. */
-  async function workspaceClient(): Promise<TensorifyClient> {
+  async function workspaceClient(): Promise<{ client: TensorifyClient; key: string }> {
     const admin = createTensorifyClient({ baseUrl, apiKey: t.adminKey });
     const workspace = unwrap(
       await admin.POST('/v1/workspaces', { body: { name: `client-${Date.now()}-${Math.random()}`, plan: 'enterprise', rateLimitPerMinute: 100_000 } }),
@@ -54,11 +58,11 @@ describe('TypeScript client (client/)', () => {
         body: { name: 'typed client', workspaceId: workspace.id, scopes: ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'] },
       }),
     );
-    return createTensorifyClient({ baseUrl, apiKey: key });
+    return { client: createTensorifyClient({ baseUrl, apiKey: key }), key };
   }
 
   it('creates, lists and runs the hello example to its expected output', async () => {
-    const client = await workspaceClient();
+    const { client, key } = await workspaceClient();
 
     const created = await client.POST('/v1/workflows', { body: read<WorkflowBody>('hello.json') });
     expect(created.response.status).toBe(201);
@@ -77,13 +81,13 @@ describe('TypeScript client (client/)', () => {
     );
     expect(queued.status).toBe('queued');
 
-    const execution = await waitForExecution(client, queued.executionId, { timeoutMs: 20_000, intervalMs: 100 });
+    const execution = await new Tensorify({ baseUrl, apiKey: key }).executions.wait(queued.executionId, { timeoutMs: 20_000, intervalMs: 100 });
     expect(execution).toMatchObject({ id: queued.executionId, workflowId: workflow.id, status: 'completed', error: null, exitCode: 0 });
     expect(execution.output).toEqual(read('hello.expected-output.json'));
   });
 
-  it('answers a missing execution with a typed 404 error envelope', async () => {
-    const client = await workspaceClient();
+  it('answers a missing execution with a typed 404 error envelope, which unwrap throws as NotFoundError', async () => {
+    const { client } = await workspaceClient();
     const id = 'exec_0000000000000000';
 
     const { data, error, response } = await client.GET('/v1/executions/{id}', { params: { path: { id } } });
@@ -92,8 +96,11 @@ describe('TypeScript client (client/)', () => {
     const envelope: ErrorEnvelope | undefined = error;
     expect(envelope).toEqual({ error: { code: 'EXECUTION_NOT_FOUND', message: expect.stringContaining(id), requestId: response.headers.get('x-request-id') } });
 
-    const thrown = await waitForExecution(client, id).catch((e: unknown) => e);
-    expect(thrown).toBeInstanceOf(TensorifyApiError);
+    const thrown = await client
+      .GET('/v1/executions/{id}', { params: { path: { id } } })
+      .then(unwrap)
+      .catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(NotFoundError);
     expect(thrown).toMatchObject({ status: 404, code: 'EXECUTION_NOT_FOUND', requestId: expect.stringMatching(/^req_/) });
   });
 
@@ -140,12 +147,12 @@ describe('TypeScript client (client/)', () => {
     }
 
     it('type-checks these calls, the wrong ones being compile errors', () => {
-      const files = [__filename, resolve(ROOT, 'client', 'index.ts'), resolve(ROOT, 'client', 'schema.d.ts')];
+      const files = [__filename, ...CLIENT_SOURCES, resolve(ROOT, 'client', 'schema.d.ts')];
       expect(typeErrors(resolve(ROOT, 'test', 'tsconfig.json'), [__filename], files)).toEqual([]);
     });
 
-    it('compiles with client/tsconfig.json, the build of the shipped client', () => {
-      const files = [resolve(ROOT, 'client', 'index.ts'), resolve(ROOT, 'client', 'schema.d.ts')];
+    it('compiles with client/tsconfig.json, the build of the @tensorify/client package', () => {
+      const files = [...CLIENT_SOURCES, resolve(ROOT, 'client', 'schema.d.ts')];
       expect(typeErrors(resolve(ROOT, 'client', 'tsconfig.json'), files, files)).toEqual([]);
     });
   });

@@ -212,6 +212,11 @@ describe('Executions', () => {
       expect(again.body.executionId).toBe(first.body.executionId);
       expect(again.headers['idempotency-replayed']).toBe('true');
       expect(first.headers['idempotency-replayed']).toBeUndefined();
+      // Once the run has finished, a replay still answers as the first request did (the contract's `queued` or `running`).
+      await waitForExecution(first.body.executionId, finished, 20_000);
+      const late = await send().expect(202);
+      expect(late.body).toEqual({ executionId: first.body.executionId, status: 'queued' });
+      expect(late.headers.location).toBe(`/v1/executions/${first.body.executionId}`);
     });
 
     it('refuses the key with another body: 409 naming the execution it made', async () => {
@@ -268,6 +273,18 @@ describe('Executions', () => {
       const ofHello = (await t.http.get(`/v1/executions?workflowId=${hello}&status=completed`).set('Authorization', own).expect(200)).body;
       expect(ofHello.executions.map((e: { id: string }) => e.id).sort()).toEqual(ids.slice(0, 2).sort());
       const bad = await t.http.get('/v1/executions?status=done').set('Authorization', own).expect(400);
+      expect(bad.body.error.code).toBe('VALIDATION_ERROR');
+    });
+
+    it('records what started each execution: a request to execute is an api trigger, and the list filters on it', async () => {
+      const workspace = await t.createWorkspace('enterprise');
+      const own = t.bearer((await t.createKey(workspace)).key);
+      const id = await execute(await create(read('hello.json'), own), { inputs: { name: 'a' } }, own);
+      expect((await t.http.get(`/v1/executions/${id}`).set('Authorization', own).expect(200)).body.trigger).toEqual({ type: 'api' });
+      const api = (await t.http.get('/v1/executions?trigger=api').set('Authorization', own).expect(200)).body;
+      expect(api.executions.map((e: { id: string; trigger: unknown }) => [e.id, e.trigger])).toEqual([[id, { type: 'api' }]]);
+      expect((await t.http.get('/v1/executions?trigger=schedule').set('Authorization', own).expect(200)).body.executions).toEqual([]);
+      const bad = await t.http.get('/v1/executions?trigger=cron').set('Authorization', own).expect(400);
       expect(bad.body.error.code).toBe('VALIDATION_ERROR');
     });
 

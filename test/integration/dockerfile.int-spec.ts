@@ -145,7 +145,7 @@ describe('The Dockerfile: build → run as non-root with /data in a volume → c
       'cd /app && ls -A && echo --- && ls node_modules/@tensorify && echo --- && ls node_modules/.bin/tsc node_modules/jest node_modules/typescript 2>&1; echo --- && (touch /app/x 2>&1 || echo read-only) && id -u',
     ]);
     const [top, scoped, devDeps, write] = listing.split('---\n').map((part) => part.trim().split('\n'));
-    expect(top.sort()).toEqual(['README.md', 'assets', 'bin', 'client', 'codegen-templates', 'dist', 'node_modules', 'package.json', 'plugins']);
+    expect(top.sort()).toEqual(['README.md', 'assets', 'bin', 'codegen-templates', 'dist', 'node_modules', 'package.json', 'plugins']);
     expect(scoped).toEqual(['executor-sdk']);
     expect(devDeps.every((line) => /No such file/.test(line))).toBe(true);
     expect(write[write.length - 2]).toBe('read-only');

@@ -38,7 +38,16 @@ describe('PostgreSQL as the database', () => {
       database.url,
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
-    expect(tables.map((t) => t.table_name)).toEqual(['api_keys', 'cache_revisions', 'execution_logs', 'executions', 'migrations', 'workflows', 'workspaces']);
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'api_keys',
+      'cache_revisions',
+      'execution_logs',
+      'executions',
+      'migrations',
+      'schedules',
+      'workflows',
+      'workspaces',
+    ]);
     expect(server.stderr()).toContain('Database    PostgreSQL');
   });
 

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { EXECUTION_STATUSES, type ExecutionStatus } from '../execution.entity';
+import { type ExecutionTrigger, TRIGGER_TYPES, type TriggerType } from '../execution-trigger';
 
 export class ExecuteDto {
   @ApiPropertyOptional({ description: "The run's inputs: the trigger's output and `{{ inputs.… }}`", example: { name: 'Ada' }, type: Object })
@@ -32,8 +33,26 @@ export class ExecuteDto {
 
 export class ExecuteResponseDto {
   @ApiProperty({ example: 'exec_7Hq2LmV9xK3pR0Ts' }) executionId!: string;
-  @ApiProperty({ enum: ['queued', 'running'], example: 'queued', description: "A replayed Idempotency-Key answers with the execution's current status" })
+  @ApiProperty({
+    enum: ['queued', 'running'],
+    example: 'queued',
+    description: 'A replayed Idempotency-Key answers as the first request did (`queued`); `GET` the `Location` for the status now',
+  })
   status!: ExecutionStatus;
+}
+
+export class ExecutionTriggerDto {
+  @ApiProperty({
+    enum: TRIGGER_TYPES,
+    example: 'webhook',
+    description:
+      '`api`: a request to `POST /v1/workflows/{id}/execute`; `webhook`: a delivery to `/v1/hooks/{hookId}`; `schedule`: a fire time of the schedule',
+  })
+  type!: TriggerType;
+  @ApiPropertyOptional({ example: 'hk_4fR9sLq2Vx8mTz0B', description: 'The hook that received the delivery (`webhook` only)' })
+  hookId?: string;
+  @ApiPropertyOptional({ example: '2026-12-07T02:30:00.000Z', description: 'The fire time the cron named, not the time it ran (`schedule` only)' })
+  fireTime?: string;
 }
 
 class ExecutionErrorDto {
@@ -70,6 +89,7 @@ export class ExecutionDto {
   externalId!: string | null;
   @ApiProperty({ example: false }) gpu!: boolean;
   @ApiProperty({ example: '2026-11-28T13:37:35.001Z' }) createdAt!: string;
+  @ApiProperty({ type: ExecutionTriggerDto, description: 'What started the execution' }) trigger!: ExecutionTrigger;
 }
 
 export class ExecutionSummaryDto {
@@ -81,6 +101,7 @@ export class ExecutionSummaryDto {
   @ApiProperty({ example: '2026-11-28T13:37:35.001Z' }) createdAt!: string;
   @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.123Z' }) startedAt!: string | null;
   @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.512Z' }) completedAt!: string | null;
+  @ApiProperty({ type: ExecutionTriggerDto, description: 'What started the execution' }) trigger!: ExecutionTrigger;
 }
 
 export class ExecutionListDto {
@@ -100,6 +121,11 @@ export class ExecutionListQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(EXECUTION_STATUSES)
   status?: ExecutionStatus;
+
+  @ApiPropertyOptional({ enum: TRIGGER_TYPES, description: 'Only executions started this way' })
+  @IsOptional()
+  @IsIn(TRIGGER_TYPES)
+  trigger?: TriggerType;
 }
 
 export class ExecutionFilesDto {

@@ -1,0 +1,568 @@
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  APIConnectionError,
+  APITimeoutError,
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  InternalServerError,
+  InvalidWorkflowError,
+  NotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  Tensorify,
+  TensorifyError,
+  WaitTimeoutError,
+  type LogLine,
+  type TensorifyOptions,
+  type WorkflowBody,
+} from '../../client/src/index';
+import { codeWorkflow, SLEEPER } from '../support/executions';
+import { TcpProxy } from '../support/tcp-proxy';
+import { useTestApp } from '../support/test-app';
+import { MINIMAL_WORKFLOW } from '../support/workflows';
+
+const ROOT = resolve(__dirname, '..', '..');
+const OPENAPI = JSON.parse(readFileSync(resolve(ROOT, 'client', 'openapi.json'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+
+/** A request the SDK sent and the status it got. */
+interface Sent {
+  method: string;
+  path: string;
+  headers: Headers;
+  status?: number;
+  sentAt: number;
+  answeredAt?: number;
+}
+
+/** `GET /v1/workflows/wf_1/export` → `GET /v1/workflows/{id}/export`: the operation of the OpenAPI document a request is. */
+function operationOf(method: string, path: string): string | undefined {
+  for (const [template, operations] of Object.entries(OPENAPI.paths)) {
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    if (pattern.test(path) && method.toLowerCase() in operations) return `${method} ${template}`;
+  }
+  return undefined;
+}
+
+const ALL_OPERATIONS = Object.entries(OPENAPI.paths).flatMap(([template, operations]) =>
+  Object.keys(operations).map((method) => `${method.toUpperCase()} ${template}`),
+);
+
+/** The README's hello workflow: a trigger, a transform that builds a greeting, a return of it. */
+const HELLO: WorkflowBody = {
+  name: 'Hello',
+  nodes: [
+    { id: 'trigger', type: 'manual' },
+    { id: 'greeting', type: 'transform', settings: { value: { message: 'Hello, {{ trigger.name }}!' } } },
+    { id: 'out', type: 'return', settings: { value: { result: '{{ greeting.message }}' } } },
+  ],
+  edges: [
+    { source: 'trigger', target: 'greeting' },
+    { source: 'greeting', target: 'out' },
+  ],
+};
+
+/** A workflow whose program prints `line 0`…`line 4`, waits until the file `inputs.gate` exists, then prints `line 5`…`line 9`. */
+const GATED = codeWorkflow(
+  'Gated',
+  [
+    'import os, time',
+    'for i in range(5):',
+    '    print(f"line {i}", flush=True)',
+    'while not os.path.exists(input["gate"]):',
+    '    time.sleep(0.02)',
+    'for i in range(5, 10):',
+    '    print(f"line {i}", flush=True)',
+    'return {"printed": 10}',
+  ].join('\n'),
+) as WorkflowBody;
+
+/** A workflow whose program prints `count` numbered lines at once. */
+const chatty = (count: number) =>
+  codeWorkflow(
+    'Chatty',
+    [`for i in range(${count}):`, '    print(f"line {i:04d} of a chatty program", flush=True)', `return {"printed": ${count}}`].join('\n'),
+  ) as WorkflowBody;
+
+describe('@tensorify/client against a live server', () => {
+  const t = useTestApp({ TENSORIFY_EXECUTION_CONCURRENCY: '4' });
+  let baseUrl: string;
+  const scratch = mkdtempSync(join(tmpdir(), 'tensorify-client-sdk-'));
+
+  beforeAll(async () => {
+    baseUrl = await t.listen();
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** A fetch that records each request and its status, then hands the response to `onResponse`. */
+  function recordingFetch(sent: Sent[], onResponse?: (response: Response, request: Sent) => void) {
+    return async (request: Request): Promise<Response> => {
+      const url = new URL(request.url);
+      const entry: Sent = { method: request.method, path: url.pathname, headers: request.headers, sentAt: performance.now() };
+      sent.push(entry);
+      const response = await fetch(request);
+      entry.status = response.status;
+      entry.answeredAt = performance.now();
+      onResponse?.(response, entry);
+      return response;
+    };
+  }
+
+  /** A fresh workspace (its own rate-limit counter) and an SDK client with a key of it. */
+  async function workspaceClient(
+    options: TensorifyOptions & { rateLimitPerMinute?: number; scopes?: Parameters<typeof t.createKey>[1] } = {},
+  ): Promise<{ tensorify: Tensorify; workspaceId: string; key: string }> {
+    const { rateLimitPerMinute = 100_000, scopes, ...clientOptions } = options;
+    const workspaceId = await t.createWorkspace('enterprise', rateLimitPerMinute);
+    const { key } = await t.createKey(workspaceId, scopes);
+    return { tensorify: new Tensorify({ baseUrl, apiKey: key, ...clientOptions }), workspaceId, key };
+  }
+
+  it('covers every operation of the OpenAPI document, each through its resource method', async () => {
+    const sent: Sent[] = [];
+    const admin = new Tensorify({ baseUrl: `${baseUrl}/v1/`, apiKey: t.adminKey, fetch: recordingFetch(sent) });
+
+    // Workspaces and keys (admin).
+    const workspace = await admin.workspaces.create({ name: `sdk-${Date.now()}`, plan: 'pro' });
+    expect(workspace).toMatchObject({ id: expect.stringMatching(/^ws_/), plan: 'pro' });
+    expect(await admin.workspaces.get(workspace.id)).toEqual(workspace);
+    expect(await admin.workspaces.update(workspace.id, { plan: 'enterprise', rateLimitPerMinute: 100_000 })).toMatchObject({ plan: 'enterprise' });
+    expect((await admin.workspaces.list().toArray()).map((w) => w.id)).toContain(workspace.id);
+    const created = await admin.apiKeys.create({
+      name: 'sdk',
+      workspaceId: workspace.id,
+      scopes: ['workflows:read', 'workflows:write', 'executions:read', 'executions:run'],
+    });
+    expect(created.key).toMatch(/^tfy_/);
+    expect((await admin.apiKeys.list({ workspaceId: workspace.id }).toArray()).map((k) => k.id)).toEqual([created.id]);
+
+    const tensorify = new Tensorify({ baseUrl, apiKey: created.key, fetch: recordingFetch(sent) });
+    expect(await tensorify.me.get()).toMatchObject({ workspace: { id: workspace.id }, apiKey: { id: created.id } });
+    expect((await tensorify.nodes.list()).map((node) => node.type)).toEqual(expect.arrayContaining(['manual', 'transform', 'return', 'code']));
+    expect((await tensorify.executors.list()).map((executor) => executor.id)).toContain('local');
+    expect(await tensorify.system.get()).toMatchObject({ server: { version: expect.any(String) } });
+    expect(await tensorify.system.health()).toEqual({ status: 'ok' });
+    expect(await tensorify.system.ready()).toMatchObject({ status: 'ready' });
+    expect(await tensorify.system.metrics()).toContain('tensorify_http_requests_total');
+
+    // Workflows.
+    const hello = HELLO;
+    expect(await tensorify.workflows.validate(hello)).toEqual({ valid: true, errors: { nodes: {}, graph: [] } });
+    const workflow = await tensorify.workflows.create(hello);
+    expect(workflow).toMatchObject({ id: expect.stringMatching(/^wf_/), name: 'Hello', version: 1 });
+    expect(await tensorify.workflows.get(workflow.id)).toEqual(workflow);
+    const updated = await tensorify.workflows.update(workflow.id, { ...hello, description: 'greets' }, { ifMatch: 1 });
+    expect(updated).toMatchObject({ version: 2, description: 'greets' });
+    expect((await tensorify.workflows.list().toArray()).map((w) => w.id)).toEqual([workflow.id]);
+    const files = await tensorify.workflows.export(workflow.id);
+    expect(Object.keys(files).sort()).toEqual(['main.py', 'requirements.txt', 'utils.py']);
+    const zip = await tensorify.workflows.exportZip(workflow.id);
+    expect(Buffer.from(zip.subarray(0, 4)).toString('latin1')).toBe('PK\u0003\u0004');
+
+    // Executions: run hello to its expected output, follow its logs, read its files.
+    const queued = await tensorify.workflows.execute(workflow.id, { inputs: { name: 'Ada' } });
+    expect(queued).toMatchObject({ executionId: expect.stringMatching(/^exec_/), status: expect.stringMatching(/^(queued|running)$/) });
+    const logs = tensorify.executions.logs(queued.executionId);
+    const lines: LogLine[] = [];
+    for await (const line of logs) lines.push(line);
+    const execution = await tensorify.executions.wait(queued.executionId, { timeoutMs: 30_000 });
+    expect(execution).toMatchObject({ status: 'completed', exitCode: 0, error: null });
+    expect(execution.output).toEqual({ result: 'Hello, Ada!' });
+    expect(logs.status).toBe('completed');
+    expect(lines).toEqual(execution.logs.map((line, index) => ({ index, line })));
+    expect(await tensorify.executions.files(queued.executionId)).toEqual(files);
+    expect((await tensorify.executions.list({ workflowId: workflow.id }).toArray()).map((e) => e.id)).toEqual([queued.executionId]);
+
+    // Cancel a run that sleeps.
+    const sleeper = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER));
+    const run = await tensorify.workflows.execute(sleeper.id, { inputs: { seconds: 60 } });
+    await tensorify.executions.cancel(run.executionId);
+    expect(await tensorify.executions.wait(run.executionId, { timeoutMs: 30_000 })).toMatchObject({ status: 'cancelled' });
+
+    await tensorify.workflows.delete(workflow.id);
+    await expect(tensorify.workflows.get(workflow.id)).rejects.toBeInstanceOf(NotFoundError);
+    await admin.apiKeys.revoke(created.id);
+    await expect(tensorify.me.get()).rejects.toBeInstanceOf(AuthenticationError);
+
+    const covered = new Set(sent.map((request) => operationOf(request.method, request.path)));
+    expect(ALL_OPERATIONS.filter((operation) => !covered.has(operation))).toEqual([]);
+  });
+
+  it('reads TENSORIFY_API_KEY and TENSORIFY_BASE_URL (with or without /v1) when no option says', async () => {
+    const saved = { key: process.env.TENSORIFY_API_KEY, url: process.env.TENSORIFY_BASE_URL };
+    try {
+      process.env.TENSORIFY_API_KEY = t.adminKey;
+      for (const url of [baseUrl, `${baseUrl}/v1`, `${baseUrl}/v1/`]) {
+        process.env.TENSORIFY_BASE_URL = url;
+        const tensorify = new Tensorify();
+        expect(tensorify.baseUrl).toBe(baseUrl);
+        expect(await tensorify.me.get()).toMatchObject({ workspace: { name: 'default' } });
+      }
+    } finally {
+      for (const [name, value] of [
+        ['TENSORIFY_API_KEY', saved.key],
+        ['TENSORIFY_BASE_URL', saved.url],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  describe('pagination', () => {
+    it('follows nextCursor: every item once, newest first, a page fetched only when the last one is used up', async () => {
+      const sent: Sent[] = [];
+      const { tensorify } = await workspaceClient({ fetch: recordingFetch(sent) });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        ids.unshift((await tensorify.workflows.create({ ...MINIMAL_WORKFLOW, name: `wf ${i}` })).id);
+        t.clock.advance(1000); // newest first goes by creation time, which the fake clock moves
+      }
+      const listRequests = () => sent.filter((request) => request.method === 'GET' && request.path === '/v1/workflows').length;
+
+      const seen: string[] = [];
+      for await (const workflow of tensorify.workflows.list({ limit: 2 })) seen.push(workflow.id);
+      expect(seen).toEqual(ids);
+      expect(listRequests()).toBe(3);
+
+      const pages: { ids: string[]; nextCursor: string | null }[] = [];
+      for await (const page of tensorify.workflows.list({ limit: 2 }).pages()) pages.push({ ids: page.items.map((w) => w.id), nextCursor: page.nextCursor });
+      expect(pages.map((page) => page.ids)).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+      expect(pages.map((page) => page.nextCursor === null)).toEqual([false, false, true]);
+
+      const before = listRequests();
+      expect((await tensorify.workflows.list({ limit: 2 }).take(3)).map((w) => w.id)).toEqual(ids.slice(0, 3));
+      expect(listRequests() - before).toBe(2);
+
+      expect((await tensorify.workflows.list({ limit: 2, cursor: pages[0].nextCursor! }).toArray()).map((w) => w.id)).toEqual(ids.slice(2));
+    });
+  });
+
+  describe('executions.wait', () => {
+    it('returns a failed run rather than throwing, and gives up after timeoutMs with WaitTimeoutError holding the execution as last seen', async () => {
+      const { tensorify } = await workspaceClient();
+      const failing = await tensorify.workflows.create(codeWorkflow('Failing', 'raise ValueError("no")'));
+      const failed = await tensorify.executions.wait((await tensorify.workflows.execute(failing.id)).executionId, { timeoutMs: 30_000 });
+      expect(failed).toMatchObject({ status: 'failed', error: { code: expect.any(String) } });
+
+      const sleeper = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER));
+      const { executionId } = await tensorify.workflows.execute(sleeper.id, { inputs: { seconds: 60 } });
+      const thrown = await tensorify.executions.wait(executionId, { timeoutMs: 300 }).catch((error: unknown) => error);
+      expect(thrown).toBeInstanceOf(WaitTimeoutError);
+      expect(thrown).toBeInstanceOf(APITimeoutError);
+      expect(thrown).toMatchObject({ code: 'TIMEOUT', execution: { id: executionId, status: expect.stringMatching(/^(queued|running)$/) } });
+
+      const controller = new AbortController();
+      const aborted = tensorify.executions.wait(executionId, { signal: controller.signal }).catch((error: unknown) => error);
+      controller.abort(new Error('stopped by the caller'));
+      expect(await aborted).toEqual(new Error('stopped by the caller'));
+
+      await tensorify.executions.cancel(executionId);
+      expect(await tensorify.executions.wait(executionId, { timeoutMs: 30_000 })).toMatchObject({ status: 'cancelled' });
+    });
+  });
+
+  describe('typed errors', () => {
+    it('throws one class per family, each with the code, message, status, details and request id of the envelope', async () => {
+      const { tensorify, workspaceId } = await workspaceClient();
+      const expectError = async (promise: Promise<unknown>, type: new (...args: never[]) => TensorifyError, fields: Record<string, unknown>) => {
+        const error = await promise.catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(type);
+        expect(error).toBeInstanceOf(TensorifyError);
+        expect(error).toMatchObject({ message: expect.any(String), requestId: expect.stringMatching(/^req_/), ...fields });
+        return error as TensorifyError;
+      };
+
+      const missing = await expectError(tensorify.executions.get('exec_0000000000000000'), NotFoundError, { status: 404, code: 'EXECUTION_NOT_FOUND' });
+      expect(missing.message).toContain('exec_0000000000000000');
+
+      await expectError(new Tensorify({ baseUrl, apiKey: 'tfy_NotAKey0123456789abcdefghijklmnopqrstuv' }).me.get(), AuthenticationError, {
+        status: 401,
+        code: 'UNAUTHORIZED',
+      });
+      const { key: readOnly } = await t.createKey(workspaceId, ['workflows:read']);
+      await expectError(new Tensorify({ baseUrl, apiKey: readOnly }).workflows.create(MINIMAL_WORKFLOW), PermissionDeniedError, {
+        status: 403,
+        code: 'FORBIDDEN',
+      });
+
+      const workflow = await tensorify.workflows.create(MINIMAL_WORKFLOW);
+      await tensorify.workflows.update(workflow.id, MINIMAL_WORKFLOW, { ifMatch: 1 });
+      await expectError(tensorify.workflows.update(workflow.id, MINIMAL_WORKFLOW, { ifMatch: 1 }), ConflictError, { status: 409, code: 'CONFLICT' });
+
+      const invalid = (await expectError(
+        tensorify.workflows.create({
+          name: 'Bad',
+          nodes: [
+            { id: 'trigger', type: 'manual' },
+            { id: 'x', type: 'no-such-type' },
+          ],
+          edges: [],
+        }),
+        InvalidWorkflowError,
+        { status: 400, code: 'INVALID_WORKFLOW', details: { nodes: expect.any(Object), graph: expect.any(Array) } },
+      )) as InvalidWorkflowError;
+      expect(Object.keys(invalid.nodes)).toEqual(['x']);
+      expect(invalid.nodes.x[0].message).toContain('no-such-type');
+
+      await expectError(tensorify.workflows.list({ limit: 0 }).take(1), BadRequestError, {
+        status: 400,
+        code: 'VALIDATION_ERROR',
+        details: expect.any(Object),
+      });
+    });
+
+    it('throws APIConnectionError when nothing listens, and APITimeoutError when the server never answers; a POST is not retried', async () => {
+      const closed = createServer();
+      await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+      const closedPort = (closed.address() as AddressInfo).port;
+      await new Promise<void>((done) => closed.close(() => done()));
+      const refused = await new Tensorify({ baseUrl: `http://127.0.0.1:${closedPort}`, apiKey: t.adminKey, maxRetries: 0 }).me.get().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(APIConnectionError);
+      expect(refused).not.toBeInstanceOf(APITimeoutError);
+      expect(refused).toMatchObject({ code: 'CONNECTION_ERROR', status: undefined, message: expect.stringContaining('ECONNREFUSED') });
+
+      // A server that reads requests and never answers.
+      const heads: string[] = [];
+      const sockets = new Set<Socket>();
+      const silent: Server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('data', (chunk) =>
+          heads.push(
+            ...chunk
+              .toString('latin1')
+              .split('\r\n')
+              .filter((line) => /^(GET|POST) /.test(line)),
+          ),
+        );
+        socket.on('error', () => undefined);
+      });
+      await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+      try {
+        const silentClient = new Tensorify({ baseUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, apiKey: t.adminKey, timeoutMs: 200 });
+        const timedOut = await silentClient.me.get().catch((e: unknown) => e);
+        expect(timedOut).toBeInstanceOf(APITimeoutError);
+        expect(timedOut).toMatchObject({ code: 'TIMEOUT' });
+        expect(heads).toEqual(['GET /v1/me HTTP/1.1', 'GET /v1/me HTTP/1.1', 'GET /v1/me HTTP/1.1']); // the first try and 2 retries
+
+        heads.length = 0;
+        await expect(silentClient.workflows.create(MINIMAL_WORKFLOW)).rejects.toBeInstanceOf(APITimeoutError);
+        expect(heads).toEqual(['POST /v1/workflows HTTP/1.1']);
+      } finally {
+        sockets.forEach((socket) => socket.destroy());
+        await new Promise<void>((done) => silent.close(() => done()));
+      }
+    });
+  });
+
+  describe('retries', () => {
+    /**
+     * A workspace allowed 2 requests a minute whose window ends 1 s from now (fake clock): the
+     * next request past the limit is answered 429 with `Retry-After: 1`.
+     */
+    async function limitedClient(sent: Sent[], options: TensorifyOptions & { advanceOn429?: boolean } = {}) {
+      const { advanceOn429 = false, ...clientOptions } = options;
+      const fetch = recordingFetch(sent, (response) => {
+        // The fake clock stands still unless told: as real time passes over the Retry-After, move it too.
+        if (advanceOn429 && response.status === 429) t.clock.advance(Number(response.headers.get('retry-after')) * 1000);
+      });
+      const { tensorify, workspaceId } = await workspaceClient({ rateLimitPerMinute: 2, fetch, ...clientOptions });
+      await tensorify.me.get();
+      t.clock.advance(59_000);
+      return { tensorify, workspaceId };
+    }
+
+    it('retries a 429 after its Retry-After, sending the same Idempotency-Key, and the workflow runs once', async () => {
+      const sent: Sent[] = [];
+      const { tensorify, workspaceId } = await limitedClient(sent, { advanceOn429: true });
+      const workflow = await tensorify.workflows.create(MINIMAL_WORKFLOW); // the 2nd request of the window
+      const { executionId } = await tensorify.workflows.execute(workflow.id, { inputs: { name: 'Ada' } });
+      // Lift the limit for what follows: a poll refused for a whole window would wait for it (60 s).
+      await new Tensorify({ baseUrl, apiKey: t.adminKey }).workspaces.update(workspaceId, { rateLimitPerMinute: 100_000 });
+
+      const executes = sent.filter((request) => request.path.endsWith('/execute'));
+      expect(executes.map((request) => request.status)).toEqual([429, 202]);
+      const key = executes[0].headers.get('idempotency-key');
+      expect(key).toMatch(/^[0-9a-f-]{36}$/);
+      expect(executes[1].headers.get('idempotency-key')).toBe(key);
+      expect(executes[1].sentAt - executes[0].answeredAt!).toBeGreaterThanOrEqual(1000 - 5);
+
+      expect(await tensorify.executions.wait(executionId, { timeoutMs: 30_000 })).toMatchObject({ status: 'completed', output: { result: 'Ada' } });
+      expect((await tensorify.executions.list({ workflowId: workflow.id }).toArray()).map((e) => e.id)).toEqual([executionId]);
+    });
+
+    it('gives up after maxRetries (2 by default) with RateLimitError and its retryAfter; maxRetries: 0 throws the first 429', async () => {
+      const sent: Sent[] = [];
+      const { tensorify } = await limitedClient(sent);
+      await tensorify.me.get();
+      const before = sent.length;
+      const error = await tensorify.me.get().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RateLimitError);
+      expect(error).toMatchObject({ status: 429, code: 'RATE_LIMITED', retryAfter: 1, requestId: expect.stringMatching(/^req_/) });
+      expect(sent.slice(before).map((request) => request.status)).toEqual([429, 429, 429]);
+
+      const once = sent.length;
+      await expect(tensorify.me.get({ maxRetries: 0 })).rejects.toMatchObject({ status: 429, retryAfter: 1 });
+      expect(sent.length - once).toBe(1);
+    });
+
+    it('does not wait for a Retry-After longer than maxRetryAfterMs: the RateLimitError comes at once', async () => {
+      const sent: Sent[] = [];
+      const { tensorify } = await workspaceClient({ rateLimitPerMinute: 1, fetch: recordingFetch(sent), maxRetryAfterMs: 10_000 });
+      await tensorify.me.get();
+      const error = await tensorify.me.get().catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 429, retryAfter: 60 });
+      expect(sent.map((request) => request.status)).toEqual([200, 429]);
+    });
+
+    it('retries a 503 after its Retry-After (an HTTP date too), and maps an answer that is not the envelope by its status', async () => {
+      // Not the Tensorify server: a stand-in for a proxy in front of it that answers what the server never does.
+      const answers: { status: number; headers: Record<string, string>; body: string }[] = [
+        {
+          status: 503,
+          headers: { 'retry-after': '1', 'content-type': 'application/json' },
+          body: '{"error":{"code":"NOT_READY","message":"starting","requestId":"req_1"}}',
+        },
+        { status: 503, headers: { 'retry-after': new Date(Date.now() - 1000).toUTCString() }, body: 'busy' },
+        { status: 200, headers: { 'content-type': 'application/json' }, body: '{"status":"ok"}' },
+        { status: 502, headers: { 'content-type': 'text/html', 'x-request-id': 'req_from_the_proxy' }, body: '<h1>Bad Gateway</h1>' },
+      ];
+      const times: number[] = [];
+      const proxyPage = createHttpServer((_request, response) => {
+        times.push(performance.now());
+        const answer = answers.shift()!;
+        response.writeHead(answer.status, answer.headers).end(answer.body);
+      });
+      await new Promise<void>((done) => proxyPage.listen(0, '127.0.0.1', done));
+      try {
+        const tensorify = new Tensorify({ baseUrl: `http://127.0.0.1:${(proxyPage.address() as AddressInfo).port}`, apiKey: t.adminKey });
+        expect(await tensorify.system.health()).toEqual({ status: 'ok' });
+        expect(times).toHaveLength(3);
+        expect(times[1] - times[0]).toBeGreaterThanOrEqual(1000 - 5);
+
+        const error = await tensorify.system.health({ maxRetries: 0 }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(InternalServerError);
+        expect(error).toMatchObject({ status: 502, code: 'INTERNAL_ERROR', requestId: 'req_from_the_proxy', body: '<h1>Bad Gateway</h1>' });
+      } finally {
+        await new Promise<void>((done) => proxyPage.close(() => done()));
+      }
+    });
+
+    it('retries an execute whose answer was lost on a dropped connection: the replay answers the same execution, run once', async () => {
+      let dropped = 0;
+      const proxy = await TcpProxy.start(baseUrl, {
+        // The server has taken the request (and queued the run); its answer never reaches the client.
+        dropResponse: (connection) => dropped === 0 && /POST \/v1\/workflows\/[^/ ]+\/execute /.test(connection.sent) && ++dropped === 1,
+      });
+      try {
+        const sent: Sent[] = [];
+        const { tensorify, key } = await workspaceClient();
+        // A run that is still going when the replay comes (the replay answers the run's status at that time).
+        const workflow = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER));
+        const proxied = new Tensorify({ baseUrl: proxy.url, apiKey: key, fetch: recordingFetch(sent) });
+        const { executionId } = await proxied.workflows.execute(workflow.id, { inputs: { seconds: 60 } });
+        expect(dropped).toBe(1);
+
+        const executes = sent.filter((request) => request.path.endsWith('/execute'));
+        expect(executes).toHaveLength(2);
+        expect(executes[0].status).toBeUndefined(); // no answer: the connection was cut
+        expect(executes[1].status).toBe(202);
+        expect(executes[1].headers.get('idempotency-key')).toBe(executes[0].headers.get('idempotency-key'));
+        expect((await tensorify.executions.list({ workflowId: workflow.id }).toArray()).map((e) => e.id)).toEqual([executionId]);
+        await tensorify.executions.cancel(executionId);
+        expect(await tensorify.executions.wait(executionId, { timeoutMs: 30_000 })).toMatchObject({ status: 'cancelled' });
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+
+  describe('executions.logs', () => {
+    /** The Last-Event-ID of each logs request that went through the proxy, in order (undefined: none sent). */
+    function lastEventIds(proxy: TcpProxy, executionId: string): (string | undefined)[] {
+      return proxy.connections
+        .flatMap((connection) => connection.sent.split(/\r\n\r\n/))
+        .filter((head) => head.startsWith(`GET /v1/executions/${executionId}/logs `))
+        .map((head) => /^last-event-id: *(.*)$/im.exec(head)?.[1]);
+    }
+
+    it('resumes a live stream after the connection is cut, with Last-Event-ID: every line once, in order', async () => {
+      const proxy = await TcpProxy.start(baseUrl);
+      try {
+        const { tensorify, key } = await workspaceClient();
+        const gate = join(scratch, 'gate');
+        const workflow = await tensorify.workflows.create(GATED);
+        const { executionId } = await tensorify.workflows.execute(workflow.id, { inputs: { gate } });
+
+        const logs = new Tensorify({ baseUrl: proxy.url, apiKey: key }).executions.logs(executionId);
+        const lines: LogLine[] = [];
+        let cutAfter: number | undefined;
+        for await (const line of logs) {
+          lines.push(line);
+          if (line.line === 'line 4') {
+            // The program now waits for the gate: cut while nothing is in flight, then let it go on.
+            cutAfter = line.index;
+            proxy.cut();
+            writeFileSync(gate, '');
+          }
+        }
+
+        const execution = await tensorify.executions.wait(executionId, { timeoutMs: 30_000 });
+        expect(execution.status).toBe('completed');
+        expect(logs.status).toBe('completed');
+        expect(lines).toEqual(execution.logs.map((line, index) => ({ index, line })));
+        expect(lines.filter(({ line }) => line.startsWith('line ')).map(({ line }) => line)).toEqual(Array.from({ length: 10 }, (_, i) => `line ${i}`));
+        expect(cutAfter).toBeDefined();
+        expect(logs.connections).toBe(2);
+        expect(lastEventIds(proxy, executionId)).toEqual([undefined, String(cutAfter)]);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('never repeats or skips a line when connections are cut in the middle of events', async () => {
+      const { tensorify, key } = await workspaceClient();
+      const workflow = await tensorify.workflows.create(chatty(300));
+      const { executionId } = await tensorify.workflows.execute(workflow.id);
+      const execution = await tensorify.executions.wait(executionId, { timeoutMs: 30_000 });
+      expect(execution.status).toBe('completed');
+      const expected = execution.logs.map((line, index) => ({ index, line }));
+
+      // Each connection delivers its first 3000 bytes (the headers, some lines, part of the next one) and is cut.
+      const proxy = await TcpProxy.start(baseUrl, { cutAfterBytes: 3000 });
+      try {
+        const logs = new Tensorify({ baseUrl: proxy.url, apiKey: key }).executions.logs(executionId);
+        const lines: LogLine[] = [];
+        for await (const line of logs) lines.push(line);
+        expect(lines).toEqual(expected);
+        expect(logs.status).toBe('completed');
+        expect(logs.connections).toBeGreaterThanOrEqual(4);
+        const resumedFrom = lastEventIds(proxy, executionId);
+        expect(resumedFrom[0]).toBeUndefined();
+        expect(resumedFrom.slice(1).map(Number)).toEqual([...resumedFrom.slice(1).map(Number)].sort((a, b) => a - b));
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('starts after a given line, and throws NotFoundError for an unknown execution', async () => {
+      const { tensorify } = await workspaceClient();
+      const workflow = await tensorify.workflows.create(chatty(5));
+      const { executionId } = await tensorify.workflows.execute(workflow.id);
+      const execution = await tensorify.executions.wait(executionId, { timeoutMs: 30_000 });
+      const lines: LogLine[] = [];
+      for await (const line of tensorify.executions.logs(executionId, { after: 2 })) lines.push(line);
+      expect(lines).toEqual(execution.logs.map((line, index) => ({ index, line })).slice(3));
+
+      const consume = async () => {
+        for await (const line of tensorify.executions.logs('exec_0000000000000000')) void line;
+      };
+      await expect(consume()).rejects.toMatchObject({ status: 404, code: 'EXECUTION_NOT_FOUND' });
+    });
+  });
+});
