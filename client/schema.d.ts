@@ -370,6 +370,82 @@ export interface paths {
         patch: operations["SchedulesController_update"];
         trace?: never;
     };
+    "/v1/workflows/{id}/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a workflow's webhook
+         * @description The hook's URL and id, and the trigger's signature scheme, methods and response mode; never the secret. Needs `workflows:read`.
+         */
+        get: operations["WebhooksController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workflows/{id}/webhook/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a workflow's webhook
+         * @description A new hook id (so a new URL) and a new secret, shown only in this response; the old URL answers 404 from now on. Also makes the hook of a webhook-triggered workflow that has none (a save that failed half-way). Needs `workflows:write`.
+         */
+        post: operations["WebhooksController_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/hooks/{hookId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deliver to a webhook (GET)
+         * @description Starts the workflow whose `webhook` trigger owns this hook; no API key. The trigger's settings decide the rest. `signature: tensorify`: header `Tensorify-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>`, refused more than 300 s from the server's clock. `signature: github`: header `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` (a GitHub repository webhook). `none`: the URL is the secret. Any body is taken (JSON is parsed, anything else kept as text); the execution's inputs are `{"body", "headers", "query", "method", "path"}`, header names lower-case, the signature header left out. `responseMode: ack`: 202 at once. `wait`: 200 with the output when the run completes within `waitSeconds`, 502 `EXECUTION_FAILED` when it fails, 202 when it still runs. `Idempotency-Key` or `X-GitHub-Delivery`: a redelivery within 24 hours answers with the first delivery's execution, never runs again. Counts against the workflow's workspace's rate limit.
+         */
+        get: operations["HooksController_get"];
+        /**
+         * Deliver to a webhook (PUT)
+         * @description Starts the workflow whose `webhook` trigger owns this hook; no API key. The trigger's settings decide the rest. `signature: tensorify`: header `Tensorify-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>`, refused more than 300 s from the server's clock. `signature: github`: header `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` (a GitHub repository webhook). `none`: the URL is the secret. Any body is taken (JSON is parsed, anything else kept as text); the execution's inputs are `{"body", "headers", "query", "method", "path"}`, header names lower-case, the signature header left out. `responseMode: ack`: 202 at once. `wait`: 200 with the output when the run completes within `waitSeconds`, 502 `EXECUTION_FAILED` when it fails, 202 when it still runs. `Idempotency-Key` or `X-GitHub-Delivery`: a redelivery within 24 hours answers with the first delivery's execution, never runs again. Counts against the workflow's workspace's rate limit.
+         */
+        put: operations["HooksController_put"];
+        /**
+         * Deliver to a webhook (POST)
+         * @description Starts the workflow whose `webhook` trigger owns this hook; no API key. The trigger's settings decide the rest. `signature: tensorify`: header `Tensorify-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>`, refused more than 300 s from the server's clock. `signature: github`: header `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` (a GitHub repository webhook). `none`: the URL is the secret. Any body is taken (JSON is parsed, anything else kept as text); the execution's inputs are `{"body", "headers", "query", "method", "path"}`, header names lower-case, the signature header left out. `responseMode: ack`: 202 at once. `wait`: 200 with the output when the run completes within `waitSeconds`, 502 `EXECUTION_FAILED` when it fails, 202 when it still runs. `Idempotency-Key` or `X-GitHub-Delivery`: a redelivery within 24 hours answers with the first delivery's execution, never runs again. Counts against the workflow's workspace's rate limit.
+         */
+        post: operations["HooksController_post"];
+        /**
+         * Deliver to a webhook (DELETE)
+         * @description Starts the workflow whose `webhook` trigger owns this hook; no API key. The trigger's settings decide the rest. `signature: tensorify`: header `Tensorify-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>`, refused more than 300 s from the server's clock. `signature: github`: header `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` (a GitHub repository webhook). `none`: the URL is the secret. Any body is taken (JSON is parsed, anything else kept as text); the execution's inputs are `{"body", "headers", "query", "method", "path"}`, header names lower-case, the signature header left out. `responseMode: ack`: 202 at once. `wait`: 200 with the output when the run completes within `waitSeconds`, 502 `EXECUTION_FAILED` when it fails, 202 when it still runs. `Idempotency-Key` or `X-GitHub-Delivery`: a redelivery within 24 hours answers with the first delivery's execution, never runs again. Counts against the workflow's workspace's rate limit.
+         */
+        delete: operations["HooksController_delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Deliver to a webhook (PATCH)
+         * @description Starts the workflow whose `webhook` trigger owns this hook; no API key. The trigger's settings decide the rest. `signature: tensorify`: header `Tensorify-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>`, refused more than 300 s from the server's clock. `signature: github`: header `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>` (a GitHub repository webhook). `none`: the URL is the secret. Any body is taken (JSON is parsed, anything else kept as text); the execution's inputs are `{"body", "headers", "query", "method", "path"}`, header names lower-case, the signature header left out. `responseMode: ack`: 202 at once. `wait`: 200 with the output when the run completes within `waitSeconds`, 502 `EXECUTION_FAILED` when it fails, 202 when it still runs. `Idempotency-Key` or `X-GitHub-Delivery`: a redelivery within 24 hours answers with the first delivery's execution, never runs again. Counts against the workflow's workspace's rate limit.
+         */
+        patch: operations["HooksController_patch"];
+        trace?: never;
+    };
     "/v1/executors": {
         parameters: {
             query?: never;
@@ -480,7 +556,7 @@ export interface components {
              * @example WORKFLOW_NOT_FOUND
              * @enum {string}
              */
-            code: "BAD_REQUEST" | "VALIDATION_ERROR" | "INVALID_WORKFLOW" | "INVALID_JSON" | "GPU_UNAVAILABLE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "WORKFLOW_NOT_FOUND" | "EXECUTION_NOT_FOUND" | "API_KEY_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "REQUEST_TIMEOUT" | "INTERNAL_ERROR" | "EXECUTOR_UNAVAILABLE" | "NOT_READY";
+            code: "BAD_REQUEST" | "VALIDATION_ERROR" | "INVALID_WORKFLOW" | "INVALID_JSON" | "GPU_UNAVAILABLE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "WORKFLOW_NOT_FOUND" | "EXECUTION_NOT_FOUND" | "API_KEY_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "REQUEST_TIMEOUT" | "INTERNAL_ERROR" | "EXECUTOR_UNAVAILABLE" | "EXECUTION_FAILED" | "NOT_READY";
             /**
              * @description What went wrong, for people
              * @example Workflow wf_abc123 not found
@@ -808,7 +884,7 @@ export interface components {
              * @example linear
              * @enum {string}
              */
-            shape?: "linear" | "conv2d" | "maxpool2d" | "flatten" | "same" | "batchnorm1d" | "dataset-synthetic" | "dataset-csv" | "dataset-mnist" | "dataloader" | "train" | "evaluate" | "cross-entropy" | "mse";
+            shape?: "linear" | "conv2d" | "maxpool2d" | "flatten" | "same" | "batchnorm1d" | "dataset-synthetic" | "dataset-csv" | "dataset-mnist" | "dataloader" | "train" | "evaluate" | "load-model" | "predict" | "cross-entropy" | "mse";
         };
         NodeTypeListDto: {
             /** @description Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements */
@@ -949,7 +1025,21 @@ export interface components {
              */
             description?: string;
         };
-        WorkflowDto: {
+        WebhookSecretDto: {
+            /**
+             * @description Where deliveries go (any method the trigger allows)
+             * @example https://tensorify.example.com/v1/hooks/hk_4fV9sQ1LmZ8xT2Rb
+             */
+            url: string;
+            /** @example hk_4fV9sQ1LmZ8xT2Rb */
+            hookId: string;
+            /**
+             * @description The HMAC key of the signatures (`whsec_` + 40 letters and digits); shown this once, stored encrypted
+             * @example whsec_6q0Lk2VwX9bN3rT8yPzA1cD4eF7gH5jK0mS2uW4x
+             */
+            secret: string;
+        };
+        SavedWorkflowDto: {
             /** @example wf_3mT8c0RkQ2xZp9Lb */
             id: string;
             /** @example Hello */
@@ -1020,6 +1110,8 @@ export interface components {
             createdAt: string;
             /** @example 2026-11-28T13:37:35.123Z */
             updatedAt: string;
+            /** @description Only in the save that gave the workflow its hook (its trigger became `webhook`): the hook's URL and secret, which is never shown again (`POST /v1/workflows/{id}/webhook/rotate` makes a new one) */
+            webhook?: components["schemas"]["WebhookSecretDto"];
         };
         ValidateWorkflowDto: {
             /**
@@ -1118,6 +1210,78 @@ export interface components {
             /** @example false */
             valid: boolean;
             errors: components["schemas"]["GraphErrorsDto"];
+        };
+        WorkflowDto: {
+            /** @example wf_3mT8c0RkQ2xZp9Lb */
+            id: string;
+            /** @example Hello */
+            name: string;
+            /** @example Greets whoever is named in the inputs. */
+            description: string;
+            /**
+             * @description Starts at 1, +1 on every replace; send it as If-Match to replace safely
+             * @example 1
+             */
+            version: number;
+            /**
+             * @example [
+             *       {
+             *         "id": "trigger",
+             *         "type": "manual",
+             *         "settings": {},
+             *         "position": {
+             *           "x": 0,
+             *           "y": 0
+             *         }
+             *       },
+             *       {
+             *         "id": "greeting",
+             *         "type": "transform",
+             *         "settings": {
+             *           "value": {
+             *             "message": "Hello, {{ trigger.name }}!"
+             *           }
+             *         },
+             *         "position": {
+             *           "x": 240,
+             *           "y": 0
+             *         }
+             *       },
+             *       {
+             *         "id": "out",
+             *         "type": "return",
+             *         "settings": {
+             *           "value": {
+             *             "result": "{{ greeting.message }}"
+             *           }
+             *         },
+             *         "position": {
+             *           "x": 480,
+             *           "y": 0
+             *         }
+             *       }
+             *     ]
+             */
+            nodes: components["schemas"]["WorkflowNodeDto"][];
+            /**
+             * @example [
+             *       {
+             *         "id": "e1",
+             *         "source": "trigger",
+             *         "target": "greeting"
+             *       },
+             *       {
+             *         "id": "e2",
+             *         "source": "greeting",
+             *         "target": "out"
+             *       }
+             *     ]
+             */
+            edges: components["schemas"]["WorkflowEdgeDto"][];
+            /** @example 2026-11-28T13:37:35.123Z */
+            createdAt: string;
+            /** @example 2026-11-28T13:37:35.123Z */
+            updatedAt: string;
         };
         GeneratedFilesDto: {
             /**
@@ -1344,6 +1508,49 @@ export interface components {
              */
             paused: boolean;
         };
+        WebhookDto: {
+            /**
+             * @description Where deliveries go
+             * @example https://tensorify.example.com/v1/hooks/hk_4fV9sQ1LmZ8xT2Rb
+             */
+            url: string;
+            /** @example hk_4fV9sQ1LmZ8xT2Rb */
+            hookId: string;
+            /**
+             * @description The trigger's `signature`: how a delivery proves it knows the secret
+             * @example tensorify
+             * @enum {string}
+             */
+            signature: "tensorify" | "github" | "none";
+            /**
+             * @description The trigger's `responseMode`
+             * @example ack
+             * @enum {string}
+             */
+            responseMode: "ack" | "wait";
+            /**
+             * @description The methods the hook takes (others: 405)
+             * @example [
+             *       "POST"
+             *     ]
+             */
+            methods: string[];
+            /**
+             * @description In `wait` mode, how long a delivery waits for the output
+             * @example 30
+             */
+            waitSeconds: number;
+        };
+        HookAcceptedDto: {
+            /** @example exec_7Hq2LmV9xK3pR0Ts */
+            executionId: string;
+            /**
+             * @description Its status now (`queued` or `running`; a redelivery may find it finished)
+             * @example queued
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+        };
         ExecutorGpuDto: {
             /** @example NVIDIA A100-SXM4-40GB */
             model: string;
@@ -1354,6 +1561,59 @@ export interface components {
              * @example 40960
              */
             vramMb?: number;
+        };
+        ExecutorWarmProcessDto: {
+            /**
+             * @description What it serves: for `local`, the venv's hash (its directory under venvDir); null for the bare interpreter
+             * @example 3f2a9c0d4b1e6a7f8c9d0e1f2a3b4c5d
+             */
+            environment: string | null;
+            /**
+             * @description The interpreter or command it is
+             * @example /var/lib/tensorify/executors/local/venvs/3f2a…/bin/python
+             */
+            command: string;
+            /** @example 4242 */
+            pid: number | null;
+            /**
+             * @description starting: still importing (runs start cold meanwhile)
+             * @example ready
+             * @enum {string}
+             */
+            state: "starting" | "ready";
+            /**
+             * Format: date-time
+             * @example 2026-01-01T12:00:00.000Z
+             */
+            startedAt: string;
+            /**
+             * @description Seconds since it started
+             * @example 310
+             */
+            ageSeconds: number;
+            /**
+             * @description Runs it started so far
+             * @example 12
+             */
+            runs: number;
+            /**
+             * @description Runs of it still going
+             * @example 1
+             */
+            running: number;
+            /**
+             * @description Resident memory in bytes, when known
+             * @example 312475648
+             */
+            memoryBytes: number | null;
+            /**
+             * @description The modules it has loaded
+             * @example [
+             *       "json",
+             *       "torch"
+             *     ]
+             */
+            loaded: string[];
         };
         ExecutorDto: {
             /** @example local */
@@ -1370,6 +1630,8 @@ export interface components {
             healthy: boolean;
             /** @example /usr/bin/python3 (Python 3.11.2) */
             detail: string | null;
+            /** @description The processes it keeps warm to start runs faster: the `local` executor's zygotes, one per venv (see the README, "Warm executions") */
+            warm: components["schemas"]["ExecutorWarmProcessDto"][];
             /**
              * @description Why the plugin did not load (it takes no runs)
              * @example Cannot load dist/index.js: SyntaxError: Unexpected token
@@ -3090,7 +3352,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The stored workflow, version 1 */
+            /** @description The stored workflow, version 1 (with `webhook` when its trigger is `webhook`) */
             201: {
                 headers: {
                     /** @description The version, for If-Match */
@@ -3098,7 +3360,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WorkflowDto"];
+                    "application/json": components["schemas"]["SavedWorkflowDto"];
                 };
             };
             /**
@@ -3570,7 +3832,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The replaced workflow, its version incremented */
+            /** @description The replaced workflow, its version incremented (with `webhook` when this replace switched its trigger to `webhook`) */
             200: {
                 headers: {
                     /** @description The version, for If-Match */
@@ -3578,7 +3840,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WorkflowDto"];
+                    "application/json": components["schemas"]["SavedWorkflowDto"];
                 };
             };
             /**
@@ -5437,6 +5699,1655 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    WebhooksController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:read\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description `WORKFLOW_NOT_FOUND`: Not found in the caller's workspace
+             *     `NOT_FOUND`: The workflow's trigger is not a `webhook` node
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    WebhooksController_rotate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new URL, hook id and secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretDto"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_JSON",
+                     *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:write\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:write"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description `WORKFLOW_NOT_FOUND`: Not found in the caller's workspace
+             *     `NOT_FOUND`: The workflow's trigger is not a `webhook` node
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    HooksController_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `signature: tensorify`: `t=<unix seconds>,v1=<hex HMAC-SHA256>` */
+                "Tensorify-Signature"?: string;
+                /** @description `signature: github`: `sha256=<hex HMAC-SHA256 of the body>` */
+                "X-Hub-Signature-256"?: string;
+                /** @description A delivery id: a redelivery within 24 hours answers with the first execution */
+                "Idempotency-Key"?: string;
+                /** @description GitHub's delivery id, used like Idempotency-Key */
+                "X-GitHub-Delivery"?: string;
+            };
+            path: {
+                hookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `wait` mode: the workflow's output, as it returned it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "result": "Hello, world!"
+                     *     }
+                     */
+                    "application/json": unknown;
+                };
+            };
+            /** @description `ack` mode, or `wait` still running at the deadline: the execution */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookAcceptedDto"];
+                };
+            };
+            /** @description A JSON body that does not parse (`INVALID_JSON`), a malformed `Idempotency-Key`, or what cannot be stored (a NUL character); nothing is queued */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "idempotency-key must be 1 to 200 printable ASCII characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "idempotency-key": [
+                     *               "must be 1 to 200 printable ASCII characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The signature is missing, malformed, wrong, or (`tensorify`) more than 300 s old; nothing is queued */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Tensorify-Signature does not match \"<t>.<body>\": wrong secret, or the body changed on the way",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such hook: never made, rotated away, or its workflow was deleted or left the webhook trigger */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "No hook hk_4fV9sQ1LmZ8xT2Rb: it never existed, was rotated, or its workflow was deleted or changed its trigger",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The trigger's `methods` do not include this one (the `Allow` header lists them) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "METHOD_NOT_ALLOWED",
+                     *         "message": "This hook takes POST, not GET",
+                     *         "details": {
+                     *           "allowed": [
+                     *             "POST"
+                     *           ]
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The delivery key was used in the last 24 hours for a delivery with another body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Idempotency-Key \"hook:hk_4fV9sQ1LmZ8xT2Rb:d-1\" was used for another request (execution exec_7Hq2LmV9xK3pR0Ts); use a new key for a new request",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes (TENSORIFY_BODY_LIMIT)",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description A `Content-Encoding` other than identity, gzip, deflate or br (any `Content-Type` is taken) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported Content-Encoding \"compress\": send identity, gzip, deflate or br",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The workflow's workspace reached its plan's rate limit, or this IP failed too often; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached for workspace ws_8Kd2Lq0Vn4Rt6Yz1; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description `wait` mode: the execution failed, timed out or was cancelled */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_FAILED",
+                     *         "message": "The workflow's execution exec_7Hq2LmV9xK3pR0Ts ended failed (EXECUTION_FAILED); GET /v1/executions/exec_7Hq2LmV9xK3pR0Ts tells more",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts",
+                     *           "status": "failed",
+                     *           "errorCode": "EXECUTION_FAILED"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    HooksController_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `signature: tensorify`: `t=<unix seconds>,v1=<hex HMAC-SHA256>` */
+                "Tensorify-Signature"?: string;
+                /** @description `signature: github`: `sha256=<hex HMAC-SHA256 of the body>` */
+                "X-Hub-Signature-256"?: string;
+                /** @description A delivery id: a redelivery within 24 hours answers with the first execution */
+                "Idempotency-Key"?: string;
+                /** @description GitHub's delivery id, used like Idempotency-Key */
+                "X-GitHub-Delivery"?: string;
+            };
+            path: {
+                hookId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Anything: JSON is parsed, any other type kept as text */
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description `wait` mode: the workflow's output, as it returned it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "result": "Hello, world!"
+                     *     }
+                     */
+                    "application/json": unknown;
+                };
+            };
+            /** @description `ack` mode, or `wait` still running at the deadline: the execution */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookAcceptedDto"];
+                };
+            };
+            /** @description A JSON body that does not parse (`INVALID_JSON`), a malformed `Idempotency-Key`, or what cannot be stored (a NUL character); nothing is queued */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "idempotency-key must be 1 to 200 printable ASCII characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "idempotency-key": [
+                     *               "must be 1 to 200 printable ASCII characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The signature is missing, malformed, wrong, or (`tensorify`) more than 300 s old; nothing is queued */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Tensorify-Signature does not match \"<t>.<body>\": wrong secret, or the body changed on the way",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such hook: never made, rotated away, or its workflow was deleted or left the webhook trigger */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "No hook hk_4fV9sQ1LmZ8xT2Rb: it never existed, was rotated, or its workflow was deleted or changed its trigger",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The trigger's `methods` do not include this one (the `Allow` header lists them) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "METHOD_NOT_ALLOWED",
+                     *         "message": "This hook takes POST, not GET",
+                     *         "details": {
+                     *           "allowed": [
+                     *             "POST"
+                     *           ]
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The delivery key was used in the last 24 hours for a delivery with another body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Idempotency-Key \"hook:hk_4fV9sQ1LmZ8xT2Rb:d-1\" was used for another request (execution exec_7Hq2LmV9xK3pR0Ts); use a new key for a new request",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes (TENSORIFY_BODY_LIMIT)",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description A `Content-Encoding` other than identity, gzip, deflate or br (any `Content-Type` is taken) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported Content-Encoding \"compress\": send identity, gzip, deflate or br",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The workflow's workspace reached its plan's rate limit, or this IP failed too often; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached for workspace ws_8Kd2Lq0Vn4Rt6Yz1; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description `wait` mode: the execution failed, timed out or was cancelled */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_FAILED",
+                     *         "message": "The workflow's execution exec_7Hq2LmV9xK3pR0Ts ended failed (EXECUTION_FAILED); GET /v1/executions/exec_7Hq2LmV9xK3pR0Ts tells more",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts",
+                     *           "status": "failed",
+                     *           "errorCode": "EXECUTION_FAILED"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    HooksController_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `signature: tensorify`: `t=<unix seconds>,v1=<hex HMAC-SHA256>` */
+                "Tensorify-Signature"?: string;
+                /** @description `signature: github`: `sha256=<hex HMAC-SHA256 of the body>` */
+                "X-Hub-Signature-256"?: string;
+                /** @description A delivery id: a redelivery within 24 hours answers with the first execution */
+                "Idempotency-Key"?: string;
+                /** @description GitHub's delivery id, used like Idempotency-Key */
+                "X-GitHub-Delivery"?: string;
+            };
+            path: {
+                hookId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Anything: JSON is parsed, any other type kept as text */
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description `wait` mode: the workflow's output, as it returned it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "result": "Hello, world!"
+                     *     }
+                     */
+                    "application/json": unknown;
+                };
+            };
+            /** @description `ack` mode, or `wait` still running at the deadline: the execution */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookAcceptedDto"];
+                };
+            };
+            /** @description A JSON body that does not parse (`INVALID_JSON`), a malformed `Idempotency-Key`, or what cannot be stored (a NUL character); nothing is queued */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "idempotency-key must be 1 to 200 printable ASCII characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "idempotency-key": [
+                     *               "must be 1 to 200 printable ASCII characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The signature is missing, malformed, wrong, or (`tensorify`) more than 300 s old; nothing is queued */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Tensorify-Signature does not match \"<t>.<body>\": wrong secret, or the body changed on the way",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such hook: never made, rotated away, or its workflow was deleted or left the webhook trigger */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "No hook hk_4fV9sQ1LmZ8xT2Rb: it never existed, was rotated, or its workflow was deleted or changed its trigger",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The trigger's `methods` do not include this one (the `Allow` header lists them) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "METHOD_NOT_ALLOWED",
+                     *         "message": "This hook takes POST, not GET",
+                     *         "details": {
+                     *           "allowed": [
+                     *             "POST"
+                     *           ]
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The delivery key was used in the last 24 hours for a delivery with another body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Idempotency-Key \"hook:hk_4fV9sQ1LmZ8xT2Rb:d-1\" was used for another request (execution exec_7Hq2LmV9xK3pR0Ts); use a new key for a new request",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes (TENSORIFY_BODY_LIMIT)",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description A `Content-Encoding` other than identity, gzip, deflate or br (any `Content-Type` is taken) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported Content-Encoding \"compress\": send identity, gzip, deflate or br",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The workflow's workspace reached its plan's rate limit, or this IP failed too often; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached for workspace ws_8Kd2Lq0Vn4Rt6Yz1; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description `wait` mode: the execution failed, timed out or was cancelled */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_FAILED",
+                     *         "message": "The workflow's execution exec_7Hq2LmV9xK3pR0Ts ended failed (EXECUTION_FAILED); GET /v1/executions/exec_7Hq2LmV9xK3pR0Ts tells more",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts",
+                     *           "status": "failed",
+                     *           "errorCode": "EXECUTION_FAILED"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    HooksController_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `signature: tensorify`: `t=<unix seconds>,v1=<hex HMAC-SHA256>` */
+                "Tensorify-Signature"?: string;
+                /** @description `signature: github`: `sha256=<hex HMAC-SHA256 of the body>` */
+                "X-Hub-Signature-256"?: string;
+                /** @description A delivery id: a redelivery within 24 hours answers with the first execution */
+                "Idempotency-Key"?: string;
+                /** @description GitHub's delivery id, used like Idempotency-Key */
+                "X-GitHub-Delivery"?: string;
+            };
+            path: {
+                hookId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Anything: JSON is parsed, any other type kept as text */
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description `wait` mode: the workflow's output, as it returned it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "result": "Hello, world!"
+                     *     }
+                     */
+                    "application/json": unknown;
+                };
+            };
+            /** @description `ack` mode, or `wait` still running at the deadline: the execution */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookAcceptedDto"];
+                };
+            };
+            /** @description A JSON body that does not parse (`INVALID_JSON`), a malformed `Idempotency-Key`, or what cannot be stored (a NUL character); nothing is queued */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "idempotency-key must be 1 to 200 printable ASCII characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "idempotency-key": [
+                     *               "must be 1 to 200 printable ASCII characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The signature is missing, malformed, wrong, or (`tensorify`) more than 300 s old; nothing is queued */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Tensorify-Signature does not match \"<t>.<body>\": wrong secret, or the body changed on the way",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such hook: never made, rotated away, or its workflow was deleted or left the webhook trigger */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "No hook hk_4fV9sQ1LmZ8xT2Rb: it never existed, was rotated, or its workflow was deleted or changed its trigger",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The trigger's `methods` do not include this one (the `Allow` header lists them) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "METHOD_NOT_ALLOWED",
+                     *         "message": "This hook takes POST, not GET",
+                     *         "details": {
+                     *           "allowed": [
+                     *             "POST"
+                     *           ]
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The delivery key was used in the last 24 hours for a delivery with another body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Idempotency-Key \"hook:hk_4fV9sQ1LmZ8xT2Rb:d-1\" was used for another request (execution exec_7Hq2LmV9xK3pR0Ts); use a new key for a new request",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes (TENSORIFY_BODY_LIMIT)",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description A `Content-Encoding` other than identity, gzip, deflate or br (any `Content-Type` is taken) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported Content-Encoding \"compress\": send identity, gzip, deflate or br",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The workflow's workspace reached its plan's rate limit, or this IP failed too often; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached for workspace ws_8Kd2Lq0Vn4Rt6Yz1; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description `wait` mode: the execution failed, timed out or was cancelled */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_FAILED",
+                     *         "message": "The workflow's execution exec_7Hq2LmV9xK3pR0Ts ended failed (EXECUTION_FAILED); GET /v1/executions/exec_7Hq2LmV9xK3pR0Ts tells more",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts",
+                     *           "status": "failed",
+                     *           "errorCode": "EXECUTION_FAILED"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    HooksController_patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `signature: tensorify`: `t=<unix seconds>,v1=<hex HMAC-SHA256>` */
+                "Tensorify-Signature"?: string;
+                /** @description `signature: github`: `sha256=<hex HMAC-SHA256 of the body>` */
+                "X-Hub-Signature-256"?: string;
+                /** @description A delivery id: a redelivery within 24 hours answers with the first execution */
+                "Idempotency-Key"?: string;
+                /** @description GitHub's delivery id, used like Idempotency-Key */
+                "X-GitHub-Delivery"?: string;
+            };
+            path: {
+                hookId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Anything: JSON is parsed, any other type kept as text */
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description `wait` mode: the workflow's output, as it returned it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "result": "Hello, world!"
+                     *     }
+                     */
+                    "application/json": unknown;
+                };
+            };
+            /** @description `ack` mode, or `wait` still running at the deadline: the execution */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HookAcceptedDto"];
+                };
+            };
+            /** @description A JSON body that does not parse (`INVALID_JSON`), a malformed `Idempotency-Key`, or what cannot be stored (a NUL character); nothing is queued */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "idempotency-key must be 1 to 200 printable ASCII characters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "idempotency-key": [
+                     *               "must be 1 to 200 printable ASCII characters"
+                     *             ]
+                     *           }
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The signature is missing, malformed, wrong, or (`tensorify`) more than 300 s old; nothing is queued */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Tensorify-Signature does not match \"<t>.<body>\": wrong secret, or the body changed on the way",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description No such hook: never made, rotated away, or its workflow was deleted or left the webhook trigger */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "No hook hk_4fV9sQ1LmZ8xT2Rb: it never existed, was rotated, or its workflow was deleted or changed its trigger",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The trigger's `methods` do not include this one (the `Allow` header lists them) */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "METHOD_NOT_ALLOWED",
+                     *         "message": "This hook takes POST, not GET",
+                     *         "details": {
+                     *           "allowed": [
+                     *             "POST"
+                     *           ]
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The delivery key was used in the last 24 hours for a delivery with another body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Idempotency-Key \"hook:hk_4fV9sQ1LmZ8xT2Rb:d-1\" was used for another request (execution exec_7Hq2LmV9xK3pR0Ts); use a new key for a new request",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes (TENSORIFY_BODY_LIMIT)",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description A `Content-Encoding` other than identity, gzip, deflate or br (any `Content-Type` is taken) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Unsupported Content-Encoding \"compress\": send identity, gzip, deflate or br",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The workflow's workspace reached its plan's rate limit, or this IP failed too often; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached for workspace ws_8Kd2Lq0Vn4Rt6Yz1; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description `wait` mode: the execution failed, timed out or was cancelled */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_FAILED",
+                     *         "message": "The workflow's execution exec_7Hq2LmV9xK3pR0Ts ended failed (EXECUTION_FAILED); GET /v1/executions/exec_7Hq2LmV9xK3pR0Ts tells more",
+                     *         "details": {
+                     *           "executionId": "exec_7Hq2LmV9xK3pR0Ts",
+                     *           "status": "failed",
+                     *           "errorCode": "EXECUTION_FAILED"
+                     *         },
                      *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
                      *       }
                      *     }

@@ -18,6 +18,7 @@ import { NodesModule } from './nodes/nodes.module';
 import { ExecutionQueueModule } from './executions/execution-queue.module';
 import { SchedulesModule } from './schedules/schedules.module';
 import { SystemModule } from './system/system.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { WorkflowsModule } from './workflows/workflows.module';
 import { WorkspacesModule } from './workspaces/workspaces.module';
 
@@ -54,6 +55,7 @@ export class AppModule {
         WorkflowsModule,
         ExecutionsModule,
         SchedulesModule,
+        WebhooksModule,
         ExecutorsModule,
         SystemModule,
         MetricsModule,

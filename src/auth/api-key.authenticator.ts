@@ -28,6 +28,8 @@ export function bearerCredentials(header: string | string[] | undefined): string
   return parts.length === 2 && BEARER_SCHEME.test(parts[0]) ? parts[1] : undefined;
 }
 
+const failuresKey = (request: FastifyRequest) => `auth-failures:${request.ip ?? 'unknown'}`;
+
 /**
  * Resolves the request's API key to the caller's AuthContext (set as `request.user`), from the
  * `Authorization` header alone, before the body is read (authenticateBeforeTheBody). Failed
@@ -49,9 +51,7 @@ export class ApiKeyAuthenticator {
   ) {}
 
   async authenticate(request: FastifyRequest): Promise<AuthContext> {
-    const failuresKey = `auth-failures:${request.ip ?? 'unknown'}`;
-    const failures = await this.counters.peek(failuresKey).catch(() => null);
-    if (failures?.isBlocked) throw this.tooManyFailures(failures.timeToBlockExpire);
+    await this.refuseBlockedClient(request);
     try {
       if ((request.query as { access_token?: unknown } | undefined)?.access_token !== undefined) {
         throw new UnauthorizedError('Send the API key in the Authorization header, never in the URL or the body');
@@ -63,11 +63,23 @@ export class ApiKeyAuthenticator {
       (request as { user?: AuthContext }).user = auth;
       return auth;
     } catch (error) {
-      if (!(error instanceof UnauthorizedError)) throw error;
-      const record = await this.counters.increment(failuresKey, FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures').catch(() => null);
-      if (record?.isBlocked) throw this.tooManyFailures(record.timeToBlockExpire);
+      if (error instanceof UnauthorizedError) await this.countFailure(request);
       throw error;
     }
+  }
+
+  /** 429 for a client IP past its failed attempts (of API keys, or of webhook signatures and hook ids), before any work for it. */
+  async refuseBlockedClient(request: FastifyRequest): Promise<void> {
+    const failures = await this.counters.peek(failuresKey(request)).catch(() => null);
+    if (failures?.isBlocked) throw this.tooManyFailures(failures.timeToBlockExpire);
+  }
+
+  /** Counts a failed attempt of the client IP; 429 when that one is past the limit (the caller throws its own error otherwise). */
+  async countFailure(request: FastifyRequest): Promise<void> {
+    const record = await this.counters
+      .increment(failuresKey(request), FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures')
+      .catch(() => null);
+    if (record?.isBlocked) throw this.tooManyFailures(record.timeToBlockExpire);
   }
 
   private tooManyFailures(retryAfterSeconds: number): RateLimitedError {

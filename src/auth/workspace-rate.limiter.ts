@@ -31,7 +31,7 @@ export class WorkspaceRateLimiter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async count({ workspace }: AuthContext, reply: FastifyReply): Promise<void> {
+  async count({ workspace }: Pick<AuthContext, 'workspace'>, reply: FastifyReply): Promise<void> {
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
     let record;
     try {

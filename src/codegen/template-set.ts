@@ -74,7 +74,8 @@ interface NodeTemplate {
 
 /**
  * The Handlebars templates of `codegen-templates/`: the program skeleton (`python/*.hbs`), the
- * runtime every program's utils.py starts with (`python/runtime.py`), and per node type its
+ * runtime every program's utils.py starts with (`python/runtime.py`), the server mode utils.py
+ * ends with when the trigger is a webhook (`python/webhook_server.py`), and per node type its
  * function body (`nodes/<type>/<type>.py.hbs`) and optional helpers (`nodes/<type>/helpers.py`).
  *
  * Values reach Python source only through the `py` helper, which prints a `PyValue` or a JSON
@@ -86,17 +87,19 @@ export class TemplateSet {
   private constructor(
     private readonly skeleton: Record<'main' | 'utils' | 'requirements', Handlebars.TemplateDelegate>,
     readonly runtime: PythonFragment,
+    readonly webhookServer: PythonFragment,
     private readonly nodes: ReadonlyMap<string, NodeTemplate>,
   ) {}
 
   static async load(root: string, catalog: NodeCatalog): Promise<TemplateSet> {
     const env = createEnvironment();
     const skeleton = async (name: string) => compile(env, path.join(root, 'python', name), SKELETON_HELPERS);
-    const [main, utils, requirements, runtimeText] = await Promise.all([
+    const [main, utils, requirements, runtimeText, webhookServerText] = await Promise.all([
       skeleton('main.py.hbs'),
       skeleton('utils.py.hbs'),
       skeleton('requirements.txt.hbs'),
       readText(path.join(root, 'python', 'runtime.py')),
+      readText(path.join(root, 'python', 'webhook_server.py')),
     ]);
     const nodes = await Promise.all(
       catalog.list().map(async (definition): Promise<[string, NodeTemplate]> => {
@@ -111,7 +114,7 @@ export class TemplateSet {
         return [definition.type, { render: template, helpers }];
       }),
     );
-    return new TemplateSet({ main, utils, requirements }, splitFragment(runtimeText), new Map(nodes));
+    return new TemplateSet({ main, utils, requirements }, splitFragment(runtimeText), splitFragment(webhookServerText), new Map(nodes));
   }
 
   /** A node's function body, indented by four spaces, and every expression it printed. */

@@ -98,4 +98,17 @@ describe('WorkflowCompiler', () => {
     expect(after).toContain('def print_node() -> Any:');
     expect(after).toContain('def print_node_node() -> Any:');
   });
+
+  it("keeps the webhook server's names from a webhook workflow's nodes only, so other workflows keep their names", () => {
+    const nodes = (type: string) => [
+      { id: 'trigger', type, settings: {} },
+      { id: 'run_webhook_program', type: 'transform', settings: { value: 1 } },
+    ];
+    const edges = [{ source: 'trigger', target: 'run_webhook_program' }];
+    const manual = compiler.compile(workflow(nodes('manual'), edges))['main.py'];
+    const webhook = compiler.compile(workflow(nodes('webhook'), edges))['main.py'];
+    expect(manual).toContain('def run_webhook_program() -> Any:');
+    expect(webhook).toContain('def run_webhook_program_node() -> Any:');
+    expect(webhook).toContain('from utils import Context, node, run_webhook_program\n');
+  });
 });

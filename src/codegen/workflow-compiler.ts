@@ -5,7 +5,7 @@ import type { NodeCatalog } from '../nodes/node-catalog';
 import type { CompileInput } from './plan/program-plan';
 import { planProgram } from './plan/program-planner';
 import { importedNames } from './python-imports';
-import { emitProgram } from './python/program-emitter';
+import { emitProgram, WEBHOOK_TRIGGER } from './python/program-emitter';
 import { PYTHON_BUILTINS, PYTHON_KEYWORDS } from './python/python-literal';
 import type { TemplateSet } from './template-set';
 
@@ -26,6 +26,8 @@ const PROGRAM_NAMES = ['run', 'main', 'ctx', 'Any', 'os', '__builtins__', '__fil
 export class WorkflowCompiler {
   /** Names a node's function or variable may not take: Python's, the program's, and what the catalogue's code defines or imports. */
   private readonly reserved: ReadonlySet<string>;
+  /** The same and what the webhook server defines (only there, so other programs keep their names). */
+  private readonly reservedWithWebhook: ReadonlySet<string>;
 
   constructor(
     private readonly catalog: NodeCatalog,
@@ -36,12 +38,14 @@ export class WorkflowCompiler {
       .list()
       .flatMap((definition) => [...definition.imports.flatMap(importedNames), ...(templates.nodeHelpers(definition.type)?.defines ?? [])]);
     this.reserved = new Set([...PYTHON_KEYWORDS, ...PYTHON_BUILTINS, ...PROGRAM_NAMES, ...templates.runtime.defines, ...catalogNames]);
+    this.reservedWithWebhook = new Set([...this.reserved, ...templates.webhookServer.defines]);
   }
 
   /** The three files of the program; throws InvalidWorkflowError (per-node details) when the graph is invalid. */
   compile(workflow: CompileInput): GeneratedFiles {
     const report = this.validator.validate(workflow);
     if (!report.valid) throw new InvalidWorkflowError(report);
-    return emitProgram(planProgram(this.catalog, this.reserved, workflow), this.catalog, this.templates);
+    const webhook = workflow.nodes.some((node) => this.catalog.resolve(node.type)?.type === WEBHOOK_TRIGGER);
+    return emitProgram(planProgram(this.catalog, webhook ? this.reservedWithWebhook : this.reserved, workflow), this.catalog, this.templates);
   }
 }

@@ -11,6 +11,7 @@ export const ErrorCode = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   WORKFLOW_NOT_FOUND: 'WORKFLOW_NOT_FOUND',
   EXECUTION_NOT_FOUND: 'EXECUTION_NOT_FOUND',
   API_KEY_NOT_FOUND: 'API_KEY_NOT_FOUND',
@@ -25,6 +26,7 @@ export const ErrorCode = {
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   EXECUTOR_UNAVAILABLE: 'EXECUTOR_UNAVAILABLE',
+  EXECUTION_FAILED: 'EXECUTION_FAILED',
   NOT_READY: 'NOT_READY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -76,6 +78,16 @@ export class NotFoundError extends DomainError {
   readonly status = 404;
   constructor(code: ErrorCode, message: string) {
     super(code, message);
+  }
+}
+
+/** 405 with the `Allow` header: the resource exists, but not for this method. */
+export class MethodNotAllowedError extends DomainError {
+  readonly status = 405;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, allowed: readonly string[]) {
+    super(ErrorCode.METHOD_NOT_ALLOWED, message, { allowed: [...allowed] });
+    this.headers = { Allow: allowed.join(', ') };
   }
 }
 
@@ -131,6 +143,14 @@ export class ServiceUnavailableError extends DomainError {
   readonly status = 503;
   constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
     super(code, message, details);
+  }
+}
+
+/** 502 `EXECUTION_FAILED`: a request that waits for an execution's output got a run that did not complete. */
+export class ExecutionFailedError extends DomainError {
+  readonly status = 502;
+  constructor(message: string, details: ErrorDetails) {
+    super(ErrorCode.EXECUTION_FAILED, message, details);
   }
 }
 

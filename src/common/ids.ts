@@ -9,7 +9,7 @@ export function randomBase62(length: number): string {
   return out;
 }
 
-export const ID_PREFIX = { workflow: 'wf', workspace: 'ws', apiKey: 'key', execution: 'exec' } as const;
+export const ID_PREFIX = { workflow: 'wf', workspace: 'ws', apiKey: 'key', execution: 'exec', hook: 'hk' } as const;
 
 /** A public id such as `wf_3mT8c0RkQ2xZp9Lb`: a type prefix and 16 random base62 characters. */
 export function newId(prefix: (typeof ID_PREFIX)[keyof typeof ID_PREFIX]): string {

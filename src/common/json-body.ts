@@ -59,16 +59,61 @@ function decompress(body: Buffer, encoding: string | undefined, limitBytes: numb
   }
 }
 
+/** Fastify route config (Nest's `@RouteConfig`) of a route that takes any body as its raw bytes: a webhook delivery, whose signature covers the exact bytes. */
+export const RAW_BODY_ROUTE = { rawBody: true } as const;
+
+const wantsRawBody = (req: FastifyRequest) => (req.routeOptions.config as { rawBody?: unknown } | undefined)?.rawBody === true;
+
+type JsonParse = (text: string) => Promise<unknown>;
+
+/**
+ * The body of a RAW_BODY_ROUTE: the bytes as received (before any Content-Encoding is undone), and
+ * on demand their text or the JSON they hold, parsed with the same rules as every JSON route.
+ */
+export class RawBody {
+  constructor(
+    readonly bytes: Buffer,
+    private readonly contentEncoding: string | undefined,
+    private readonly limitBytes: number,
+    private readonly parse: JsonParse,
+  ) {}
+
+  /** The body decoded (Content-Encoding undone) as UTF-8 text. */
+  text(): string {
+    return decompress(this.bytes, this.contentEncoding, this.limitBytes).toString('utf8');
+  }
+
+  /** The body as JSON (undefined when empty); INVALID_JSON or VALIDATION_ERROR as on every JSON route. */
+  json(): Promise<unknown> {
+    const text = this.text();
+    return text.trim() === '' ? Promise.resolve(undefined) : this.parse(text);
+  }
+}
+
 /**
  * JSON is the only request body this API takes (`application/json` and `application/*+json`, in
- * identity, gzip, deflate or br encoding). Fastify's own parser does the parsing, with
- * `__proto__`/`constructor` poisoning refused; then the shape guard above runs. Every failure is
- * a domain error, so it reaches the client in the envelope.
+ * identity, gzip, deflate or br encoding), but for a RAW_BODY_ROUTE, which takes any body as
+ * RawBody. Fastify's own parser does the parsing, with `__proto__`/`constructor` poisoning
+ * refused; then the shape guard above runs. Every failure is a domain error, so it reaches the
+ * client in the envelope.
  */
 export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: number): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
+  const parseText = (req: FastifyRequest, text: string): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      void parseJson(req, text, (error: Error | null, body?: unknown) => {
+        if (error) return reject(new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${error.message}`));
+        const problem = findJsonProblem(body);
+        if (problem) {
+          return reject(new ValidationError(`Request body ${problem.path || '/'} ${problem.problem}`, { [problem.path || '/']: [problem.problem] }));
+        }
+        resolve(body);
+      });
+    });
+  const rawBody = (req: FastifyRequest, raw: Buffer) => new RawBody(raw, req.headers['content-encoding'], limitBytes, (text) => parseText(req, text));
   const parse = (req: FastifyRequest, raw: Buffer, done: (error: Error | null, body?: unknown) => void) => {
+    if (wantsRawBody(req)) return done(null, rawBody(req, raw));
     let text: string;
     try {
       text = decompress(raw, req.headers['content-encoding'], limitBytes).toString('utf8');
@@ -76,16 +121,17 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: num
       return done(error as Error);
     }
     if (text.trim() === '') return done(null, undefined);
-    void parseJson(req, text, (error: Error | null, body?: unknown) => {
-      if (error) return done(new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${error.message}`));
-      const problem = findJsonProblem(body);
-      if (problem) {
-        return done(new ValidationError(`Request body ${problem.path || '/'} ${problem.problem}`, { [problem.path || '/']: [problem.problem] }));
-      }
-      done(null, body);
-    });
+    parseText(req, text).then(
+      (body) => done(null, body),
+      (error: Error) => done(error),
+    );
   };
   for (const contentType of ['application/json', /^application\/[\w.+-]+\+json(\s*;.*)?$/i]) {
     fastify.addContentTypeParser(contentType, { parseAs: 'buffer', bodyLimit: limitBytes }, parse);
   }
+  // Any other type (or none): the raw bytes for a RAW_BODY_ROUTE, else 415.
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limitBytes }, (req: FastifyRequest, raw: Buffer, done) => {
+    if (wantsRawBody(req)) return done(null, rawBody(req, raw));
+    done(new UnsupportedMediaTypeError('Request bodies must be JSON: send "Content-Type: application/json"'));
+  });
 }

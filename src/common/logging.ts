@@ -2,11 +2,13 @@ import type { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 
-const SECRET_IN_TEXT = /tfy_[0-9A-Za-z]+/g;
+const SECRET_IN_TEXT = /(tfy|whsec)_[0-9A-Za-z]+/g;
+/** A hook id past its first characters: with `signature: none` the hook's URL is its only secret. */
+const HOOK_ID_IN_TEXT = /\b(hk_[0-9A-Za-z]{4})[0-9A-Za-z]+/g;
 
-/** Masks anything shaped like an API key secret, wherever it appears in a logged string. */
+/** Masks anything shaped like an API key or webhook secret (and hook ids but their start), wherever it appears in a logged string. */
 export function maskSecrets(text: string): string {
-  return text.replace(SECRET_IN_TEXT, 'tfy_***');
+  return text.replace(SECRET_IN_TEXT, '$1_***').replace(HOOK_ID_IN_TEXT, '$1***');
 }
 
 let lastTimeMs = -1;

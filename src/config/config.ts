@@ -35,6 +35,10 @@ export interface AppConfig {
   readonly executorPlugins: readonly string[];
   /** Per-executor configuration by executor id (`executors` in the TENSORIFY_CONFIG file), validated by each plugin's schema. */
   readonly executors: Readonly<Record<string, unknown>>;
+  /** The 32-byte key that encrypts webhook secrets at rest (AES-256-GCM); null: generated into `<dataDir>/secrets.key` on first use. */
+  readonly secretsKey: Buffer | null;
+  /** The server's public base URL (`https://tensorify.example.com`) for the URLs it hands out; null: the request's own host. */
+  readonly publicUrl: string | null;
   readonly configFile: string | null;
 }
 
@@ -354,6 +358,40 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
       return ok(value as Record<string, unknown>);
     },
   },
+  secretsKey: {
+    key: 'secretsKey',
+    env: 'TENSORIFY_SECRETS_KEY',
+    fileKey: 'secretsKey',
+    defaultText: 'unset (generated into `<data dir>/secrets.key`, mode 0600, on first use)',
+    description:
+      'The key that encrypts webhook secrets at rest: 32 random bytes as base64 (`openssl rand -base64 32`) or 64 hex digits. Required in the distributed mode: every instance must have the same.',
+    parse: (raw) => {
+      if (raw === undefined || raw === '') return ok(null);
+      const text = asText(raw).trim();
+      const key = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(text) ? Buffer.from(text, 'base64') : null;
+      return key?.length === 32 ? ok(key) : bad('must be 32 bytes as base64 (openssl rand -base64 32) or as 64 hex digits');
+    },
+  },
+  publicUrl: {
+    key: 'publicUrl',
+    env: 'TENSORIFY_PUBLIC_URL',
+    fileKey: 'publicUrl',
+    defaultText: "unset (the request's own scheme and host)",
+    description: 'The base URL clients reach this server at (`https://tensorify.example.com`), for the webhook URLs it hands out.',
+    parse: (raw) => {
+      if (raw === undefined || raw === '') return ok(null);
+      const text = asText(raw).trim();
+      try {
+        const url = new URL(text);
+        if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username && !url.password) {
+          return ok(`${url.origin}${url.pathname.replace(/\/+$/, '')}`);
+        }
+      } catch {
+        // refused below
+      }
+      return bad(`must be an http:// or https:// URL without query, fragment or credentials, got ${show(raw)}`);
+    },
+  },
   configFile: {
     key: 'configFile',
     env: 'TENSORIFY_CONFIG',
@@ -397,9 +435,12 @@ function readConfigFile(path: string, problems: string[]): Record<string, Raw> {
   return values;
 }
 
+/** Variables the first-party executor plugins read themselves (not settings of the server's config). */
+const PLUGIN_VARIABLES = ['TENSORIFY_LOCAL_WARM'];
+
 /** TENSORIFY_* variables that name no setting: likely typos, reported as warnings at boot. */
 export function unknownSettingVariables(env: NodeJS.ProcessEnv = process.env): string[] {
-  const known = new Set(CONFIG_SETTINGS.map((s) => s.env));
+  const known = new Set([...CONFIG_SETTINGS.map((s) => s.env), ...PLUGIN_VARIABLES]);
   return Object.keys(env).filter((name) => name.startsWith('TENSORIFY_') && !known.has(name));
 }
 
@@ -420,6 +461,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     else resolved[setting.key] = parsed.value;
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  for (const value of Object.values(resolved)) if (typeof value === 'object' && value !== null) Object.freeze(value);
+  for (const value of Object.values(resolved)) if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) Object.freeze(value);
   return Object.freeze(resolved as unknown as AppConfig);
 }

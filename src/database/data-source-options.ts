@@ -8,6 +8,7 @@ import { CacheRevisions1764300000001 } from './migrations/1764300000001-cache-re
 import { Executions1764300000002 } from './migrations/1764300000002-executions';
 import { ExecutionHeartbeats1764300000003 } from './migrations/1764300000003-execution-heartbeats';
 import { ExecutionTriggers1764300000004 } from './migrations/1764300000004-execution-triggers';
+import { Webhooks1764300000005 } from './migrations/1764300000005-webhooks';
 import { Schedules1764300000006 } from './migrations/1764300000006-schedules';
 
 /**
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   Executions1764300000002,
   ExecutionHeartbeats1764300000003,
   ExecutionTriggers1764300000004,
+  Webhooks1764300000005,
   Schedules1764300000006,
 ];
 

@@ -110,6 +110,8 @@ export class ExecutionsRepository {
       .createQueryBuilder()
       .insert()
       .values(execution as unknown as QueryDeepPartialEntity<ExecutionEntity>)
+      // Every column is given: no need for TypeORM to read the row back (a SELECT per insert on SQLite).
+      .updateEntity(false)
       .execute();
     return execution;
   }

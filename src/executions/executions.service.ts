@@ -52,13 +52,16 @@ export class ExecutionsService {
   /**
    * Compiles the workflow's current version, stores a `queued` execution with the files it will
    * run, and only then queues it. With an idempotency key seen in the last 24 hours, answers with
-   * the execution it created (the same request) or 409 (another request).
+   * the execution it created (the same request) or 409 (another request). `fingerprint` says what
+   * makes two requests with one key the same (default: a hash of the whole request), for callers
+   * whose requests differ in what does not matter (a webhook redelivered with other headers).
    */
   async execute(
     workspace: ExecutingWorkspace,
     workflowId: string,
     request: ExecuteRequest,
     idempotencyKey?: string,
+    fingerprint?: string,
   ): Promise<{ execution: ExecutionRecord; replayed: boolean }> {
     const timeoutSeconds = request.timeoutSeconds ?? this.config.executionTimeoutSeconds;
     if (timeoutSeconds > this.config.maxExecutionSeconds) {
@@ -66,7 +69,7 @@ export class ExecutionsService {
         timeoutSeconds: [`must not be greater than ${this.config.maxExecutionSeconds}`],
       });
     }
-    const requestHash = idempotencyKey === undefined ? null : hashRequest(workflowId, request);
+    const requestHash = idempotencyKey === undefined ? null : (fingerprint ?? hashRequest(workflowId, request));
     if (idempotencyKey !== undefined) {
       const earlier = await this.findByIdempotencyKey(workspace.id, idempotencyKey, requestHash!);
       if (earlier) return { execution: earlier, replayed: true };
@@ -141,6 +144,34 @@ export class ExecutionsService {
     // Running, or started meanwhile: the process running it stops it, and it ends once the program is gone.
     this.queue.remove(id);
     if (!(execution.status === 'queued' && (await this.runner.finishCancelledBeforeStart(id)))) this.runner.requestCancel(id);
+    return this.get(workspaceId, id);
+  }
+
+  /**
+   * The execution once it has ended, or as it is after `timeoutMs`, whichever comes first. Told by
+   * the end event of the process that ran it (ExecutionLogs, through Redis in the distributed
+   * mode), not by polling the row.
+   */
+  async awaitEnd(workspaceId: string, id: string, timeoutMs: number): Promise<ExecutionRecord> {
+    let ended!: () => void;
+    const end = new Promise<void>((resolve) => (ended = resolve));
+    const { unsubscribe, ready } = this.logs.subscribe(
+      id,
+      () => undefined,
+      () => ended(),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Subscribed before the row is read: an end between the two is not missed.
+      await ready;
+      const current = await this.get(workspaceId, id);
+      if (TERMINAL_STATUSES.has(current.status)) return current;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs))));
+      await Promise.race([end, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      unsubscribe();
+    }
     return this.get(workspaceId, id);
   }
 

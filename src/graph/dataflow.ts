@@ -218,6 +218,7 @@ export class DataflowCheck {
     });
     this.graph.definitions.forEach((definition, index) => {
       if (definition.shape === 'train' || definition.shape === 'evaluate') this.checkFit(index, definition.shape);
+      if (definition.shape === 'predict') this.checkPredict(index);
     });
   }
 
@@ -249,8 +250,17 @@ export class DataflowCheck {
     if (index === undefined || depth > this.graph.nodes.length) return undefined;
     const definition = this.graph.definitions[index];
     if (definition.python?.role === 'sequence') return this.chainOf(index);
-    if (definition.shape === 'train') return this.modelChain(this.valueSource(index, 'model'), depth + 1);
+    if (definition.shape === 'train' || definition.shape === 'load-model') return this.modelChain(this.valueSource(index, 'model'), depth + 1);
     return undefined;
+  }
+
+  /** Where a model meets the samples of a predict node: its sampleShape through the layers. */
+  private checkPredict(index: number): void {
+    const sampleShape = this.settings(index).sampleShape;
+    if (!Array.isArray(sampleShape) || !sampleShape.every((size) => Number.isInteger(size) && size > 0)) return;
+    const chain = this.modelChain(this.valueSource(index, 'model'));
+    if (chain === undefined) return;
+    this.propagate(chain, { shape: sampleShape as number[], from: `the samples of "${this.id(index)}" (sampleShape)` });
   }
 
   /** Where a model meets data (train, evaluate): the data through the layers, then the output against the targets. */

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { ExecutionsModule } from '../executions/executions.module';
 import { ExecutorsModule } from '../executors/executors.module';
 import { SchedulesModule } from '../schedules/schedules.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { installHttpMetrics } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
@@ -24,7 +25,7 @@ class HttpMetricsHooks implements OnModuleInit {
 
 /** `GET /metrics` (Prometheus text) and the series behind it; see MetricsService. */
 @Module({
-  imports: [ExecutionsModule, ExecutorsModule, SchedulesModule],
+  imports: [ExecutionsModule, ExecutorsModule, SchedulesModule, WebhooksModule],
   controllers: [MetricsController],
   providers: [MetricsService, HttpMetricsHooks],
   exports: [MetricsService],

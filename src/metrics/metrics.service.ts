@@ -4,6 +4,7 @@ import { ExecutionEvents, type ExecutionFinished, type ExecutionStarted } from '
 import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { FIRE_OUTCOMES, ScheduleEvents } from '../schedules/schedule-events';
+import { DELIVERY_OUTCOMES, WebhookEvents } from '../webhooks/webhook-events';
 import { HttpRequestSeries } from './http-request-series';
 import { METRICS_PREFIX, processMetricsRegistry } from './process-metrics';
 
@@ -75,7 +76,15 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly webhookDeliveries = new Counter({
+    name: `${METRICS_PREFIX}webhook_deliveries_total`,
+    help: 'Requests to /v1/hooks/:hookId, by outcome: accepted, duplicate, completed, failed, pending, unauthorized, not_found, method_not_allowed, rate_limited, invalid, error.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
+    private readonly webhookEvents: WebhookEvents,
     private readonly events: ExecutionEvents,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     private readonly executors: ExecutorRegistry,
@@ -83,6 +92,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   ) {
     for (const outcome of FIRE_OUTCOMES) this.scheduleFires.inc({ outcome }, 0);
     for (const limiter of RATE_LIMITERS) this.rateLimitRejections.inc({ limiter }, 0);
+    for (const outcome of DELIVERY_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
 
     const { queue: executionQueue, log } = this;
     new Gauge({
@@ -137,6 +147,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.events.on('started', (event) => this.executionStarted(event)),
       this.events.on('finished', (event) => this.executionFinished(event)),
       this.scheduleEvents.on((event) => this.scheduleFires.inc({ outcome: event.outcome })),
+      this.webhookEvents.onDelivery((outcome) => this.webhookDeliveries.inc({ outcome })),
     );
   }
 

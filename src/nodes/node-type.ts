@@ -72,6 +72,8 @@ export const SHAPE_RULES = [
   'dataloader',
   'train',
   'evaluate',
+  'load-model',
+  'predict',
   'cross-entropy',
   'mse',
 ] as const;

@@ -6,8 +6,18 @@ import { Auth, AuthContext } from '../auth/auth-context';
 import { ApiErrors, BODY_ERRORS, ErrorDoc } from '../common/api-docs';
 import { ErrorCode, ValidationError } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/pagination';
+import { requestOrigin } from '../common/request-origin';
 import { WorkflowExporter } from '../codegen/workflow-exporter';
-import { ExportDto, ExportQueryDto, ValidateWorkflowDto, ValidationReportDto, WorkflowBodyDto, WorkflowDto, WorkflowListDto } from './dto/workflow.dto';
+import {
+  ExportDto,
+  ExportQueryDto,
+  SavedWorkflowDto,
+  ValidateWorkflowDto,
+  ValidationReportDto,
+  WorkflowBodyDto,
+  WorkflowDto,
+  WorkflowListDto,
+} from './dto/workflow.dto';
 import { WorkflowEntity } from './workflow.entity';
 import { type SavedWorkflow, WorkflowsService } from './workflows.service';
 
@@ -93,10 +103,15 @@ export class WorkflowsController {
     description:
       'Stores a validated workflow as version 1. An invalid graph is refused with `INVALID_WORKFLOW` listing every problem per node. Needs `workflows:write`.',
   })
-  @ApiResponse({ status: 201, description: 'The stored workflow, version 1', type: WorkflowDto, headers: ETAG_HEADER })
+  @ApiResponse({
+    status: 201,
+    description: 'The stored workflow, version 1 (with `webhook` when its trigger is `webhook`)',
+    type: SavedWorkflowDto,
+    headers: ETAG_HEADER,
+  })
   @ApiErrors(INVALID, ...BODY_ERRORS)
   async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    return this.presentSaved(await this.workflows.create(auth.workspace.id, body), reply);
+    return this.presentSaved(await this.workflows.create(auth.workspace.id, body, { baseUrl: requestOrigin(reply.request) }), reply);
   }
 
   @Post('validate')
@@ -132,7 +147,12 @@ export class WorkflowsController {
   @ApiParam(ID_PARAM)
   // No `example`: Swagger UI's "Try it out" would send it (If-Match: 3 makes most replaces a 409).
   @ApiHeader({ name: 'If-Match', required: false, description: 'The version you last read, e.g. `3`' })
-  @ApiResponse({ status: 200, description: 'The replaced workflow, its version incremented', type: WorkflowDto, headers: ETAG_HEADER })
+  @ApiResponse({
+    status: 200,
+    description: 'The replaced workflow, its version incremented (with `webhook` when this replace switched its trigger to `webhook`)',
+    type: SavedWorkflowDto,
+    headers: ETAG_HEADER,
+  })
   @ApiErrors(INVALID, BAD_IF_MATCH, NOT_FOUND, STALE, ...BODY_ERRORS)
   async replace(
     @Auth() auth: AuthContext,
@@ -141,7 +161,10 @@ export class WorkflowsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    return this.presentSaved(await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch)), reply);
+    return this.presentSaved(
+      await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch), { baseUrl: requestOrigin(reply.request) }),
+      reply,
+    );
   }
 
   @Delete(':id')

@@ -19,7 +19,7 @@ import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from '.
 import { InvalidWorkflowError } from '../graph/invalid-workflow.error';
 import type { WorkflowListDto } from './dto/workflow.dto';
 import { WorkflowEntity } from './workflow.entity';
-import { WorkflowLifecycle } from './workflow-lifecycle';
+import { type SaveOrigin, WorkflowLifecycle } from './workflow-lifecycle';
 
 export interface WorkflowInput extends WorkflowGraphInput {
   name: string;
@@ -111,7 +111,7 @@ export class WorkflowsService {
     return this.validator.validate(graph);
   }
 
-  async create(workspaceId: string, input: WorkflowInput): Promise<SavedWorkflow> {
+  async create(workspaceId: string, input: WorkflowInput, origin?: SaveOrigin): Promise<SavedWorkflow> {
     this.assertValid(input);
     const now = new Date(this.clock.now());
     const workflow = this.workflows.create({
@@ -123,7 +123,7 @@ export class WorkflowsService {
       updatedAt: now,
     });
     await this.revisions.write(CACHE_NAMES.workflowLists, () => this.workflows.insert(workflow as QueryDeepPartialEntity<WorkflowEntity>));
-    return { workflow, extras: await this.lifecycle.saved(workflow, null) };
+    return { workflow, extras: await this.lifecycle.saved(workflow, null, origin) };
   }
 
   async list(workspaceId: string, limit: number, cursor?: string): Promise<Page<WorkflowSummary>> {
@@ -167,7 +167,7 @@ export class WorkflowsService {
    * `expectedVersion`, the write happens only if the stored version still equals it (409 otherwise),
    * checked and written in one statement.
    */
-  async replace(workspaceId: string, id: string, input: WorkflowInput, expectedVersion?: number): Promise<SavedWorkflow> {
+  async replace(workspaceId: string, id: string, input: WorkflowInput, expectedVersion?: number, origin?: SaveOrigin): Promise<SavedWorkflow> {
     const previous = await this.get(workspaceId, id);
     this.assertValid(input);
     const affected = await this.revisions.write(CACHE_NAMES.workflows, async () => {
@@ -188,7 +188,7 @@ export class WorkflowsService {
       });
     }
     const workflow = await this.get(workspaceId, id);
-    return { workflow, extras: await this.lifecycle.saved(workflow, previous) };
+    return { workflow, extras: await this.lifecycle.saved(workflow, previous, origin) };
   }
 
   async delete(workspaceId: string, id: string): Promise<void> {

@@ -136,6 +136,30 @@ const PROGRAMS: Record<string, CompileInput> = {
       extraEdges: [{ source: 'train', target: 'save', targetHandle: 'model' }],
     },
   ),
+  inference: {
+    id: 'wf_inference000000',
+    version: 1,
+    name: 'inference',
+    description: 'Loads a saved model and predicts on the inputs.',
+    nodes: [
+      { id: 'trigger', type: 'manual', settings: {} },
+      linear('fc1', 4, 8),
+      { id: 'act', type: 'relu', settings: {} },
+      linear('fc2', 8, 3),
+      { id: 'model', type: 'sequential', settings: {} },
+      { id: 'load', type: 'load-model', settings: { path: '{{ inputs.modelPath }}' } },
+      { id: 'predict', type: 'predict', settings: { samples: '{{ inputs.samples }}', sampleShape: [4] } },
+      { id: 'out', type: 'return', settings: { value: '{{ predict }}' } },
+    ],
+    edges: [
+      { source: 'fc1', target: 'act' },
+      { source: 'act', target: 'fc2' },
+      { source: 'fc2', target: 'model' },
+      { source: 'model', target: 'load', targetHandle: 'model' },
+      { source: 'load', target: 'predict', targetHandle: 'model' },
+      { source: 'predict', target: 'out' },
+    ],
+  },
   mnist: pipeline('mnist', { id: 'data', type: 'dataset-mnist', settings: { root: '{{ inputs.root }}' } }, [
     { id: 'flat', type: 'flatten', settings: {} },
     linear('fc', 784, 10),
@@ -174,6 +198,8 @@ describe('The PyTorch node pack', () => {
     const files = compiler.compile(example('classifier').workflow);
     expect(files['main.py']).toContain('return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))');
     expect(files['requirements.txt']).toMatch(/^torch>=2\.\d+$/m);
+    // Without numpy, torch warns "Failed to initialize NumPy" on stderr at every run.
+    expect(files['requirements.txt']).toMatch(/^numpy>=1\.\d+$/m);
     const mnist = compiler.compile(PROGRAMS.mnist);
     expect(mnist['requirements.txt']).toMatch(/^torchvision>=0\.\d+$/m);
   });
@@ -229,6 +255,67 @@ describe('The PyTorch node pack', () => {
       expect(existsSync(modelPath)).toBe(true);
       const load = spawnSync(torchPython, ['-c', `import torch; print(sorted(torch.load(${JSON.stringify(modelPath)}).keys()))`], { encoding: 'utf8' });
       expect(load.stdout.trim()).toBe("['0.bias', '0.weight']");
+    },
+    180_000,
+  );
+
+  withTorch(
+    'loads a saved model and predicts on the inputs: outputs and classes as torch computes them, shape errors named',
+    async () => {
+      const dir = dirs.get('inference')!;
+      const modelPath = path.join(dir, 'saved', 'model.pt');
+      const save = spawnSync(
+        torchPython,
+        [
+          '-c',
+          [
+            'import os, sys, torch',
+            'from torch import nn',
+            'torch.manual_seed(0)',
+            'model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))',
+            'os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)',
+            'torch.save(model.state_dict(), sys.argv[1])',
+            'x = torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 0.0, 2.0]])',
+            'print(model(x).argmax(dim=1).tolist())',
+          ].join('\n'),
+          modelPath,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(save.status).toBe(0);
+      const samples = [
+        [1, 2, 3, 4],
+        [0.5, -1, 0, 2],
+      ];
+      const run = await runProgram(dir, { inputs: { modelPath, samples }, python: torchPython, timeoutMs: 120_000 });
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const output = run.output as { outputs: number[][]; classes: number[] };
+      expect(output.outputs).toHaveLength(2);
+      expect(output.outputs.every((row) => row.length === 3)).toBe(true);
+      expect(JSON.stringify(output.classes)).toBe(save.stdout.trim().replace(/ /g, ''));
+      // One sample alone is a batch of one.
+      const one = await runProgram(dir, { inputs: { modelPath, samples: [1, 2, 3, 4] }, python: torchPython, timeoutMs: 120_000 });
+      expect((one.output as { classes: number[] }).classes).toEqual([output.classes[0]]);
+
+      const wrong = await runProgram(dir, { inputs: { modelPath, samples: [[1, 2, 3]] }, python: torchPython, timeoutMs: 120_000 });
+      expect(wrong.status).toBe(1);
+      expect(wrong.stderr.trimEnd().split('\n').pop()).toBe(
+        'Node "predict" failed: ValueError: the model takes samples of shape [4], but the samples have shape [1, 3] (a list of samples, or one sample)',
+      );
+      const other = path.join(dir, 'saved', 'other.pt');
+      spawnSync(torchPython, [
+        '-c',
+        'import sys, torch; from torch import nn; torch.save(nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3)).state_dict(), sys.argv[1])',
+        other,
+      ]);
+      const mismatch = await runProgram(dir, { inputs: { modelPath: other, samples }, python: torchPython, timeoutMs: 120_000 });
+      expect(mismatch.status).toBe(1);
+      expect(mismatch.stderr.trimEnd().split('\n').pop()).toMatch(
+        /^Node "load" failed: ValueError: .*other\.pt: 0\.weight has shape \[5, 4\] in the file but \[8, 4\] in the model; give the model the layers it was saved from$/,
+      );
+      const missing = await runProgram(dir, { inputs: { modelPath: path.join(dir, 'nowhere.pt'), samples }, python: torchPython, timeoutMs: 120_000 });
+      expect(missing.stderr.trimEnd().split('\n').pop()).toMatch(/^Node "load" failed: FileNotFoundError: no saved model at .*nowhere\.pt$/);
     },
     180_000,
   );

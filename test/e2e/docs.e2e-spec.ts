@@ -63,7 +63,8 @@ describe('API documentation', () => {
     const res = await t.http.get('/docs-json').expect(200);
     spec = res.body;
     operations = operationsOf(spec);
-    v1 = operations.filter((o) => o.path.startsWith('/v1/'));
+    // Webhook deliveries are the one public /v1 route: signed (or not) by the hook's secret, not an API key.
+    v1 = operations.filter((o) => o.path.startsWith('/v1/') && !o.path.startsWith('/v1/hooks/'));
   });
 
   it('serves the Swagger UI page at /docs without an API key', async () => {
@@ -156,8 +157,8 @@ describe('API documentation', () => {
     expect(offenders(v1, (op) => !requiresBearer(op.security ?? spec.security))).toEqual([]);
   });
 
-  it('requires no key on the public health operations', () => {
-    const health = operations.filter((o) => o.path.startsWith('/health'));
+  it('requires no key on the public health and webhook delivery operations', () => {
+    const health = operations.filter((o) => o.path.startsWith('/health') || o.path.startsWith('/v1/hooks/'));
     expect(health.length).toBeGreaterThan(0);
     expect(offenders(health, (op) => Array.isArray(op.security ?? spec.security) && (op.security ?? spec.security).length > 0)).toEqual([]);
   });

@@ -78,6 +78,7 @@ describe('The example interpreter plugin, installed from its packed tarball', ()
       gpus: [],
       healthy: true,
       detail: expect.stringMatching(/^\/usr\/bin\/python3 -X dev: Python 3\./),
+      warm: [],
     });
   });
 

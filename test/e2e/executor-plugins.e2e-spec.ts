@@ -25,6 +25,7 @@ describe('Executor plugins in a running server', () => {
       gpus: [],
       healthy: true,
       detail: 'greets with "hi"',
+      warm: [],
     });
     const broken = executors.filter((executor: { loadError?: string }) => executor.loadError !== undefined);
     expect(broken).toHaveLength(5);

@@ -65,6 +65,9 @@ describe('The tensorify-server process', () => {
       { name: 'CacheRevisions1764300000001' },
       { name: 'Executions1764300000002' },
       { name: 'ExecutionHeartbeats1764300000003' },
+      { name: 'ExecutionTriggers1764300000004' },
+      { name: 'Webhooks1764300000005' },
+      { name: 'Schedules1764300000006' },
     ]);
     expect(await query(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   });

@@ -47,6 +47,8 @@ describe('The classifier example through the local executor', () => {
       expect(output.accuracy).toBeGreaterThan(0.8);
       const epochs = (execution.logs as string[]).filter((line) => /^epoch \d+\/5: loss \d+\.\d{4}$/.test(line));
       expect(epochs.map((line) => line.split(':')[0])).toEqual(['epoch 1/5', 'epoch 2/5', 'epoch 3/5', 'epoch 4/5', 'epoch 5/5']);
+      // The pack's requirements carry numpy: torch prints no "UserWarning: Failed to initialize NumPy".
+      expect((execution.logs as string[]).filter((line) => /UserWarning|Failed to initialize NumPy/.test(line))).toEqual([]);
       const ms = Date.parse(execution.completedAt as string) - Date.parse(execution.startedAt as string);
       console.log(`classifier via local executor: accuracy ${output.accuracy}, final loss ${output.finalLoss.toFixed(4)}, ${ms} ms from start to end`);
     },

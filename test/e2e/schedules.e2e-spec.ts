@@ -65,7 +65,7 @@ describe('Schedules', () => {
 
   const created: string[] = [];
 
-  async function create(body: unknown): Promise<string> {
+  async function create(body: object): Promise<string> {
     const id = (await t.http.post('/v1/workflows').set('Authorization', auth).send(body).expect(201)).body.id as string;
     created.push(id);
     return id;

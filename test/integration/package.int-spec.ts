@@ -138,6 +138,7 @@ describe('The npm package: pack → install -g → start from any directory → 
       'node_modules/@tensorify/executor-sdk/conformance/hello.py',
       'plugins/ssh/python/supervisor.py',
       'plugins/ssh/python/protocol.json',
+      'plugins/local/python/zygote.py',
     ]) {
       expect(tarEntries).toContain(needed);
     }

@@ -43,6 +43,7 @@ describe('PostgreSQL as the database', () => {
       'cache_revisions',
       'execution_logs',
       'executions',
+      'hooks',
       'migrations',
       'schedules',
       'workflows',

@@ -48,7 +48,7 @@ function testFunctions(framework: TestFramework = globalThis as unknown as TestF
 }
 
 /** The conformance programs, shipped with the SDK in `conformance/`: `<name>.py` as main.py, and the inputs helper as utils.py. */
-function program(name: 'hello' | 'failure' | 'sleeper' | 'output' | 'logs'): Partial<ProgramFiles> {
+function program(name: 'hello' | 'failure' | 'sleeper' | 'output' | 'logs' | 'environment'): Partial<ProgramFiles> {
   const read = (file: string): string => readFileSync(path.join(__dirname, '..', 'conformance', file), 'utf8');
   return { 'main.py': read(`${name}.py`), 'utils.py': read('utils.py') };
 }
@@ -70,7 +70,10 @@ function program(name: 'hello' | 'failure' | 'sleeper' | 'output' | 'logs'): Par
  * - **output**: the program's `TENSORIFY_OUTPUT` JSON is the result's output, with inputs too
  *   large for `TENSORIFY_INPUTS` (see `programInputs`) passed whole;
  * - **logs**: stdout and stderr lines, apart and in order, UTF-8 beyond ASCII, CRLF ends and a
- *   last line without newline.
+ *   last line without newline;
+ * - **environment**: nothing of the server's environment reaches the program (a secret set in
+ *   `process.env` for the test, under a name and a value of its own), while the job's `env` and
+ *   the standard `TENSORIFY_*` variables do.
  *
  * It checks what the contract lets the server see. Check the rest in your own tests: that the
  * processes are gone on the machine where they ran, that work dirs are removed, your configuration.
@@ -192,6 +195,29 @@ export function describeExecutorConformance(make: () => Executor | Promise<Execu
         assert.equal(result.exitCode, 0);
         assert.deepEqual(context.of('stdout'), ['first line', 'ünïcödé ✓ 中文', 'windows line', 'no newline at the end']);
         assert.deepEqual(context.of('stderr'), ['to stderr']);
+      },
+      timeoutMs,
+    );
+
+    it(
+      "environment: the program gets the job's env and the standard variables, and nothing of the server's (a secret set for the test)",
+      async () => {
+        const name = `TENSORIFY_CONFORMANCE_SECRET_${process.pid}`;
+        const secret = `secret-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+        process.env[name] = secret;
+        try {
+          const context = createTestContext();
+          const result = await (await executor()).run(testJob(program('environment'), { env: { FROM_THE_JOB: 'yes' } }), context);
+          assert.equal(result.exitCode, 0, `exit code ${result.exitCode}: ${JSON.stringify(context.lines.slice(-5))}`);
+          const env = result.output as Record<string, string>;
+          assert.equal(env.FROM_THE_JOB, 'yes');
+          assert.equal(typeof env.TENSORIFY_EXECUTION_ID, 'string');
+          assert.equal(name in env, false, `the server's variable ${name} reached the program`);
+          const leaked = Object.entries(env).filter(([, value]) => value.includes(secret));
+          assert.deepEqual(leaked, [], "the server's secret reached the program");
+        } finally {
+          delete process.env[name];
+        }
       },
       timeoutMs,
     );

@@ -104,6 +104,28 @@ export interface ExecutorCapabilities {
   healthy?: boolean;
   /** One line for operators: an interpreter path, a host count, why it is unhealthy. */
   detail?: string;
+  /** The processes it keeps warm to start runs faster (the `local` executor's zygotes); `GET /v1/executors` lists them. */
+  warm?: WarmProcess[];
+}
+
+/** A process an executor keeps warm (imported, waiting) to start runs faster. */
+export interface WarmProcess {
+  /** What it serves: a venv's hash, an image…; null for the executor's bare interpreter. */
+  environment: string | null;
+  /** The interpreter or command it is, e.g. a venv's `bin/python`. */
+  command: string;
+  pid?: number | null;
+  state: 'starting' | 'ready';
+  /** ISO 8601. */
+  startedAt: string;
+  /** Runs it started so far. */
+  runs: number;
+  /** Runs of it still going. */
+  running: number;
+  /** Resident memory in bytes, when known. */
+  memoryBytes?: number | null;
+  /** The modules (or layers…) it has loaded. */
+  loaded?: string[];
 }
 
 /** What the server gives `create`. */

@@ -13,10 +13,19 @@ export interface LocalExecutorConfig {
   logLineMaxBytes?: number;
   killGraceSeconds?: number;
   gpu?: 'auto' | boolean;
+  warm?: WarmConfig;
+}
+
+/** Warm mode: per interpreter (venv), a zygote that imported the programs' modules forks each run. */
+export interface WarmConfig {
+  enabled?: boolean;
+  maxZygotes?: number;
+  idleSeconds?: number;
+  maxMemoryMb?: number;
 }
 
 /** The configuration with every default filled in. */
-export type ResolvedConfig = Required<LocalExecutorConfig>;
+export type ResolvedConfig = Required<Omit<LocalExecutorConfig, 'warm'>> & { warm: Required<WarmConfig> };
 
 /** JSON Schema (draft-07) of {@link LocalExecutorConfig}. */
 export const configSchema = {
@@ -58,12 +67,49 @@ export const configSchema = {
       description:
         'Whether runs asking for a GPU may come here: "auto" when systeminformation finds an NVIDIA or AMD GPU; true or false to say so yourself (a machine where detection cannot see the GPU, or one whose GPU is kept for other work).',
     },
+    warm: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'Warm mode: per interpreter (a venv, or the configured python) a zygote process imports the modules the programs import and forks each run, which then becomes what a cold start is. TENSORIFY_LOCAL_WARM=false also turns it off.',
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Fork runs from warm zygotes; false starts every run cold.' },
+        maxZygotes: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 64,
+          default: 4,
+          description: 'At most this many zygotes (one per venv); the least recently used idle one makes room.',
+        },
+        idleSeconds: { type: 'number', minimum: 1, default: 600, description: 'A zygote unused for this long is stopped.' },
+        maxMemoryMb: {
+          type: 'integer',
+          minimum: 1,
+          default: 4096,
+          description: "A zygote whose resident memory exceeds this many MiB is stopped, and its venv's runs start cold.",
+        },
+      },
+    },
   },
 } as const;
 
+/**
+ * `TENSORIFY_LOCAL_WARM`: `false`/`0`/`off`/`no` turns warm mode off (whatever the config says),
+ * `true`/`1`/`on`/`yes` or unset leaves it to the config.
+ */
+export function warmFromEnvironment(value: string | undefined): boolean {
+  if (value === undefined || value.trim() === '') return true;
+  const text = value.trim().toLowerCase();
+  if (['false', '0', 'off', 'no'].includes(text)) return false;
+  if (['true', '1', 'on', 'yes'].includes(text)) return true;
+  throw new Error(`TENSORIFY_LOCAL_WARM must be true or false, not ${JSON.stringify(value)}`);
+}
+
 /** Fills in the defaults (the server does so from the schema; this also serves direct use). */
-export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: string): ResolvedConfig {
+export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: string, serverEnv: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const c = config ?? {};
+  const w = c.warm ?? {};
   return {
     python: c.python ?? 'python3',
     venvDir: path.resolve(c.venvDir ?? path.join(dataDir, 'venvs')),
@@ -75,5 +121,11 @@ export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: 
     logLineMaxBytes: c.logLineMaxBytes ?? 16384,
     killGraceSeconds: c.killGraceSeconds ?? 2,
     gpu: c.gpu ?? 'auto',
+    warm: {
+      enabled: (w.enabled ?? true) && warmFromEnvironment(serverEnv.TENSORIFY_LOCAL_WARM),
+      maxZygotes: w.maxZygotes ?? 4,
+      idleSeconds: w.idleSeconds ?? 600,
+      maxMemoryMb: w.maxMemoryMb ?? 4096,
+    },
   };
 }

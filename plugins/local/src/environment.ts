@@ -77,3 +77,27 @@ function copyNames(env: Record<string, string>, names: readonly string[], from: 
 function withFirst(dir: string, list: string): string {
   return list.split(':').includes(dir) ? list : `${dir}:${list}`;
 }
+
+/**
+ * The environment a warm zygote starts with: a program's, less what belongs to one run (the work
+ * dir, the execution's variables and the job's `env`). The variables Python reads at startup
+ * (`LANG`, `PYTHONUNBUFFERED`, `PYTHONDONTWRITEBYTECODE`) are a cold run's, so a fork behaves
+ * alike; each fork then replaces the whole environment with its run's.
+ */
+export function zygoteEnvironment(options: {
+  binDir: string;
+  homeDir: string;
+  configEnv: Record<string, string>;
+  passEnv: readonly string[];
+}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: withFirst(options.binDir, SAFE_PATH),
+    HOME: options.homeDir,
+    LANG: 'C.UTF-8',
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+  };
+  Object.assign(env, options.configEnv);
+  copyNames(env, options.passEnv, process.env);
+  return env;
+}

@@ -12,16 +12,18 @@ import {
   dropUnusableVariables,
   ExecutorUnavailableError,
   type GpuInfo,
+  type WarmProcess,
   INPUTS_FILE,
   normaliseRequirements,
   programInputs,
 } from '@tensorify/executor-sdk';
 import type { ResolvedConfig } from './config';
 import { detectGpus } from './gpus';
-import { pipEnvironment, programEnvironment } from './environment';
+import { pipEnvironment, programEnvironment, zygoteEnvironment } from './environment';
 import { InterpreterCache, type Interpreter } from './interpreter';
-import { runInProcessGroup } from './process-group';
-import { VenvCache } from './venvs';
+import { runInProcessGroup, type GroupRunResult } from './process-group';
+import { requirementsHash, VenvCache } from './venvs';
+import { ForkFailedError, programModules, ZygotePool, type ZygoteInfo } from './warm';
 
 /** The program's output file, in its work dir. */
 const OUTPUT_FILE = '.tensorify-output.json';
@@ -32,6 +34,8 @@ export class LocalExecutor implements Executor {
   private venvs?: { interpreter: Interpreter; cache: VenvCache };
   /** Detected once, at creation (the hardware does not change while the server runs). */
   private readonly gpus: Promise<GpuInfo[]>;
+  /** The warm zygotes; undefined when warm mode is off. */
+  private readonly warm?: ZygotePool;
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -39,6 +43,52 @@ export class LocalExecutor implements Executor {
   ) {
     this.interpreter = new InterpreterCache(config.python);
     this.gpus = config.gpu === false ? Promise.resolve([]) : detectGpus();
+    if (config.warm.enabled) {
+      this.warm = new ZygotePool({
+        maxZygotes: config.warm.maxZygotes,
+        idleMs: config.warm.idleSeconds * 1000,
+        maxMemoryBytes: config.warm.maxMemoryMb * 2 ** 20,
+        homeDir: path.join(host.dataDir, 'zygote'),
+        logger: host.logger,
+      });
+    }
+  }
+
+  /** The warm zygotes now (empty when warm mode is off). */
+  zygotes(): ZygoteInfo[] {
+    return this.warm?.list() ?? [];
+  }
+
+  /**
+   * Starts the zygote that runs of these program files would use (building their venv first if
+   * need be) and resolves once it is ready: for tests and benchmarks, which want their first run
+   * warm. Throws when warm mode is off.
+   */
+  async prewarm(files: Readonly<Record<string, string>>): Promise<void> {
+    if (!this.warm) throw new Error('local executor: warm mode is off');
+    const python = await this.interpreter.get();
+    const requirements = normaliseRequirements(files['requirements.txt'] ?? '');
+    let executable = python.executable;
+    if (requirements.length > 0) {
+      const venv = await this.venvCache(python).get(requirements, new AbortController().signal, () => undefined);
+      executable = path.join(venv, 'bin', 'python');
+    }
+    await this.warm.prepare();
+    const venvName = requirements.length > 0 ? requirementsHash(requirements, python) : null;
+    await this.warm.prewarm(executable, venvName, this.zygoteEnv(executable), programModules(files, PROGRAM_FILES));
+  }
+
+  async close(): Promise<void> {
+    await this.warm?.close();
+  }
+
+  private zygoteEnv(executable: string): Record<string, string> {
+    return zygoteEnvironment({
+      binDir: path.dirname(executable),
+      homeDir: path.join(this.host.dataDir, 'zygote'),
+      configEnv: this.config.env,
+      passEnv: this.config.passEnv,
+    });
   }
 
   async capabilities(): Promise<ExecutorCapabilities> {
@@ -48,7 +98,13 @@ export class LocalExecutor implements Executor {
     try {
       const python = await this.interpreter.get();
       const venvs = python.canCreateVenvs ? '' : '; cannot create virtualenvs (no venv module), so programs with requirements fail';
-      return { gpu, gpus, healthy: true, detail: `${python.executable} (Python ${python.version})${venvs}${gpuDetail}` };
+      return {
+        gpu,
+        gpus,
+        healthy: true,
+        detail: `${python.executable} (Python ${python.version})${venvs}${gpuDetail}${this.warm ? '' : '; warm mode off'}`,
+        ...(this.warm ? { warm: this.warmProcesses() } : {}),
+      };
     } catch (error) {
       return { gpu, gpus, healthy: false, detail: (error as Error).message };
     }
@@ -107,9 +163,11 @@ export class LocalExecutor implements Executor {
       const dropped = dropUnusableVariables(env);
       if (dropped) system(dropped);
 
-      let result;
+      const venvName = requirements.length > 0 ? requirementsHash(requirements, python) : null;
+      let result = await this.runWarm(executable, venvName, job, { workDir, env, argv: inputs.args, context });
+      if (signal.aborted && !result) return { exitCode: null };
       try {
-        result = await runInProcessGroup({
+        result ??= await runInProcessGroup({
           command: executable,
           args: inputs.args,
           cwd: workDir,
@@ -139,6 +197,57 @@ export class LocalExecutor implements Executor {
           this.host.logger.warn('local executor: cannot remove a work dir', { workDir, error: (error as Error).message });
         });
       }
+    }
+  }
+
+  /** The zygotes, as `GET /v1/executors` lists them. */
+  private warmProcesses(): WarmProcess[] {
+    return (this.warm?.list() ?? []).map((zygote) => ({
+      environment: zygote.venv,
+      command: zygote.python,
+      pid: zygote.pid,
+      state: zygote.state,
+      startedAt: zygote.startedAt,
+      runs: zygote.runs,
+      running: zygote.running,
+      memoryBytes: zygote.memoryBytes,
+      loaded: zygote.modules,
+    }));
+  }
+
+  /**
+   * Runs the program as a fork of its venv's warm zygote; undefined when it must start cold (warm
+   * mode off, the zygote missing, starting, dead or refusing the fork; said in the log when it failed).
+   */
+  private async runWarm(
+    executable: string,
+    venv: string | null,
+    job: ExecutionJob,
+    spec: { workDir: string; env: Record<string, string>; argv: string[]; context: ExecutionContext },
+  ): Promise<GroupRunResult | undefined> {
+    if (!this.warm) return undefined;
+    const { context } = spec;
+    const modules = programModules(job.files, PROGRAM_FILES);
+    await this.warm.prepare();
+    const zygote = this.warm.pick(executable, venv, spec.env, this.zygoteEnv(executable), modules);
+    if (typeof zygote === 'string') return undefined;
+    try {
+      return await this.warm.run(zygote, {
+        cwd: spec.workDir,
+        env: spec.env,
+        argv: spec.argv,
+        modules,
+        signal: context.signal,
+        killGraceMs: this.config.killGraceSeconds * 1000,
+        maxLineBytes: this.config.logLineMaxBytes,
+        onLine: (stream, line) => context.log(stream, line),
+        onNotice: (line) => context.log('system', line),
+        onSpawn: (pid) => context.setExternalId(String(pid)),
+      });
+    } catch (error) {
+      if (!(error instanceof ForkFailedError)) throw error;
+      context.log('system', `warm start failed (${error.message}): starting cold`);
+      return undefined;
     }
   }
 

@@ -8,7 +8,7 @@ import local from '../src/index';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-local-conformance-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-describeExecutorConformance(() => local.create({ python: 'python3', killGraceSeconds: 1 }, { dataDir, logger: silentLogger }), {
-  name: 'local executor: conformance',
+describeExecutorConformance(() => local.create({ python: 'python3', killGraceSeconds: 1, warm: { enabled: false } }, { dataDir, logger: silentLogger }), {
+  name: 'local executor: conformance (cold starts)',
   hello: readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello')),
 });

@@ -465,7 +465,7 @@ describe('local executor: the interpreter', () => {
   it("reports itself healthy with the interpreter's path and version", async () => {
     const { executor } = await makeExecutor();
     const capabilities = await executor.capabilities();
-    expect(capabilities).toEqual({ gpu: false, gpus: [], healthy: true, detail: expect.stringMatching(/^\/\S+ \(Python 3\.\d+\.\d+\)$/) });
+    expect(capabilities).toEqual({ gpu: false, gpus: [], healthy: true, detail: expect.stringMatching(/^\/\S+ \(Python 3\.\d+\.\d+\)$/), warm: [] });
   });
 
   it("reports the machine's NVIDIA/AMD GPUs (none here), and takes the config's word when told", async () => {

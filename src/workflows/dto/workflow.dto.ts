@@ -145,6 +145,29 @@ export class WorkflowDto {
   @ApiProperty({ example: '2026-11-28T13:37:35.123Z' }) updatedAt!: string;
 }
 
+/** A webhook's address and secret: in the save that gave the workflow its hook, and in a rotation; the secret is shown only there. */
+export class WebhookSecretDto {
+  @ApiProperty({ description: 'Where deliveries go (any method the trigger allows)', example: 'https://tensorify.example.com/v1/hooks/hk_4fV9sQ1LmZ8xT2Rb' })
+  url!: string;
+  @ApiProperty({ pattern: '^hk_[0-9A-Za-z]{16}$', example: 'hk_4fV9sQ1LmZ8xT2Rb' }) hookId!: string;
+  @ApiProperty({
+    description: 'The HMAC key of the signatures (`whsec_` + 40 letters and digits); shown this once, stored encrypted',
+    pattern: '^whsec_[0-9A-Za-z]{32,}$',
+    example: 'whsec_6q0Lk2VwX9bN3rT8yPzA1cD4eF7gH5jK0mS2uW4x',
+  })
+  secret!: string;
+}
+
+/** A created or replaced workflow: the workflow, plus its new hook when this save gave it one. */
+export class SavedWorkflowDto extends WorkflowDto {
+  @ApiPropertyOptional({
+    type: WebhookSecretDto,
+    description:
+      "Only in the save that gave the workflow its hook (its trigger became `webhook`): the hook's URL and secret, which is never shown again (`POST /v1/workflows/{id}/webhook/rotate` makes a new one)",
+  })
+  webhook?: WebhookSecretDto;
+}
+
 class GraphProblemDto {
   @ApiProperty({ example: 'UNRESOLVED_BINDING' }) code!: string;
   @ApiProperty({ example: 'Binding "{{ foo.bar }}" names node "foo", which is not upstream of "out"' }) message!: string;

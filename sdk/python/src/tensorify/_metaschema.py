@@ -1,0 +1,67 @@
+"""
+The JSON Schema draft-07 meta-schema, as the server's validator (Ajv) holds it: what a setting
+whose schema refers to ``http://json-schema.org/draft-07/schema#`` (the ``manual`` trigger's
+``inputSchema``) is checked against. It is a fixed document of the JSON Schema standard, so it is
+kept here rather than fetched.
+"""
+
+from typing import Any, Dict
+
+DRAFT_07_ID = "http://json-schema.org/draft-07/schema#"
+
+DRAFT_07: Dict[str, Any] = {'$schema': 'http://json-schema.org/draft-07/schema#',
+ '$id': 'http://json-schema.org/draft-07/schema#',
+ 'title': 'Core schema meta-schema',
+ 'definitions': {'schemaArray': {'type': 'array', 'minItems': 1, 'items': {'$ref': '#'}},
+                 'nonNegativeInteger': {'type': 'integer', 'minimum': 0},
+                 'nonNegativeIntegerDefault0': {'allOf': [{'$ref': '#/definitions/nonNegativeInteger'}, {'default': 0}]},
+                 'simpleTypes': {'enum': ['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']},
+                 'stringArray': {'type': 'array', 'items': {'type': 'string'}, 'uniqueItems': True, 'default': []}},
+ 'type': ['object', 'boolean'],
+ 'properties': {'$id': {'type': 'string', 'format': 'uri-reference'},
+                '$schema': {'type': 'string', 'format': 'uri'},
+                '$ref': {'type': 'string', 'format': 'uri-reference'},
+                '$comment': {'type': 'string'},
+                'title': {'type': 'string'},
+                'description': {'type': 'string'},
+                'default': True,
+                'readOnly': {'type': 'boolean', 'default': False},
+                'examples': {'type': 'array', 'items': True},
+                'multipleOf': {'type': 'number', 'exclusiveMinimum': 0},
+                'maximum': {'type': 'number'},
+                'exclusiveMaximum': {'type': 'number'},
+                'minimum': {'type': 'number'},
+                'exclusiveMinimum': {'type': 'number'},
+                'maxLength': {'$ref': '#/definitions/nonNegativeInteger'},
+                'minLength': {'$ref': '#/definitions/nonNegativeIntegerDefault0'},
+                'pattern': {'type': 'string', 'format': 'regex'},
+                'additionalItems': {'$ref': '#'},
+                'items': {'anyOf': [{'$ref': '#'}, {'$ref': '#/definitions/schemaArray'}], 'default': True},
+                'maxItems': {'$ref': '#/definitions/nonNegativeInteger'},
+                'minItems': {'$ref': '#/definitions/nonNegativeIntegerDefault0'},
+                'uniqueItems': {'type': 'boolean', 'default': False},
+                'contains': {'$ref': '#'},
+                'maxProperties': {'$ref': '#/definitions/nonNegativeInteger'},
+                'minProperties': {'$ref': '#/definitions/nonNegativeIntegerDefault0'},
+                'required': {'$ref': '#/definitions/stringArray'},
+                'additionalProperties': {'$ref': '#'},
+                'definitions': {'type': 'object', 'additionalProperties': {'$ref': '#'}, 'default': {}},
+                'properties': {'type': 'object', 'additionalProperties': {'$ref': '#'}, 'default': {}},
+                'patternProperties': {'type': 'object', 'additionalProperties': {'$ref': '#'}, 'propertyNames': {'format': 'regex'}, 'default': {}},
+                'dependencies': {'type': 'object', 'additionalProperties': {'anyOf': [{'$ref': '#'}, {'$ref': '#/definitions/stringArray'}]}},
+                'propertyNames': {'$ref': '#'},
+                'const': True,
+                'enum': {'type': 'array', 'items': True, 'minItems': 1, 'uniqueItems': True},
+                'type': {'anyOf': [{'$ref': '#/definitions/simpleTypes'},
+                                   {'type': 'array', 'items': {'$ref': '#/definitions/simpleTypes'}, 'minItems': 1, 'uniqueItems': True}]},
+                'format': {'type': 'string'},
+                'contentMediaType': {'type': 'string'},
+                'contentEncoding': {'type': 'string'},
+                'if': {'$ref': '#'},
+                'then': {'$ref': '#'},
+                'else': {'$ref': '#'},
+                'allOf': {'$ref': '#/definitions/schemaArray'},
+                'anyOf': {'$ref': '#/definitions/schemaArray'},
+                'oneOf': {'$ref': '#/definitions/schemaArray'},
+                'not': {'$ref': '#'}},
+ 'default': True}

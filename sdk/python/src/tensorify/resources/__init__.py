@@ -1,0 +1,1 @@
+"""The client's resource namespaces (``client.workflows``, ``client.executions``…), sync and async."""
