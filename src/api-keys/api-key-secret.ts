@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { API_KEY_PATTERN } from '../config/config';
 import { randomBase62 } from '../common/ids';
 
@@ -14,8 +14,9 @@ export function isWellFormedSecret(secret: string): boolean {
   return API_KEY_PATTERN.test(secret);
 }
 
+/** SHA-256 of the secret, hex: what is stored. The one-shot `crypto.hash` (no Hash object), as it runs on every request. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** What may be shown of a key after creation: enough to recognise it, far too little to use it. */

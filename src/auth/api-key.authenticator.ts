@@ -1,16 +1,32 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import passport from 'passport';
+import { ModuleRef } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
 import { RateLimitedError, UnauthorizedError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
 import { AuthContext } from './auth-context';
 
-/** The name of the Passport strategy that turns a Bearer key into the caller's AuthContext (src/api-keys). */
-export const BEARER_STRATEGY = 'bearer';
+/** Resolves a presented API key secret to the caller, or throws UnauthorizedError saying why. */
+export interface ApiKeyVerifier {
+  authenticate(secret: string): Promise<AuthContext>;
+}
+
+/** The ApiKeyVerifier, provided by ApiKeysModule (src/api-keys: ApiKeysService), a layer above this one. */
+export const API_KEY_VERIFIER = Symbol('API_KEY_VERIFIER');
 
 const FAILURE_WINDOW_MS = 60_000;
+const BEARER_SCHEME = /^Bearer$/i;
+
+/**
+ * The credentials of `Authorization: Bearer <credentials>` (RFC 6750: the scheme in any case, one
+ * space), '' when there are none, undefined when the header is not of that form.
+ */
+export function bearerCredentials(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string' || header === '') return '';
+  const parts = header.split(' ');
+  return parts.length === 2 && BEARER_SCHEME.test(parts[0]) ? parts[1] : undefined;
+}
 
 const failuresKey = (request: FastifyRequest) => `auth-failures:${request.ip ?? 'unknown'}`;
 
@@ -19,21 +35,31 @@ const failuresKey = (request: FastifyRequest) => `auth-failures:${request.ip ?? 
  * `Authorization` header alone, before the body is read (authenticateBeforeTheBody). Failed
  * authentications are counted per client IP; past `authFailuresPerMinute` the IP gets 429 until
  * the window ends, without its keys being checked at all, so keys cannot be guessed at speed.
+ *
+ * The header is read here rather than by a Passport strategy: Passport builds a middleware and a
+ * strategy object per request (a tenth of the CPU of a cached GET), and its strategies are
+ * process-wide, so two apps in one process would share one.
  */
 @Injectable()
 export class ApiKeyAuthenticator {
+  private verifier?: ApiKeyVerifier;
+
   constructor(
     @Inject(RATE_LIMIT_STORAGE) private readonly counters: RateLimitStorage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
-  async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<AuthContext> {
+  async authenticate(request: FastifyRequest): Promise<AuthContext> {
     await this.refuseBlockedClient(request);
     try {
       if ((request.query as { access_token?: unknown } | undefined)?.access_token !== undefined) {
         throw new UnauthorizedError('Send the API key in the Authorization header, never in the URL or the body');
       }
-      const auth = await this.runBearerStrategy(request, reply);
+      const secret = bearerCredentials(request.headers.authorization);
+      if (!secret) throw new UnauthorizedError('Missing or malformed Authorization header: send "Authorization: Bearer tfy_…"');
+      this.verifier ??= this.moduleRef.get<ApiKeyVerifier>(API_KEY_VERIFIER, { strict: false });
+      const auth = await this.verifier.authenticate(secret);
       (request as { user?: AuthContext }).user = auth;
       return auth;
     } catch (error) {
@@ -54,23 +80,6 @@ export class ApiKeyAuthenticator {
       .increment(failuresKey(request), FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures')
       .catch(() => null);
     if (record?.isBlocked) throw this.tooManyFailures(record.timeToBlockExpire);
-  }
-
-  /** Passport's Bearer strategy (BearerStrategy, in src/api-keys); the body is not read yet, so only the header counts. */
-  private runBearerStrategy(request: FastifyRequest, reply: FastifyReply): Promise<AuthContext> {
-    return new Promise((resolve, reject) => {
-      const done = (error: Error | null | undefined, auth: AuthContext | false) => {
-        if (error) reject(error);
-        else if (!auth) reject(new UnauthorizedError('Missing or malformed Authorization header: send "Authorization: Bearer tfy_…"'));
-        else resolve(auth);
-      };
-      const middleware = passport.authenticate(BEARER_STRATEGY, { session: false }, done) as (
-        req: unknown,
-        res: unknown,
-        next: (error?: unknown) => void,
-      ) => void;
-      middleware(request, reply, (error) => done(error as Error | undefined, false));
-    });
   }
 
   private tooManyFailures(retryAfterSeconds: number): RateLimitedError {

@@ -2,7 +2,7 @@ import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Plan } from '../plans/plans';
 import type { Scope } from './scopes';
 
-/** Who is calling: attached to the request by the Bearer strategy. */
+/** Who is calling: attached to the request by ApiKeyAuthenticator. */
 export interface AuthContext {
   apiKey: { id: string; name: string; prefix: string; scopes: Scope[] };
   workspace: { id: string; name: string; plan: Plan; rateLimitPerMinute: number | null };

@@ -20,7 +20,7 @@ function routeNeedsKey(route: RouteOptions): boolean {
  */
 export function authenticateBeforeTheBody(fastify: FastifyInstance, authenticator: ApiKeyAuthenticator, rateLimiter: WorkspaceRateLimiter): void {
   const admit: onRequestAsyncHookHandler = async (request, reply) => {
-    const auth = await authenticator.authenticate(request, reply);
+    const auth = await authenticator.authenticate(request);
     await rateLimiter.count(auth, reply);
   };
   fastify.addHook('onRoute', (route) => {

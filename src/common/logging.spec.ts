@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { maskSecrets, PinoNestLogger } from './logging';
+import { isoTimeOncePerMs, maskSecrets, PinoNestLogger, requestLineWriter } from './logging';
 
-function capture(): { lines: () => Record<string, unknown>[]; text: () => string; logger: pino.Logger } {
+function capture(options: pino.LoggerOptions = {}): { lines: () => Record<string, unknown>[]; text: () => string; logger: pino.Logger } {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -13,7 +13,7 @@ function capture(): { lines: () => Record<string, unknown>[]; text: () => string
   });
   const text = () => chunks.join('');
   return {
-    logger: pino({ level: 'trace' }, sink),
+    logger: pino({ level: 'trace', ...options }, sink),
     text,
     lines: () =>
       text()
@@ -51,5 +51,50 @@ describe(PinoNestLogger.name, () => {
 describe('maskSecrets', () => {
   it('masks every key-shaped token in a text', () => {
     expect(maskSecrets('/v1/x?access_token=tfy_abcDEF123&b=tfy_Z9')).toBe('/v1/x?access_token=tfy_***&b=tfy_***');
+  });
+});
+
+describe('requestLineWriter', () => {
+  it('writes the line pino would write for the same fields, at the level asked, with the URL masked', () => {
+    const fields = {
+      requestId: 'req_0123456789abcdef0123456789abcdef',
+      method: 'GET',
+      url: '/v1/workflows?q="quoted"\\back\nslash&k=tfy_abcDEF123',
+      statusCode: 404,
+      durationMs: 1.25,
+      workspaceId: 'ws_1',
+      apiKeyId: 'key_1',
+    };
+    // As the root logger is made (createRootLogger): its time format and bindings.
+    const options = { base: { pid: process.pid }, timestamp: isoTimeOncePerMs };
+    const ours = capture(options);
+    const theirs = capture(options);
+    requestLineWriter(ours.logger)('warn', fields);
+    theirs.logger.warn({ ...fields, url: maskSecrets(fields.url) }, 'request completed');
+    const withoutTime = (line: Record<string, unknown>) => ({ ...line, time: undefined });
+    expect(ours.lines().map(withoutTime)).toEqual(theirs.lines().map(withoutTime));
+    expect(Object.keys(ours.lines()[0])).toEqual(Object.keys(theirs.lines()[0]));
+    expect(ours.lines()[0].url).toBe('/v1/workflows?q="quoted"\\back\nslash&k=tfy_***');
+  });
+
+  it('leaves out the workspace and key of an unauthenticated request, and writes nothing below the level', () => {
+    const { logger, lines, text } = capture({ base: { pid: process.pid }, timestamp: isoTimeOncePerMs });
+    const write = requestLineWriter(logger);
+    write('info', { requestId: 'req_1', method: 'GET', url: '/health', statusCode: 200, durationMs: 0.5 });
+    expect(lines()[0]).toEqual({
+      level: 30,
+      time: expect.any(String),
+      pid: process.pid,
+      requestId: 'req_1',
+      method: 'GET',
+      url: '/health',
+      statusCode: 200,
+      durationMs: 0.5,
+      msg: 'request completed',
+    });
+    logger.level = 'error';
+    const before = text();
+    write('warn', { requestId: 'req_2', method: 'GET', url: '/x', statusCode: 404, durationMs: 1 });
+    expect(text()).toBe(before);
   });
 });

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { rawQuery } from './raw-query';
 
-export const CACHE_NAMES = { auth: 'auth', workflows: 'workflows', schedules: 'schedules' } as const;
+export const CACHE_NAMES = { auth: 'auth', workflows: 'workflows', schedules: 'schedules', workflowLists: 'workflow-lists' } as const;
 export type CacheName = (typeof CACHE_NAMES)[keyof typeof CACHE_NAMES];
 
 /** How often other processes' writes are noticed; this process's own writes are seen at once. */
@@ -33,6 +33,7 @@ export class CacheRevisions implements OnModuleInit, OnModuleDestroy {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async onModuleInit(): Promise<void> {
+    await this.addMissingCounters();
     await this.poll();
     this.timer = setInterval(() => void this.poll(), CACHE_SYNC_INTERVAL_MS);
     this.timer.unref();
@@ -53,6 +54,26 @@ export class CacheRevisions implements OnModuleInit, OnModuleDestroy {
       this.notify(name);
       await rawQuery(this.dataSource, 'UPDATE cache_revisions SET revision = revision + 1 WHERE name = :name', { name }).catch((error: unknown) =>
         this.log.error({ err: error, cache: name }, 'Could not move a cache revision; other processes catch up within the cache TTL'),
+      );
+    }
+  }
+
+  /**
+   * A counter for each name of CACHE_NAMES: the migration created those of the first caches; a
+   * cache added since gets its row at the first start that knows it (no migration needed for a
+   * row). Two processes starting together may both insert it: the loser's duplicate is ignored.
+   */
+  private async addMissingCounters(): Promise<void> {
+    let rows: { name: string }[];
+    try {
+      rows = await this.dataSource.query('SELECT name FROM cache_revisions');
+    } catch {
+      return; // poll() reports an unreadable table
+    }
+    const present = new Set(rows.map((row) => row.name));
+    for (const name of Object.values(CACHE_NAMES).filter((name) => !present.has(name))) {
+      await rawQuery(this.dataSource, 'INSERT INTO cache_revisions (name, revision) VALUES (:name, 0)', { name }).catch((error: unknown) =>
+        this.log.debug({ err: error, cache: name }, 'Cache revision row not added (another process added it)'),
       );
     }
   }

@@ -5,6 +5,7 @@ import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-qu
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { FIRE_OUTCOMES, ScheduleEvents } from '../schedules/schedule-events';
 import { DELIVERY_OUTCOMES, WebhookEvents } from '../webhooks/webhook-events';
+import { HttpRequestSeries } from './http-request-series';
 import { METRICS_PREFIX, processMetricsRegistry } from './process-metrics';
 
 /** The limiters that answer 429 `RATE_LIMITED`; their series exist (at 0) from the start. */
@@ -28,20 +29,15 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger('Metrics');
   private readonly unsubscribe: (() => void)[] = [];
 
-  private readonly httpRequests = new Counter({
-    name: `${METRICS_PREFIX}http_requests_total`,
-    help: 'HTTP requests answered, by method, route template (`unmatched` when no route matched) and status code.',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-
-  private readonly httpDuration = new Histogram({
-    name: `${METRICS_PREFIX}http_request_duration_seconds`,
-    help: 'Time from receiving an HTTP request to sending its response, by method, route template and status code.',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: HTTP_BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly http = new HttpRequestSeries(
+    { requests: `${METRICS_PREFIX}http_requests_total`, duration: `${METRICS_PREFIX}http_request_duration_seconds` },
+    {
+      requests: 'HTTP requests answered, by method, route template (`unmatched` when no route matched) and status code.',
+      duration: 'Time from receiving an HTTP request to sending its response, by method, route template and status code.',
+    },
+    HTTP_BUCKETS,
+    this.registry,
+  );
 
   private readonly rateLimitRejections = new Counter({
     name: `${METRICS_PREFIX}rate_limit_rejections_total`,
@@ -161,9 +157,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
 
   /** One answered HTTP request. `route` is the route template or `unmatched`, never the raw URL. */
   recordHttpRequest(method: string, route: string, status: number, durationSeconds: number): void {
-    const labels = { method, route, status: String(status) };
-    this.httpRequests.inc(labels);
-    this.httpDuration.observe(labels, durationSeconds);
+    this.http.record(method, route, status, durationSeconds);
   }
 
   recordRateLimitRejection(limiter: string): void {

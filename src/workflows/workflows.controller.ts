@@ -88,12 +88,11 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'List workflows', description: "The caller's workspace's workflows, newest first, with cursor pagination. Needs `workflows:read`." })
   @ApiResponse({ status: 200, description: 'A page of workflow summaries, newest first', type: WorkflowListDto })
   @ApiErrors(400)
-  async list(@Auth() auth: AuthContext, @Query() query: PageQueryDto): Promise<WorkflowListDto> {
-    const page = await this.workflows.list(auth.workspace.id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
-    return {
-      workflows: page.items.map((w) => ({ id: w.id, name: w.name, createdAt: w.createdAt.toISOString(), updatedAt: w.updatedAt.toISOString() })),
-      nextCursor: page.nextCursor,
-    };
+  async list(@Auth() auth: AuthContext, @Query() query: PageQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    // The page's JSON text (a WorkflowListDto), kept by the service until the workflows change.
+    const json = await this.workflows.listJson(auth.workspace.id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    reply.type('application/json; charset=utf-8');
+    return json;
   }
 
   @Post()

@@ -17,6 +17,7 @@ import { GraphReport } from '../graph/graph-problem';
 import { GraphValidator } from '../graph/graph-validator';
 import type { WorkflowEdgeInput, WorkflowGraphInput, WorkflowNodeInput } from '../graph/graph.types';
 import { InvalidWorkflowError } from '../graph/invalid-workflow.error';
+import type { WorkflowListDto } from './dto/workflow.dto';
 import { WorkflowEntity } from './workflow.entity';
 import { type SaveOrigin, WorkflowLifecycle } from './workflow-lifecycle';
 
@@ -65,6 +66,9 @@ function fromRow(row: WorkflowRow): WorkflowEntity {
 /** Memory the workflow cache may hold, counted as the length of the stored JSON. */
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
+/** Memory the cache of list pages may hold, counted as the length of their JSON. */
+const PAGES_MAX_BYTES = 16 * 1024 * 1024;
+
 /** Edges allowed per node of the configured node limit. */
 const EDGES_PER_NODE = 4;
 
@@ -78,7 +82,11 @@ export class WorkflowsService {
     private readonly revisions: CacheRevisions,
     private readonly lifecycle: WorkflowLifecycle,
   ) {
-    revisions.onChange(CACHE_NAMES.workflows, () => this.cache.clear());
+    revisions.onChange(CACHE_NAMES.workflows, () => {
+      this.cache.clear();
+      this.pages.clear();
+    });
+    revisions.onChange(CACHE_NAMES.workflowLists, () => this.pages.clear());
   }
 
   /** Workflows by id, up to CACHE_MAX_BYTES of their JSON; dropped on every change (see CacheRevisions). */
@@ -88,6 +96,14 @@ export class WorkflowsService {
     maxSize: CACHE_MAX_BYTES,
     sizeOf: (entry) => entry.bytes,
   });
+
+  /**
+   * Pages of workflow summaries as the JSON text of the answer, by workspace, limit and cursor, up
+   * to PAGES_MAX_BYTES: a repeated list is a lookup, with no query, no row hydration and no
+   * serialisation. Dropped on every change to the workflows: a create moves `workflow-lists`, a
+   * replace or delete `workflows` (which also drops the workflows themselves).
+   */
+  private readonly pages = new ReadThroughCache<string>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS, maxSize: PAGES_MAX_BYTES, sizeOf: (json) => json.length });
 
   /** The validation report of a graph, stored or not. */
   validate(graph: WorkflowGraphInput): GraphReport {
@@ -106,7 +122,7 @@ export class WorkflowsService {
       createdAt: now,
       updatedAt: now,
     });
-    await this.workflows.insert(workflow as QueryDeepPartialEntity<WorkflowEntity>);
+    await this.revisions.write(CACHE_NAMES.workflowLists, () => this.workflows.insert(workflow as QueryDeepPartialEntity<WorkflowEntity>));
     return { workflow, extras: await this.lifecycle.saved(workflow, null, origin) };
   }
 
@@ -116,6 +132,19 @@ export class WorkflowsService {
       .select(['w.id', 'w.name', 'w.createdAt', 'w.updatedAt'])
       .where('w.workspaceId = :workspaceId', { workspaceId });
     return toPage(await pageAfter(query, 'w', limit, cursor).getMany(), limit);
+  }
+
+  /** A page of `list` as the JSON text of GET /v1/workflows (WorkflowListDto), from the cache of pages when it holds it. */
+  async listJson(workspaceId: string, limit: number, cursor?: string): Promise<string> {
+    const json = await this.pages.get(`${workspaceId}\n${limit}\n${cursor ?? ''}`, async () => {
+      const page = await this.list(workspaceId, limit, cursor);
+      const body: WorkflowListDto = {
+        workflows: page.items.map((w) => ({ id: w.id, name: w.name, createdAt: w.createdAt.toISOString(), updatedAt: w.updatedAt.toISOString() })),
+        nextCursor: page.nextCursor,
+      };
+      return JSON.stringify(body);
+    });
+    return json!;
   }
 
   /** A workflow of the workspace, from the cache when it holds it. The returned object is frozen. */

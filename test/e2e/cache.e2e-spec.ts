@@ -9,8 +9,8 @@ const eventually = <T>(ask: () => Promise<T>, check: (value: T) => boolean): Pro
   waitFor(ask, check, { timeoutMs: CACHE_SYNC_INTERVAL_MS + 1500, intervalMs: 50, what: "the other instance's change" });
 
 /**
- * Instance `a` is the in-process test app; instance `b` a real server process (passport's
- * strategies are process-wide, so two instances need two processes) on the same database.
+ * Instance `a` is the in-process test app; instance `b` a real server process on the same
+ * database, as a second instance runs in production.
  */
 describe('In-memory caches across two instances on one database', () => {
   let a: TestApp;
@@ -48,6 +48,33 @@ describe('In-memory caches across two instances on one database', () => {
       (res) => res.body.version === 2,
     );
     expect(seen.body).toMatchObject({ version: 2, name: 'Renamed' });
+  });
+
+  it('lists a workflow created, renamed or deleted on the other instance within the sync interval, and at once on its own', async () => {
+    const names = async () =>
+      (await a.http.get('/v1/workflows?limit=200').set('Authorization', auth).expect(200)).body.workflows as { id: string; name: string }[];
+    await names(); // the page is now cached in a
+    const own = (
+      await a.http
+        .post('/v1/workflows')
+        .set('Authorization', auth)
+        .send({ ...MINIMAL_WORKFLOW, name: 'Made on a' })
+        .expect(201)
+    ).body.id as string;
+    expect((await names()).find((w) => w.id === own)?.name).toBe('Made on a');
+
+    const created = await fetch(`${b.baseUrl}/v1/workflows`, {
+      method: 'POST',
+      headers: { Authorization: auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...MINIMAL_WORKFLOW, name: 'Made on b' }),
+    });
+    expect(created.status).toBe(201);
+    const id = ((await created.json()) as { id: string }).id;
+    await eventually(names, (list) => list.some((w) => w.id === id && w.name === 'Made on b'));
+    expect(await onB('PUT', `/v1/workflows/${id}`, { ...MINIMAL_WORKFLOW, name: 'Renamed on b' })).toBe(200);
+    await eventually(names, (list) => list.some((w) => w.id === id && w.name === 'Renamed on b'));
+    expect(await onB('DELETE', `/v1/workflows/${id}`)).toBe(204);
+    await eventually(names, (list) => !list.some((w) => w.id === id));
   });
 
   it('forgets a workflow deleted by the other instance within the sync interval', async () => {

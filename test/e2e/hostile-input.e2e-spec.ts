@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Agent, request as httpRequest } from 'node:http';
 import type { Response } from 'supertest';
 import { buildOpenApiDocument } from '../../src/app.factory';
 import { ADMIN_AUTH, useTestApp } from '../support/test-app';
@@ -12,9 +13,12 @@ import { ADMIN_AUTH, useTestApp } from '../support/test-app';
  * change. Fixed seed; `TENSORIFY_FUZZ_SEED=<n>` replays another, `TENSORIFY_FUZZ_RUNS=<n>` runs
  * longer (runs per operation). On failure fast-check prints the seed, the path and the counterexample.
  *
- * Left out for now, being the "edge" work of issue 14 (Fastify's own replies): invalid
- * percent-encodings (`%zz`, overlong UTF-8), malformed HTTP, oversized headers (431), content types
- * other than JSON, and calls without a key or with a bad one (authentication before the body).
+ * Then, by class, on raw HTTP (no client library to correct the bytes), for every operation:
+ * percent-encodings that are not valid (`%zz`, `%`, overlong and surrogate UTF-8) in the path and
+ * in the query string; no key, a malformed key, a key in the URL, another workspace's key; bodies
+ * that are not JSON (text/plain, a form, multipart, octet-stream, a body without Content-Type).
+ * Each answer below 500 and in the envelope, and nothing changed that the request must not change.
+ * Malformed HTTP and oversized headers are test/e2e/http-edge.e2e-spec.ts's.
  */
 
 const SEED = Number(process.env.TENSORIFY_FUZZ_SEED ?? 14);
@@ -33,6 +37,8 @@ interface Operation {
   admin: boolean;
   /** A 503 the operation declares (readiness: this suite's executor is unhealthy on purpose). */
   unavailable: boolean;
+  /** Needs an API key (the document's `security` is not empty). */
+  secured: boolean;
 }
 
 interface Workspace {
@@ -91,6 +97,7 @@ function operationsOf(document: Json): Operation[] {
         body: bodySchema ? exampleOf(document, bodySchema) : undefined,
         admin: /Needs the `admin` scope/.test(String(operation.description ?? '')),
         unavailable: operation.responses?.['503'] !== undefined,
+        secured: !Array.isArray(operation.security) || (operation.security as unknown[]).length > 0,
       });
     }
   }
@@ -180,6 +187,8 @@ describe('Hostile input (fast-check over the OpenAPI document)', () => {
     TENSORIFY_EXECUTORS: JSON.stringify({ local: { python: '/nonexistent/python3' } }),
     // Room under the rate limit of the admin's (enterprise) workspace for longer runs (TENSORIFY_FUZZ_RUNS).
     TENSORIFY_ENTERPRISE_RATE_LIMIT: '100000000',
+    // The bad keys below are failed authentications: this suite's one client IP must not get blocked by them.
+    TENSORIFY_AUTH_FAILURES_PER_MINUTE: '1000000',
   });
   let own: Workspace;
   /** Ours too, for the calls that may remove or change what they name (deletes, the admin's): `own` stays usable. */
@@ -206,9 +215,14 @@ describe('Hostile input (fast-check over the OpenAPI document)', () => {
     return { id, key, keyId, workflow, execution };
   }
 
-  /** What the other workspace holds, as its own key and the admin see it (times of use left out). */
-  async function snapshot(): Promise<unknown> {
-    const auth = t.bearer(other.key);
+  /**
+   * What a workspace (the other one unless said) holds, as its own key and the admin see it (times
+   * of use left out). `settled: false` keeps only the ids of its executions, for a workspace whose
+   * runs of earlier tests may still be finishing.
+   */
+  async function snapshot(of?: Workspace, settled = true): Promise<unknown> {
+    of ??= other;
+    const auth = t.bearer(of.key);
     const read = async (url: string, as = auth) => {
       const res = await t.http.get(url).set('Authorization', as);
       expect({ url, status: res.status, body: res.status === 200 ? undefined : res.body }).toEqual({ url, status: 200, body: undefined });
@@ -217,10 +231,10 @@ describe('Hostile input (fast-check over the OpenAPI document)', () => {
     const workflows = await read('/v1/workflows?limit=200');
     const executions = await read(`/v1/executions?limit=200`);
     return {
-      workspace: await read(`/v1/workspaces/${other.id}`, ADMIN_AUTH),
-      keys: await read(`/v1/api-keys?workspaceId=${other.id}&limit=200`, ADMIN_AUTH),
+      workspace: await read(`/v1/workspaces/${of.id}`, ADMIN_AUTH),
+      keys: await read(`/v1/api-keys?workspaceId=${of.id}&limit=200`, ADMIN_AUTH),
       workflows: await Promise.all((workflows.workflows as Json[]).map((w) => read(`/v1/workflows/${w.id}`))),
-      executions,
+      executions: settled ? executions : (executions.executions as Json[]).map((e) => e.id as string),
     };
   }
 
@@ -407,8 +421,228 @@ describe('Hostile input (fast-check over the OpenAPI document)', () => {
     }
     expect(checked).toBeGreaterThanOrEqual(20);
     expect(await snapshot()).toEqual(before);
+  }, 120_000);
+  // ---- by class, on raw HTTP ------------------------------------------------------------------
+
+  let port: number;
+  const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  afterAll(() => {
+    agent.destroy();
     const requests = [...statuses.values()].reduce((sum, count) => sum + count, 0);
     const byStatus = [...statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`);
     process.stdout.write(`hostile input: ${operations.length} operations, ${requests} requests, seed ${SEED}: ${byStatus.join(' ')}\n`);
-  }, 120_000);
+  });
+
+  interface RawAnswer {
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    text: string;
+  }
+
+  /** One request with exactly this path and these headers and body bytes (node:http corrects nothing of them). */
+  async function raw(method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<RawAnswer> {
+    port ??= Number(new URL(await t.listen()).port);
+    return new Promise((resolve, reject) => {
+      // Framed by Content-Length: node:http sends a GET's or DELETE's body with no framing at all otherwise.
+      const framed = body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
+      const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: framed, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          statuses.set(res.statusCode!, (statuses.get(res.statusCode!) ?? 0) + 1);
+          resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** Below 500 (but a declared 503) and, for a 4xx, the envelope with the X-Request-Id's id; a description of what is wrong, or null. */
+  function unsound(operation: Operation, res: RawAnswer): string | null {
+    if (res.status >= 500 && !(operation.unavailable && res.status === 503)) return `status ${res.status}`;
+    const requestId = res.headers['x-request-id'];
+    if (typeof requestId !== 'string') return 'no X-Request-Id';
+    if (res.status < 400) return null;
+    if (!/^application\/json/.test(String(res.headers['content-type']))) return `content-type ${String(res.headers['content-type'])}`;
+    let body: Json;
+    try {
+      body = JSON.parse(res.text) as Json;
+    } catch {
+      return 'a body that is not JSON';
+    }
+    const error = body.error as Json | undefined;
+    if (Object.keys(body).join() !== 'error' || !error || !/^[A-Z_]+$/.test(String(error.code)) || typeof error.message !== 'string') return 'not the envelope';
+    return error.requestId === requestId ? null : `requestId ${error.requestId} is not the X-Request-Id ${requestId}`;
+  }
+
+  /** The operation's path with `ids` in its parameters (raw: already encoded, or not valid encoding on purpose). */
+  const pathOf = (operation: Operation, ids: string[]) => {
+    let index = 0;
+    return operation.path.replace(/\{[^}]+\}/g, () => ids[index++]);
+  };
+  const keyFor = (operation: Operation) => (operation.admin ? ADMIN_AUTH : t.bearer(own.key));
+  const jsonBody = (operation: Operation) => JSON.stringify(operation.body ?? {});
+  const describeCall = (operation: Operation, path: string, what: string, res: RawAnswer, problem: string) =>
+    readable(`${operation.method.toUpperCase()} ${path} (${what}): ${problem}: ${res.status} ${res.text.slice(0, 300)}`);
+
+  /** Not valid percent-encoding: a lone or short `%`, not hex, overlong UTF-8, a UTF-16 surrogate, bytes that are no UTF-8. */
+  const BAD_ENCODINGS = ['%', '%zz', '%2', '%G0', '%%', '%u0041', '%C0%AE', '%C0%80', '%E0%80%80', '%ED%A0%80', '%FF', '%C3', '%E2%82', '%F8%88%80%80%80'];
+
+  it('answers percent-encodings that are not valid, in the path and in the query string, below 500 in the envelope', async () => {
+    const before = await snapshot();
+    const failures: string[] = [];
+    for (const operation of operations) {
+      for (const bad of BAD_ENCODINGS) {
+        const calls: { path: string; what: string; pathIsBad: boolean }[] = [];
+        if (operation.pathParams.length > 0) {
+          calls.push({
+            path: pathOf(
+              operation,
+              ownPath(operation).map(() => bad),
+            ),
+            what: 'a parameter that is only it',
+            pathIsBad: true,
+          });
+          calls.push({
+            path: pathOf(
+              operation,
+              ownPath(operation).map((id) => `${id}${bad}`),
+            ),
+            what: 'a parameter that ends in it',
+            pathIsBad: true,
+          });
+        } else {
+          calls.push({ path: `${operation.path}${operation.path.endsWith('/') ? '' : '/'}${bad}`, what: 'a segment that is only it', pathIsBad: true });
+        }
+        const name = operation.query[0]?.name ?? 'x';
+        const valid = pathOf(operation, ownPath(operation));
+        calls.push({ path: `${valid}?${name}=${bad}`, what: 'a query value', pathIsBad: false });
+        calls.push({ path: `${valid}?${bad}=1&${name}=a${bad}b`, what: 'a query name and value', pathIsBad: false });
+        for (const call of calls) {
+          // A body only where the path is bad: then nothing may get as far as using it.
+          const body = call.pathIsBad && operation.body !== undefined ? jsonBody(operation) : undefined;
+          const headers: Record<string, string> = { Authorization: keyFor(operation), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+          const res = await raw(operation.method.toUpperCase(), call.path, headers, body);
+          const problem = unsound(operation, res) ?? (call.pathIsBad && res.status < 400 ? 'a path that is not valid encoding was served' : null);
+          if (problem) failures.push(describeCall(operation, call.path, `${call.what} ${bad}`, res, problem));
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // The query cases name our own things with valid paths: they may act on `own` (a delete acts on `spare`), never on `other`.
+    expect(await snapshot()).toEqual(before);
+  }, 60_000);
+
+  it('answers a call without a key, with a malformed key or with a key in the URL with 401, before reading the body, and changes nothing', async () => {
+    const key = own.key;
+    const MALFORMED = [
+      '',
+      'Bearer',
+      'Bearer ',
+      `Bearer  ${key}`,
+      `Bearer ${key} ${key}`,
+      `Token ${key}`,
+      `Basic ${Buffer.from(`user:${key}`).toString('base64')}`,
+      `Bearer ${key}x`,
+      `Bearer ${key.slice(0, -1)}`,
+      `Bearer ${key.slice(0, 20)}`,
+      `Bearer tfy_${'A'.repeat(43)}`,
+      `Bearer ${key.toUpperCase()}`,
+      'Bearer tfy_%zz',
+      'Bearer null',
+      `Bearer ${'x'.repeat(8000)}`,
+    ];
+    const before = { own: await snapshot(own, false), other: await snapshot() };
+    const failures: string[] = [];
+    for (const operation of operations.filter((o) => o.secured)) {
+      const path = pathOf(operation, ownPath(operation));
+      const valid = operation.body === undefined ? undefined : jsonBody(operation);
+      const calls: { what: string; path: string; headers: Record<string, string>; body?: string }[] = [
+        { what: 'no key', path, headers: {} },
+        { what: 'no key, malformed JSON', path, headers: { 'Content-Type': 'application/json' }, body: '{"name": "x", "nodes": [' },
+        { what: 'no key, a body at the size limit', path, headers: { 'Content-Type': 'application/json' }, body: `"${'a'.repeat(1_000_000)}"` },
+        { what: 'the key in the URL', path: `${path}?access_token=${key}`, headers: {} },
+        ...MALFORMED.map((authorization) => ({ what: `Authorization: ${authorization.slice(0, 60)}`, path, headers: { Authorization: authorization } })),
+      ];
+      for (const call of calls) {
+        const body = call.body ?? valid;
+        const headers = { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...call.headers };
+        const res = await raw(operation.method.toUpperCase(), call.path, headers, body);
+        const problem = unsound(operation, res) ?? (res.status !== 401 || JSON.parse(res.text).error.code !== 'UNAUTHORIZED' ? 'not 401 UNAUTHORIZED' : null);
+        if (problem) failures.push(describeCall(operation, call.path, call.what, res, problem));
+      }
+    }
+    expect(failures).toEqual([]);
+    expect({ own: await snapshot(own, false), other: await snapshot() }).toEqual(before);
+  }, 60_000);
+
+  it("answers another workspace's key on our things with a 4xx, and changes nothing of ours", async () => {
+    const before = await snapshot(own, false);
+    const failures: string[] = [];
+    // Operations on a thing named in the path, always one of `own`'s (deletes too: they must not happen), whose
+    // snapshot then shows any change; the admin's operations need a scope the other workspace's key lacks.
+    for (const operation of operations.filter((o) => o.secured && o.pathParams.length > 0)) {
+      const path = pathOf(
+        operation,
+        operation.pathParams.map(() =>
+          operation.path.startsWith('/v1/workflows/')
+            ? own.workflow
+            : operation.path.startsWith('/v1/executions/')
+              ? own.execution
+              : operation.path.startsWith('/v1/api-keys/')
+                ? own.keyId
+                : own.id,
+        ),
+      );
+      const body = operation.body === undefined ? undefined : jsonBody(operation);
+      const headers: Record<string, string> = { Authorization: t.bearer(other.key), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+      const res = await raw(operation.method.toUpperCase(), path, headers, body);
+      const problem = unsound(operation, res) ?? (res.status < 400 ? "another workspace's key was served" : null);
+      if (problem) failures.push(describeCall(operation, path, "the other workspace's key", res, problem));
+    }
+    expect(failures).toEqual([]);
+    expect(await snapshot(own, false)).toEqual(before);
+  }, 60_000);
+
+  it('refuses a body that is not JSON (text, a form, multipart, octet-stream, no Content-Type) below 500 in the envelope, and changes nothing', async () => {
+    const before = { own: await snapshot(own, false), other: await snapshot() };
+    const failures: string[] = [];
+    const boundary = 'tensorify-hostile-boundary';
+    for (const operation of operations.filter((o) => o.method !== 'get')) {
+      const json = jsonBody(operation);
+      const form =
+        operation.body && typeof operation.body === 'object'
+          ? Object.entries(operation.body as Json)
+              .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(JSON.stringify(v))}`)
+              .join('&')
+          : 'a=1';
+      const kinds: { what: string; contentType?: string; body: string | Buffer }[] = [
+        { what: 'text/plain', contentType: 'text/plain', body: json },
+        { what: 'text/plain; charset=utf-8', contentType: 'text/plain; charset=utf-8', body: json },
+        { what: 'a form', contentType: 'application/x-www-form-urlencoded', body: form },
+        {
+          what: 'multipart',
+          contentType: `multipart/form-data; boundary=${boundary}`,
+          body: `--${boundary}\r\nContent-Disposition: form-data; name="body"\r\nContent-Type: application/json\r\n\r\n${json}\r\n--${boundary}--\r\n`,
+        },
+        { what: 'octet-stream', contentType: 'application/octet-stream', body: Buffer.from(json) },
+        { what: 'no Content-Type', body: json },
+        { what: 'a JSON look-alike', contentType: 'application/jsonx', body: json },
+        { what: 'text/html', contentType: 'text/html', body: `<p>${json}</p>` },
+      ];
+      // Our own things (a delete or the admin's: the spare's), so that only the body's type can stop the request.
+      const path = pathOf(operation, ownPath(operation));
+      for (const kind of kinds) {
+        const headers: Record<string, string> = { Authorization: keyFor(operation), ...(kind.contentType ? { 'Content-Type': kind.contentType } : {}) };
+        const res = await raw(operation.method.toUpperCase(), path, headers, kind.body);
+        // A call that takes a JSON body must refuse another type; one that takes none may ignore it.
+        const problem = unsound(operation, res) ?? (operation.body !== undefined && res.status < 400 ? 'a body that is not JSON was taken' : null);
+        if (problem) failures.push(describeCall(operation, path, kind.what, res, problem));
+      }
+    }
+    expect(failures).toEqual([]);
+    expect({ own: await snapshot(own, false), other: await snapshot() }).toEqual(before);
+  }, 60_000);
 });
