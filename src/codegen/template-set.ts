@@ -95,11 +95,11 @@ export class TemplateSet {
     ]);
     const nodes = await Promise.all(
       catalog.list().map(async (definition): Promise<[string, NodeTemplate]> => {
-        const folder = path.join(root, 'nodes', definition.type);
-        const template = await compile(env, path.join(folder, `${definition.type}.py.hbs`), NODE_HELPERS);
+        // Each type's files are where its pack has them; the loader has already run the safety gate on its template.
+        const { templateFile, helpersFile } = catalog.filesOf(definition.type);
+        const template = await compile(env, templateFile, NODE_HELPERS);
         const declared = definition.python?.helpers ?? [];
-        if (declared.length === 0) return [definition.type, { render: template }];
-        const helpersFile = path.join(folder, 'helpers.py');
+        if (helpersFile === undefined) return [definition.type, { render: template }];
         const helpers = splitFragment(await readText(helpersFile));
         const missing = declared.filter((name) => !helpers.defines.includes(name));
         if (missing.length > 0) throw new Error(`${helpersFile} does not define ${missing.join(', ')}, which node.json lists in python.helpers`);

@@ -6,7 +6,6 @@ export interface PythonFragment {
   defines: string[];
 }
 
-
 /** Splits a Python file into its leading imports and the rest, and lists the names it defines at top level. */
 export function splitFragment(text: string): PythonFragment {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
@@ -22,4 +21,3 @@ export function splitFragment(text: string): PythonFragment {
   const defines = [...body.matchAll(/^(?:def|class) ([A-Za-z_][A-Za-z0-9_]*)|^([A-Za-z_][A-Za-z0-9_]*) = /gm)].map((match) => match[1] ?? match[2]);
   return { imports, body, defines };
 }
-

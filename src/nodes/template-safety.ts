@@ -57,4 +57,3 @@ export function templateProblems(program: hbs.AST.Program, allowed: ReadonlySet<
   visit(program);
   return problems;
 }
-
