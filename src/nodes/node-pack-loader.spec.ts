@@ -21,7 +21,7 @@ describe('node packs', () => {
    * A copy of the example pack, renamed to `name` with namespace `namespace` (its helper functions
    * too, unless `sameHelpers`), changed by `edit`.
    */
-  async function pack(name: string, namespace: string, edit: (dir: string) => Promise<void> = async () => undefined, sameHelpers = false): Promise<string> {
+  async function pack(name: string, namespace: string, edit: (dir: string) => Promise<void> = () => Promise.resolve(), sameHelpers = false): Promise<string> {
     const dir = await mkdtemp(path.join(scratch, `${name}-`));
     await cp(EXAMPLE_PACK, dir, { recursive: true });
     for (const type of ['dataset-split', 'random-forest', 'metrics']) {

@@ -4,14 +4,14 @@ import { PACKAGE_ROOT } from '../common/package-info';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { defaultTemplatesDir, NodeCatalog } from './node-catalog';
-import { NodesController } from './nodes.controller';
+import { NodePacksController, NodesController } from './nodes.controller';
 
 /**
  * The node catalogue, read once at boot: the built-in types of codegen-templates/nodes, then the
  * node packs of the plugins/ folder, of `config.nodePacks` and installed beside the server.
  */
 @Module({
-  controllers: [NodesController],
+  controllers: [NodesController, NodePacksController],
   providers: [
     {
       provide: NodeCatalog,
