@@ -122,7 +122,7 @@ async function checkExample(
   const workflow: CompileInput = { id: 'wf_VerifyNodePack0', version: 1, name: `Example of ${definition.type}`, description: '', nodes, edges };
   let files: Record<string, string>;
   try {
-    files = compiler.compile(workflow) as Record<string, string>;
+    files = compiler.compile(workflow);
   } catch (error) {
     return { status: 'fail', message: `the example settings do not export: ${(error as Error).message}` };
   }
@@ -155,4 +155,18 @@ async function pythonTool(python: string, args: string[]): Promise<string | unde
     if (/No module named (pyflakes|black)/.test(text)) return `${text} (install pyflakes and black for ${python})`;
     return text;
   }
+}
+
+/** The report as a checklist: the pack, then each type's rules. */
+export function formatNodePackReport(report: NodePackReport): string {
+  const name = report.packageName === null ? report.packagePath : `${report.packageName}${report.packageVersion ? ` ${report.packageVersion}` : ''}`;
+  const lines = [`Node pack ${name} at ${report.packagePath}, against node API ${report.nodeApiVersion}`, ''];
+  for (const check of report.checks)
+    lines.push(`  ${check.status === 'pass' ? 'pass' : 'FAIL'}  ${check.rule.padEnd(7)}  ${check.type ?? ''}${check.type ? ': ' : ''}${check.message}`);
+  const failed = report.checks.filter((check) => check.status === 'fail').length;
+  lines.push(
+    '',
+    `${report.checks.length - failed} passed, ${failed} failed: ${report.ok ? 'the server would load every type of this pack' : 'see the failed rules'}.`,
+  );
+  return lines.join('\n');
 }
