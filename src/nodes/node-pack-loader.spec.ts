@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../common/package-info';
@@ -22,7 +22,7 @@ describe('node packs', () => {
    * too, unless `sameHelpers`), changed by `edit`.
    */
   async function pack(name: string, namespace: string, edit: (dir: string) => Promise<void> = () => Promise.resolve(), sameHelpers = false): Promise<string> {
-    const dir = await mkdtemp(path.join(scratch, `${name}-`));
+    const dir = await mkdtemp(path.join(scratch, `${name.replace(/[^A-Za-z0-9-]/g, '_')}-`));
     await cp(EXAMPLE_PACK, dir, { recursive: true });
     for (const type of ['dataset-split', 'random-forest', 'metrics']) {
       for (const file of ['node.json', `${type}.py.hbs`, 'helpers.py']) {
@@ -91,7 +91,9 @@ describe('node packs', () => {
     const second = await pack('second-pack', 'acme');
     const catalog = await load(first, second);
     const info = catalog.packs().find((entry) => entry.name === 'second-pack')!;
-    expect(info.loadError).toMatch(/^namespace "acme" is already taken by first-pack \(.*\); its types would shadow that pack’s|'s/);
+    expect(info.loadError).toMatch(
+      /^namespace "acme" is already taken by first-pack \(.*\); its types would shadow that pack's: give this pack another namespace/,
+    );
     expect(info.types).toEqual([]);
     expect(catalog.packOf('acme/metrics').name).toBe('first-pack');
   });
@@ -147,6 +149,29 @@ describe('node packs', () => {
     expect(info.types.find((type) => type.type === 'example/dataset-split')?.loadError).toMatch(
       /^Invalid node manifest nodes\/dataset-split\/node\.json: line 30: \/example\/dataset must be equal to one of the allowed values/,
     );
+  });
+
+  it('finds packs in the plugins/ folder and installed in node_modules (and @scope/), each real package once', async () => {
+    const plugins = await mkdtemp(path.join(scratch, 'plugins-'));
+    const nodeModules = await mkdtemp(path.join(scratch, 'node_modules-'));
+    await cp(await pack('first-party', 'first'), path.join(plugins, 'first-party'), { recursive: true });
+    await cp(await pack('installed', 'second'), path.join(nodeModules, 'installed'), { recursive: true });
+    await mkdir(path.join(nodeModules, '@acme'));
+    await cp(await pack('@acme/scoped', 'third'), path.join(nodeModules, '@acme', 'scoped'), { recursive: true });
+    await mkdir(path.join(nodeModules, 'plain'));
+    await writeFile(path.join(nodeModules, 'plain', 'package.json'), '{"name": "plain", "tensorify": {"executorApiVersion": 1}}');
+    const catalog = await NodeCatalog.loadPacks(defaultTemplatesDir(), {
+      firstPartyDir: plugins,
+      nodeModulesDirs: [nodeModules],
+      extra: [path.join(nodeModules, 'installed')],
+    });
+    expect(catalog.packs().map(({ name, source, namespace, loadError }) => ({ name, source, namespace, loadError }))).toEqual([
+      { name: 'tensorify-server', source: 'builtin', namespace: null, loadError: undefined },
+      { name: 'first-party', source: 'first-party', namespace: 'first', loadError: undefined },
+      { name: 'installed', source: 'configured', namespace: 'second', loadError: undefined },
+      { name: '@acme/scoped', source: 'installed', namespace: 'third', loadError: undefined },
+    ]);
+    expect(catalog.resolve('third/metrics')).toBeDefined();
   });
 
   it('lists a configured pack that is not installed, and boots', async () => {
