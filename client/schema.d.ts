@@ -123,9 +123,29 @@ export interface paths {
         };
         /**
          * The node catalogue
-         * @description Every node type a workflow may use, with its handles, settings JSON Schema, defaults and Python requirements. Needs `workflows:read`.
+         * @description Every node type a workflow may use — the built-in ones (bare names) and those of the node packs (`<namespace>/<type>`) — with its handles, settings JSON Schema, defaults, Python requirements and pack. Needs `workflows:read`.
          */
         get: operations["NodesController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/node-packs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The node packs
+         * @description The built-in node types and every node pack found at boot (the plugins/ folder, TENSORIFY_NODE_PACKS, installed packages), with version, namespace, types and `loadError` — for a pack, or a type, that did not load. Needs `workflows:read`.
+         */
+        get: operations["NodePacksController_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -811,6 +831,12 @@ export interface components {
              */
             helpers?: string[];
         };
+        NodeTypePackDto: {
+            /** @example tensorify-nodes-sklearn */
+            name: string;
+            /** @example 1.0.0 */
+            version: string;
+        };
         NodeTypeDto: {
             /** @example transform */
             type: string;
@@ -885,10 +911,73 @@ export interface components {
              * @enum {string}
              */
             shape?: "linear" | "conv2d" | "maxpool2d" | "flatten" | "same" | "batchnorm1d" | "dataset-synthetic" | "dataset-csv" | "dataset-mnist" | "dataloader" | "train" | "evaluate" | "load-model" | "predict" | "cross-entropy" | "mse";
+            /**
+             * @description Settings that show the type at work (required of a pack's types; `plugins verify` exports and runs them)
+             * @example {
+             *       "trees": 20
+             *     }
+             */
+            example?: Record<string, unknown>;
+            /** @description The node pack the type comes from (`tensorify-server` for the built-in types) */
+            pack: components["schemas"]["NodeTypePackDto"];
         };
         NodeTypeListDto: {
             /** @description Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements */
             nodes: components["schemas"]["NodeTypeDto"][];
+        };
+        NodePackTypeDto: {
+            /**
+             * @description The full type name, `<namespace>/<type>` for a pack type
+             * @example sklearn/random-forest
+             */
+            type: string;
+            /**
+             * @description Its version, when it loaded
+             * @example 1.0.0
+             */
+            version?: string;
+            /**
+             * @description Why it did not load, naming the file and line
+             * @example Template nodes/metrics/metrics.py.hbs is refused: line 2: write values as {{py value}} or {{body setting}}, not {{settings.name…}}
+             */
+            loadError?: string;
+        };
+        NodePackDto: {
+            /**
+             * @description The package name; `tensorify-server` for the built-in types
+             * @example tensorify-nodes-sklearn
+             */
+            name: string;
+            /**
+             * @description The package version (empty when unknown)
+             * @example 1.0.0
+             */
+            version: string;
+            /**
+             * @description The prefix of its types' names; null for the built-in types
+             * @example sklearn
+             */
+            namespace: string | null;
+            /**
+             * @example configured
+             * @enum {string}
+             */
+            source: "builtin" | "first-party" | "configured" | "installed";
+            /**
+             * @description Where the package is; null when a configured pack was not found
+             * @example /srv/packs/sklearn
+             */
+            path: string | null;
+            types: components["schemas"]["NodePackTypeDto"][];
+            /**
+             * @description Why the whole pack was refused
+             * @example package.json declares tensorify.nodeApiVersion 2, but this server speaks nodeApiVersion 1: install a release of the pack made for node API 1
+             */
+            loadError?: string;
+        };
+        NodePackListDto: {
+            /** @description The built-in pack first, then the packs in the order they were loaded */
+            packs: components["schemas"]["NodePackDto"][];
         };
         WorkflowSummaryDto: {
             /** @example wf_3mT8c0RkQ2xZp9Lb */
@@ -3093,6 +3182,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodeTypeListDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"workflows:read\"",
+                     *         "details": {
+                     *           "requiredScope": "workflows:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    NodePacksController_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The node packs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodePackListDto"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */

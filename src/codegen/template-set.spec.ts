@@ -41,8 +41,7 @@ describe(TemplateSet.name, () => {
 
   it('refuses helpers listed in node.json that helpers.py does not define', async () => {
     await writeFile(path.join(root, 'nodes', 'http-request', 'helpers.py'), 'import json\n\n\ndef other():\n    pass\n');
-    const catalog = await NodeCatalog.load(path.join(root, 'nodes'));
-    await expect(TemplateSet.load(root, catalog)).rejects.toThrow('does not define http_request, which node.json lists in python.helpers');
+    await expect(NodeCatalog.load(path.join(root, 'nodes'))).rejects.toThrow('does not define http_request, which node.json lists in python.helpers');
   });
 
   it('refuses two values on one line, which could not be laid out as one statement', async () => {

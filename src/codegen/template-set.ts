@@ -2,7 +2,11 @@ import Handlebars from 'handlebars';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeCatalog } from '../nodes/node-catalog';
+import { type PythonFragment, splitFragment } from '../nodes/python-fragment';
+import { BLOCKS, NODE_HELPERS, SKELETON_HELPERS, SUBEXPRESSIONS, templateProblems } from '../nodes/template-safety';
 import { layoutStatement } from './python/layout';
+
+export { type PythonFragment, splitFragment } from '../nodes/python-fragment';
 import { jsonToPy, py, type PyExpr } from './python/py-expr';
 
 /** Python source the compiler made (already laid out); the `code` helper inserts it as it is. */
@@ -42,10 +46,6 @@ export function defaultCodegenRoot(): string {
   return path.resolve(__dirname, '..', '..', 'codegen-templates');
 }
 
-const SKELETON_HELPERS = new Set(['py', 'code']);
-const NODE_HELPERS = new Set(['py', 'body']);
-const SUBEXPRESSIONS = new Set(['call']);
-const BLOCKS = new Set(['if', 'unless', 'each']);
 // eslint-disable-next-line no-control-regex -- NUL delimits on purpose the placeholders that {{py}} and {{body}} print (placeholder() below)
 const PLACEHOLDER = /\u0000(\d+)\u0000/g;
 const INDENT = '    ';
@@ -57,14 +57,6 @@ interface RenderData {
   placeholders: Placeholder[];
   /** Names a node template may call with `(call "name" …)`: helpers, imported names, and attributes of those (`nn.Linear`). */
   callable: ReadonlySet<string>;
-}
-
-/** A Python fragment split into its leading import lines and the rest. */
-export interface PythonFragment {
-  imports: string[];
-  body: string;
-  /** Top-level functions and classes it defines. */
-  defines: string[];
 }
 
 interface NodeTemplate {
@@ -103,11 +95,11 @@ export class TemplateSet {
     ]);
     const nodes = await Promise.all(
       catalog.list().map(async (definition): Promise<[string, NodeTemplate]> => {
-        const folder = path.join(root, 'nodes', definition.type);
-        const template = await compile(env, path.join(folder, `${definition.type}.py.hbs`), NODE_HELPERS);
+        // Each type's files are where its pack has them; the loader has already run the safety gate on its template.
+        const { templateFile, helpersFile } = catalog.filesOf(definition.type);
+        const template = await compile(env, templateFile, NODE_HELPERS);
         const declared = definition.python?.helpers ?? [];
-        if (declared.length === 0) return [definition.type, { render: template }];
-        const helpersFile = path.join(folder, 'helpers.py');
+        if (helpersFile === undefined) return [definition.type, { render: template }];
         const helpers = splitFragment(await readText(helpersFile));
         const missing = declared.filter((name) => !helpers.defines.includes(name));
         if (missing.length > 0) throw new Error(`${helpersFile} does not define ${missing.join(', ')}, which node.json lists in python.helpers`);
@@ -196,53 +188,6 @@ async function compile(env: typeof Handlebars, file: string, allowed: ReadonlySe
   return env.compile(source, { knownHelpers, knownHelpersOnly: true, noEscape: false });
 }
 
-/** What makes a template unsafe: any output but `{{py …}}`/`{{body …}}`/`{{code …}}`, triple-stash, partials. */
-function templateProblems(program: hbs.AST.Program, allowed: ReadonlySet<string>): string[] {
-  const problems: string[] = [];
-  const visit = (node: hbs.AST.Node): void => {
-    switch (node.type) {
-      case 'Program':
-        (node as hbs.AST.Program).body.forEach(visit);
-        break;
-      case 'MustacheStatement': {
-        const mustache = node as hbs.AST.MustacheStatement;
-        const name = (mustache.path as hbs.AST.PathExpression).original;
-        if (!mustache.escaped) problems.push(`line ${node.loc.start.line}: triple-stash {{{…}}} is not allowed`);
-        else if (!allowed.has(name) || mustache.params.length !== 1) {
-          problems.push(
-            `line ${node.loc.start.line}: write values as {{py value}}${allowed.has('body') ? ' or {{body setting}}' : ' or {{code part}}'}, not {{${name}…}}`,
-          );
-        }
-        mustache.params.forEach(visit);
-        break;
-      }
-      case 'SubExpression': {
-        const name = (node as hbs.AST.SubExpression).path.original;
-        if (!SUBEXPRESSIONS.has(name)) problems.push(`line ${node.loc.start.line}: the subexpression (${name} …) is not allowed; use (call "helper" …)`);
-        (node as hbs.AST.SubExpression).params.forEach(visit);
-        (node as hbs.AST.SubExpression).hash?.pairs.forEach((pair) => visit(pair.value));
-        break;
-      }
-      case 'BlockStatement': {
-        const block = node as hbs.AST.BlockStatement;
-        const name = block.path.original;
-        if (!BLOCKS.has(name)) problems.push(`line ${node.loc.start.line}: the block {{#${name}}} is not allowed`);
-        visit(block.program);
-        if (block.inverse) visit(block.inverse);
-        break;
-      }
-      case 'PartialStatement':
-      case 'PartialBlockStatement':
-      case 'DecoratorBlock':
-      case 'Decorator':
-        problems.push(`line ${node.loc.start.line}: partials and decorators are not allowed`);
-        break;
-    }
-  };
-  visit(program);
-  return problems;
-}
-
 /** Replaces each line holding a placeholder by its statement laid out (or by the verbatim body). */
 function expandPlaceholders(rendered: string, placeholders: readonly Placeholder[], source: string): string {
   if (placeholders.length === 0) return rendered;
@@ -279,22 +224,6 @@ export function indentBody(text: string, indent: number): string {
   while (body.length > 0 && body[body.length - 1] === '') body.pop();
   while (body.length > 0 && body[0] === '') body.shift();
   return body.length === 0 ? `${pad}pass` : body.join('\n');
-}
-
-/** Splits a Python file into its leading imports and the rest, and lists the names it defines at top level. */
-export function splitFragment(text: string): PythonFragment {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  let index = 0;
-  const imports: string[] = [];
-  for (; index < lines.length; index++) {
-    const line = lines[index];
-    if (line.trim() === '') continue;
-    if (!/^(import|from) \S/.test(line)) break;
-    imports.push(line);
-  }
-  const body = lines.slice(index).join('\n').trim();
-  const defines = [...body.matchAll(/^(?:def|class) ([A-Za-z_][A-Za-z0-9_]*)|^([A-Za-z_][A-Za-z0-9_]*) = /gm)].map((match) => match[1] ?? match[2]);
-  return { imports, body, defines };
 }
 
 async function readText(file: string): Promise<string> {

@@ -33,6 +33,8 @@ export interface AppConfig {
   readonly executionLogLines: number;
   readonly enterpriseConcurrentExecutions: number;
   readonly executorPlugins: readonly string[];
+  /** Node packs to load besides the plugins/ folder and the installed ones: package names or paths. */
+  readonly nodePacks: readonly string[];
   /** Per-executor configuration by executor id (`executors` in the TENSORIFY_CONFIG file), validated by each plugin's schema. */
   readonly executors: Readonly<Record<string, unknown>>;
   /** The 32-byte key that encrypts webhook secrets at rest (AES-256-GCM); null: generated into `<dataDir>/secrets.key` on first use. */
@@ -338,6 +340,19 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
       return ok(Object.freeze(names));
     },
   },
+  nodePacks: {
+    key: 'nodePacks',
+    env: 'TENSORIFY_NODE_PACKS',
+    fileKey: 'nodePacks',
+    defaultText: 'none',
+    description: 'More node packs to load: package names or paths, comma-separated (a JSON array in the file).',
+    parse: (raw) => {
+      if (raw === undefined || raw === '') return ok([]);
+      const list = Array.isArray(raw) ? raw : asText(raw).split(',');
+      const names = list.map((item) => String(item).trim()).filter((item) => item !== '');
+      return ok(Object.freeze(names));
+    },
+  },
   executors: {
     key: 'executors',
     env: 'TENSORIFY_EXECUTORS',
@@ -406,7 +421,7 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
 export const CONFIG_SETTINGS = Object.values(SETTINGS) as Setting<keyof AppConfig>[];
 
 /** File keys whose value may be an object or array. */
-const STRUCTURED_FILE_KEYS = new Set(['executors', 'executorPlugins']);
+const STRUCTURED_FILE_KEYS = new Set(['executors', 'executorPlugins', 'nodePacks']);
 
 function readConfigFile(path: string, problems: string[]): Record<string, Raw> {
   let parsed: unknown;

@@ -134,6 +134,20 @@ describe(loadExecutorPlugins.name, () => {
 
       expect(await load()).toEqual([]);
     });
+
+    it('leaves node packs (nodeApiVersion and no executorApiVersion) to the node-pack loader', async () => {
+      writeFileSync(
+        path.join(install('node-pack'), 'package.json'),
+        JSON.stringify({ name: 'node-pack', version: '1.0.0', tensorify: { nodeApiVersion: 1, nodes: 'nodes', namespace: 'acme' } }),
+      );
+      writePlugin(
+        path.join(nodeModules, 'both'),
+        { executorApiVersion: 1, nodeApiVersion: 1, executors: [{ id: 'both', entry: 'index.js' }] },
+        definitionSource('both', '() => ({ capabilities: () => ({}), run: async () => ({}) })'),
+      );
+
+      expect((await load()).map(summary)).toEqual([{ id: 'both', packageName: 'both', source: 'installed', loadError: undefined }]);
+    });
   });
 
   describe('broken plugins', () => {

@@ -150,11 +150,16 @@ async function packagesIn(dir: string, source: PluginSource): Promise<Candidate[
   const found = await Promise.all(
     (await childFolders(dir)).map(async (folder) => {
       const packageJson = await readPackageJson(folder).catch(() => undefined);
-      if (packageJson === undefined || !(MANIFEST_FIELD in packageJson)) return undefined;
+      if (packageJson === undefined || !(MANIFEST_FIELD in packageJson) || isNodePackOnly(packageJson[MANIFEST_FIELD])) return undefined;
       return candidateOf(source, await realpath(folder).catch(() => folder), packageJson);
     }),
   );
   return found.filter((candidate) => candidate !== undefined);
+}
+
+/** A manifest of a node pack that holds no executors (`nodeApiVersion` without `executorApiVersion`): the node-pack loader's, not ours. */
+function isNodePackOnly(manifest: unknown): boolean {
+  return typeof manifest === 'object' && manifest !== null && 'nodeApiVersion' in manifest && !('executorApiVersion' in manifest);
 }
 
 async function childFolders(dir: string): Promise<string[]> {

@@ -173,6 +173,19 @@ class GraphValidation {
         `use "${name}" or "${name}@${majorVersion(unpinned.version)}".`
       );
     }
+    const slash = name.indexOf('/');
+    if (slash !== -1) {
+      // A namespaced type belongs to a node pack: say which, and whether it is missing or did not load.
+      const namespace = name.slice(0, slash);
+      const pack = this.catalog.packOfNamespace(name);
+      const why =
+        pack === undefined
+          ? `no installed node pack has the namespace "${namespace}": install the pack that provides it`
+          : pack.loadError !== undefined
+            ? `its node pack ${pack.name} (namespace "${namespace}") did not load: ${pack.loadError}`
+            : (pack.types.find((type) => type.type === name)?.loadError ?? `its node pack ${pack.name} ${pack.version} has no type "${name.slice(slash + 1)}"`);
+      return `Node "${node.id}" has type "${node.type}", which is not in the node catalogue: ${why} (GET /v1/node-packs lists the packs).`;
+    }
     return `Node "${node.id}" has type "${node.type}", which is not in the node catalogue (GET /v1/nodes lists the types).`;
   }
 

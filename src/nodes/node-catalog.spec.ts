@@ -48,6 +48,7 @@ describe(NodeCatalog.name, () => {
     for (const [folder, content] of Object.entries(manifests)) {
       await mkdir(path.join(dir, folder));
       await writeFile(path.join(dir, folder, 'node.json'), typeof content === 'string' ? content : JSON.stringify(content));
+      await writeFile(path.join(dir, folder, `${folder}.py.hbs`), '    return None\n');
     }
     return dir;
   }

@@ -1,88 +1,9 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
-import { readdir, readFile } from 'node:fs/promises';
+import type { ErrorObject } from 'ajv';
 import path from 'node:path';
-import { type NodePort, type NodeTypeDefinition, SHAPE_RULES, type SettingsProblem } from './node-type';
-
-const MANIFEST_FILE = 'node.json';
-const NODE_TYPE_NAME = '^[a-z][a-z0-9]*(-[a-z0-9]+)*$';
-const SEMVER = '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$';
-const PORT_ID = '^[A-Za-z_][A-Za-z0-9_-]*$';
-
-const nonEmptyString = { type: 'string', minLength: 1 };
-const DATA_TYPE = '^[a-z][a-z0-9]*(-[a-z0-9]+)*$';
-/**
- * What a numeric setting that may also be a binding uses as its string branch:
- * `"anyOf": [{"type": "number", …}, {"type": "string", "pattern": BINDING_PATTERN}]`.
- */
-export const BINDING_PATTERN = '^\\s*\\{\\{[^]*\\}\\}\\s*$';
-const inputPortSchema = {
-  type: 'object',
-  required: ['id', 'dataType', 'description'],
-  properties: { id: { type: 'string', pattern: PORT_ID }, dataType: { type: 'string', pattern: DATA_TYPE }, description: nonEmptyString },
-  additionalProperties: false,
-};
-const outputPortSchema = {
-  ...inputPortSchema,
-  properties: { ...inputPortSchema.properties, field: nonEmptyString },
-};
-const manifestSchema = {
-  type: 'object',
-  required: [
-    'type',
-    'version',
-    'category',
-    'displayName',
-    'description',
-    'trigger',
-    'inputs',
-    'outputs',
-    'settingsSchema',
-    'defaults',
-    'requirements',
-    'imports',
-  ],
-  properties: {
-    type: { type: 'string', pattern: NODE_TYPE_NAME },
-    version: { type: 'string', pattern: SEMVER },
-    category: nonEmptyString,
-    displayName: nonEmptyString,
-    description: nonEmptyString,
-    trigger: { type: 'boolean' },
-    inputs: { type: 'array', items: inputPortSchema },
-    outputs: { type: 'array', items: outputPortSchema },
-    settingsSchema: {
-      type: 'object',
-      required: ['type', 'properties', 'additionalProperties'],
-      properties: {
-        type: { const: 'object' },
-        properties: {
-          type: 'object',
-          additionalProperties: { type: 'object', required: ['description'], properties: { description: nonEmptyString } },
-        },
-        additionalProperties: { const: false },
-      },
-    },
-    defaults: { type: 'object' },
-    requirements: { type: 'array', items: nonEmptyString },
-    imports: { type: 'array', items: { type: 'string', pattern: '^(import|from) \\S' } },
-    verbatimSettings: { type: 'array', items: nonEmptyString },
-    expressionSettings: { type: 'array', items: nonEmptyString },
-    python: {
-      type: 'object',
-      properties: {
-        parameters: { type: 'array', items: { type: 'string', pattern: '^[a-z_][a-z0-9_]*$' }, uniqueItems: true },
-        returns: nonEmptyString,
-        resultType: { enum: ['dict', 'list', 'str', 'int', 'float', 'bool'] },
-        role: { enum: ['step', 'branch', 'return', 'layer', 'sequence'] },
-        helpers: { type: 'array', items: { type: 'string', pattern: '^[a-z_][a-z0-9_]*$' }, uniqueItems: true },
-      },
-      additionalProperties: false,
-    },
-    shape: { enum: SHAPE_RULES },
-  },
-  additionalProperties: false,
-};
+import { PACKAGE_VERSION } from '../common/package-info';
+import { BINDING_PATTERN } from './node-manifest';
+import { type LoadedNodeType, loadNodePacks, type NodePackInfo, type NodePackLoaderOptions } from './node-pack-loader';
+import type { NodeTypeDefinition, SettingsProblem } from './node-type';
 
 /** `codegen-templates/nodes` of this package; the same from `src/nodes` (ts-jest) and `dist/nodes` (build). */
 export function defaultTemplatesDir(): string {
@@ -95,44 +16,88 @@ export function parseTypeRef(typeRef: string): { name: string; major?: string } 
   return at === -1 ? { name: typeRef } : { name: typeRef.slice(0, at), major: typeRef.slice(at + 1) };
 }
 
-/** The major part of a semantic version: `"1"` for `"1.4.2"`; what a `type@<major>` pin must equal. */
-export function majorVersion(version: string): string {
-  return version.split('.')[0];
+export { BINDING_PATTERN, LAYER_DATA_TYPE, majorVersion } from './node-manifest';
+
+/** Where the catalogue's node types come from besides the built-in folder. */
+export interface NodePackSources {
+  /** The server's `plugins/` folder. */
+  firstPartyDir?: string;
+  /** `node_modules` folders scanned for installed packs. */
+  nodeModulesDirs?: readonly string[];
+  /** `config.nodePacks`: package names or paths. */
+  extra?: readonly string[];
+  python?: string;
+  logger?: NodePackLoaderOptions['logger'];
 }
 
-interface CatalogEntry {
-  definition: NodeTypeDefinition;
-  major: string;
-  validateSettings: ValidateFunction;
-}
-
-/** The node types of `codegen-templates/nodes/<type>/node.json`, with their compiled settings schemas. */
+/**
+ * The node types a workflow may use: the built-in pack (`codegen-templates/nodes/<type>/`, bare
+ * names) and every node pack (`<namespace>/<type>`), each loaded by node-pack-loader.ts, with
+ * their compiled settings schemas and the packs as they loaded (or not).
+ */
 export class NodeCatalog {
-  private constructor(private readonly entries: ReadonlyMap<string, CatalogEntry>) {}
+  private readonly entries: ReadonlyMap<string, LoadedNodeType>;
 
-  /** Reads every `dir/<type>/node.json`; a malformed manifest throws an Error naming its file and its problems. */
+  private constructor(
+    types: readonly LoadedNodeType[],
+    private readonly nodePacks: readonly NodePackInfo[],
+  ) {
+    this.entries = new Map([...types].sort((a, b) => compare(a.definition.type, b.definition.type)).map((entry) => [entry.definition.type, entry]));
+  }
+
+  /**
+   * The built-in node types of `dir` alone; a built-in type that does not load throws an Error
+   * naming its file and line (the server's own types are never left out quietly).
+   */
   static async load(dir: string): Promise<NodeCatalog> {
-    const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: false, strict: true, strictTypes: false, strictTuples: false });
-    addFormats(ajv);
-    const checkManifest = ajv.compile<NodeTypeDefinition>(manifestSchema);
-    const folders = (await readdir(dir, { withFileTypes: true }))
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name)
-      .sort();
-    const entries = await Promise.all(
-      folders.map(async (folder) => {
-        const file = path.join(dir, folder, MANIFEST_FILE);
-        const manifest = await readManifest(file);
-        if (!checkManifest(manifest)) {
-          throw manifestError(
-            file,
-            (checkManifest.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}`),
-          );
-        }
-        return compileEntry(ajv, file, folder, manifest);
-      }),
-    );
-    return new NodeCatalog(new Map(entries.map((entry) => [entry.definition.type, entry])));
+    return NodeCatalog.loadPacks(dir, {});
+  }
+
+  /**
+   * The built-in types of `builtinDir`, then every node pack of `sources`. A built-in type that does
+   * not load throws; a pack or pack type that does not load is kept out and listed with its loadError.
+   */
+  static async loadPacks(builtinDir: string, sources: NodePackSources): Promise<NodeCatalog> {
+    const { packs, types } = await loadNodePacks({
+      builtinDir,
+      builtinVersion: PACKAGE_VERSION,
+      firstPartyDir: sources.firstPartyDir,
+      nodeModulesDirs: sources.nodeModulesDirs ?? [],
+      extra: sources.extra ?? [],
+      python: sources.python,
+      logger: sources.logger,
+    });
+    const builtinErrors = packs[0].types.flatMap((type) => (type.loadError === undefined ? [] : [type.loadError]));
+    if (packs[0].loadError !== undefined) builtinErrors.unshift(packs[0].loadError);
+    if (builtinErrors.length > 0) throw new Error(builtinErrors.join('\n'));
+    return new NodeCatalog(types, packs);
+  }
+
+  /** The packs, the built-in one first, each with its types and loadError. */
+  packs(): readonly NodePackInfo[] {
+    return this.nodePacks;
+  }
+
+  /** The pack a loaded type comes from. */
+  packOf(type: string): { name: string; version: string } {
+    const entry = this.entries.get(type);
+    if (entry === undefined) throw new Error(`Node type "${type}" is not in this catalogue`);
+    return entry.pack;
+  }
+
+  /** The files of a loaded type: its template and, when it has one, its helpers.py. */
+  filesOf(type: string): { templateFile: string; helpersFile?: string } {
+    const entry = this.entries.get(type);
+    if (entry === undefined) throw new Error(`Node type "${type}" is not in this catalogue`);
+    return { templateFile: entry.templateFile, helpersFile: entry.helpersFile };
+  }
+
+  /** The pack whose namespace is the prefix of `type` (`acme` of `acme/random-forest`), whether it loaded or not. */
+  packOfNamespace(type: string): NodePackInfo | undefined {
+    const slash = type.indexOf('/');
+    if (slash === -1) return undefined;
+    const namespace = type.slice(0, slash);
+    return this.nodePacks.find((pack) => pack.namespace === namespace);
   }
 
   /** Every node type, sorted by type. */
@@ -155,87 +120,6 @@ export class NodeCatalog {
     if (entry.validateSettings({ ...definition.defaults, ...settings })) return [];
     return describeSettingsErrors(definition, entry.validateSettings.errors ?? []);
   }
-}
-
-async function readManifest(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new Error(`Node manifest ${file} cannot be read (${(error as Error).message})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new Error(`Node manifest ${file} is not valid JSON (${(error as Error).message})`);
-  }
-}
-
-function compileEntry(ajv: Ajv, file: string, folder: string, definition: NodeTypeDefinition): CatalogEntry {
-  const problems: string[] = [];
-  if (definition.type !== folder) problems.push(`/type "${definition.type}" must equal its folder name "${folder}"`);
-  problems.push(...duplicatePortIds('inputs', definition.inputs), ...duplicatePortIds('outputs', definition.outputs));
-  for (const list of ['verbatimSettings', 'expressionSettings'] as const) {
-    for (const name of definition[list] ?? []) {
-      if (!(name in definition.settingsSchema.properties)) problems.push(`/${list} names "${name}", which is not a setting`);
-    }
-  }
-  problems.push(...pythonProblems(definition));
-  let validateSettings: ValidateFunction;
-  try {
-    validateSettings = ajv.compile(definition.settingsSchema);
-  } catch (error) {
-    throw manifestError(file, [...problems, `/settingsSchema is not a valid JSON Schema (${(error as Error).message})`]);
-  }
-  if (!validateSettings(definition.defaults)) {
-    const defaultsProblems = (validateSettings.errors ?? []).filter((error) => error.keyword !== 'required' || error.instancePath !== '');
-    problems.push(...defaultsProblems.map((error) => `/defaults${error.instancePath} ${error.message}`));
-  }
-  if (problems.length > 0) throw manifestError(file, problems);
-  return { definition, major: majorVersion(definition.version), validateSettings };
-}
-
-/** What the `python` section asks that the rest of the manifest does not give. */
-function pythonProblems(definition: NodeTypeDefinition): string[] {
-  const problems: string[] = [];
-  const { role = 'step', parameters = [] } = definition.python ?? {};
-  const inputIds = definition.inputs.map((port) => port.id);
-  for (const parameter of parameters) {
-    if (parameter !== 'input' && parameter !== 'ctx' && !inputIds.includes(parameter)) {
-      problems.push(`/python/parameters names "${parameter}", which is neither "input", "ctx" nor one of its inputs`);
-    }
-  }
-  if (role === 'branch' && definition.outputs.map((port) => port.id).join() !== 'true,false') {
-    problems.push('/python/role "branch" needs exactly the outputs "true" and "false"');
-  }
-  const chained = (ports: NodePort[]) => ports.length === 1 && ports[0].dataType === LAYER_DATA_TYPE;
-  if (role === 'layer' && !(chained(definition.inputs) && chained(definition.outputs))) {
-    problems.push(`/python/role "layer" needs exactly one input and one output, both of dataType "${LAYER_DATA_TYPE}"`);
-  }
-  if (role === 'sequence' && !chained(definition.inputs)) {
-    problems.push(`/python/role "sequence" needs exactly one input, of dataType "${LAYER_DATA_TYPE}"`);
-  }
-  if ((role === 'layer' || role === 'sequence') && parameters.length > 0) {
-    problems.push(`/python/parameters: a node of role "${role}" takes none`);
-  }
-  return problems;
-}
-
-/** The dataType of the handles that chain layer nodes into a sequence. */
-export const LAYER_DATA_TYPE = 'layer';
-
-function duplicatePortIds(list: 'inputs' | 'outputs', ports: NodePort[]): string[] {
-  const seen = new Set<string>();
-  const problems: string[] = [];
-  for (const { id } of ports) {
-    if (seen.has(id)) problems.push(`/${list} has the id "${id}" more than once`);
-    seen.add(id);
-  }
-  return problems;
-}
-
-function manifestError(file: string, problems: string[]): Error {
-  return new Error(`Invalid node manifest ${file}: ${problems.join('; ')}`);
 }
 
 /**
@@ -300,4 +184,8 @@ function settingLabel(path: string): string {
 
 function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -56,6 +56,8 @@ export interface NodeTypeDefinition {
   python?: NodePythonOptions;
   /** The shape rule the validator applies to it (shapes.ts): how tensor sizes flow through it. */
   shape?: ShapeRuleName;
+  /** Settings that show the type at work; required of a pack's type, which `plugins verify` exports and runs with them. */
+  example?: Record<string, unknown>;
 }
 
 /** The shape rules of shapes.ts a manifest may name. */

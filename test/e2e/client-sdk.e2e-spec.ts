@@ -180,6 +180,7 @@ describe('@tensorify/client against a live server', () => {
     const tensorify = new Tensorify({ baseUrl, apiKey: created.key, fetch: recordingFetch(sent) });
     expect(await tensorify.me.get()).toMatchObject({ workspace: { id: workspace.id }, apiKey: { id: created.id } });
     expect((await tensorify.nodes.list()).map((node) => node.type)).toEqual(expect.arrayContaining(['manual', 'transform', 'return', 'code']));
+    expect((await tensorify.nodes.packs())[0]).toMatchObject({ name: 'tensorify-server', namespace: null, source: 'builtin' });
     expect((await tensorify.executors.list()).map((executor) => executor.id)).toContain('local');
     expect(await tensorify.system.get()).toMatchObject({ server: { version: expect.any(String) } });
     expect(await tensorify.system.health()).toEqual({ status: 'ok' });

@@ -135,7 +135,8 @@ export class OpenApiContract {
       const check = (example: unknown, where: string) => {
         for (const violation of this.violationsAt(pointer(...schemaAt), example)) found.push(`${where}: ${violation}`);
       };
-      const isSchema = !isMedia && !isParameter && at.length > 0 && (at.includes('schemas') || at.includes('schema'));
+      // A `properties` map is not a schema: its key `example` is a property named so (a node type's `example` settings).
+      const isSchema = !isMedia && !isParameter && at.length > 0 && at[at.length - 1] !== 'properties' && (at.includes('schemas') || at.includes('schema'));
       if ((isMedia || isParameter || isSchema) && object.example !== undefined) check(object.example, pointer(...at, 'example'));
       if ((isMedia || isParameter) && object.examples && typeof object.examples === 'object') {
         for (const [key, example] of Object.entries(object.examples as Json)) check(example?.value, pointer(...at, 'examples', key));

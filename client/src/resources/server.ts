@@ -1,5 +1,5 @@
 import type { RequestOptions, Transport } from '../transport';
-import type { Executor, Health, Me, NodeType, Readiness, SystemFacts } from './types';
+import type { Executor, Health, Me, NodePack, NodeType, Readiness, SystemFacts } from './types';
 
 /** `GET /v1/nodes`: the node catalogue. */
 export class Nodes {
@@ -9,6 +9,12 @@ export class Nodes {
   async list(options?: RequestOptions): Promise<NodeType[]> {
     const { data } = await this.transport.send((init) => this.transport.raw.GET('/v1/nodes', init), { retryConnectionErrors: true }, options);
     return data.nodes;
+  }
+
+  /** `GET /v1/node-packs`: the built-in pack and every node pack, with version, types, and the `loadError` of what did not load. */
+  async packs(options?: RequestOptions): Promise<NodePack[]> {
+    const { data } = await this.transport.send((init) => this.transport.raw.GET('/v1/node-packs', init), { retryConnectionErrors: true }, options);
+    return data.packs;
   }
 }
 

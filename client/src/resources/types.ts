@@ -42,6 +42,8 @@ export type ExecutionSummary = Schemas['ExecutionSummaryDto'];
 export type ExecutionStatus = Execution['status'];
 /** A node type of the catalogue. */
 export type NodeType = Schemas['NodeTypeDto'];
+/** A node pack: the built-in types or an npm package of node types, with its types and `loadError`. */
+export type NodePack = Schemas['NodePackDto'];
 /** An executor plugin the server loaded (or failed to load: `loadError`). */
 export type Executor = Schemas['ExecutorDto'];
 /** Facts about the server's host: CPU, memory, GPUs, Python. */

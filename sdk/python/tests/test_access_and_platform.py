@@ -56,6 +56,9 @@ def test_nodes_list_the_catalogue(client: Tensorify) -> None:
     assert nodes["transform"].settings_schema["type"] == "object"
     assert [port.id for port in nodes["if"].outputs] == ["true", "false"]
     assert client.nodes.catalog()["nodes"][0]["type"] in nodes
+    builtin = client.nodes.packs()[0]
+    assert (builtin["name"], builtin["namespace"], builtin["source"]) == ("tensorify-server", None, "builtin")
+    assert {"type": "transform", "version": nodes["transform"].version} in builtin["types"]
 
 
 def test_executors_list_the_local_executor(client: Tensorify) -> None:

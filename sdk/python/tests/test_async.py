@@ -119,6 +119,7 @@ def test_access_and_platform_operations(server: Server) -> None:
                     await revoked.me.get()
             assert "transform" in {node.type for node in await client.nodes.list()}
             assert (await client.nodes.catalog())["nodes"]
+            assert (await client.nodes.packs())[0]["source"] == "builtin"
             assert "local" in {executor.id for executor in await client.executors.list()}
             assert (await client.system.get()).cpu.cores >= 1
             assert (await client.system.health()).status == "ok"

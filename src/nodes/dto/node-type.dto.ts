@@ -29,6 +29,12 @@ export class NodePythonOptionsDto {
   helpers?: string[];
 }
 
+/** The pack of a node type: its package name and version. */
+export class NodeTypePackDto {
+  @ApiProperty({ example: 'tensorify-nodes-sklearn' }) name!: string;
+  @ApiProperty({ example: '1.0.0' }) version!: string;
+}
+
 /** A node type of the catalogue, as `codegen-templates/nodes/<type>/node.json` states it (NodeTypeDefinition). */
 export class NodeTypeDto {
   @ApiProperty({ example: 'transform' }) type!: string;
@@ -53,6 +59,14 @@ export class NodeTypeDto {
   @ApiPropertyOptional({ type: [String], description: 'Settings written in the condition language', example: ['condition'] }) expressionSettings?: string[];
   @ApiPropertyOptional({ type: NodePythonOptionsDto }) python?: NodePythonOptionsDto;
   @ApiPropertyOptional({ enum: SHAPE_RULES, description: 'How tensor sizes flow through it', example: 'linear' }) shape?: string;
+  @ApiPropertyOptional({
+    type: Object,
+    description: "Settings that show the type at work (required of a pack's types; `plugins verify` exports and runs them)",
+    example: { trees: 20 },
+  })
+  example?: Record<string, unknown>;
+  @ApiProperty({ type: NodeTypePackDto, description: 'The node pack the type comes from (`tensorify-server` for the built-in types)' })
+  pack!: NodeTypePackDto;
 }
 
 export class NodeTypeListDto {
@@ -61,4 +75,36 @@ export class NodeTypeListDto {
     description: 'Every node type: type, version, category, description, inputs, outputs, settings schema, defaults, Python requirements',
   })
   nodes!: NodeTypeDto[];
+}
+
+/** One type of a node pack: its version when it loaded, its loadError when it did not. */
+export class NodePackTypeDto {
+  @ApiProperty({ description: 'The full type name, `<namespace>/<type>` for a pack type', example: 'sklearn/random-forest' }) type!: string;
+  @ApiPropertyOptional({ description: 'Its version, when it loaded', example: '1.0.0' }) version?: string;
+  @ApiPropertyOptional({
+    description: 'Why it did not load, naming the file and line',
+    example: 'Template nodes/metrics/metrics.py.hbs is refused: line 2: write values as {{py value}} or {{body setting}}, not {{settings.name…}}',
+  })
+  loadError?: string;
+}
+
+/** A node pack: the built-in types, or an npm package of node types (NodePackInfo). */
+export class NodePackDto {
+  @ApiProperty({ description: 'The package name; `tensorify-server` for the built-in types', example: 'tensorify-nodes-sklearn' }) name!: string;
+  @ApiProperty({ description: 'The package version (empty when unknown)', example: '1.0.0' }) version!: string;
+  @ApiProperty({ type: String, nullable: true, description: "The prefix of its types' names; null for the built-in types", example: 'sklearn' })
+  namespace!: string | null;
+  @ApiProperty({ enum: ['builtin', 'first-party', 'configured', 'installed'], example: 'configured' }) source!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Where the package is; null when a configured pack was not found', example: '/srv/packs/sklearn' })
+  path!: string | null;
+  @ApiProperty({ type: [NodePackTypeDto] }) types!: NodePackTypeDto[];
+  @ApiPropertyOptional({
+    description: 'Why the whole pack was refused',
+    example: 'package.json declares tensorify.nodeApiVersion 2, but this server speaks nodeApiVersion 1: install a release of the pack made for node API 1',
+  })
+  loadError?: string;
+}
+
+export class NodePackListDto {
+  @ApiProperty({ type: [NodePackDto], description: 'The built-in pack first, then the packs in the order they were loaded' }) packs!: NodePackDto[];
 }

@@ -27,6 +27,11 @@ class Nodes:
         """The catalogue as the server sends it (``{"nodes": […]}``), as the workflow builder checks against it."""
         return dict(self._transport.json(routes.NODES_LIST))
 
+    def packs(self) -> List[Dict[str, Any]]:
+        """The node packs as the server sends them: the built-in one first, each with ``name``, ``version``,
+        ``namespace``, ``source``, ``path``, ``types`` and, when it did not load, ``loadError``."""
+        return [dict(pack) for pack in self._transport.json(routes.NODE_PACKS_LIST)["packs"]]
+
 
 class AsyncNodes:
     """``client.nodes``, async."""
@@ -41,6 +46,10 @@ class AsyncNodes:
     async def catalog(self) -> Dict[str, Any]:
         """The catalogue as the server sends it (``{"nodes": […]}``)."""
         return dict(await self._transport.json(routes.NODES_LIST))
+
+    async def packs(self) -> List[Dict[str, Any]]:
+        """The node packs, as :meth:`Nodes.packs`."""
+        return [dict(pack) for pack in (await self._transport.json(routes.NODE_PACKS_LIST))["packs"]]
 
 
 class Executors:
