@@ -200,6 +200,9 @@ export class SlurmExecutor implements Executor {
         if (setupFailed !== undefined && !cancelSent)
           throw new Error(`installing the requirements failed on ${info.nodes}: the program did not start (see the log)`);
         const outcome = outcomeOf(info);
+        // Slurm itself ended the job (its time limit, a node failure, a preemption, an scancel by someone else):
+        // the execution fails with Slurm's state and reason as its message, not as "exited with a signal".
+        if (outcome.exitCode === null && !cancelSent) throw new Error(`${outcome.notice ?? `Slurm: the job ended ${info.state}`} (job ${jobId})`);
         if (outcome.notice && !(cancelSent && info.state === 'CANCELLED')) system(outcome.notice);
         if (cancelSent) system(`Slurm job ${jobId} ended (${info.state}); its processes are gone`);
         const output = await readOutput(this.transport, path.join(runDir, RUN_FILES.output), system);

@@ -158,7 +158,26 @@ describe('slurm executor: Slurm itself', () => {
       /installing the requirements failed/,
     );
     expect(missing.of('system').join('\n')).toMatch(/No matching distribution found for tensorify-missing==9.9/);
-  });
+    // Three jobs and two pip installs: room for a busy machine.
+  }, 240_000);
+});
+
+describe("slurm executor: Slurm's own time limit", () => {
+  // Slurm's time limits are whole minutes and its checks run every 30 s or so: this takes 60 to 90 s.
+  it("a job past its --time ends TIMEOUT, and the run fails quoting Slurm's state and reason", async () => {
+    const limited = await make({ sbatchArgs: ['--time=1'] });
+    const context = createTestContext();
+    const started = Date.now();
+    const error = await limited
+      .run(testJob({ 'main.py': SLEEPER }, { inputs: { seconds: 300 }, timeoutMs: 10 * 60_000 }), context)
+      .catch((caught: Error) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/^Slurm: the job reached its time limit \(JobState=TIMEOUT, Reason=TimeLimit\) \(job \d+\)$/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(60_000);
+    const pid = Number(context.of('stdout')[0].split(' ')[1]);
+    expect(processAlive(pid)).toBe(false);
+    expect(showJob(context.externalIds[0]).JobState).toBe('TIMEOUT');
+  }, 200_000);
 });
 
 describe('slurm executor: reading scontrol', () => {
