@@ -19,16 +19,14 @@ import {
 } from '@tensorify/executor-sdk';
 import type { ResolvedConfig } from './config';
 import { jobScript, requirementsHash, RUN_FILES } from './job-script';
-import { ENDED_STATES, jobInfo, type JobInfo, outcomeOf, parseSinfoGres, type PartitionGres } from './scontrol';
-import type { SlurmTransport } from './transport';
+import { ENDED_STATES, type JobInfo, outcomeOf, type PartitionGres } from './scontrol';
+import type { SlurmClient } from './slurm-client';
+import type { SharedFiles } from './transport';
 
 /** How long sinfo's answer (partitions, GPUs, health) is reused. */
 const CAPABILITIES_TTL_MS = 30_000;
 /** Most bytes of one output file read per poll. */
 const READ_CHUNK = 1024 * 1024;
-/** Messages of Slurm's commands that mean the controller cannot be reached (not that the job is wrong). */
-const UNREACHABLE =
-  /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted|Munge encode failed|Communication connection failure/i;
 
 const NOT_CONFIGURED = "slurm executor: not configured (set executors.slurm.workDir to a directory on the cluster's shared filesystem)";
 
@@ -38,8 +36,10 @@ export class SlurmExecutor implements Executor {
 
   constructor(
     private readonly config: ResolvedConfig,
-    private readonly transport: SlurmTransport,
+    private readonly slurm: SlurmClient,
+    private readonly files: SharedFiles,
     private readonly host: ExecutorHost,
+    private readonly onClose?: () => Promise<void>,
   ) {}
 
   async capabilities(): Promise<ExecutorCapabilities> {
@@ -58,7 +58,7 @@ export class SlurmExecutor implements Executor {
       (entry) =>
         `${entry.partition}${entry.isDefault ? '*' : ''}${entry.gpus.length ? ` (${entry.gpus.map((g) => `gpu:${g.model}:${g.count}`).join(',')})` : ''}`,
     );
-    return { gpu, gpus, healthy: true, detail: `${this.transport.description}; partitions: ${names.join(', ') || 'none'}${gpu ? '' : '; no GPU'}` };
+    return { gpu, gpus, healthy: true, detail: `${this.slurm.description}; partitions: ${names.join(', ') || 'none'}${gpu ? '' : '; no GPU'}` };
   }
 
   async run(job: ExecutionJob, context: ExecutionContext): Promise<ExecutionResult> {
@@ -83,16 +83,16 @@ export class SlurmExecutor implements Executor {
 
     const runDir = path.join(workDir, `${safeName(job.executionId)}-${randomBytes(4).toString('hex')}`);
     const file = (name: string): string => path.join(runDir, name);
-    await this.transport.mkdir(runDir);
+    await this.files.mkdir(runDir);
     try {
       for (const name of ['main.py', 'utils.py', 'requirements.txt'] as const) {
-        await this.transport.writeFile(file(name), job.files[name] ?? '', 0o644);
+        await this.files.writeFile(file(name), job.files[name] ?? '', 0o644);
       }
       const requirements = normaliseRequirements(job.files['requirements.txt'] ?? '');
-      if (requirements.length > 0) await this.transport.writeFile(file(RUN_FILES.requirements), requirements.join('\n') + '\n', 0o644);
+      if (requirements.length > 0) await this.files.writeFile(file(RUN_FILES.requirements), requirements.join('\n') + '\n', 0o644);
       const inputs = programInputs(job);
       if (inputs.inFile) {
-        await this.transport.writeFile(file(INPUTS_FILE), inputs.json, 0o600);
+        await this.files.writeFile(file(INPUTS_FILE), inputs.json, 0o600);
         system(inputs.notice);
       }
       const env: Record<string, string> = {
@@ -108,7 +108,7 @@ export class SlurmExecutor implements Executor {
         requirements.length > 0
           ? { dir: this.config.venvDir, hash: requirementsHash(requirements, this.config.python), pipArgs: this.config.pipArgs }
           : undefined;
-      await this.transport.writeFile(file(RUN_FILES.script), jobScript({ runDir, python: this.config.python, venv, env, args: inputs.args }), 0o700);
+      await this.files.writeFile(file(RUN_FILES.script), jobScript({ runDir, python: this.config.python, venv, env, args: inputs.args }), 0o700);
       if (signal.aborted) return { exitCode: null };
 
       const jobId = await this.submit(job, runDir, partition, system);
@@ -119,45 +119,32 @@ export class SlurmExecutor implements Executor {
       if (this.config.keepWorkDir) {
         system(`run directory kept: ${runDir}`);
       } else {
-        await this.transport.remove(runDir).catch((error: unknown) => {
+        await this.files.remove(runDir).catch((error: unknown) => {
           this.host.logger.warn('slurm executor: cannot remove a run directory', { runDir, error: (error as Error).message });
         });
       }
     }
   }
 
-  /** sbatch; the job id, or an Error quoting sbatch when it refused the job (nothing is left queued then). */
+  /** Submits the job; its id, or an Error quoting Slurm when it refused the job (nothing is left queued then). */
   private async submit(job: ExecutionJob, runDir: string, partition: string | undefined, system: (line: string) => void): Promise<string> {
     const c = this.config;
-    const minutes = Math.max(1, Math.ceil(job.timeoutMs / 60_000)); // Slurm limits are whole minutes
-    const args = [
-      '--parsable',
-      `--job-name=tensorify-${safeName(job.executionId)}`,
-      `--chdir=${runDir}`,
-      `--output=${path.join(runDir, RUN_FILES.stdout)}`,
-      `--error=${path.join(runDir, RUN_FILES.stderr)}`,
-      '--export=NONE',
-      '--nodes=1',
-      '--ntasks=1',
-      `--time=${minutes}`,
-      ...(partition ? [`--partition=${partition}`] : []),
-      ...(c.account ? [`--account=${c.account}`] : []),
-      ...(c.qos ? [`--qos=${c.qos}`] : []),
-      ...(c.cpusPerTask ? [`--cpus-per-task=${c.cpusPerTask}`] : []),
-      ...(c.mem ? [`--mem=${c.mem}`] : []),
-      ...(job.gpu ? [`--gres=${c.gres}`] : []),
-      ...c.sbatchArgs,
-      path.join(runDir, RUN_FILES.script),
-    ];
-    system(`sbatch ${args.slice(1, -1).join(' ')} job.sh`);
-    const result = await this.transport.run('sbatch', args);
-    const message = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n');
-    if (result.code !== 0) {
-      if (UNREACHABLE.test(message)) throw new ExecutorUnavailableError(`slurm executor: sbatch cannot reach the cluster: ${message}`);
-      throw new Error(`sbatch refused the job: ${message}`);
-    }
-    const jobId = /^(\d+)(?:;\S+)?\s*$/m.exec(result.stdout)?.[1];
-    if (!jobId) throw new Error(`sbatch gave no job id: ${message}`);
+    const { jobId, request } = await this.slurm.submit({
+      name: `tensorify-${safeName(job.executionId)}`,
+      runDir,
+      script: path.join(runDir, RUN_FILES.script),
+      stdout: path.join(runDir, RUN_FILES.stdout),
+      stderr: path.join(runDir, RUN_FILES.stderr),
+      timeMinutes: Math.max(1, Math.ceil(job.timeoutMs / 60_000)), // Slurm limits are whole minutes
+      partition,
+      account: c.account,
+      qos: c.qos,
+      cpusPerTask: c.cpusPerTask,
+      mem: c.mem,
+      gres: job.gpu ? c.gres : undefined,
+      extraArgs: c.sbatchArgs,
+    });
+    system(request);
     return jobId;
   }
 
@@ -173,12 +160,12 @@ export class SlurmExecutor implements Executor {
       if (signal.aborted && !cancelSent) {
         cancelSent = true;
         system(`scancel ${jobId} (${String(signal.reason)})`);
-        const result = await this.transport.run('scancel', [jobId]);
-        if (result.code !== 0) system(`scancel: ${(result.stderr || result.stdout).trim()}`);
+        const refused = await this.slurm.cancel(jobId);
+        if (refused) system(`scancel: ${refused}`);
       }
       let info: JobInfo;
       try {
-        info = await this.show(jobId);
+        info = await this.slurm.show(jobId);
         failures = 0;
       } catch (error) {
         // A controller restarting or a lost connection for a moment: keep following; the server's timeout bounds it.
@@ -196,7 +183,7 @@ export class SlurmExecutor implements Executor {
       if (ENDED_STATES.has(info.state)) {
         await streams.poll();
         streams.end();
-        const setupFailed = await this.transport.readText(path.join(runDir, RUN_FILES.setupFailed));
+        const setupFailed = await this.files.readText(path.join(runDir, RUN_FILES.setupFailed));
         if (setupFailed !== undefined && !cancelSent)
           throw new Error(`installing the requirements failed on ${info.nodes}: the program did not start (see the log)`);
         const outcome = outcomeOf(info);
@@ -205,22 +192,11 @@ export class SlurmExecutor implements Executor {
         if (outcome.exitCode === null && !cancelSent) throw new Error(`${outcome.notice ?? `Slurm: the job ended ${info.state}`} (job ${jobId})`);
         if (outcome.notice && !(cancelSent && info.state === 'CANCELLED')) system(outcome.notice);
         if (cancelSent) system(`Slurm job ${jobId} ended (${info.state}); its processes are gone`);
-        const output = await readOutput(this.transport, path.join(runDir, RUN_FILES.output), system);
+        const output = await readOutput(this.files, path.join(runDir, RUN_FILES.output), system);
         return { exitCode: cancelSent && outcome.exitCode === 0 ? null : outcome.exitCode, output, externalId: jobId };
       }
       await sleep(this.config.pollSeconds * 1000, signal, cancelSent);
     }
-  }
-
-  private async show(jobId: string): Promise<JobInfo> {
-    const result = await this.transport.run('scontrol', ['show', 'job', '-o', jobId]);
-    if (result.code !== 0) {
-      const message = (result.stderr || result.stdout).trim();
-      if (/Invalid job id/i.test(message))
-        return { state: 'UNKNOWN_ENDED', reason: 'the job is no longer known to slurmctld (MinJobAge passed)', exitCode: null, exitSignal: 0, nodes: '' };
-      throw new Error(message || `exit code ${result.code}`);
-    }
-    return jobInfo(result.stdout.split('\n')[0] ?? '');
   }
 
   /** The job's three files, read from where the last poll stopped, as stdout, stderr and system lines. */
@@ -236,7 +212,7 @@ export class SlurmExecutor implements Executor {
       poll: async () => {
         for (const entry of files) {
           for (;;) {
-            const chunk = await this.transport.readFrom(path.join(runDir, entry.name), entry.offset, READ_CHUNK);
+            const chunk = await this.files.readFrom(path.join(runDir, entry.name), entry.offset, READ_CHUNK);
             if (chunk.length === 0) break;
             entry.offset += chunk.length;
             entry.splitter.push(chunk);
@@ -251,11 +227,7 @@ export class SlurmExecutor implements Executor {
   /** sinfo's partitions and their GPUs, cached for a while. */
   private partitions(): Promise<PartitionGres[]> {
     if (this.cluster && Date.now() - this.cluster.at < CAPABILITIES_TTL_MS) return this.cluster.value;
-    const value = (async () => {
-      const result = await this.transport.run('sinfo', ['-h', '-o', '%P|%G']);
-      if (result.code !== 0) throw new Error(`slurm executor: sinfo failed: ${(result.stderr || result.stdout).trim()}`);
-      return parseSinfoGres(result.stdout);
-    })();
+    const value = this.slurm.partitions();
     this.cluster = { at: Date.now(), value };
     value.catch(() => (this.cluster = undefined));
     return value;
@@ -268,13 +240,13 @@ export class SlurmExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    await this.transport.close?.();
+    await this.onClose?.();
   }
 }
 
 /** The program's output: the JSON of its TENSORIFY_OUTPUT file; undefined when it wrote none or not JSON (said in the log). */
-async function readOutput(transport: SlurmTransport, file: string, system: (line: string) => void): Promise<unknown> {
-  const text = await transport.readText(file).catch((error: unknown) => {
+async function readOutput(files: SharedFiles, file: string, system: (line: string) => void): Promise<unknown> {
+  const text = await files.readText(file).catch((error: unknown) => {
     system(`the output file (TENSORIFY_OUTPUT) cannot be read: ${(error as Error).message}`);
     return undefined;
   });

@@ -8,11 +8,13 @@
 import { defineExecutor, packageVersion } from '@tensorify/executor-sdk';
 import { configSchema, resolveConfig, type SlurmExecutorConfig } from './config';
 import { SlurmExecutor } from './executor';
+import { CommandSlurmClient } from './slurm-client';
 import { LocalTransport } from './transport';
 
 export type { SlurmExecutorConfig } from './config';
 export { SlurmExecutor } from './executor';
-export { LocalTransport, type SlurmTransport, type CommandResult } from './transport';
+export { LocalTransport, type CommandResult, type CommandRunner, type SharedFiles, type SlurmTransport } from './transport';
+export { CommandSlurmClient, type JobSpec, type SlurmClient } from './slurm-client';
 
 export default defineExecutor<SlurmExecutorConfig>({
   id: 'slurm',
@@ -21,6 +23,7 @@ export default defineExecutor<SlurmExecutorConfig>({
   configSchema,
   create: (config, host) => {
     const resolved = resolveConfig(config);
-    return new SlurmExecutor(resolved, new LocalTransport(resolved.binDir), host);
+    const transport = new LocalTransport(resolved.binDir);
+    return new SlurmExecutor(resolved, new CommandSlurmClient(transport), transport, host);
   },
 });

@@ -9,17 +9,16 @@ export interface CommandResult {
   stderr: string;
 }
 
-/**
- * How the executor reaches the cluster: runs Slurm's commands (`sbatch`, `scontrol`, `scancel`,
- * `sinfo`) on a login node and reads and writes files on the cluster's shared filesystem. The
- * executor only speaks through this interface, so that other ways in (SSH to a login node,
- * slurmrestd) plug in beside {@link LocalTransport}.
- */
-export interface SlurmTransport {
+/** Runs Slurm's commands on a login node (this machine, or one reached over SSH). */
+export interface CommandRunner {
   /** One line for operators: where the commands run. */
   readonly description: string;
-  /** Runs a Slurm command; rejects with ExecutorUnavailableError when it cannot be started at all. */
+  /** Runs a command; rejects with ExecutorUnavailableError when it cannot be started at all. */
   run(command: string, args: readonly string[]): Promise<CommandResult>;
+}
+
+/** The cluster's shared filesystem, where run directories and virtualenvs live (the same paths on every node). */
+export interface SharedFiles {
   mkdir(dir: string): Promise<void>;
   writeFile(file: string, content: string, mode: number): Promise<void>;
   /** Up to `max` bytes of `file` from `offset`; empty when the file is not there (yet). */
@@ -27,6 +26,14 @@ export interface SlurmTransport {
   /** The whole file as text, or undefined when it is not there. */
   readText(file: string): Promise<string | undefined>;
   remove(path: string): Promise<void>;
+}
+
+/**
+ * How the executor reaches the cluster: a {@link CommandRunner} for Slurm's commands (used by
+ * `CommandSlurmClient`) and the {@link SharedFiles}. {@link LocalTransport} is both on the login
+ * node the server runs on; an SSH transport would be both over one connection.
+ */
+export interface SlurmTransport extends CommandRunner, SharedFiles {
   close?(): Promise<void>;
 }
 

@@ -124,7 +124,7 @@ describe('slurm executor: Slurm itself', () => {
     const context = createTestContext();
     await expect(executor.run(job, context)).rejects.toThrow(/GPU_UNAVAILABLE: no partition of this Slurm cluster has GPUs/);
     expect(context.externalIds).toEqual([]);
-    expect(context.lines.filter((line) => line.line.startsWith('sbatch'))).toEqual([]);
+    expect(context.lines.filter((line) => line.line.startsWith('sbatch') || line.line.startsWith('submitted'))).toEqual([]);
   });
 
   it('passes partition, cpus, mem, the time limit rounded up to whole minutes and extra flags to sbatch', async () => {
