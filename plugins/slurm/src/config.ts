@@ -3,7 +3,12 @@ import { configSchemaParts } from '@tensorify/executor-sdk';
 
 /** The `slurm` executor's configuration (`executors.slurm` in the server's config). */
 export interface SlurmExecutorConfig {
-  transport?: 'local';
+  transport?: 'local' | 'slurmrestd';
+  restUrl?: string;
+  restApiVersion?: string;
+  restUser?: string;
+  restToken?: string;
+  restTokenFile?: string;
   binDir?: string;
   workDir?: string;
   venvDir?: string;
@@ -25,10 +30,9 @@ export interface SlurmExecutorConfig {
 }
 
 /** The configuration with every default filled in (the optional Slurm options stay undefined: sbatch's own defaults). */
-export type ResolvedConfig = Required<
-  Omit<SlurmExecutorConfig, 'binDir' | 'workDir' | 'partition' | 'account' | 'qos' | 'cpusPerTask' | 'mem' | 'gpuPartition'>
-> &
-  Pick<SlurmExecutorConfig, 'binDir' | 'workDir' | 'partition' | 'account' | 'qos' | 'cpusPerTask' | 'mem' | 'gpuPartition'>;
+type Optional =
+  'binDir' | 'workDir' | 'partition' | 'account' | 'qos' | 'cpusPerTask' | 'mem' | 'gpuPartition' | 'restUrl' | 'restUser' | 'restToken' | 'restTokenFile';
+export type ResolvedConfig = Required<Omit<SlurmExecutorConfig, Optional>> & Pick<SlurmExecutorConfig, Optional>;
 
 const SLURM_NAME = '^[A-Za-z0-9_.-]+$';
 
@@ -38,9 +42,24 @@ export const configSchema = {
   additionalProperties: false,
   properties: {
     transport: {
-      enum: ['local'],
+      enum: ['local', 'slurmrestd'],
       default: 'local',
-      description: '"local": the server runs on a login node of the cluster and calls sbatch, scontrol, scancel and sinfo itself.',
+      description:
+        '"local": the server runs on a login node of the cluster and calls sbatch, scontrol, scancel and sinfo itself. "slurmrestd": through slurmrestd\'s REST API with a JWT (restUrl, restUser, restToken or restTokenFile); the server must still see workDir (the shared filesystem mounted at the same path).',
+    },
+    restUrl: { type: 'string', pattern: '^https?://', description: 'slurmrestd\'s base URL, e.g. "http://login1:6820" (transport "slurmrestd").' },
+    restApiVersion: {
+      type: 'string',
+      pattern: '^v[0-9.]+$',
+      default: 'v0.0.38',
+      description: "The API version in slurmrestd's paths (v0.0.38 is Slurm 22.05).",
+    },
+    restUser: { type: 'string', minLength: 1, description: 'X-SLURM-USER-NAME: the user the jobs run as.' },
+    restToken: { type: 'string', minLength: 1, description: 'X-SLURM-USER-TOKEN: a JWT (`scontrol token username=… lifespan=…`).' },
+    restTokenFile: {
+      type: 'string',
+      minLength: 1,
+      description: 'A file holding the JWT (or SLURM_JWT=…), read at each request so a rotated token is picked up.',
     },
     binDir: { type: 'string', minLength: 1, description: "Directory of Slurm's commands when they are not on the server's PATH." },
     workDir: {
@@ -97,6 +116,11 @@ export function resolveConfig(config: SlurmExecutorConfig | undefined): Resolved
   const workDir = c.workDir === undefined ? undefined : path.resolve(c.workDir);
   return {
     transport: c.transport ?? 'local',
+    restUrl: c.restUrl,
+    restApiVersion: c.restApiVersion ?? 'v0.0.38',
+    restUser: c.restUser,
+    restToken: c.restToken,
+    restTokenFile: c.restTokenFile,
     binDir: c.binDir,
     workDir,
     venvDir: c.venvDir !== undefined ? path.resolve(c.venvDir) : workDir !== undefined ? path.join(workDir, 'venvs') : '',

@@ -8,6 +8,7 @@
 import { defineExecutor, packageVersion } from '@tensorify/executor-sdk';
 import { configSchema, resolveConfig, type SlurmExecutorConfig } from './config';
 import { SlurmExecutor } from './executor';
+import { RestSlurmClient } from './rest-client';
 import { CommandSlurmClient } from './slurm-client';
 import { LocalTransport } from './transport';
 
@@ -15,6 +16,7 @@ export type { SlurmExecutorConfig } from './config';
 export { SlurmExecutor } from './executor';
 export { LocalTransport, type CommandResult, type CommandRunner, type SharedFiles, type SlurmTransport } from './transport';
 export { CommandSlurmClient, type JobSpec, type SlurmClient } from './slurm-client';
+export { RestSlurmClient, type RestOptions } from './rest-client';
 
 export default defineExecutor<SlurmExecutorConfig>({
   id: 'slurm',
@@ -24,6 +26,14 @@ export default defineExecutor<SlurmExecutorConfig>({
   create: (config, host) => {
     const resolved = resolveConfig(config);
     const transport = new LocalTransport(resolved.binDir);
+    if (resolved.transport === 'slurmrestd') {
+      const { restUrl, restApiVersion, restUser, restToken, restTokenFile, sbatchArgs } = resolved;
+      if (!restUrl || !restUser || (!restToken && !restTokenFile))
+        throw new Error('slurm executor: transport "slurmrestd" needs restUrl, restUser and restToken or restTokenFile');
+      if (sbatchArgs.length > 0) throw new Error('slurm executor: sbatchArgs cannot be passed through slurmrestd (use the "local" transport)');
+      const client = new RestSlurmClient({ url: restUrl, apiVersion: restApiVersion, user: restUser, token: restToken, tokenFile: restTokenFile });
+      return new SlurmExecutor(resolved, client, transport, host);
+    }
     return new SlurmExecutor(resolved, new CommandSlurmClient(transport), transport, host);
   },
 });

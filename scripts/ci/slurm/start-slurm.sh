@@ -17,12 +17,15 @@
 # Everything but /etc/slurm/slurm.conf lives in $TENSORIFY_SLURM_DIR (default /tmp/tensorify-slurm):
 #   state/ spool/ slurmctld.log slurmd.log *.pid   daemon state and logs
 #   jwt_hs256.key                                  the JWT key (slurmrestd, `scontrol token`)
+#   slurmrestd on 127.0.0.1:$TENSORIFY_SLURMRESTD_PORT (default 6820), as the slurm user, JWT auth
 #   work/                                          a shared work dir for the tests' jobs
 # Run as root (slurmd must). Needs apt-get the first time (Debian packages, ~10 s).
 set -euo pipefail
 
 DIR="${TENSORIFY_SLURM_DIR:-/tmp/tensorify-slurm}"
 CPUS="${TENSORIFY_SLURM_CPUS:-4}"
+RESTD_PORT="${TENSORIFY_SLURMRESTD_PORT:-6820}"
+RESTD_API=v0.0.38
 CONF=/etc/slurm/slurm.conf
 NODE="$(hostname -s)"
 
@@ -130,6 +133,25 @@ else
   echo "slurmd started"
 fi
 
+# slurmrestd (the REST way in, with JWTs): it refuses to run as root, so it runs as the slurm user;
+# only the Slurm API plugin is loaded (the accounting one needs slurmdbd, which this cluster has not).
+restd_up() { (exec 3<>"/dev/tcp/127.0.0.1/$RESTD_PORT") 2>/dev/null; }
+if [ "$changed" = 1 ]; then stop "$DIR/slurmrestd.pid"; fi
+if running "$DIR/slurmrestd.pid" && restd_up; then
+  echo "slurmrestd already running (pid $(cat "$DIR/slurmrestd.pid"), port $RESTD_PORT)"
+else
+  stop "$DIR/slurmrestd.pid"
+  setsid runuser -u slurm -- env SLURM_JWT=daemon slurmrestd -a rest_auth/jwt -s "openapi/$RESTD_API" "127.0.0.1:$RESTD_PORT" >"$DIR/slurmrestd.log" 2>&1 </dev/null &
+  for _ in $(seq 1 50); do restd_up && break; sleep 0.1; done
+  if ! restd_up; then
+    echo "start-slurm: slurmrestd did not start on port $RESTD_PORT; its log:" >&2
+    tail -5 "$DIR/slurmrestd.log" >&2 || true
+    exit 1
+  fi
+  pgrep -u slurm -x slurmrestd -n >"$DIR/slurmrestd.pid"
+  echo "slurmrestd started (pid $(cat "$DIR/slurmrestd.pid"), port $RESTD_PORT)"
+fi
+
 # The node is up once sinfo shows it idle (or mixed/allocated, when jobs are left from a run).
 for _ in $(seq 1 100); do
   state="$(sinfo -h -n "$NODE" -p debug -o %t 2>/dev/null || true)"
@@ -159,5 +181,6 @@ TENSORIFY_SLURM_DIR=$DIR
 node:      $NODE (127.0.0.1), $CPUS CPUs, partitions debug (default, up) and closed (down)
 work dir:  $DIR/work
 jwt key:   $DIR/jwt_hs256.key
+slurmrestd http://127.0.0.1:$RESTD_PORT/slurm/$RESTD_API (X-SLURM-USER-NAME, X-SLURM-USER-TOKEN from \`scontrol token username=\$USER\`)
 check:     sbatch --wait -o /dev/stdout --wrap hostname
 INFO
