@@ -10,7 +10,6 @@ import { createTestContext, describeExecutorConformance, type Executor, readProg
 import slurm, { type SlurmExecutorConfig } from '../src/index';
 import { buildWheel } from '../../ssh/test/test-hosts';
 import { liveJobs, ROOT, SHARED_DIR, showJob, startSlurm } from './cluster';
-import { jobInfo, outcomeOf } from '../src/scontrol';
 
 startSlurm();
 mkdirSync(SHARED_DIR, { recursive: true });
@@ -178,17 +177,4 @@ describe("slurm executor: Slurm's own time limit", () => {
     expect(processAlive(pid)).toBe(false);
     expect(showJob(context.externalIds[0]).JobState).toBe('TIMEOUT');
   }, 200_000);
-});
-
-describe('slurm executor: reading scontrol', () => {
-  it('maps the ended states to exit codes, quoting the reason', () => {
-    const line = (state: string, reason: string, exit: string) =>
-      `JobId=9 JobName=x JobState=${state} Reason=${reason} Dependency=(null) ExitCode=${exit} NodeList=n1`;
-    expect(outcomeOf(jobInfo(line('COMPLETED', 'None', '0:0')))).toEqual({ exitCode: 0 });
-    expect(outcomeOf(jobInfo(line('FAILED', 'NonZeroExitCode', '3:0')))).toMatchObject({ exitCode: 3, notice: expect.stringContaining('ExitCode=3:0') });
-    expect(outcomeOf(jobInfo(line('FAILED', 'RaisedSignal:9_Killed', '0:9')))).toMatchObject({ exitCode: null });
-    expect(outcomeOf(jobInfo(line('TIMEOUT', 'TimeLimit', '0:15')))).toMatchObject({ exitCode: null, notice: expect.stringContaining('TIMEOUT') });
-    expect(outcomeOf(jobInfo(line('NODE_FAIL', 'NodeDown', '0:0')))).toMatchObject({ exitCode: null, notice: expect.stringContaining('NODE_FAIL') });
-    expect(outcomeOf(jobInfo(line('PREEMPTED', 'None', '0:0')))).toMatchObject({ exitCode: null, notice: expect.stringContaining('PREEMPTED') });
-  });
 });
