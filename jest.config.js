@@ -24,7 +24,7 @@ module.exports = {
     // The compiler's output run for real: python3, and black and pyflakes pinned in a cached test venv (test/support/python.ts).
     { ...base, displayName: 'codegen', rootDir: __dirname, testMatch: ['<rootDir>/test/codegen/**/*.codegen-spec.ts'] },
     {
-      // Real PostgreSQL, Redis, sshd and Docker engine (started by .ci/run), the executor plugins' own suites included.
+      // Real PostgreSQL, Redis, sshd, Docker engine and Slurm (started by .ci/run), the executor plugins' own suites included.
       ...base,
       displayName: 'integration',
       rootDir: __dirname,

@@ -73,6 +73,7 @@ describe('The npm package: pack → install -g → start from any directory → 
       'plugins/local/dist/index.js',
       'plugins/docker/dist/index.js',
       'plugins/ssh/dist/index.js',
+      'plugins/slurm/dist/index.js',
       'plugins/executor-sdk/dist/index.js',
     ]) {
       if (!existsSync(path.join(REPO, built))) throw new Error(`${built} is missing: run \`npm run build\` first (npm run test:integration does)`);
@@ -132,7 +133,11 @@ describe('The npm package: pack → install -g → start from any directory → 
       'codegen-templates/python/main.py.hbs',
       'codegen-templates/nodes/transform/node.json',
       ...['main.py', 'utils.py', 'requirements.txt'].map((file) => `assets/verify/hello/${file}`),
-      ...['local', 'docker', 'ssh'].flatMap((plugin) => [`plugins/${plugin}/package.json`, `plugins/${plugin}/README.md`, `plugins/${plugin}/dist/index.js`]),
+      ...['local', 'docker', 'ssh', 'slurm'].flatMap((plugin) => [
+        `plugins/${plugin}/package.json`,
+        `plugins/${plugin}/README.md`,
+        `plugins/${plugin}/dist/index.js`,
+      ]),
       'node_modules/@tensorify/executor-sdk/package.json',
       'node_modules/@tensorify/executor-sdk/dist/index.js',
       'node_modules/@tensorify/executor-sdk/conformance/hello.py',
@@ -212,7 +217,7 @@ describe('The npm package: pack → install -g → start from any directory → 
 
     expect(serverErr).toContain(`SQLite ${path.join(cwd, 'data', 'tensorify.db')}`);
     expect(existsSync(path.join(cwd, 'data', 'tensorify.db'))).toBe(true);
-    for (const id of ['local', 'docker', 'ssh']) {
+    for (const id of ['local', 'docker', 'ssh', 'slurm']) {
       // Loaded from the installed package's plugins/ folder, not from the source tree.
       expect(serverOut).toContain(`"path":"${path.join(installedRoot, 'plugins', id)}","source":"first-party"`);
       expect(existsSync(path.join(cwd, 'data', 'executors', id))).toBe(true);
@@ -230,7 +235,7 @@ describe('The npm package: pack → install -g → start from any directory → 
 
     const { executors } = (await api('GET', '/v1/executors')).body as { executors: { id: string; loadError?: string }[] };
     const byId = Object.fromEntries(executors.map((executor) => [executor.id, executor]));
-    for (const id of ['local', 'docker', 'ssh']) {
+    for (const id of ['local', 'docker', 'ssh', 'slurm']) {
       expect(byId[id]).toBeDefined();
       expect(byId[id].loadError).toBeUndefined();
     }

@@ -1,0 +1,39 @@
+/**
+ * The `slurm` executor of Tensorify Server: each execution is a Slurm batch job (sbatch), staged in
+ * a run directory on the cluster's shared filesystem and followed with scontrol until it ended.
+ * See the README for its configuration.
+ *
+ * @packageDocumentation
+ */
+import { defineExecutor, packageVersion } from '@tensorify/executor-sdk';
+import { configSchema, resolveConfig, type SlurmExecutorConfig } from './config';
+import { SlurmExecutor } from './executor';
+import { RestSlurmClient } from './rest-client';
+import { CommandSlurmClient } from './slurm-client';
+import { LocalTransport } from './transport';
+
+export type { SlurmExecutorConfig } from './config';
+export { SlurmExecutor } from './executor';
+export { LocalTransport, type CommandResult, type CommandRunner, type SharedFiles, type SlurmTransport } from './transport';
+export { CommandSlurmClient, type JobSpec, type SlurmClient } from './slurm-client';
+export { RestSlurmClient, type RestOptions } from './rest-client';
+
+export default defineExecutor<SlurmExecutorConfig>({
+  id: 'slurm',
+  displayName: 'Slurm (batch jobs on a cluster)',
+  version: packageVersion(__dirname),
+  configSchema,
+  create: (config, host) => {
+    const resolved = resolveConfig(config);
+    const transport = new LocalTransport(resolved.binDir);
+    if (resolved.transport === 'slurmrestd') {
+      const { restUrl, restApiVersion, restUser, restToken, restTokenFile, sbatchArgs } = resolved;
+      if (!restUrl || !restUser || (!restToken && !restTokenFile))
+        throw new Error('slurm executor: transport "slurmrestd" needs restUrl, restUser and restToken or restTokenFile');
+      if (sbatchArgs.length > 0) throw new Error('slurm executor: sbatchArgs cannot be passed through slurmrestd (use the "local" transport)');
+      const client = new RestSlurmClient({ url: restUrl, apiVersion: restApiVersion, user: restUser, token: restToken, tokenFile: restTokenFile });
+      return new SlurmExecutor(resolved, client, transport, host);
+    }
+    return new SlurmExecutor(resolved, new CommandSlurmClient(transport), transport, host);
+  },
+});

@@ -1,0 +1,180 @@
+/**
+ * The slurm executor against a real one-node Slurm cluster (scripts/ci/slurm/start-slurm.sh, started
+ * here when not running), through its login-node transport: the SDK's conformance suite, then what
+ * is Slurm's own: the job id as external id, a pending job's reason, a confirmed cancel, Slurm's
+ * exit codes and time limit, sbatch's refusals, GPU routing, the virtualenv built by the job.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { createTestContext, describeExecutorConformance, type Executor, readProgram, silentLogger, testJob } from '@tensorify/executor-sdk';
+import slurm, { type SlurmExecutorConfig } from '../src/index';
+import { buildWheel } from '../../ssh/test/test-hosts';
+import { liveJobs, ROOT, SHARED_DIR, showJob, startSlurm } from './cluster';
+
+startSlurm();
+mkdirSync(SHARED_DIR, { recursive: true });
+const workDir = mkdtempSync(path.join(SHARED_DIR, 'executor-test-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+const make = (config: SlurmExecutorConfig = {}): Promise<Executor> =>
+  Promise.resolve(slurm.create({ workDir, pollSeconds: 0.3, ...config }, { dataDir: workDir, logger: silentLogger }));
+
+describeExecutorConformance(() => make(), {
+  name: 'slurm executor: conformance',
+  hello: readProgram(path.join(ROOT, 'test', 'fixtures', 'golden', 'hello')),
+  // scancel: SIGTERM, then SIGKILL after the cluster's KillWait (5 s), then the node reports the job gone.
+  stopWithinMs: 20_000,
+});
+
+/** A program that prints its pid and sleeps; with `inputs.pidFile` it writes its pid there. */
+const SLEEPER = [
+  'import json, os, sys, time',
+  'inputs = json.loads(os.environ.get("TENSORIFY_INPUTS", "{}"))',
+  'print("pid", os.getpid(), flush=True)',
+  'time.sleep(float(inputs.get("seconds", 120)))',
+].join('\n');
+
+function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+describe('slurm executor: Slurm itself', () => {
+  let executor: Executor;
+  beforeAll(async () => {
+    executor = await make();
+  });
+
+  it('reports the partitions and no GPU (this cluster has no gpu Gres)', async () => {
+    const capabilities = await executor.capabilities();
+    expect(capabilities).toMatchObject({ healthy: true, gpu: false, gpus: [] });
+    expect(capabilities.detail).toContain('partitions: debug*, closed');
+  });
+
+  it('is unhealthy and refuses runs without a workDir', async () => {
+    const unconfigured = await slurm.create({}, { dataDir: workDir, logger: silentLogger });
+    expect(await unconfigured.capabilities()).toMatchObject({ healthy: false });
+    await expect(unconfigured.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toMatchObject({ name: 'ExecutorUnavailableError' });
+  });
+
+  it('gives the job id as external id at once, and a failure its ExitCode quoted', async () => {
+    const context = createTestContext();
+    const result = await executor.run(testJob({ 'main.py': 'import sys\nprint("bye")\nsys.exit(7)' }), context);
+    expect(result.exitCode).toBe(7);
+    expect(context.externalIds).toHaveLength(1);
+    expect(result.externalId).toBe(context.externalIds[0]);
+    expect(showJob(context.externalIds[0])).toMatchObject({ JobState: 'FAILED', ExitCode: '7:0' });
+    expect(context.of('system')).toContain('Slurm: the job FAILED with ExitCode=7:0 (Reason=NonZeroExitCode)');
+    expect(context.of('stdout')).toEqual(['bye']);
+  });
+
+  it('shows a pending job as queued with its reason, and a cancel ends it (confirmed by Slurm)', async () => {
+    const pending = await make({ partition: 'closed' });
+    const context = createTestContext();
+    const running = pending.run(testJob({ 'main.py': SLEEPER }), context);
+    await until('the pending reason', () => context.of('system').some((line) => line.includes('PENDING Reason=PartitionDown')));
+    const jobId = context.externalIds[0];
+    expect(showJob(jobId)).toMatchObject({ JobState: 'PENDING', Reason: 'PartitionDown', Partition: 'closed' });
+    context.abort('cancelled');
+    const result = await running;
+    expect(result.exitCode).toBeNull();
+    expect(showJob(jobId).JobState).toBe('CANCELLED');
+    expect(context.of('system')).toContain(`Slurm job ${jobId} ended (CANCELLED); its processes are gone`);
+  });
+
+  it('cancels a running job: run returns once Slurm says it ended and its process is gone; the run dir is removed', async () => {
+    const context = createTestContext();
+    const running = executor.run(testJob({ 'main.py': SLEEPER }), context);
+    await until('the program to start', () => context.of('stdout').some((line) => line.startsWith('pid ')));
+    const pid = Number(context.of('stdout')[0].split(' ')[1]);
+    expect(processAlive(pid)).toBe(true);
+    expect(context.of('system')).toContain('running on ' + showJob(context.externalIds[0]).NodeList);
+    context.abort('cancelled');
+    const result = await running;
+    expect(result.exitCode).toBeNull();
+    expect(processAlive(pid)).toBe(false);
+    expect(showJob(context.externalIds[0]).JobState).toBe('CANCELLED');
+    expect(readdirSync(workDir).filter((name) => name.startsWith('exec_'))).toEqual([]);
+  });
+
+  it("fails at once with sbatch's own message when it refuses the job (a bad partition), leaving nothing queued", async () => {
+    const refused = await make({ partition: 'nope' });
+    const job = testJob({ 'main.py': 'print(1)' });
+    const context = createTestContext();
+    await expect(refused.run(job, context)).rejects.toThrow(/sbatch refused the job: sbatch: error: .*invalid partition specified: nope/i);
+    expect(context.externalIds).toEqual([]);
+    expect(liveJobs(`tensorify-${job.executionId}`)).toEqual([]);
+  });
+
+  it('refuses gpu: true before submitting anything on a cluster without GPUs', async () => {
+    const job = testJob({ 'main.py': 'print(1)' }, { gpu: true });
+    const context = createTestContext();
+    await expect(executor.run(job, context)).rejects.toThrow(/GPU_UNAVAILABLE: no partition of this Slurm cluster has GPUs/);
+    expect(context.externalIds).toEqual([]);
+    expect(context.lines.filter((line) => line.line.startsWith('sbatch') || line.line.startsWith('submitted'))).toEqual([]);
+  });
+
+  it('passes partition, cpus, mem, the time limit rounded up to whole minutes and extra flags to sbatch', async () => {
+    const configured = await make({ partition: 'debug', cpusPerTask: 2, mem: '100M', sbatchArgs: ['--comment=tensorify-test'] });
+    const context = createTestContext();
+    const result = await configured.run(testJob({ 'main.py': 'print("ok")' }, { timeoutMs: 61_000 }), context);
+    expect(result.exitCode).toBe(0);
+    const job = showJob(context.externalIds[0]);
+    expect(job).toMatchObject({ Partition: 'debug', TimeLimit: '00:02:00', MinMemoryNode: '100M', Comment: 'tensorify-test' });
+    expect(job.NumCPUs).toBe('2');
+  });
+
+  it('builds the virtualenv of a requirements.txt once, in a job, on the shared filesystem, and reuses it', async () => {
+    const wheels = path.join(workDir, 'wheels');
+    mkdirSync(wheels, { recursive: true });
+    buildWheel(wheels);
+    const withVenvs = await make({ pipArgs: ['--no-index', '--find-links', wheels] });
+    const files = { 'main.py': 'import tensorify_tiny\nprint("value", tensorify_tiny.VALUE)', 'requirements.txt': '# needs\ntensorify-tiny==0.1\n' };
+    const first = createTestContext();
+    expect((await withVenvs.run(testJob(files), first)).exitCode).toBe(0);
+    expect(first.of('stdout')).toEqual(['value 42']);
+    expect(first.of('system').some((line) => line.startsWith('creating the virtualenv '))).toBe(true);
+    const second = createTestContext();
+    expect((await withVenvs.run(testJob(files), second)).exitCode).toBe(0);
+    expect(second.of('system').some((line) => line.startsWith('creating the virtualenv '))).toBe(false);
+    expect(second.of('stdout')).toEqual(['value 42']);
+    expect(existsSync(path.join(workDir, 'venvs'))).toBe(true);
+
+    const missing = createTestContext();
+    await expect(withVenvs.run(testJob({ 'main.py': 'print(1)', 'requirements.txt': 'tensorify-missing==9.9\n' }), missing)).rejects.toThrow(
+      /installing the requirements failed/,
+    );
+    expect(missing.of('system').join('\n')).toMatch(/No matching distribution found for tensorify-missing==9.9/);
+    // Three jobs and two pip installs: room for a busy machine.
+  }, 240_000);
+});
+
+describe("slurm executor: Slurm's own time limit", () => {
+  // Slurm's time limits are whole minutes and its checks run every 30 s or so: this takes 60 to 90 s.
+  it("a job past its --time ends TIMEOUT, and the run fails quoting Slurm's state and reason", async () => {
+    const limited = await make({ sbatchArgs: ['--time=1'] });
+    const context = createTestContext();
+    const started = Date.now();
+    const error = await limited
+      .run(testJob({ 'main.py': SLEEPER }, { inputs: { seconds: 300 }, timeoutMs: 10 * 60_000 }), context)
+      .catch((caught: Error) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/^Slurm: the job reached its time limit \(JobState=TIMEOUT, Reason=TimeLimit\) \(job \d+\)$/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(60_000);
+    const pid = Number(context.of('stdout')[0].split(' ')[1]);
+    expect(processAlive(pid)).toBe(false);
+    expect(showJob(context.externalIds[0]).JobState).toBe('TIMEOUT');
+  }, 200_000);
+});
