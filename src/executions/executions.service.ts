@@ -5,6 +5,7 @@ import { WorkflowExporter } from '../codegen/workflow-exporter';
 import { Clock, CLOCK } from '../common/clock';
 import { BadRequestError, ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationError } from '../common/errors';
 import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
+import { outboundUrlProblem } from '../common/outbound-url';
 import { Page, toPage } from '../common/pagination';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
@@ -29,6 +30,8 @@ export interface ExecuteRequest {
   executor?: string;
   /** What started it; default `{type: 'api'}` (a request to the execute endpoint). */
   trigger?: ExecutionTrigger;
+  /** Where to POST `execution.finished` when it ends (checked against server-side request forgery here). */
+  callbackUrl?: string;
 }
 
 /** The workspace an execution runs in: from the caller's API key, or from the hook or schedule that started it. */
@@ -69,6 +72,10 @@ export class ExecutionsService {
         timeoutSeconds: [`must not be greater than ${this.config.maxExecutionSeconds}`],
       });
     }
+    if (request.callbackUrl !== undefined) {
+      const problem = await outboundUrlProblem(request.callbackUrl, this.config.callbackAllowPrivate);
+      if (problem !== null) throw new ValidationError(`callbackUrl ${problem}`, { callbackUrl: [problem] });
+    }
     const requestHash = idempotencyKey === undefined ? null : (fingerprint ?? hashRequest(workflowId, request));
     if (idempotencyKey !== undefined) {
       const earlier = await this.findByIdempotencyKey(workspace.id, idempotencyKey, requestHash!);
@@ -92,6 +99,7 @@ export class ExecutionsService {
       createdAt: new Date(this.clock.now()),
       triggerType: (request.trigger ?? API_TRIGGER).type,
       trigger: request.trigger ?? API_TRIGGER,
+      callbackUrl: request.callbackUrl ?? null,
     };
     let execution: ExecutionEntity;
     try {
