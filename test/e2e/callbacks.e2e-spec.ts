@@ -228,6 +228,67 @@ describe('Completion callbacks (deliveries to 127.0.0.1, TENSORIFY_CALLBACK_ALLO
     expect(missing.body.error.code).toBe('WORKSPACE_NOT_FOUND');
   });
 
+  it("takes the trigger node's callbackUrl setting (manual, webhook) when the request gives none; the request's wins", async () => {
+    const trigger = (type: string, settings: Record<string, unknown>) => ({
+      name: `callback from ${type}`,
+      nodes: [
+        { id: 'trigger', type, settings },
+        { id: 'out', type: 'return', settings: { value: { ok: true } } },
+      ],
+      edges: [{ source: 'trigger', target: 'out' }],
+    });
+    const sentTo = (executionId: string) => receiver.received.filter((r) => r.headers['tensorify-delivery'] === executionId);
+
+    const manual = (
+      await t.http
+        .post('/v1/workflows')
+        .set('Authorization', ADMIN_AUTH)
+        .send(trigger('manual', { callbackUrl: `${url}?from=node` }))
+        .expect(201)
+    ).body.id as string;
+    const fromNode = (await t.http.post(`/v1/workflows/${manual}/execute`).set('Authorization', ADMIN_AUTH).send({}).expect(202)).body.executionId as string;
+    const fromRequest = (
+      await t.http
+        .post(`/v1/workflows/${manual}/execute`)
+        .set('Authorization', ADMIN_AUTH)
+        .send({ callbackUrl: `${url}?from=request` })
+        .expect(202)
+    ).body.executionId as string;
+    await waitFor(
+      () => Promise.all([callbacks(fromNode), callbacks(fromRequest)]),
+      (both) => both.every((body) => body.delivery?.status === 'delivered'),
+      {
+        what: 'both deliveries',
+      },
+    );
+    expect((await callbacks(fromNode)).callbackUrl).toBe(`${url}?from=node`);
+    expect((await callbacks(fromRequest)).callbackUrl).toBe(`${url}?from=request`);
+    expect(sentTo(fromNode)).toHaveLength(1);
+
+    const hooked = (
+      await t.http
+        .post('/v1/workflows')
+        .set('Authorization', ADMIN_AUTH)
+        .send(trigger('webhook', { signature: 'none', callbackUrl: url }))
+        .expect(201)
+    ).body as { webhook: { hookId: string } };
+    const delivered = await t.http.post(`/v1/hooks/${hooked.webhook.hookId}`).set('Content-Type', 'application/json').send('{"a":1}').expect(202);
+    const hookRun = delivered.body.executionId as string;
+    await waitFor(
+      () => callbacks(hookRun),
+      (body) => body.delivery?.status === 'delivered',
+      { what: 'the webhook run callback' },
+    );
+    expect(JSON.parse(sentTo(hookRun)[0].body)).toMatchObject({ type: 'execution.finished', execution: { id: hookRun, trigger: { type: 'webhook' } } });
+
+    const refused = await t.http
+      .post('/v1/workflows')
+      .set('Authorization', ADMIN_AUTH)
+      .send(trigger('manual', { callbackUrl: 'ftp://example.com/' }))
+      .expect(400);
+    expect(JSON.stringify(refused.body.error)).toContain('callbackUrl');
+  });
+
   it('lists no delivery for an execution without a callback', async () => {
     const res = await t.http
       .post(`/v1/workflows/${workflowId}/execute`)
