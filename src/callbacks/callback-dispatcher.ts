@@ -175,6 +175,8 @@ export class CallbackDispatcher implements OnApplicationBootstrap, BeforeApplica
             'Tensorify-Delivery': delivery.executionId,
           },
           lookup: allowPrivate ? undefined : guardedLookup,
+          // A fresh connection each time: a pooled keep-alive socket would skip the lookup's check.
+          agent: false,
           signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
         },
         (res: IncomingMessage) => {

@@ -25,6 +25,7 @@ class Receiver {
       req.on('end', () => {
         this.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
         res.statusCode = this.statuses.shift() ?? 200;
+        if (res.statusCode >= 300 && res.statusCode < 400) res.setHeader('Location', '/elsewhere');
         res.end('ok');
       });
     });
@@ -287,6 +288,28 @@ describe('Completion callbacks (deliveries to 127.0.0.1, TENSORIFY_CALLBACK_ALLO
       .send(trigger('manual', { callbackUrl: 'ftp://example.com/' }))
       .expect(400);
     expect(JSON.stringify(refused.body.error)).toContain('callbackUrl');
+  });
+
+  it('does not follow a redirect: a 3xx is a failed attempt, retried at the same URL', async () => {
+    receiver.statuses = [302];
+    const id = await execute(url);
+    const first = await waitFor(
+      () => callbacks(id),
+      (body) => body.attempts.length === 1 && Date.parse(body.delivery?.nextAttemptAt ?? '0') > t.clock.now(),
+      {
+        what: 'the first attempt',
+      },
+    );
+    expect(first.attempts[0]).toMatchObject({ statusCode: 302, outcome: 'failed' });
+    t.clock.advance(5_000);
+    await waitFor(
+      () => callbacks(id),
+      (body) => body.delivery?.status === 'delivered',
+      { what: 'the delivery' },
+    );
+    const sent = receiver.received.filter((r) => r.headers['tensorify-delivery'] === id);
+    expect(sent).toHaveLength(2);
+    expect(receiver.received.every((r) => r.headers['tensorify-delivery'] !== undefined)).toBe(true);
   });
 
   it('lists no delivery for an execution without a callback', async () => {
