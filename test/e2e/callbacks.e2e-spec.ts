@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
+import { Scheduler } from '../../src/schedules/scheduler';
 import { parsePrometheusText, valueOf } from '../support/prometheus';
 import { ADMIN_AUTH, useTestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
@@ -229,7 +230,7 @@ describe('Completion callbacks (deliveries to 127.0.0.1, TENSORIFY_CALLBACK_ALLO
     expect(missing.body.error.code).toBe('WORKSPACE_NOT_FOUND');
   });
 
-  it("takes the trigger node's callbackUrl setting (manual, webhook) when the request gives none; the request's wins", async () => {
+  it("takes the trigger node's callbackUrl setting (manual, webhook, schedule) when the request gives none; the request's wins", async () => {
     const trigger = (type: string, settings: Record<string, unknown>) => ({
       name: `callback from ${type}`,
       nodes: [
@@ -281,6 +282,28 @@ describe('Completion callbacks (deliveries to 127.0.0.1, TENSORIFY_CALLBACK_ALLO
       { what: 'the webhook run callback' },
     );
     expect(JSON.parse(sentTo(hookRun)[0].body)).toMatchObject({ type: 'execution.finished', execution: { id: hookRun, trigger: { type: 'webhook' } } });
+
+    const scheduled = (
+      await t.http
+        .post('/v1/workflows')
+        .set('Authorization', ADMIN_AUTH)
+        .send(trigger('schedule', { cron: '* * * * *', callbackUrl: url }))
+        .expect(201)
+    ).body.id as string;
+    t.clock.advance(60_000);
+    await t.app.get(Scheduler).tick();
+    const fired = await waitFor(
+      async () => (await t.http.get(`/v1/executions?workflowId=${scheduled}`).set('Authorization', ADMIN_AUTH).expect(200)).body.executions as { id: string }[],
+      (runs) => runs.length >= 1,
+      { what: 'the scheduled run' },
+    );
+    await t.http.delete(`/v1/workflows/${scheduled}`).set('Authorization', ADMIN_AUTH).expect(204);
+    await waitFor(
+      () => callbacks(fired[0].id),
+      (body) => body.delivery?.status === 'delivered',
+      { what: 'the scheduled run callback' },
+    );
+    expect(JSON.parse(sentTo(fired[0].id)[0].body)).toMatchObject({ execution: { trigger: { type: 'schedule' } } });
 
     const refused = await t.http
       .post('/v1/workflows')
