@@ -466,6 +466,46 @@ export interface paths {
         patch: operations["HooksController_patch"];
         trace?: never;
     };
+    "/v1/executions/{id}/callbacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an execution's completion callback attempts
+         * @description The delivery of the `execution.finished` callback to its `callbackUrl` and each attempt, oldest first. Needs `executions:read`.
+         */
+        get: operations["CallbacksController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{id}/signing-secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a workspace's signing secret
+         * @description Makes a new secret for signing completion callbacks and returns it this once; the old one stops being used at once. Needs the `admin` scope.
+         */
+        post: operations["CallbacksController_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/executors": {
         parameters: {
             query?: never;
@@ -1417,6 +1457,11 @@ export interface components {
              * @example local
              */
             executor?: string;
+            /**
+             * @description Where to POST `{"type": "execution.finished", "execution": …}` when the run ends, signed with the workspace's signing secret (`Tensorify-Signature`). http(s) only; loopback, private, link-local and metadata addresses are refused unless the server allows them
+             * @example https://example.com/tensorify/callback
+             */
+            callbackUrl?: string;
         };
         ExecuteResponseDto: {
             /** @example exec_7Hq2LmV9xK3pR0Ts */
@@ -1639,6 +1684,74 @@ export interface components {
              * @enum {string}
              */
             status: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+        };
+        CallbackDeliveryDto: {
+            /** @example https://example.com/tensorify/callback */
+            url: string;
+            /**
+             * @description `pending` until a 2xx (`delivered`) or 24 hours of retries (`failed`)
+             * @example delivered
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed";
+            /** @example 2 */
+            attempts: number;
+            /**
+             * @description When the next try is due (`pending` only)
+             * @example null
+             */
+            nextAttemptAt: string | null;
+            /** @example 2026-11-28T13:37:41.000Z */
+            completedAt: string | null;
+        };
+        CallbackAttemptDto: {
+            /**
+             * @description From 1
+             * @example 1
+             */
+            attempt: number;
+            /** @example 2026-11-28T13:37:36.000Z */
+            startedAt: string;
+            /** @example 42 */
+            durationMs: number;
+            /**
+             * @description The receiver's status code; null when it did not answer
+             * @example 500
+             */
+            statusCode: number | null;
+            /**
+             * @description Why the attempt failed; null when delivered
+             * @example The receiver answered 500
+             */
+            error: string | null;
+            /**
+             * @example failed
+             * @enum {string}
+             */
+            outcome: "delivered" | "failed";
+        };
+        ExecutionCallbacksDto: {
+            /** @example exec_7Hq2LmV9xK3pR0Ts */
+            executionId: string;
+            /**
+             * @description The `callbackUrl` it was started with
+             * @example https://example.com/tensorify/callback
+             */
+            callbackUrl: string | null;
+            /** @description Null until the execution ends (or when it has no callback) */
+            delivery: components["schemas"]["CallbackDeliveryDto"] | null;
+            attempts: components["schemas"]["CallbackAttemptDto"][];
+        };
+        SigningSecretDto: {
+            /** @example ws_8Hq2LmZx0PaR4tYc */
+            workspaceId: string;
+            /**
+             * @description The new secret, shown this once. Callbacks are signed with it from now on: `Tensorify-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+             * @example whsec_Zk3n0Qv8yJ2tB6sLrX1mW4pH9cD5fG7aE0uI2oK8qT4
+             */
+            secret: string;
+            /** @example 2026-11-28T13:37:35.000Z */
+            createdAt: string;
         };
         ExecutorGpuDto: {
             /** @example NVIDIA A100-SXM4-40GB */
@@ -7553,6 +7666,332 @@ export interface operations {
                      *           "status": "failed",
                      *           "errorCode": "EXECUTION_FAILED"
                      *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    CallbacksController_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery and its attempts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionCallbacksDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:read\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:read"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_NOT_FOUND",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    CallbacksController_rotate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningSecretDto"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_JSON",
+                     *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"admin\"",
+                     *         "details": {
+                     *           "requiredScope": "admin"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "WORKSPACE_NOT_FOUND",
+                     *         "message": "Workspace ws_8Hq2LmZx0PaR4tYc not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
                      *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
                      *       }
                      *     }

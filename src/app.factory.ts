@@ -33,6 +33,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication) {
     .addTag('Workflows', 'Workflows, their validation and export to Python, and the node catalogue')
     .addTag('Executions', 'Runs of a workflow: status, output, logs and the files that ran')
     .addTag('Webhooks', 'Hooks of webhook-triggered workflows, and their public delivery URL /v1/hooks/{hookId} (signed by the hook secret, no API key)')
+    .addTag('Callbacks', "Signed completion callbacks to an execution's callbackUrl: their attempts, and the workspace signing secret")
     .addTag('Executors', 'The executor plugins that run workflows')
     .addTag('System', 'The server machine')
     .addTag('Health', 'Liveness, readiness and metrics, without an API key')

@@ -13,6 +13,7 @@ import { DatabaseModule } from './database/database.module';
 import { CodegenModule } from './codegen/codegen.module';
 import { ExecutionsModule } from './executions/executions.module';
 import { ExecutorsModule } from './executors/executors.module';
+import { CallbacksModule } from './callbacks/callbacks.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { ExecutionQueueModule } from './executions/execution-queue.module';
@@ -56,6 +57,7 @@ export class AppModule {
         ExecutionsModule,
         SchedulesModule,
         WebhooksModule,
+        CallbacksModule,
         ExecutorsModule,
         SystemModule,
         MetricsModule,

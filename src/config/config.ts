@@ -41,6 +41,8 @@ export interface AppConfig {
   readonly secretsKey: Buffer | null;
   /** The server's public base URL (`https://tensorify.example.com`) for the URLs it hands out; null: the request's own host. */
   readonly publicUrl: string | null;
+  /** Completion callbacks may go to loopback, private, link-local and metadata addresses (tests, closed networks). */
+  readonly callbackAllowPrivate: boolean;
   readonly configFile: string | null;
 }
 
@@ -386,6 +388,15 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
       const key = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(text) ? Buffer.from(text, 'base64') : null;
       return key?.length === 32 ? ok(key) : bad('must be 32 bytes as base64 (openssl rand -base64 32) or as 64 hex digits');
     },
+  },
+  callbackAllowPrivate: {
+    key: 'callbackAllowPrivate',
+    env: 'TENSORIFY_CALLBACK_ALLOW_PRIVATE',
+    fileKey: 'callbackAllowPrivate',
+    defaultText: '`false`',
+    description:
+      'Let `callbackUrl` point at loopback, private, link-local and metadata addresses. Off, such a URL is refused with 400 at execute and again when the callback connects.',
+    parse: (raw) => boolean(raw, false),
   },
   publicUrl: {
     key: 'publicUrl',

@@ -63,6 +63,8 @@ export class ExecutionEntity {
   trigger!: ExecutionTrigger | null;
   /** Distributed mode: when the worker running it last said it still does. */
   @TimestampColumn({ name: 'heartbeat_at', nullable: true }) heartbeatAt!: Date | null;
+  /** Where the `callbacks` module POSTs `execution.finished` when the execution ends (a database trigger queues it); null: nowhere. */
+  @Column({ name: 'callback_url', type: 'varchar', length: 2048, nullable: true }) callbackUrl!: string | null;
 }
 
 @Entity({ name: 'execution_logs' })

@@ -9,6 +9,7 @@ import { DEFAULT_PAGE_SIZE } from '../common/pagination';
 import { ExecuteDto, ExecuteResponseDto, ExecutionDto, ExecutionFilesDto, ExecutionListDto, ExecutionListQueryDto } from './dto/execution.dto';
 import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
 import { ExecutionLogs, type LogLine } from './execution-logs';
+import { executionView } from './execution-view';
 import { API_TRIGGER } from './execution-trigger';
 import type { ExecutionRecord } from './executions.repository';
 import { ExecutionsService } from './executions.service';
@@ -270,22 +271,7 @@ export class ExecutionsController {
   }
 
   private present(execution: ExecutionRecord, logs: string[]): ExecutionDto {
-    return {
-      id: execution.id,
-      workflowId: execution.workflowId,
-      workflowVersion: execution.workflowVersion,
-      status: execution.status,
-      startedAt: execution.startedAt?.toISOString() ?? null,
-      completedAt: execution.completedAt?.toISOString() ?? null,
-      logs,
-      output: execution.output ?? null,
-      error: execution.errorCode === null ? null : { code: execution.errorCode, message: execution.errorMessage ?? '' },
-      executor: execution.executor,
-      exitCode: execution.exitCode,
-      externalId: execution.externalId,
-      gpu: execution.gpu,
-      createdAt: execution.createdAt.toISOString(),
-      trigger: execution.trigger ?? API_TRIGGER,
-    };
+    const { output, ...view } = executionView(execution);
+    return { ...view, logs, output };
   }
 }

@@ -28,7 +28,8 @@ export type NewExecution = Pick<
   | 'createdAt'
   | 'triggerType'
   | 'trigger'
->;
+> &
+  Partial<Pick<ExecutionEntity, 'callbackUrl'>>;
 
 export interface ExecutionFilter {
   workflowId?: string;
@@ -93,6 +94,7 @@ export class ExecutionsRepository {
   async create(fields: NewExecution): Promise<ExecutionEntity> {
     const execution = Object.assign(new ExecutionEntity(), {
       ...fields,
+      callbackUrl: fields.callbackUrl ?? null,
       status: 'queued',
       output: null,
       exitCode: null,

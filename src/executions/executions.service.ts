@@ -5,6 +5,7 @@ import { WorkflowExporter } from '../codegen/workflow-exporter';
 import { Clock, CLOCK } from '../common/clock';
 import { BadRequestError, ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationError } from '../common/errors';
 import { ID_PREFIX, looksLikeId, newId } from '../common/ids';
+import { outboundUrlProblem } from '../common/outbound-url';
 import { Page, toPage } from '../common/pagination';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
@@ -29,6 +30,8 @@ export interface ExecuteRequest {
   executor?: string;
   /** What started it; default `{type: 'api'}` (a request to the execute endpoint). */
   trigger?: ExecutionTrigger;
+  /** Where to POST `execution.finished` when it ends (checked against server-side request forgery here). */
+  callbackUrl?: string;
 }
 
 /** The workspace an execution runs in: from the caller's API key, or from the hook or schedule that started it. */
@@ -69,12 +72,17 @@ export class ExecutionsService {
         timeoutSeconds: [`must not be greater than ${this.config.maxExecutionSeconds}`],
       });
     }
+    if (request.callbackUrl !== undefined) await this.checkCallbackUrl(request.callbackUrl);
     const requestHash = idempotencyKey === undefined ? null : (fingerprint ?? hashRequest(workflowId, request));
     if (idempotencyKey !== undefined) {
       const earlier = await this.findByIdempotencyKey(workspace.id, idempotencyKey, requestHash!);
       if (earlier) return { execution: earlier, replayed: true };
     }
     const workflow = await this.workflows.get(workspace.id, workflowId);
+    // The request's callbackUrl, or else the trigger node's setting: only trigger nodes (manual, webhook, schedule) declare one.
+    const nodeCallbackUrl = workflow.nodes.map((node) => node.settings?.callbackUrl).find((url) => typeof url === 'string');
+    const callbackUrl = request.callbackUrl ?? nodeCallbackUrl;
+    if (request.callbackUrl === undefined && callbackUrl !== undefined) await this.checkCallbackUrl(callbackUrl);
     const executor = await this.chooseExecutor(request);
     const files = this.exporter.files(workflow);
     const fields: NewExecution = {
@@ -92,6 +100,7 @@ export class ExecutionsService {
       createdAt: new Date(this.clock.now()),
       triggerType: (request.trigger ?? API_TRIGGER).type,
       trigger: request.trigger ?? API_TRIGGER,
+      callbackUrl: callbackUrl ?? null,
     };
     let execution: ExecutionEntity;
     try {
@@ -178,6 +187,12 @@ export class ExecutionsService {
   /** The lines of an execution, all of them (the cap bounds how many there are). */
   async logLines(execution: Pick<ExecutionEntity, 'id'>): Promise<string[]> {
     return (await this.logs.read(execution.id)).map((line) => line.line);
+  }
+
+  /** 400 naming `callbackUrl` when it is not http(s) or points inside the server's network (see common/outbound-url.ts). */
+  private async checkCallbackUrl(url: string): Promise<void> {
+    const problem = await outboundUrlProblem(url, this.config.callbackAllowPrivate);
+    if (problem !== null) throw new ValidationError(`callbackUrl ${problem}`, { callbackUrl: [problem] });
   }
 
   private async chooseExecutor(request: ExecuteRequest): Promise<string> {

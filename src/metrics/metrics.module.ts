@@ -1,6 +1,7 @@
 import { Injectable, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+import { CallbacksModule } from '../callbacks/callbacks.module';
 import { ExecutionsModule } from '../executions/executions.module';
 import { ExecutorsModule } from '../executors/executors.module';
 import { SchedulesModule } from '../schedules/schedules.module';
@@ -25,7 +26,7 @@ class HttpMetricsHooks implements OnModuleInit {
 
 /** `GET /metrics` (Prometheus text) and the series behind it; see MetricsService. */
 @Module({
-  imports: [ExecutionsModule, ExecutorsModule, SchedulesModule, WebhooksModule],
+  imports: [CallbacksModule, ExecutionsModule, ExecutorsModule, SchedulesModule, WebhooksModule],
   controllers: [MetricsController],
   providers: [MetricsService, HttpMetricsHooks],
   exports: [MetricsService],

@@ -4,6 +4,7 @@ import { ExecutionEvents, type ExecutionFinished, type ExecutionStarted } from '
 import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { FIRE_OUTCOMES, ScheduleEvents } from '../schedules/schedule-events';
+import { CALLBACK_OUTCOMES, CallbackEvents } from '../callbacks/callback-events';
 import { DELIVERY_OUTCOMES, WebhookEvents } from '../webhooks/webhook-events';
 import { HttpRequestSeries } from './http-request-series';
 import { METRICS_PREFIX, processMetricsRegistry } from './process-metrics';
@@ -83,8 +84,16 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly callbackAttempts = new Counter({
+    name: `${METRICS_PREFIX}callbacks_total`,
+    help: 'Completion callback attempts, by outcome: delivered, retrying (non-2xx, timeout or connection error; retried), failed (given up after 24 h), refused (the URL points inside).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
     private readonly webhookEvents: WebhookEvents,
+    private readonly callbackEvents: CallbackEvents,
     private readonly events: ExecutionEvents,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     private readonly executors: ExecutorRegistry,
@@ -93,6 +102,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     for (const outcome of FIRE_OUTCOMES) this.scheduleFires.inc({ outcome }, 0);
     for (const limiter of RATE_LIMITERS) this.rateLimitRejections.inc({ limiter }, 0);
     for (const outcome of DELIVERY_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
+    for (const outcome of CALLBACK_OUTCOMES) this.callbackAttempts.inc({ outcome }, 0);
 
     const { queue: executionQueue, log } = this;
     new Gauge({
@@ -148,6 +158,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.events.on('finished', (event) => this.executionFinished(event)),
       this.scheduleEvents.on((event) => this.scheduleFires.inc({ outcome: event.outcome })),
       this.webhookEvents.onDelivery((outcome) => this.webhookDeliveries.inc({ outcome })),
+      this.callbackEvents.onAttempt((outcome) => this.callbackAttempts.inc({ outcome })),
     );
   }
 

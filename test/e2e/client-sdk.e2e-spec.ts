@@ -169,6 +169,7 @@ describe('@tensorify/client against a live server', () => {
     expect(await admin.workspaces.get(workspace.id)).toEqual(workspace);
     expect(await admin.workspaces.update(workspace.id, { plan: 'enterprise', rateLimitPerMinute: 100_000 })).toMatchObject({ plan: 'enterprise' });
     expect((await admin.workspaces.list().toArray()).map((w) => w.id)).toContain(workspace.id);
+    expect(await admin.workspaces.rotateSigningSecret(workspace.id)).toMatchObject({ workspaceId: workspace.id, secret: expect.stringMatching(/^whsec_/) });
     const created = await admin.apiKeys.create({
       name: 'sdk',
       workspaceId: workspace.id,
@@ -213,6 +214,12 @@ describe('@tensorify/client against a live server', () => {
     expect(logs.status).toBe('completed');
     expect(lines).toEqual(execution.logs.map((line, index) => ({ index, line })));
     expect(await tensorify.executions.files(queued.executionId)).toEqual(files);
+    expect(await tensorify.executions.callbacks(queued.executionId)).toEqual({
+      executionId: queued.executionId,
+      callbackUrl: null,
+      delivery: null,
+      attempts: [],
+    });
     expect((await tensorify.executions.list({ workflowId: workflow.id }).toArray()).map((e) => e.id)).toEqual([queued.executionId]);
 
     // Cancel a run that sleeps.

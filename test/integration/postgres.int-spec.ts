@@ -41,12 +41,15 @@ describe('PostgreSQL as the database', () => {
     expect(tables.map((t) => t.table_name)).toEqual([
       'api_keys',
       'cache_revisions',
+      'callback_attempts',
+      'callback_deliveries',
       'execution_logs',
       'executions',
       'hooks',
       'migrations',
       'schedules',
       'workflows',
+      'workspace_signing_secrets',
       'workspaces',
     ]);
     expect(server.stderr()).toContain('Database    PostgreSQL');

@@ -1,6 +1,6 @@
 import { Paginator } from '../pagination';
 import type { RequestOptions, Transport } from '../transport';
-import type { ApiKey, ApiKeyListParams, CreateApiKey, CreatedApiKey, CreateWorkspace, ListParams, UpdateWorkspace, Workspace } from './types';
+import type { ApiKey, ApiKeyListParams, CreateApiKey, CreatedApiKey, CreateWorkspace, ListParams, SigningSecret, UpdateWorkspace, Workspace } from './types';
 
 /** `/v1/workspaces` (an `admin` key): teams, each with its plan and rate limit. */
 export class Workspaces {
@@ -40,6 +40,16 @@ export class Workspaces {
   async update(id: string, body: UpdateWorkspace, options?: RequestOptions): Promise<Workspace> {
     const { data } = await this.transport.send(
       (init) => this.transport.raw.PATCH('/v1/workspaces/{id}', { ...init, params: { path: { id } }, body }),
+      { retryConnectionErrors: false },
+      options,
+    );
+    return data;
+  }
+
+  /** A new secret for signing the workspace's completion callbacks, shown this once; the old one stops at once. */
+  async rotateSigningSecret(id: string, options?: RequestOptions): Promise<SigningSecret> {
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.POST('/v1/workspaces/{id}/signing-secret/rotate', { ...init, params: { path: { id } } }),
       { retryConnectionErrors: false },
       options,
     );

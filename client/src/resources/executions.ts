@@ -2,7 +2,7 @@ import { WaitTimeoutError } from '../errors';
 import { LogStream, type LogsOptions } from '../logs';
 import { Paginator } from '../pagination';
 import { sleep, type RequestOptions, type Transport } from '../transport';
-import type { Execution, ExecutionFiles, ExecutionListParams, ExecutionStatus, ExecutionSummary } from './types';
+import type { Execution, ExecutionCallbacks, ExecutionFiles, ExecutionListParams, ExecutionStatus, ExecutionSummary } from './types';
 
 /** Statuses an execution does not leave. */
 export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled', 'timed_out'];
@@ -63,6 +63,16 @@ export class Executions {
       options,
     );
     return data.files;
+  }
+
+  /** The completion callback to the run's `callbackUrl`: its delivery (`pending`, `delivered`, `failed`) and each attempt. */
+  async callbacks(id: string, options?: RequestOptions): Promise<ExecutionCallbacks> {
+    const { data } = await this.transport.send(
+      (init) => this.transport.raw.GET('/v1/executions/{id}/callbacks', { ...init, params: { path: { id } } }),
+      { retryConnectionErrors: true },
+      options,
+    );
+    return data;
   }
 
   /**

@@ -61,8 +61,12 @@ export type ApiKey = Schemas['ApiKeyDto'];
 /** A new key: its secret `key` is shown this once. */
 export type CreatedApiKey = Schemas['CreatedApiKeyDto'];
 export type CreateApiKey = Schemas['CreateApiKeyDto'];
+/** A workspace's new signing secret (for the `Tensorify-Signature` of completion callbacks), shown this once. */
+export type SigningSecret = Schemas['SigningSecretDto'];
+/** The completion callback of an execution: its delivery and every attempt. */
+export type ExecutionCallbacks = Schemas['ExecutionCallbacksDto'];
 
-/** The options of a run: `inputs`, `gpu`, `timeoutSeconds`, `executor`. */
+/** The options of a run: `inputs`, `gpu`, `timeoutSeconds`, `executor`, `callbackUrl`. */
 export type ExecuteBody = Schemas['ExecuteDto'];
 
 /** The list's page size and starting cursor. */

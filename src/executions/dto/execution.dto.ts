@@ -29,6 +29,18 @@ export class ExecuteDto {
   @IsString()
   @Matches(/^[a-z][a-z0-9-]{0,31}$/)
   executor?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Where to POST `{"type": "execution.finished", "execution": …}` when the run ends, signed with the workspace\'s signing secret (`Tensorify-Signature`). ' +
+      'http(s) only; loopback, private, link-local and metadata addresses are refused unless the server allows them',
+    example: 'https://example.com/tensorify/callback',
+    maxLength: 2048,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  callbackUrl?: string;
 }
 
 export class ExecuteResponseDto {

@@ -80,6 +80,10 @@ class Workspaces:
         body = _workspace_body(name, plan, rate_limit_per_minute)
         return Workspace.from_json(self._transport.json(routes.WORKSPACES_UPDATE, path={"id": workspace_id}, body=body))
 
+    def rotate_signing_secret(self, workspace_id: str) -> Dict[str, Any]:
+        """A new secret for the workspace's completion callbacks (``{"workspaceId", "secret", "createdAt"}``), shown this once."""
+        return dict(self._transport.json(routes.WORKSPACES_ROTATE_SIGNING_SECRET, path={"id": workspace_id}))
+
 
 class AsyncWorkspaces:
     """``client.workspaces`` (admin), async."""
@@ -111,6 +115,10 @@ class AsyncWorkspaces:
         """Renames a workspace or changes its plan or limit."""
         body = _workspace_body(name, plan, rate_limit_per_minute)
         return Workspace.from_json(await self._transport.json(routes.WORKSPACES_UPDATE, path={"id": workspace_id}, body=body))
+
+    async def rotate_signing_secret(self, workspace_id: str) -> Dict[str, Any]:
+        """A new signing secret for the workspace (see :meth:`Workspaces.rotate_signing_secret`)."""
+        return dict(await self._transport.json(routes.WORKSPACES_ROTATE_SIGNING_SECRET, path={"id": workspace_id}))
 
 
 class ApiKeys:

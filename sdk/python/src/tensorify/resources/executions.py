@@ -70,6 +70,10 @@ class Executions:
         """The exact files that ran (file name → content), identical to an export of that workflow version."""
         return dict(self._transport.json(routes.EXECUTIONS_FILES, path={"id": execution_id})["files"])
 
+    def callbacks(self, execution_id: str) -> Dict[str, Any]:
+        """The completion callback to the run's ``callbackUrl``: ``{"executionId", "callbackUrl", "delivery", "attempts"}``."""
+        return dict(self._transport.json(routes.EXECUTIONS_CALLBACKS, path={"id": execution_id}))
+
     def wait(self, execution_id: str, *, timeout: Optional[float] = None) -> Execution:
         """Polls the execution, with a growing pause (0.2 s up to 2 s), until it finishes; returns it.
 
@@ -132,6 +136,10 @@ class AsyncExecutions:
     async def files(self, execution_id: str) -> Dict[str, str]:
         """The exact files that ran (file name → content)."""
         return dict((await self._transport.json(routes.EXECUTIONS_FILES, path={"id": execution_id}))["files"])
+
+    async def callbacks(self, execution_id: str) -> Dict[str, Any]:
+        """The completion callback of the run and its attempts (see :meth:`Executions.callbacks`)."""
+        return dict(await self._transport.json(routes.EXECUTIONS_CALLBACKS, path={"id": execution_id}))
 
     async def wait(self, execution_id: str, *, timeout: Optional[float] = None) -> Execution:
         """Polls until the execution finishes and returns it (see :meth:`Executions.wait`)."""

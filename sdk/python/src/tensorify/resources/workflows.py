@@ -61,8 +61,9 @@ def _execute_request(
     timeout_seconds: Optional[float],
     executor: Optional[str],
     idempotency_key: Optional[str],
+    callback_url: Optional[str] = None,
 ) -> Dict[str, Any]:
-    body = {"inputs": inputs, "gpu": gpu, "timeoutSeconds": timeout_seconds, "executor": executor}
+    body = {"inputs": inputs, "gpu": gpu, "timeoutSeconds": timeout_seconds, "executor": executor, "callbackUrl": callback_url}
     # A key of our own when the caller gives none, so that a retry after a lost answer replays
     # the first run instead of starting a second.
     key = idempotency_key if idempotency_key is not None else f"tensorify-python-{uuid.uuid4()}"
@@ -196,14 +197,16 @@ class Workflows:
         timeout_seconds: Optional[float] = None,
         idempotency_key: Optional[str] = None,
         executor: Optional[str] = None,
+        callback_url: Optional[str] = None,
     ) -> ExecutionHandle:
         """Starts a run of the stored workflow and returns its handle (``.wait()``, ``.logs()``, ``.cancel()``).
 
         The request carries an ``Idempotency-Key`` (yours, or a fresh one), so a retry after a lost
         answer never starts the workflow twice. ``gpu=True`` needs an executor with a GPU, else
         :class:`~tensorify.BadRequestError` ``GPU_UNAVAILABLE``; ``executor`` picks one by id.
+        ``callback_url``: the server POSTs a signed ``execution.finished`` there when the run ends.
         """
-        request = _execute_request(inputs, gpu, timeout_seconds, executor, idempotency_key)
+        request = _execute_request(inputs, gpu, timeout_seconds, executor, idempotency_key, callback_url)
         data = self._transport.json(routes.WORKFLOWS_EXECUTE, path={"id": workflow_id}, **request)
         return ExecutionHandle(id=data["executionId"], status=data["status"], _executions=self._executions)
 
@@ -330,9 +333,10 @@ class AsyncWorkflows:
         timeout_seconds: Optional[float] = None,
         idempotency_key: Optional[str] = None,
         executor: Optional[str] = None,
+        callback_url: Optional[str] = None,
     ) -> AsyncExecutionHandle:
         """Starts a run of the stored workflow (see :meth:`Workflows.execute`)."""
-        request = _execute_request(inputs, gpu, timeout_seconds, executor, idempotency_key)
+        request = _execute_request(inputs, gpu, timeout_seconds, executor, idempotency_key, callback_url)
         data = await self._transport.json(routes.WORKFLOWS_EXECUTE, path={"id": workflow_id}, **request)
         return AsyncExecutionHandle(id=data["executionId"], status=data["status"], _executions=self._executions)
 
@@ -389,6 +393,7 @@ class StoredWorkflow(WorkflowData):
         timeout_seconds: Optional[float] = None,
         idempotency_key: Optional[str] = None,
         executor: Optional[str] = None,
+        callback_url: Optional[str] = None,
     ) -> ExecutionHandle:
         """Starts a run of this workflow (see :meth:`Workflows.execute`)."""
         return self._workflows.execute(
@@ -416,6 +421,7 @@ class AsyncStoredWorkflow(WorkflowData):
         timeout_seconds: Optional[float] = None,
         idempotency_key: Optional[str] = None,
         executor: Optional[str] = None,
+        callback_url: Optional[str] = None,
     ) -> AsyncExecutionHandle:
         """Starts a run of this workflow."""
         return await self._workflows.execute(
