@@ -4,7 +4,7 @@ import { CodegenModule } from '../codegen/codegen.module';
 import { ExecutorsModule } from '../executors/executors.module';
 import { RedisModule } from '../redis/redis.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
-import { ExecutionEntity, ExecutionLogEntity } from './execution.entity';
+import { ExecutionAttemptEntity, ExecutionEntity, ExecutionLogEntity } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
@@ -20,7 +20,7 @@ import { ExecutionsService } from './executions.service';
  * queue itself is the deployment's (ExecutionQueueModule).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule, CodegenModule, ExecutorsModule, RedisModule],
+  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity, ExecutionAttemptEntity]), WorkflowsModule, CodegenModule, ExecutorsModule, RedisModule],
   controllers: [ExecutionsController],
   providers: [ExecutionsRepository, ExecutionsService, ExecutionRunner, ExecutionLogs, ExecutionEvents, ExecutionsProcessor, ExecutionBus],
   exports: [ExecutionsService, ExecutionEvents],

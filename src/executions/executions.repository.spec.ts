@@ -8,7 +8,7 @@ import { buildDataSourceOptions } from '../database/data-source-options';
 import { isUniqueViolation } from '../database/query-helpers';
 import { runMigrationsExclusively } from '../database/migrate';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
-import { ExecutionEntity, ExecutionErrorCode, ExecutionLogEntity } from './execution.entity';
+import { ExecutionAttemptEntity, ExecutionEntity, ExecutionErrorCode, ExecutionLogEntity } from './execution.entity';
 import { type ExecutionEnd, ExecutionsRepository, type NewExecution } from './executions.repository';
 
 /** Opens a migrated database of the server's own options; `close` closes (and removes) it. */
@@ -18,7 +18,7 @@ export type OpenDatabase = () => Promise<{ dataSource: DataSource; close: () => 
 export async function openMigrated(database: AppConfig['database'], remove: () => unknown): ReturnType<OpenDatabase> {
   const dataSource = await new DataSource({
     ...buildDataSourceOptions({ database } as AppConfig),
-    entities: [WorkspaceEntity, ExecutionEntity, ExecutionLogEntity],
+    entities: [WorkspaceEntity, ExecutionEntity, ExecutionLogEntity, ExecutionAttemptEntity],
   }).initialize();
   await runMigrationsExclusively(dataSource);
   return {
@@ -81,7 +81,11 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     ] as const) {
       await workspaces.insert({ id, name: id, plan, rateLimitPerMinute: null, createdAt: at(T0), updatedAt: at(T0) });
     }
-    repository = new ExecutionsRepository(database.dataSource.getRepository(ExecutionEntity), database.dataSource.getRepository(ExecutionLogEntity));
+    repository = new ExecutionsRepository(
+      database.dataSource.getRepository(ExecutionEntity),
+      database.dataSource.getRepository(ExecutionLogEntity),
+      database.dataSource.getRepository(ExecutionAttemptEntity),
+    );
   });
   afterEach(() => close());
 

@@ -5,7 +5,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { pageAfter } from '../database/query-helpers';
 import type { Plan } from '../plans/plans';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
-import { type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
+import { DEFAULT_RETRY, ExecutionAttemptEntity, type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
 import type { TriggerType } from './execution-trigger';
 
 /** An execution without the files it ran (the bulk of a row): what reads that do not serve them return. */
@@ -28,7 +28,9 @@ export type NewExecution = Pick<
   | 'createdAt'
   | 'triggerType'
   | 'trigger'
->;
+> &
+  /** Default: one attempt (DEFAULT_RETRY). */
+  Partial<Pick<ExecutionEntity, 'maxAttempts' | 'retryBackoffSeconds' | 'retryOn'>>;
 
 export interface ExecutionFilter {
   workflowId?: string;
@@ -41,6 +43,22 @@ export interface QueuedRow {
   executionId: string;
   workspaceId: string;
   plan: Plan;
+  attempt: number;
+  /** When it waits for its next attempt: when that one may start. */
+  nextAttemptAt: Date | null;
+}
+
+/** How an attempt ended that another one follows, as `retry` stores it. */
+export interface AttemptEnd {
+  /** The attempt that ended (the row must still be at it). */
+  attempt: number;
+  status: 'failed' | 'timed_out';
+  errorCode: ExecutionErrorCode | null;
+  errorMessage: string | null;
+  startedAt: Date | null;
+  completedAt: Date;
+  nextAttemptAt: Date;
+  logCount?: number;
 }
 
 /** The final state of an execution, as `finish` stores it. */
@@ -85,6 +103,7 @@ export class ExecutionsRepository {
   constructor(
     @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
     @InjectRepository(ExecutionLogEntity) private readonly logs: Repository<ExecutionLogEntity>,
+    @InjectRepository(ExecutionAttemptEntity) private readonly attemptRows: Repository<ExecutionAttemptEntity>,
   ) {
     this.withoutFiles = executions.metadata.columns.filter((column) => column.propertyName !== 'files').map((column) => `e.${column.propertyName}`);
   }
@@ -92,6 +111,9 @@ export class ExecutionsRepository {
   /** Stores a new `queued` execution; a second one with the workspace's idempotency key fails with a unique violation. */
   async create(fields: NewExecution): Promise<ExecutionEntity> {
     const execution = Object.assign(new ExecutionEntity(), {
+      maxAttempts: DEFAULT_RETRY.maxAttempts,
+      retryBackoffSeconds: DEFAULT_RETRY.backoffSeconds,
+      retryOn: [...DEFAULT_RETRY.on],
       ...fields,
       status: 'queued',
       output: null,
@@ -104,6 +126,8 @@ export class ExecutionsRepository {
       completedAt: null,
       cancelRequestedAt: null,
       heartbeatAt: null,
+      attempt: 1,
+      nextAttemptAt: null,
     } satisfies ExecutionEntity);
     // `output: unknown` is more than TypeORM's partial entity type admits; the column's transformer takes any JSON.
     await this.executions
@@ -148,11 +172,15 @@ export class ExecutionsRepository {
       .select('e.id', 'executionId')
       .addSelect('e.workspaceId', 'workspaceId')
       .addSelect('w.plan', 'plan')
+      .addSelect('e.attempt', 'attempt')
+      .addSelect('e.nextAttemptAt', 'nextAttemptAt')
       .innerJoin(WorkspaceEntity, 'w', 'w.id = e.workspaceId')
       .where("e.status = 'queued'");
     if (filter.id !== undefined) query.andWhere('e.id = :id', { id: filter.id });
     if (filter.before !== undefined) query.andWhere('e.createdAt < :before', { before: filter.before.toISOString() });
-    return query.orderBy('e.createdAt').addOrderBy('e.id').getRawMany<QueuedRow>();
+    const rows = await query.orderBy('e.createdAt').addOrderBy('e.id').getRawMany<Omit<QueuedRow, 'nextAttemptAt'> & { nextAttemptAt: string | null }>();
+    // Raw rows skip the entity's transformers: the timestamp is the ISO text the column holds.
+    return rows.map((row) => ({ ...row, attempt: Number(row.attempt), nextAttemptAt: row.nextAttemptAt === null ? null : new Date(row.nextAttemptAt) }));
   }
 
   /** The ids of the `running` executions (those not stamped since `staleBefore`, when given). */
@@ -206,6 +234,59 @@ export class ExecutionsRepository {
       update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
     }
     return Boolean((await update.execute()).affected);
+  }
+
+  /**
+   * Ends the row's current attempt and queues the next one, in one transaction: the ended attempt
+   * is kept in `execution_attempts`, and the row goes back to `queued` at attempt + 1, to start
+   * once `nextAttemptAt` has come. Only if the row is still at that attempt, meets `condition` and
+   * no cancel was asked for: of two processes that saw the attempt end (a worker and a
+   * reconciler), one only queues it again. True when this call did.
+   */
+  async retry(id: string, end: AttemptEnd, condition: FinishCondition): Promise<boolean> {
+    return this.executions.manager.transaction(async (manager) => {
+      const fields: QueryDeepPartialEntity<ExecutionEntity> = {
+        status: 'queued',
+        attempt: end.attempt + 1,
+        nextAttemptAt: end.nextAttemptAt,
+        heartbeatAt: null,
+        externalId: null,
+        exitCode: null,
+        errorCode: null,
+        errorMessage: null,
+      };
+      if (end.logCount !== undefined) fields.logCount = end.logCount;
+      const update = manager
+        .createQueryBuilder(ExecutionEntity, 'e')
+        .update()
+        .set(fields)
+        .where('id = :id AND status IN (:...from) AND attempt = :attempt AND cancelRequestedAt IS NULL', { id, from: condition.from, attempt: end.attempt });
+      if (condition.staleBefore !== undefined) {
+        update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
+      }
+      if (!(await update.execute()).affected) return false;
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(ExecutionAttemptEntity)
+        .values({
+          executionId: id,
+          attempt: end.attempt,
+          status: end.status,
+          errorCode: end.errorCode,
+          errorMessage: end.errorMessage,
+          startedAt: end.startedAt,
+          completedAt: end.completedAt,
+        })
+        .updateEntity(false)
+        .execute();
+      return true;
+    });
+  }
+
+  /** The attempts of an execution that ended and were followed by another one, in order. */
+  async attempts(executionId: string): Promise<ExecutionAttemptEntity[]> {
+    return this.attemptRows.createQueryBuilder('a').where('a.executionId = :executionId', { executionId }).orderBy('a.attempt', 'ASC').getMany();
   }
 
   async appendLogs(lines: readonly ExecutionLogEntity[]): Promise<void> {
