@@ -320,6 +320,8 @@ export class ExecutionRunner {
     if (reason === null) return false;
     const row = await this.executions.find(executionId);
     if (row === null || row.attempt >= row.maxAttempts || !row.retryOn.includes(reason) || row.cancelRequestedAt !== null) return false;
+    // A run lost with its worker was not logging here: its lines are stored, its row does not count them.
+    if (logCount === 0) logCount = await this.executions.storedLogCount(executionId);
     const now = this.clock.now();
     const delayMs = row.retryBackoffSeconds * 1000;
     const queued = await this.executions.retry(

@@ -299,6 +299,12 @@ export class ExecutionsRepository {
     }
   }
 
+  /** How many lines of the execution are stored (one past the last `seq`): a lost run's count, which its row never got. */
+  async storedLogCount(executionId: string): Promise<number> {
+    const row = await this.logs.createQueryBuilder('l').select('MAX(l.seq)', 'last').where('l.executionId = :executionId', { executionId }).getRawOne<{ last: number | string | null }>();
+    return row?.last === null || row?.last === undefined ? 0 : Number(row.last) + 1;
+  }
+
   /** Stored lines of the execution with `seq` greater than `after`, in order. */
   async readLogs(executionId: string, after: number): Promise<StoredLogLine[]> {
     return this.logs.createQueryBuilder('l').where('l.executionId = :executionId AND l.seq > :after', { executionId, after }).orderBy('l.seq', 'ASC').getMany();

@@ -79,8 +79,9 @@ describe('Retries and re-runs', () => {
     expect(done.logs.indexOf('run 2')).toBeLessThan(done.logs.indexOf(marks[1]));
     expect(runs(path)).toBe(3);
 
-    const metrics = await t.http.get('/metrics').set('Authorization', ADMIN_AUTH);
-    if (metrics.status === 200) expect(metrics.text).toMatch(/tensorify_execution_retries_total\{reason="failed"\} [1-9]/);
+    const metrics = (await t.http.get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^tensorify_execution_retries_total\{reason="failed"\} [2-9]/m);
+    expect(metrics).toMatch(/^tensorify_execution_retries_total\{reason="worker_lost"\} 0/m);
   });
 
   it('ends with the last attempt’s status once no attempt is left', async () => {
