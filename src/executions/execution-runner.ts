@@ -33,6 +33,8 @@ interface Finish {
   staleBefore?: Date;
   /** What the caller already knows of the run, so that the `finished` event needs no read. */
   run?: { executor: string | null; startedAt: Date | null };
+  /** The attempt that ran (the runner's own runs): the row is ended, or queued again, only while still at it. */
+  attempt?: number;
   /** The job that ran it (the runner's own runs): a retry is queued again at once; otherwise the queue's upkeep finds it. */
   job?: QueuedExecution;
 }
@@ -207,7 +209,7 @@ export class ExecutionRunner {
       this.active.delete(execution.id);
     }
     await storingExternalId;
-    await this.finish({ executionId: execution.id, outcome, run: { executor: execution.executor, startedAt }, job });
+    await this.finish({ executionId: execution.id, outcome, run: { executor: execution.executor, startedAt }, job, attempt: execution.attempt });
   };
 
   /** Asks the running execution to stop; false when it is not running in this process. */
@@ -286,10 +288,10 @@ export class ExecutionRunner {
   }
 
   /** Stores how the execution ended (only if it meets the conditions), then tells live readers; true when it did. */
-  private async finish({ executionId, outcome, from = ['queued', 'running'], staleBefore, run, job }: Finish): Promise<boolean> {
+  private async finish({ executionId, outcome, from = ['queued', 'running'], staleBefore, run, job, attempt }: Finish): Promise<boolean> {
     await this.logs.flush();
     const logCount = this.logs.close(executionId);
-    if (await this.retry({ executionId, outcome, from, staleBefore, job }, logCount)) return true;
+    if (await this.retry({ executionId, outcome, from, staleBefore, job, attempt }, logCount)) return true;
     const end: ExecutionEnd = {
       status: outcome.status,
       completedAt: new Date(this.clock.now()),
@@ -300,7 +302,7 @@ export class ExecutionRunner {
       ...(logCount > 0 ? { logCount } : {}),
       ...(outcome.externalId ? { externalId: outcome.externalId } : {}),
     };
-    const updated = await this.executions.finish(executionId, end, { from, staleBefore });
+    const updated = await this.executions.finish(executionId, end, { from, staleBefore, attempt });
     this.logs.ended(executionId, outcome.status);
     if (updated) {
       const known = run ?? (await this.executions.findRun(executionId));
@@ -315,11 +317,12 @@ export class ExecutionRunner {
    * policy names and attempts are left; true when it did. The row's conditional update lets one
    * process only queue it again (a worker and a reconciler that both saw a lost run).
    */
-  private async retry({ executionId, outcome, from = ['queued', 'running'], staleBefore, job }: Finish, logCount: number): Promise<boolean> {
+  private async retry({ executionId, outcome, from = ['queued', 'running'], staleBefore, job, attempt }: Finish, logCount: number): Promise<boolean> {
     const reason = retryReason(outcome);
     if (reason === null) return false;
     const row = await this.executions.find(executionId);
     if (row === null || row.attempt >= row.maxAttempts || !row.retryOn.includes(reason) || row.cancelRequestedAt !== null) return false;
+    if (attempt !== undefined && row.attempt !== attempt) return false;
     // A run lost with its worker was not logging here: its lines are stored, its row does not count them.
     if (logCount === 0) logCount = await this.executions.storedLogCount(executionId);
     const now = this.clock.now();

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository, type SelectQueryBuilder, type UpdateQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { pageAfter } from '../database/query-helpers';
+import { isUniqueViolation, pageAfter } from '../database/query-helpers';
 import type { Plan } from '../plans/plans';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { DEFAULT_RETRY, ExecutionAttemptEntity, type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
@@ -80,6 +80,8 @@ export interface FinishCondition {
   from: readonly ExecutionStatus[];
   /** Only if its worker has not stamped it since (nor started it, when it never stamped). */
   staleBefore?: Date;
+  /** Only while it is at this attempt (a run that ended late must not end the next attempt). */
+  attempt?: number;
 }
 
 export type StoredLogLine = Pick<ExecutionLogEntity, 'seq' | 'stream' | 'line'>;
@@ -233,6 +235,7 @@ export class ExecutionsRepository {
     if (condition.staleBefore !== undefined) {
       update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
     }
+    if (condition.attempt !== undefined) update.andWhere('attempt = :attempt', { attempt: condition.attempt });
     return Boolean((await update.execute()).affected);
   }
 
@@ -244,31 +247,13 @@ export class ExecutionsRepository {
    * reconciler), one only queues it again. True when this call did.
    */
   async retry(id: string, end: AttemptEnd, condition: FinishCondition): Promise<boolean> {
-    return this.executions.manager.transaction(async (manager) => {
-      const fields: QueryDeepPartialEntity<ExecutionEntity> = {
-        status: 'queued',
-        attempt: end.attempt + 1,
-        nextAttemptAt: end.nextAttemptAt,
-        heartbeatAt: null,
-        externalId: null,
-        exitCode: null,
-        errorCode: null,
-        errorMessage: null,
-      };
-      if (end.logCount !== undefined) fields.logCount = end.logCount;
-      const update = manager
-        .createQueryBuilder(ExecutionEntity, 'e')
-        .update()
-        .set(fields)
-        .where('id = :id AND status IN (:...from) AND attempt = :attempt AND cancelRequestedAt IS NULL', { id, from: condition.from, attempt: end.attempt });
-      if (condition.staleBefore !== undefined) {
-        update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
-      }
-      if (!(await update.execute()).affected) return false;
-      await manager
+    // No transaction (TypeORM's SQLite driver has one connection, and one transaction at a time on
+    // it): the ended attempt's row, whose key is (execution, attempt), is written first and is
+    // the lock: a second process that saw the same attempt end cannot write it and does not retry.
+    try {
+      await this.attemptRows
         .createQueryBuilder()
         .insert()
-        .into(ExecutionAttemptEntity)
         .values({
           executionId: id,
           attempt: end.attempt,
@@ -280,8 +265,31 @@ export class ExecutionsRepository {
         })
         .updateEntity(false)
         .execute();
-      return true;
-    });
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+    const fields: QueryDeepPartialEntity<ExecutionEntity> = {
+      status: 'queued',
+      attempt: end.attempt + 1,
+      nextAttemptAt: end.nextAttemptAt,
+      heartbeatAt: null,
+      externalId: null,
+      exitCode: null,
+      errorCode: null,
+      errorMessage: null,
+    };
+    if (end.logCount !== undefined) fields.logCount = end.logCount;
+    const update = this.update()
+      .set(fields)
+      .where('id = :id AND status IN (:...from) AND attempt = :attempt AND cancelRequestedAt IS NULL', { id, from: condition.from, attempt: end.attempt });
+    if (condition.staleBefore !== undefined) {
+      update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
+    }
+    if ((await update.execute()).affected) return true;
+    // It ended otherwise meanwhile (a cancel, another process): the attempt is the row's, not a kept one.
+    await this.attemptRows.delete({ executionId: id, attempt: end.attempt });
+    return false;
   }
 
   /** The attempts of an execution that ended and were followed by another one, in order. */
@@ -301,7 +309,11 @@ export class ExecutionsRepository {
 
   /** How many lines of the execution are stored (one past the last `seq`): a lost run's count, which its row never got. */
   async storedLogCount(executionId: string): Promise<number> {
-    const row = await this.logs.createQueryBuilder('l').select('MAX(l.seq)', 'last').where('l.executionId = :executionId', { executionId }).getRawOne<{ last: number | string | null }>();
+    const row = await this.logs
+      .createQueryBuilder('l')
+      .select('MAX(l.seq)', 'last')
+      .where('l.executionId = :executionId', { executionId })
+      .getRawOne<{ last: number | string | null }>();
     return row?.last === null || row?.last === undefined ? 0 : Number(row.last) + 1;
   }
 

@@ -12,7 +12,15 @@ import { isUniqueViolation } from '../database/query-helpers';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { WorkflowsService } from '../workflows/workflows.service';
 import { NodeCatalog } from '../nodes/node-catalog';
-import { DEFAULT_RETRY, ExecutionEntity, MAX_ATTEMPTS_LIMIT, MAX_BACKOFF_SECONDS, RETRY_REASONS, type RetryReason, TERMINAL_STATUSES } from './execution.entity';
+import {
+  DEFAULT_RETRY,
+  ExecutionEntity,
+  MAX_ATTEMPTS_LIMIT,
+  MAX_BACKOFF_SECONDS,
+  RETRY_REASONS,
+  type RetryReason,
+  TERMINAL_STATUSES,
+} from './execution.entity';
 import { workspaceConcurrency } from './execution-limits';
 import { EXECUTION_QUEUE, type ExecutionQueue } from './execution-queue';
 import { ExecutionLogs } from './execution-logs';
@@ -62,7 +70,12 @@ export function retryPolicy(request: RetryPolicyInput | undefined, node: RetryPo
     fields['retry.on'] = [`must be a list of ${RETRY_REASONS.join(', ')}`];
   }
   if (Object.keys(fields).length > 0) {
-    throw new ValidationError(`Invalid retry policy: ${Object.entries(fields).map(([field, [message]]) => `${field} ${message}`).join('; ')}`, fields);
+    throw new ValidationError(
+      `Invalid retry policy: ${Object.entries(fields)
+        .map(([field, [message]]) => `${field} ${message}`)
+        .join('; ')}`,
+      fields,
+    );
   }
   return { ...policy, on: [...new Set(policy.on)] };
 }
@@ -197,7 +210,8 @@ export class ExecutionsService {
 
   /** The attempts of an execution: those that ended and were followed by another, then its current one. */
   async attempts(execution: ExecutionRecord): Promise<ExecutionAttempt[]> {
-    const earlier = execution.attempt > 1 ? await this.executions.attempts(execution.id) : [];
+    // Only those before the row's attempt: a process that died between keeping an attempt and queuing the next leaves one behind.
+    const earlier = execution.attempt > 1 ? (await this.executions.attempts(execution.id)).filter((kept) => kept.attempt < execution.attempt) : [];
     return [
       ...earlier.map(({ attempt, status, errorCode, errorMessage, startedAt, completedAt }) => ({
         attempt,

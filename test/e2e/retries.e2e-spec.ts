@@ -151,18 +151,19 @@ describe('Retries and re-runs', () => {
     const first = await waitForExecution(await execute(flaky, { inputs: { counter: path, fail: 1 } }), finished);
     expect(first.status).toBe('failed');
     // The workflow changes after: a re-run runs what the first one ran.
-    await t.http
-      .put(`/v1/workflows/${flaky}`)
-      .set('Authorization', ADMIN_AUTH)
-      .send(codeWorkflow('Flaky', 'return {"changed": True}'))
-      .expect(200);
+    await t.http.put(`/v1/workflows/${flaky}`).set('Authorization', ADMIN_AUTH).send(codeWorkflow('Flaky', 'return {"changed": True}')).expect(200);
 
     const res = await t.http.post(`/v1/executions/${first.id}/rerun`).set('Authorization', ADMIN_AUTH).expect(202);
     expect(res.body).toEqual({ executionId: expect.stringMatching(/^exec_/), status: 'queued' });
     expect(res.headers.location).toBe(`/v1/executions/${res.body.executionId}`);
     expect(res.body.executionId).not.toBe(first.id);
     const rerun = await waitForExecution(res.body.executionId, finished);
-    expect(rerun).toMatchObject({ status: 'completed', output: { runs: 2 }, trigger: { type: 'rerun', executionId: first.id }, workflowVersion: first.workflowVersion });
+    expect(rerun).toMatchObject({
+      status: 'completed',
+      output: { runs: 2 },
+      trigger: { type: 'rerun', executionId: first.id },
+      workflowVersion: first.workflowVersion,
+    });
     const files = async (id: string) => (await t.http.get(`/v1/executions/${id}/files`).set('Authorization', ADMIN_AUTH).expect(200)).body.files;
     expect(await files(rerun.id)).toEqual(await files(first.id));
 

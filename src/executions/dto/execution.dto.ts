@@ -7,7 +7,7 @@ import { type ExecutionTrigger, TRIGGER_TYPES, type TriggerType } from '../execu
 
 export class RetryPolicyDto {
   @ApiPropertyOptional({
-    description: 'Attempts in all, the first included (default 1, or the trigger node\'s `retry.maxAttempts`)',
+    description: "Attempts in all, the first included (default 1, or the trigger node's `retry.maxAttempts`)",
     minimum: 1,
     maximum: MAX_ATTEMPTS_LIMIT,
     example: 3,
@@ -18,7 +18,12 @@ export class RetryPolicyDto {
   @Max(MAX_ATTEMPTS_LIMIT)
   maxAttempts?: number;
 
-  @ApiPropertyOptional({ description: 'Seconds between an attempt\'s end and the next one\'s start (default 10)', minimum: 0, maximum: MAX_BACKOFF_SECONDS, example: 10 })
+  @ApiPropertyOptional({
+    description: "Seconds between an attempt's end and the next one's start (default 10)",
+    minimum: 0,
+    maximum: MAX_BACKOFF_SECONDS,
+    example: 10,
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -108,7 +113,8 @@ class ExecutionErrorDto {
 
 export class ExecutionAttemptDto {
   @ApiProperty({ example: 1, description: 'From 1' }) attempt!: number;
-  @ApiProperty({ enum: EXECUTION_STATUSES, example: 'failed', description: 'How it ended, or `queued`/`running` for the current attempt' }) status!: ExecutionStatus;
+  @ApiProperty({ enum: EXECUTION_STATUSES, example: 'failed', description: 'How it ended, or `queued`/`running` for the current attempt' })
+  status!: ExecutionStatus;
   @ApiProperty({ type: ExecutionErrorDto, nullable: true, description: 'Why it did not complete; null while it runs and when it completed' })
   error!: ExecutionErrorDto | null;
   @ApiProperty({ type: String, nullable: true, example: '2026-11-28T13:37:35.123Z' }) startedAt!: string | null;
@@ -145,7 +151,8 @@ export class ExecutionDto {
   @ApiProperty({ example: false }) gpu!: boolean;
   @ApiProperty({ example: '2026-11-28T13:37:35.001Z' }) createdAt!: string;
   @ApiProperty({ type: ExecutionTriggerDto, description: 'What started the execution' }) trigger!: ExecutionTrigger;
-  @ApiProperty({ example: 1, description: 'The attempt it is at (from 1); `status` is that attempt\'s, `queued` while it waits for its backoff' }) attempt!: number;
+  @ApiProperty({ example: 1, description: "The attempt it is at (from 1); `status` is that attempt's, `queued` while it waits for its backoff" })
+  attempt!: number;
   @ApiProperty({ example: 3, description: 'Attempts its retry policy allows in all' }) maxAttempts!: number;
   @ApiProperty({
     type: String,
