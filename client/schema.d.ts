@@ -1369,7 +1369,18 @@ export interface components {
              * @example local
              */
             executor?: string;
-            /** @description Try again a run that failed, timed out or lost its worker; what is left out comes from the trigger node's `retry` setting, then the defaults */
+            /**
+             * @description Try again a run that failed, timed out or lost its worker; what is left out comes from the trigger node's `retry` setting, then the defaults
+             * @example {
+             *       "maxAttempts": 3,
+             *       "backoffSeconds": 10,
+             *       "on": [
+             *         "failed",
+             *         "timed_out",
+             *         "worker_lost"
+             *       ]
+             *     }
+             */
             retry?: components["schemas"]["RetryPolicyDto"];
         };
         ExecuteResponseDto: {

@@ -71,6 +71,7 @@ export class ExecuteDto {
 
   @ApiPropertyOptional({
     type: RetryPolicyDto,
+    example: { maxAttempts: 3, backoffSeconds: 10, on: ['failed', 'timed_out', 'worker_lost'] },
     description: "Try again a run that failed, timed out or lost its worker; what is left out comes from the trigger node's `retry` setting, then the defaults",
   })
   @IsOptional()
