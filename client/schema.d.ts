@@ -306,6 +306,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/executions/{id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-run an execution
+         * @description Queues a new execution with the files the finished one ran (its workflow version, even if the workflow changed since), its inputs, executor, GPU, time limit and retry policy; its `trigger` is `{"type": "rerun", "executionId": …}`. An execution that has not finished is a 409. Needs `executions:run`.
+         */
+        post: operations["ExecutionsController_rerun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/executions/{id}/cancel": {
         parameters: {
             query?: never;
@@ -1434,6 +1454,27 @@ export interface components {
         ExportDto: {
             files: components["schemas"]["GeneratedFilesDto"];
         };
+        RetryPolicyDto: {
+            /**
+             * @description Attempts in all, the first included (default 1, or the trigger node's `retry.maxAttempts`)
+             * @example 3
+             */
+            maxAttempts?: number;
+            /**
+             * @description Seconds between an attempt's end and the next one's start (default 10)
+             * @example 10
+             */
+            backoffSeconds?: number;
+            /**
+             * @description The endings that start another attempt (default all three); a cancelled run is never tried again
+             * @example [
+             *       "failed",
+             *       "timed_out",
+             *       "worker_lost"
+             *     ]
+             */
+            on?: ("failed" | "timed_out" | "worker_lost")[];
+        };
         ExecuteDto: {
             /**
              * @description The run's inputs: the trigger's output and `{{ inputs.… }}`
@@ -1462,6 +1503,19 @@ export interface components {
              * @example https://example.com/tensorify/callback
              */
             callbackUrl?: string;
+            /**
+             * @description Try again a run that failed, timed out or lost its worker; what is left out comes from the trigger node's `retry` setting, then the defaults
+             * @example {
+             *       "maxAttempts": 3,
+             *       "backoffSeconds": 10,
+             *       "on": [
+             *         "failed",
+             *         "timed_out",
+             *         "worker_lost"
+             *       ]
+             *     }
+             */
+            retry?: components["schemas"]["RetryPolicyDto"];
         };
         ExecuteResponseDto: {
             /** @example exec_7Hq2LmV9xK3pR0Ts */
@@ -1475,11 +1529,11 @@ export interface components {
         };
         ExecutionTriggerDto: {
             /**
-             * @description `api`: a request to `POST /v1/workflows/{id}/execute`; `webhook`: a delivery to `/v1/hooks/{hookId}`; `schedule`: a fire time of the schedule
+             * @description `api`: a request to `POST /v1/workflows/{id}/execute`; `webhook`: a delivery to `/v1/hooks/{hookId}`; `schedule`: a fire time of the schedule; `rerun`: `POST /v1/executions/{id}/rerun` of `executionId`
              * @example webhook
              * @enum {string}
              */
-            type: "api" | "webhook" | "schedule";
+            type: "api" | "webhook" | "schedule" | "rerun";
             /**
              * @description The hook that received the delivery (`webhook` only)
              * @example hk_4fR9sLq2Vx8mTz0B
@@ -1490,6 +1544,11 @@ export interface components {
              * @example 2026-12-07T02:30:00.000Z
              */
             fireTime?: string;
+            /**
+             * @description The execution this one re-runs (`rerun` only)
+             * @example exec_7Hq2LmV9xK3pR0Ts
+             */
+            executionId?: string;
         };
         ExecutionSummaryDto: {
             /** @example exec_7Hq2LmV9xK3pR0Ts */
@@ -1530,6 +1589,25 @@ export interface components {
              *     Node "score" failed: KeyError: 'numbers'
              */
             message: string;
+        };
+        ExecutionAttemptDto: {
+            /**
+             * @description From 1
+             * @example 1
+             */
+            attempt: number;
+            /**
+             * @description How it ended, or `queued`/`running` for the current attempt
+             * @example failed
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
+            /** @description Why it did not complete; null while it runs and when it completed */
+            error: components["schemas"]["ExecutionErrorDto"] | null;
+            /** @example 2026-11-28T13:37:35.123Z */
+            startedAt: string | null;
+            /** @example 2026-11-28T13:37:35.512Z */
+            completedAt: string | null;
         };
         ExecutionDto: {
             /** @example exec_7Hq2LmV9xK3pR0Ts */
@@ -1582,6 +1660,23 @@ export interface components {
             createdAt: string;
             /** @description What started the execution */
             trigger: components["schemas"]["ExecutionTriggerDto"];
+            /**
+             * @description The attempt it is at (from 1); `status` is that attempt's, `queued` while it waits for its backoff
+             * @example 1
+             */
+            attempt: number;
+            /**
+             * @description Attempts its retry policy allows in all
+             * @example 3
+             */
+            maxAttempts: number;
+            /**
+             * @description While it waits for its next attempt: when that one may start; null otherwise
+             * @example null
+             */
+            nextAttemptAt: string | null;
+            /** @description Its attempts in order, the current one last */
+            attempts: components["schemas"]["ExecutionAttemptDto"][];
         };
         ExecutionFilesDto: {
             /**
@@ -4939,7 +5034,7 @@ export interface operations {
                 /** @description Only executions in this status */
                 status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
                 /** @description Only executions started this way */
-                trigger?: "api" | "webhook" | "schedule";
+                trigger?: "api" | "webhook" | "schedule" | "rerun";
             };
             header?: {
                 /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
@@ -5152,6 +5247,217 @@ export interface operations {
                      *       "error": {
                      *         "code": "EXECUTION_NOT_FOUND",
                      *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ExecutionsController_rerun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new execution, queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecuteResponseDto"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_JSON",
+                     *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:run\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:run"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_NOT_FOUND",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The execution has not finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts has not finished (running); only a finished execution can be re-run",
+                     *         "details": {
+                     *           "status": "running"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
                      *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
                      *       }
                      *     }

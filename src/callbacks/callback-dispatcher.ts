@@ -156,7 +156,7 @@ export class CallbackDispatcher implements OnApplicationBootstrap, BeforeApplica
     const problem = await outboundUrlProblem(delivery.url, allowPrivate);
     if (problem !== null) return { statusCode: null, error: `callbackUrl ${problem}`, refused: true };
     const execution = await this.executions.get(delivery.workspaceId, delivery.executionId);
-    const body = JSON.stringify({ type: 'execution.finished', execution: executionView(execution) });
+    const body = JSON.stringify({ type: 'execution.finished', execution: executionView(execution, await this.executions.attempts(execution)) });
     const t = Math.floor(this.clock.now() / 1000);
     const signature = tensorifySignature(await this.secrets.current(delivery.workspaceId), body, t);
     const url = new URL(delivery.url);

@@ -10,6 +10,7 @@ import { ExecutionHeartbeats1764300000003 } from './migrations/1764300000003-exe
 import { ExecutionTriggers1764300000004 } from './migrations/1764300000004-execution-triggers';
 import { Webhooks1764300000005 } from './migrations/1764300000005-webhooks';
 import { Schedules1764300000006 } from './migrations/1764300000006-schedules';
+import { ExecutionAttempts1764300000007 } from './migrations/1764300000007-execution-attempts';
 import { CompletionCallbacks1764300000008 } from './migrations/1764300000008-completion-callbacks';
 
 /**
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   ExecutionTriggers1764300000004,
   Webhooks1764300000005,
   Schedules1764300000006,
+  ExecutionAttempts1764300000007,
   CompletionCallbacks1764300000008,
 ];
 

@@ -79,7 +79,10 @@ export class BullExecutionQueue implements ExecutionQueue {
 
   enqueue(job: QueuedExecution): void {
     // The row is committed: if Redis cannot take the job now, the reconciler queues it later.
-    this.queue.add({ executionId: job.executionId }, { jobId: job.executionId }).catch((error: Error) => {
+    // A retry is a job of its own (the attempt's job may still be active when it is queued), delayed by its backoff.
+    const jobId = (job.attempt ?? 1) > 1 ? `${job.executionId}.attempt-${job.attempt}` : job.executionId;
+    const delay = Math.max(0, Math.round(job.delayMs ?? 0));
+    this.queue.add({ executionId: job.executionId }, { jobId, ...(delay > 0 ? { delay } : {}) }).catch((error: Error) => {
       this.logger.warn(`Could not queue ${job.executionId} (${error.message}); it is queued again once Redis answers`);
     });
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { ExecutionStatus } from './execution.entity';
+import type { ExecutionStatus, RetryReason } from './execution.entity';
 
 /** An execution left the queue and its program is starting. */
 export interface ExecutionStarted {
@@ -19,7 +19,16 @@ export interface ExecutionFinished {
   runMs: number | null;
 }
 
+/** An attempt ended and the next one was queued (once per attempt, by the process that queued it). */
+export interface ExecutionRetried {
+  executionId: string;
+  reason: RetryReason;
+  /** The attempt queued. */
+  attempt: number;
+}
+
 interface Events {
+  retried: [ExecutionRetried];
   started: [ExecutionStarted];
   finished: [ExecutionFinished];
 }

@@ -9,6 +9,10 @@ export interface QueuedExecution {
   workspaceId: string;
   /** Executions the workspace's plan may have running at once. */
   workspaceLimit: number;
+  /** The attempt it waits to run (default 1): a retry is a job of its own. */
+  attempt?: number;
+  /** How long it waits before it may start (a retry's backoff); default 0. */
+  delayMs?: number;
 }
 
 /**
@@ -52,6 +56,8 @@ export class InProcessExecutionQueue implements ExecutionQueue {
   private readonly waiting: QueuedExecution[] = [];
   private readonly runningByWorkspace = new Map<string, number>();
   private readonly settled = new Set<Promise<void>>();
+  /** Jobs waiting for their backoff, by execution id; the row stays `queued`, so a restart finds them again. */
+  private readonly delayed = new Map<string, NodeJS.Timeout>();
   private readonly logger = new Logger('ExecutionQueue');
   private processor?: QueueWorker['process'];
   private running = 0;
@@ -60,12 +66,28 @@ export class InProcessExecutionQueue implements ExecutionQueue {
   constructor(private readonly concurrency: number) {}
 
   enqueue(job: QueuedExecution): void {
+    if (this.delayed.has(job.executionId)) return;
+    if ((job.delayMs ?? 0) > 0) {
+      const timer = setTimeout(() => {
+        this.delayed.delete(job.executionId);
+        this.enqueue({ ...job, delayMs: 0 });
+      }, job.delayMs);
+      timer.unref();
+      this.delayed.set(job.executionId, timer);
+      return;
+    }
     if (this.waiting.some((waiting) => waiting.executionId === job.executionId)) return;
     this.waiting.push(job);
     this.dispatch();
   }
 
   remove(executionId: string): boolean {
+    const timer = this.delayed.get(executionId);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.delayed.delete(executionId);
+      return true;
+    }
     const index = this.waiting.findIndex((job) => job.executionId === executionId);
     if (index === -1) return false;
     this.waiting.splice(index, 1);
@@ -85,11 +107,13 @@ export class InProcessExecutionQueue implements ExecutionQueue {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.delayed.forEach(clearTimeout);
+    this.delayed.clear();
     await Promise.all([...this.settled]);
   }
 
   stats(): { waiting: number; running: number } {
-    return { waiting: this.waiting.length, running: this.running };
+    return { waiting: this.waiting.length + this.delayed.size, running: this.running };
   }
 
   private dispatch(): void {

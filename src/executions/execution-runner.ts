@@ -3,11 +3,11 @@ import { type AbortReason, type ExecutionResult, ExecutorUnavailableError } from
 import { Clock, CLOCK } from '../common/clock';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { errorMessage } from '../executors/plugin-loader';
-import { ExecutionErrorCode, type ExecutionStatus } from './execution.entity';
+import { ExecutionErrorCode, type ExecutionStatus, type RetryReason } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
-import type { QueuedExecution } from './execution-queue';
+import { EXECUTION_QUEUE, type ExecutionQueue, type QueuedExecution } from './execution-queue';
 import { type ExecutionEnd, ExecutionsRepository } from './executions.repository';
 
 /** How many of the executor's own lines after the program's output a failed execution's error quotes (after the stderr lines). */
@@ -33,6 +33,17 @@ interface Finish {
   staleBefore?: Date;
   /** What the caller already knows of the run, so that the `finished` event needs no read. */
   run?: { executor: string | null; startedAt: Date | null };
+  /** The attempt that ran (the runner's own runs): the row is ended, or queued again, only while still at it. */
+  attempt?: number;
+  /** The job that ran it (the runner's own runs): a retry is queued again at once; otherwise the queue's upkeep finds it. */
+  job?: QueuedExecution;
+}
+
+/** Why an ended attempt may be tried again; null when it may not (completed, cancelled). */
+export function retryReason(outcome: Pick<Outcome, 'status' | 'errorCode'>): RetryReason | null {
+  if (outcome.status === 'timed_out') return 'timed_out';
+  if (outcome.status !== 'failed') return null;
+  return outcome.errorCode === ExecutionErrorCode.WORKER_LOST ? 'worker_lost' : 'failed';
 }
 
 /**
@@ -55,6 +66,7 @@ export class ExecutionRunner {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly events: ExecutionEvents,
     private readonly bus: ExecutionBus,
+    @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
   ) {}
 
   /**
@@ -138,6 +150,15 @@ export class ExecutionRunner {
     this.events.emit('started', { executionId: execution.id, executor: plugin.id ?? '', queuedMs: startedAt.getTime() - execution.createdAt.getTime() });
     const timer = setTimeout(() => controller.abort('timed_out' satisfies AbortReason), execution.timeoutSeconds * 1000);
     this.logs.open(execution.id, execution.logCount);
+    if (execution.attempt > 1) {
+      const waited = execution.nextAttemptAt === null ? 0 : Math.max(0, Math.round((startedAt.getTime() - execution.nextAttemptAt.getTime()) / 1000));
+      this.logs.append(
+        execution.id,
+        'system',
+        `[attempt ${execution.attempt} of ${execution.maxAttempts}] started after a backoff of ${execution.retryBackoffSeconds} s` +
+          (waited > 0 ? ` (and ${waited} s in the queue)` : ''),
+      );
+    }
     const stderr: string[] = [];
     // The executor's own lines after the program's last output (e.g. "ran out of memory"): quoted after stderr.
     let trailingSystem: string[] = [];
@@ -188,7 +209,7 @@ export class ExecutionRunner {
       this.active.delete(execution.id);
     }
     await storingExternalId;
-    await this.finish({ executionId: execution.id, outcome, run: { executor: execution.executor, startedAt } });
+    await this.finish({ executionId: execution.id, outcome, run: { executor: execution.executor, startedAt }, job, attempt: execution.attempt });
   };
 
   /** Asks the running execution to stop; false when it is not running in this process. */
@@ -267,9 +288,10 @@ export class ExecutionRunner {
   }
 
   /** Stores how the execution ended (only if it meets the conditions), then tells live readers; true when it did. */
-  private async finish({ executionId, outcome, from = ['queued', 'running'], staleBefore, run }: Finish): Promise<boolean> {
+  private async finish({ executionId, outcome, from = ['queued', 'running'], staleBefore, run, job, attempt }: Finish): Promise<boolean> {
     await this.logs.flush();
     const logCount = this.logs.close(executionId);
+    if (await this.retry({ executionId, outcome, from, staleBefore, job, attempt }, logCount)) return true;
     const end: ExecutionEnd = {
       status: outcome.status,
       completedAt: new Date(this.clock.now()),
@@ -280,7 +302,7 @@ export class ExecutionRunner {
       ...(logCount > 0 ? { logCount } : {}),
       ...(outcome.externalId ? { externalId: outcome.externalId } : {}),
     };
-    const updated = await this.executions.finish(executionId, end, { from, staleBefore });
+    const updated = await this.executions.finish(executionId, end, { from, staleBefore, attempt });
     this.logs.ended(executionId, outcome.status);
     if (updated) {
       const known = run ?? (await this.executions.findRun(executionId));
@@ -288,5 +310,41 @@ export class ExecutionRunner {
       this.events.emit('finished', { executionId, executor: known?.executor ?? null, status: outcome.status, runMs });
     }
     return updated;
+  }
+
+  /**
+   * Queues the next attempt instead of ending the execution, when the outcome is one its retry
+   * policy names and attempts are left; true when it did. The row's conditional update lets one
+   * process only queue it again (a worker and a reconciler that both saw a lost run).
+   */
+  private async retry({ executionId, outcome, from = ['queued', 'running'], staleBefore, job, attempt }: Finish, logCount: number): Promise<boolean> {
+    const reason = retryReason(outcome);
+    if (reason === null) return false;
+    const row = await this.executions.find(executionId);
+    if (row === null || row.attempt >= row.maxAttempts || !row.retryOn.includes(reason) || row.cancelRequestedAt !== null) return false;
+    if (attempt !== undefined && row.attempt !== attempt) return false;
+    // A run lost with its worker was not logging here: its lines are stored, its row does not count them.
+    if (logCount === 0) logCount = await this.executions.storedLogCount(executionId);
+    const now = this.clock.now();
+    const delayMs = row.retryBackoffSeconds * 1000;
+    const queued = await this.executions.retry(
+      executionId,
+      {
+        attempt: row.attempt,
+        status: outcome.status as 'failed' | 'timed_out',
+        errorCode: outcome.errorCode ?? null,
+        errorMessage: outcome.errorMessage ?? null,
+        startedAt: row.startedAt,
+        completedAt: new Date(now),
+        nextAttemptAt: new Date(now + delayMs),
+        ...(logCount > 0 ? { logCount } : {}),
+      },
+      { from, staleBefore },
+    );
+    if (!queued) return false;
+    this.logger.log(`${executionId}: attempt ${row.attempt} of ${row.maxAttempts} ended ${reason}; attempt ${row.attempt + 1} in ${row.retryBackoffSeconds} s`);
+    this.events.emit('retried', { executionId, reason, attempt: row.attempt + 1 });
+    if (job !== undefined) this.queue.enqueue({ ...job, attempt: row.attempt + 1, delayMs });
+    return true;
   }
 }

@@ -7,6 +7,13 @@ export const EXECUTION_STATUSES = ['queued', 'running', 'completed', 'failed', '
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
 
+/** What may start another attempt: a failed run, a run past its time limit, a run whose worker was lost. */
+export const RETRY_REASONS = ['failed', 'timed_out', 'worker_lost'] as const;
+export type RetryReason = (typeof RETRY_REASONS)[number];
+export const MAX_ATTEMPTS_LIMIT = 10;
+export const MAX_BACKOFF_SECONDS = 3600;
+export const DEFAULT_RETRY = { maxAttempts: 1, backoffSeconds: 10, on: [...RETRY_REASONS] as RetryReason[] };
+
 /** Why an execution did not complete: `error.code` of the public shape. */
 export const ExecutionErrorCode = {
   EXECUTION_FAILED: 'EXECUTION_FAILED',
@@ -65,6 +72,35 @@ export class ExecutionEntity {
   @TimestampColumn({ name: 'heartbeat_at', nullable: true }) heartbeatAt!: Date | null;
   /** Where the `callbacks` module POSTs `execution.finished` when the execution ends (a database trigger queues it); null: nowhere. */
   @Column({ name: 'callback_url', type: 'varchar', length: 2048, nullable: true }) callbackUrl!: string | null;
+  /** The attempt it is at, from 1 (the row holds the current attempt; earlier ones are in `execution_attempts`). */
+  @Column({ type: 'integer', default: 1 }) attempt!: number;
+  @Column({ name: 'max_attempts', type: 'integer', default: 1 }) maxAttempts!: number;
+  @Column({ name: 'retry_backoff_seconds', type: 'integer', default: 10 }) retryBackoffSeconds!: number;
+  /** The reasons that start another attempt, comma-separated (`failed,timed_out,worker_lost`). */
+  @Column({
+    name: 'retry_on',
+    type: 'varchar',
+    length: 64,
+    transformer: {
+      to: (v: readonly RetryReason[] | undefined) => (v === undefined ? undefined : v.join(',')),
+      from: (v: string) => (v === '' ? [] : (v.split(',') as RetryReason[])),
+    },
+  })
+  retryOn!: RetryReason[];
+  /** While it waits for its next attempt: when that one may start. */
+  @TimestampColumn({ name: 'next_attempt_at', nullable: true }) nextAttemptAt!: Date | null;
+}
+
+/** An attempt that ended and was followed by another one. */
+@Entity({ name: 'execution_attempts' })
+export class ExecutionAttemptEntity {
+  @PrimaryColumn({ name: 'execution_id', type: 'varchar', length: 32 }) executionId!: string;
+  @PrimaryColumn({ type: 'integer' }) attempt!: number;
+  @Column({ type: 'varchar', length: 16 }) status!: ExecutionStatus;
+  @Column({ name: 'error_code', type: 'varchar', length: 32, nullable: true }) errorCode!: ExecutionErrorCode | null;
+  @Column({ name: 'error_message', type: 'text', nullable: true }) errorMessage!: string | null;
+  @TimestampColumn({ name: 'started_at', nullable: true }) startedAt!: Date | null;
+  @TimestampColumn({ name: 'completed_at' }) completedAt!: Date;
 }
 
 @Entity({ name: 'execution_logs' })

@@ -51,6 +51,13 @@ const ALREADY_FINISHED: ErrorDoc = {
   message: 'Execution exec_7Hq2LmV9xK3pR0Ts already finished (completed); only a queued or running execution can be cancelled',
   details: { status: 'completed' },
 };
+const NOT_FINISHED: ErrorDoc = {
+  status: 409,
+  code: ErrorCode.CONFLICT,
+  description: 'The execution has not finished',
+  message: 'Execution exec_7Hq2LmV9xK3pR0Ts has not finished (running); only a finished execution can be re-run',
+  details: { status: 'running' },
+};
 const EXECUTOR_DOWN: ErrorDoc = {
   status: 503,
   code: ErrorCode.EXECUTOR_UNAVAILABLE,
@@ -145,6 +152,24 @@ export class ExecutionsController {
   async get(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ExecutionDto> {
     const execution = await this.executions.get(auth.workspace.id, id);
     return this.present(execution, await this.executions.logLines(execution));
+  }
+
+  @Post('executions/:id/rerun')
+  @HttpCode(202)
+  @RequireScope('executions:run')
+  @ApiOperation({
+    summary: 'Re-run an execution',
+    description:
+      'Queues a new execution with the files the finished one ran (its workflow version, even if the workflow changed since), its inputs, executor, GPU, time limit and ' +
+      'retry policy; its `trigger` is `{"type": "rerun", "executionId": …}`. An execution that has not finished is a 409. Needs `executions:run`.',
+  })
+  @ApiParam(EXECUTION_ID)
+  @ApiResponse({ status: 202, description: 'The new execution, queued', type: ExecuteResponseDto })
+  @ApiErrors(EXECUTION_NOT_FOUND, NOT_FINISHED, ...BODY_ERRORS)
+  async rerun(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<ExecuteResponseDto> {
+    const execution = await this.executions.rerun(auth.workspace, id);
+    reply.header('Location', `/v1/executions/${execution.id}`);
+    return { executionId: execution.id, status: execution.status };
   }
 
   @Post('executions/:id/cancel')
@@ -270,8 +295,8 @@ export class ExecutionsController {
     }
   }
 
-  private present(execution: ExecutionRecord, logs: string[]): ExecutionDto {
-    const { output, ...view } = executionView(execution);
+  private async present(execution: ExecutionRecord, logs: string[]): Promise<ExecutionDto> {
+    const { output, ...view } = executionView(execution, await this.executions.attempts(execution));
     return { ...view, logs, output };
   }
 }

@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CodegenModule } from '../codegen/codegen.module';
 import { ExecutorsModule } from '../executors/executors.module';
+import { NodesModule } from '../nodes/nodes.module';
 import { RedisModule } from '../redis/redis.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
-import { ExecutionEntity, ExecutionLogEntity } from './execution.entity';
+import { ExecutionAttemptEntity, ExecutionEntity, ExecutionLogEntity } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
@@ -20,7 +21,14 @@ import { ExecutionsService } from './executions.service';
  * queue itself is the deployment's (ExecutionQueueModule).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule, CodegenModule, ExecutorsModule, RedisModule],
+  imports: [
+    TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity, ExecutionAttemptEntity]),
+    WorkflowsModule,
+    CodegenModule,
+    ExecutorsModule,
+    RedisModule,
+    NodesModule,
+  ],
   controllers: [ExecutionsController],
   providers: [ExecutionsRepository, ExecutionsService, ExecutionRunner, ExecutionLogs, ExecutionEvents, ExecutionsProcessor, ExecutionBus],
   exports: [ExecutionsService, ExecutionEvents],

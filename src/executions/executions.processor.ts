@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Clock, CLOCK } from '../common/clock';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { workspaceConcurrency } from './execution-limits';
@@ -24,6 +25,7 @@ export class ExecutionsProcessor implements QueueWorker, OnApplicationBootstrap,
     private readonly executions: ExecutionsRepository,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -70,6 +72,14 @@ export class ExecutionsProcessor implements QueueWorker, OnApplicationBootstrap,
 
   private async jobs(filter: { id?: string; before?: Date }): Promise<QueuedExecution[]> {
     const rows = await this.executions.findQueued(filter);
-    return rows.map(({ executionId, workspaceId, plan }) => ({ executionId, workspaceId, workspaceLimit: workspaceConcurrency(plan, this.config) }));
+    const now = this.clock.now();
+    return rows.map(({ executionId, workspaceId, plan, attempt, nextAttemptAt }) => ({
+      executionId,
+      workspaceId,
+      workspaceLimit: workspaceConcurrency(plan, this.config),
+      attempt,
+      // A retry waiting for its backoff waits what is left of it.
+      delayMs: nextAttemptAt === null ? 0 : Math.max(0, nextAttemptAt.getTime() - now),
+    }));
   }
 }

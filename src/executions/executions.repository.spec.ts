@@ -8,7 +8,7 @@ import { buildDataSourceOptions } from '../database/data-source-options';
 import { isUniqueViolation } from '../database/query-helpers';
 import { runMigrationsExclusively } from '../database/migrate';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
-import { ExecutionEntity, ExecutionErrorCode, ExecutionLogEntity } from './execution.entity';
+import { ExecutionAttemptEntity, ExecutionEntity, ExecutionErrorCode, ExecutionLogEntity } from './execution.entity';
 import { type ExecutionEnd, ExecutionsRepository, type NewExecution } from './executions.repository';
 
 /** Opens a migrated database of the server's own options; `close` closes (and removes) it. */
@@ -18,7 +18,7 @@ export type OpenDatabase = () => Promise<{ dataSource: DataSource; close: () => 
 export async function openMigrated(database: AppConfig['database'], remove: () => unknown): ReturnType<OpenDatabase> {
   const dataSource = await new DataSource({
     ...buildDataSourceOptions({ database } as AppConfig),
-    entities: [WorkspaceEntity, ExecutionEntity, ExecutionLogEntity],
+    entities: [WorkspaceEntity, ExecutionEntity, ExecutionLogEntity, ExecutionAttemptEntity],
   }).initialize();
   await runMigrationsExclusively(dataSource);
   return {
@@ -81,7 +81,11 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     ] as const) {
       await workspaces.insert({ id, name: id, plan, rateLimitPerMinute: null, createdAt: at(T0), updatedAt: at(T0) });
     }
-    repository = new ExecutionsRepository(database.dataSource.getRepository(ExecutionEntity), database.dataSource.getRepository(ExecutionLogEntity));
+    repository = new ExecutionsRepository(
+      database.dataSource.getRepository(ExecutionEntity),
+      database.dataSource.getRepository(ExecutionLogEntity),
+      database.dataSource.getRepository(ExecutionAttemptEntity),
+    );
   });
   afterEach(() => close());
 
@@ -146,12 +150,44 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     await repository.create(execution('exec_3', { createdAt: at('2026-11-28T12:00:03.000Z') }));
     await repository.claim('exec_3', at('2026-11-28T12:00:04.000Z'));
     expect(await repository.findQueued()).toEqual([
-      { executionId: 'exec_1', workspaceId: 'ws_a', plan: 'free' },
-      { executionId: 'exec_2', workspaceId: 'ws_b', plan: 'pro' },
+      { executionId: 'exec_1', workspaceId: 'ws_a', plan: 'free', attempt: 1, nextAttemptAt: null },
+      { executionId: 'exec_2', workspaceId: 'ws_b', plan: 'pro', attempt: 1, nextAttemptAt: null },
     ]);
-    expect(await repository.findQueued({ id: 'exec_2' })).toEqual([{ executionId: 'exec_2', workspaceId: 'ws_b', plan: 'pro' }]);
+    expect(await repository.findQueued({ id: 'exec_2' })).toEqual([
+      { executionId: 'exec_2', workspaceId: 'ws_b', plan: 'pro', attempt: 1, nextAttemptAt: null },
+    ]);
     expect(await repository.findQueued({ id: 'exec_3' })).toEqual([]);
     expect((await repository.findQueued({ before: at('2026-11-28T12:00:02.000Z') })).map((row) => row.executionId)).toEqual(['exec_1']);
+  });
+
+  it("queues the next attempt once: of two processes that saw an attempt end, one only; not after a cancel; not past the row's attempt", async () => {
+    await repository.create(execution('exec_1', { maxAttempts: 3 }));
+    const startedAt = at('2026-11-28T12:00:05.000Z');
+    await repository.claim('exec_1', startedAt);
+    await repository.appendLogs([Object.assign(new ExecutionLogEntity(), { executionId: 'exec_1', seq: 0, stream: 'stdout', line: 'run 1' })]);
+    const end = {
+      attempt: 1,
+      status: 'failed' as const,
+      errorCode: ExecutionErrorCode.WORKER_LOST,
+      errorMessage: 'lost',
+      startedAt,
+      completedAt: at('2026-11-28T12:00:06.000Z'),
+      nextAttemptAt: at('2026-11-28T12:00:16.000Z'),
+      logCount: await repository.storedLogCount('exec_1'),
+    };
+    const [first, second] = await Promise.all([repository.retry('exec_1', end, { from: ['running'] }), repository.retry('exec_1', end, { from: ['running'] })]);
+    expect([first, second].filter(Boolean)).toHaveLength(1);
+    expect(await repository.find('exec_1')).toMatchObject({ status: 'queued', attempt: 2, logCount: 1, errorCode: null, nextAttemptAt: end.nextAttemptAt });
+    expect(await repository.attempts('exec_1')).toEqual([
+      expect.objectContaining({ executionId: 'exec_1', attempt: 1, status: 'failed', errorCode: 'WORKER_LOST', startedAt, completedAt: end.completedAt }),
+    ]);
+    expect((await repository.findQueued({ id: 'exec_1' }))[0]).toMatchObject({ attempt: 2, nextAttemptAt: end.nextAttemptAt });
+    // The same attempt again (a late reconciler): refused.
+    expect(await repository.retry('exec_1', end, { from: ['queued', 'running'] })).toBe(false);
+    await repository.claim('exec_1', at('2026-11-28T12:00:20.000Z'));
+    await repository.requestCancel('exec_1', at('2026-11-28T12:00:21.000Z'));
+    expect(await repository.retry('exec_1', { ...end, attempt: 2 }, { from: ['running'] })).toBe(false);
+    expect(await repository.find('exec_1')).toMatchObject({ status: 'running', attempt: 2 });
   });
 
   it('claims a queued execution once, and not one whose cancel was asked for', async () => {

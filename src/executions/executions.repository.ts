@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository, type SelectQueryBuilder, type UpdateQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { pageAfter } from '../database/query-helpers';
+import { isUniqueViolation, pageAfter } from '../database/query-helpers';
 import type { Plan } from '../plans/plans';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
-import { type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
+import { DEFAULT_RETRY, ExecutionAttemptEntity, type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
 import type { TriggerType } from './execution-trigger';
 
 /** An execution without the files it ran (the bulk of a row): what reads that do not serve them return. */
@@ -29,7 +29,7 @@ export type NewExecution = Pick<
   | 'triggerType'
   | 'trigger'
 > &
-  Partial<Pick<ExecutionEntity, 'callbackUrl'>>;
+  Partial<Pick<ExecutionEntity, 'callbackUrl' | 'maxAttempts' | 'retryBackoffSeconds' | 'retryOn'>>;
 
 export interface ExecutionFilter {
   workflowId?: string;
@@ -42,6 +42,22 @@ export interface QueuedRow {
   executionId: string;
   workspaceId: string;
   plan: Plan;
+  attempt: number;
+  /** When it waits for its next attempt: when that one may start. */
+  nextAttemptAt: Date | null;
+}
+
+/** How an attempt ended that another one follows, as `retry` stores it. */
+export interface AttemptEnd {
+  /** The attempt that ended (the row must still be at it). */
+  attempt: number;
+  status: 'failed' | 'timed_out';
+  errorCode: ExecutionErrorCode | null;
+  errorMessage: string | null;
+  startedAt: Date | null;
+  completedAt: Date;
+  nextAttemptAt: Date;
+  logCount?: number;
 }
 
 /** The final state of an execution, as `finish` stores it. */
@@ -63,6 +79,8 @@ export interface FinishCondition {
   from: readonly ExecutionStatus[];
   /** Only if its worker has not stamped it since (nor started it, when it never stamped). */
   staleBefore?: Date;
+  /** Only while it is at this attempt (a run that ended late must not end the next attempt). */
+  attempt?: number;
 }
 
 export type StoredLogLine = Pick<ExecutionLogEntity, 'seq' | 'stream' | 'line'>;
@@ -86,6 +104,7 @@ export class ExecutionsRepository {
   constructor(
     @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
     @InjectRepository(ExecutionLogEntity) private readonly logs: Repository<ExecutionLogEntity>,
+    @InjectRepository(ExecutionAttemptEntity) private readonly attemptRows: Repository<ExecutionAttemptEntity>,
   ) {
     this.withoutFiles = executions.metadata.columns.filter((column) => column.propertyName !== 'files').map((column) => `e.${column.propertyName}`);
   }
@@ -93,6 +112,9 @@ export class ExecutionsRepository {
   /** Stores a new `queued` execution; a second one with the workspace's idempotency key fails with a unique violation. */
   async create(fields: NewExecution): Promise<ExecutionEntity> {
     const execution = Object.assign(new ExecutionEntity(), {
+      maxAttempts: DEFAULT_RETRY.maxAttempts,
+      retryBackoffSeconds: DEFAULT_RETRY.backoffSeconds,
+      retryOn: [...DEFAULT_RETRY.on],
       ...fields,
       callbackUrl: fields.callbackUrl ?? null,
       status: 'queued',
@@ -106,6 +128,8 @@ export class ExecutionsRepository {
       completedAt: null,
       cancelRequestedAt: null,
       heartbeatAt: null,
+      attempt: 1,
+      nextAttemptAt: null,
     } satisfies ExecutionEntity);
     // `output: unknown` is more than TypeORM's partial entity type admits; the column's transformer takes any JSON.
     await this.executions
@@ -150,11 +174,15 @@ export class ExecutionsRepository {
       .select('e.id', 'executionId')
       .addSelect('e.workspaceId', 'workspaceId')
       .addSelect('w.plan', 'plan')
+      .addSelect('e.attempt', 'attempt')
+      .addSelect('e.nextAttemptAt', 'nextAttemptAt')
       .innerJoin(WorkspaceEntity, 'w', 'w.id = e.workspaceId')
       .where("e.status = 'queued'");
     if (filter.id !== undefined) query.andWhere('e.id = :id', { id: filter.id });
     if (filter.before !== undefined) query.andWhere('e.createdAt < :before', { before: filter.before.toISOString() });
-    return query.orderBy('e.createdAt').addOrderBy('e.id').getRawMany<QueuedRow>();
+    const rows = await query.orderBy('e.createdAt').addOrderBy('e.id').getRawMany<Omit<QueuedRow, 'nextAttemptAt'> & { nextAttemptAt: string | null }>();
+    // Raw rows skip the entity's transformers: the timestamp is the ISO text the column holds.
+    return rows.map((row) => ({ ...row, attempt: Number(row.attempt), nextAttemptAt: row.nextAttemptAt === null ? null : new Date(row.nextAttemptAt) }));
   }
 
   /** The ids of the `running` executions (those not stamped since `staleBefore`, when given). */
@@ -207,7 +235,66 @@ export class ExecutionsRepository {
     if (condition.staleBefore !== undefined) {
       update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
     }
+    if (condition.attempt !== undefined) update.andWhere('attempt = :attempt', { attempt: condition.attempt });
     return Boolean((await update.execute()).affected);
+  }
+
+  /**
+   * Ends the row's current attempt and queues the next one, in one transaction: the ended attempt
+   * is kept in `execution_attempts`, and the row goes back to `queued` at attempt + 1, to start
+   * once `nextAttemptAt` has come. Only if the row is still at that attempt, meets `condition` and
+   * no cancel was asked for: of two processes that saw the attempt end (a worker and a
+   * reconciler), one only queues it again. True when this call did.
+   */
+  async retry(id: string, end: AttemptEnd, condition: FinishCondition): Promise<boolean> {
+    // No transaction (TypeORM's SQLite driver has one connection, and one transaction at a time on
+    // it): the ended attempt's row, whose key is (execution, attempt), is written first and is
+    // the lock: a second process that saw the same attempt end cannot write it and does not retry.
+    try {
+      await this.attemptRows
+        .createQueryBuilder()
+        .insert()
+        .values({
+          executionId: id,
+          attempt: end.attempt,
+          status: end.status,
+          errorCode: end.errorCode,
+          errorMessage: end.errorMessage,
+          startedAt: end.startedAt,
+          completedAt: end.completedAt,
+        })
+        .updateEntity(false)
+        .execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+    const fields: QueryDeepPartialEntity<ExecutionEntity> = {
+      status: 'queued',
+      attempt: end.attempt + 1,
+      nextAttemptAt: end.nextAttemptAt,
+      heartbeatAt: null,
+      externalId: null,
+      exitCode: null,
+      errorCode: null,
+      errorMessage: null,
+    };
+    if (end.logCount !== undefined) fields.logCount = end.logCount;
+    const update = this.update()
+      .set(fields)
+      .where('id = :id AND status IN (:...from) AND attempt = :attempt AND cancelRequestedAt IS NULL', { id, from: condition.from, attempt: end.attempt });
+    if (condition.staleBefore !== undefined) {
+      update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
+    }
+    if ((await update.execute()).affected) return true;
+    // It ended otherwise meanwhile (a cancel, another process): the attempt is the row's, not a kept one.
+    await this.attemptRows.delete({ executionId: id, attempt: end.attempt });
+    return false;
+  }
+
+  /** The attempts of an execution that ended and were followed by another one, in order. */
+  async attempts(executionId: string): Promise<ExecutionAttemptEntity[]> {
+    return this.attemptRows.createQueryBuilder('a').where('a.executionId = :executionId', { executionId }).orderBy('a.attempt', 'ASC').getMany();
   }
 
   async appendLogs(lines: readonly ExecutionLogEntity[]): Promise<void> {
@@ -218,6 +305,16 @@ export class ExecutionsRepository {
         .values(lines.slice(start, start + LOG_LINES_PER_INSERT))
         .execute();
     }
+  }
+
+  /** How many lines of the execution are stored (one past the last `seq`): a lost run's count, which its row never got. */
+  async storedLogCount(executionId: string): Promise<number> {
+    const row = await this.logs
+      .createQueryBuilder('l')
+      .select('MAX(l.seq)', 'last')
+      .where('l.executionId = :executionId', { executionId })
+      .getRawOne<{ last: number | string | null }>();
+    return row?.last === null || row?.last === undefined ? 0 : Number(row.last) + 1;
   }
 
   /** Stored lines of the execution with `seq` greater than `after`, in order. */

@@ -12,7 +12,16 @@ import type { AppConfig } from '../config/config';
 import { isUniqueViolation } from '../database/query-helpers';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { WorkflowsService } from '../workflows/workflows.service';
-import { ExecutionEntity, TERMINAL_STATUSES } from './execution.entity';
+import { NodeCatalog } from '../nodes/node-catalog';
+import {
+  DEFAULT_RETRY,
+  ExecutionEntity,
+  MAX_ATTEMPTS_LIMIT,
+  MAX_BACKOFF_SECONDS,
+  RETRY_REASONS,
+  type RetryReason,
+  TERMINAL_STATUSES,
+} from './execution.entity';
 import { workspaceConcurrency } from './execution-limits';
 import { EXECUTION_QUEUE, type ExecutionQueue } from './execution-queue';
 import { ExecutionLogs } from './execution-logs';
@@ -32,6 +41,56 @@ export interface ExecuteRequest {
   trigger?: ExecutionTrigger;
   /** Where to POST `execution.finished` when it ends (checked against server-side request forgery here). */
   callbackUrl?: string;
+  /** Its retry policy; what is left out comes from the trigger node's `retry` setting, then DEFAULT_RETRY. */
+  retry?: RetryPolicyInput;
+}
+
+export interface RetryPolicyInput {
+  maxAttempts?: number;
+  backoffSeconds?: number;
+  on?: RetryReason[];
+}
+
+/**
+ * The policy of a new execution: each field from the request, else from the workflow's trigger
+ * node (`settings.retry`), else the default. Checked here too (not only by the DTO): webhooks and
+ * schedules execute without one. A bad value is a VALIDATION_ERROR naming the field.
+ */
+export function retryPolicy(request: RetryPolicyInput | undefined, node: RetryPolicyInput | undefined): Required<RetryPolicyInput> {
+  const policy = {
+    maxAttempts: request?.maxAttempts ?? node?.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+    backoffSeconds: request?.backoffSeconds ?? node?.backoffSeconds ?? DEFAULT_RETRY.backoffSeconds,
+    on: request?.on ?? node?.on ?? [...DEFAULT_RETRY.on],
+  };
+  const fields: Record<string, string[]> = {};
+  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1 || policy.maxAttempts > MAX_ATTEMPTS_LIMIT) {
+    fields['retry.maxAttempts'] = [`must be an integer from 1 to ${MAX_ATTEMPTS_LIMIT}`];
+  }
+  if (!Number.isInteger(policy.backoffSeconds) || policy.backoffSeconds < 0 || policy.backoffSeconds > MAX_BACKOFF_SECONDS) {
+    fields['retry.backoffSeconds'] = [`must be an integer from 0 to ${MAX_BACKOFF_SECONDS}`];
+  }
+  if (!Array.isArray(policy.on) || policy.on.some((reason) => !(RETRY_REASONS as readonly string[]).includes(reason))) {
+    fields['retry.on'] = [`must be a list of ${RETRY_REASONS.join(', ')}`];
+  }
+  if (Object.keys(fields).length > 0) {
+    throw new ValidationError(
+      `Invalid retry policy: ${Object.entries(fields)
+        .map(([field, [message]]) => `${field} ${message}`)
+        .join('; ')}`,
+      fields,
+    );
+  }
+  return { ...policy, on: [...new Set(policy.on)] };
+}
+
+/** One attempt of an execution, as `GET /v1/executions/:id` lists them. */
+export interface ExecutionAttempt {
+  attempt: number;
+  status: ExecutionEntity['status'];
+  errorCode: ExecutionEntity['errorCode'];
+  errorMessage: string | null;
+  startedAt: Date | null;
+  completedAt: Date | null;
 }
 
 /** The workspace an execution runs in: from the caller's API key, or from the hook or schedule that started it. */
@@ -50,6 +109,7 @@ export class ExecutionsService {
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly catalog: NodeCatalog,
   ) {}
 
   /**
@@ -79,9 +139,11 @@ export class ExecutionsService {
       if (earlier) return { execution: earlier, replayed: true };
     }
     const workflow = await this.workflows.get(workspace.id, workflowId);
+    const triggerNode = workflow.nodes.find((node) => this.catalog.resolve(node.type)?.trigger === true);
+    const retry = retryPolicy(request.retry, (triggerNode?.settings as { retry?: RetryPolicyInput } | undefined)?.retry);
     // The request's callbackUrl, or else the trigger node's setting: only trigger nodes (manual, webhook, schedule) declare one.
-    const nodeCallbackUrl = workflow.nodes.map((node) => node.settings?.callbackUrl).find((url) => typeof url === 'string');
-    const callbackUrl = request.callbackUrl ?? nodeCallbackUrl;
+    const nodeCallbackUrl = (triggerNode?.settings as { callbackUrl?: unknown } | undefined)?.callbackUrl;
+    const callbackUrl = request.callbackUrl ?? (typeof nodeCallbackUrl === 'string' ? nodeCallbackUrl : undefined);
     if (request.callbackUrl === undefined && callbackUrl !== undefined) await this.checkCallbackUrl(callbackUrl);
     const executor = await this.chooseExecutor(request);
     const files = this.exporter.files(workflow);
@@ -101,6 +163,9 @@ export class ExecutionsService {
       triggerType: (request.trigger ?? API_TRIGGER).type,
       trigger: request.trigger ?? API_TRIGGER,
       callbackUrl: callbackUrl ?? null,
+      maxAttempts: retry.maxAttempts,
+      retryBackoffSeconds: retry.backoffSeconds,
+      retryOn: retry.on,
     };
     let execution: ExecutionEntity;
     try {
@@ -114,6 +179,66 @@ export class ExecutionsService {
     }
     this.queue.enqueue({ executionId: execution.id, workspaceId: workspace.id, workspaceLimit: workspaceConcurrency(workspace.plan, this.config) });
     return { execution, replayed: false };
+  }
+
+  /**
+   * A new execution of what a finished one ran: its files (the workflow version it ran, even if the
+   * workflow changed since), inputs, executor, GPU, time limit and retry policy. 409 while it has
+   * not finished.
+   */
+  async rerun(workspace: ExecutingWorkspace, id: string): Promise<ExecutionRecord> {
+    const original = await this.get(workspace.id, id);
+    if (!TERMINAL_STATUSES.has(original.status)) {
+      throw new ConflictError(`Execution ${id} has not finished (${original.status}); only a finished execution can be re-run`, { status: original.status });
+    }
+    const source = await this.executions.findToRun(id);
+    if (source === null) throw this.notFound(id);
+    const trigger: ExecutionTrigger = { type: 'rerun', executionId: id };
+    const execution = await this.executions.create({
+      id: newId(ID_PREFIX.execution),
+      workspaceId: workspace.id,
+      workflowId: source.workflowId,
+      workflowVersion: source.workflowVersion,
+      executor: source.executor,
+      gpu: source.gpu,
+      inputs: source.inputs,
+      timeoutSeconds: source.timeoutSeconds,
+      files: source.files,
+      idempotencyKey: null,
+      requestHash: null,
+      createdAt: new Date(this.clock.now()),
+      triggerType: trigger.type,
+      trigger,
+      maxAttempts: source.maxAttempts,
+      retryBackoffSeconds: source.retryBackoffSeconds,
+      retryOn: source.retryOn,
+    });
+    this.queue.enqueue({ executionId: execution.id, workspaceId: workspace.id, workspaceLimit: workspaceConcurrency(workspace.plan, this.config) });
+    return execution;
+  }
+
+  /** The attempts of an execution: those that ended and were followed by another, then its current one. */
+  async attempts(execution: ExecutionRecord): Promise<ExecutionAttempt[]> {
+    // Only those before the row's attempt: a process that died between keeping an attempt and queuing the next leaves one behind.
+    const earlier = execution.attempt > 1 ? (await this.executions.attempts(execution.id)).filter((kept) => kept.attempt < execution.attempt) : [];
+    return [
+      ...earlier.map(({ attempt, status, errorCode, errorMessage, startedAt, completedAt }) => ({
+        attempt,
+        status,
+        errorCode,
+        errorMessage,
+        startedAt,
+        completedAt,
+      })),
+      {
+        attempt: execution.attempt,
+        status: execution.status,
+        errorCode: execution.errorCode,
+        errorMessage: execution.errorMessage,
+        startedAt: execution.status === 'queued' ? null : execution.startedAt,
+        completedAt: execution.completedAt,
+      },
+    ];
   }
 
   /** An execution of the workspace, without the files it ran (see `files`). */

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ExecutionEvents, type ExecutionFinished, type ExecutionStarted } from '../executions/execution-events';
 import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
+import { RETRY_REASONS } from '../executions/execution.entity';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { FIRE_OUTCOMES, ScheduleEvents } from '../schedules/schedule-events';
 import { CALLBACK_OUTCOMES, CallbackEvents } from '../callbacks/callback-events';
@@ -54,6 +55,13 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly executionRetries = new Counter({
+    name: `${METRICS_PREFIX}execution_retries_total`,
+    help: 'Attempts of executions queued again by this process, by the reason the previous attempt ended: `failed`, `timed_out`, `worker_lost`.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   private readonly queueWait = new Histogram({
     name: `${METRICS_PREFIX}execution_queue_wait_seconds`,
     help: 'Time executions spent queued, from the execute request to their start, by executor.',
@@ -100,6 +108,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly scheduleEvents: ScheduleEvents,
   ) {
     for (const outcome of FIRE_OUTCOMES) this.scheduleFires.inc({ outcome }, 0);
+    for (const reason of RETRY_REASONS) this.executionRetries.inc({ reason }, 0);
     for (const limiter of RATE_LIMITERS) this.rateLimitRejections.inc({ limiter }, 0);
     for (const outcome of DELIVERY_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
     for (const outcome of CALLBACK_OUTCOMES) this.callbackAttempts.inc({ outcome }, 0);
@@ -156,6 +165,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe.push(
       this.events.on('started', (event) => this.executionStarted(event)),
       this.events.on('finished', (event) => this.executionFinished(event)),
+      this.events.on('retried', ({ reason }) => this.executionRetries.inc({ reason })),
       this.scheduleEvents.on((event) => this.scheduleFires.inc({ outcome: event.outcome })),
       this.webhookEvents.onDelivery((outcome) => this.webhookDeliveries.inc({ outcome })),
       this.callbackEvents.onAttempt((outcome) => this.callbackAttempts.inc({ outcome })),

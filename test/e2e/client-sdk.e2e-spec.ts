@@ -221,6 +221,12 @@ describe('@tensorify/client against a live server', () => {
       attempts: [],
     });
     expect((await tensorify.executions.list({ workflowId: workflow.id }).toArray()).map((e) => e.id)).toEqual([queued.executionId]);
+    const rerun = await tensorify.executions.rerun(queued.executionId);
+    expect(await tensorify.executions.wait(rerun.executionId, { timeoutMs: 30_000 })).toMatchObject({
+      status: 'completed',
+      output: { result: 'Hello, Ada!' },
+      trigger: { type: 'rerun', executionId: queued.executionId },
+    });
 
     // Cancel a run that sleeps.
     const sleeper = await tensorify.workflows.create(codeWorkflow('Sleeper', SLEEPER));

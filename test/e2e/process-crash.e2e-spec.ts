@@ -67,4 +67,36 @@ describe('A server killed with SIGKILL during runs', () => {
     const resumed = await waitForExecution(queued, (e) => !['queued', 'running'].includes(e.status));
     expect(resumed).toMatchObject({ status: 'completed', output: { slept: true } });
   });
+
+  it('queues a WORKER_LOST run with attempts left again on restart, once, and runs its next attempt', async () => {
+    await server?.stop();
+    server = await startServerProcess(env());
+    const counter = join(dataDir, 'lost-counter');
+    // The first run sleeps (and is killed with the server); the next one returns at once.
+    const body = [
+      'import os, time',
+      'runs = int(open(input["counter"]).read()) if os.path.exists(input["counter"]) else 0',
+      'open(input["counter"], "w").write(str(runs + 1))',
+      'print("run", runs + 1, flush=True)',
+      'if runs == 0:',
+      '    time.sleep(60)',
+      'return {"runs": runs + 1}',
+    ].join('\n');
+    const workflow = await api('/v1/workflows', { method: 'POST', body: codeWorkflow('Lost once', body) });
+    const id = (
+      await api(`/v1/workflows/${workflow.body.id}/execute`, { method: 'POST', body: { inputs: { counter }, retry: { maxAttempts: 2, backoffSeconds: 0 } } })
+    ).body.executionId;
+    await waitForExecution(id, (e) => e.logs.includes('run 1'));
+
+    await server.stop('SIGKILL');
+    server = await startServerProcess(env());
+    const done = await waitForExecution(id, (e) => !['queued', 'running'].includes(e.status));
+    expect(done).toMatchObject({ status: 'completed', output: { runs: 2 }, attempt: 2, maxAttempts: 2 });
+    expect(done.attempts.map((a: any) => [a.attempt, a.status, a.error?.code ?? null])).toEqual([
+      [1, 'failed', 'WORKER_LOST'],
+      [2, 'completed', null],
+    ]);
+    expect(done.logs.filter((line: string) => line.startsWith('run '))).toEqual(['run 1', 'run 2']);
+    expect(done.logs).toContain('[attempt 2 of 2] started after a backoff of 0 s');
+  });
 });

@@ -270,6 +270,43 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     expect((lost.logs as string[]).filter((line) => line.startsWith('pids ')).length).toBe(1);
   }, 90_000);
 
+  it('queues a run whose worker is killed again when it has attempts left: the next attempt runs once, on one worker', async () => {
+    const marker = join(scratch, 'lost-once.txt');
+    const code = [
+      'import os, time',
+      'first = not os.path.exists(input["marker"])',
+      'with open(input["marker"], "a") as f:',
+      '    f.write(os.environ["TENSORIFY_EXECUTION_ID"] + "\\n")',
+      'print("pids", os.getpid(), os.getpid(), flush=True)',
+      'if first:',
+      '    time.sleep(60)',
+      'return {"runs": len(open(input["marker"]).read().split())}',
+    ].join('\n');
+    const workflow = await call(apis[0].baseUrl, 'POST', '/v1/workflows', {
+      ...COUNTER,
+      name: 'Lost once',
+      nodes: [COUNTER.nodes[0], { id: 'step', type: 'code', settings: { code } }, COUNTER.nodes[2]],
+    });
+    expect(workflow.status).toBe(201);
+    const res = await call(apis[1].baseUrl, 'POST', `/v1/workflows/${workflow.body.id}/execute`, {
+      inputs: { marker },
+      retry: { maxAttempts: 2, backoffSeconds: 0, on: ['worker_lost'] },
+    });
+    expect(res.status).toBe(202);
+    const id = res.body.executionId as string;
+    await waitAll([id], (execution) => (execution.logs as string[]).some((line) => line.startsWith('pids ')), 30_000);
+    await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
+    await startWorkers();
+    const [done] = await waitAll([id], finished, (STALL_SECONDS * 3 + 30) * 1000);
+    expect(done).toMatchObject({ status: 'completed', output: { runs: 2 }, attempt: 2, maxAttempts: 2 });
+    expect((done.attempts as { status: string; error: { code: string } | null }[]).map((a) => [a.status, a.error?.code ?? null])).toEqual([
+      ['failed', 'WORKER_LOST'],
+      ['completed', null],
+    ]);
+    // Once: the program ran twice in all (the lost attempt and the next), not once per process that saw it lost.
+    expect(readFileSync(marker, 'utf8').trim().split('\n')).toEqual([id, id]);
+  }, 120_000);
+
   it('serves metrics on every process: the workers count the runs, the API instances the requests and the queue', async () => {
     const total = (text: string, name: string, labels: Record<string, string> = {}) => valueOf(parsePrometheusText(text), name, labels);
     const scrape = async (url: string) => (await fetch(url)).text();

@@ -2,7 +2,7 @@ import { WaitTimeoutError } from '../errors';
 import { LogStream, type LogsOptions } from '../logs';
 import { Paginator } from '../pagination';
 import { sleep, type RequestOptions, type Transport } from '../transport';
-import type { Execution, ExecutionCallbacks, ExecutionFiles, ExecutionListParams, ExecutionStatus, ExecutionSummary } from './types';
+import type { ExecuteResponse, Execution, ExecutionCallbacks, ExecutionFiles, ExecutionListParams, ExecutionStatus, ExecutionSummary } from './types';
 
 /** Statuses an execution does not leave. */
 export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled', 'timed_out'];
@@ -49,6 +49,20 @@ export class Executions {
   async cancel(id: string, options?: RequestOptions): Promise<Execution> {
     const { data } = await this.transport.send(
       (init) => this.transport.raw.POST('/v1/executions/{id}/cancel', { ...init, params: { path: { id } } }),
+      { retryConnectionErrors: false },
+      options,
+    );
+    return data;
+  }
+
+  /**
+   * Queues a new execution of what a finished one ran (its files, inputs, executor and retry
+   * policy); its `trigger` is `{type: 'rerun', executionId: id}`. A run not finished yet throws ConflictError.
+   */
+  async rerun(id: string, options?: RequestOptions): Promise<ExecuteResponse> {
+    const { data } = await this.transport.send(
+      // Not retried on a lost connection: a second request would queue a second run.
+      (init) => this.transport.raw.POST('/v1/executions/{id}/rerun', { ...init, params: { path: { id } } }),
       { retryConnectionErrors: false },
       options,
     );

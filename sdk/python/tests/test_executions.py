@@ -58,6 +58,20 @@ def test_wait_gives_up_after_its_timeout_and_cancel_stops_the_run(client: Tensor
         client.executions.cancel(handle.id)
 
 
+def test_rerun_queues_a_new_run_of_a_finished_one_and_refuses_a_running_one(client: Tensorify, hello: Dict[str, Any]) -> None:
+    first = client.workflows.create(hello).run(inputs={"name": "Ada"}).wait(timeout=120)
+    again = client.executions.rerun(first.id)
+    assert again.id != first.id and again.status == "queued"
+    rerun = again.wait(timeout=120)
+    assert rerun.output == {"result": "Hello, Ada!"}
+    assert client.executions.files(rerun.id) == client.executions.files(first.id)
+    running = client.workflows.create(printer("Slow")).run(inputs={"lines": 1, "pause": 120})
+    with pytest.raises(ConflictError):
+        client.executions.rerun(running.id)
+    running.cancel()
+    client.executions.wait(running.id, timeout=60)
+
+
 def test_unknown_execution_is_not_found(client: Tensorify) -> None:
     with pytest.raises(NotFoundError) as caught:
         client.executions.get("exec_doesnotexist00")

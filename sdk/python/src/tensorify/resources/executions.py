@@ -31,7 +31,7 @@ def _poll_pause(previous: float) -> float:
 
 
 class Executions:
-    """Executions of the key's workspace (needs ``executions:read``; ``cancel`` needs ``executions:run``)."""
+    """Executions of the key's workspace (needs ``executions:read``; ``cancel`` and ``rerun`` need ``executions:run``)."""
 
     def __init__(self, transport: SyncTransport) -> None:
         self._transport = transport
@@ -65,6 +65,15 @@ class Executions:
         Raises :class:`~tensorify.ConflictError` when the execution has already finished.
         """
         return Execution.from_json(self._transport.json(routes.EXECUTIONS_CANCEL, path={"id": execution_id}))
+
+    def rerun(self, execution_id: str) -> ExecutionHandle:
+        """Queues a new run of what a finished execution ran (its files, inputs, executor, retry policy).
+
+        The new execution's ``trigger`` is ``{"type": "rerun", "executionId": execution_id}``.
+        Raises :class:`~tensorify.ConflictError` while the execution has not finished.
+        """
+        data = self._transport.json(routes.EXECUTIONS_RERUN, path={"id": execution_id})
+        return ExecutionHandle(id=data["executionId"], status=data["status"], _executions=self)
 
     def files(self, execution_id: str) -> Dict[str, str]:
         """The exact files that ran (file name → content), identical to an export of that workflow version."""
@@ -132,6 +141,11 @@ class AsyncExecutions:
     async def cancel(self, execution_id: str) -> Execution:
         """Asks the run to stop (see :meth:`Executions.cancel`)."""
         return Execution.from_json(await self._transport.json(routes.EXECUTIONS_CANCEL, path={"id": execution_id}))
+
+    async def rerun(self, execution_id: str) -> AsyncExecutionHandle:
+        """Queues a new run of what a finished execution ran (see :meth:`Executions.rerun`)."""
+        data = await self._transport.json(routes.EXECUTIONS_RERUN, path={"id": execution_id})
+        return AsyncExecutionHandle(id=data["executionId"], status=data["status"], _executions=self)
 
     async def files(self, execution_id: str) -> Dict[str, str]:
         """The exact files that ran (file name → content)."""
