@@ -68,6 +68,7 @@ describe('The tensorify-server process', () => {
       { name: 'ExecutionTriggers1764300000004' },
       { name: 'Webhooks1764300000005' },
       { name: 'Schedules1764300000006' },
+      { name: 'ExecutionAttempts1764300000007' },
       { name: 'CompletionCallbacks1764300000008' },
     ]);
     expect(await query(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);

@@ -43,6 +43,7 @@ describe('PostgreSQL as the database', () => {
       'cache_revisions',
       'callback_attempts',
       'callback_deliveries',
+      'execution_attempts',
       'execution_logs',
       'executions',
       'hooks',
