@@ -10,6 +10,7 @@ import { ExecutionHeartbeats1764300000003 } from './migrations/1764300000003-exe
 import { ExecutionTriggers1764300000004 } from './migrations/1764300000004-execution-triggers';
 import { Webhooks1764300000005 } from './migrations/1764300000005-webhooks';
 import { Schedules1764300000006 } from './migrations/1764300000006-schedules';
+import { Retention1764300000009 } from './migrations/1764300000009-retention';
 
 /**
  * TypeORM turns on sqlite3's verbose mode, which formats every argument of every database call
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   ExecutionTriggers1764300000004,
   Webhooks1764300000005,
   Schedules1764300000006,
+  Retention1764300000009,
 ];
 
 /**

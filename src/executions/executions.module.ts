@@ -8,6 +8,7 @@ import { ExecutionEntity, ExecutionLogEntity } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
+import { ExecutionPurge } from './execution-purge';
 import { ExecutionRunner } from './execution-runner';
 import { ExecutionsController } from './executions.controller';
 import { ExecutionsProcessor } from './executions.processor';
@@ -22,7 +23,7 @@ import { ExecutionsService } from './executions.service';
 @Module({
   imports: [TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity]), WorkflowsModule, CodegenModule, ExecutorsModule, RedisModule],
   controllers: [ExecutionsController],
-  providers: [ExecutionsRepository, ExecutionsService, ExecutionRunner, ExecutionLogs, ExecutionEvents, ExecutionsProcessor, ExecutionBus],
-  exports: [ExecutionsService, ExecutionEvents],
+  providers: [ExecutionsRepository, ExecutionsService, ExecutionRunner, ExecutionLogs, ExecutionEvents, ExecutionsProcessor, ExecutionBus, ExecutionPurge],
+  exports: [ExecutionsService, ExecutionEvents, ExecutionPurge],
 })
 export class ExecutionsModule {}

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { rawQuery } from '../database/raw-query';
+import { TERMINAL_STATUSES } from './execution.entity';
+
+/**
+ * The tables whose rows belong to one execution (`<column>` = the execution's id), other than
+ * `execution_logs`: deleted before the execution's row, a few rows per execution. A feature that
+ * adds such a table (attempts, callback outbox) adds it here; an ON DELETE CASCADE foreign key on
+ * it works as well (SQLite runs with foreign_keys on), this list only keeps each statement small.
+ */
+export const EXECUTION_CHILD_TABLES: readonly { table: string; column: string }[] = [];
+
+/** What one `purge` call removed. */
+export interface PurgeResult {
+  executions: number;
+  logLines: number;
+}
+
+const TERMINAL = [...TERMINAL_STATUSES];
+
+/**
+ * Deletes finished executions with their log lines and child rows, in statements small enough that
+ * none holds the database for long: log lines go `logChunk` at a time by their primary key
+ * (execution_id, seq), then the child tables' rows, then the execution rows themselves (the stored
+ * files are a column of that row) — each a statement of its own, autocommitted, so another request
+ * waits for at most one of them. An execution that is not finished (or no longer exists) is left
+ * alone: the last DELETE checks the status again, so one that was re-queued meanwhile survives.
+ */
+@Injectable()
+export class ExecutionPurge {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async purge(ids: readonly string[], logChunk = 2000): Promise<PurgeResult> {
+    if (ids.length === 0) return { executions: 0, logLines: 0 };
+    const finished = await rawQuery<{ id: string; log_count: number }>(
+      this.dataSource,
+      'SELECT id, log_count FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)',
+      { ids, terminal: TERMINAL },
+    );
+    let logLines = 0;
+    for (const { id } of finished) {
+      // By seq ranges on the primary key: the statement's cost is bounded by `logChunk` lines whatever the execution logged.
+      for (;;) {
+        const [max] = await rawQuery<{ seq: number | null }>(this.dataSource, 'SELECT MAX(seq) AS seq FROM execution_logs WHERE execution_id = :id', { id });
+        if (max?.seq === null || max?.seq === undefined) break;
+        const from = Number(max.seq) - logChunk;
+        logLines += await this.affected('DELETE FROM execution_logs WHERE execution_id = :id AND seq > :from', { id, from });
+      }
+    }
+    const finishedIds = finished.map((row) => row.id);
+    if (finishedIds.length === 0) return { executions: 0, logLines };
+    for (const { table, column } of EXECUTION_CHILD_TABLES) {
+      await this.affected(`DELETE FROM ${table} WHERE ${column} IN (:...ids)`, { ids: finishedIds });
+    }
+    const executions = await this.affected('DELETE FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)', { ids: finishedIds, terminal: TERMINAL });
+    return { executions, logLines };
+  }
+
+  /** Rows a DELETE removed, on either driver. */
+  private async affected(sql: string, parameters: Record<string, unknown>): Promise<number> {
+    const [statement, values] = this.dataSource.driver.escapeQueryWithParameters(sql, parameters, {});
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(statement, values, true);
+      return Number(result.affected ?? 0);
+    } finally {
+      await runner.release();
+    }
+  }
+}
