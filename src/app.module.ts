@@ -16,6 +16,7 @@ import { ExecutorsModule } from './executors/executors.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { ExecutionQueueModule } from './executions/execution-queue.module';
+import { RetentionModule } from './retention/retention.module';
 import { SchedulesModule } from './schedules/schedules.module';
 import { SystemModule } from './system/system.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -56,6 +57,7 @@ export class AppModule {
         ExecutionsModule,
         SchedulesModule,
         WebhooksModule,
+        RetentionModule,
         ExecutorsModule,
         SystemModule,
         MetricsModule,

@@ -16,6 +16,8 @@ export const EXECUTION_CHILD_TABLES: readonly { table: string; column: string }[
 export interface PurgeResult {
   executions: number;
   logLines: number;
+  /** The longest any one statement took, in ms: what the retention job sizes its batches by. */
+  longestStatementMs: number;
 }
 
 const TERMINAL = [...TERMINAL_STATUSES];
@@ -33,37 +35,48 @@ export class ExecutionPurge {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async purge(ids: readonly string[], logChunk = 2000): Promise<PurgeResult> {
-    if (ids.length === 0) return { executions: 0, logLines: 0 };
-    const finished = await rawQuery<{ id: string; log_count: number }>(
-      this.dataSource,
-      'SELECT id, log_count FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)',
-      { ids, terminal: TERMINAL },
+    const timing = { longest: 0 };
+    const timed = <T>(statement: () => Promise<T>) => this.timed(timing, statement);
+    if (ids.length === 0) return { executions: 0, logLines: 0, longestStatementMs: 0 };
+    const finished = await timed(() =>
+      rawQuery<{ id: string }>(this.dataSource, 'SELECT id FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)', { ids, terminal: TERMINAL }),
     );
     let logLines = 0;
     for (const { id } of finished) {
       // By seq ranges on the primary key: the statement's cost is bounded by `logChunk` lines whatever the execution logged.
       for (;;) {
-        const [max] = await rawQuery<{ seq: number | null }>(this.dataSource, 'SELECT MAX(seq) AS seq FROM execution_logs WHERE execution_id = :id', { id });
+        const [max] = await timed(() =>
+          rawQuery<{ seq: number | null }>(this.dataSource, 'SELECT MAX(seq) AS seq FROM execution_logs WHERE execution_id = :id', { id }),
+        );
         if (max?.seq === null || max?.seq === undefined) break;
         const from = Number(max.seq) - logChunk;
-        logLines += await this.affected('DELETE FROM execution_logs WHERE execution_id = :id AND seq > :from', { id, from });
+        logLines += await this.affected(timing, 'DELETE FROM execution_logs WHERE execution_id = :id AND seq > :from', { id, from });
       }
     }
     const finishedIds = finished.map((row) => row.id);
-    if (finishedIds.length === 0) return { executions: 0, logLines };
+    if (finishedIds.length === 0) return { executions: 0, logLines, longestStatementMs: timing.longest };
     for (const { table, column } of EXECUTION_CHILD_TABLES) {
-      await this.affected(`DELETE FROM ${table} WHERE ${column} IN (:...ids)`, { ids: finishedIds });
+      await this.affected(timing, `DELETE FROM ${table} WHERE ${column} IN (:...ids)`, { ids: finishedIds });
     }
-    const executions = await this.affected('DELETE FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)', { ids: finishedIds, terminal: TERMINAL });
-    return { executions, logLines };
+    const executions = await this.affected(timing, 'DELETE FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)', { ids: finishedIds, terminal: TERMINAL });
+    return { executions, logLines, longestStatementMs: timing.longest };
+  }
+
+  private async timed<T>(timing: { longest: number }, statement: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await statement();
+    } finally {
+      timing.longest = Math.max(timing.longest, performance.now() - start);
+    }
   }
 
   /** Rows a DELETE removed, on either driver. */
-  private async affected(sql: string, parameters: Record<string, unknown>): Promise<number> {
+  private async affected(timing: { longest: number }, sql: string, parameters: Record<string, unknown>): Promise<number> {
     const [statement, values] = this.dataSource.driver.escapeQueryWithParameters(sql, parameters, {});
     const runner = this.dataSource.createQueryRunner();
     try {
-      const result = await runner.query(statement, values, true);
+      const result = await this.timed(timing, () => runner.query(statement, values, true) as Promise<{ affected?: number }>);
       return Number(result.affected ?? 0);
     } finally {
       await runner.release();

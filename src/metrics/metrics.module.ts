@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { ExecutionsModule } from '../executions/executions.module';
 import { ExecutorsModule } from '../executors/executors.module';
+import { RetentionModule } from '../retention/retention.module';
 import { SchedulesModule } from '../schedules/schedules.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { installHttpMetrics } from './http-metrics';
@@ -25,7 +26,7 @@ class HttpMetricsHooks implements OnModuleInit {
 
 /** `GET /metrics` (Prometheus text) and the series behind it; see MetricsService. */
 @Module({
-  imports: [ExecutionsModule, ExecutorsModule, SchedulesModule, WebhooksModule],
+  imports: [ExecutionsModule, ExecutorsModule, SchedulesModule, WebhooksModule, RetentionModule],
   controllers: [MetricsController],
   providers: [MetricsService, HttpMetricsHooks],
   exports: [MetricsService],

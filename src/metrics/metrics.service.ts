@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ExecutionEvents, type ExecutionFinished, type ExecutionStarted } from '../executions/execution-events';
 import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
 import { ExecutorRegistry } from '../executors/executor-registry';
+import { RetentionEvents } from '../retention/retention-events';
 import { FIRE_OUTCOMES, ScheduleEvents } from '../schedules/schedule-events';
 import { DELIVERY_OUTCOMES, WebhookEvents } from '../webhooks/webhook-events';
 import { METRICS_PREFIX, processMetricsRegistry } from './process-metrics';
@@ -87,7 +88,15 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly rowsPruned = new Counter({
+    name: `${METRICS_PREFIX}retention_pruned_rows_total`,
+    help: "Rows the retention job deleted in this process, by table: `executions` (finished executions past their workspace's retentionDays) and `execution_logs`.",
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
+    private readonly retentionEvents: RetentionEvents,
     private readonly webhookEvents: WebhookEvents,
     private readonly events: ExecutionEvents,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
@@ -96,6 +105,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
   ) {
     for (const outcome of FIRE_OUTCOMES) this.scheduleFires.inc({ outcome }, 0);
     for (const limiter of RATE_LIMITERS) this.rateLimitRejections.inc({ limiter }, 0);
+    for (const table of ['executions', 'execution_logs']) this.rowsPruned.inc({ table }, 0);
     for (const outcome of DELIVERY_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
 
     const { queue: executionQueue, log } = this;
@@ -152,6 +162,10 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.events.on('finished', (event) => this.executionFinished(event)),
       this.scheduleEvents.on((event) => this.scheduleFires.inc({ outcome: event.outcome })),
       this.webhookEvents.onDelivery((outcome) => this.webhookDeliveries.inc({ outcome })),
+      this.retentionEvents.on(({ executions, logLines }) => {
+        this.rowsPruned.inc({ table: 'executions' }, executions);
+        this.rowsPruned.inc({ table: 'execution_logs' }, logLines);
+      }),
     );
   }
 
