@@ -27,6 +27,8 @@ describe('Workspaces', () => {
         name,
         plan: 'pro',
         rateLimitPerMinute: 300,
+        retentionDays: 30,
+        retentionDaysOverridden: false,
         createdAt: NOW,
         updatedAt: NOW,
       });
