@@ -58,7 +58,10 @@ export class ExecutionPurge {
     for (const { table, column } of EXECUTION_CHILD_TABLES) {
       await this.affected(timing, `DELETE FROM ${table} WHERE ${column} IN (:...ids)`, { ids: finishedIds });
     }
-    const executions = await this.affected(timing, 'DELETE FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)', { ids: finishedIds, terminal: TERMINAL });
+    const executions = await this.affected(timing, 'DELETE FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)', {
+      ids: finishedIds,
+      terminal: TERMINAL,
+    });
     return { executions, logLines, longestStatementMs: timing.longest };
   }
 

@@ -176,7 +176,7 @@ export class ExecutionsController {
   @ApiOperation({
     summary: 'Delete an execution',
     description:
-      'Deletes a finished execution now, with its log lines and files (what the retention job does once it is older than the workspace\'s `retentionDays`). ' +
+      "Deletes a finished execution now, with its log lines and files (what the retention job does once it is older than the workspace's `retentionDays`). " +
       'A queued or running execution is a 409: cancel it first. Needs `executions:run`.',
   })
   @ApiParam(EXECUTION_ID)

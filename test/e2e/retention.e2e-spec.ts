@@ -107,7 +107,9 @@ describe('Retention', () => {
       const ws = await t.createWorkspace('free');
       const { key } = await t.createKey(ws);
       const auth = t.bearer(key);
-      const oldOnes = await Promise.all((['completed', 'failed', 'cancelled', 'timed_out'] as const).map((status) => seed(t, ws, { status, daysAgo: 8, logLines: 450 })));
+      const oldOnes = await Promise.all(
+        (['completed', 'failed', 'cancelled', 'timed_out'] as const).map((status) => seed(t, ws, { status, daysAgo: 8, logLines: 450 })),
+      );
       const recent = await seed(t, ws, { daysAgo: 6 });
       const oldRunning = await seed(t, ws, { status: 'running', daysAgo: 30 });
       const oldQueued = await seed(t, ws, { status: 'queued', daysAgo: 30 });
@@ -161,7 +163,8 @@ describe('Retention', () => {
     });
 
     it('counts the rows it pruned in tensorify_retention_pruned_rows_total', async () => {
-      const read = async (table: string) => valueOf(parsePrometheusText((await t.http.get('/metrics').expect(200)).text), 'tensorify_retention_pruned_rows_total', { table });
+      const read = async (table: string) =>
+        valueOf(parsePrometheusText((await t.http.get('/metrics').expect(200)).text), 'tensorify_retention_pruned_rows_total', { table });
       const [executions, logs] = [await read('executions'), await read('execution_logs')];
       const ws = await t.createWorkspace('free');
       await seed(t, ws, { daysAgo: 9, logLines: 5 });

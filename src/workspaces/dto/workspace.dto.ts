@@ -10,7 +10,8 @@ export class WorkspaceDto {
   @ApiProperty({ description: 'Requests per minute this workspace may make (from its plan, or its own for enterprise)', example: 300 })
   rateLimitPerMinute!: number;
   @ApiProperty({
-    description: "Days a finished execution is kept before the retention job deletes it: the workspace's own number, or its plan's (free 7, pro 30, enterprise 90)",
+    description:
+      "Days a finished execution is kept before the retention job deletes it: the workspace's own number, or its plan's (free 7, pro 30, enterprise 90)",
     example: 30,
   })
   retentionDays!: number;
