@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { ID_PREFIX, newId } from '../../src/common/ids';
 import { ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from '../../src/executions/execution.entity';
-import { RetentionJob } from '../../src/retention/retention-job';
+import { RETENTION_LOCK_KEY, RetentionJob } from '../../src/retention/retention-job';
 import { parsePrometheusText, valueOf } from '../support/prometheus';
 import { TestApp, useTestApp } from '../support/test-app';
 
@@ -244,5 +245,29 @@ describe('Retention on SQLite: the file gives the space back', () => {
     expect(Number((await dataSource.query('PRAGMA auto_vacuum'))[0].auto_vacuum)).toBe(0);
     await t.restart({ TENSORIFY_RETENTION_INTERVAL_SECONDS: '0' });
     expect(Number((await t.app.get(DataSource).query('PRAGMA auto_vacuum'))[0].auto_vacuum)).toBe(2);
+  });
+});
+
+describe('Retention on PostgreSQL: one process at a time', () => {
+  const t = useTestApp({ TENSORIFY_RETENTION_INTERVAL_SECONDS: '0' });
+
+  it('skips a pass while another process holds the retention lock, and runs once it is free', async () => {
+    const dataSource = t.app.get(DataSource);
+    if (dataSource.options.type !== 'postgres') return; // SQLite is one process: no lock (the e2e-postgres project runs this)
+    const ws = await t.createWorkspace('free');
+    const old = await seed(t, ws, { daysAgo: 8 });
+    // Another process's pass: the same advisory lock, held on a connection of its own.
+    const other = new Client({ connectionString: (t.config.database as { url: string }).url });
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1)', [RETENTION_LOCK_KEY]);
+      expect(await t.app.get(RetentionJob).runOnce()).toEqual({ ran: false, executions: 0, logLines: 0 });
+      expect(await dataSource.getRepository(ExecutionEntity).countBy({ id: old })).toBe(1);
+      await other.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
+      expect(await t.app.get(RetentionJob).runOnce()).toMatchObject({ ran: true, executions: 1 });
+      expect(await dataSource.getRepository(ExecutionEntity).countBy({ id: old })).toBe(0);
+    } finally {
+      await other.end();
+    }
   });
 });
