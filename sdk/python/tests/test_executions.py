@@ -56,6 +56,9 @@ def test_wait_gives_up_after_its_timeout_and_cancel_stops_the_run(client: Tensor
     assert final.status == "cancelled"
     with pytest.raises(ConflictError):
         client.executions.cancel(handle.id)
+    client.executions.delete(handle.id)
+    with pytest.raises(NotFoundError):
+        client.executions.get(handle.id)
 
 
 def test_unknown_execution_is_not_found(client: Tensorify) -> None:

@@ -56,6 +56,13 @@ class Executions:
         """
         return Execution.from_json(self._transport.json(routes.EXECUTIONS_CANCEL, path={"id": execution_id}))
 
+    def delete(self, execution_id: str) -> None:
+        """Deletes a finished execution now, with its logs and files (the server also does so after the workspace's ``retention_days``).
+
+        Raises :class:`~tensorify.ConflictError` while it is queued or running (cancel it first).
+        """
+        self._transport.request(routes.EXECUTIONS_DELETE, path={"id": execution_id})
+
     def files(self, execution_id: str) -> Dict[str, str]:
         """The exact files that ran (file name → content), identical to an export of that workflow version."""
         return dict(self._transport.json(routes.EXECUTIONS_FILES, path={"id": execution_id})["files"])
@@ -113,6 +120,10 @@ class AsyncExecutions:
     async def cancel(self, execution_id: str) -> Execution:
         """Asks the run to stop (see :meth:`Executions.cancel`)."""
         return Execution.from_json(await self._transport.json(routes.EXECUTIONS_CANCEL, path={"id": execution_id}))
+
+    async def delete(self, execution_id: str) -> None:
+        """Deletes a finished execution now (see :meth:`Executions.delete`)."""
+        await self._transport.request(routes.EXECUTIONS_DELETE, path={"id": execution_id})
 
     async def files(self, execution_id: str) -> Dict[str, str]:
         """The exact files that ran (file name → content)."""
