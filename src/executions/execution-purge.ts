@@ -39,11 +39,30 @@ export class ExecutionPurge {
     const timed = <T>(statement: () => Promise<T>) => this.timed(timing, statement);
     if (ids.length === 0) return { executions: 0, logLines: 0, longestStatementMs: 0 };
     const finished = await timed(() =>
-      rawQuery<{ id: string }>(this.dataSource, 'SELECT id FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)', { ids, terminal: TERMINAL }),
+      rawQuery<{ id: string; log_count: number }>(this.dataSource, 'SELECT id, log_count FROM executions WHERE id IN (:...ids) AND status IN (:...terminal)', {
+        ids,
+        terminal: TERMINAL,
+      }),
     );
     let logLines = 0;
-    for (const { id } of finished) {
-      // By seq ranges on the primary key: the statement's cost is bounded by `logChunk` lines whatever the execution logged.
+    // Executions that logged little share a statement, up to `logChunk` lines by their counts (the
+    // final DELETE's ON DELETE CASCADE catches any line a count missed).
+    let group: string[] = [];
+    let groupLines = 0;
+    const flush = async () => {
+      if (group.length > 0) logLines += await this.affected(timing, 'DELETE FROM execution_logs WHERE execution_id IN (:...ids)', { ids: group });
+      group = [];
+      groupLines = 0;
+    };
+    for (const { id, log_count: count } of finished) {
+      const lines = Number(count);
+      if (lines <= logChunk) {
+        if (groupLines + lines > logChunk) await flush();
+        group.push(id);
+        groupLines += lines;
+        continue;
+      }
+      // A long log goes by seq ranges on the primary key: each statement deletes at most `logChunk` lines.
       for (;;) {
         const [max] = await timed(() =>
           rawQuery<{ seq: number | null }>(this.dataSource, 'SELECT MAX(seq) AS seq FROM execution_logs WHERE execution_id = :id', { id }),
@@ -53,6 +72,7 @@ export class ExecutionPurge {
         logLines += await this.affected(timing, 'DELETE FROM execution_logs WHERE execution_id = :id AND seq > :from', { id, from });
       }
     }
+    await flush();
     const finishedIds = finished.map((row) => row.id);
     if (finishedIds.length === 0) return { executions: 0, logLines, longestStatementMs: timing.longest };
     for (const { table, column } of EXECUTION_CHILD_TABLES) {
