@@ -300,7 +300,11 @@ export interface paths {
         get: operations["ExecutionsController_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete an execution
+         * @description Deletes a finished execution now, with its log lines and files (what the retention job does once it is older than the workspace's `retentionDays`). A queued or running execution is a 409: cancel it first. Needs `executions:run`.
+         */
+        delete: operations["ExecutionsController_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -686,6 +690,16 @@ export interface components {
              * @example 300
              */
             rateLimitPerMinute: number;
+            /**
+             * @description Days a finished execution is kept before the retention job deletes it: the workspace's own number, or its plan's (free 7, pro 30, enterprise 90)
+             * @example 30
+             */
+            retentionDays: number;
+            /**
+             * @description `false` while `retentionDays` is the plan default, `true` when the workspace has its own
+             * @example false
+             */
+            retentionDaysOverridden: boolean;
             /** @example 2026-11-28T13:37:35.123Z */
             createdAt: string;
             /** @example 2026-11-28T13:37:35.123Z */
@@ -713,6 +727,11 @@ export interface components {
              * @example 2000
              */
             rateLimitPerMinute?: number;
+            /**
+             * @description Days a finished execution is kept (1-3650); `null` returns to the plan's default
+             * @example 14
+             */
+            retentionDays?: number | null;
         };
         MeWorkspaceDto: {
             /** @example ws_8Hq2LmZx0PaR4tYc */
@@ -5247,6 +5266,161 @@ export interface operations {
                      *       "error": {
                      *         "code": "EXECUTION_NOT_FOUND",
                      *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Rate limit of the workspace (or of failed authentications from this IP) reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Rate limit of 60 requests per minute reached; retry in 42 s",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unexpected error; the log has the details under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "Internal server error",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The database is unavailable right now; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_READY",
+                     *         "message": "The database is unavailable right now; retry in a few seconds",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ExecutionsController_delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your own request id (8-128 of A-Z a-z 0-9 . _ : -); echoed back */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Invalid API key",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The key lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "This API key lacks the scope \"executions:run\"",
+                     *         "details": {
+                     *           "requiredScope": "executions:run"
+                     *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found in the caller's workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "EXECUTION_NOT_FOUND",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts not found",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The execution is queued or running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "message": "Execution exec_7Hq2LmV9xK3pR0Ts is running; only a finished execution can be deleted (cancel it first)",
+                     *         "details": {
+                     *           "status": "running"
+                     *         },
                      *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
                      *       }
                      *     }

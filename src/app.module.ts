@@ -17,6 +17,7 @@ import { CallbacksModule } from './callbacks/callbacks.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NodesModule } from './nodes/nodes.module';
 import { ExecutionQueueModule } from './executions/execution-queue.module';
+import { RetentionModule } from './retention/retention.module';
 import { SchedulesModule } from './schedules/schedules.module';
 import { SystemModule } from './system/system.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -57,6 +58,7 @@ export class AppModule {
         ExecutionsModule,
         SchedulesModule,
         WebhooksModule,
+        RetentionModule,
         CallbacksModule,
         ExecutorsModule,
         SystemModule,

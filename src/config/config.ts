@@ -28,6 +28,8 @@ export interface AppConfig {
   readonly processExecutions: boolean;
   /** Distributed mode: a running execution whose worker has not been heard of for this long ends WORKER_LOST. */
   readonly workerStallSeconds: number;
+  /** How often the retention job prunes finished executions older than their workspace's retention (0: never). */
+  readonly retentionIntervalSeconds: number;
   readonly executionTimeoutSeconds: number;
   readonly maxExecutionSeconds: number;
   readonly executionLogLines: number;
@@ -290,6 +292,15 @@ const SETTINGS: { [K in keyof AppConfig]: Setting<K> } = {
     description:
       'Distributed mode: a running execution whose worker has not sent a heartbeat for this long (it died, or lost Redis and the database) ends `failed` with `WORKER_LOST`.',
     parse: (raw) => integer(raw, 30, 3, 3600),
+  },
+  retentionIntervalSeconds: {
+    key: 'retentionIntervalSeconds',
+    env: 'TENSORIFY_RETENTION_INTERVAL_SECONDS',
+    fileKey: 'retentionIntervalSeconds',
+    defaultText: '3600',
+    description:
+      "How often finished executions older than their workspace's `retentionDays` are deleted (one process at a time in the distributed mode); `0` turns the job off.",
+    parse: (raw) => integer(raw, 3600, 0, 604800),
   },
   maxExecutionSeconds: {
     key: 'maxExecutionSeconds',

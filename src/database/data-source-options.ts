@@ -12,6 +12,7 @@ import { Webhooks1764300000005 } from './migrations/1764300000005-webhooks';
 import { Schedules1764300000006 } from './migrations/1764300000006-schedules';
 import { ExecutionAttempts1764300000007 } from './migrations/1764300000007-execution-attempts';
 import { CompletionCallbacks1764300000008 } from './migrations/1764300000008-completion-callbacks';
+import { Retention1764300000009 } from './migrations/1764300000009-retention';
 
 /**
  * TypeORM turns on sqlite3's verbose mode, which formats every argument of every database call
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   Schedules1764300000006,
   ExecutionAttempts1764300000007,
   CompletionCallbacks1764300000008,
+  Retention1764300000009,
 ];
 
 /**

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from './data-source-options';
 import { CacheRevisions } from './cache-revisions.service';
 import { runMigrationsExclusively } from './migrate';
+import { enableIncrementalVacuum } from './sqlite-vacuum';
 import { DataSource } from 'typeorm';
 
 export interface DatabaseModuleOptions {
@@ -27,6 +28,7 @@ export class DatabaseModule {
             // WAL with synchronous=NORMAL: a commit is durable against a crash of the process (the
             // WAL is in the OS's hands), not against power loss; it saves an fsync per write.
             if (dataSource.options.type === 'sqlite') await dataSource.query('PRAGMA synchronous = NORMAL');
+            await enableIncrementalVacuum(dataSource);
             await runMigrationsExclusively(dataSource);
             return dataSource;
           },

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
@@ -56,6 +56,13 @@ const NOT_FINISHED: ErrorDoc = {
   code: ErrorCode.CONFLICT,
   description: 'The execution has not finished',
   message: 'Execution exec_7Hq2LmV9xK3pR0Ts has not finished (running); only a finished execution can be re-run',
+  details: { status: 'running' },
+};
+const STILL_RUNNING: ErrorDoc = {
+  status: 409,
+  code: ErrorCode.CONFLICT,
+  description: 'The execution is queued or running',
+  message: 'Execution exec_7Hq2LmV9xK3pR0Ts is running; only a finished execution can be deleted (cancel it first)',
   details: { status: 'running' },
 };
 const EXECUTOR_DOWN: ErrorDoc = {
@@ -187,6 +194,22 @@ export class ExecutionsController {
   async cancel(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ExecutionDto> {
     const execution = await this.executions.cancel(auth.workspace.id, id);
     return this.present(execution, await this.executions.logLines(execution));
+  }
+
+  @Delete('executions/:id')
+  @HttpCode(204)
+  @RequireScope('executions:run')
+  @ApiOperation({
+    summary: 'Delete an execution',
+    description:
+      "Deletes a finished execution now, with its log lines and files (what the retention job does once it is older than the workspace's `retentionDays`). " +
+      'A queued or running execution is a 409: cancel it first. Needs `executions:run`.',
+  })
+  @ApiParam(EXECUTION_ID)
+  @ApiResponse({ status: 204, description: 'Deleted' })
+  @ApiErrors(EXECUTION_NOT_FOUND, STILL_RUNNING)
+  async delete(@Auth() auth: AuthContext, @Param('id') id: string): Promise<void> {
+    await this.executions.delete(auth.workspace.id, id);
   }
 
   @Get('executions/:id/files')

@@ -9,6 +9,7 @@ import { ExecutionAttemptEntity, ExecutionEntity, ExecutionLogEntity } from './e
 import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
+import { ExecutionPurge } from './execution-purge';
 import { ExecutionRunner } from './execution-runner';
 import { ExecutionsController } from './executions.controller';
 import { ExecutionsProcessor } from './executions.processor';
@@ -30,7 +31,7 @@ import { ExecutionsService } from './executions.service';
     NodesModule,
   ],
   controllers: [ExecutionsController],
-  providers: [ExecutionsRepository, ExecutionsService, ExecutionRunner, ExecutionLogs, ExecutionEvents, ExecutionsProcessor, ExecutionBus],
-  exports: [ExecutionsService, ExecutionEvents],
+  providers: [ExecutionsRepository, ExecutionsService, ExecutionRunner, ExecutionLogs, ExecutionEvents, ExecutionsProcessor, ExecutionBus, ExecutionPurge],
+  exports: [ExecutionsService, ExecutionEvents, ExecutionPurge],
 })
 export class ExecutionsModule {}

@@ -25,6 +25,7 @@ import {
 import { workspaceConcurrency } from './execution-limits';
 import { EXECUTION_QUEUE, type ExecutionQueue } from './execution-queue';
 import { ExecutionLogs } from './execution-logs';
+import { ExecutionPurge } from './execution-purge';
 import { API_TRIGGER, type ExecutionTrigger } from './execution-trigger';
 import { ExecutionRunner } from './execution-runner';
 import { type ExecutionFilter, type ExecutionRecord, ExecutionsRepository, type NewExecution } from './executions.repository';
@@ -106,6 +107,7 @@ export class ExecutionsService {
     private readonly registry: ExecutorRegistry,
     private readonly runner: ExecutionRunner,
     private readonly logs: ExecutionLogs,
+    private readonly purge: ExecutionPurge,
     @Inject(EXECUTION_QUEUE) private readonly queue: ExecutionQueue,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -279,6 +281,20 @@ export class ExecutionsService {
     this.queue.remove(id);
     if (!(execution.status === 'queued' && (await this.runner.finishCancelledBeforeStart(id)))) this.runner.requestCancel(id);
     return this.get(workspaceId, id);
+  }
+
+  /** Deletes a finished execution of the workspace now, with its logs and files (what the retention job does to old ones). */
+  async delete(workspaceId: string, id: string): Promise<void> {
+    const execution = await this.get(workspaceId, id);
+    const stillRunning = () =>
+      new ConflictError(`Execution ${id} is ${execution.status}; only a finished execution can be deleted (cancel it first)`, { status: execution.status });
+    if (!TERMINAL_STATUSES.has(execution.status)) throw stillRunning();
+    const { executions } = await this.purge.purge([id]);
+    // Gone meanwhile (another delete, the retention job) is what was asked for; re-queued meanwhile (a retry) is not.
+    if (executions === 0 && (await this.executions.find(id)) !== null) {
+      const now = await this.get(workspaceId, id);
+      throw new ConflictError(`Execution ${id} is ${now.status}; only a finished execution can be deleted (cancel it first)`, { status: now.status });
+    }
   }
 
   /**

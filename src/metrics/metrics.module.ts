@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { CallbacksModule } from '../callbacks/callbacks.module';
 import { ExecutionsModule } from '../executions/executions.module';
 import { ExecutorsModule } from '../executors/executors.module';
+import { RetentionModule } from '../retention/retention.module';
 import { SchedulesModule } from '../schedules/schedules.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { installHttpMetrics } from './http-metrics';
@@ -26,7 +27,7 @@ class HttpMetricsHooks implements OnModuleInit {
 
 /** `GET /metrics` (Prometheus text) and the series behind it; see MetricsService. */
 @Module({
-  imports: [CallbacksModule, ExecutionsModule, ExecutorsModule, SchedulesModule, WebhooksModule],
+  imports: [CallbacksModule, ExecutionsModule, ExecutorsModule, SchedulesModule, WebhooksModule, RetentionModule],
   controllers: [MetricsController],
   providers: [MetricsService, HttpMetricsHooks],
   exports: [MetricsService],

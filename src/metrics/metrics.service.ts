@@ -4,6 +4,7 @@ import { ExecutionEvents, type ExecutionFinished, type ExecutionStarted } from '
 import { EXECUTION_QUEUE, type ExecutionQueue } from '../executions/execution-queue';
 import { RETRY_REASONS } from '../executions/execution.entity';
 import { ExecutorRegistry } from '../executors/executor-registry';
+import { RetentionEvents } from '../retention/retention-events';
 import { FIRE_OUTCOMES, ScheduleEvents } from '../schedules/schedule-events';
 import { CALLBACK_OUTCOMES, CallbackEvents } from '../callbacks/callback-events';
 import { DELIVERY_OUTCOMES, WebhookEvents } from '../webhooks/webhook-events';
@@ -99,7 +100,15 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     registers: [this.registry],
   });
 
+  private readonly rowsPruned = new Counter({
+    name: `${METRICS_PREFIX}retention_pruned_rows_total`,
+    help: "Rows the retention job deleted in this process, by table: `executions` (finished executions past their workspace's retentionDays) and `execution_logs`.",
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
   constructor(
+    private readonly retentionEvents: RetentionEvents,
     private readonly webhookEvents: WebhookEvents,
     private readonly callbackEvents: CallbackEvents,
     private readonly events: ExecutionEvents,
@@ -110,6 +119,7 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     for (const outcome of FIRE_OUTCOMES) this.scheduleFires.inc({ outcome }, 0);
     for (const reason of RETRY_REASONS) this.executionRetries.inc({ reason }, 0);
     for (const limiter of RATE_LIMITERS) this.rateLimitRejections.inc({ limiter }, 0);
+    for (const table of ['executions', 'execution_logs']) this.rowsPruned.inc({ table }, 0);
     for (const outcome of DELIVERY_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
     for (const outcome of CALLBACK_OUTCOMES) this.callbackAttempts.inc({ outcome }, 0);
 
@@ -169,6 +179,10 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
       this.scheduleEvents.on((event) => this.scheduleFires.inc({ outcome: event.outcome })),
       this.webhookEvents.onDelivery((outcome) => this.webhookDeliveries.inc({ outcome })),
       this.callbackEvents.onAttempt((outcome) => this.callbackAttempts.inc({ outcome })),
+      this.retentionEvents.on(({ executions, logLines }) => {
+        this.rowsPruned.inc({ table: 'executions' }, executions);
+        this.rowsPruned.inc({ table: 'execution_logs' }, logLines);
+      }),
     );
   }
 

@@ -16,6 +16,10 @@ export class WorkspaceEntity {
   @Column({ name: 'rate_limit_per_minute', type: 'integer', nullable: true })
   rateLimitPerMinute!: number | null;
 
+  /** Days a finished execution is kept; null: the plan's default (`PLAN_RETENTION_DAYS`). */
+  @Column({ name: 'retention_days', type: 'integer', nullable: true })
+  retentionDays!: number | null;
+
   @TimestampColumn({ name: 'created_at' })
   createdAt!: Date;
 

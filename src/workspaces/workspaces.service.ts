@@ -9,7 +9,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { CACHE_NAMES, CacheRevisions } from '../database/cache-revisions.service';
 import { isUniqueViolation, pageAfter } from '../database/query-helpers';
-import { Plan, rateLimitPerMinute } from '../plans/plans';
+import { Plan, rateLimitPerMinute, retentionDays } from '../plans/plans';
 import { WorkspaceDto } from './dto/workspace.dto';
 import { WorkspaceEntity } from './workspace.entity';
 
@@ -17,6 +17,8 @@ export interface WorkspaceChanges {
   name?: string;
   plan?: Plan;
   rateLimitPerMinute?: number | null;
+  /** null: back to the plan's default. */
+  retentionDays?: number | null;
 }
 
 @Injectable()
@@ -36,6 +38,7 @@ export class WorkspacesService {
       name: input.name,
       plan: input.plan,
       rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+      retentionDays: null,
       createdAt: now,
       updatedAt: now,
     });
@@ -67,7 +70,13 @@ export class WorkspacesService {
     const plan = changes.plan ?? workspace.plan;
     const ownLimit = 'rateLimitPerMinute' in changes ? changes.rateLimitPerMinute : plan === 'enterprise' ? workspace.rateLimitPerMinute : null;
     this.checkOwnLimit(plan, ownLimit);
-    const changed = { name: changes.name ?? workspace.name, plan, rateLimitPerMinute: ownLimit ?? null, updatedAt: new Date(this.clock.now()) };
+    const changed = {
+      name: changes.name ?? workspace.name,
+      plan,
+      rateLimitPerMinute: ownLimit ?? null,
+      retentionDays: changes.retentionDays !== undefined ? changes.retentionDays : workspace.retentionDays,
+      updatedAt: new Date(this.clock.now()),
+    };
     // API keys are cached with their workspace's plan and limit: the change must reach them at once.
     await this.revisions.write(CACHE_NAMES.auth, () => this.uniqueName(changed.name, () => this.workspaces.update({ id }, changed)));
     return Object.assign(workspace, changed);
@@ -83,6 +92,8 @@ export class WorkspacesService {
       name: workspace.name,
       plan: workspace.plan,
       rateLimitPerMinute: rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute),
+      retentionDays: retentionDays(workspace),
+      retentionDaysOverridden: workspace.retentionDays !== null,
       createdAt: workspace.createdAt.toISOString(),
       updatedAt: workspace.updatedAt.toISOString(),
     };

@@ -167,7 +167,10 @@ describe('@tensorify/client against a live server', () => {
     const workspace = await admin.workspaces.create({ name: `sdk-${Date.now()}`, plan: 'pro' });
     expect(workspace).toMatchObject({ id: expect.stringMatching(/^ws_/), plan: 'pro' });
     expect(await admin.workspaces.get(workspace.id)).toEqual(workspace);
-    expect(await admin.workspaces.update(workspace.id, { plan: 'enterprise', rateLimitPerMinute: 100_000 })).toMatchObject({ plan: 'enterprise' });
+    expect(await admin.workspaces.update(workspace.id, { plan: 'enterprise', rateLimitPerMinute: 100_000, retentionDays: 14 })).toMatchObject({
+      plan: 'enterprise',
+      retentionDays: 14,
+    });
     expect((await admin.workspaces.list().toArray()).map((w) => w.id)).toContain(workspace.id);
     expect(await admin.workspaces.rotateSigningSecret(workspace.id)).toMatchObject({ workspaceId: workspace.id, secret: expect.stringMatching(/^whsec_/) });
     const created = await admin.apiKeys.create({
@@ -233,6 +236,9 @@ describe('@tensorify/client against a live server', () => {
     const run = await tensorify.workflows.execute(sleeper.id, { inputs: { seconds: 60 } });
     await tensorify.executions.cancel(run.executionId);
     expect(await tensorify.executions.wait(run.executionId, { timeoutMs: 30_000 })).toMatchObject({ status: 'cancelled' });
+    // Delete it, now that it has finished.
+    await tensorify.executions.delete(run.executionId);
+    await expect(tensorify.executions.get(run.executionId)).rejects.toBeInstanceOf(NotFoundError);
 
     // Triggers: a schedule read, paused and resumed; a hook shown, delivered to by every method, rotated.
     const hourly = await tensorify.workflows.create(HOURLY);

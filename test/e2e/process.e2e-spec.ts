@@ -70,6 +70,7 @@ describe('The tensorify-server process', () => {
       { name: 'Schedules1764300000006' },
       { name: 'ExecutionAttempts1764300000007' },
       { name: 'CompletionCallbacks1764300000008' },
+      { name: 'Retention1764300000009' },
     ]);
     expect(await query(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   });

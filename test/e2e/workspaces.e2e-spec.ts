@@ -27,6 +27,8 @@ describe('Workspaces', () => {
         name,
         plan: 'pro',
         rateLimitPerMinute: 300,
+        retentionDays: 30,
+        retentionDaysOverridden: false,
         createdAt: NOW,
         updatedAt: NOW,
       });
@@ -156,11 +158,17 @@ describe('Workspaces', () => {
   });
 
   describe('PATCH /v1/workspaces/:id', () => {
-    it('changes the plan, and the limit with it, and moves updatedAt', async () => {
+    it('changes the plan, and the limit and the default retention with it, and moves updatedAt', async () => {
       const ws = (await create({ name: uniqueName('grows'), plan: 'free' }).expect(201)).body;
       t.clock.advance(5000);
       const res = await patch(ws.id, { plan: 'pro' }).expect(200);
-      expect(res.body).toEqual({ ...ws, plan: 'pro', rateLimitPerMinute: 300, updatedAt: new Date(Date.parse(ws.updatedAt) + 5000).toISOString() });
+      expect(res.body).toEqual({
+        ...ws,
+        plan: 'pro',
+        rateLimitPerMinute: 300,
+        retentionDays: 30,
+        updatedAt: new Date(Date.parse(ws.updatedAt) + 5000).toISOString(),
+      });
       expect((await get(ws.id).expect(200)).body).toEqual(res.body);
     });
 

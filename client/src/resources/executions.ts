@@ -69,6 +69,18 @@ export class Executions {
     return data;
   }
 
+  /**
+   * Deletes a finished execution now, with its logs and files (the server's retention job does so
+   * on its own after the workspace's `retentionDays`); a queued or running one throws ConflictError.
+   */
+  async delete(id: string, options?: RequestOptions): Promise<void> {
+    await this.transport.send(
+      (init) => this.transport.raw.DELETE('/v1/executions/{id}', { ...init, params: { path: { id } } }),
+      { retryConnectionErrors: false },
+      options,
+    );
+  }
+
   /** The exact files that ran (the export of the workflow's version at the time). */
   async files(id: string, options?: RequestOptions): Promise<ExecutionFiles> {
     const { data } = await this.transport.send(

@@ -25,6 +25,10 @@ def test_workspaces_create_get_update_list(client: Tensorify) -> None:
     assert (updated.plan, updated.rate_limit_per_minute) == ("enterprise", 1234)
     renamed = client.workspaces.update(created.id, name="team-sdk-renamed")
     assert (renamed.name, renamed.plan) == ("team-sdk-renamed", "enterprise")
+    assert (created.retention_days, created.retention_days_overridden) == (30, False)
+    kept = client.workspaces.update(created.id, retention_days=14)
+    assert (kept.retention_days, kept.retention_days_overridden) == (14, True)
+    assert client.workspaces.update(created.id, default_retention=True).retention_days == 90
     assert created.id in [workspace.id for workspace in client.workspaces.list(page_size=1)]
     with pytest.raises(NotFoundError) as caught:
         client.workspaces.get("ws_doesnotexist0000")

@@ -80,6 +80,7 @@ def test_execution_operations(server: Server) -> None:
             assert (await client.executions.wait(slow.id, timeout=60)).status == "cancelled"
             with pytest.raises(ConflictError):
                 await client.executions.cancel(slow.id)
+            await client.executions.delete(slow.id)
 
     run(scenario())
 

@@ -56,6 +56,9 @@ def test_wait_gives_up_after_its_timeout_and_cancel_stops_the_run(client: Tensor
     assert final.status == "cancelled"
     with pytest.raises(ConflictError):
         client.executions.cancel(handle.id)
+    client.executions.delete(handle.id)
+    with pytest.raises(NotFoundError):
+        client.executions.get(handle.id)
 
 
 def test_rerun_queues_a_new_run_of_a_finished_one_and_refuses_a_running_one(client: Tensorify, hello: Dict[str, Any]) -> None:

@@ -570,12 +570,14 @@ class Me:
 
 @dataclass(frozen=True)
 class Workspace:
-    """A workspace: its plan (``free``, ``pro``, ``enterprise``) and requests per minute."""
+    """A workspace: its plan (``free``, ``pro``, ``enterprise``), requests per minute and days finished executions are kept."""
 
     id: str
     name: str
     plan: str
     rate_limit_per_minute: int
+    retention_days: int
+    retention_days_overridden: bool
     created_at: datetime
     updated_at: datetime
 
@@ -586,6 +588,8 @@ class Workspace:
             name=data["name"],
             plan=data["plan"],
             rate_limit_per_minute=int(data["rateLimitPerMinute"]),
+            retention_days=int(data["retentionDays"]),
+            retention_days_overridden=bool(data["retentionDaysOverridden"]),
             created_at=_time(data["createdAt"]),
             updated_at=_time(data["updatedAt"]),
         )

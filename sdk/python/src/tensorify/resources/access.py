@@ -15,9 +15,14 @@ from .._pagination import AsyncPaginator, Paginator, split_page
 from ..types import ApiKey, CreatedApiKey, Me, Workspace
 
 
-def _workspace_body(name: Optional[str], plan: Optional[str], rate_limit_per_minute: Optional[int]) -> Dict[str, Any]:
-    body = {"name": name, "plan": plan, "rateLimitPerMinute": rate_limit_per_minute}
-    return {key: value for key, value in body.items() if value is not None}
+def _workspace_body(
+    name: Optional[str], plan: Optional[str], rate_limit_per_minute: Optional[int], retention_days: Optional[int] = None, default_retention: bool = False
+) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"name": name, "plan": plan, "rateLimitPerMinute": rate_limit_per_minute, "retentionDays": retention_days}
+    body = {key: value for key, value in body.items() if value is not None}
+    if default_retention:
+        body["retentionDays"] = None  # back to the plan's default
+    return body
 
 
 def _api_key_body(
@@ -74,10 +79,17 @@ class Workspaces:
         return Workspace.from_json(self._transport.json(routes.WORKSPACES_GET, path={"id": workspace_id}))
 
     def update(
-        self, workspace_id: str, *, name: Optional[str] = None, plan: Optional[str] = None, rate_limit_per_minute: Optional[int] = None
+        self,
+        workspace_id: str,
+        *,
+        name: Optional[str] = None,
+        plan: Optional[str] = None,
+        rate_limit_per_minute: Optional[int] = None,
+        retention_days: Optional[int] = None,
+        default_retention: bool = False,
     ) -> Workspace:
-        """Renames a workspace or changes its plan or limit; only the fields given change."""
-        body = _workspace_body(name, plan, rate_limit_per_minute)
+        """Renames a workspace or changes its plan, limit or ``retention_days`` (1-3650; ``default_retention=True``: the plan's); only the fields given change."""
+        body = _workspace_body(name, plan, rate_limit_per_minute, retention_days, default_retention)
         return Workspace.from_json(self._transport.json(routes.WORKSPACES_UPDATE, path={"id": workspace_id}, body=body))
 
     def rotate_signing_secret(self, workspace_id: str) -> Dict[str, Any]:
@@ -110,10 +122,17 @@ class AsyncWorkspaces:
         return Workspace.from_json(await self._transport.json(routes.WORKSPACES_GET, path={"id": workspace_id}))
 
     async def update(
-        self, workspace_id: str, *, name: Optional[str] = None, plan: Optional[str] = None, rate_limit_per_minute: Optional[int] = None
+        self,
+        workspace_id: str,
+        *,
+        name: Optional[str] = None,
+        plan: Optional[str] = None,
+        rate_limit_per_minute: Optional[int] = None,
+        retention_days: Optional[int] = None,
+        default_retention: bool = False,
     ) -> Workspace:
-        """Renames a workspace or changes its plan or limit."""
-        body = _workspace_body(name, plan, rate_limit_per_minute)
+        """Renames a workspace or changes its plan, limit or retention (see :meth:`Workspaces.update`)."""
+        body = _workspace_body(name, plan, rate_limit_per_minute, retention_days, default_retention)
         return Workspace.from_json(await self._transport.json(routes.WORKSPACES_UPDATE, path={"id": workspace_id}, body=body))
 
     async def rotate_signing_secret(self, workspace_id: str) -> Dict[str, Any]:

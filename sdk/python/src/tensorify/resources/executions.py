@@ -75,6 +75,13 @@ class Executions:
         data = self._transport.json(routes.EXECUTIONS_RERUN, path={"id": execution_id})
         return ExecutionHandle(id=data["executionId"], status=data["status"], _executions=self)
 
+    def delete(self, execution_id: str) -> None:
+        """Deletes a finished execution now, with its logs and files (the server also does so after the workspace's ``retention_days``).
+
+        Raises :class:`~tensorify.ConflictError` while it is queued or running (cancel it first).
+        """
+        self._transport.request(routes.EXECUTIONS_DELETE, path={"id": execution_id})
+
     def files(self, execution_id: str) -> Dict[str, str]:
         """The exact files that ran (file name → content), identical to an export of that workflow version."""
         return dict(self._transport.json(routes.EXECUTIONS_FILES, path={"id": execution_id})["files"])
@@ -146,6 +153,10 @@ class AsyncExecutions:
         """Queues a new run of what a finished execution ran (see :meth:`Executions.rerun`)."""
         data = await self._transport.json(routes.EXECUTIONS_RERUN, path={"id": execution_id})
         return AsyncExecutionHandle(id=data["executionId"], status=data["status"], _executions=self)
+
+    async def delete(self, execution_id: str) -> None:
+        """Deletes a finished execution now (see :meth:`Executions.delete`)."""
+        await self._transport.request(routes.EXECUTIONS_DELETE, path={"id": execution_id})
 
     async def files(self, execution_id: str) -> Dict[str, str]:
         """The exact files that ran (file name → content)."""
