@@ -5350,6 +5350,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_JSON",
+                     *         "message": "Request body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
@@ -5421,6 +5439,42 @@ export interface operations {
                      *         "details": {
                      *           "status": "running"
                      *         },
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "PAYLOAD_TOO_LARGE",
+                     *         "message": "Request body exceeds the limit of 1048576 bytes",
+                     *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNSUPPORTED_MEDIA_TYPE",
+                     *         "message": "Request bodies must be JSON: send \"Content-Type: application/json\"",
                      *         "requestId": "req_5f1c2a9e0b7d4e3fa1b2c3d4e5f60718"
                      *       }
                      *     }

@@ -81,6 +81,8 @@ export class ExecutionEntity {
     name: 'retry_on',
     type: 'varchar',
     length: 64,
+    // As the migration's default: an insert that leaves it out gets every reason, not a NULL.
+    default: RETRY_REASONS.join(','),
     transformer: {
       to: (v: readonly RetryReason[] | undefined) => (v === undefined ? undefined : v.join(',')),
       from: (v: string) => (v === '' ? [] : (v.split(',') as RetryReason[])),

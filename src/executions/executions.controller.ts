@@ -207,7 +207,7 @@ export class ExecutionsController {
   })
   @ApiParam(EXECUTION_ID)
   @ApiResponse({ status: 204, description: 'Deleted' })
-  @ApiErrors(EXECUTION_NOT_FOUND, STILL_RUNNING)
+  @ApiErrors(EXECUTION_NOT_FOUND, STILL_RUNNING, ...BODY_ERRORS)
   async delete(@Auth() auth: AuthContext, @Param('id') id: string): Promise<void> {
     await this.executions.delete(auth.workspace.id, id);
   }
