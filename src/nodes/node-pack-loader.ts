@@ -113,6 +113,7 @@ export async function loadNodePacks(options: NodePackLoaderOptions): Promise<Nod
     types: [],
   };
   const pending: Pending[] = await loadTypes(builtin, builtinRoot, path.resolve(options.builtinDir), check, ajv);
+  const builtinCount = pending.length;
   const packs = [builtin];
   const namespaces = new Map<string, NodePackInfo>();
   for (const candidate of await discover(options)) {
@@ -120,8 +121,10 @@ export async function loadNodePacks(options: NodePackLoaderOptions): Promise<Nod
     packs.push(info);
     if (nodesDir !== undefined) pending.push(...(await loadTypes(info, candidate.path!, nodesDir, check, ajv)));
   }
+  // The built-in pack's helpers.py files ship with the server and its tests compile them: only
+  // third parties' are compiled here, so a server with no pack starts no Python at boot.
   const compiled = await compileHelpers(
-    pending.flatMap((entry) => (entry.loaded.helpersFile === undefined ? [] : [entry.loaded.helpersFile])),
+    pending.slice(builtinCount).flatMap((entry) => (entry.loaded.helpersFile === undefined ? [] : [entry.loaded.helpersFile])),
     options,
   );
   const types: LoadedNodeType[] = [];

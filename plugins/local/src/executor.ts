@@ -23,7 +23,8 @@ import { pipEnvironment, programEnvironment, zygoteEnvironment } from './environ
 import { InterpreterCache, type Interpreter } from './interpreter';
 import { runInProcessGroup, type GroupRunResult } from './process-group';
 import { requirementsHash, VenvCache } from './venvs';
-import { ForkFailedError, programModules, ZygotePool, type ZygoteInfo } from './warm';
+import { programModules, ZygotePool } from './warm';
+import { ForkFailedError, type ZygoteInfo } from './zygote';
 
 /** The program's output file, in its work dir. */
 const OUTPUT_FILE = '.tensorify-output.json';
