@@ -1,9 +1,22 @@
 import * as path from 'node:path';
 import { configSchemaParts } from '@tensorify/executor-sdk';
+import {
+  resolveSshHostKeys,
+  resolveSshTarget,
+  sshConfigSchemaParts,
+  type ResolvedSshHostKeys,
+  type SshHostConfig,
+  type SshHostKeysConfig,
+  type SshTarget,
+} from '@tensorify/executor-sdk/ssh';
+
+/** The login node of transport "ssh": the SDK's SSH fields (address, login, jump host, host keys). */
+export interface SlurmLoginNodeConfig extends SshHostConfig, SshHostKeysConfig {}
 
 /** The `slurm` executor's configuration (`executors.slurm` in the server's config). */
 export interface SlurmExecutorConfig {
-  transport?: 'local' | 'slurmrestd';
+  transport?: 'local' | 'ssh' | 'slurmrestd';
+  loginNode?: SlurmLoginNodeConfig;
   restUrl?: string;
   restApiVersion?: string;
   restUser?: string;
@@ -31,7 +44,19 @@ export interface SlurmExecutorConfig {
 
 /** The configuration with every default filled in (the optional Slurm options stay undefined: sbatch's own defaults). */
 type Optional =
-  'binDir' | 'workDir' | 'partition' | 'account' | 'qos' | 'cpusPerTask' | 'mem' | 'gpuPartition' | 'restUrl' | 'restUser' | 'restToken' | 'restTokenFile';
+  | 'binDir'
+  | 'workDir'
+  | 'partition'
+  | 'account'
+  | 'qos'
+  | 'cpusPerTask'
+  | 'mem'
+  | 'gpuPartition'
+  | 'restUrl'
+  | 'restUser'
+  | 'restToken'
+  | 'restTokenFile'
+  | 'loginNode';
 export type ResolvedConfig = Required<Omit<SlurmExecutorConfig, Optional>> & Pick<SlurmExecutorConfig, Optional>;
 
 const SLURM_NAME = '^[A-Za-z0-9_.-]+$';
@@ -42,11 +67,14 @@ export const configSchema = {
   additionalProperties: false,
   properties: {
     transport: {
-      enum: ['local', 'slurmrestd'],
+      enum: ['local', 'ssh', 'slurmrestd'],
       default: 'local',
       description:
-        '"local": the server runs on a login node of the cluster and calls sbatch, scontrol, scancel and sinfo itself. "slurmrestd": through slurmrestd\'s REST API with a JWT (restUrl, restUser, restToken or restTokenFile); the server must still see workDir (the shared filesystem mounted at the same path).',
+        '"local": the server runs on a login node of the cluster and calls sbatch, scontrol, scancel and sinfo itself. "ssh": the server logs in to the login node `loginNode` over SSH, calls them there and reaches workDir by SFTP. "slurmrestd": through slurmrestd\'s REST API with a JWT (restUrl, restUser, restToken or restTokenFile); the server must still see workDir (the shared filesystem mounted at the same path).',
     },
+    loginNode: sshConfigSchemaParts.host(
+      'The login node of transport "ssh": its address, the login (privateKeyPath or agent), a jump host, and how its host key is checked (known_hosts or pinned fingerprints). One connection serves every run and is opened again when lost.',
+    ),
     restUrl: { type: 'string', pattern: '^https?://', description: 'slurmrestd\'s base URL, e.g. "http://login1:6820" (transport "slurmrestd").' },
     restApiVersion: {
       type: 'string',
@@ -61,12 +89,16 @@ export const configSchema = {
       minLength: 1,
       description: 'A file holding the JWT (or SLURM_JWT=…), read at each request so a rotated token is picked up.',
     },
-    binDir: { type: 'string', minLength: 1, description: "Directory of Slurm's commands when they are not on the server's PATH." },
+    binDir: {
+      type: 'string',
+      minLength: 1,
+      description: "Directory of Slurm's commands when they are not on the PATH (the server's, or the login node's with transport \"ssh\").",
+    },
     workDir: {
       type: 'string',
       minLength: 1,
       description:
-        "Directory on the cluster's shared filesystem (seen at the same path by the login node and every compute node) where each run gets <workDir>/<executionId>-<random>. Required: without it the executor loads but is unhealthy and refuses runs (the server's own data dir is rarely on the cluster's shared filesystem).",
+        "Directory on the cluster's shared filesystem (seen at the same path by the login node and every compute node) where each run gets <workDir>/<executionId>-<random>; an absolute path with transport \"ssh\". Required: without it the executor loads but is unhealthy and refuses runs (the server's own data dir is rarely on the cluster's shared filesystem).",
     },
     venvDir: {
       type: 'string',
@@ -110,12 +142,26 @@ export const configSchema = {
   },
 } as const;
 
-/** Fills in the defaults (the server does so from the schema; this also serves direct use). */
+/** Fills in the defaults (the server does so from the schema; this also serves direct use) and checks what the schema cannot. */
 export function resolveConfig(config: SlurmExecutorConfig | undefined): ResolvedConfig {
   const c = config ?? {};
+  const transport = c.transport ?? 'local';
+  if (transport === 'ssh' && !c.loginNode) throw new Error('slurm executor: transport "ssh" needs loginNode (its host and a privateKeyPath or agent)');
+  if (transport !== 'ssh' && c.loginNode) throw new Error(`slurm executor: loginNode is only used with transport "ssh" (transport is "${transport}")`);
+  if (transport === 'ssh') {
+    // Paths on the login node, not the server's: relative ones would be resolved against the server's working directory.
+    for (const [name, value] of [
+      ['workDir', c.workDir],
+      ['venvDir', c.venvDir],
+    ] as const) {
+      if (value !== undefined && !path.posix.isAbsolute(value))
+        throw new Error(`slurm executor: with transport "ssh", ${name} must be an absolute path on the cluster (got ${JSON.stringify(value)})`);
+    }
+  }
   const workDir = c.workDir === undefined ? undefined : path.resolve(c.workDir);
   return {
-    transport: c.transport ?? 'local',
+    transport,
+    loginNode: c.loginNode,
     restUrl: c.restUrl,
     restApiVersion: c.restApiVersion ?? 'v0.0.38',
     restUser: c.restUser,
@@ -140,4 +186,10 @@ export function resolveConfig(config: SlurmExecutorConfig | undefined): Resolved
     pollSeconds: c.pollSeconds ?? 2,
     logLineMaxBytes: c.logLineMaxBytes ?? 16384,
   };
+}
+
+/** The login node of transport "ssh", resolved for connecting: errors name it `slurm executor: login node ml@login1:22`. */
+export function resolveLoginNode(loginNode: SlurmLoginNodeConfig, env: NodeJS.ProcessEnv = process.env): { target: SshTarget; hostKeys: ResolvedSshHostKeys } {
+  const target = resolveSshTarget(loginNode, '', env);
+  return { target: { ...target, label: `slurm executor: login node ${target.user}@${target.host}:${target.port}` }, hostKeys: resolveSshHostKeys(loginNode) };
 }

@@ -6,16 +6,18 @@
  * @packageDocumentation
  */
 import { defineExecutor, packageVersion } from '@tensorify/executor-sdk';
-import { configSchema, resolveConfig, type SlurmExecutorConfig } from './config';
+import { configSchema, resolveConfig, resolveLoginNode, type SlurmExecutorConfig } from './config';
 import { SlurmExecutor } from './executor';
 import { RestSlurmClient } from './rest-client';
 import { CommandSlurmClient } from './slurm-client';
+import { SshTransport } from './ssh-transport';
 import { LocalTransport } from './transport';
 
-export type { SlurmExecutorConfig } from './config';
+export type { SlurmExecutorConfig, SlurmLoginNodeConfig } from './config';
 export { SlurmExecutor } from './executor';
 export { LocalTransport, type CommandResult, type CommandRunner, type SharedFiles, type SlurmTransport } from './transport';
 export { CommandSlurmClient, type JobSpec, type SlurmClient } from './slurm-client';
+export { SshTransport, type SshTransportOptions } from './ssh-transport';
 export { RestSlurmClient, type RestOptions } from './rest-client';
 
 export default defineExecutor<SlurmExecutorConfig>({
@@ -25,6 +27,10 @@ export default defineExecutor<SlurmExecutorConfig>({
   configSchema,
   create: (config, host) => {
     const resolved = resolveConfig(config);
+    if (resolved.transport === 'ssh' && resolved.loginNode) {
+      const transport = new SshTransport({ ...resolveLoginNode(resolved.loginNode), binDir: resolved.binDir, logger: host.logger });
+      return new SlurmExecutor(resolved, new CommandSlurmClient(transport), transport, host, () => transport.close());
+    }
     const transport = new LocalTransport(resolved.binDir);
     if (resolved.transport === 'slurmrestd') {
       const { restUrl, restApiVersion, restUser, restToken, restTokenFile, sbatchArgs } = resolved;

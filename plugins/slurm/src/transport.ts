@@ -31,14 +31,15 @@ export interface SharedFiles {
 /**
  * How the executor reaches the cluster: a {@link CommandRunner} for Slurm's commands (used by
  * `CommandSlurmClient`) and the {@link SharedFiles}. {@link LocalTransport} is both on the login
- * node the server runs on; an SSH transport would be both over one connection.
+ * node the server runs on; `SshTransport` (ssh-transport.ts) is both over one SSH connection to a
+ * login node.
  */
 export interface SlurmTransport extends CommandRunner, SharedFiles {
   close?(): Promise<void>;
 }
 
 /** Slurm's commands are short; one that hangs this long means the controller does not answer. */
-const COMMAND_TIMEOUT_MS = 60_000;
+export const COMMAND_TIMEOUT_MS = 60_000;
 
 /**
  * The server runs on a login node of the cluster: Slurm's commands run as child processes of the

@@ -16,9 +16,9 @@ import {
   programInputs,
   programVariables,
 } from '@tensorify/executor-sdk';
-import type { ResolvedConfig } from './config';
+import { connect, type Connection } from '@tensorify/executor-sdk/ssh';
+import { describeHost, withoutHostPrefix, type ResolvedConfig } from './config';
 import { Hosts, keepSpare, takeSpare, type HostState, type Lease } from './hosts';
-import { connect, describeHost, withoutHostPrefix, type Connection } from './ssh';
 import { COMMAND, FRAME } from './python-programs';
 import { checkCommand, Supervisor, type RunEnd, type RunSpec } from './supervisor';
 

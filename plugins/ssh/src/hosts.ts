@@ -1,6 +1,6 @@
 import { ExecutorUnavailableError, parsePythonProbe, PYTHON_PROBE, type ExecutorCapabilities, type GpuInfo, type PluginLogger } from '@tensorify/executor-sdk';
-import type { ResolvedConfig, ResolvedHost } from './config';
-import { connect, ConnectAborted, shellQuote, withoutHostPrefix, type Connection, type ConnectSettings } from './ssh';
+import { connect, ConnectAborted, shellQuote, type Connection, type ConnectSettings } from '@tensorify/executor-sdk/ssh';
+import { withoutHostPrefix, type ResolvedConfig, type ResolvedHost } from './config';
 import { Supervisor } from './supervisor';
 
 /** How long a probe's answer (reachability, Python, GPUs) is reused by capabilities(). */

@@ -12,7 +12,7 @@ import { SshExecutor } from './executor';
 
 export type { SshExecutorConfig, SshHostConfig, SshJumpConfig } from './config';
 export { SshExecutor } from './executor';
-export { fingerprint } from './known-hosts';
+export { fingerprint } from '@tensorify/executor-sdk/ssh';
 
 export default defineExecutor<SshExecutorConfig>({
   id: 'ssh',

@@ -25,9 +25,9 @@
  * its group, then SIGKILL after the grace period); end of file (the server or the connection is
  * gone) makes it SIGKILL the running group at once. Its stderr is for its own crashes only.
  */
+import { shellQuote, type Connection } from '@tensorify/executor-sdk/ssh';
 import type { ClientChannel } from 'ssh2';
 import { BOOTSTRAP_PROGRAM, CHECK_PROGRAM, FRAME, PROTOCOL_JSON, SUPERVISOR_PROGRAM } from './python-programs';
-import { shellQuote, type Connection } from './ssh';
 
 /** What the supervisor of a run is told (`RUN <json>`). */
 export interface RunSpec {

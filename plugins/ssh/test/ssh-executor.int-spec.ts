@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createTestContext, ExecutorUnavailableError, type Executor, type ProgramFiles, readProgram, testJob, type TestContext } from '@tensorify/executor-sdk';
 import ssh, { type SshExecutorConfig, type SshHostConfig } from '../src/index';
-import { fingerprint, hostMatches, parseKnownHosts, matchKnownHosts } from '../src/known-hosts';
+import { fingerprint, hostMatches, parseKnownHosts, matchKnownHosts } from '@tensorify/executor-sdk/ssh';
 import { buildWheel, CPU_PORT, freePort, GPU_PORT, KEY, keyFingerprint, KNOWN_HOSTS, PYTHON, remoteState, ROOT, SSHD_DIR, startSshd, USER } from './test-hosts';
 
 jest.setTimeout(60_000);

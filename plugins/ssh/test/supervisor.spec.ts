@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { PYTHON, runTool } from '../../../test/support/python';
 import { COMMAND, FRAME, PYTHON_DIR } from '../src/python-programs';
 import { checkCommand, FrameParser, Supervisor } from '../src/supervisor';
-import type { Connection } from '../src/ssh';
+import type { Connection } from '@tensorify/executor-sdk/ssh';
 
 const TESTS_DIR = path.join(__dirname, 'python');
 

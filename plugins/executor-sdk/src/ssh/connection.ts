@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import { ExecutorUnavailableError } from '@tensorify/executor-sdk';
 import { Client, utils, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import type { ResolvedAuth, ResolvedHost } from './config';
+import { ExecutorUnavailableError } from '../contract';
+import type { ResolvedSshLogin, SshTarget } from './config';
 import { hostKeyAlgorithms, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts';
 
 /** What connecting needs besides the host. */
@@ -20,16 +20,6 @@ export class ConnectAborted extends Error {
   override readonly name = 'ConnectAborted';
 }
 
-/** `host gpu1 (10.0.0.5:22)`, as errors name a host. */
-export function describeHost(host: Pick<ResolvedHost, 'name' | 'host' | 'port'>): string {
-  return `host ${host.name} (${host.host}:${host.port})`;
-}
-
-/** An error message without its `ssh executor: host gpu1 (…): ` prefix, for a line that already names the host. */
-export function withoutHostPrefix(message: string): string {
-  return message.replace(/^ssh executor: host \S+ \([^)]*\): /, '');
-}
-
 /** A single-quoted word for a POSIX shell. */
 export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
@@ -40,16 +30,16 @@ interface Hop {
   label: string;
   host: string;
   port: number;
-  auth: ResolvedAuth;
+  auth: ResolvedSshLogin;
 }
 
 /**
  * Connects and logs in to a host, through its jump host if it has one, verifying every host key.
- * Rejects with ExecutorUnavailableError naming the host (`ssh executor: host gpu1 (10.0.0.5:22):
- * connection refused`) within the connect timeout, or with ConnectAborted.
+ * Rejects with ExecutorUnavailableError naming the host by its label (`ssh executor: host gpu1
+ * (10.0.0.5:22): connection refused`) within the connect timeout, or with ConnectAborted.
  */
-export async function connect(host: ResolvedHost, settings: ConnectSettings): Promise<Connection> {
-  const prefix = `ssh executor: ${describeHost(host)}`;
+export async function connect(host: SshTarget, settings: ConnectSettings): Promise<Connection> {
+  const prefix = host.label;
   const deadline = Date.now() + settings.connectTimeoutMs;
   if (!host.jump) {
     const client = await connectHop({ label: prefix, host: host.host, port: host.port, auth: host }, undefined, settings, deadline);
@@ -160,7 +150,7 @@ interface Credentials {
   methods: string;
 }
 
-async function credentialsOf(auth: ResolvedAuth, fail: (why: string) => Error): Promise<Credentials> {
+async function credentialsOf(auth: ResolvedSshLogin, fail: (why: string) => Error): Promise<Credentials> {
   const methods: string[] = [];
   let privateKey: Buffer | undefined;
   let passphrase: string | undefined;
