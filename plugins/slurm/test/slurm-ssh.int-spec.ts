@@ -19,7 +19,8 @@ import {
   silentLogger,
   testJob,
 } from '@tensorify/executor-sdk';
-import slurm, { type SlurmExecutorConfig, type SlurmLoginNodeConfig } from '../src/index';
+import { resolveLoginNode } from '../src/config';
+import slurm, { type SlurmExecutorConfig, type SlurmLoginNodeConfig, SshTransport } from '../src/index';
 import { CPU_PORT, freePort, KEY, keyFingerprint, KNOWN_HOSTS, SSHD_DIR, startSshd, USER } from '../../ssh/test/test-hosts';
 import { liveJobs, ROOT, SHARED_DIR, showJob, startSlurm } from './cluster';
 
@@ -213,5 +214,57 @@ describe('slurm executor over SSH: a login node it cannot use', () => {
     expect(validate({ transport: 'ssh', loginNode: { host: 'login1' } })).toBe(false); // neither a key nor an agent
     expect(validate({ transport: 'ssh', loginNode: { host: 'login1', agent: true, fingerprints: ['MD5:aa'] } })).toBe(false);
     expect(validate({ transport: 'ssh', loginNode: { host: 'login1', agent: true, hosts: [] } })).toBe(false);
+  });
+});
+
+describe('SshTransport: commands on the login node', () => {
+  const transport = (binDir?: string): SshTransport => new SshTransport({ ...resolveLoginNode(LOGIN_NODE), binDir, logger: silentLogger });
+
+  it('runs a command with its words quoted, binDir first on PATH, and says when a command is not there', async () => {
+    const binDir = mkdtempSync(path.join(workDir, 'bin '));
+    writeFileSync(path.join(binDir, 'say'), '#!/bin/sh\nprintf "%s|" "$@"\necho "$PWD" >&2\nexit 3\n', { mode: 0o755 });
+    const withBin = transport(binDir);
+    try {
+      expect(await withBin.run('say', ["it's", 'a b', '$HOME', '`x`', ''])).toEqual({
+        code: 3,
+        stdout: "it's|a b|$HOME|`x`||",
+        stderr: expect.any(String) as string,
+      });
+      const missing = await withBin.run('tensorify-no-such-command', []).catch((caught: Error) => caught);
+      expect(missing).toBeInstanceOf(ExecutorUnavailableError);
+      expect((missing as Error).message).toMatch(
+        new RegExp(`^slurm executor: login node ${USER}@127\\.0\\.0\\.1:${CPU_PORT}: cannot run tensorify-no-such-command on the login node: .*not found$`),
+      );
+    } finally {
+      await withBin.close();
+    }
+    const withoutBin = transport();
+    try {
+      await expect(withoutBin.run('tensorify-no-such-command', [])).rejects.toThrow(/not found \(is Slurm installed there\? set binDir\)$/);
+    } finally {
+      await withoutBin.close();
+    }
+  });
+
+  it('runs at most 8 commands at once on its one connection (sshd allows 10 sessions per connection by default)', async () => {
+    const dir = mkdtempSync(path.join(workDir, 'sessions-'));
+    // Each command counts itself in (under flock) and keeps the highest count seen, then waits until
+    // 9 are in at once (or 3 s), and counts itself out: with more than 8 at once the count passes 8.
+    const script = [
+      'd=$1',
+      'flock "$d/lock" sh -c \'n=$(( $(cat "$1/now" 2>/dev/null || echo 0) + 1 )); echo $n >"$1/now"; m=$(cat "$1/max" 2>/dev/null || echo 0); [ $n -le $m ] || echo $n >"$1/max"\' _ "$d"',
+      'i=0',
+      'while n=$(cat "$d/now"); [ "${n:-0}" -lt 9 ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done',
+      'flock "$d/lock" sh -c \'echo $(( $(cat "$1/now") - 1 )) >"$1/now"\' _ "$d"',
+    ].join('\n');
+    const own = transport();
+    try {
+      const results = await Promise.all(Array.from({ length: 16 }, () => own.run('sh', ['-c', script, 'sh', dir])));
+      expect(results.map((result) => result.code)).toEqual(Array.from({ length: 16 }, () => 0));
+    } finally {
+      await own.close();
+    }
+    expect(readFileSync(path.join(dir, 'now'), 'utf8').trim()).toBe('0');
+    expect(Number(readFileSync(path.join(dir, 'max'), 'utf8'))).toBeLessThanOrEqual(8);
   });
 });
