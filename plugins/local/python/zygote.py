@@ -21,6 +21,7 @@ import gc
 import importlib
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -163,6 +164,15 @@ def become(order):
         connection.sendall(f"{order['token']} {stream}\n".encode())
         os.dup2(connection.fileno(), fd)
         connection.close()
+    limit = order.get("memoryLimitKb")
+    if limit:
+        # As the cold run's leader shell does with `ulimit -d` (why RLIMIT_DATA: process-group.ts),
+        # in this fork only: the zygote itself is never limited, so a run past it cannot harm it.
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit * 1024, limit * 1024))
+        except (ValueError, OSError) as error:
+            os.write(2, f"tensorify: cannot set the memory limit (RLIMIT_DATA {limit} KiB): {error}\n".encode())
+            os._exit(126)
     os.close(LIFELINE)
     os.close(REPLIES)
     os.chdir(order["cwd"])
