@@ -317,6 +317,84 @@ describe('local executor, warm mode: bounds', () => {
   });
 });
 
+describe('local executor: the memory limit (memoryLimitMb)', () => {
+  /** The program: its own RLIMIT_DATA (soft, hard), then fills `mb` MiB. */
+  const limits = (mb: number): string =>
+    ['import resource', 'print(*resource.getrlimit(resource.RLIMIT_DATA))', `chunks = [b"x" * (8 << 20) for _ in range(${mb} // 8)]`, 'print("filled")'].join(
+      '\n',
+    );
+  const LIMIT = 128 * 2 ** 20;
+
+  it('TENSORIFY_LOCAL_MEMORY_LIMIT_MB overrides memoryLimitMb (0: none); anything but a whole number of MiB, at least 32, is refused', () => {
+    expect(resolveConfig({}, '/data', {}).memoryLimitMb).toBeNull();
+    expect(resolveConfig({ memoryLimitMb: 512 }, '/data', {}).memoryLimitMb).toBe(512);
+    expect(resolveConfig({ memoryLimitMb: 512 }, '/data', { TENSORIFY_LOCAL_MEMORY_LIMIT_MB: '1024' }).memoryLimitMb).toBe(1024);
+    expect(resolveConfig({ memoryLimitMb: 512 }, '/data', { TENSORIFY_LOCAL_MEMORY_LIMIT_MB: '0' }).memoryLimitMb).toBeNull();
+    expect(resolveConfig({ memoryLimitMb: 512 }, '/data', { TENSORIFY_LOCAL_MEMORY_LIMIT_MB: ' ' }).memoryLimitMb).toBe(512);
+    for (const bad of ['1g', '-5', '16', '1.5', 'lots']) {
+      expect(() => resolveConfig({}, '/data', { TENSORIFY_LOCAL_MEMORY_LIMIT_MB: bad })).toThrow(/TENSORIFY_LOCAL_MEMORY_LIMIT_MB/);
+    }
+  });
+
+  it('a warm run has the limit, the zygote does not; a run past it fails saying so, and the zygote forks the next run', async () => {
+    const executor = (await local.create(
+      { python: 'python3', killGraceSeconds: 1, memoryLimitMb: 128 },
+      { dataDir: tempDir(), logger: silentLogger },
+    )) as LocalExecutor;
+    executors.push(executor);
+    await executor.prewarm({ 'main.py': 'import resource\n' });
+    const zygote = executor.zygotes()[0].pid!;
+
+    const under = await run(executor, { 'main.py': limits(16) });
+    expect(under.warm).toBe(true);
+    expect(under.result.exitCode).toBe(0);
+    expect(under.context.of('stdout')).toEqual([`${LIMIT} ${LIMIT}`, 'filled']);
+
+    const over = await run(executor, { 'main.py': limits(256) });
+    expect(over.warm).toBe(true);
+    expect(over.result.exitCode).toBe(1);
+    expect(over.context.of('stderr').at(-1)).toBe('MemoryError');
+    expect(over.context.lines.at(-1)).toEqual({
+      stream: 'system',
+      line: "the program ran out of memory: each run may use at most 128 MiB (the local executor's memoryLimitMb)",
+    });
+
+    // The zygote itself has the server's limit, not the runs', and lives on.
+    const dataLimit = (pid: number | 'self'): string | undefined => /^Max data size.*$/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[0];
+    expect(dataLimit(zygote)).toBe(dataLimit('self'));
+    const next = await run(executor, { 'main.py': limits(16) });
+    expect(next.warm).toBe(true);
+    expect(next.result.exitCode).toBe(0);
+    expect(executor.zygotes()[0].pid).toBe(zygote);
+  });
+
+  it('a cold run has the limit too (set by its leader shell, for the program alone); a run past it fails saying so', async () => {
+    const executor = (await local.create(
+      { python: 'python3', killGraceSeconds: 1, memoryLimitMb: 128, warm: { enabled: false } },
+      { dataDir: tempDir(), logger: silentLogger },
+    )) as LocalExecutor;
+    executors.push(executor);
+    const under = await run(executor, { 'main.py': limits(16) });
+    expect(under.result.exitCode).toBe(0);
+    expect(under.context.of('stdout')).toEqual([`${LIMIT} ${LIMIT}`, 'filled']);
+
+    const over = await run(executor, { 'main.py': limits(256) });
+    expect(over.result.exitCode).toBe(1);
+    expect(over.context.of('stderr').at(-1)).toBe('MemoryError');
+    expect(over.context.lines.at(-1)?.line).toMatch(/ran out of memory: each run may use at most 128 MiB/);
+  });
+
+  it('no limit configured: the run has none, and a failure says nothing of memory', async () => {
+    const executor = (await local.create({ python: 'python3', warm: { enabled: false } }, { dataDir: tempDir(), logger: silentLogger })) as LocalExecutor;
+    executors.push(executor);
+    const { result, context } = await run(executor, { 'main.py': 'import resource, sys\nprint(*resource.getrlimit(resource.RLIMIT_DATA))\nraise MemoryError' });
+    expect(result.exitCode).toBe(1);
+    const own = spawnSync('python3', ['-c', 'import resource; print(*resource.getrlimit(resource.RLIMIT_DATA))'], { encoding: 'utf8' }).stdout.trim();
+    expect(context.of('stdout')).toEqual([own]);
+    expect(context.of('system')).toEqual([]);
+  });
+});
+
 describe('local executor, warm mode: the lifeline', () => {
   const dist = path.join(__dirname, '..', 'dist', 'index.js');
   beforeAll(() => {
