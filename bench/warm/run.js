@@ -262,8 +262,10 @@ async function saveModel(api, modelPath, samples) {
 async function inferenceHook(api, inputs) {
   const { signWebhook } = require(join(ROOT, 'client', 'dist'));
   const { webhook } = await call(api, 'POST', '/v1/workflows', INFERENCE_HOOK);
+  const phases = [];
   const deliver = async () => {
     const body = JSON.stringify(inputs);
+    const sentAt = Date.now();
     const started = performance.now();
     const response = await fetch(webhook.url, {
       method: 'POST',
@@ -272,12 +274,23 @@ async function inferenceHook(api, inputs) {
     });
     const text = await response.text();
     const elapsed = performance.now() - started;
+    const answeredAt = Date.now();
     if (response.status !== 200) throw new Error(`the webhook answered ${response.status}: ${text}`);
+    // Where the time went, from the execution's own timestamps (read after the clock stopped).
+    const e = await call(api, 'GET', response.headers.get('location'));
+    phases.push([
+      Date.parse(e.createdAt) - sentAt,
+      Date.parse(e.startedAt) - Date.parse(e.createdAt),
+      Date.parse(e.completedAt) - Date.parse(e.startedAt),
+      answeredAt - Date.parse(e.completedAt),
+    ]);
     const output = JSON.parse(text);
     if (!Array.isArray(output?.classes) || output.classes.length !== inputs.samples.length) throw new Error(`the webhook answered ${text}`);
     return elapsed;
   };
   await deliver();
+  phases.length = 0;
+  deliver.phases = phases;
   return deliver;
 }
 
@@ -376,6 +389,10 @@ async function main() {
         );
       }
     }
+    const hookPart = (i) => ms(median(deliverHook.phases.map((p) => p[i])));
+    console.log(
+      `  (b) inference, webhook, from the execution's timestamps (median ms): request -> createdAt ${hookPart(0)}, queued ${hookPart(1)}, running ${hookPart(2)}, completedAt -> answer ${hookPart(3)}`,
+    );
     console.log(`  predicted classes (every run alike)  ${classes}`);
     console.log(`  wall time of this benchmark          ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {
