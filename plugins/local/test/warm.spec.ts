@@ -4,7 +4,7 @@
  * python3 processes throughout.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createTestContext, type ExecutionJob, readProgram, silentLogger, testJob } from '@tensorify/executor-sdk';
@@ -146,11 +146,14 @@ describe('local executor, warm mode: isolation', () => {
     expect(exit.result.exitCode).toBe(7);
   });
 
-  it("ends as a cold run ends: threads joined, atexit callbacks run, a file left open flushed, sys.exit's status and message", async () => {
+  it("ends as a cold run ends: threads joined, atexit callbacks and the program's finalizers run, a file left open flushed, sys.exit's status and message", async () => {
     const program = [
-      'import atexit, os, sys, threading, time',
+      'import atexit, os, sys, threading, time, weakref',
       'log = open(os.environ["LEFT_OPEN"], "w")',
       'log.write("unflushed")',
+      'class Resource: pass',
+      'resource = Resource()',
+      'weakref.finalize(resource, print, "finalizer ran", flush=True)',
       'atexit.register(lambda: print("atexit ran", flush=True))',
       'threading.Thread(target=lambda: (time.sleep(0.2), print("thread done", flush=True))).start()',
       'sys.exit(sys.argv[0] and "bye")',
@@ -166,13 +169,32 @@ describe('local executor, warm mode: isolation', () => {
       const { result, context, warm } = await run(runner, { 'main.py': program }, job);
       expect([which, warm]).toEqual([which, which === 'warm']);
       expect(result.exitCode).toBe(1);
-      expect(context.of('stdout')).toEqual(['thread done', 'atexit ran']);
+      expect(context.of('stdout')).toEqual(['thread done', 'atexit ran', 'finalizer ran']);
       expect(context.of('stderr')).toEqual(['bye']);
       expect(readFileSync(path.join(keep, 'left-open.txt'), 'utf8')).toBe('unflushed');
     }
     const interrupted = await run(executor, { 'main.py': 'raise KeyboardInterrupt' });
     expect(interrupted.result.exitCode).toBe(130);
     expect(interrupted.context.of('stderr').pop()).toBe('KeyboardInterrupt');
+  });
+
+  it("a fork does not run the finalizers the zygote's imports made: they are the zygote's (a cold run's own import runs its own)", async () => {
+    const modules = tempDir();
+    writeFileSync(
+      path.join(modules, 'import_time_resource.py'),
+      ['import os, weakref', 'class Resource: pass', 'resource = Resource()', 'weakref.finalize(resource, os.write, 1, b"import finalizer ran\\n")'].join('\n'),
+    );
+    const program = { 'main.py': 'import import_time_resource\nprint("ran")' };
+    const config = { python: 'python3', env: { PYTHONPATH: modules } };
+    const executor = (await local.create(config, { dataDir: tempDir(), logger: silentLogger })) as LocalExecutor;
+    executors.push(executor);
+    await executor.prewarm(program);
+    for (let i = 0; i < 2; i += 1) {
+      const forked = await run(executor, program);
+      expect([forked.warm, forked.context.of('stdout')]).toEqual([true, ['ran']]);
+    }
+    const cold = (await local.create({ ...config, warm: { enabled: false } }, { dataDir: tempDir(), logger: silentLogger })) as LocalExecutor;
+    expect((await run(cold, program)).context.of('stdout')).toEqual(['ran', 'import finalizer ran']);
   });
 
   it('imports the modules of the program (not its own files) in the zygote, and never runs its code there', async () => {
