@@ -53,3 +53,31 @@ describe('Warm executions (local executor)', () => {
     expect(used[0].pid).toBe(ready[0].pid);
   });
 });
+
+describe('Memory limit (local executor, memoryLimitMb)', () => {
+  const t = useTestApp({ TENSORIFY_EXECUTORS: JSON.stringify({ local: { memoryLimitMb: 128 } }) });
+
+  async function execute(workflowId: string, inputs: object): Promise<any> {
+    const started = await t.http.post(`/v1/workflows/${workflowId}/execute`).set('Authorization', ADMIN_AUTH).send({ inputs }).expect(202);
+    return waitFor(
+      async () => (await t.http.get(`/v1/executions/${started.body.executionId}`).set('Authorization', ADMIN_AUTH)).body,
+      (execution) => !['queued', 'running'].includes(execution.status),
+      { timeoutMs: 60_000, intervalMs: 50, what: 'the execution' },
+    );
+  }
+
+  it('a run past the limit fails, its error naming the limit; the runs before and after it complete', async () => {
+    const workflow = await t.http
+      .post('/v1/workflows')
+      .set('Authorization', ADMIN_AUTH)
+      .send(codeWorkflow('Fills memory', 'chunks = [b"x" * (8 << 20) for _ in range(input["mb"] // 8)]\nreturn {"mb": len(chunks) * 8}'))
+      .expect(201);
+    // Cold (it starts the zygote), then past the limit and under it again, warm or cold alike.
+    expect(await execute(workflow.body.id, { mb: 16 })).toMatchObject({ status: 'completed', output: { mb: 16 } });
+    const over = await execute(workflow.body.id, { mb: 256 });
+    expect(over).toMatchObject({ status: 'failed', error: { code: 'EXECUTION_FAILED' } });
+    expect(over.error.message).toContain('MemoryError');
+    expect(over.error.message).toMatch(/the program ran out of memory: each run may use at most 128 MiB \(the local executor's memoryLimitMb\)$/);
+    expect(await execute(workflow.body.id, { mb: 16 })).toMatchObject({ status: 'completed', output: { mb: 16 } });
+  });
+});
