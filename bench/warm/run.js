@@ -20,7 +20,12 @@
  * exit. Every run must give the expected output (hello) or the same classes as the others
  * (inference), and no torch run may print "Failed to initialize NumPy".
  *
- * Targets: (b) median warm <= 0.2 x median cold; (a) median warm <= median direct.
+ * (b) is also saved behind a signed webhook (`Tensorify-Signature`) in `wait` mode on the warm
+ * server: each round, in its turn, three deliveries timed from the request to the 200 carrying the
+ * workflow's output (no polling: the server answers when the run ends).
+ *
+ * Targets: (b) median warm <= 0.2 x median cold; (a) median warm <= median direct; (b) by webhook,
+ * p50 < 150 ms.
  *
  *   npm run bench:warm           (builds first)
  *   node bench/warm/run.js --rounds 12
@@ -35,6 +40,8 @@ const LOCAL_DIST = join(ROOT, 'plugins', 'local', 'dist');
 const VENV_DIR = process.env.BENCH_VENV_DIR ?? join(ROOT, '.cache', 'executor-venvs');
 const ROUNDS = Number(flag('--rounds') ?? process.env.BENCH_ROUNDS ?? 8);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 5);
+/** Webhook deliveries per round (in their turn of the rotation), for a p95 from more than a handful. */
+const HOOK_PER_ROUND = 3;
 const PIP_ARGS = ['--retries', '0', '--timeout', '15'];
 const PYTHON = 'python3';
 const SAFE_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -77,6 +84,19 @@ const INFERENCE = {
     { source: 'load', target: 'predict', targetHandle: 'model' },
     { source: 'predict', target: 'out' },
   ],
+};
+
+/** (b) behind a signed webhook in `wait` mode: the delivery's body carries what (b) takes as inputs. */
+const INFERENCE_HOOK = {
+  ...INFERENCE,
+  name: 'Inference (webhook)',
+  description: 'The inference workflow, started by a signed webhook that waits for its output.',
+  nodes: INFERENCE.nodes.map((node) => {
+    if (node.id === 'trigger') return { id: 'trigger', type: 'webhook', settings: { responseMode: 'wait', waitSeconds: 60 } };
+    if (node.id === 'load') return { ...node, settings: { path: '{{ inputs.body.modelPath }}' } };
+    if (node.id === 'predict') return { ...node, settings: { ...node.settings, samples: '{{ inputs.body.samples }}' } };
+    return node;
+  }),
 };
 
 const SAVE_MODEL = [
@@ -129,7 +149,7 @@ async function zygoteReady(api, environment, timeoutMs = 180_000) {
 }
 
 /** One workload: warm-up, then rounds of warm / cold / direct in rotating order; returns the timings. */
-async function measure({ label, warmApi, coldApi, workflow, inputs, programDir, expect }) {
+async function measure({ label, warmApi, coldApi, workflow, inputs, programDir, expect, more = {} }) {
   const warmId = (await call(warmApi, 'POST', '/v1/workflows', workflow)).id;
   const coldId = (await call(coldApi, 'POST', '/v1/workflows', workflow)).id;
   const { files } = await call(warmApi, 'POST', `/v1/workflows/${warmId}/export`);
@@ -160,6 +180,7 @@ async function measure({ label, warmApi, coldApi, workflow, inputs, programDir, 
   );
 
   const times = { warm: [], cold: [], direct: [], phases: { warm: [], cold: [] } };
+  for (const name of Object.keys(more)) times[name] = [];
   /** An execution from its own timestamps: POST -> createdAt, createdAt -> startedAt, startedAt -> completedAt, completedAt -> seen. */
   const phases = (sentAt, seenAt, e) => [
     Date.parse(e.createdAt) - sentAt,
@@ -188,7 +209,13 @@ async function measure({ label, warmApi, coldApi, workflow, inputs, programDir, 
       times.direct.push(run.ms);
     },
   };
-  const order = ['warm', 'cold', 'direct'];
+  // More kinds of run (the webhook), HOOK_PER_ROUND of each in their turn of the round.
+  for (const [name, run] of Object.entries(more)) {
+    runs[name] = async () => {
+      for (let i = 0; i < HOOK_PER_ROUND; i++) times[name].push(await run());
+    };
+  }
+  const order = ['warm', 'cold', 'direct', ...Object.keys(more)];
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < order.length; i++) await runs[order[(round + i) % order.length]]();
   }
@@ -225,6 +252,46 @@ async function saveModel(api, modelPath, samples) {
   }
   const saved = spawnSync(join(readyVenv(venv.link), 'bin', 'python'), ['-c', SAVE_MODEL, modelPath], { encoding: 'utf8' });
   if (saved.status !== 0) throw new Error(`saving the model failed: ${saved.stderr}`);
+}
+
+/**
+ * Saves (b) behind a signed webhook in `wait` mode on the warm server, delivers it once (warm-up,
+ * not counted) and returns a function that delivers it once more and resolves to the ms from the
+ * request to the workflow's output (the 200's body, checked to be the same classes as the others).
+ */
+async function inferenceHook(api, inputs) {
+  const { signWebhook } = require(join(ROOT, 'client', 'dist'));
+  const { webhook } = await call(api, 'POST', '/v1/workflows', INFERENCE_HOOK);
+  const phases = [];
+  const deliver = async () => {
+    const body = JSON.stringify(inputs);
+    const sentAt = Date.now();
+    const started = performance.now();
+    const response = await fetch(webhook.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Tensorify-Signature': signWebhook(webhook.secret, body) },
+      body,
+    });
+    const text = await response.text();
+    const elapsed = performance.now() - started;
+    const answeredAt = Date.now();
+    if (response.status !== 200) throw new Error(`the webhook answered ${response.status}: ${text}`);
+    // Where the time went, from the execution's own timestamps (read after the clock stopped).
+    const e = await call(api, 'GET', response.headers.get('location'));
+    phases.push([
+      Date.parse(e.createdAt) - sentAt,
+      Date.parse(e.startedAt) - Date.parse(e.createdAt),
+      Date.parse(e.completedAt) - Date.parse(e.startedAt),
+      answeredAt - Date.parse(e.completedAt),
+    ]);
+    const output = JSON.parse(text);
+    if (!Array.isArray(output?.classes) || output.classes.length !== inputs.samples.length) throw new Error(`the webhook answered ${text}`);
+    return elapsed;
+  };
+  await deliver();
+  phases.length = 0;
+  deliver.phases = phases;
+  return deliver;
 }
 
 async function main() {
@@ -267,6 +334,7 @@ async function main() {
     const samples = Array.from({ length: 8 }, (_, i) => [i / 4, 1 - i / 8, (i % 3) - 1, Math.sin(i)]);
     let classes;
     await saveModel(warmServer.api, modelPath, samples);
+    const deliverHook = await inferenceHook(warmServer.api, { modelPath, samples });
     const inference = await measure({
       label: '(b) inference',
       warmApi: warmServer.api,
@@ -280,6 +348,7 @@ async function main() {
         if (classes !== undefined && text !== classes) throw new Error(`${what}: classes ${text}, other runs gave ${classes}`);
         classes = text;
       },
+      more: { hook: deliverHook },
     });
 
     console.log('');
@@ -294,6 +363,7 @@ async function main() {
         row('(b) inference: warm execution', inference.warm),
         row('(b) inference: cold execution', inference.cold),
         row('(b) inference: direct python main.py', inference.direct),
+        row('(b) inference: webhook (wait), warm', inference.hook),
       ],
     );
     const b = median(inference.warm) / median(inference.cold);
@@ -303,6 +373,11 @@ async function main() {
     console.log(`  (b) median warm / median direct      ${(median(inference.warm) / median(inference.direct)).toFixed(3)}`);
     console.log(`  (a) median warm / median direct      ${a.toFixed(3)}   (target <= 1: ${verdict(a <= 1)})`);
     console.log(`  (a) median warm / median cold        ${(median(hello.warm) / median(hello.cold)).toFixed(3)}`);
+    const hookP50 = median(inference.hook);
+    console.log(
+      `  (b) webhook wait p50 ${ms(hookP50)} ms, p95 ${ms(percentile(inference.hook, 95))} ms (${inference.hook.length} deliveries; target p50 < 150 ms: ${verdict(hookP50 < 150)}); ` +
+        `p50 / median warm execution ${(hookP50 / median(inference.warm)).toFixed(3)}`,
+    );
     for (const [label, result] of [
       ['(a) hello', hello],
       ['(b) inference', inference],
@@ -314,6 +389,10 @@ async function main() {
         );
       }
     }
+    const hookPart = (i) => ms(median(deliverHook.phases.map((p) => p[i])));
+    console.log(
+      `  (b) inference, webhook, from the execution's timestamps (median ms): request -> createdAt ${hookPart(0)}, queued ${hookPart(1)}, running ${hookPart(2)}, completedAt -> answer ${hookPart(3)}`,
+    );
     console.log(`  predicted classes (every run alike)  ${classes}`);
     console.log(`  wall time of this benchmark          ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {

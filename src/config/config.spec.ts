@@ -216,6 +216,6 @@ describe('unknownSettingVariables', () => {
 
   it('lists nothing when every TENSORIFY_* variable is a setting', () => {
     expect(unknownSettingVariables({ TENSORIFY_PORT: '3000', TENSORIFY_CONFIG: '/etc/tensorify.json', NODE_ENV: 'production' })).toEqual([]);
-    expect(unknownSettingVariables({ TENSORIFY_LOCAL_WARM: 'false' })).toEqual([]);
+    expect(unknownSettingVariables({ TENSORIFY_LOCAL_WARM: 'false', TENSORIFY_LOCAL_MEMORY_LIMIT_MB: '512' })).toEqual([]);
   });
 });

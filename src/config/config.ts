@@ -473,7 +473,7 @@ function readConfigFile(path: string, problems: string[]): Record<string, Raw> {
 }
 
 /** Variables the first-party executor plugins read themselves (not settings of the server's config). */
-const PLUGIN_VARIABLES = ['TENSORIFY_LOCAL_WARM'];
+const PLUGIN_VARIABLES = ['TENSORIFY_LOCAL_WARM', 'TENSORIFY_LOCAL_MEMORY_LIMIT_MB'];
 
 /** TENSORIFY_* variables that name no setting: likely typos, reported as warnings at boot. */
 export function unknownSettingVariables(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -13,10 +13,18 @@ const IMAGE = process.env.TENSORIFY_TEST_DOCKER_IMAGE || 'tensorify-test-python:
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-docker-conformance-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
+/** The containers' memory limit (`memory`): the suite's memory limit case runs with it. */
+const MEMORY_LIMIT_MB = 256;
+
 describeExecutorConformance(
-  () => docker.create({ socketPath: SOCKET, image: IMAGE, pullPolicy: 'never', killGraceSeconds: 1 }, { dataDir, logger: silentLogger }),
+  () =>
+    docker.create(
+      { socketPath: SOCKET, image: IMAGE, pullPolicy: 'never', killGraceSeconds: 1, memory: `${MEMORY_LIMIT_MB}m` },
+      { dataDir, logger: silentLogger },
+    ),
   {
     name: 'docker executor: conformance',
     hello: readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello')),
+    memoryLimitMb: MEMORY_LIMIT_MB,
   },
 );

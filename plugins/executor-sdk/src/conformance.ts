@@ -27,6 +27,11 @@ export interface ConformanceOptions {
    * or Mocha.
    */
   framework?: TestFramework;
+  /**
+   * The memory limit, in MiB, your executor was configured with for each run: enables the
+   * **memory limit** test (left out when unset). Give one of at least 64 MiB.
+   */
+  memoryLimitMb?: number;
 }
 
 /** The functions of a test framework the suite uses: `describe`, `it`, and `afterAll` or `after`; called unbound, as the globals are. */
@@ -48,7 +53,7 @@ function testFunctions(framework: TestFramework = globalThis as unknown as TestF
 }
 
 /** The conformance programs, shipped with the SDK in `conformance/`: `<name>.py` as main.py, and the inputs helper as utils.py. */
-function program(name: 'hello' | 'failure' | 'sleeper' | 'output' | 'logs' | 'environment'): Partial<ProgramFiles> {
+function program(name: 'hello' | 'failure' | 'sleeper' | 'output' | 'logs' | 'environment' | 'memory'): Partial<ProgramFiles> {
   const read = (file: string): string => readFileSync(path.join(__dirname, '..', 'conformance', file), 'utf8');
   return { 'main.py': read(`${name}.py`), 'utils.py': read('utils.py') };
 }
@@ -73,7 +78,12 @@ function program(name: 'hello' | 'failure' | 'sleeper' | 'output' | 'logs' | 'en
  *   last line without newline;
  * - **environment**: nothing of the server's environment reaches the program (a secret set in
  *   `process.env` for the test, under a name and a value of its own), while the job's `env` and
- *   the standard `TENSORIFY_*` variables do.
+ *   the standard `TENSORIFY_*` variables do;
+ * - **memory limit** (only with {@link ConformanceOptions.memoryLimitMb}): a program filling
+ *   twice the limit fails (exit code other than 0, no output) and the executor's own log
+ *   (`system`) names the limit (`<n> MiB`, or GiB) with the word memory — the line the server
+ *   quotes in the execution's error; a program filling a quarter of it succeeds, and so does the
+ *   hello program after it.
  *
  * It checks what the contract lets the server see. Check the rest in your own tests: that the
  * processes are gone on the machine where they ran, that work dirs are removed, your configuration.
@@ -119,6 +129,9 @@ export function describeExecutorConformance(make: () => Executor | Promise<Execu
     const result = await running;
     return { result, context, stoppedInMs: Date.now() - abortedAt };
   }
+
+  /** The ways a log line may write the limit: "256 MiB", and for whole GiB "1 GiB" too. */
+  const limitTexts = (mb: number): string[] => [`${mb} MiB`, ...(mb % 1024 === 0 ? [`${mb / 1024} GiB`] : [])];
 
   describe(options.name ?? 'executor conformance', () => {
     afterAll(async () => {
@@ -221,5 +234,34 @@ export function describeExecutorConformance(make: () => Executor | Promise<Execu
       },
       timeoutMs,
     );
+
+    const memoryLimitMb = options.memoryLimitMb;
+    if (memoryLimitMb !== undefined) {
+      it(
+        `memory limit: a program filling twice the limit (${memoryLimitMb} MiB) fails, and the log says the limit; the next runs are fine`,
+        async () => {
+          const executorNow = await executor();
+          const context = createTestContext();
+          const result = await executorNow.run(testJob(program('memory'), { inputs: { mb: memoryLimitMb * 2 } }), context);
+          const lines = JSON.stringify(context.lines.slice(-10));
+          assert.notEqual(result.exitCode, 0, `the program filled ${memoryLimitMb * 2} MiB under a limit of ${memoryLimitMb} MiB: ${lines}`);
+          assert.equal(result.output, undefined);
+          const named = context.of('system').some((line) => /memory/i.test(line) && limitTexts(memoryLimitMb).some((text) => line.includes(text)));
+          assert.ok(named, `no system line names the memory limit (${limitTexts(memoryLimitMb).join(' or ')}): ${lines}`);
+
+          const under = createTestContext();
+          const quarter = Math.floor(memoryLimitMb / 4 / 8) * 8;
+          const fine = await executorNow.run(testJob(program('memory'), { inputs: { mb: quarter } }), under);
+          assert.equal(fine.exitCode, 0, `filling ${quarter} MiB under a limit of ${memoryLimitMb} MiB failed: ${JSON.stringify(under.lines.slice(-10))}`);
+          assert.deepEqual(fine.output, { filledMb: quarter });
+
+          const next = createTestContext();
+          const hello = await executorNow.run(testJob(options.hello ?? program('hello'), { inputs: { name: 'Ada' } }), next);
+          assert.equal(hello.exitCode, 0, `the hello run after the memory limit failed: ${JSON.stringify(next.lines.slice(-10))}`);
+          assert.deepEqual(hello.output, { result: 'Hello, Ada!' });
+        },
+        timeoutMs,
+      );
+    }
   });
 }

@@ -21,6 +21,7 @@ import gc
 import importlib
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -163,6 +164,15 @@ def become(order):
         connection.sendall(f"{order['token']} {stream}\n".encode())
         os.dup2(connection.fileno(), fd)
         connection.close()
+    limit = order.get("memoryLimitKb")
+    if limit:
+        # As the cold run's leader shell does with `ulimit -d` (why RLIMIT_DATA: process-group.ts),
+        # in this fork only: the zygote itself is never limited, so a run past it cannot harm it.
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit * 1024, limit * 1024))
+        except (ValueError, OSError) as error:
+            os.write(2, f"tensorify: cannot set the memory limit (RLIMIT_DATA {limit} KiB): {error}\n".encode())
+            os._exit(126)
     os.close(LIFELINE)
     os.close(REPLIES)
     os.chdir(order["cwd"])
@@ -195,14 +205,30 @@ def exit_status(error):
     return 1
 
 
-def finish(status, preloaded, interrupted=False):
+def inherited_finalizers():
+    """The `weakref.finalize` objects the zygote's imports made (taken in the fork, before the
+    program runs). weakref has no public list of them: its registry is the only place."""
+    weakref = sys.modules.get("weakref")
+    registry = getattr(getattr(weakref, "finalize", None), "_registry", None)
+    return list(registry) if isinstance(registry, dict) else []
+
+
+def finish(status, preloaded, inherited, interrupted=False):
     """Ends the run as Python's own shutdown would, less the teardown of the zygote's modules
     (with torch loaded, that alone takes half a second): wait for the program's threads, run the
     atexit callbacks, free the program's modules and objects (so that, say, a file it left open
-    is flushed and closed), flush the standard streams, and exit."""
+    is flushed and closed), flush the standard streams, and exit.
+
+    The finalizers the zygote's imports registered (`inherited`: torch's 134 `Library` objects,
+    whose unregistering took 90 to 190 ms of each forked run of the inference benchmark) are not
+    run at exit: they tear down the zygote's modules, and what they would clean up outside the
+    process (a temporary directory an import made) is the zygote's, still in use by the next
+    forks. The program's own finalizers (its `TemporaryDirectory`…) run, as in a cold run."""
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()
+    for finalizer in inherited:
+        finalizer.atexit = False
     atexit._run_exitfuncs()
     program = sys.modules.pop("__main__", None)
     for name in [name for name in sys.modules if name not in preloaded]:
@@ -239,6 +265,7 @@ if __name__ == "__main__":
     )
     _code, _globals = become(serve(_imported, _failed))
     _preloaded = set(sys.modules)
+    _inherited = inherited_finalizers()
     del _imported, _failed
     _status, _interrupted = 0, False
     try:
@@ -253,4 +280,4 @@ if __name__ == "__main__":
         _status, _interrupted = 1, isinstance(_value, KeyboardInterrupt)
         del _type, _value, _traceback
     del _code, _globals
-    finish(_status, _preloaded, _interrupted)
+    finish(_status, _preloaded, _inherited, _interrupted)

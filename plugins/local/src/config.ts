@@ -13,6 +13,7 @@ export interface LocalExecutorConfig {
   logLineMaxBytes?: number;
   killGraceSeconds?: number;
   gpu?: 'auto' | boolean;
+  memoryLimitMb?: number;
   warm?: WarmConfig;
 }
 
@@ -25,7 +26,14 @@ export interface WarmConfig {
 }
 
 /** The configuration with every default filled in. */
-export type ResolvedConfig = Required<Omit<LocalExecutorConfig, 'warm'>> & { warm: Required<WarmConfig> };
+export type ResolvedConfig = Required<Omit<LocalExecutorConfig, 'warm' | 'memoryLimitMb'>> & {
+  warm: Required<WarmConfig>;
+  /** Null: no limit. */
+  memoryLimitMb: number | null;
+};
+
+/** The smallest memory limit: below it Python itself hardly starts. */
+export const MIN_MEMORY_LIMIT_MB = 32;
 
 /** JSON Schema (draft-07) of {@link LocalExecutorConfig}. */
 export const configSchema = {
@@ -67,6 +75,12 @@ export const configSchema = {
       description:
         'Whether runs asking for a GPU may come here: "auto" when systeminformation finds an NVIDIA or AMD GPU; true or false to say so yourself (a machine where detection cannot see the GPU, or one whose GPU is kept for other work).',
     },
+    memoryLimitMb: {
+      type: 'integer',
+      minimum: MIN_MEMORY_LIMIT_MB,
+      description:
+        "Caps each run's memory at this many MiB (RLIMIT_DATA: the heap and anonymous mappings, not the libraries' code nor reserved address space), set in the run's own process before the program starts, warm or cold; an allocation past it fails (MemoryError) and the run fails saying so. Default: no limit. TENSORIFY_LOCAL_MEMORY_LIMIT_MB overrides it (0: no limit).",
+    },
     warm: {
       type: 'object',
       additionalProperties: false,
@@ -106,6 +120,22 @@ export function warmFromEnvironment(value: string | undefined): boolean {
   throw new Error(`TENSORIFY_LOCAL_WARM must be true or false, not ${JSON.stringify(value)}`);
 }
 
+/**
+ * `TENSORIFY_LOCAL_MEMORY_LIMIT_MB`: a whole number of MiB (at least {@link MIN_MEMORY_LIMIT_MB})
+ * overrides the config's `memoryLimitMb`; `0` removes the limit; unset or empty leaves it to the config.
+ */
+export function memoryLimitFromEnvironment(value: string | undefined, configured: number | null): number | null {
+  if (value === undefined || value.trim() === '') return configured;
+  const text = value.trim();
+  if (text === '0') return null;
+  if (!/^\d+$/.test(text) || Number(text) < MIN_MEMORY_LIMIT_MB) {
+    throw new Error(
+      `TENSORIFY_LOCAL_MEMORY_LIMIT_MB must be a whole number of MiB, at least ${MIN_MEMORY_LIMIT_MB} (or 0 for no limit), not ${JSON.stringify(value)}`,
+    );
+  }
+  return Number(text);
+}
+
 /** Fills in the defaults (the server does so from the schema; this also serves direct use). */
 export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: string, serverEnv: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const c = config ?? {};
@@ -121,6 +151,7 @@ export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: 
     logLineMaxBytes: c.logLineMaxBytes ?? 16384,
     killGraceSeconds: c.killGraceSeconds ?? 2,
     gpu: c.gpu ?? 'auto',
+    memoryLimitMb: memoryLimitFromEnvironment(serverEnv.TENSORIFY_LOCAL_MEMORY_LIMIT_MB, c.memoryLimitMb ?? null),
     warm: {
       enabled: (w.enabled ?? true) && warmFromEnvironment(serverEnv.TENSORIFY_LOCAL_WARM),
       maxZygotes: w.maxZygotes ?? 4,

@@ -165,7 +165,8 @@ export class LocalExecutor implements Executor {
       if (dropped) system(dropped);
 
       const venvName = requirements.length > 0 ? requirementsHash(requirements, python) : null;
-      let result = await this.runWarm(executable, venvName, job, { workDir, env, argv: inputs.args, context });
+      const memory = new MemoryWatch(this.config.memoryLimitMb, context);
+      let result = await this.runWarm(executable, venvName, job, { workDir, env, argv: inputs.args, context, memory });
       if (signal.aborted && !result) return { exitCode: null };
       try {
         result ??= await runInProcessGroup({
@@ -176,9 +177,10 @@ export class LocalExecutor implements Executor {
           signal,
           killGraceMs: this.config.killGraceSeconds * 1000,
           maxLineBytes: this.config.logLineMaxBytes,
-          onLine: (stream, line) => context.log(stream, line),
+          onLine: memory.onLine,
           onNotice: system,
           onSpawn: (pid) => context.setExternalId(String(pid)),
+          memoryLimitBytes: memory.limitBytes,
         });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -188,6 +190,7 @@ export class LocalExecutor implements Executor {
         }
         throw error;
       }
+      memory.explain(result);
       const output = await readOutput(outputFile, system);
       return { exitCode: result.exitCode, output, externalId: String(result.pid) };
     } finally {
@@ -224,7 +227,7 @@ export class LocalExecutor implements Executor {
     executable: string,
     venv: string | null,
     job: ExecutionJob,
-    spec: { workDir: string; env: Record<string, string>; argv: string[]; context: ExecutionContext },
+    spec: { workDir: string; env: Record<string, string>; argv: string[]; context: ExecutionContext; memory: MemoryWatch },
   ): Promise<GroupRunResult | undefined> {
     if (!this.warm) return undefined;
     const { context } = spec;
@@ -241,9 +244,10 @@ export class LocalExecutor implements Executor {
         signal: context.signal,
         killGraceMs: this.config.killGraceSeconds * 1000,
         maxLineBytes: this.config.logLineMaxBytes,
-        onLine: (stream, line) => context.log(stream, line),
+        onLine: spec.memory.onLine,
         onNotice: (line) => context.log('system', line),
         onSpawn: (pid) => context.setExternalId(String(pid)),
+        memoryLimitBytes: spec.memory.limitBytes,
       });
     } catch (error) {
       if (!(error instanceof ForkFailedError)) throw error;
@@ -266,6 +270,49 @@ export class LocalExecutor implements Executor {
       this.venvs = { interpreter, cache };
     }
     return this.venvs.cache;
+  }
+}
+
+/** What a program prints on stderr when an allocation fails: Python's MemoryError (numpy's _ArrayMemoryError too), torch's and C++'s. */
+const OUT_OF_MEMORY = /MemoryError\b|can't allocate memory|Cannot allocate memory|std::bad_alloc/;
+/** Deaths a failed native allocation can end in (128 + n, as the leader shell reports them): SIGABRT, SIGKILL, SIGSEGV. */
+const ALLOCATION_DEATHS = new Map([
+  [134, 'SIGABRT'],
+  [137, 'SIGKILL'],
+  [139, 'SIGSEGV'],
+]);
+
+/**
+ * The run's memory limit (`memoryLimitMb`) as the run sees it: passes the program's lines on,
+ * noting an out-of-memory error among them, and after a failed run says in the log (last, so the
+ * execution's error message quotes it) that the limit was the likely cause, naming it.
+ */
+class MemoryWatch {
+  readonly limitBytes?: number;
+  private outOfMemory = false;
+
+  constructor(
+    private readonly limitMb: number | null,
+    private readonly context: ExecutionContext,
+  ) {
+    if (limitMb !== null) this.limitBytes = limitMb * 2 ** 20;
+  }
+
+  readonly onLine = (stream: 'stdout' | 'stderr', line: string): void => {
+    if (this.limitMb !== null && stream === 'stderr' && !this.outOfMemory && OUT_OF_MEMORY.test(line)) this.outOfMemory = true;
+    this.context.log(stream, line);
+  };
+
+  explain(result: GroupRunResult): void {
+    if (this.limitMb === null || result.aborted || result.exitCode === 0) return;
+    const limit = `${this.limitMb} MiB (the local executor's memoryLimitMb)`;
+    if (this.outOfMemory) {
+      this.context.log('system', `the program ran out of memory: each run may use at most ${limit}`);
+      return;
+    }
+    const death = result.exitCode === null ? result.exitSignal : ALLOCATION_DEATHS.get(result.exitCode);
+    if (death)
+      this.context.log('system', `the program was killed by ${death}; each run may use at most ${limit}, and an allocation past it can end a program so`);
   }
 }
 

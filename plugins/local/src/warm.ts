@@ -37,6 +37,8 @@ export interface ForkSpec {
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
   onNotice: (line: string) => void;
   onSpawn: (pid: number) => void;
+  /** The fork's memory limit (RLIMIT_DATA, as a cold run's), set in the fork only; none when undefined. */
+  memoryLimitBytes?: number;
 }
 
 interface RunStreams {
@@ -220,7 +222,17 @@ export class ZygotePool {
     this.streams.set(token, streams);
     let pid: number;
     try {
-      pid = await zygote.fork({ op: 'fork', id: token, token, socket: socket.path, cwd: spec.cwd, env: spec.env, argv: spec.argv, modules: spec.modules });
+      pid = await zygote.fork({
+        op: 'fork',
+        id: token,
+        token,
+        socket: socket.path,
+        cwd: spec.cwd,
+        env: spec.env,
+        argv: spec.argv,
+        modules: spec.modules,
+        memoryLimitKb: spec.memoryLimitBytes === undefined ? null : Math.floor(spec.memoryLimitBytes / 1024),
+      });
     } catch (error) {
       this.streams.delete(token);
       throw error instanceof ForkFailedError ? error : new ForkFailedError((error as Error).message);

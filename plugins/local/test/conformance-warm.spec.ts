@@ -13,13 +13,16 @@ import type { LocalExecutor } from '../src/executor';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-local-conformance-warm-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
+/** Each run's memory limit: the suite's memory limit case runs with it (set in each fork, never in the zygote). */
+const MEMORY_LIMIT_MB = 256;
+
 const HELLO = readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello'));
 const SDK_UTILS = readFileSync(path.join(__dirname, '..', '..', 'executor-sdk', 'conformance', 'utils.py'), 'utf8');
 
 /** Runs only warm: a run the zygote did not fork fails the test. */
 async function warmOnly(): Promise<Executor> {
   const executor = (await local.create(
-    { python: 'python3', killGraceSeconds: 1, warm: { enabled: true } },
+    { python: 'python3', killGraceSeconds: 1, memoryLimitMb: MEMORY_LIMIT_MB, warm: { enabled: true } },
     { dataDir, logger: silentLogger },
   )) as LocalExecutor;
   await executor.prewarm({ 'main.py': HELLO['main.py'], 'utils.py': `${HELLO['utils.py']}\n${SDK_UTILS}` });
@@ -39,4 +42,5 @@ async function warmOnly(): Promise<Executor> {
 describeExecutorConformance(warmOnly, {
   name: 'local executor: conformance (warm starts)',
   hello: HELLO,
+  memoryLimitMb: MEMORY_LIMIT_MB,
 });

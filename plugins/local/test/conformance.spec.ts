@@ -8,7 +8,14 @@ import local from '../src/index';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-local-conformance-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-describeExecutorConformance(() => local.create({ python: 'python3', killGraceSeconds: 1, warm: { enabled: false } }, { dataDir, logger: silentLogger }), {
-  name: 'local executor: conformance (cold starts)',
-  hello: readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello')),
-});
+/** Each run's memory limit: the suite's memory limit case runs with it. */
+const MEMORY_LIMIT_MB = 256;
+
+describeExecutorConformance(
+  () => local.create({ python: 'python3', killGraceSeconds: 1, memoryLimitMb: MEMORY_LIMIT_MB, warm: { enabled: false } }, { dataDir, logger: silentLogger }),
+  {
+    name: 'local executor: conformance (cold starts)',
+    hello: readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello')),
+    memoryLimitMb: MEMORY_LIMIT_MB,
+  },
+);

@@ -4,7 +4,7 @@
  * python3 processes throughout.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createTestContext, type ExecutionJob, readProgram, silentLogger, testJob } from '@tensorify/executor-sdk';
@@ -146,11 +146,14 @@ describe('local executor, warm mode: isolation', () => {
     expect(exit.result.exitCode).toBe(7);
   });
 
-  it("ends as a cold run ends: threads joined, atexit callbacks run, a file left open flushed, sys.exit's status and message", async () => {
+  it("ends as a cold run ends: threads joined, atexit callbacks and the program's finalizers run, a file left open flushed, sys.exit's status and message", async () => {
     const program = [
-      'import atexit, os, sys, threading, time',
+      'import atexit, os, sys, threading, time, weakref',
       'log = open(os.environ["LEFT_OPEN"], "w")',
       'log.write("unflushed")',
+      'class Resource: pass',
+      'resource = Resource()',
+      'weakref.finalize(resource, print, "finalizer ran", flush=True)',
       'atexit.register(lambda: print("atexit ran", flush=True))',
       'threading.Thread(target=lambda: (time.sleep(0.2), print("thread done", flush=True))).start()',
       'sys.exit(sys.argv[0] and "bye")',
@@ -166,13 +169,32 @@ describe('local executor, warm mode: isolation', () => {
       const { result, context, warm } = await run(runner, { 'main.py': program }, job);
       expect([which, warm]).toEqual([which, which === 'warm']);
       expect(result.exitCode).toBe(1);
-      expect(context.of('stdout')).toEqual(['thread done', 'atexit ran']);
+      expect(context.of('stdout')).toEqual(['thread done', 'atexit ran', 'finalizer ran']);
       expect(context.of('stderr')).toEqual(['bye']);
       expect(readFileSync(path.join(keep, 'left-open.txt'), 'utf8')).toBe('unflushed');
     }
     const interrupted = await run(executor, { 'main.py': 'raise KeyboardInterrupt' });
     expect(interrupted.result.exitCode).toBe(130);
     expect(interrupted.context.of('stderr').pop()).toBe('KeyboardInterrupt');
+  });
+
+  it("a fork does not run the finalizers the zygote's imports made: they are the zygote's (a cold run's own import runs its own)", async () => {
+    const modules = tempDir();
+    writeFileSync(
+      path.join(modules, 'import_time_resource.py'),
+      ['import os, weakref', 'class Resource: pass', 'resource = Resource()', 'weakref.finalize(resource, os.write, 1, b"import finalizer ran\\n")'].join('\n'),
+    );
+    const program = { 'main.py': 'import import_time_resource\nprint("ran")' };
+    const config = { python: 'python3', env: { PYTHONPATH: modules } };
+    const executor = (await local.create(config, { dataDir: tempDir(), logger: silentLogger })) as LocalExecutor;
+    executors.push(executor);
+    await executor.prewarm(program);
+    for (let i = 0; i < 2; i += 1) {
+      const forked = await run(executor, program);
+      expect([forked.warm, forked.context.of('stdout')]).toEqual([true, ['ran']]);
+    }
+    const cold = (await local.create({ ...config, warm: { enabled: false } }, { dataDir: tempDir(), logger: silentLogger })) as LocalExecutor;
+    expect((await run(cold, program)).context.of('stdout')).toEqual(['ran', 'import finalizer ran']);
   });
 
   it('imports the modules of the program (not its own files) in the zygote, and never runs its code there', async () => {
@@ -314,6 +336,84 @@ describe('local executor, warm mode: bounds', () => {
     expect(warm).toBe(false);
     expect(result.exitCode).toBe(0);
     expect(executor.zygotes()).toEqual([]);
+  });
+});
+
+describe('local executor: the memory limit (memoryLimitMb)', () => {
+  /** The program: its own RLIMIT_DATA (soft, hard), then fills `mb` MiB. */
+  const limits = (mb: number): string =>
+    ['import resource', 'print(*resource.getrlimit(resource.RLIMIT_DATA))', `chunks = [b"x" * (8 << 20) for _ in range(${mb} // 8)]`, 'print("filled")'].join(
+      '\n',
+    );
+  const LIMIT = 128 * 2 ** 20;
+
+  it('TENSORIFY_LOCAL_MEMORY_LIMIT_MB overrides memoryLimitMb (0: none); anything but a whole number of MiB, at least 32, is refused', () => {
+    expect(resolveConfig({}, '/data', {}).memoryLimitMb).toBeNull();
+    expect(resolveConfig({ memoryLimitMb: 512 }, '/data', {}).memoryLimitMb).toBe(512);
+    expect(resolveConfig({ memoryLimitMb: 512 }, '/data', { TENSORIFY_LOCAL_MEMORY_LIMIT_MB: '1024' }).memoryLimitMb).toBe(1024);
+    expect(resolveConfig({ memoryLimitMb: 512 }, '/data', { TENSORIFY_LOCAL_MEMORY_LIMIT_MB: '0' }).memoryLimitMb).toBeNull();
+    expect(resolveConfig({ memoryLimitMb: 512 }, '/data', { TENSORIFY_LOCAL_MEMORY_LIMIT_MB: ' ' }).memoryLimitMb).toBe(512);
+    for (const bad of ['1g', '-5', '16', '1.5', 'lots']) {
+      expect(() => resolveConfig({}, '/data', { TENSORIFY_LOCAL_MEMORY_LIMIT_MB: bad })).toThrow(/TENSORIFY_LOCAL_MEMORY_LIMIT_MB/);
+    }
+  });
+
+  it('a warm run has the limit, the zygote does not; a run past it fails saying so, and the zygote forks the next run', async () => {
+    const executor = (await local.create(
+      { python: 'python3', killGraceSeconds: 1, memoryLimitMb: 128 },
+      { dataDir: tempDir(), logger: silentLogger },
+    )) as LocalExecutor;
+    executors.push(executor);
+    await executor.prewarm({ 'main.py': 'import resource\n' });
+    const zygote = executor.zygotes()[0].pid!;
+
+    const under = await run(executor, { 'main.py': limits(16) });
+    expect(under.warm).toBe(true);
+    expect(under.result.exitCode).toBe(0);
+    expect(under.context.of('stdout')).toEqual([`${LIMIT} ${LIMIT}`, 'filled']);
+
+    const over = await run(executor, { 'main.py': limits(256) });
+    expect(over.warm).toBe(true);
+    expect(over.result.exitCode).toBe(1);
+    expect(over.context.of('stderr').at(-1)).toBe('MemoryError');
+    expect(over.context.lines.at(-1)).toEqual({
+      stream: 'system',
+      line: "the program ran out of memory: each run may use at most 128 MiB (the local executor's memoryLimitMb)",
+    });
+
+    // The zygote itself has the server's limit, not the runs', and lives on.
+    const dataLimit = (pid: number | 'self'): string | undefined => /^Max data size.*$/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[0];
+    expect(dataLimit(zygote)).toBe(dataLimit('self'));
+    const next = await run(executor, { 'main.py': limits(16) });
+    expect(next.warm).toBe(true);
+    expect(next.result.exitCode).toBe(0);
+    expect(executor.zygotes()[0].pid).toBe(zygote);
+  });
+
+  it('a cold run has the limit too (set by its leader shell, for the program alone); a run past it fails saying so', async () => {
+    const executor = (await local.create(
+      { python: 'python3', killGraceSeconds: 1, memoryLimitMb: 128, warm: { enabled: false } },
+      { dataDir: tempDir(), logger: silentLogger },
+    )) as LocalExecutor;
+    executors.push(executor);
+    const under = await run(executor, { 'main.py': limits(16) });
+    expect(under.result.exitCode).toBe(0);
+    expect(under.context.of('stdout')).toEqual([`${LIMIT} ${LIMIT}`, 'filled']);
+
+    const over = await run(executor, { 'main.py': limits(256) });
+    expect(over.result.exitCode).toBe(1);
+    expect(over.context.of('stderr').at(-1)).toBe('MemoryError');
+    expect(over.context.lines.at(-1)?.line).toMatch(/ran out of memory: each run may use at most 128 MiB/);
+  });
+
+  it('no limit configured: the run has none, and a failure says nothing of memory', async () => {
+    const executor = (await local.create({ python: 'python3', warm: { enabled: false } }, { dataDir: tempDir(), logger: silentLogger })) as LocalExecutor;
+    executors.push(executor);
+    const { result, context } = await run(executor, { 'main.py': 'import resource, sys\nprint(*resource.getrlimit(resource.RLIMIT_DATA))\nraise MemoryError' });
+    expect(result.exitCode).toBe(1);
+    const own = spawnSync('python3', ['-c', 'import resource; print(*resource.getrlimit(resource.RLIMIT_DATA))'], { encoding: 'utf8' }).stdout.trim();
+    expect(context.of('stdout')).toEqual([own]);
+    expect(context.of('system')).toEqual([]);
   });
 });
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
+from typing import Any, Dict
 
 import pytest
 
 from tensorify import AuthenticationError, NotFoundError, Tensorify
+from tensorify.types import ExecutorWarmProcess
 
 from .support import Server
 
@@ -68,6 +71,22 @@ def test_nodes_list_the_catalogue(client: Tensorify) -> None:
 def test_executors_list_the_local_executor(client: Tensorify) -> None:
     local = next(executor for executor in client.executors.list() if executor.id == "local")
     assert local.healthy and local.load_error is None and local.display_name
+
+
+def test_executors_show_the_local_executors_warm_zygote(client: Tensorify, hello: Dict[str, Any]) -> None:
+    # A first run of the bare interpreter starts its zygote; the list caches an executor's answer for 5 s.
+    client.workflows.create(hello).run(inputs={"name": "Ada"}).wait(timeout=120)
+    deadline = time.monotonic() + 30
+    while True:
+        local = next(executor for executor in client.executors.list() if executor.id == "local")
+        ready = [zygote for zygote in local.warm if zygote.environment is None and zygote.state == "ready"]
+        if ready or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert ready, f"no ready zygote of the bare interpreter: {local.warm}"
+    zygote = ready[0]
+    assert isinstance(zygote, ExecutorWarmProcess) and zygote.pid and zygote.command
+    assert zygote.started_at.tzinfo is not None and zygote.age_seconds >= 0 and "json" in zygote.loaded
 
 
 def test_system_tells_the_host_facts(client: Tensorify) -> None:

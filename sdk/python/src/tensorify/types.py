@@ -28,6 +28,7 @@ __all__ = [
     "NodePort",
     "NodeType",
     "ExecutorGpu",
+    "ExecutorWarmProcess",
     "Executor",
     "ServerFacts",
     "OsFacts",
@@ -393,6 +394,37 @@ class ExecutorGpu:
 
 
 @dataclass(frozen=True)
+class ExecutorWarmProcess:
+    """A process an executor keeps warm to start runs faster: the ``local`` executor's zygotes, one per venv."""
+
+    environment: Optional[str]
+    command: str
+    pid: Optional[int]
+    state: str
+    started_at: datetime
+    age_seconds: int
+    runs: int
+    running: int
+    memory_bytes: Optional[int]
+    loaded: List[str]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExecutorWarmProcess:
+        return cls(
+            environment=data.get("environment"),
+            command=data["command"],
+            pid=data.get("pid"),
+            state=data["state"],
+            started_at=_time(data["startedAt"]),
+            age_seconds=int(data["ageSeconds"]),
+            runs=int(data["runs"]),
+            running=int(data["running"]),
+            memory_bytes=data.get("memoryBytes"),
+            loaded=list(data.get("loaded") or []),
+        )
+
+
+@dataclass(frozen=True)
 class Executor:
     """A loaded executor plugin (``local``, ``docker``, ``ssh``…); ``load_error`` says why one did not load."""
 
@@ -404,6 +436,8 @@ class Executor:
     healthy: bool
     detail: Optional[str]
     load_error: Optional[str] = None
+    #: The processes it keeps warm (``local``: its zygotes); empty for most executors.
+    warm: List[ExecutorWarmProcess] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Executor:
@@ -416,6 +450,7 @@ class Executor:
             healthy=bool(data["healthy"]),
             detail=data.get("detail"),
             load_error=data.get("loadError"),
+            warm=[ExecutorWarmProcess.from_json(item) for item in data.get("warm") or []],
         )
 
 
