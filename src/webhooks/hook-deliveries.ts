@@ -106,7 +106,8 @@ export class HookDeliveries {
       workflow.id,
       { inputs: inputs as unknown as Record<string, unknown>, trigger: { type: 'webhook', hookId: hook.id } },
       deliveryKey === undefined ? undefined : `hook:${hook.id}:${deliveryKey}`,
-      createHash('sha256').update(`${request.method}\n`).update(bytes).digest('hex'),
+      // What makes a redelivery the same delivery (only needed with a key).
+      deliveryKey === undefined ? undefined : createHash('sha256').update(`${request.method}\n`).update(bytes).digest('hex'),
     );
     const headers: Record<string, string> = { Location: `/v1/executions/${execution.id}`, ...(replayed ? { 'Idempotency-Replayed': 'true' } : {}) };
     if (settings.responseMode === 'ack') return this.accepted(execution, headers, replayed ? 'duplicate' : 'accepted');

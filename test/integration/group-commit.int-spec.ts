@@ -120,22 +120,21 @@ describe.each([
     const storedExecute = await execute('stored', 'e-stored')();
     expect([storedDelivery.status, storedExecute.status]).toEqual([202, 202]);
 
-    const shots: Shot[] = [];
+    // Groups of requests sent back to back: the copies of a key together (so that they reach the
+    // server at the same moment and are stored in one batch, or race across two), the rest alone.
+    const groups: Shot[][] = [];
     for (let i = 0; i < 40; i++) {
-      const copies = i < 12 ? 3 : 1; // the first keys three times each: duplicates inside a batch, or across batches
-      for (let copy = 0; copy < copies; copy++) {
-        shots.push({ send: deliver(`d${i}`, `d-${i}`), key: `hook:d-${i}` });
-        shots.push({ send: execute(`e${i}`, `e-${i}`), key: `api:e-${i}` });
-      }
+      const copies = i < 12 ? 3 : 1;
+      groups.push(Array.from({ length: copies }, () => ({ send: deliver(`d${i}`, `d-${i}`), key: `hook:d-${i}` })));
+      groups.push(Array.from({ length: copies }, () => ({ send: execute(`e${i}`, `e-${i}`), key: `api:e-${i}` })));
     }
-    for (let i = 0; i < 25; i++) shots.push({ send: deliver(`plain${i}`) }, { send: execute(`plain${i}`) });
-    for (let i = 0; i < 4; i++) {
-      shots.push({ send: deliver('stored', 'd-stored'), key: 'stored:d' }, { send: execute('stored', 'e-stored'), key: 'stored:e' });
-    }
-    shots.push({ send: execute('another body', 'e-stored'), conflict: true });
+    for (let i = 0; i < 25; i++) groups.push([{ send: deliver(`plain${i}`) }], [{ send: execute(`plain${i}`) }]);
+    for (let i = 0; i < 4; i++)
+      groups.push([{ send: deliver('stored', 'd-stored'), key: 'stored:d' }], [{ send: execute('stored', 'e-stored'), key: 'stored:e' }]);
+    groups.push([{ send: execute('another body', 'e-stored'), conflict: true }]);
     // Interleaved so that deliveries and executes share batches.
-    const order = shots.map((shot, index) => ({ shot, rank: (index * 7919) % shots.length })).sort((a, b) => a.rank - b.rank);
-    const answers = await Promise.all(order.map(({ shot }) => shot.send().then((result) => ({ shot, result }))));
+    const order = groups.map((group, index) => ({ group, rank: (index * 7919) % groups.length })).sort((a, b) => a.rank - b.rank);
+    const answers = await Promise.all(order.flatMap(({ group }) => group.map((shot) => shot.send().then((result) => ({ shot, result })))));
 
     const byKey = new Map<string, Answer[]>();
     const fresh: string[] = [];
