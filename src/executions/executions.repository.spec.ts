@@ -71,11 +71,13 @@ const failed = (completedAt: Date): ExecutionEnd => ({
  */
 export function executionsRepositoryCases(open: OpenDatabase): void {
   let repository: ExecutionsRepository;
+  let dataSource: DataSource;
   let close: () => Promise<void>;
 
   beforeEach(async () => {
     const database = await open();
     close = database.close;
+    dataSource = database.dataSource;
     const workspaces = database.dataSource.getRepository(WorkspaceEntity);
     for (const [id, plan] of [
       ['ws_a', 'free'],
@@ -282,6 +284,8 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     expect((await repository.findToRun('exec_2'))?.files).toEqual(shared);
     expect(await repository.findQueued()).toHaveLength(3);
     expect(await repository.createMany([])).toEqual([]);
+    // A full batch stays within SQLite's historical bound of 999 parameters, whatever columns are added.
+    expect(MAX_ROWS_PER_INSERT * dataSource.getMetadata(ExecutionEntity).columns.length).toBeLessThanOrEqual(999);
   });
 
   it('stores all of many executions or none: a used idempotency key, or one twice among them, fails the whole statement', async () => {
