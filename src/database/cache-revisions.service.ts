@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { rawQuery } from './raw-query';
 
-export const CACHE_NAMES = { auth: 'auth', workflows: 'workflows', schedules: 'schedules', workflowLists: 'workflow-lists' } as const;
+export const CACHE_NAMES = { auth: 'auth', workflows: 'workflows', schedules: 'schedules', workflowLists: 'workflow-lists', hooks: 'hooks' } as const;
 export type CacheName = (typeof CACHE_NAMES)[keyof typeof CACHE_NAMES];
 
 /** How often other processes' writes are noticed; this process's own writes are seen at once. */

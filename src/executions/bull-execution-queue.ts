@@ -5,6 +5,8 @@ import type { WorkspaceSlots } from './workspace-slots';
 
 export const BULL_QUEUE_NAME = 'tensorify-executions';
 const COUNTS_REFRESH_MS = 1000;
+/** Jobs the reconciler queues again per `addBulk`. */
+const RECONCILE_CHUNK = 500;
 const BACKOFF_STRATEGY = 'workspace-busy';
 /** How a job whose workspace was at its limit waits before it is tried again: 250 ms, growing to 2 s, with jitter. */
 function workspaceBusyDelay(attemptsMade: number): number {
@@ -78,12 +80,22 @@ export class BullExecutionQueue implements ExecutionQueue {
   }
 
   enqueue(job: QueuedExecution): void {
-    // The row is committed: if Redis cannot take the job now, the reconciler queues it later.
+    this.enqueueMany([job]);
+  }
+
+  /** One `addBulk` (one MULTI to Redis) for all of `jobs`. */
+  enqueueMany(jobs: readonly QueuedExecution[]): void {
+    if (jobs.length === 0) return;
+    // The rows are committed: if Redis cannot take the jobs now, the reconciler queues them later.
     // A retry is a job of its own (the attempt's job may still be active when it is queued), delayed by its backoff.
-    const jobId = (job.attempt ?? 1) > 1 ? `${job.executionId}.attempt-${job.attempt}` : job.executionId;
-    const delay = Math.max(0, Math.round(job.delayMs ?? 0));
-    this.queue.add({ executionId: job.executionId }, { jobId, ...(delay > 0 ? { delay } : {}) }).catch((error: Error) => {
-      this.logger.warn(`Could not queue ${job.executionId} (${error.message}); it is queued again once Redis answers`);
+    const bulk = jobs.map((job) => {
+      const jobId = (job.attempt ?? 1) > 1 ? `${job.executionId}.attempt-${job.attempt}` : job.executionId;
+      const delay = Math.max(0, Math.round(job.delayMs ?? 0));
+      return { data: { executionId: job.executionId }, opts: { jobId, ...(delay > 0 ? { delay } : {}) } };
+    });
+    this.queue.addBulk(bulk).catch((error: Error) => {
+      const ids = jobs.length === 1 ? jobs[0].executionId : `${jobs.length} executions (${jobs[0].executionId}, …)`;
+      this.logger.warn(`Could not queue ${ids} (${error.message}); queued again once Redis answers`);
     });
   }
 
@@ -107,7 +119,9 @@ export class BullExecutionQueue implements ExecutionQueue {
     this.every(stallMs / 2, async () => {
       const lost = await worker.failStalled(new Date(Date.now() - stallMs));
       if (lost > 0) this.logger.warn(`${lost} execution(s) whose worker stopped answering ended WORKER_LOST`);
-      for (const job of await worker.queued(new Date(Date.now() - stallMs / 2))) this.enqueue(job);
+      // A job id is the execution id: those Redis still holds are not added twice. One MULTI per chunk, not a round trip per row.
+      const queued = await worker.queued(new Date(Date.now() - stallMs / 2));
+      for (let start = 0; start < queued.length; start += RECONCILE_CHUNK) this.enqueueMany(queued.slice(start, start + RECONCILE_CHUNK));
     });
     return Promise.resolve();
   }

@@ -38,6 +38,8 @@ export interface QueueWorker {
 export interface ExecutionQueue {
   /** Adds a committed execution; the worker gets it once a slot is free, globally and in its workspace. */
   enqueue(job: QueuedExecution): void;
+  /** Adds committed executions at once (one round trip to Redis for all of them). */
+  enqueueMany(jobs: readonly QueuedExecution[]): void;
   /** Takes out a job that has not started; true when it was waiting. */
   remove(executionId: string): boolean;
   /** Brings the queue in step with the rows and starts handing jobs to `worker` (if this process runs executions). */
@@ -79,6 +81,10 @@ export class InProcessExecutionQueue implements ExecutionQueue {
     if (this.waiting.some((waiting) => waiting.executionId === job.executionId)) return;
     this.waiting.push(job);
     this.dispatch();
+  }
+
+  enqueueMany(jobs: readonly QueuedExecution[]): void {
+    for (const job of jobs) this.enqueue(job);
   }
 
   remove(executionId: string): boolean {

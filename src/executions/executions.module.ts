@@ -7,6 +7,7 @@ import { RedisModule } from '../redis/redis.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { ExecutionAttemptEntity, ExecutionEntity, ExecutionLogEntity } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
+import { ExecutionCommits } from './execution-commits';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import { ExecutionPurge } from './execution-purge';
@@ -31,7 +32,17 @@ import { ExecutionsService } from './executions.service';
     NodesModule,
   ],
   controllers: [ExecutionsController],
-  providers: [ExecutionsRepository, ExecutionsService, ExecutionRunner, ExecutionLogs, ExecutionEvents, ExecutionsProcessor, ExecutionBus, ExecutionPurge],
+  providers: [
+    ExecutionsRepository,
+    ExecutionsService,
+    ExecutionRunner,
+    ExecutionLogs,
+    ExecutionEvents,
+    ExecutionsProcessor,
+    ExecutionBus,
+    ExecutionPurge,
+    ExecutionCommits,
+  ],
   exports: [ExecutionsService, ExecutionEvents, ExecutionPurge],
 })
 export class ExecutionsModule {}

@@ -9,7 +9,9 @@ import { isUniqueViolation } from '../database/query-helpers';
 import { runMigrationsExclusively } from '../database/migrate';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { ExecutionAttemptEntity, ExecutionEntity, ExecutionErrorCode, ExecutionLogEntity } from './execution.entity';
-import { type ExecutionEnd, ExecutionsRepository, type NewExecution } from './executions.repository';
+import { ExecutionCommits } from './execution-commits';
+import { InProcessExecutionQueue } from './execution-queue';
+import { type ExecutionEnd, ExecutionsRepository, MAX_ROWS_PER_INSERT, type NewExecution } from './executions.repository';
 
 /** Opens a migrated database of the server's own options; `close` closes (and removes) it. */
 export type OpenDatabase = () => Promise<{ dataSource: DataSource; close: () => Promise<void> }>;
@@ -69,11 +71,13 @@ const failed = (completedAt: Date): ExecutionEnd => ({
  */
 export function executionsRepositoryCases(open: OpenDatabase): void {
   let repository: ExecutionsRepository;
+  let dataSource: DataSource;
   let close: () => Promise<void>;
 
   beforeEach(async () => {
     const database = await open();
     close = database.close;
+    dataSource = database.dataSource;
     const workspaces = database.dataSource.getRepository(WorkspaceEntity);
     for (const [id, plan] of [
       ['ws_a', 'free'],
@@ -261,6 +265,127 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
       { seq: 449, stream: 'stderr', line: 'line 449 ✓' },
     ]);
     expect(await repository.readLogs('exec_1', -1)).toHaveLength(450);
+  });
+
+  it('stores many executions in one statement, each as written; a frozen files object shared by them is stored whole in each', async () => {
+    const shared = Object.freeze({ ...FILES, 'main.py': 'print("shared")\n' });
+    const many = [
+      execution('exec_1', { files: shared, gpu: true }),
+      execution('exec_2', { files: shared, inputs: { nested: { list: [1, 'two', null] } }, idempotencyKey: 'k', requestHash: 'h' }),
+      execution('exec_3', { workspaceId: 'ws_b', triggerType: 'webhook', trigger: { type: 'webhook', hookId: 'hk_a' }, callbackUrl: 'https://example.com/cb' }),
+    ];
+    const created = await repository.createMany(many);
+    expect(created.map((row) => row.id)).toEqual(['exec_1', 'exec_2', 'exec_3']);
+    for (const row of created) {
+      const { files, ...rest } = row;
+      expect(await repository.find(row.id)).toEqual(rest);
+      expect((await repository.findToRun(row.id))?.files).toEqual(files);
+    }
+    expect((await repository.findToRun('exec_2'))?.files).toEqual(shared);
+    expect(await repository.findQueued()).toHaveLength(3);
+    expect(await repository.createMany([])).toEqual([]);
+    // A full batch stays within SQLite's historical bound of 999 parameters, whatever columns are added.
+    expect(MAX_ROWS_PER_INSERT * dataSource.getMetadata(ExecutionEntity).columns.length).toBeLessThanOrEqual(999);
+  });
+
+  it('stores all of many executions or none: a used idempotency key, or one twice among them, fails the whole statement', async () => {
+    await repository.create(execution('exec_used', { idempotencyKey: 'used' }));
+    const againstStored = await repository.createMany([execution('exec_1'), execution('exec_2', { idempotencyKey: 'used' })]).catch((error: unknown) => error);
+    expect(isUniqueViolation(againstStored)).toBe(true);
+    const inside = await repository
+      .createMany([execution('exec_1', { idempotencyKey: 'twice' }), execution('exec_2'), execution('exec_3', { idempotencyKey: 'twice' })])
+      .catch((error: unknown) => error);
+    expect(isUniqueViolation(inside)).toBe(true);
+    expect((await repository.findQueued()).map((row) => row.executionId)).toEqual(['exec_used']);
+    await repository.createMany([execution('exec_1', { idempotencyKey: 'twice' }), execution('exec_2')]);
+    expect((await repository.findQueued()).map((row) => row.executionId).sort()).toEqual(['exec_1', 'exec_2', 'exec_used']);
+  });
+
+  describe('group commit (ExecutionCommits)', () => {
+    let queue: InProcessExecutionQueue;
+    let commits: ExecutionCommits;
+    const waitingIds = () => (queue as unknown as { waiting: { executionId: string }[] }).waiting.map((job) => job.executionId);
+
+    beforeEach(() => {
+      // Never started: the jobs it is given stay waiting, where the test reads them.
+      queue = new InProcessExecutionQueue(1);
+      commits = new ExecutionCommits(repository, queue);
+    });
+
+    it('stores a lone execution at once, alone, and queues it once it is stored', async () => {
+      const createMany = jest.spyOn(repository, 'createMany');
+      const committed = commits.commit(execution('exec_1'), 2);
+      expect(createMany).toHaveBeenCalledTimes(1);
+      expect(createMany.mock.calls[0][0].map((row) => row.id)).toEqual(['exec_1']);
+      expect(waitingIds()).toEqual([]);
+      expect((await committed).id).toBe('exec_1');
+      expect(waitingIds()).toEqual(['exec_1']);
+      expect((queue as unknown as { waiting: { workspaceLimit: number }[] }).waiting[0].workspaceLimit).toBe(2);
+    });
+
+    it('stores what arrives during a commit together, in statements of at most MAX_ROWS_PER_INSERT rows: every one stored and queued once', async () => {
+      const createMany = jest.spyOn(repository, 'createMany');
+      const ids = Array.from({ length: MAX_ROWS_PER_INSERT + 11 }, (_, index) => `exec_${index}`);
+      const results = await Promise.all(ids.map((id) => commits.commit(execution(id, { createdAt: at(T0) }), 2)));
+      expect(results.map((row) => row.id)).toEqual(ids);
+      expect(createMany.mock.calls.map(([rows]) => rows.length)).toEqual([1, MAX_ROWS_PER_INSERT, 10]);
+      expect(waitingIds().sort()).toEqual([...ids].sort());
+      expect((await repository.findQueued()).map((row) => row.executionId).sort()).toEqual([...ids].sort());
+    });
+
+    it('stores again one by one a batch that failed: each duplicate key fails alone, its innocent neighbours are stored', async () => {
+      await repository.create(execution('exec_stored', { idempotencyKey: 'stored' }));
+      const createMany = jest.spyOn(repository, 'createMany');
+      const lead = commits.commit(execution('exec_lead'), 2);
+      const batch = [
+        execution('exec_k1', { idempotencyKey: 'k' }),
+        execution('exec_a'),
+        execution('exec_k2', { idempotencyKey: 'k' }),
+        execution('exec_s', { idempotencyKey: 'stored' }),
+        execution('exec_b', { workspaceId: 'ws_b', idempotencyKey: 'k' }),
+      ].map((fields) =>
+        commits.commit(fields, 2).then(
+          (row) => ({ id: fields.id, stored: row.id }),
+          (error: unknown) => ({ id: fields.id, uniqueViolation: isUniqueViolation(error) }),
+        ),
+      );
+      await lead;
+      const outcomes = await Promise.all(batch);
+      // The lead alone, the five together (refused), then each of the five alone.
+      expect(createMany.mock.calls.map(([rows]) => rows.length)).toEqual([1, 5, 1, 1, 1, 1, 1]);
+      // Of the two with key k in ws_a, one is stored and the other fails (which one, the database decides: they race).
+      const k = outcomes.filter((outcome) => outcome.id === 'exec_k1' || outcome.id === 'exec_k2');
+      expect(k.filter((outcome) => 'stored' in outcome)).toHaveLength(1);
+      expect(k.filter((outcome) => 'uniqueViolation' in outcome && outcome.uniqueViolation)).toHaveLength(1);
+      expect(outcomes.filter((outcome) => !outcome.id.startsWith('exec_k'))).toEqual([
+        { id: 'exec_a', stored: 'exec_a' },
+        { id: 'exec_s', uniqueViolation: true },
+        { id: 'exec_b', stored: 'exec_b' },
+      ]);
+      const stored = ['exec_stored', 'exec_lead', 'exec_a', 'exec_b', ...k.filter((outcome) => 'stored' in outcome).map((outcome) => outcome.id)].sort();
+      expect((await repository.findQueued()).map((row) => row.executionId).sort()).toEqual(stored);
+      expect(waitingIds().sort()).toEqual(stored.filter((id) => id !== 'exec_stored'));
+    });
+
+    it('fails each caller with its own error when the database refuses every row, and stays usable', async () => {
+      const lead = commits.commit(execution('exec_lead'), 2);
+      const missing = [
+        commits.commit(execution('exec_x', { workspaceId: null as unknown as string }), 2),
+        commits.commit(execution('exec_y', { workflowId: null as unknown as string }), 2),
+      ];
+      await lead;
+      const errors = await Promise.all(
+        missing.map((promise) =>
+          promise.then(
+            () => null,
+            (error: unknown) => error,
+          ),
+        ),
+      );
+      expect(errors.every((error) => error instanceof Error && !isUniqueViolation(error))).toBe(true);
+      expect((await commits.commit(execution('exec_after'), 2)).id).toBe('exec_after');
+      expect(waitingIds()).toEqual(['exec_lead', 'exec_after']);
+    });
   });
 }
 

@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository, type SelectQueryBuilder, type UpdateQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { jsonText } from '../database/columns';
 import { isUniqueViolation, pageAfter } from '../database/query-helpers';
+import type { GeneratedFiles } from '../codegen/workflow-compiler';
 import type { Plan } from '../plans/plans';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { DEFAULT_RETRY, ExecutionAttemptEntity, type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
@@ -88,6 +90,9 @@ export type StoredLogLine = Pick<ExecutionLogEntity, 'seq' | 'stream' | 'line'>;
 /** Log lines per INSERT: well under SQLite's 999 bound parameters (4 a line). */
 const LOG_LINES_PER_INSERT = 200;
 
+/** Executions per INSERT (`createMany`): 32 columns a row, under SQLite's historical bound of 999 parameters. */
+export const MAX_ROWS_PER_INSERT = 30;
+
 /**
  * Every read and write of the `executions` and `execution_logs` tables, on SQLite and PostgreSQL
  * alike: TypeORM's query builder over the entities' property names (`e.startedAt` in a SELECT,
@@ -101,6 +106,13 @@ export class ExecutionsRepository {
   /** Every column but `files`, for reads that do not serve them. */
   private readonly withoutFiles: string[];
 
+  /**
+   * The JSON text of files the exporter compiled: one frozen object per workflow version, shared
+   * by all its executions, so serialised once (jsonText, the column's transformer, would
+   * serialise the same tens of kilobytes for every row).
+   */
+  private readonly filesText = new WeakMap<GeneratedFiles, string>();
+
   constructor(
     @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
     @InjectRepository(ExecutionLogEntity) private readonly logs: Repository<ExecutionLogEntity>,
@@ -111,35 +123,56 @@ export class ExecutionsRepository {
 
   /** Stores a new `queued` execution; a second one with the workspace's idempotency key fails with a unique violation. */
   async create(fields: NewExecution): Promise<ExecutionEntity> {
-    const execution = Object.assign(new ExecutionEntity(), {
-      maxAttempts: DEFAULT_RETRY.maxAttempts,
-      retryBackoffSeconds: DEFAULT_RETRY.backoffSeconds,
-      retryOn: [...DEFAULT_RETRY.on],
-      ...fields,
-      callbackUrl: fields.callbackUrl ?? null,
-      status: 'queued',
-      output: null,
-      exitCode: null,
-      errorCode: null,
-      errorMessage: null,
-      externalId: null,
-      logCount: 0,
-      startedAt: null,
-      completedAt: null,
-      cancelRequestedAt: null,
-      heartbeatAt: null,
-      attempt: 1,
-      nextAttemptAt: null,
-    } satisfies ExecutionEntity);
-    // `output: unknown` is more than TypeORM's partial entity type admits; the column's transformer takes any JSON.
-    await this.executions
-      .createQueryBuilder()
-      .insert()
-      .values(execution as unknown as QueryDeepPartialEntity<ExecutionEntity>)
-      // Every column is given: no need for TypeORM to read the row back (a SELECT per insert on SQLite).
-      .updateEntity(false)
-      .execute();
+    const [execution] = await this.createMany([fields]);
     return execution;
+  }
+
+  /**
+   * Stores new `queued` executions in one multi-row INSERT (a statement of its own is atomic on
+   * SQLite and PostgreSQL alike): all of them or, on any error (a unique violation of one
+   * idempotency key fails the whole statement), none. At most MAX_ROWS_PER_INSERT rows.
+   */
+  async createMany(many: readonly NewExecution[]): Promise<ExecutionEntity[]> {
+    if (many.length > MAX_ROWS_PER_INSERT) throw new Error(`createMany takes at most ${MAX_ROWS_PER_INSERT} executions, not ${many.length}`);
+    const executions = many.map((fields) =>
+      Object.assign(new ExecutionEntity(), {
+        maxAttempts: DEFAULT_RETRY.maxAttempts,
+        retryBackoffSeconds: DEFAULT_RETRY.backoffSeconds,
+        retryOn: [...DEFAULT_RETRY.on],
+        ...fields,
+        callbackUrl: fields.callbackUrl ?? null,
+        status: 'queued',
+        output: null,
+        exitCode: null,
+        errorCode: null,
+        errorMessage: null,
+        externalId: null,
+        logCount: 0,
+        startedAt: null,
+        completedAt: null,
+        cancelRequestedAt: null,
+        heartbeatAt: null,
+        attempt: 1,
+        nextAttemptAt: null,
+      } satisfies ExecutionEntity),
+    );
+    if (executions.length === 0) return [];
+    // A plain statement, not the query builder, which costs more than the row itself; the values go
+    // through each column's transformer and the driver as the builder would send them.
+    const { driver } = this.executions.manager.connection;
+    const { columns, tablePath } = this.executions.metadata;
+    const values: unknown[] = [];
+    const rows = executions.map((execution) => {
+      const placeholders = columns.map((column) => {
+        const value: unknown = column.getEntityValue(execution);
+        values.push(column.propertyName === 'files' ? this.filesJson(value as GeneratedFiles) : driver.preparePersistentValue(value, column));
+        return driver.createParameter(`v${values.length - 1}`, values.length - 1);
+      });
+      return `(${placeholders.join(', ')})`;
+    });
+    const names = columns.map((column) => driver.escape(column.databaseName)).join(', ');
+    await this.executions.query(`INSERT INTO ${driver.escape(tablePath)} (${names}) VALUES ${rows.join(', ')}`, values);
+    return executions;
   }
 
   async find(id: string): Promise<ExecutionRecord | null> {
@@ -320,6 +353,16 @@ export class ExecutionsRepository {
   /** Stored lines of the execution with `seq` greater than `after`, in order. */
   async readLogs(executionId: string, after: number): Promise<StoredLogLine[]> {
     return this.logs.createQueryBuilder('l').where('l.executionId = :executionId AND l.seq > :after', { executionId, after }).orderBy('l.seq', 'ASC').getMany();
+  }
+
+  private filesJson(files: GeneratedFiles): string {
+    if (!Object.isFrozen(files)) return jsonText.to(files);
+    let text = this.filesText.get(files);
+    if (text === undefined) {
+      text = jsonText.to(files);
+      this.filesText.set(files, text);
+    }
+    return text;
   }
 
   private select(): SelectQueryBuilder<ExecutionEntity> {

@@ -22,6 +22,7 @@ import {
   type RetryReason,
   TERMINAL_STATUSES,
 } from './execution.entity';
+import { ExecutionCommits } from './execution-commits';
 import { workspaceConcurrency } from './execution-limits';
 import { EXECUTION_QUEUE, type ExecutionQueue } from './execution-queue';
 import { ExecutionLogs } from './execution-logs';
@@ -112,6 +113,7 @@ export class ExecutionsService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly catalog: NodeCatalog,
+    private readonly commits: ExecutionCommits,
   ) {}
 
   /**
@@ -169,9 +171,11 @@ export class ExecutionsService {
       retryBackoffSeconds: retry.backoffSeconds,
       retryOn: retry.on,
     };
+    const workspaceLimit = workspaceConcurrency(workspace.plan, this.config);
     let execution: ExecutionEntity;
     try {
-      execution = await this.executions.create(fields);
+      // Stored and queued together with the executions that arrive meanwhile (group commit).
+      execution = await this.commits.commit(fields, workspaceLimit);
     } catch (error) {
       // Two requests with the same new key at once: the one that lost answers like a replay.
       if (idempotencyKey === undefined || !isUniqueViolation(error)) throw error;
@@ -179,7 +183,6 @@ export class ExecutionsService {
       if (winner) return { execution: winner, replayed: true };
       throw error;
     }
-    this.queue.enqueue({ executionId: execution.id, workspaceId: workspace.id, workspaceLimit: workspaceConcurrency(workspace.plan, this.config) });
     return { execution, replayed: false };
   }
 
@@ -196,26 +199,28 @@ export class ExecutionsService {
     const source = await this.executions.findToRun(id);
     if (source === null) throw this.notFound(id);
     const trigger: ExecutionTrigger = { type: 'rerun', executionId: id };
-    const execution = await this.executions.create({
-      id: newId(ID_PREFIX.execution),
-      workspaceId: workspace.id,
-      workflowId: source.workflowId,
-      workflowVersion: source.workflowVersion,
-      executor: source.executor,
-      gpu: source.gpu,
-      inputs: source.inputs,
-      timeoutSeconds: source.timeoutSeconds,
-      files: source.files,
-      idempotencyKey: null,
-      requestHash: null,
-      createdAt: new Date(this.clock.now()),
-      triggerType: trigger.type,
-      trigger,
-      maxAttempts: source.maxAttempts,
-      retryBackoffSeconds: source.retryBackoffSeconds,
-      retryOn: source.retryOn,
-    });
-    this.queue.enqueue({ executionId: execution.id, workspaceId: workspace.id, workspaceLimit: workspaceConcurrency(workspace.plan, this.config) });
+    const execution = await this.commits.commit(
+      {
+        id: newId(ID_PREFIX.execution),
+        workspaceId: workspace.id,
+        workflowId: source.workflowId,
+        workflowVersion: source.workflowVersion,
+        executor: source.executor,
+        gpu: source.gpu,
+        inputs: source.inputs,
+        timeoutSeconds: source.timeoutSeconds,
+        files: source.files,
+        idempotencyKey: null,
+        requestHash: null,
+        createdAt: new Date(this.clock.now()),
+        triggerType: trigger.type,
+        trigger,
+        maxAttempts: source.maxAttempts,
+        retryBackoffSeconds: source.retryBackoffSeconds,
+        retryOn: source.retryOn,
+      },
+      workspaceConcurrency(workspace.plan, this.config),
+    );
     return execution;
   }
 

@@ -14,7 +14,7 @@ import { NodeCatalog } from '../nodes/node-catalog';
 import type { WorkflowEntity } from '../workflows/workflow.entity';
 import { WorkflowsService } from '../workflows/workflows.service';
 import { signatureProblem, SIGNATURE_HEADERS } from './hook-signature';
-import { HooksRepository } from './hooks.repository';
+import { type DeliverableHook, HooksRepository } from './hooks.repository';
 import { SecretBox } from './secret-box';
 import type { DeliveryOutcome } from './webhook-events';
 import { type WebhookSettings, webhookSettings } from './webhook-trigger';
@@ -65,6 +65,8 @@ class SignatureRefusedError extends DomainError {
 export class HookDeliveries {
   /** The outcome of each delivery the handler answered itself (errors are told by their status). */
   private readonly outcomes = new WeakMap<FastifyRequest, DeliveryOutcome>();
+  /** The opened secret of each cached hook (HooksRepository gives a new object whenever a hook changes): one AES-GCM open per hook, not per delivery. */
+  private readonly openedSecrets = new WeakMap<DeliverableHook, string>();
 
   constructor(
     private readonly hooks: HooksRepository,
@@ -90,7 +92,7 @@ export class HookDeliveries {
     }
     const body = request.body instanceof RawBody ? request.body : undefined;
     const bytes = body?.bytes ?? Buffer.alloc(0);
-    const secret = settings.signature === 'none' ? '' : this.secrets.open(hook.secret, hook.id);
+    const secret = settings.signature === 'none' ? '' : this.secretOf(hook);
     const problem = signatureProblem(settings.signature, request.headers[signatureHeader(settings)], bytes, secret, this.clock.now());
     if (problem !== null) {
       await this.authenticator.countFailure(request);
@@ -104,7 +106,8 @@ export class HookDeliveries {
       workflow.id,
       { inputs: inputs as unknown as Record<string, unknown>, trigger: { type: 'webhook', hookId: hook.id } },
       deliveryKey === undefined ? undefined : `hook:${hook.id}:${deliveryKey}`,
-      createHash('sha256').update(`${request.method}\n`).update(bytes).digest('hex'),
+      // What makes a redelivery the same delivery (only needed with a key).
+      deliveryKey === undefined ? undefined : createHash('sha256').update(`${request.method}\n`).update(bytes).digest('hex'),
     );
     const headers: Record<string, string> = { Location: `/v1/executions/${execution.id}`, ...(replayed ? { 'Idempotency-Replayed': 'true' } : {}) };
     if (settings.responseMode === 'ack') return this.accepted(execution, headers, replayed ? 'duplicate' : 'accepted');
@@ -125,6 +128,15 @@ export class HookDeliveries {
       );
     }
     return this.accepted(ended, headers, replayed ? 'duplicate' : 'pending');
+  }
+
+  private secretOf(hook: DeliverableHook): string {
+    let secret = this.openedSecrets.get(hook);
+    if (secret === undefined) {
+      secret = this.secrets.open(hook.secret, hook.id);
+      this.openedSecrets.set(hook, secret);
+    }
+    return secret;
   }
 
   mark(request: FastifyRequest, outcome: DeliveryOutcome): void {

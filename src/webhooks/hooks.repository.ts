@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { deepFreeze, ReadThroughCache } from '../common/read-through-cache';
+import { CACHE_NAMES, CACHE_TTL_MS, CacheRevisions } from '../database/cache-revisions.service';
 import { isUniqueViolation } from '../database/query-helpers';
 import { rawQuery } from '../database/raw-query';
 import type { Plan } from '../plans/plans';
@@ -24,13 +26,32 @@ interface DeliverableRow {
   rate_limit_per_minute: number | string | null;
 }
 
-/** Every read and write of the `hooks` table. */
+/**
+ * Every read and write of the `hooks` table. The hooks deliveries read are cached by id: every
+ * write of the table goes through CacheRevisions (`hooks`), and so does every change of a
+ * workspace (`auth`), whose plan a delivery counts against; this process drops the cache at once,
+ * the other instances within CACHE_SYNC_INTERVAL_MS (so a rotated hook id may still be taken there
+ * for up to a second, as a deleted workflow is by the workflows' cache).
+ */
 @Injectable()
 export class HooksRepository {
-  constructor(@InjectRepository(HookEntity) private readonly hooks: Repository<HookEntity>) {}
+  /** Hooks found by id (unknown ids are not kept: a scanner must not fill the cache). Frozen. */
+  private readonly deliverable = new ReadThroughCache<DeliverableHook>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS });
 
-  /** A hook by id with its workspace, in one plain statement: this is on every delivery's path. */
+  constructor(
+    @InjectRepository(HookEntity) private readonly hooks: Repository<HookEntity>,
+    private readonly revisions: CacheRevisions,
+  ) {
+    revisions.onChange(CACHE_NAMES.hooks, () => this.deliverable.clear());
+    revisions.onChange(CACHE_NAMES.auth, () => this.deliverable.clear());
+  }
+
+  /** A hook by id with its workspace: from the cache, else in one plain statement (this is on every delivery's path). */
   async findDeliverable(id: string): Promise<DeliverableHook | null> {
+    return (await this.deliverable.get(id, async () => deepFreeze((await this.readDeliverable(id)) ?? undefined))) ?? null;
+  }
+
+  private async readDeliverable(id: string): Promise<DeliverableHook | null> {
     const [row] = await rawQuery<DeliverableRow>(
       this.hooks.manager.connection,
       `SELECT h.id, h.workflow_id, h.secret, w.id AS workspace_id, w.name AS workspace_name, w.plan, w.rate_limit_per_minute
@@ -59,7 +80,7 @@ export class HooksRepository {
   /** Stores the workflow's hook unless it has one already (another save won the race): true when this one was stored. */
   async createUnlessExists(hook: HookEntity): Promise<boolean> {
     try {
-      await this.hooks.insert(hook);
+      await this.revisions.write(CACHE_NAMES.hooks, () => this.hooks.insert(hook));
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;
@@ -69,11 +90,13 @@ export class HooksRepository {
 
   /** Gives the workflow's hook a new id and secret in one statement (the old id is gone at once); false when it has none. */
   async rotate(workflowId: string, id: string, secret: string): Promise<boolean> {
-    const { affected } = await this.hooks.update({ workflowId }, { id, secret });
+    const { affected } = await this.revisions.write(CACHE_NAMES.hooks, () => this.hooks.update({ workflowId }, { id, secret }));
     return Boolean(affected);
   }
 
   async deleteByWorkflow(workflowId: string): Promise<void> {
-    await this.hooks.delete({ workflowId });
+    // Every save of a workflow without a webhook trigger comes here: the counter moves only when a hook went.
+    const { affected } = await this.hooks.delete({ workflowId });
+    if (affected !== 0) await this.revisions.write(CACHE_NAMES.hooks, () => Promise.resolve());
   }
 }
