@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { configSchemaParts } from '@tensorify/executor-sdk';
+import { cacheConfigSchema, configSchemaParts, resolveCacheLimits, type CacheConfig, type CacheLimits } from '@tensorify/executor-sdk';
 
 /** The `local` executor's configuration (`executors.local` in the server's config). */
 export interface LocalExecutorConfig {
@@ -14,7 +14,11 @@ export interface LocalExecutorConfig {
   killGraceSeconds?: number;
   gpu?: 'auto' | boolean;
   warm?: WarmConfig;
+  cache?: CacheConfig;
 }
+
+/** The venv cache's limits by default: 20 GiB, 30 days. */
+export const CACHE_DEFAULTS = { maxSizeGb: 20, maxAgeDays: 30 };
 
 /** Warm mode: per interpreter (venv), a zygote that imported the programs' modules forks each run. */
 export interface WarmConfig {
@@ -25,7 +29,7 @@ export interface WarmConfig {
 }
 
 /** The configuration with every default filled in. */
-export type ResolvedConfig = Required<Omit<LocalExecutorConfig, 'warm'>> & { warm: Required<WarmConfig> };
+export type ResolvedConfig = Required<Omit<LocalExecutorConfig, 'warm' | 'cache'>> & { warm: Required<WarmConfig>; cache: CacheLimits };
 
 /** JSON Schema (draft-07) of {@link LocalExecutorConfig}. */
 export const configSchema = {
@@ -91,6 +95,7 @@ export const configSchema = {
         },
       },
     },
+    cache: cacheConfigSchema(CACHE_DEFAULTS, 'the virtualenvs under venvDir'),
   },
 } as const;
 
@@ -127,5 +132,6 @@ export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: 
       idleSeconds: w.idleSeconds ?? 600,
       maxMemoryMb: w.maxMemoryMb ?? 4096,
     },
+    cache: resolveCacheLimits(c.cache, CACHE_DEFAULTS),
   };
 }
