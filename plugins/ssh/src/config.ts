@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { configSchemaParts } from '@tensorify/executor-sdk';
+import { cacheConfigSchema, configSchemaParts, resolveCacheLimits, type CacheConfig, type CacheLimits } from '@tensorify/executor-sdk';
 
 /** How to log in to a host (or a jump host). */
 export interface SshAuthConfig {
@@ -54,6 +54,7 @@ export interface SshExecutorConfig {
   env?: Record<string, string>;
   pipArgs?: string[];
   logLineMaxBytes?: number;
+  cache?: CacheConfig;
 }
 
 export interface ResolvedAuth {
@@ -95,7 +96,11 @@ export interface ResolvedConfig {
   keepWorkDir: boolean;
   pipArgs: string[];
   logLineMaxBytes: number;
+  cache: CacheLimits;
 }
+
+/** Each host's venv cache's limits by default: 20 GiB, 30 days. */
+export const CACHE_DEFAULTS = { maxSizeGb: 20, maxAgeDays: 30 };
 
 const FINGERPRINT = '^SHA256:[A-Za-z0-9+/]{43}=?$';
 
@@ -228,6 +233,7 @@ export const configSchema = {
     env: configSchemaParts.env('Fixed variables set for every run (and for pip) on every host.'),
     pipArgs: configSchemaParts.pipArgs('Extra arguments of `pip install` on the hosts, e.g. ["--index-url", "https://pypi.example.com/simple"].'),
     logLineMaxBytes: configSchemaParts.logLineMaxBytes,
+    cache: cacheConfigSchema(CACHE_DEFAULTS, "each host's virtualenvs (<workDir>/venvs; the limits are per host)"),
   },
 } as const;
 
@@ -262,6 +268,7 @@ export function resolveConfig(config: SshExecutorConfig, env: NodeJS.ProcessEnv 
     keepWorkDir: c.keepWorkDir ?? false,
     pipArgs: [...(c.pipArgs ?? [])],
     logLineMaxBytes: c.logLineMaxBytes ?? 16384,
+    cache: resolveCacheLimits(c.cache, CACHE_DEFAULTS),
   };
 }
 
