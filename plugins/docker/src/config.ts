@@ -1,4 +1,4 @@
-import { configSchemaParts } from '@tensorify/executor-sdk';
+import { cacheConfigSchema, configSchemaParts, resolveCacheLimits, type CacheConfig, type CacheLimits } from '@tensorify/executor-sdk';
 
 /** The `docker` executor's configuration (`executors.docker` in the server's config). */
 export interface DockerExecutorConfig {
@@ -21,7 +21,11 @@ export interface DockerExecutorConfig {
   gpu?: 'auto' | boolean;
   logLineMaxBytes?: number;
   killGraceSeconds?: number;
+  cache?: CacheConfig;
 }
+
+/** The derived images' limits by default: 50 GiB (beyond their base images), 30 days. */
+export const CACHE_DEFAULTS = { maxSizeGb: 50, maxAgeDays: 30 };
 
 export type PullPolicy = 'never' | 'if-missing' | 'always';
 
@@ -47,6 +51,7 @@ export interface ResolvedConfig {
   gpu: 'auto' | boolean;
   logLineMaxBytes: number;
   killGraceSeconds: number;
+  cache: CacheLimits;
 }
 
 /** Docker's sizes: a number of bytes, or a number with b, k, m, g or t (powers of 1024), e.g. "256m", "1.5g", "512MiB". */
@@ -163,6 +168,10 @@ export const configSchema = {
     },
     logLineMaxBytes: configSchemaParts.logLineMaxBytes,
     killGraceSeconds: configSchemaParts.killGraceSeconds(5, 'On cancel or timeout, seconds between SIGTERM and SIGKILL to the container.'),
+    cache: cacheConfigSchema(
+      CACHE_DEFAULTS,
+      'the derived images (tensorify-venv:<hash>) this server built or used, sized by what they add to their base image',
+    ),
   },
 } as const;
 
@@ -193,6 +202,7 @@ export function resolveConfig(config: DockerExecutorConfig | undefined): Resolve
     gpu: c.gpu ?? 'auto',
     logLineMaxBytes: c.logLineMaxBytes ?? 16384,
     killGraceSeconds: c.killGraceSeconds ?? 5,
+    cache: resolveCacheLimits(c.cache, CACHE_DEFAULTS),
   };
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import {
@@ -34,6 +35,7 @@ import {
 } from './engine';
 import { envList, programEnvironment } from './environment';
 import { BaseImages, VENV_DIR, VenvImages } from './images';
+import { VenvImagePruner } from './image-pruning';
 import { LocalFiles } from './requirements';
 
 /** The program's work dir in its container; the files are copied there before it starts. */
@@ -63,6 +65,8 @@ export class DockerExecutor implements Executor {
   private endpointName?: Promise<string>;
   private readonly baseImages: BaseImages;
   private readonly venvImages: VenvImages;
+  /** Prunes the derived images (see the `cache` setting). */
+  readonly imagePruner: VenvImagePruner;
   private cachedCapabilities?: { at: number; promise: Promise<ExecutorCapabilities> };
   /**
    * Crash recovery, started by the constructor and never awaited by it (create must stay quick):
@@ -77,12 +81,17 @@ export class DockerExecutor implements Executor {
     this.docker = dockerClient(config);
     liveInstances.add(this.instance);
     this.baseImages = new BaseImages(this.docker, config.pullPolicy);
+    const useDir = path.join(host.dataDir, 'venv-images');
     this.venvImages = new VenvImages({
       docker: this.docker,
       config,
       findLinks: config.pipFindLinksDir === undefined ? undefined : new LocalFiles(config.pipFindLinksDir),
       labels: (role, executionId) => this.labels(role, executionId),
+      useDir,
+      onBuilt: () => this.imagePruner.request(),
     });
+    this.imagePruner = new VenvImagePruner({ docker: this.docker, images: this.venvImages, limits: config.cache, logger: host.logger, useDir });
+    this.imagePruner.start();
     this.recovered = this.removeLeftovers().catch(async (error: unknown) => {
       const details = { endpoint: await this.endpoint(), error: messageOf(error) };
       if (engineAbsentAndUnconfigured(config, process.env, error)) {
@@ -102,11 +111,11 @@ export class DockerExecutor implements Executor {
     return this.cachedCapabilities.promise;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     // Runs have all settled; nothing is started or kept open between calls (each engine call has its own connection).
     liveInstances.delete(this.instance);
     this.cachedCapabilities = undefined;
-    return Promise.resolve();
+    await this.imagePruner.close();
   }
 
   async run(job: ExecutionJob, context: ExecutionContext): Promise<ExecutionResult> {
@@ -121,6 +130,8 @@ export class DockerExecutor implements Executor {
       return await this.runJob(job, context);
     } catch (error) {
       throw unreachable(error, endpoint);
+    } finally {
+      this.venvImages.release(job.executionId);
     }
   }
 

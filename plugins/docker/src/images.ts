@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { AbortedError, ExecutorUnavailableError, SharedBuilds, untilAborted } from '@tensorify/executor-sdk';
 import { packArchive, type ArchiveEntry } from './archive';
 import type { PullPolicy, ResolvedConfig } from './config';
@@ -119,6 +120,10 @@ export interface VenvImagesOptions {
   config: ResolvedConfig;
   findLinks?: LocalFiles;
   labels(role: 'build', executionId: string): Record<string, string>;
+  /** Where each derived image's last use is kept: the mtime of `<useDir>/<hash>` (see VenvImagePruner). */
+  useDir: string;
+  /** Called after a new image was committed (the pruner then looks at the cache again). */
+  onBuilt?: () => void;
 }
 
 /**
@@ -130,21 +135,67 @@ export interface VenvImagesOptions {
  */
 export class VenvImages {
   private readonly builds = new SharedBuilds<string>();
+  /** The hash of the image each run of this process holds (from `get` to `release`): never pruned. */
+  private readonly held = new Map<string, string>();
+  /** Prunings under way, by hash: a run wanting that image waits for its pruning, then finds it gone and builds it again. */
+  private readonly pruning = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: VenvImagesOptions) {}
 
-  /** The derived image's tag and id, built first if need be; AbortedError when `signal` aborts; an Error quoting pip when the install fails. */
+  /**
+   * The derived image's tag and id, built first if need be; AbortedError when `signal` aborts; an
+   * Error quoting pip when the install fails. The run holds the image until {@link release}.
+   */
   async get(base: ImageInfo, requirements: readonly string[], executionId: string, signal: AbortSignal, log: SystemLog): Promise<{ tag: string; id: string }> {
     const { config, findLinks } = this.options;
     const files = findLinks ? await findLinks.list() : [];
     const hash = recipeHash({ baseImageId: base.id, python: config.python, requirements, pipArgs: config.pipArgs, findLinks: files });
     const tag = `${VENV_REPOSITORY}:${hash}`;
+    this.held.set(executionId, hash); // in the same tick as the check of `pruning`: see whilePruning
+    await this.pruning.get(hash)?.catch(() => undefined);
     const id = await this.builds.get(hash, signal, log, {
       ready: async () => (await inspectImage(this.options.docker, tag))?.id,
       build: (buildSignal, buildLog) => this.build(hash, tag, base, requirements, files, executionId, buildSignal, buildLog),
       waiting: `waiting for the image ${tag}, which another run is building`,
     });
+    await this.markUsed(hash);
     return { tag, id };
+  }
+
+  /** The run no longer needs its image (its container is gone). */
+  release(executionId: string): void {
+    this.held.delete(executionId);
+  }
+
+  /** Whether a run of this process holds the image of `hash`. */
+  holds(hash: string): boolean {
+    return [...this.held.values()].includes(hash);
+  }
+
+  /**
+   * Runs `remove` unless a run holds the image; runs asking for it meanwhile wait until it ends.
+   * Undefined when a run held it.
+   */
+  async whilePruning<T>(hash: string, remove: () => Promise<T>): Promise<T | undefined> {
+    if (this.holds(hash) || this.pruning.has(hash)) return undefined;
+    const removing = remove();
+    this.pruning.set(hash, removing);
+    try {
+      return await removing;
+    } finally {
+      this.pruning.delete(hash);
+    }
+  }
+
+  private async markUsed(hash: string): Promise<void> {
+    const file = path.join(this.options.useDir, hash);
+    const now = new Date();
+    try {
+      await utimes(file, now, now);
+    } catch {
+      await mkdir(this.options.useDir, { recursive: true, mode: 0o700 });
+      await writeFile(file, '', { mode: 0o600 });
+    }
   }
 
   private async build(
@@ -242,6 +293,8 @@ export class VenvImages {
           }) as Promise<{ Id: string }>,
       );
       log(`image ${tag} ready`);
+      await this.markUsed(hash);
+      this.options.onBuilt?.();
       return committed.Id;
     } finally {
       await removeContainer(container);

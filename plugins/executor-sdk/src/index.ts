@@ -35,6 +35,17 @@
 
 export * from './contract';
 export { AbortedError, untilAborted } from './abort';
+export {
+  CachePruneSchedule,
+  cacheConfigSchema,
+  cacheEntriesToPrune,
+  describeCachePruning,
+  resolveCacheLimits,
+  type CacheConfig,
+  type CacheEntry,
+  type CacheLimits,
+  type CachePruning,
+} from './cache-pruning';
 export { configSchemaParts } from './config-schema';
 export { describeExecutorConformance, type ConformanceOptions, type TestFramework } from './conformance';
 export { dropUnusableVariables, INPUTS_FILE, MAX_INPUTS_ENV_BYTES, programInputs, programVariables, type ProgramInputs } from './environment';

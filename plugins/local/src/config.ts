@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { configSchemaParts } from '@tensorify/executor-sdk';
+import { cacheConfigSchema, configSchemaParts, resolveCacheLimits, type CacheConfig, type CacheLimits } from '@tensorify/executor-sdk';
 
 /** The `local` executor's configuration (`executors.local` in the server's config). */
 export interface LocalExecutorConfig {
@@ -15,7 +15,11 @@ export interface LocalExecutorConfig {
   gpu?: 'auto' | boolean;
   memoryLimitMb?: number;
   warm?: WarmConfig;
+  cache?: CacheConfig;
 }
+
+/** The venv cache's limits by default: 20 GiB, 30 days. */
+export const CACHE_DEFAULTS = { maxSizeGb: 20, maxAgeDays: 30 };
 
 /** Warm mode: per interpreter (venv), a zygote that imported the programs' modules forks each run. */
 export interface WarmConfig {
@@ -26,8 +30,9 @@ export interface WarmConfig {
 }
 
 /** The configuration with every default filled in. */
-export type ResolvedConfig = Required<Omit<LocalExecutorConfig, 'warm' | 'memoryLimitMb'>> & {
+export type ResolvedConfig = Required<Omit<LocalExecutorConfig, 'warm' | 'memoryLimitMb' | 'cache'>> & {
   warm: Required<WarmConfig>;
+  cache: CacheLimits;
   /** Null: no limit. */
   memoryLimitMb: number | null;
 };
@@ -105,6 +110,7 @@ export const configSchema = {
         },
       },
     },
+    cache: cacheConfigSchema(CACHE_DEFAULTS, 'the virtualenvs under venvDir'),
   },
 } as const;
 
@@ -158,5 +164,6 @@ export function resolveConfig(config: LocalExecutorConfig | undefined, dataDir: 
       idleSeconds: w.idleSeconds ?? 600,
       maxMemoryMb: w.maxMemoryMb ?? 4096,
     },
+    cache: resolveCacheLimits(c.cache, CACHE_DEFAULTS),
   };
 }

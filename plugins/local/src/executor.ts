@@ -22,7 +22,7 @@ import { detectGpus } from './gpus';
 import { pipEnvironment, programEnvironment, zygoteEnvironment } from './environment';
 import { InterpreterCache, type Interpreter } from './interpreter';
 import { runInProcessGroup, type GroupRunResult } from './process-group';
-import { requirementsHash, VenvCache } from './venvs';
+import { requirementsHash, VenvCache, type VenvLease, VenvPruner } from './venvs';
 import { programModules, ZygotePool } from './warm';
 import { ForkFailedError, type ZygoteInfo } from './zygote';
 
@@ -37,6 +37,7 @@ export class LocalExecutor implements Executor {
   private readonly gpus: Promise<GpuInfo[]>;
   /** The warm zygotes; undefined when warm mode is off. */
   private readonly warm?: ZygotePool;
+  private readonly venvPruner: VenvPruner;
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -53,6 +54,13 @@ export class LocalExecutor implements Executor {
         logger: host.logger,
       });
     }
+    this.venvPruner = new VenvPruner({
+      dir: config.venvDir,
+      limits: config.cache,
+      logger: host.logger,
+      busy: () => this.zygotes().map((zygote) => zygote.venv),
+    });
+    this.venvPruner.start();
   }
 
   /** The warm zygotes now (empty when warm mode is off). */
@@ -80,6 +88,7 @@ export class LocalExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    await this.venvPruner.close();
     await this.warm?.close();
   }
 
@@ -125,6 +134,7 @@ export class LocalExecutor implements Executor {
 
     await mkdir(this.config.workDir, { recursive: true, mode: 0o700 });
     const workDir = await mkdtemp(path.join(this.config.workDir, `${safeName(job.executionId)}-`));
+    let venvLease: VenvLease | undefined;
     try {
       for (const name of PROGRAM_FILES) {
         await writeFile(path.join(workDir, name), job.files[name] ?? '', { mode: 0o600 });
@@ -134,8 +144,8 @@ export class LocalExecutor implements Executor {
       const requirements = normaliseRequirements(job.files['requirements.txt'] ?? '');
       if (requirements.length > 0) {
         try {
-          const venv = await this.venvCache(python).get(requirements, signal, system);
-          executable = path.join(venv, 'bin', 'python');
+          venvLease = await this.venvCache(python).acquire(requirements, signal, system);
+          executable = path.join(venvLease.dir, 'bin', 'python');
         } catch (error) {
           if (error instanceof AbortedError) {
             system('stopped while preparing the virtualenv: the program did not start');
@@ -194,6 +204,7 @@ export class LocalExecutor implements Executor {
       const output = await readOutput(outputFile, system);
       return { exitCode: result.exitCode, output, externalId: String(result.pid) };
     } finally {
+      venvLease?.release();
       if (this.config.keepWorkDir) {
         system(`work dir kept: ${workDir}`);
       } else {
@@ -266,6 +277,7 @@ export class LocalExecutor implements Executor {
         environment: (binDir) => pipEnvironment(binDir, env, passEnv),
         killGraceMs: killGraceSeconds * 1000,
         maxLineBytes: logLineMaxBytes,
+        onBuilt: () => this.venvPruner.request(),
       });
       this.venvs = { interpreter, cache };
     }

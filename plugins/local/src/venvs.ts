@@ -1,8 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, realpath, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AbortedError, ExecutorUnavailableError, SharedBuilds } from '@tensorify/executor-sdk';
+import {
+  AbortedError,
+  cacheEntriesToPrune,
+  type CacheEntry,
+  type CacheLimits,
+  CachePruneSchedule,
+  type CachePruning,
+  describeCachePruning,
+  ExecutorUnavailableError,
+  type PluginLogger,
+  SharedBuilds,
+} from '@tensorify/executor-sdk';
 import type { Interpreter } from './interpreter';
 import { delay, runInProcessGroup } from './process-group';
 
@@ -23,6 +34,14 @@ export interface VenvCacheOptions {
   environment(binDir: string): Record<string, string>;
   killGraceMs: number;
   maxLineBytes: number;
+  /** Called after a new venv was published (the pruner then looks at the cache again). */
+  onBuilt?: () => void;
+}
+
+/** A venv given to a run: it is in use (never pruned) until `release()`. */
+export interface VenvLease {
+  dir: string;
+  release(): void;
 }
 
 /** How often the holder of a lock file touches it; a lock untouched for LOCK_STALE_MS is abandoned. */
@@ -48,6 +67,22 @@ export class VenvCache {
   private readonly builds = new SharedBuilds<string>();
 
   constructor(private readonly options: VenvCacheOptions) {}
+
+  /**
+   * Like {@link get}, and the venv stays in use until the lease is released: its last-use mark is
+   * touched now and every few seconds, which keeps pruners of this and other processes off it. A
+   * venv pruned between `get` and the mark is noticed (its link is gone) and built again.
+   */
+  async acquire(requirements: readonly string[], signal: AbortSignal, log: SystemLog): Promise<VenvLease> {
+    const link = path.join(this.options.dir, requirementsHash(requirements, this.options.interpreter));
+    for (;;) {
+      const dir = await this.get(requirements, signal, log);
+      const lease = holdVenv(dir);
+      await markUsed(dir);
+      if ((await readyVenv(link)) === dir) return lease;
+      lease.release(); // pruned meanwhile: build it again
+    }
+  }
 
   /**
    * The venv's directory for these requirements, built first if need be (pip's output goes to
@@ -88,10 +123,12 @@ export class VenvCache {
         const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', file, ...this.options.pipArgs];
         log(`pip install -r requirements.txt${this.options.pipArgs.length ? ' ' + this.options.pipArgs.join(' ') : ''}`);
         await this.step('pip install', path.join(bin, 'python'), pipArgs, target, signal, log, bin);
+        await markUsed(target);
         await symlink(path.basename(target), tempLink);
         await rename(tempLink, link);
         log(`virtualenv ${hash} ready`);
-        return target;
+        this.options.onBuilt?.();
+        return await realpath(target); // as readyVenv says it, so leases and the pruner name it alike
       } catch (error) {
         await rm(tempLink, { force: true });
         await rm(target, { recursive: true, force: true });
@@ -155,40 +192,11 @@ interface Lock {
 const heldLocks = new Set<string>();
 
 async function acquireLock(file: string, signal: AbortSignal, log: SystemLog): Promise<Lock> {
-  const owner = JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString() });
   let announced = false;
   for (;;) {
     if (signal.aborted) throw new AbortedError('aborted');
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      heldLocks.add(file); // before the owner is written: until then the file reads as empty, never as stale
-      try {
-        await handle.writeFile(owner);
-      } catch (error) {
-        heldLocks.delete(file);
-        await rm(file, { force: true });
-        throw error;
-      } finally {
-        await handle.close();
-      }
-      const heartbeat = setInterval(() => {
-        const now = new Date();
-        utimes(file, now, now).catch(() => undefined);
-      }, LOCK_HEARTBEAT_MS);
-      heartbeat.unref();
-      let released = false;
-      return {
-        release: async () => {
-          if (released) return;
-          released = true;
-          clearInterval(heartbeat);
-          heldLocks.delete(file);
-          await rm(file, { force: true });
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    const lock = await tryLock(file);
+    if (lock) return lock;
     if (await lockIsStale(file)) {
       log(`taking over the abandoned lock ${file}`);
       await rm(file, { force: true });
@@ -200,6 +208,42 @@ async function acquireLock(file: string, signal: AbortSignal, log: SystemLog): P
     }
     await delay(LOCK_POLL_MS);
   }
+}
+
+/** Takes the lock file when nobody holds it (touched every few seconds while held), else undefined: never waits. */
+async function tryLock(file: string): Promise<Lock | undefined> {
+  let handle;
+  try {
+    handle = await open(file, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
+  }
+  heldLocks.add(file); // before the owner is written: until then the file reads as empty, never as stale
+  try {
+    await handle.writeFile(JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString() }));
+  } catch (error) {
+    heldLocks.delete(file);
+    await rm(file, { force: true });
+    throw error;
+  } finally {
+    await handle.close();
+  }
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(file, now, now).catch(() => undefined);
+  }, LOCK_HEARTBEAT_MS);
+  heartbeat.unref();
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      clearInterval(heartbeat);
+      heldLocks.delete(file);
+      await rm(file, { force: true });
+    },
+  };
 }
 
 async function lockIsStale(file: string): Promise<boolean> {
@@ -220,5 +264,205 @@ async function lockIsStale(file: string): Promise<boolean> {
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** The file in a venv whose mtime is its last use: touched when a run takes the venv and every LOCK_HEARTBEAT_MS while it holds it. */
+const LAST_USED_FILE = '.tensorify-last-used';
+/** A venv whose mark was touched this recently is in use by some process (its holders touch it every LOCK_HEARTBEAT_MS). */
+const IN_USE_MS = LOCK_STALE_MS;
+/** How often the cache is pruned besides at boot and after each new venv. */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const VENV_NAME = /^[0-9a-f]{32}$/;
+const VENV_DIR_NAME = /^([0-9a-f]{32})-[0-9a-f]{8}$/;
+
+/** The venvs this process's runs hold, by directory: how many leases each. */
+const heldVenvs = new Map<string, number>();
+
+function holdVenv(dir: string): VenvLease {
+  heldVenvs.set(dir, (heldVenvs.get(dir) ?? 0) + 1);
+  const heartbeat = setInterval(() => void markUsed(dir), LOCK_HEARTBEAT_MS);
+  heartbeat.unref();
+  let released = false;
+  return {
+    dir,
+    release: () => {
+      if (released) return;
+      released = true;
+      clearInterval(heartbeat);
+      const left = (heldVenvs.get(dir) ?? 1) - 1;
+      if (left > 0) heldVenvs.set(dir, left);
+      else heldVenvs.delete(dir);
+    },
+  };
+}
+
+async function markUsed(dir: string): Promise<void> {
+  const file = path.join(dir, LAST_USED_FILE);
+  const now = new Date();
+  try {
+    await utimes(file, now, now);
+  } catch {
+    await writeFile(file, '', { mode: 0o600 }).catch(() => undefined); // the venv may be going: nothing to mark
+  }
+}
+
+/** When the venv was last used: its mark, or (a venv made before marks existed) the directory's own mtime. */
+async function lastUsed(dir: string): Promise<number> {
+  try {
+    return (await stat(path.join(dir, LAST_USED_FILE))).mtimeMs;
+  } catch {
+    return (await stat(dir)).mtimeMs;
+  }
+}
+
+/** Held by a run of this process, by a warm zygote (`busy`), or marked by a run of another process within IN_USE_MS. */
+async function venvInUse(hash: string, dir: string, busy: ReadonlySet<string | null>): Promise<boolean> {
+  if ((heldVenvs.get(dir) ?? 0) > 0 || busy.has(hash)) return true;
+  try {
+    return Date.now() - (await stat(path.join(dir, LAST_USED_FILE))).mtimeMs < IN_USE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** Bytes of the files under `dir`. (Node has no `du`; a venv's few thousand files are walked once per pruning.) */
+async function directorySize(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir, { recursive: true })) {
+    const info = await lstat(path.join(dir, name)).catch(() => undefined);
+    if (info && !info.isDirectory()) total += info.size;
+  }
+  return total;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+export interface VenvPrunerOptions {
+  /** The venv cache's directory (every interpreter's venvs). */
+  dir: string;
+  limits: CacheLimits;
+  logger: PluginLogger;
+  /** The hashes of the venvs in use besides those runs hold: the warm zygotes' (null: the bare interpreter). */
+  busy?: () => Iterable<string | null>;
+  intervalMs?: number;
+}
+
+/**
+ * Prunes the venv cache (see `cacheEntriesToPrune`): at boot, every hour and after each new venv.
+ * A venv in use — being built (its lock is held), held by a run of any process sharing the dir,
+ * or serving a warm zygote — is never deleted. Deleting takes the venv's build lock, unpublishes
+ * the venv (its link is renamed away, so a run now looking for it waits for the lock and builds
+ * it anew), checks once more that no run took it meanwhile (else puts the link back), and only
+ * then removes the directory.
+ */
+export class VenvPruner {
+  private readonly schedule: CachePruneSchedule;
+
+  constructor(private readonly options: VenvPrunerOptions) {
+    this.schedule = new CachePruneSchedule(
+      () => this.prune().then(() => undefined),
+      options.intervalMs ?? PRUNE_INTERVAL_MS,
+      (error) => options.logger.warn('local executor: pruning the virtualenvs failed', { dir: options.dir, error: (error as Error).message }),
+    );
+  }
+
+  private get limited(): boolean {
+    return this.options.limits.maxBytes !== null || this.options.limits.maxAgeMs !== null;
+  }
+
+  /** Prunes now (in the background) and every interval; nothing when the cache has no limits. */
+  start(): void {
+    if (this.limited) this.schedule.start();
+  }
+
+  /** Prunes again soon (after a new venv). */
+  request(): void {
+    if (this.limited) void this.schedule.request();
+  }
+
+  close(): Promise<void> {
+    return this.schedule.close();
+  }
+
+  /** One pruning now: the venvs deleted, each with its reason. Leftovers of crashed builds go too. */
+  async prune(): Promise<CachePruning[]> {
+    const { limits, logger } = this.options;
+    const busy = new Set(this.options.busy?.() ?? []);
+    let dir: string;
+    let names: string[];
+    try {
+      dir = await realpath(this.options.dir);
+      names = await readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const entries: (CacheEntry & { target: string })[] = [];
+    for (const hash of names.filter((name) => VENV_NAME.test(name))) {
+      const target = await readyVenv(path.join(dir, hash));
+      if (!target) continue;
+      const building = await exists(path.join(dir, `${hash}.lock`));
+      entries.push({
+        key: hash,
+        target,
+        sizeBytes: await directorySize(target),
+        lastUsedAt: await lastUsed(target),
+        inUse: building || (await venvInUse(hash, target, busy)),
+      });
+    }
+    const pruned: CachePruning[] = [];
+    for (const { target, ...entry } of cacheEntriesToPrune(entries, limits)) {
+      if (!(await this.delete(dir, entry.key, target, busy))) continue;
+      logger.info(`local executor: pruned the virtualenv ${describeCachePruning(entry, limits)}`, { dir, reason: entry.reason, bytes: entry.sizeBytes });
+      pruned.push(entry);
+    }
+    await this.removeLeftovers(dir, names, new Set(entries.map((entry) => path.basename(entry.target))));
+    return pruned;
+  }
+
+  /** Deletes one venv unless it is in use or being built; whether it did. */
+  private async delete(dir: string, hash: string, target: string, busy: ReadonlySet<string | null>): Promise<boolean> {
+    const lock = await tryLock(path.join(dir, `${hash}.lock`));
+    if (!lock) return false;
+    try {
+      if (await venvInUse(hash, target, busy)) return false;
+      const link = path.join(dir, hash);
+      if ((await readyVenv(link)) !== target) return false;
+      const unpublished = path.join(dir, `.${path.basename(target)}.pruning`);
+      await rename(link, unpublished);
+      if (await venvInUse(hash, target, busy)) {
+        await rename(unpublished, link); // a run took it just now
+        return false;
+      }
+      await rm(unpublished, { force: true });
+      await rm(target, { recursive: true, force: true, maxRetries: 3 });
+      return true;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Venv directories no link points to and links being pruned, left by a build or a pruning that crashed. */
+  private async removeLeftovers(dir: string, names: string[], published: ReadonlySet<string>): Promise<void> {
+    const { logger } = this.options;
+    for (const name of names) {
+      const hash = VENV_DIR_NAME.exec(name)?.[1] ?? /^\.([0-9a-f]{32})-[0-9a-f]{8}\.pruning$/.exec(name)?.[1];
+      if (!hash || published.has(name)) continue;
+      const lock = await tryLock(path.join(dir, `${hash}.lock`));
+      if (!lock) continue; // being built: its directory is not published yet
+      try {
+        if ((await readyVenv(path.join(dir, hash))) === path.join(dir, name)) continue; // published meanwhile
+        await rm(path.join(dir, name), { recursive: true, force: true, maxRetries: 3 });
+        logger.info(`local executor: removed ${name}, left in the virtualenv cache by a build or pruning that did not finish`, { dir });
+      } finally {
+        await lock.release();
+      }
+    }
   }
 }

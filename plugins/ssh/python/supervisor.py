@@ -32,7 +32,7 @@ from channel import (
     wait,
 )
 from group_runner import run_group
-from venvs import SAFE_PATH, ensure_venv
+from venvs import LAST_USED, SAFE_PATH, ensure_venv, heartbeat
 
 OUTPUT_FILE = ".tensorify-output.json"
 
@@ -73,8 +73,11 @@ def run(spec):
         os.chdir(spec["dir"])
         work_dir = os.getcwd()
         executable = sys.executable
+        tick = None
         if spec["requirements"]:
-            executable = os.path.join(ensure_venv(spec), "bin", "python")
+            venv = ensure_venv(spec)
+            executable = os.path.join(venv, "bin", "python")
+            tick = heartbeat(os.path.join(venv, LAST_USED))  # in use while it runs
         if control.stopping():
             raise Stopped()
         env = program_environment(spec, work_dir, os.path.dirname(executable))
@@ -87,6 +90,7 @@ def run(spec):
             spec["graceSeconds"],
             FRAME["stdout"],
             FRAME["stderr"],
+            tick,
         )
         result["stopped"] = stopped
         if status is not None and status < 0:

@@ -22,6 +22,27 @@ PIP_VARIABLE = re.compile(
 )
 LOCK_HEARTBEAT = 5.0
 LOCK_STALE = 30.0
+# A file in each venv whose mtime is its last use: touched when a run takes the venv and every
+# LOCK_HEARTBEAT s while its program runs, so a venv marked within IN_USE s is in use (prune.py).
+LAST_USED = ".tensorify-last-used"
+IN_USE = LOCK_STALE
+
+
+def mark_used(venv):
+    path = os.path.join(venv, LAST_USED)
+    try:
+        os.utime(path, None)
+    except OSError:
+        try:
+            open(path, "a").close()
+        except OSError:
+            pass  # the venv is going: nothing to mark
+
+
+def use_venv(link, ready):
+    """Marks the venv a run is taking; None when it was pruned meanwhile (its link is gone)."""
+    mark_used(ready)
+    return ready if ready_venv(link) == ready else None
 
 
 def ready_venv(link):
@@ -61,26 +82,28 @@ def lock_stale(lock):
         return error.errno == errno.ESRCH
 
 
+def try_lock(lock):
+    """Takes the lock directory when nobody holds it; never waits."""
+    try:
+        os.mkdir(lock, 0o700)
+    except OSError as error:
+        if error.errno != errno.EEXIST:
+            raise
+        return False
+    with open(os.path.join(lock, "owner"), "w") as owner_file:
+        json.dump(
+            {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()},
+            owner_file,
+        )
+    return True
+
+
 def acquire_lock(lock):
     announced = False
     while True:
         if control.stopping():
             raise Stopped()
-        try:
-            os.mkdir(lock, 0o700)
-        except OSError as error:
-            if error.errno != errno.EEXIST:
-                raise
-        else:
-            with open(os.path.join(lock, "owner"), "w") as owner_file:
-                json.dump(
-                    {
-                        "host": socket.gethostname(),
-                        "pid": os.getpid(),
-                        "since": time.time(),
-                    },
-                    owner_file,
-                )
+        if try_lock(lock):
             return
         if lock_stale(lock):
             system("taking over the abandoned lock %s" % lock)
@@ -156,14 +179,14 @@ def ensure_venv(spec):
         os.makedirs(root, 0o700)
     link = os.path.join(root, digest)
     ready = ready_venv(link)
-    if ready:
+    if ready and use_venv(link, ready):
         system("using the virtualenv %s" % digest)
         return ready
     lock = link + ".lock"
     acquire_lock(lock)
     try:
         ready = ready_venv(link)  # built by another run while this one waited
-        if ready:
+        if ready and use_venv(link, ready):
             system("using the virtualenv %s" % digest)
             return ready
         try:
@@ -212,6 +235,7 @@ def ensure_venv(spec):
                 listing,
             ]
             step("pip install", argv + pip_args, target, spec, bin_dir, lock)
+            mark_used(target)
             os.symlink(os.path.basename(target), temp_link)
             os.rename(temp_link, link)
             system("virtualenv %s ready" % digest)

@@ -1,4 +1,4 @@
-import { configSchemaParts } from '@tensorify/executor-sdk';
+import { cacheConfigSchema, configSchemaParts, resolveCacheLimits, type CacheConfig, type CacheLimits } from '@tensorify/executor-sdk';
 import {
   resolveSshHostKeys,
   resolveSshTarget,
@@ -36,6 +36,7 @@ export interface SshExecutorConfig extends SshHostKeysConfig {
   env?: Record<string, string>;
   pipArgs?: string[];
   logLineMaxBytes?: number;
+  cache?: CacheConfig;
 }
 
 /** A host resolved: what connecting needs (its `label` names it in errors: `ssh executor: host gpu1 (10.0.0.5:22)`) and what runs there need. */
@@ -56,7 +57,11 @@ export interface ResolvedConfig extends ResolvedSshHostKeys {
   keepWorkDir: boolean;
   pipArgs: string[];
   logLineMaxBytes: number;
+  cache: CacheLimits;
 }
+
+/** Each host's venv cache's limits by default: 20 GiB, 30 days. */
+export const CACHE_DEFAULTS = { maxSizeGb: 20, maxAgeDays: 30 };
 
 /** JSON Schema (draft-07) of {@link SshExecutorConfig}. */
 export const configSchema = {
@@ -130,6 +135,7 @@ export const configSchema = {
     env: configSchemaParts.env('Fixed variables set for every run (and for pip) on every host.'),
     pipArgs: configSchemaParts.pipArgs('Extra arguments of `pip install` on the hosts, e.g. ["--index-url", "https://pypi.example.com/simple"].'),
     logLineMaxBytes: configSchemaParts.logLineMaxBytes,
+    cache: cacheConfigSchema(CACHE_DEFAULTS, "each host's virtualenvs (<workDir>/venvs; the limits are per host)"),
   },
 } as const;
 
@@ -159,6 +165,7 @@ export function resolveConfig(config: SshExecutorConfig, env: NodeJS.ProcessEnv 
     keepWorkDir: c.keepWorkDir ?? false,
     pipArgs: [...(c.pipArgs ?? [])],
     logLineMaxBytes: c.logLineMaxBytes ?? 16384,
+    cache: resolveCacheLimits(c.cache, CACHE_DEFAULTS),
   };
 }
 

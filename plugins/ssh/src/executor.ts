@@ -21,6 +21,7 @@ import { describeHost, withoutHostPrefix, type ResolvedConfig } from './config';
 import { Hosts, keepSpare, takeSpare, type HostState, type Lease } from './hosts';
 import { COMMAND, FRAME } from './python-programs';
 import { checkCommand, Supervisor, type RunEnd, type RunSpec } from './supervisor';
+import { hostVenvDir, HostVenvPruner } from './venv-pruning';
 
 /** How many of pip's last lines the error of a failed install quotes. */
 const ERROR_TAIL_LINES = 15;
@@ -34,21 +35,25 @@ class AbortedBeforeStart extends Error {}
 /** The `ssh` executor: `python main.py` on one of the configured hosts, over SSH. */
 export class SshExecutor implements Executor {
   private readonly hosts: Hosts;
+  /** Prunes the hosts' venvs (see the `cache` setting). */
+  readonly venvPruner: HostVenvPruner;
 
   constructor(
     private readonly config: ResolvedConfig,
     private readonly host: ExecutorHost,
   ) {
     this.hosts = new Hosts(config, host.logger, (message) => host.logger.warn(message));
+    this.venvPruner = new HostVenvPruner({ hosts: this.hosts.hosts, limits: config.cache, logger: host.logger });
+    this.venvPruner.start();
   }
 
   capabilities(): Promise<ExecutorCapabilities> {
     return this.hosts.capabilities();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.venvPruner.close();
     this.hosts.close();
-    return Promise.resolve();
   }
 
   async run(job: ExecutionJob, context: ExecutionContext): Promise<ExecutionResult> {
@@ -173,7 +178,7 @@ export class SshExecutor implements Executor {
       jobEnv,
       args: inputs.args,
       requirements: normaliseRequirements(job.files['requirements.txt'] ?? ''),
-      venvDir: `${hostConfig.workDir}/venvs`,
+      venvDir: hostVenvDir(host),
       pipArgs: this.config.pipArgs,
       graceSeconds: this.config.killGraceSeconds,
       keepWorkDir: this.config.keepWorkDir,

@@ -46,3 +46,6 @@ export const BOOTSTRAP_PROGRAM = read('bootstrap.py');
 
 /** Run with `python -c … REQUEST_JSON` after a run was stopped or lost its connection. */
 export const CHECK_PROGRAM = program('check.py', ['process_group']);
+
+/** Run with `python -c … REQUEST_JSON` to prune a host's venvs: lists them, reads which to delete, deletes them. */
+export const PRUNE_PROGRAM = program('prune.py', ['process_group', 'channel', 'group_runner', 'venvs']);
