@@ -1,7 +1,7 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { verifyNodePack } from '../../src/codegen/node-pack-verify';
+import { verifyNodePack } from '../../src/executors/verify';
 import { PACKAGE_ROOT } from '../../src/common/package-info';
 import { ensureVenv, PYTHON_TOOLS, usePythonTools } from '../support/python';
 

@@ -32,6 +32,15 @@ import { resolveTarget, type Target } from './verify-target';
  */
 export async function verifyPlugin(target: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const resolved = await resolveTarget(target, options.cwd ?? process.cwd());
+  try {
+    return await verifyResolvedPlugin(target, resolved, options);
+  } finally {
+    await resolved.cleanup().catch(() => undefined);
+  }
+}
+
+/** {@link verifyPlugin} of a target already found (and unpacked); the caller cleans it up. */
+export async function verifyResolvedPlugin(target: string, resolved: Target, options: VerifyOptions = {}): Promise<VerifyReport> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tensorify-verify-data-'));
   const checks: Check[] = [];
   const logs: PluginLog[] = [];
@@ -55,7 +64,6 @@ export async function verifyPlugin(target: string, options: VerifyOptions = {}):
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
-    await resolved.cleanup().catch(() => undefined);
   }
   return buildReport({ target, kind: resolved.kind, packagePath: resolved.packagePath }, packageJson, checks, logs);
 }

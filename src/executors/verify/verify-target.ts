@@ -19,7 +19,7 @@ export interface Target {
   cleanup(): Promise<void>;
 }
 
-const NPM_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
+export const NPM_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 
 /**
  * The package `target` names, from `cwd`: a directory (or its package.json), a packed tarball
