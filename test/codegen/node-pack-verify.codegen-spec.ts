@@ -166,6 +166,24 @@ describe('plugins verify on a node pack', () => {
     ]);
   });
 
+  it('is what the built CLI runs for a node pack tarball: the checklist, exit code 0; a broken pack exits with 1', () => {
+    const cli = (target: string) =>
+      spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'dist', 'cli.js'), 'plugins', 'verify', target, '--python', python], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    const passed = cli(tarball);
+    expect(passed.stderr).toBe('');
+    expect(passed.status).toBe(0);
+    expect(passed.stdout).toMatch(
+      /^Node pack tensorify-nodes-sklearn 1\.0\.0 at .* \(extracted from .*tensorify-nodes-sklearn-1\.0\.0\.tgz\), against node API 1\n/,
+    );
+    expect(passed.stdout).toContain('\n11 passed, 0 failed, 1 skipped: the server would load every type of this pack.\n');
+    const future = cli(path.join(scratch, 'future'));
+    expect(future.status).toBe(1);
+    expect(future.stdout).toContain('  FAIL  pack     package.json declares tensorify.nodeApiVersion 2');
+  });
+
   it('fails a tarball whose package.json has no valid name or version, or whose "files" leave the nodes folder out', async () => {
     const dir = path.join(scratch, 'unpublishable');
     await cp(EXAMPLE_PACK, dir, { recursive: true });
