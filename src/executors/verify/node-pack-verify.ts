@@ -12,7 +12,7 @@ import type { ProgramFiles } from '@tensorify/executor-sdk';
 import semver from 'semver';
 import { errorMessage, readPackageJson } from '../plugin-loader';
 import { DEFAULT_PIP_ARGS, type ExampleRunOptions, runExamples } from './node-pack-run';
-import { NPM_NAME, resolveTarget, type Target } from './verify-target';
+import { NPM_NAME, type Target, withTarget } from './verify-target';
 import { defaultCodegenRoot, TemplateSet } from '../../codegen/template-set';
 import { type CompileInput, WorkflowCompiler } from '../../codegen/workflow-compiler';
 
@@ -66,12 +66,7 @@ const exec = promisify(execFile);
  * Throws {@link VerifyUsageError} when it names none of these.
  */
 export async function verifyNodePack(target: string, options: NodePackVerifyOptions = {}): Promise<NodePackReport> {
-  const resolved = await resolveTarget(target, options.cwd ?? process.cwd());
-  try {
-    return await verifyResolvedNodePack(target, resolved, options);
-  } finally {
-    await resolved.cleanup().catch(() => undefined);
-  }
+  return withTarget(target, options.cwd ?? process.cwd(), (resolved) => verifyResolvedNodePack(target, resolved, options));
 }
 
 /** {@link verifyNodePack} of a target already found (and unpacked); the caller cleans it up. */

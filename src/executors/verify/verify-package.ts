@@ -4,7 +4,7 @@ import { formatNodePackReport, type NodePackReport, type NodePackVerifyOptions, 
 import { verifyResolvedPlugin } from './verify-plugin';
 import type { VerifyOptions } from './verify-options';
 import { renderReport, type VerifyReport } from './verify-report';
-import { resolveTarget } from './verify-target';
+import { withTarget } from './verify-target';
 
 /** The report of an executor plugin or of a node pack. */
 export type PackageReport = VerifyReport | NodePackReport;
@@ -16,15 +16,12 @@ export type PackageReport = VerifyReport | NodePackReport;
  * {@link VerifyUsageError} when `target` names nothing to check.
  */
 export async function verifyPackage(target: string, options: VerifyOptions & NodePackVerifyOptions = {}): Promise<PackageReport> {
-  const resolved = await resolveTarget(target, options.cwd ?? process.cwd());
-  try {
+  return withTarget(target, options.cwd ?? process.cwd(), async (resolved) => {
     const packageJson = await readPackageJson(resolved.packagePath).catch(() => undefined);
     return packageJson !== undefined && isNodePackOnly(packageJson)
-      ? await verifyResolvedNodePack(target, resolved, options)
-      : await verifyResolvedPlugin(target, resolved, options);
-  } finally {
-    await resolved.cleanup().catch(() => undefined);
-  }
+      ? verifyResolvedNodePack(target, resolved, options)
+      : verifyResolvedPlugin(target, resolved, options);
+  });
 }
 
 function isNodePackOnly(packageJson: Record<string, unknown>): boolean {
