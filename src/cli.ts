@@ -14,11 +14,7 @@ import { DomainError, ValidationError } from './common/errors';
 import { PACKAGE_VERSION } from './common/package-info';
 import { describeStartupFailure } from './common/startup-error';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
-import { formatNodePackReport, verifyNodePack } from './codegen/node-pack-verify';
-import { readConfigArgument, renderReport, reportExitCode, verifyPlugin, VerifyUsageError } from './executors/verify';
-import { isNodePackManifest } from './nodes/node-pack-loader';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { readConfigArgument, renderPackageReport, verifyPackage, VerifyUsageError } from './executors/verify';
 import { PLANS } from './plans/plans';
 import { runServer } from './server';
 import { runWorker } from './worker';
@@ -238,54 +234,38 @@ function addWorkspaceCommands(program: Command): void {
 
 /** `plugins verify`. */
 function addPluginCommands(program: Command): void {
-  const plugins = program.command('plugins').description('check executor plugins');
+  const plugins = program.command('plugins').description('check executor plugins and node packs');
   plugins
     .command('verify')
-    .description('load an executor plugin as the server does and report every rule it breaks (exit code 1 when one fails)')
-    .argument('<path-or-package>', 'a plugin directory, a .tgz made by npm pack, or the name of a package installed in node_modules')
+    .description('load an executor plugin or a node pack as the server does and report every rule it breaks (exit code 1 when one fails)')
+    .argument('<path-or-package>', 'a plugin or pack directory, a .tgz made by npm pack, or the name of a package installed in node_modules')
     .option(
       '-c, --config <json-or-file>',
-      "the executor's configuration, as in TENSORIFY_EXECUTORS (keyed by id for a package of several executors): JSON, or a JSON file; default {}",
+      "executor plugins: the executor's configuration, as in TENSORIFY_EXECUTORS (keyed by id for a package of several executors): JSON, or a JSON file; default {}",
     )
-    .option('--run', 'also run the hello program through each executor and check its exit code and output')
+    .option(
+      '--run',
+      "also run: an executor plugin's hello program through each executor; a node pack's example of each type through the local executor, in a virtualenv with the pack's requirements (pip install --retries 0)",
+    )
     .option('--python <python>', 'node packs: the Python that runs py_compile, pyflakes and black (default python3)')
+    .option('--venv-dir <dir>', 'node packs with --run: keep the virtualenvs of the examples here, for the next run (default: a temporary directory)')
     .option('--json', 'print JSON')
     // A missing argument or an unknown option is a usage error: exit code 2, as for the other usage errors of verify.
     .exitOverride((error) => {
       throw error.exitCode === 0 ? error : new CommanderError(2, error.code, error.message);
     })
-    .action(async (target: string, opts: { config?: string; run?: boolean; json?: boolean; python?: string }) => {
-      const nodePack = nodePackDirectory(target);
-      if (nodePack !== undefined) {
-        const report = await verifyNodePack(nodePack, { python: opts.python });
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatNodePackReport(report)}\n`);
-        process.exitCode = report.ok ? 0 : 1;
-        return;
-      }
+    .action(async (target: string, opts: { config?: string; run?: boolean; json?: boolean; python?: string; venvDir?: string }) => {
       try {
         const config = opts.config === undefined ? undefined : await readConfigArgument(opts.config);
-        const report = await verifyPlugin(target, { config, run: !!opts.run });
-        process.stdout.write(renderReport(report, !!opts.json));
-        process.exitCode = reportExitCode(report);
+        const report = await verifyPackage(target, { config, run: !!opts.run, python: opts.python, venvDir: opts.venvDir });
+        process.stdout.write(renderPackageReport(report, !!opts.json));
+        process.exitCode = report.ok ? 0 : 1;
       } catch (error) {
         throw error instanceof VerifyUsageError ? new UsageError(error.message) : error;
       }
       // The plugin's code ran in this process: a timer or socket it left open must not keep the command alive.
       if (require.main?.filename === module.filename || require.main?.filename.endsWith('tensorify-server.js')) setTimeout(() => process.exit(), 2_000).unref();
     });
-}
-
-/** The directory `target` names when it is a node pack (a package whose manifest has `nodeApiVersion` and no executors). */
-function nodePackDirectory(target: string): string | undefined {
-  const dir = resolvePath(target);
-  if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(resolvePath(dir, 'package.json'))) return undefined;
-  try {
-    const packageJson = JSON.parse(readFileSync(resolvePath(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
-    const manifest = packageJson.tensorify as Record<string, unknown> | undefined;
-    return isNodePackManifest(packageJson) && !('executorApiVersion' in manifest!) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export async function runCli(argv: string[]): Promise<number> {

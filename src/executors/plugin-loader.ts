@@ -34,8 +34,8 @@ export interface LoadedPlugin {
 }
 
 export interface PluginLoaderOptions {
-  /** The server's `plugins/` folder: each child folder whose package.json carries the manifest field is loaded. */
-  firstPartyDir: string;
+  /** The server's `plugins/` folder: each child folder whose package.json carries the manifest field is loaded (none when undefined). */
+  firstPartyDir?: string;
   /** `node_modules` folders scanned for installed plugin packages (top level and `@scope/*`), and where configured names are looked up. */
   nodeModulesDirs: readonly string[];
   /** `config.executorPlugins`: package names, or paths to a package directory (absolute, or starting with `.`, from the working directory). */
@@ -127,7 +127,7 @@ export async function loadExecutorPlugins(options: PluginLoaderOptions): Promise
 }
 
 async function discover(options: PluginLoaderOptions): Promise<Candidate[]> {
-  const firstParty = await packagesIn(options.firstPartyDir, 'first-party');
+  const firstParty = options.firstPartyDir === undefined ? [] : await packagesIn(options.firstPartyDir, 'first-party');
   const configured = await Promise.all(options.extra.map((entry) => findConfigured(entry, options.nodeModulesDirs)));
   const installed = await Promise.all(options.nodeModulesDirs.map((dir) => installedPackages(dir)));
   const seen = new Set<string>();

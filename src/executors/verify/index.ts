@@ -2,7 +2,9 @@
 export { type Check, type CheckStatus, RULES, type RuleId } from './checks';
 export { readConfigArgument } from './config-argument';
 export { HELLO_OUTPUT } from './hello-program';
+export { formatNodePackReport, type NodePackCheck, type NodePackReport, type NodePackVerifyOptions, verifyNodePack } from './node-pack-verify';
 export { serverSdk } from './server-sdk';
+export { type PackageReport, renderPackageReport, verifyPackage } from './verify-package';
 export { verifyPlugin } from './verify-plugin';
 export { type VerifyOptions, VerifyUsageError } from './verify-options';
 export { formatReport, renderReport, reportExitCode, type VerifyReport } from './verify-report';

@@ -11,7 +11,7 @@ import { checkInstance } from './rules/instance.rules';
 import { checkPackage } from './rules/package.rules';
 import { buildReport, type PluginLog, type VerifyReport } from './verify-report';
 import type { VerifyOptions } from './verify-options';
-import { resolveTarget, type Target } from './verify-target';
+import { type Target, withTarget } from './verify-target';
 
 /**
  * `tensorify-server plugins verify`: checks one executor plugin package with the loader's own
@@ -31,7 +31,11 @@ import { resolveTarget, type Target } from './verify-target';
  * package's name) names nothing to check; a broken plugin gives a report with failed rules.
  */
 export async function verifyPlugin(target: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const resolved = await resolveTarget(target, options.cwd ?? process.cwd());
+  return withTarget(target, options.cwd ?? process.cwd(), (resolved) => verifyResolvedPlugin(target, resolved, options));
+}
+
+/** {@link verifyPlugin} of a target already found (and unpacked); the caller cleans it up. */
+export async function verifyResolvedPlugin(target: string, resolved: Target, options: VerifyOptions = {}): Promise<VerifyReport> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tensorify-verify-data-'));
   const checks: Check[] = [];
   const logs: PluginLog[] = [];
@@ -55,7 +59,6 @@ export async function verifyPlugin(target: string, options: VerifyOptions = {}):
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
-    await resolved.cleanup().catch(() => undefined);
   }
   return buildReport({ target, kind: resolved.kind, packagePath: resolved.packagePath }, packageJson, checks, logs);
 }

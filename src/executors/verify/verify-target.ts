@@ -19,7 +19,7 @@ export interface Target {
   cleanup(): Promise<void>;
 }
 
-const NPM_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
+export const NPM_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 
 /**
  * The package `target` names, from `cwd`: a directory (or its package.json), a packed tarball
@@ -43,6 +43,16 @@ export async function resolveTarget(target: string, cwd: string): Promise<Target
     throw new VerifyUsageError(`"${target}" is neither a directory, a .tgz file, nor a package installed in ${places.join(', ')}`);
   }
   throw new VerifyUsageError(`${resolved} does not exist: give a plugin directory, a .tgz made by npm pack, or an installed package's name`);
+}
+
+/** Runs `check` on the package `target` names (see {@link resolveTarget}), then removes what reading it made (an extracted tarball). */
+export async function withTarget<T>(target: string, cwd: string, check: (resolved: Target) => Promise<T>): Promise<T> {
+  const resolved = await resolveTarget(target, cwd);
+  try {
+    return await check(resolved);
+  } finally {
+    await resolved.cleanup().catch(() => undefined);
+  }
 }
 
 /** The `node_modules` folders of `dir` and its ancestors, nearest first: where Node resolves a package name. */

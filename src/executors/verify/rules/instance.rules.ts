@@ -1,9 +1,10 @@
-import { createTestContext, testJob, type Executor, type ExecutorCapabilities, type ExecutorDefinition, type PluginLogger } from '@tensorify/executor-sdk';
+import { type Executor, type ExecutorCapabilities, type ExecutorDefinition, type PluginLogger } from '@tensorify/executor-sdk';
 import { mkdir } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { TimeoutError, withTimeout } from '../../../common/timeout';
 import { CREATE_TIMEOUT_MS, createExecutor, errorMessage, formatDuration } from '../../plugin-loader';
 import type { Add } from '../checks';
+import { runThrough } from '../program-run';
 import { HELLO_INPUTS, HELLO_OUTPUT, helloProgram } from '../hello-program';
 import { CAPABILITIES_TIMEOUT_MS, CLOSE_TIMEOUT_MS, RUN_TIMEOUT_MS, type VerifyOptions } from '../verify-options';
 
@@ -86,31 +87,21 @@ function capabilitiesProblem(answer: unknown): string | undefined {
 /** Runs the hello program with a fake context, the signal aborted (`timed_out`) at the time limit as the server does. */
 async function checkRun(executor: Executor, timeoutMs: number, add: Add): Promise<void> {
   const program = helloProgram();
-  const context = createTestContext();
-  const job = testJob(program.files, { inputs: { ...HELLO_INPUTS }, timeoutMs });
-  const limit = setTimeout(() => context.abort('timed_out'), timeoutMs);
-  limit.unref();
-  const returned = `run() did not return within ${formatDuration(timeoutMs)} of its signal aborting`;
-  let result: unknown;
-  try {
-    result = await withTimeout(
-      Promise.resolve().then(() => executor.run(job, context)),
-      2 * timeoutMs,
-      returned,
-    );
-  } catch (error) {
-    add('run', 'fail', error instanceof TimeoutError ? error.message : `run() failed: ${(error as Error | null)?.name ?? 'Error'}: ${errorMessage(error)}`, {
+  const run = await runThrough(executor, program.files, HELLO_INPUTS, timeoutMs);
+  const { context } = run;
+  if (!run.returned) {
+    const { error } = run;
+    add('run', 'fail', run.hung ? errorMessage(error) : `run() failed: ${(error as Error | null)?.name ?? 'Error'}: ${errorMessage(error)}`, {
       lines: context.lines.slice(-20),
     });
     return;
-  } finally {
-    clearTimeout(limit);
   }
+  const { result } = run;
   const { exitCode, output } = (result ?? {}) as { exitCode?: unknown; output?: unknown };
   const details = { program: program.name, inputs: HELLO_INPUTS, exitCode, output, externalIds: context.externalIds, lines: context.lines.slice(-20) };
   if (typeof result !== 'object' || result === null) {
     add('run', 'fail', `run() returned ${JSON.stringify(result) ?? 'undefined'} instead of { exitCode, output? }`, details);
-  } else if (context.signal.aborted) {
+  } else if (run.timedOut) {
     add('run', 'fail', `${program.name} did not finish within ${formatDuration(timeoutMs)} (exit code ${String(exitCode)})`, details);
   } else if (exitCode !== 0) {
     const stderr = context.of('stderr').at(-1) ?? context.of('system').at(-1);
