@@ -119,7 +119,7 @@ async function main() {
   const server = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let bare;
   try {
-    const [, port] = await waitForLine(server, /listening on [^\s]+:(\d+)/, 20_000);
+    const [, port] = await waitForLine(server, /listening on [^\s]+:(\d+)/, 60_000); // a busy machine boots slowly
     const api = `http://127.0.0.1:${port}`;
     const startupMs = await firstOk(`${api}/health`, startedAt);
     const headers = { Authorization: `Bearer ${KEY}` };

@@ -71,7 +71,7 @@ describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
     clocks.fast.advance(60_000);
     clocks.slow.advance(60_000);
     guardCalls = { fast: jest.spyOn(fast.get(ScopesGuard), 'canActivate'), slow: jest.spyOn(slow.get(ScopesGuard), 'canActivate') };
-  });
+  }, 120_000); // two apps boot: on a busy machine, more than the default 30 s
 
   afterAll(async () => {
     await fast?.close();
