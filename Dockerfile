@@ -68,4 +68,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.TENSORIFY_PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "/app/bin/tensorify-server.js", "start"]
+# --max-semi-space-size=4: see "Memory" in the README (as npm start runs the server).
+CMD ["node", "--max-semi-space-size=4", "/app/bin/tensorify-server.js", "start"]

@@ -13,6 +13,8 @@ import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, PinoNestLogger, requestLineWriter } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
 import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
+import { answerCachedWorkflowReads } from './workflows/hot-read';
+import { WorkflowsService } from './workflows/workflows.service';
 
 export const DOCS_PATH = 'docs';
 
@@ -66,13 +68,18 @@ function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
   });
 }
 
+export interface HttpOptions {
+  /** false: every GET /v1/workflows/:id goes through Nest, cached or not (tests compare both paths). Default true. */
+  cachedWorkflowReads?: boolean;
+}
+
 /**
  * Builds the configured HTTP application (not yet listening) on Fastify: request ids, JSON bodies
  * with their limits, proxy trust, JSON logs, Swagger UI at /docs. Errors of every layer, Fastify's
  * own included (Nest hands them to the global filter as HttpExceptions), leave as the envelope.
  * The server and the e2e tests both use it, so both run exactly the same stack.
  */
-export async function createApp(options: AppModuleOptions): Promise<NestFastifyApplication> {
+export async function createApp(options: AppModuleOptions & HttpOptions): Promise<NestFastifyApplication> {
   const { config } = options;
   const rootLogger = createRootLogger(config);
   const adapter = new FastifyAdapter({
@@ -103,6 +110,7 @@ export async function createApp(options: AppModuleOptions): Promise<NestFastifyA
   refuseClimbingPaths(fastify);
   authenticateBeforeTheBody(fastify, app.get(ApiKeyAuthenticator), app.get(WorkspaceRateLimiter));
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
+  if (options.cachedWorkflowReads !== false) answerCachedWorkflowReads(fastify, () => app.get(WorkflowsService));
 
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {
     jsonDocumentUrl: `${DOCS_PATH}-json`,

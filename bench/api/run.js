@@ -11,7 +11,8 @@
  * machine), the server's RSS after the first 20,000 requests, after the rounds and, with
  * `--rss-requests N`, after N more requests (the target: < 160 MB after 1,000,000), and the time
  * from process start to the first 200 of /health (target < 2 s). The server runs as `npm start`
- * does, at the default log level (one JSON line per request).
+ * does (`node` with the flags of package.json's `start:prod`, e.g. --max-semi-space-size), at the
+ * default log level (one JSON line per request).
  *
  *   npm run bench:api                                    (builds first; 3 rounds of 8 s per case)
  *   npm run bench:api -- --rounds 5 --seconds 10 --rss-requests 1000000
@@ -34,6 +35,8 @@ const EXAMPLES = resolve(process.env.BENCH_EXAMPLES_DIR ?? join(ROOT, '..', 'sha
 const STORED_WORKFLOWS = 20;
 const KEY = 'tfy_BenchmarkKey0123456789abcdefghijklmnopqrstu';
 const TARGETS = { one: 0.5, list: 0.35, rssMegabytes: 160, startupMs: 2000 };
+/** The node flags `npm start` gives the server (package.json's `start:prod`: `node <flags> dist/main.js`). */
+const NODE_FLAGS = /\bnode((?:\s+--\S+)*)\s+dist\/main\.js/.exec(require('../../package.json').scripts['start:prod'])[1].trim().split(/\s+/).filter(Boolean);
 
 function waitForLine(child, pattern, timeoutMs) {
   return new Promise((resolve, reject) => {
@@ -113,10 +116,10 @@ async function main() {
     TENSORIFY_ENTERPRISE_RATE_LIMIT: '100000000',
   };
   const startedAt = performance.now();
-  const server = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let bare;
   try {
-    const [, port] = await waitForLine(server, /listening on [^\s]+:(\d+)/, 20_000);
+    const [, port] = await waitForLine(server, /listening on [^\s]+:(\d+)/, 60_000); // a busy machine boots slowly
     const api = `http://127.0.0.1:${port}`;
     const startupMs = await firstOk(`${api}/health`, startedAt);
     const headers = { Authorization: `Bearer ${KEY}` };

@@ -26,6 +26,11 @@ export class ReadThroughCache<V extends NonNullable<unknown>> {
     return value;
   }
 
+  /** The value cached under `key` (still fresh), without reading it: undefined on a miss. */
+  peek(key: string): V | undefined {
+    return this.entries.get(key);
+  }
+
   clear(): void {
     this.generation += 1;
     this.entries.clear();

@@ -1,4 +1,3 @@
-import { BullModule, getQueueToken } from '@nestjs/bull';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { Queue } from 'bull';
 import type { AppConfig } from '../config/config';
@@ -24,6 +23,10 @@ export class ExecutionQueueModule {
         exports: [EXECUTION_QUEUE],
       };
     }
+    // Bull (with cron-parser, luxon and msgpackr) is loaded only in this mode: the embedded mode
+    // never uses it, and a server that loaded it anyway held some 4 MB more (issue 14's RSS target).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+    const { BullModule, getQueueToken } = require('@nestjs/bull') as typeof import('@nestjs/bull');
     const stallMs = config.workerStallSeconds * 1000;
     return {
       module: ExecutionQueueModule,

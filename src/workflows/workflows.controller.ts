@@ -74,6 +74,31 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
+/**
+ * The workflow as its JSON text (serialised once per cached, frozen workflow), with its ETag and
+ * content type set on the reply: the answer of GET /v1/workflows/:id, whichever path serves it
+ * (the controller, or the cached read of hot-read.ts).
+ */
+export function presentWorkflow(workflow: WorkflowEntity, reply: FastifyReply): string {
+  let json = representations.get(workflow);
+  if (json === undefined) {
+    const dto: Omit<WorkflowDto, 'nodes' | 'edges'> & Pick<WorkflowEntity, 'nodes' | 'edges'> = {
+      id: workflow.id,
+      name: workflow.name,
+      description: workflow.description,
+      version: workflow.version,
+      nodes: workflow.nodes,
+      edges: workflow.edges,
+      createdAt: workflow.createdAt.toISOString(),
+      updatedAt: workflow.updatedAt.toISOString(),
+    };
+    json = JSON.stringify(dto);
+    representations.set(workflow, json);
+  }
+  reply.header('ETag', `"${workflow.version}"`).type('application/json; charset=utf-8');
+  return json;
+}
+
 @ApiTags('Workflows')
 @ApiAuthenticated()
 @Controller('v1/workflows')
@@ -134,7 +159,7 @@ export class WorkflowsController {
   @ApiResponse({ status: 200, description: 'The workflow', type: WorkflowDto, headers: ETAG_HEADER })
   @ApiErrors(NOT_FOUND)
   async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    return this.present(await this.workflows.get(auth.workspace.id, id), reply);
+    return presentWorkflow(await this.workflows.get(auth.workspace.id, id), reply);
   }
 
   @Put(':id')
@@ -215,28 +240,7 @@ export class WorkflowsController {
 
   /** A saved workflow, with what the lifecycle's listeners added to this one response (e.g. a new webhook's secret). */
   private presentSaved({ workflow, extras }: SavedWorkflow, reply: FastifyReply): string {
-    const json = this.present(workflow, reply);
+    const json = presentWorkflow(workflow, reply);
     return Object.keys(extras).length === 0 ? json : `${json.slice(0, -1)},${JSON.stringify(extras).slice(1)}`;
-  }
-
-  /** The workflow as its JSON text (serialised once per cached, frozen workflow) with its ETag. */
-  private present(workflow: WorkflowEntity, reply: FastifyReply): string {
-    let json = representations.get(workflow);
-    if (json === undefined) {
-      const dto: Omit<WorkflowDto, 'nodes' | 'edges'> & Pick<WorkflowEntity, 'nodes' | 'edges'> = {
-        id: workflow.id,
-        name: workflow.name,
-        description: workflow.description,
-        version: workflow.version,
-        nodes: workflow.nodes,
-        edges: workflow.edges,
-        createdAt: workflow.createdAt.toISOString(),
-        updatedAt: workflow.updatedAt.toISOString(),
-      };
-      json = JSON.stringify(dto);
-      representations.set(workflow, json);
-    }
-    reply.header('ETag', `"${workflow.version}"`).type('application/json; charset=utf-8');
-    return json;
   }
 }

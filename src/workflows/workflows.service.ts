@@ -163,6 +163,16 @@ export class WorkflowsService {
   }
 
   /**
+   * The workflow as `get` would answer it, if the cache holds it and it is the workspace's;
+   * undefined otherwise (not cached, another workspace's, or no such workflow: `get` says which).
+   * For the cached read of GET /v1/workflows/:id (hot-read.ts), which must not wait for a promise.
+   */
+  cached(workspaceId: string, id: string): WorkflowEntity | undefined {
+    const workflow = this.cache.peek(id)?.workflow;
+    return workflow?.workspaceId === workspaceId ? workflow : undefined;
+  }
+
+  /**
    * Replaces a workflow's name, description and graph, and increments its version. With
    * `expectedVersion`, the write happens only if the stored version still equals it (409 otherwise),
    * checked and written in one statement.
