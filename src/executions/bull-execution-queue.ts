@@ -105,7 +105,7 @@ export class BullExecutionQueue implements ExecutionQueue {
       this.every(stallMs / 3, () => worker.heartbeat());
     }
     this.every(stallMs / 2, async () => {
-      const lost = await worker.failStalled(new Date(Date.now() - stallMs));
+      const lost = await worker.failStalled(new Date(Date.now() - stallMs), this.options.process);
       if (lost > 0) this.logger.warn(`${lost} execution(s) whose worker stopped answering ended WORKER_LOST`);
       for (const job of await worker.queued(new Date(Date.now() - stallMs / 2))) this.enqueue(job);
     });

@@ -50,8 +50,8 @@ export class ExecutionsProcessor implements QueueWorker, OnApplicationBootstrap,
     return this.runner.recover();
   }
 
-  failStalled(before: Date): Promise<number> {
-    return this.runner.failStalled(before);
+  failStalled(before: Date, canResume?: boolean): Promise<number> {
+    return this.runner.failStalled(before, canResume);
   }
 
   heartbeat(): Promise<void> {
@@ -60,10 +60,11 @@ export class ExecutionsProcessor implements QueueWorker, OnApplicationBootstrap,
 
   async beforeApplicationShutdown(): Promise<void> {
     this.runner.abortAll();
-    // An executor that ignores its abort signal must not hold the server up forever.
+    // An executor that ignores its abort signal must not hold the server up forever. Runs resumed
+    // after a restart are not the queue's: they are waited for too.
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      this.queue.stop().then(() => true),
+      Promise.all([this.queue.stop(), this.runner.settled()]).then(() => true),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_DRAIN_MS))),
     ]);
     clearTimeout(timer);
