@@ -117,7 +117,7 @@ describe('A Slurm job across restarts of the server (real processes)', () => {
     await execution(executionId, (e) => e.logs.includes('line 1'));
     await server!.stop('SIGKILL');
     await waitFor(
-      async () => jobState(jobId),
+      () => jobState(jobId),
       (state) => state === 'COMPLETED',
       { timeoutMs: 60_000, intervalMs: 200, what: `job ${jobId}` },
     );
