@@ -78,6 +78,8 @@ export function retryReason(outcome: Pick<Outcome, 'status' | 'errorCode'>): Ret
 export class ExecutionRunner {
   private readonly logger = new Logger(ExecutionRunner.name);
   private readonly active = new Map<string, AbortController>();
+  /** The queue's job of a `queued` execution (the processor's), for a retry of a run that has none. */
+  private jobOf?: (executionId: string) => Promise<QueuedExecution | null>;
   /** Runs this process follows again (after a restart), outside the queue. */
   private readonly resuming = new Set<Promise<void>>();
   private stopListening?: () => void;
@@ -101,6 +103,11 @@ export class ExecutionRunner {
     const { unsubscribe, ready } = this.bus.onCancel((executionId) => this.cancel(executionId));
     this.stopListening = unsubscribe;
     await ready;
+  }
+
+  /** How to make the queue's job of a `queued` execution (the processor gives it at boot). */
+  useJobs(jobOf: (executionId: string) => Promise<QueuedExecution | null>): void {
+    this.jobOf = jobOf;
   }
 
   /** Asks whichever process runs the execution to stop it (this one included). */
@@ -484,7 +491,9 @@ export class ExecutionRunner {
     if (!queued) return false;
     this.logger.log(`${executionId}: attempt ${row.attempt} of ${row.maxAttempts} ended ${reason}; attempt ${row.attempt + 1} in ${row.retryBackoffSeconds} s`);
     this.events.emit('retried', { executionId, reason, attempt: row.attempt + 1 });
-    if (job !== undefined) this.queue.enqueue({ ...job, attempt: row.attempt + 1, delayMs });
+    // A run without its queue's job (resumed after a restart, or lost): its next attempt's job is read from the row.
+    const next = job !== undefined ? { ...job, attempt: row.attempt + 1, delayMs } : await this.jobOf?.(executionId).catch(() => null);
+    if (next) this.queue.enqueue(next);
     return true;
   }
 }

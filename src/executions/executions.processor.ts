@@ -32,6 +32,8 @@ export class ExecutionsProcessor implements QueueWorker, OnApplicationBootstrap,
     // Not awaited: with Redis down the instance still starts (and says so in /health/ready); it listens once Redis is back.
     void this.runner.listenForCancels();
     await this.queue.start(this);
+    // After the start: the queue itself queues again what recovery left queued.
+    this.runner.useJobs((executionId) => this.job(executionId));
   }
 
   process(job: QueuedExecution): Promise<void> {

@@ -46,12 +46,16 @@ describe('A Slurm job across restarts of the server (real processes)', () => {
   });
 
   const start = async (): Promise<void> => {
-    server = await startServerProcess({
-      TENSORIFY_DATA_DIR: dataDir,
-      TENSORIFY_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
-      TENSORIFY_LOG_LEVEL: 'warn',
-      TENSORIFY_EXECUTORS: JSON.stringify({ slurm: { workDir, pollSeconds: 0.3, sbatchArgs: ['--hold'] } }),
-    });
+    server = await startServerProcess(
+      {
+        TENSORIFY_DATA_DIR: dataDir,
+        TENSORIFY_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
+        TENSORIFY_LOG_LEVEL: 'warn',
+        TENSORIFY_EXECUTORS: JSON.stringify({ slurm: { workDir, pollSeconds: 0.3, sbatchArgs: ['--hold'] } }),
+        // A busy machine (several servers and a cluster on two cores) starts a server slowly.
+      },
+      60_000,
+    );
   };
 
   async function api(urlPath: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
