@@ -124,16 +124,17 @@ export class ExecutionRunner {
 
   /**
    * Held executions whose worker has not stamped them since `before` (it died) end WORKER_LOST,
-   * unless their executor can resume them and this process runs executions (`canResume`): then
-   * this process takes the run over and follows it again. Each is checked again in its own
+   * unless their executor can resume them: then a process that runs executions (`canResume`) takes
+   * the run over and follows it again, and one that does not leaves it to the workers. Each is checked again in its own
    * conditional update, so a late heartbeat wins and one reconciler only takes a run over.
    */
   async failStalled(before: Date, canResume = false): Promise<number> {
     let lost = 0;
     for (const run of await this.executions.findRunning(before)) {
       if (this.active.has(run.id)) continue;
-      if (canResume && this.resumable(run)) {
-        if (await this.executions.takeOver(run.id, before, new Date(this.clock.now()))) {
+      // A resumable run is left to a process that runs executions (an API instance's reconciler does not end it).
+      if (this.resumable(run)) {
+        if (canResume && (await this.executions.takeOver(run.id, before, new Date(this.clock.now())))) {
           this.logger.warn(`${run.id}: its worker stopped answering; this worker follows its run ${run.externalId} again`);
           this.startResume(run);
         }
