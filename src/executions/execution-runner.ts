@@ -124,9 +124,10 @@ export class ExecutionRunner {
 
   /**
    * Held executions whose worker has not stamped them since `before` (it died) end WORKER_LOST,
-   * unless their executor can resume them: then a process that runs executions (`canResume`) takes
-   * the run over and follows it again, and one that does not leaves it to the workers. Each is checked again in its own
-   * conditional update, so a late heartbeat wins and one reconciler only takes a run over.
+   * unless their executor can resume them: then a process that runs executions (`canResume`)
+   * takes the run over and follows it again, and one that does not leaves it to the workers. Each
+   * is checked again in its own conditional update, so a late heartbeat wins and one reconciler
+   * only takes a run over.
    */
   async failStalled(before: Date, canResume = false): Promise<number> {
     let lost = 0;
