@@ -117,7 +117,7 @@ export class BullExecutionQueue implements ExecutionQueue {
       this.every(stallMs / 3, () => worker.heartbeat());
     }
     this.every(stallMs / 2, async () => {
-      const lost = await worker.failStalled(new Date(Date.now() - stallMs));
+      const lost = await worker.failStalled(new Date(Date.now() - stallMs), this.options.process);
       if (lost > 0) this.logger.warn(`${lost} execution(s) whose worker stopped answering ended WORKER_LOST`);
       // A job id is the execution id: those Redis still holds are not added twice. One MULTI per chunk, not a round trip per row.
       const queued = await worker.queued(new Date(Date.now() - stallMs / 2));

@@ -27,10 +27,14 @@ export interface QueueWorker {
   job(executionId: string): Promise<QueuedExecution | null>;
   /** The `queued` executions (those created before `before`, when given), oldest first, as jobs. */
   queued(before?: Date): Promise<QueuedExecution[]>;
-  /** The only process starts: executions left `running` died with its previous run (WORKER_LOST). */
+  /** The only process starts: executions left `running` died with its previous run (WORKER_LOST), unless their executor resumes them. */
   recover(): Promise<void>;
-  /** Ends WORKER_LOST the running executions no process has stamped since `before`; how many. */
-  failStalled(before: Date): Promise<number>;
+  /**
+   * Ends WORKER_LOST the running executions no process has stamped since `before`; how many.
+   * With `canResume` (this process runs executions), it takes over and follows again those whose
+   * executor can resume them.
+   */
+  failStalled(before: Date, canResume?: boolean): Promise<number>;
   /** Stamps the executions this process runs, so that the others know it is alive. */
   heartbeat(): Promise<void>;
 }

@@ -32,6 +32,8 @@ export class ExecutionsProcessor implements QueueWorker, OnApplicationBootstrap,
     // Not awaited: with Redis down the instance still starts (and says so in /health/ready); it listens once Redis is back.
     void this.runner.listenForCancels();
     await this.queue.start(this);
+    // After the start: the queue itself queues again what recovery left queued.
+    this.runner.useJobs((executionId) => this.job(executionId));
   }
 
   process(job: QueuedExecution): Promise<void> {
@@ -50,8 +52,8 @@ export class ExecutionsProcessor implements QueueWorker, OnApplicationBootstrap,
     return this.runner.recover();
   }
 
-  failStalled(before: Date): Promise<number> {
-    return this.runner.failStalled(before);
+  failStalled(before: Date, canResume?: boolean): Promise<number> {
+    return this.runner.failStalled(before, canResume);
   }
 
   heartbeat(): Promise<void> {
@@ -60,10 +62,11 @@ export class ExecutionsProcessor implements QueueWorker, OnApplicationBootstrap,
 
   async beforeApplicationShutdown(): Promise<void> {
     this.runner.abortAll();
-    // An executor that ignores its abort signal must not hold the server up forever.
+    // An executor that ignores its abort signal must not hold the server up forever. Runs resumed
+    // after a restart are not the queue's: they are waited for too.
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      this.queue.stop().then(() => true),
+      Promise.all([this.queue.stop(), this.runner.settled()]).then(() => true),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_DRAIN_MS))),
     ]);
     clearTimeout(timer);

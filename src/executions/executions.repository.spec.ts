@@ -221,8 +221,41 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     await repository.claim('exec_2', at('2026-11-28T12:00:01.000Z'));
     await repository.heartbeat(['exec_1', 'exec_3'], at('2026-11-28T12:00:09.000Z'));
     expect((await repository.find('exec_3'))?.heartbeatAt).toBeNull();
-    expect((await repository.findRunning()).sort()).toEqual(['exec_1', 'exec_2']);
-    expect(await repository.findRunning(at('2026-11-28T12:00:05.000Z'))).toEqual(['exec_2']);
+    expect((await repository.findRunning()).map((run) => run.id).sort()).toEqual(['exec_1', 'exec_2']);
+    expect(await repository.findRunning(at('2026-11-28T12:00:05.000Z'))).toEqual([{ id: 'exec_2', executor: 'local', externalId: null }]);
+  });
+
+  it('lets one worker take a queued execution for an executor that reports its start: held, still queued, then running from its start', async () => {
+    for (const id of ['exec_1', 'exec_2']) await repository.create(execution(id));
+    expect(await repository.take('exec_1', at('2026-11-28T12:00:01.000Z'))).toBe(true);
+    expect(await repository.take('exec_1', at('2026-11-28T12:00:01.000Z'))).toBe(false);
+    expect(await repository.claim('exec_1', at('2026-11-28T12:00:01.000Z'))).toBe(false);
+    await repository.setExternalId('exec_1', '77');
+    await repository.setExternalId('exec_2', 'not held');
+    expect(await repository.find('exec_1')).toMatchObject({ status: 'queued', externalId: '77', startedAt: null });
+    expect((await repository.find('exec_2'))?.externalId).toBeNull();
+    // Held: not queued again, found with the running ones, stamped by its worker, not cancellable as never taken.
+    expect((await repository.findQueued()).map((row) => row.executionId)).toEqual(['exec_2']);
+    expect(await repository.findRunning()).toEqual([{ id: 'exec_1', executor: 'local', externalId: '77' }]);
+    await repository.heartbeat(['exec_1'], at('2026-11-28T12:00:09.000Z'));
+    expect((await repository.find('exec_1'))?.heartbeatAt).toEqual(at('2026-11-28T12:00:09.000Z'));
+    const cancelled = {
+      status: 'cancelled' as const,
+      completedAt: at('2026-11-28T12:00:10.000Z'),
+      exitCode: null,
+      output: null,
+      errorCode: null,
+      errorMessage: null,
+    };
+    expect(await repository.finish('exec_1', cancelled, { from: ['queued'], held: false })).toBe(false);
+    // A reconciler takes over a stale held run once only.
+    expect(await repository.takeOver('exec_1', at('2026-11-28T12:00:05.000Z'), at('2026-11-28T12:00:20.000Z'))).toBe(false);
+    expect(await repository.takeOver('exec_1', at('2026-11-28T12:00:10.000Z'), at('2026-11-28T12:00:20.000Z'))).toBe(true);
+    expect(await repository.takeOver('exec_1', at('2026-11-28T12:00:10.000Z'), at('2026-11-28T12:00:21.000Z'))).toBe(false);
+    expect(await repository.start('exec_2', at('2026-11-28T12:00:30.000Z'))).toBe(false);
+    expect(await repository.start('exec_1', at('2026-11-28T12:00:30.000Z'))).toBe(true);
+    expect(await repository.find('exec_1')).toMatchObject({ status: 'running', startedAt: at('2026-11-28T12:00:30.000Z') });
+    expect(await repository.finish('exec_2', cancelled, { from: ['queued'], held: false })).toBe(true);
   });
 
   it('finishes an execution only from the statuses named, and only if still stale when asked so', async () => {
@@ -265,6 +298,7 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
       { seq: 449, stream: 'stderr', line: 'line 449 ✓' },
     ]);
     expect(await repository.readLogs('exec_1', -1)).toHaveLength(450);
+    expect(await repository.storedLogCounts('exec_1')).toEqual({ stdout: 225, stderr: 225, system: 0 });
   });
 
   it('stores many executions in one statement, each as written; a frozen files object shared by them is stored whole in each', async () => {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import type { LogStream } from '@tensorify/executor-sdk';
 import { Repository, type SelectQueryBuilder, type UpdateQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { jsonText } from '../database/columns';
@@ -83,9 +84,26 @@ export interface FinishCondition {
   staleBefore?: Date;
   /** Only while it is at this attempt (a run that ended late must not end the next attempt). */
   attempt?: number;
+  /**
+   * true: only while a worker holds it (`running`, or `queued` and taken by an executor that
+   * reports its start: its heartbeat is set); false: only while no worker holds it.
+   */
+  held?: boolean;
+}
+
+/** A run a worker held (see {@link ExecutionsRepository.take}), as recovery needs it. */
+export interface HeldRun {
+  id: string;
+  executor: string | null;
+  externalId: string | null;
 }
 
 export type StoredLogLine = Pick<ExecutionLogEntity, 'seq' | 'stream' | 'line'>;
+
+/** A row a worker holds: `running`, or `queued` and taken by an executor that reports its start (stamped). */
+const HELD = "(e.status = 'running' OR (e.status = 'queued' AND e.heartbeatAt IS NOT NULL))";
+/** {@link HELD} in an UPDATE, which has no alias. */
+const HELD_UNALIASED = "(status = 'running' OR (status = 'queued' AND heartbeatAt IS NOT NULL))";
 
 /** Log lines per INSERT: well under SQLite's 999 bound parameters (4 a line). */
 const LOG_LINES_PER_INSERT = 200;
@@ -210,7 +228,8 @@ export class ExecutionsRepository {
       .addSelect('e.attempt', 'attempt')
       .addSelect('e.nextAttemptAt', 'nextAttemptAt')
       .innerJoin(WorkspaceEntity, 'w', 'w.id = e.workspaceId')
-      .where("e.status = 'queued'");
+      // A row an executor took (a batch job still pending) is held by a worker: not to run again.
+      .where("e.status = 'queued' AND e.heartbeatAt IS NULL");
     if (filter.id !== undefined) query.andWhere('e.id = :id', { id: filter.id });
     if (filter.before !== undefined) query.andWhere('e.createdAt < :before', { before: filter.before.toISOString() });
     const rows = await query.orderBy('e.createdAt').addOrderBy('e.id').getRawMany<Omit<QueuedRow, 'nextAttemptAt'> & { nextAttemptAt: string | null }>();
@@ -218,11 +237,14 @@ export class ExecutionsRepository {
     return rows.map((row) => ({ ...row, attempt: Number(row.attempt), nextAttemptAt: row.nextAttemptAt === null ? null : new Date(row.nextAttemptAt) }));
   }
 
-  /** The ids of the `running` executions (those not stamped since `staleBefore`, when given). */
-  async findRunning(staleBefore?: Date): Promise<string[]> {
-    const query = this.select().select('e.id', 'id').where("e.status = 'running'");
+  /**
+   * The executions a worker holds: `running`, and `queued` ones an executor took (their start not
+   * reported yet); only those not stamped since `staleBefore`, when given.
+   */
+  async findRunning(staleBefore?: Date): Promise<HeldRun[]> {
+    const query = this.select().select('e.id', 'id').addSelect('e.executor', 'executor').addSelect('e.externalId', 'externalId').where(HELD);
     if (staleBefore !== undefined) query.andWhere('COALESCE(e.heartbeatAt, e.startedAt) < :before', { before: staleBefore.toISOString() });
-    return (await query.getRawMany<{ id: string }>()).map((row) => row.id);
+    return query.getRawMany<HeldRun>();
   }
 
   /** What the `finished` event tells of a run. */
@@ -243,19 +265,57 @@ export class ExecutionsRepository {
   async claim(id: string, startedAt: Date): Promise<boolean> {
     const result = await this.update()
       .set({ status: 'running', startedAt, heartbeatAt: startedAt })
-      .where("id = :id AND status = 'queued' AND cancelRequestedAt IS NULL", { id })
+      .where("id = :id AND status = 'queued' AND heartbeatAt IS NULL AND cancelRequestedAt IS NULL", { id })
       .execute();
     return Boolean(result.affected);
   }
 
-  /** Where the executor runs it (a process group, a container, host:pid), while it runs. */
-  async setExternalId(id: string, externalId: string): Promise<void> {
-    await this.update().set({ externalId }).where("id = :id AND status = 'running'", { id }).execute();
+  /**
+   * For an executor that reports its program's start: the worker takes the `queued` execution
+   * (stamps it) but it stays `queued` until {@link start}; true for the one process that takes it.
+   */
+  async take(id: string, at: Date): Promise<boolean> {
+    const result = await this.update()
+      .set({ heartbeatAt: at })
+      .where("id = :id AND status = 'queued' AND heartbeatAt IS NULL AND cancelRequestedAt IS NULL", { id })
+      .execute();
+    return Boolean(result.affected);
   }
 
-  /** Stamps the running executions among `ids`: their worker is alive. */
+  /** A taken execution's program started: `queued → running` at `startedAt`. */
+  async start(id: string, startedAt: Date): Promise<boolean> {
+    const result = await this.update()
+      .set({ status: 'running', startedAt })
+      .where("id = :id AND status = 'queued' AND heartbeatAt IS NOT NULL", { id })
+      .execute();
+    return Boolean(result.affected);
+  }
+
+  /**
+   * The reconciler of another worker takes over a held run whose worker stopped stamping it (to
+   * resume it): true for the one process whose conditional stamp wins.
+   */
+  async takeOver(id: string, staleBefore: Date, at: Date): Promise<boolean> {
+    const result = await this.update()
+      .set({ heartbeatAt: at })
+      .where(`id = :id AND ${HELD_UNALIASED} AND COALESCE(heartbeatAt, startedAt) < :before`, { id, before: staleBefore.toISOString() })
+      .execute();
+    return Boolean(result.affected);
+  }
+
+  /** Where the executor runs it (a process group, a container, host:pid, a job id), while it runs or waits. */
+  async setExternalId(id: string, externalId: string): Promise<void> {
+    await this.update().set({ externalId }).where(`id = :id AND ${HELD_UNALIASED}`, { id }).execute();
+  }
+
+  /** A run its executor detached from at shutdown (it goes on): the lines stored so far, for the server that resumes it. */
+  async detach(id: string, logCount: number): Promise<void> {
+    await this.update().set({ logCount }).where("id = :id AND status IN ('queued', 'running')", { id }).execute();
+  }
+
+  /** Stamps the held executions among `ids`: their worker is alive. */
   async heartbeat(ids: readonly string[], at: Date): Promise<void> {
-    await this.update().set({ heartbeatAt: at }).where("id IN (:...ids) AND status = 'running'", { ids }).execute();
+    await this.update().set({ heartbeatAt: at }).where(`id IN (:...ids) AND ${HELD_UNALIASED}`, { ids }).execute();
   }
 
   /** Stores how the execution ended, if it meets `condition`; true when it did. */
@@ -269,6 +329,7 @@ export class ExecutionsRepository {
       update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
     }
     if (condition.attempt !== undefined) update.andWhere('attempt = :attempt', { attempt: condition.attempt });
+    if (condition.held !== undefined) update.andWhere(condition.held ? HELD_UNALIASED : 'heartbeatAt IS NULL');
     return Boolean((await update.execute()).affected);
   }
 
@@ -319,6 +380,7 @@ export class ExecutionsRepository {
     if (condition.staleBefore !== undefined) {
       update.andWhere('COALESCE(heartbeatAt, startedAt) < :before', { before: condition.staleBefore.toISOString() });
     }
+    if (condition.held !== undefined) update.andWhere(condition.held ? HELD_UNALIASED : 'heartbeatAt IS NULL');
     if ((await update.execute()).affected) return true;
     // It ended otherwise meanwhile (a cancel, another process): the attempt is the row's, not a kept one.
     await this.attemptRows.delete({ executionId: id, attempt: end.attempt });
@@ -348,6 +410,20 @@ export class ExecutionsRepository {
       .where('l.executionId = :executionId', { executionId })
       .getRawOne<{ last: number | string | null }>();
     return row?.last === null || row?.last === undefined ? 0 : Number(row.last) + 1;
+  }
+
+  /** How many stored lines of the execution each stream has (what a resumed run skips). */
+  async storedLogCounts(executionId: string): Promise<Record<LogStream, number>> {
+    const rows = await this.logs
+      .createQueryBuilder('l')
+      .select('l.stream', 'stream')
+      .addSelect('COUNT(*)', 'count')
+      .where('l.executionId = :executionId', { executionId })
+      .groupBy('l.stream')
+      .getRawMany<{ stream: string; count: number | string }>();
+    const counts: Record<LogStream, number> = { stdout: 0, stderr: 0, system: 0 };
+    for (const row of rows) if (row.stream in counts) counts[row.stream as LogStream] = Number(row.count);
+    return counts;
   }
 
   /** Stored lines of the execution with `seq` greater than `after`, in order. */

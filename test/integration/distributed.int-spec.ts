@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
  */
 const ADMIN_KEY = 'tfy_DistributedTestAdminKey0123456789abcdefgh';
 const STALL_SECONDS = 4;
+const SLURM_DIR = process.env.TENSORIFY_SLURM_DIR || '/tmp/tensorify-slurm';
 const AUTH = { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' };
 
 /** A code node that appends its execution id to `inputs.file` (O_APPEND: one line per run), sleeping `inputs.seconds` first. */
@@ -78,6 +79,7 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
   let scratch: string;
   let env: Record<string, string>;
   let counterId: string;
+  let slurmWorkDir: string;
 
   const dataDir = () => {
     const dir = mkdtempSync(join(tmpdir(), 'tensorify-distributed-'));
@@ -93,6 +95,9 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     redis = await startRedis(redisPort);
     database = await createScratchDatabase(POSTGRES_ADMIN_URL);
     scratch = mkdtempSync(join(tmpdir(), 'tensorify-distributed-runs-'));
+    execFileSync(join(__dirname, '..', '..', 'scripts', 'ci', 'slurm', 'start-slurm.sh'), { stdio: 'pipe', timeout: 300_000 });
+    mkdirSync(join(SLURM_DIR, 'work'), { recursive: true });
+    slurmWorkDir = mkdtempSync(join(SLURM_DIR, 'work', 'distributed-'));
     env = {
       TENSORIFY_DATABASE_URL: database.url,
       TENSORIFY_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
@@ -102,6 +107,8 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
       TENSORIFY_EXECUTION_CONCURRENCY: '4',
       TENSORIFY_ENTERPRISE_CONCURRENT_EXECUTIONS: '8',
       TENSORIFY_ENTERPRISE_RATE_LIMIT: '1000000',
+      // The slurm executor too (one-node cluster of scripts/ci/slurm/start-slurm.sh): a worker that died leaves its job to another.
+      TENSORIFY_EXECUTORS: JSON.stringify({ slurm: { workDir: slurmWorkDir, pollSeconds: 0.3 } }),
     };
     // The first instance migrates the database and bootstraps the key; the others start after it.
     apis.push(await startServerProcess({ ...env, TENSORIFY_DATA_DIR: dataDir(), TENSORIFY_PROCESS_EXECUTIONS: 'false' }));
@@ -116,7 +123,7 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     await Promise.all([...apis, ...workers].map((process) => process.stop('SIGKILL')));
     redis?.kill('SIGKILL');
     await database?.drop();
-    for (const dir of [...dataDirs, scratch]) if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [...dataDirs, scratch, slurmWorkDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function execute(api: ServerProcess, inputs: object, key = ADMIN_KEY): Promise<string> {
@@ -306,6 +313,28 @@ describe('The distributed mode: two API instances, two workers, PostgreSQL and R
     // Once: the program ran twice in all (the lost attempt and the next), not once per process that saw it lost.
     expect(readFileSync(marker, 'utf8').trim().split('\n')).toEqual([id, id]);
   }, 120_000);
+
+  it('a Slurm job whose worker is killed (kill -9) is taken over by a live worker after the stall interval, once, and ends completed with each line once', async () => {
+    const code = ['import time', 'for i in range(1, 9):', '    print(f"line {i}", flush=True)', '    time.sleep(1)', 'return {"lines": 8}'].join('\n');
+    const workflow = await call(apis[0].baseUrl, 'POST', '/v1/workflows', {
+      ...COUNTER,
+      name: 'Slurm lines',
+      nodes: [COUNTER.nodes[0], { id: 'step', type: 'code', settings: { code } }, COUNTER.nodes[2]],
+    });
+    expect(workflow.status).toBe(201);
+    const res = await call(apis[1].baseUrl, 'POST', `/v1/workflows/${workflow.body.id}/execute`, { inputs: {}, executor: 'slurm' });
+    expect(res.status).toBe(202);
+    const id = res.body.executionId as string;
+    const [running] = await waitAll([id], (execution) => (execution.logs as string[]).includes('line 1'), 60_000);
+    await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
+    await startWorkers();
+    const [done] = await waitAll([id], finished, (STALL_SECONDS * 3 + 60) * 1000);
+    expect(done).toMatchObject({ status: 'completed', error: null, output: { lines: 8 }, externalId: running.externalId, attempt: 1 });
+    const logs = done.logs as string[];
+    expect(logs.filter((line) => /^line \d+$/.test(line))).toEqual(Array.from({ length: 8 }, (_, i) => `line ${i + 1}`));
+    // One worker only took it over.
+    expect(logs.filter((line) => line.startsWith('[tensorify] following ')).length).toBe(1);
+  }, 150_000);
 
   it('serves metrics on every process: the workers count the runs, the API instances the requests and the queue', async () => {
     const total = (text: string, name: string, labels: Record<string, string> = {}) => valueOf(parsePrometheusText(text), name, labels);

@@ -76,6 +76,29 @@ export interface ExecutionContext {
    * a run while it runs. `ExecutionResult.externalId`, when given, replaces it at the end.
    */
   setExternalId(id: string): void;
+  /**
+   * For executors that declare {@link Executor.reportsStart}: the program has started (the
+   * scheduler gave it its resources). Until then the execution shows `queued` (with its
+   * `externalId`) and its time limit has not begun; from this call on it is `running`, and its
+   * time limit counts from now. Calling it again does nothing; other executors need not call it
+   * (the server treats the run as started when `run` is called). Optional in the type only so
+   * that contexts made by hand (tests) need not have it: the server always gives it; call it as
+   * `context.started?.()`.
+   */
+  started?(): void;
+}
+
+/**
+ * What the server gives {@link Executor.resume} besides the job: the context of `run`, and what
+ * the execution's log already holds, so the executor can skip what it streamed before.
+ */
+export interface ResumeContext extends ExecutionContext {
+  /** The `externalId` the run recorded with `setExternalId` (e.g. a Slurm job id). */
+  externalId: string;
+  /** Whether `started()` was reported before the restart (the execution was `running`). */
+  wasStarted: boolean;
+  /** How many lines of each stream the execution's stored log holds already. */
+  logged: Record<LogStream, number>;
 }
 
 /** How `run` ended. A run that could not start (the executor is down) should throw {@link ExecutorUnavailableError}. */
@@ -86,6 +109,12 @@ export interface ExecutionResult {
   output?: unknown;
   /** Where it ran: a pid, a container id, `host:pid`. */
   externalId?: string;
+  /**
+   * Only for an executor with {@link Executor.resume}, when `context.signal` was aborted with
+   * `shutdown`: the program was left running (not stopped) and its `externalId` is stored; the
+   * server keeps the execution `queued`/`running` and a later server calls `resume` for it.
+   */
+  detached?: boolean;
 }
 
 /** A GPU an executor can give a run. */
@@ -140,6 +169,20 @@ export interface Executor {
   capabilities(): Promise<ExecutorCapabilities>;
   /** Runs one job to its end. Resolve after the program and everything it started are gone. */
   run(job: ExecutionJob, context: ExecutionContext): Promise<ExecutionResult>;
+  /**
+   * Optional: the executor reports when the program starts (`context.started()`), e.g. a batch
+   * scheduler whose job may wait for resources first. Until then the execution shows `queued`.
+   */
+  readonly reportsStart?: boolean;
+  /**
+   * Optional: follows again a run that outlives the server (a batch job), by the `externalId` it
+   * recorded. With it, a run aborted with `shutdown` may return `{ detached: true }` instead of
+   * stopping the program, and the next server (or, in the distributed mode, another worker, when
+   * the first one died) calls `resume` to follow the run to its end, with the same meaning of
+   * `context` and the result as `run`. A run that can no longer be found should throw an Error
+   * saying so (the execution fails with it).
+   */
+  resume?(job: ExecutionJob, context: ResumeContext): Promise<ExecutionResult>;
   /** Called once when the server stops, after the last run settled. */
   close?(): Promise<void>;
 }

@@ -9,6 +9,8 @@ export interface TestContext extends ExecutionContext {
   lines: { stream: LogStream; line: string }[];
   /** Every id given to `setExternalId`, in order. */
   externalIds: string[];
+  /** How many times `started()` was called (an executor with `reportsStart` calls it once the program starts). */
+  starts: number;
   /** The lines logged to one stream, in order. */
   of(stream: LogStream): string[];
   /** Aborts `signal` as the server does on a cancel, a timeout or a shutdown. */
@@ -20,15 +22,18 @@ export function createTestContext(): TestContext {
   const controller = new AbortController();
   const lines: TestContext['lines'] = [];
   const externalIds: string[] = [];
-  return {
+  const context: TestContext = {
     signal: controller.signal,
     lines,
     externalIds,
+    starts: 0,
     log: (stream, line) => lines.push({ stream, line }),
     setExternalId: (id) => externalIds.push(id),
+    started: () => void context.starts++,
     of: (stream) => lines.filter((entry) => entry.stream === stream).map((entry) => entry.line),
     abort: (reason) => controller.abort(reason),
   };
+  return context;
 }
 
 /**

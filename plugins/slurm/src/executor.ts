@@ -5,6 +5,7 @@ import {
   type ExecutionJob,
   type ExecutionResult,
   type Executor,
+  type ResumeContext,
   type ExecutorCapabilities,
   ExecutorUnavailableError,
   type ExecutorHost,
@@ -32,6 +33,8 @@ const NOT_CONFIGURED = "slurm executor: not configured (set executors.slurm.work
 
 /** The `slurm` executor: each execution is one Slurm batch job, followed with scontrol until it ended. */
 export class SlurmExecutor implements Executor {
+  /** A job may wait in Slurm's queue: `context.started()` is called once Slurm runs it. */
+  readonly reportsStart = true;
   private cluster?: { at: number; value: Promise<PartitionGres[]> };
 
   constructor(
@@ -82,6 +85,7 @@ export class SlurmExecutor implements Executor {
     }
 
     const runDir = path.join(workDir, `${safeName(job.executionId)}-${randomBytes(4).toString('hex')}`);
+    let result: ExecutionResult | undefined;
     const file = (name: string): string => path.join(runDir, name);
     await this.files.mkdir(runDir);
     try {
@@ -114,16 +118,59 @@ export class SlurmExecutor implements Executor {
       const jobId = await this.submit(job, runDir, partition, system);
       context.setExternalId(jobId);
       system(`submitted as Slurm job ${jobId}${partition ? ` (partition ${partition})` : ''}`);
-      return await this.follow(jobId, runDir, context);
+      result = await this.follow(jobId, runDir, context);
+      return result;
     } finally {
-      if (this.config.keepWorkDir) {
-        system(`run directory kept: ${runDir}`);
-      } else {
-        await this.files.remove(runDir).catch((error: unknown) => {
-          this.host.logger.warn('slurm executor: cannot remove a run directory', { runDir, error: (error as Error).message });
-        });
+      // A detached job goes on and keeps its run directory; the run that resumes it removes it.
+      if (!result?.detached) await this.removeRunDir(runDir, system);
+    }
+  }
+
+  /**
+   * Follows a job again after the server restarted (or a worker died): by its id, from Slurm's
+   * `WorkDir` (the run directory on the shared filesystem). The job's output files are read from
+   * their start and the lines the execution's log already has are skipped (`context.logged`); the
+   * setup log is read again only if the job had not started before (else what it wrote since is
+   * not streamed again). A job that ended meanwhile gets its outcome as usual.
+   */
+  async resume(_job: ExecutionJob, context: ResumeContext): Promise<ExecutionResult> {
+    const system = (line: string): void => context.log('system', line);
+    const jobId = context.externalId;
+    if (!/^\d+(?:_\d+)?$/.test(jobId)) throw new Error(`slurm executor: "${jobId}" is not a Slurm job id; the run cannot be followed again`);
+    let info: JobInfo | undefined;
+    for (let tries = 0; info === undefined; tries++) {
+      try {
+        info = await this.slurm.show(jobId);
+      } catch (error) {
+        // The cluster is down for a moment: wait for it like `follow` does (the signal ends the wait).
+        if (tries === 0 || tries % 30 === 0) system(`scontrol show job ${jobId}: ${(error as Error).message}`);
+        if (context.signal.aborted) return { exitCode: null, detached: context.signal.reason === 'shutdown' };
+        await sleep(this.config.pollSeconds * 1000, context.signal, false);
       }
     }
+    if (info.state === 'UNKNOWN_ENDED' || !info.workDir) {
+      throw new Error(
+        `Slurm job ${jobId} can no longer be followed: ${info.state === 'UNKNOWN_ENDED' ? info.reason : 'scontrol gives no WorkDir for it'}; its outcome is unknown`,
+      );
+    }
+    const runDir = info.workDir;
+    let result: ExecutionResult | undefined;
+    try {
+      result = await this.follow(jobId, runDir, context, { stdout: context.logged.stdout, stderr: context.logged.stderr, setup: context.wasStarted });
+      return result;
+    } finally {
+      if (!result?.detached) await this.removeRunDir(runDir, system);
+    }
+  }
+
+  private async removeRunDir(runDir: string, system: (line: string) => void): Promise<void> {
+    if (this.config.keepWorkDir) {
+      system(`run directory kept: ${runDir}`);
+      return;
+    }
+    await this.files.remove(runDir).catch((error: unknown) => {
+      this.host.logger.warn('slurm executor: cannot remove a run directory', { runDir, error: (error as Error).message });
+    });
   }
 
   /** Submits the job; its id, or an Error quoting Slurm when it refused the job (nothing is left queued then). */
@@ -148,15 +195,26 @@ export class SlurmExecutor implements Executor {
     return jobId;
   }
 
-  /** Follows the job until Slurm reports it ended, streaming its files; cancels it (confirmed) when the signal aborts. */
-  private async follow(jobId: string, runDir: string, context: ExecutionContext): Promise<ExecutionResult> {
+  /**
+   * Follows the job until Slurm reports it ended, streaming its files; cancels it (confirmed) when
+   * the signal aborts, except at a shutdown: then it detaches (the job goes on; `resume` follows it
+   * again). Reports the start once Slurm runs it.
+   */
+  private async follow(jobId: string, runDir: string, context: ExecutionContext, skip?: Skip): Promise<ExecutionResult> {
     const { signal } = context;
     const system = (line: string): void => context.log('system', line);
-    const streams = this.streams(runDir, context);
+    const streams = this.streams(runDir, context, skip);
     let last: JobInfo | undefined;
     let cancelSent = false;
+    let started = false;
     let failures = 0;
     for (;;) {
+      if (signal.aborted && !cancelSent && signal.reason === 'shutdown') {
+        // The job does not need this server: it goes on, and the next server follows it again.
+        await streams.poll();
+        system(`the server is stopping: Slurm job ${jobId} goes on, and is followed again when the server is back`);
+        return { exitCode: null, detached: true, externalId: jobId };
+      }
       if (signal.aborted && !cancelSent) {
         cancelSent = true;
         system(`scancel ${jobId} (${String(signal.reason)})`);
@@ -180,6 +238,12 @@ export class SlurmExecutor implements Executor {
         else if (!ENDED_STATES.has(info.state)) system(`Slurm: JobState=${info.state}`);
       }
       last = info;
+      // Slurm gave it its resources (RUNNING, or it ran and ended between two polls): the program started.
+      // A job CANCELLED before it was seen running is taken as cancelled while pending.
+      if (!started && (RAN_STATES.has(info.state) || (ENDED_STATES.has(info.state) && info.state !== 'CANCELLED'))) {
+        started = true;
+        context.started?.();
+      }
       if (ENDED_STATES.has(info.state)) {
         await streams.poll();
         streams.end();
@@ -199,15 +263,25 @@ export class SlurmExecutor implements Executor {
     }
   }
 
-  /** The job's three files, read from where the last poll stopped, as stdout, stderr and system lines. */
-  private streams(runDir: string, context: ExecutionContext): { poll(): Promise<void>; end(): void } {
+  /**
+   * The job's three files, read from where the last poll stopped, as stdout, stderr and system
+   * lines; a resumed run skips the lines its log has already (`skip`).
+   */
+  private streams(runDir: string, context: ExecutionContext, skip?: Skip): { poll(): Promise<void>; end(): void } {
     const files: { name: string; stream: LogStream; offset: number; splitter: LineSplitter }[] = (
       [
-        [RUN_FILES.setup, 'system'],
-        [RUN_FILES.stdout, 'stdout'],
-        [RUN_FILES.stderr, 'stderr'],
+        [RUN_FILES.setup, 'system', skip?.setup ? Infinity : 0],
+        [RUN_FILES.stdout, 'stdout', skip?.stdout ?? 0],
+        [RUN_FILES.stderr, 'stderr', skip?.stderr ?? 0],
       ] as const
-    ).map(([name, stream]) => ({ name, stream, offset: 0, splitter: new LineSplitter(this.config.logLineMaxBytes, (line) => context.log(stream, line)) }));
+    ).map(([name, stream, skipped]) => {
+      let left = skipped;
+      const splitter = new LineSplitter(this.config.logLineMaxBytes, (line) => {
+        if (left > 0) left--;
+        else context.log(stream, line);
+      });
+      return { name, stream, offset: 0, splitter };
+    });
     return {
       poll: async () => {
         for (const entry of files) {
@@ -242,6 +316,16 @@ export class SlurmExecutor implements Executor {
   async close(): Promise<void> {
     await this.onClose?.();
   }
+}
+
+/** States of a job that has its resources: its program runs (or is being stopped). */
+const RAN_STATES = new Set(['RUNNING', 'COMPLETING', 'SUSPENDED']);
+
+/** What a resumed run skips: the output lines its log has, and the whole setup log when the job had started before. */
+interface Skip {
+  stdout: number;
+  stderr: number;
+  setup: boolean;
 }
 
 /** The program's output: the JSON of its TENSORIFY_OUTPUT file; undefined when it wrote none or not JSON (said in the log). */

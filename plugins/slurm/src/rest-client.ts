@@ -92,6 +92,7 @@ export class RestSlurmClient implements SlurmClient {
       exitCode: (status >> 8) & 0xff,
       exitSignal: status & 0x7f,
       nodes: text(job.nodes, ''),
+      workDir: typeof job.current_working_directory === 'string' ? job.current_working_directory : undefined,
     };
   }
 

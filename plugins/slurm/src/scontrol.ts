@@ -8,6 +8,8 @@ export interface JobInfo {
   exitCode: number | null;
   exitSignal: number;
   nodes: string;
+  /** The job's working directory (`WorkDir=`): the run directory, which a resumed run finds again by it. */
+  workDir?: string;
 }
 
 /**
@@ -41,6 +43,7 @@ export function jobInfo(line: string): JobInfo {
     exitCode: Number.isInteger(code) ? code : null,
     exitSignal: Number.isInteger(signal) ? signal : 0,
     nodes: fields.get('NodeList') ?? '',
+    workDir: fields.get('WorkDir'),
   };
 }
 

@@ -4,6 +4,7 @@
  * is Slurm's own: the job id as external id, a pending job's reason, a confirmed cancel, Slurm's
  * exit codes and time limit, sbatch's refusals, GPU routing, the virtualenv built by the job.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { createTestContext, describeExecutorConformance, type Executor, readProgram, silentLogger, testJob } from '@tensorify/executor-sdk';
@@ -177,4 +178,111 @@ describe("slurm executor: Slurm's own time limit", () => {
     expect(processAlive(pid)).toBe(false);
     expect(showJob(context.externalIds[0]).JobState).toBe('TIMEOUT');
   }, 200_000);
+});
+
+describe('slurm executor: the start of a job, and following it again after a restart', () => {
+  /** Prints `line 1..n`, one every `every` seconds, after its pid. */
+  const COUNTER = [
+    'import json, os, sys, time',
+    'inputs = json.loads(os.environ.get("TENSORIFY_INPUTS", "{}"))',
+    'print("pid", os.getpid(), flush=True)',
+    'for i in range(1, int(inputs.get("lines", 6)) + 1):',
+    '    print(f"line {i}", flush=True)',
+    '    print(f"err {i}", file=sys.stderr, flush=True)',
+    '    time.sleep(float(inputs.get("every", 1)))',
+    'open(os.environ["TENSORIFY_OUTPUT"], "w").write(json.dumps({"lines": int(inputs.get("lines", 6))}))',
+  ].join('\n');
+  let executor: Executor;
+  beforeAll(async () => {
+    executor = await make();
+  });
+
+  /** What a server gives `resume`: the run's context and what its log holds already. */
+  function resumeContext(jobId: string, before: ReturnType<typeof createTestContext>, wasStarted: boolean) {
+    const context = createTestContext();
+    const count = (stream: 'stdout' | 'stderr' | 'system') => before.of(stream).length;
+    return Object.assign(context, { externalId: jobId, wasStarted, logged: { stdout: count('stdout'), stderr: count('stderr'), system: count('system') } });
+  }
+
+  it('reports the start only once Slurm runs a held job (PENDING, Reason=JobHeldUser, until released)', async () => {
+    const held = await make({ sbatchArgs: ['--hold'] });
+    const context = createTestContext();
+    const running = held.run(testJob({ 'main.py': 'print("ran")' }), context);
+    await until('the pending reason', () => context.of('system').some((line) => line.includes('PENDING Reason=JobHeldUser')));
+    expect(held.reportsStart).toBe(true);
+    expect(context.starts).toBe(0);
+    execFileSync('scontrol', ['release', context.externalIds[0]]);
+    const result = await running;
+    expect(result.exitCode).toBe(0);
+    expect(context.starts).toBe(1);
+    expect(context.of('stdout')).toEqual(['ran']);
+  }, 120_000);
+
+  it('detaches from a running job at shutdown (the job goes on), and resume follows it to its end with each line once', async () => {
+    const job = testJob({ 'main.py': COUNTER }, { inputs: { lines: 6, every: 1 } });
+    const first = createTestContext();
+    const running = executor.run(job, first);
+    await until('two lines', () => first.of('stdout').includes('line 2'));
+    first.abort('shutdown');
+    const detached = await running;
+    const jobId = first.externalIds[0];
+    expect(detached).toMatchObject({ exitCode: null, detached: true, externalId: jobId });
+    expect(showJob(jobId).JobState).toBe('RUNNING');
+    expect(readdirSync(workDir).filter((name) => name.startsWith(job.executionId))).toHaveLength(1);
+
+    const second = resumeContext(jobId, first, true);
+    const result = await executor.resume!(job, second);
+    expect(result).toMatchObject({ exitCode: 0, output: { lines: 6 }, externalId: jobId });
+    const lines = Array.from({ length: 6 }, (_, i) => i + 1);
+    expect([...first.of('stdout'), ...second.of('stdout')]).toEqual([expect.stringMatching(/^pid \d+$/), ...lines.map((i) => `line ${i}`)]);
+    expect([...first.of('stderr'), ...second.of('stderr')]).toEqual(lines.map((i) => `err ${i}`));
+    expect(showJob(jobId).JobState).toBe('COMPLETED');
+    expect(readdirSync(workDir).filter((name) => name.startsWith(job.executionId))).toEqual([]);
+  }, 120_000);
+
+  it('resumes a job that ended while no server followed it: its outcome (a failure with its exit code) and the rest of its output', async () => {
+    const job = testJob({ 'main.py': 'import sys, time\nprint("one", flush=True)\ntime.sleep(2)\nprint("two")\nsys.exit(3)' });
+    const first = createTestContext();
+    const running = executor.run(job, first);
+    await until('the first line', () => first.of('stdout').includes('one'));
+    first.abort('shutdown');
+    const jobId = (await running).externalId!;
+    await until('the job to end', () => showJob(jobId).JobState === 'FAILED');
+    const second = resumeContext(jobId, first, true);
+    const result = await executor.resume!(job, second);
+    expect(result.exitCode).toBe(3);
+    expect(second.of('stdout')).toEqual(['two']);
+    expect(second.of('system')).toContain('Slurm: the job FAILED with ExitCode=3:0 (Reason=NonZeroExitCode)');
+  }, 120_000);
+
+  it('cancels a resumed job, confirmed by Slurm; resuming a pending job reports its start when it runs', async () => {
+    const held = await make({ sbatchArgs: ['--hold'] });
+    const job = testJob({ 'main.py': SLEEPER }, { inputs: { seconds: 120 } });
+    const first = createTestContext();
+    const running = held.run(job, first);
+    await until('the pending reason', () => first.of('system').some((line) => line.includes('Reason=JobHeldUser')));
+    first.abort('shutdown');
+    const jobId = (await running).externalId!;
+    expect(showJob(jobId).JobState).toBe('PENDING');
+
+    const second = resumeContext(jobId, first, false);
+    const resumed = held.resume!(job, second);
+    execFileSync('scontrol', ['release', jobId]);
+    await until('the program to start', () => second.of('stdout').some((line) => line.startsWith('pid ')), 60_000);
+    expect(second.starts).toBe(1);
+    const pid = Number(second.of('stdout')[0].split(' ')[1]);
+    second.abort('cancelled');
+    const result = await resumed;
+    expect(result.exitCode).toBeNull();
+    expect(processAlive(pid)).toBe(false);
+    expect(showJob(jobId).JobState).toBe('CANCELLED');
+    expect(second.of('system')).toContain(`Slurm job ${jobId} ended (CANCELLED); its processes are gone`);
+  }, 120_000);
+
+  it('fails resume with a clear message when Slurm no longer knows the job', async () => {
+    const context = Object.assign(createTestContext(), { externalId: '999999', wasStarted: true, logged: { stdout: 0, stderr: 0, system: 0 } });
+    await expect(executor.resume!(testJob({ 'main.py': 'pass' }), context)).rejects.toThrow(
+      'Slurm job 999999 can no longer be followed: the job is no longer known to slurmctld (MinJobAge passed); its outcome is unknown',
+    );
+  });
 });
