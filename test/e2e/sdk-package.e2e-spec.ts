@@ -13,8 +13,8 @@ const SDK = join(PACKAGE_ROOT, 'plugins', 'executor-sdk');
 const TSC = join(PACKAGE_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const TYPES = join(PACKAGE_ROOT, 'node_modules', '@types');
 
-/** The SDK's modules: src/*.ts but tests. */
-const MODULES = readdirSync(join(SDK, 'src'))
+/** The SDK's modules: the .ts files under src/ (its subfolders too) but tests, as paths without the extension (`ssh/connection`). */
+const MODULES = readdirSync(join(SDK, 'src'), { recursive: true, encoding: 'utf8' })
   .filter((name) => name.endsWith('.ts') && !/\.(spec|test)\.ts$/.test(name))
   .map((name) => name.slice(0, -'.ts'.length));
 
@@ -51,6 +51,11 @@ const EXPORTS: Record<string, 'number' | 'string' | 'function' | 'object'> = {
   PYTHON_PROBE: 'string',
   parsePythonProbe: 'function',
   silentLogger: 'object',
+  cacheEntriesToPrune: 'function',
+  cacheConfigSchema: 'function',
+  resolveCacheLimits: 'function',
+  describeCachePruning: 'function',
+  CachePruneSchedule: 'function',
 };
 
 /** The environment of a child: no NODE_PATH (nothing may resolve into this repository), no npm per-script variables. */
