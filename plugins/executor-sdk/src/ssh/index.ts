@@ -5,7 +5,7 @@
  * the configuration schema of all that.
  *
  * A subpath of its own so that the SDK's main entry does not load ssh2: a plugin that imports this
- * module declares `ssh2` in its own dependencies (the SDK lists it as an optional peer dependency).
+ * module declares `ssh2` in its own dependencies (the SDK does not list it: see the SDK README).
  *
  * @packageDocumentation
  */
