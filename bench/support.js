@@ -14,6 +14,8 @@ const START_TIMEOUT_MS = 90_000;
 const KEY = 'tfy_BenchmarkKey0123456789abcdefghijklmnopqrstu';
 const AUTH = { Authorization: `Bearer ${KEY}` };
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'timed_out']);
+/** Node flags for the server under test, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it (NODE_OPTIONS refuses --cpu-prof). */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
 // ---- parameters ----------------------------------------------------------------------------
 
@@ -52,7 +54,7 @@ function table(header, rows) {
 /** Starts the built server on a loopback port with `env` over a clean base; resolves to { child, api, logs }. */
 async function startServer(dataDir, env = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TENSORIFY_')));
-  const child = spawn(process.execPath, [BIN, 'start'], {
+  const child = spawn(process.execPath, [...NODE_ARGS, BIN, 'start'], {
     env: {
       ...clean,
       TENSORIFY_DATA_DIR: dataDir,
