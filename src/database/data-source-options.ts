@@ -13,6 +13,7 @@ import { Schedules1764300000006 } from './migrations/1764300000006-schedules';
 import { ExecutionAttempts1764300000007 } from './migrations/1764300000007-execution-attempts';
 import { CompletionCallbacks1764300000008 } from './migrations/1764300000008-completion-callbacks';
 import { Retention1764300000009 } from './migrations/1764300000009-retention';
+import { Programs1764300000010 } from './migrations/1764300000010-programs';
 
 /**
  * TypeORM turns on sqlite3's verbose mode, which formats every argument of every database call
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   ExecutionAttempts1764300000007,
   CompletionCallbacks1764300000008,
   Retention1764300000009,
+  Programs1764300000010,
 ];
 
 /**

@@ -3,9 +3,19 @@ import { decodeCursor } from '../common/pagination';
 
 /** True for a UNIQUE constraint violation on SQLite or PostgreSQL. */
 export function isUniqueViolation(error: unknown): boolean {
+  return isConstraintViolation(error, '23505', /UNIQUE/i);
+}
+
+/** True for a FOREIGN KEY constraint violation on SQLite or PostgreSQL. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return isConstraintViolation(error, '23503', /FOREIGN KEY/i);
+}
+
+/** PostgreSQL tells the constraint by its SQLSTATE; SQLite has one code for all and names the kind in its message. */
+function isConstraintViolation(error: unknown, sqlState: string, sqliteKind: RegExp): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const driverError = error.driverError as { code?: string; message?: string };
-  return driverError.code === '23505' || (driverError.code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(driverError.message ?? ''));
+  return driverError.code === sqlState || (driverError.code === 'SQLITE_CONSTRAINT' && sqliteKind.test(driverError.message ?? ''));
 }
 
 /**

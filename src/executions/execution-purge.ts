@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { isForeignKeyViolation } from '../database/query-helpers';
 import { rawQuery } from '../database/raw-query';
 import { TERMINAL_STATUSES } from './execution.entity';
+import { ProgramsRepository } from './programs.repository';
 
 /**
  * The tables whose rows belong to one execution (`<column>` = the execution's id), other than
@@ -17,6 +19,12 @@ export const EXECUTION_CHILD_TABLES: readonly { table: string; column: string }[
   { table: 'callback_deliveries', column: 'execution_id' },
 ];
 
+/** What one `purgePrograms` call removed. */
+export interface ProgramPurgeResult {
+  programs: number;
+  longestStatementMs: number;
+}
+
 /** What one `purge` call removed. */
 export interface PurgeResult {
   executions: number;
@@ -30,14 +38,47 @@ const TERMINAL = [...TERMINAL_STATUSES];
 /**
  * Deletes finished executions with their log lines and child rows, in statements small enough that
  * none holds the database for long: log lines go `logChunk` at a time by their primary key
- * (execution_id, seq), then the child tables' rows, then the execution rows themselves (the stored
- * files are a column of that row) — each a statement of its own, autocommitted, so another request
+ * (execution_id, seq), then the child tables' rows, then the execution rows themselves (rows from
+ * before programs hold their files) — each a statement of its own, autocommitted, so another request
  * waits for at most one of them. An execution that is not finished (or no longer exists) is left
  * alone: the last DELETE checks the status again, so one that was re-queued meanwhile survives.
+ * The programs those executions ran go later, once no execution uses them (`purgePrograms`).
  */
 @Injectable()
 export class ExecutionPurge {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly programs: ProgramsRepository,
+  ) {}
+
+  /**
+   * Deletes up to `limit` of the workspace's programs that no execution uses and that are not the
+   * current version of their workflow (which the next execution would store again), in one
+   * statement that checks both again. Through `idx_programs_workspace` and `idx_executions_program`.
+   * A program that a new execution takes meanwhile stays: on PostgreSQL the foreign key fails this
+   * DELETE (nothing deleted, the next pass tries again); a process that still thought it stored
+   * finds out by the same key on its INSERT and stores it again.
+   */
+  async purgePrograms(workspaceId: string, limit: number): Promise<ProgramPurgeResult> {
+    const timing = { longest: 0 };
+    const unused = `NOT EXISTS (SELECT 1 FROM executions e WHERE e.program_id = p.id)
+      AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.id = p.workflow_id AND w.version = p.workflow_version)`;
+    const rows = await this.timed(timing, () =>
+      rawQuery<{ id: string }>(this.dataSource, `SELECT p.id FROM programs p WHERE p.workspace_id = :workspaceId AND ${unused} LIMIT ${limit}`, {
+        workspaceId,
+      }),
+    );
+    if (rows.length === 0) return { programs: 0, longestStatementMs: timing.longest };
+    const ids = rows.map((row) => row.id);
+    this.programs.forget(ids);
+    try {
+      const programs = await this.affected(timing, `DELETE FROM programs AS p WHERE p.id IN (:...ids) AND ${unused}`, { ids });
+      return { programs, longestStatementMs: timing.longest };
+    } catch (error) {
+      if (!isForeignKeyViolation(error)) throw error;
+      return { programs: 0, longestStatementMs: timing.longest };
+    }
+  }
 
   async purge(ids: readonly string[], logChunk = 2000): Promise<PurgeResult> {
     const timing = { longest: 0 };

@@ -10,12 +10,12 @@ import {
 import { Clock, CLOCK } from '../common/clock';
 import { ExecutorRegistry } from '../executors/executor-registry';
 import { errorMessage } from '../executors/plugin-loader';
-import { type ExecutionEntity, ExecutionErrorCode, type ExecutionStatus, type RetryReason } from './execution.entity';
+import { ExecutionErrorCode, type ExecutionStatus, type RetryReason } from './execution.entity';
 import { ExecutionBus } from './execution-bus';
 import { ExecutionEvents } from './execution-events';
 import { ExecutionLogs } from './execution-logs';
 import { EXECUTION_QUEUE, type ExecutionQueue, type QueuedExecution } from './execution-queue';
-import { type ExecutionEnd, ExecutionsRepository, type HeldRun } from './executions.repository';
+import { type ExecutionEnd, type ExecutionRecord, ExecutionsRepository, type ExecutionToRun, type HeldRun } from './executions.repository';
 
 /** How many of the executor's own lines after the program's output a failed execution's error quotes (after the stderr lines). */
 const SYSTEM_LINES_IN_ERROR = 5;
@@ -212,7 +212,7 @@ export class ExecutionRunner {
    * it ended; or, when the executor detached from it at shutdown, leaves it held for the next
    * server. The time limit counts from the program's start (as Slurm's own `--time` does).
    */
-  private async follow(execution: ExecutionEntity, run: Follow): Promise<void> {
+  private async follow(execution: ExecutionToRun, run: Follow): Promise<void> {
     const { executor, controller } = run;
     let startedAt = run.startedAt;
     let timer: NodeJS.Timeout | undefined;
@@ -302,7 +302,7 @@ export class ExecutionRunner {
     });
   }
 
-  private emitStarted(execution: ExecutionEntity, startedAt: Date): void {
+  private emitStarted(execution: ExecutionRecord, startedAt: Date): void {
     this.events.emit('started', {
       executionId: execution.id,
       executor: execution.executor ?? '',

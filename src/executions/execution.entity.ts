@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { JsonColumn, TimestampColumn } from '../database/columns';
+import { JsonColumn, jsonText, TimestampColumn } from '../database/columns';
 import type { GeneratedFiles } from '../codegen/workflow-compiler';
 import type { ExecutionTrigger, TriggerType } from './execution-trigger';
 
@@ -35,7 +35,21 @@ export class ExecutionEntity {
   @Column({ type: 'boolean' }) gpu!: boolean;
   @JsonColumn({ name: 'inputs' }) inputs!: Record<string, unknown>;
   @Column({ name: 'timeout_seconds', type: 'integer' }) timeoutSeconds!: number;
-  @JsonColumn({ name: 'files' }) files!: GeneratedFiles;
+  /**
+   * The files it runs, on rows from before programs; null on a row whose files are its program's
+   * (`programId`), which holds '' in the column (NOT NULL since the first migration, and SQLite
+   * cannot drop that without copying the table).
+   */
+  @Column({
+    type: 'text',
+    transformer: {
+      to: (v: GeneratedFiles | null | undefined) => (v === undefined ? undefined : v === null ? '' : jsonText.to(v)),
+      from: (v: string) => (v === '' ? null : (jsonText.from(v) as GeneratedFiles)),
+    },
+  })
+  files!: GeneratedFiles | null;
+  /** The program it runs (`programs`, stored once for all the executions of the same files); null on rows from before programs. */
+  @Column({ name: 'program_id', type: 'varchar', length: 64, nullable: true }) programId!: string | null;
   @Column({
     type: 'text',
     nullable: true,

@@ -16,6 +16,8 @@ import { ExecutionsController } from './executions.controller';
 import { ExecutionsProcessor } from './executions.processor';
 import { ExecutionsRepository } from './executions.repository';
 import { ExecutionsService } from './executions.service';
+import { ProgramEntity } from './program.entity';
+import { ProgramsRepository } from './programs.repository';
 
 /**
  * Executions: `/v1/workflows/:id/execute` and `/v1/executions`, the rows (ExecutionsRepository),
@@ -24,7 +26,7 @@ import { ExecutionsService } from './executions.service';
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity, ExecutionAttemptEntity]),
+    TypeOrmModule.forFeature([ExecutionEntity, ExecutionLogEntity, ExecutionAttemptEntity, ProgramEntity]),
     WorkflowsModule,
     CodegenModule,
     ExecutorsModule,
@@ -34,6 +36,7 @@ import { ExecutionsService } from './executions.service';
   controllers: [ExecutionsController],
   providers: [
     ExecutionsRepository,
+    ProgramsRepository,
     ExecutionsService,
     ExecutionRunner,
     ExecutionLogs,

@@ -7,11 +7,15 @@ import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { isUniqueViolation } from '../database/query-helpers';
 import { runMigrationsExclusively } from '../database/migrate';
+import { rawQuery } from '../database/raw-query';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { ExecutionAttemptEntity, ExecutionEntity, ExecutionErrorCode, ExecutionLogEntity } from './execution.entity';
 import { ExecutionCommits } from './execution-commits';
 import { InProcessExecutionQueue } from './execution-queue';
+import { ExecutionPurge } from './execution-purge';
 import { type ExecutionEnd, ExecutionsRepository, MAX_ROWS_PER_INSERT, type NewExecution } from './executions.repository';
+import { ProgramEntity } from './program.entity';
+import { programId, ProgramsRepository } from './programs.repository';
 
 /** Opens a migrated database of the server's own options; `close` closes (and removes) it. */
 export type OpenDatabase = () => Promise<{ dataSource: DataSource; close: () => Promise<void> }>;
@@ -20,7 +24,7 @@ export type OpenDatabase = () => Promise<{ dataSource: DataSource; close: () => 
 export async function openMigrated(database: AppConfig['database'], remove: () => unknown): ReturnType<OpenDatabase> {
   const dataSource = await new DataSource({
     ...buildDataSourceOptions({ database } as AppConfig),
-    entities: [WorkspaceEntity, ExecutionEntity, ExecutionLogEntity, ExecutionAttemptEntity],
+    entities: [WorkspaceEntity, ExecutionEntity, ExecutionLogEntity, ExecutionAttemptEntity, ProgramEntity],
   }).initialize();
   await runMigrationsExclusively(dataSource);
   return {
@@ -85,12 +89,13 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     ] as const) {
       await workspaces.insert({ id, name: id, plan, rateLimitPerMinute: null, createdAt: at(T0), updatedAt: at(T0) });
     }
-    repository = new ExecutionsRepository(
-      database.dataSource.getRepository(ExecutionEntity),
-      database.dataSource.getRepository(ExecutionLogEntity),
-      database.dataSource.getRepository(ExecutionAttemptEntity),
-    );
+    repository = repositoryOf(dataSource);
   });
+
+  /** The repository as a process builds it, with caches of its own (two of them: two processes). */
+  function repositoryOf(source: DataSource, programs = new ProgramsRepository(source.getRepository(ProgramEntity))): ExecutionsRepository {
+    return new ExecutionsRepository(source.getRepository(ExecutionEntity), source.getRepository(ExecutionLogEntity), source.getRepository(ExecutionAttemptEntity), programs);
+  }
   afterEach(() => close());
 
   it('stores a new execution queued and reads it back as it was written, without its files unless asked for them', async () => {
@@ -106,7 +111,7 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
       createdAt: at(T0),
       startedAt: null,
     });
-    expect({ ...read, files: created.files }).toEqual({ ...created });
+    expect({ ...read, files: null }).toEqual({ ...created });
     expect(read).not.toHaveProperty('files', expect.anything());
     expect((await repository.findToRun('exec_1'))?.files).toEqual(FILES);
     expect(await repository.findFiles('exec_1')).toEqual({ id: 'exec_1', workspaceId: 'ws_a', files: FILES });
@@ -301,7 +306,7 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     expect(await repository.storedLogCounts('exec_1')).toEqual({ stdout: 225, stderr: 225, system: 0 });
   });
 
-  it('stores many executions in one statement, each as written; a frozen files object shared by them is stored whole in each', async () => {
+  it('stores many executions in one statement, each as written; a frozen files object shared by them is stored once, as their program', async () => {
     const shared = Object.freeze({ ...FILES, 'main.py': 'print("shared")\n' });
     const many = [
       execution('exec_1', { files: shared, gpu: true }),
@@ -310,12 +315,15 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     ];
     const created = await repository.createMany(many);
     expect(created.map((row) => row.id)).toEqual(['exec_1', 'exec_2', 'exec_3']);
-    for (const row of created) {
+    for (const [index, row] of created.entries()) {
       const { files, ...rest } = row;
+      expect(files).toBeNull();
       expect(await repository.find(row.id)).toEqual(rest);
-      expect((await repository.findToRun(row.id))?.files).toEqual(files);
+      expect((await repository.findToRun(row.id))?.files).toEqual(many[index].files);
     }
     expect((await repository.findToRun('exec_2'))?.files).toEqual(shared);
+    expect(created[0].programId).toBe(created[1].programId);
+    expect(Number((await rawQuery<{ n: unknown }>(dataSource, 'SELECT COUNT(*) AS n FROM programs', {}))[0].n)).toBe(2);
     expect(await repository.findQueued()).toHaveLength(3);
     expect(await repository.createMany([])).toEqual([]);
     // A full batch stays within SQLite's historical bound of 999 parameters, whatever columns are added.
@@ -333,6 +341,119 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     expect((await repository.findQueued()).map((row) => row.executionId)).toEqual(['exec_used']);
     await repository.createMany([execution('exec_1', { idempotencyKey: 'twice' }), execution('exec_2')]);
     expect((await repository.findQueued()).map((row) => row.executionId).sort()).toEqual(['exec_1', 'exec_2', 'exec_used']);
+  });
+
+  describe('programs: the files, stored once', () => {
+    const V1 = Object.freeze({ ...FILES, 'main.py': 'print("version 1")\n' });
+    const V2 = Object.freeze({ ...FILES, 'main.py': 'print("version 2")\n' });
+    const programs = () =>
+      rawQuery<{ id: string; workspace_id: string; workflow_version: number | string }>(
+        dataSource,
+        'SELECT id, workspace_id, workflow_version FROM programs ORDER BY workspace_id, workflow_version',
+        {},
+      );
+    const stored = async (id: string) =>
+      (await rawQuery<{ files: string; program_id: string | null }>(dataSource, 'SELECT files, program_id FROM executions WHERE id = :id', { id }))[0];
+
+    /** A row as the server wrote it before programs: its own files, no program. */
+    async function legacyRow(id: string, files: Record<string, string>): Promise<void> {
+      await dataSource.getRepository(ExecutionEntity).insert({ ...execution(id), files, programId: null, status: 'completed', completedAt: at(T0) } as never);
+    }
+
+    it('stores one program for the executions of one version: each row names it and holds no files, and reads give them back', async () => {
+      await repository.create(execution('exec_1', { files: V1 }));
+      // An equal copy (not the exporter's frozen object) is the same program; so is another process's insert of it.
+      await repository.createMany([execution('exec_2', { files: V1 }), execution('exec_3', { files: { ...V1 } })]);
+      await repositoryOf(dataSource).create(execution('exec_4', { files: V1 }));
+      const [program] = await programs();
+      expect(await programs()).toEqual([{ id: programId('ws_a', JSON.stringify(V1)), workspace_id: 'ws_a', workflow_version: expect.anything() }]);
+      for (const id of ['exec_1', 'exec_2', 'exec_3', 'exec_4']) {
+        expect(await stored(id)).toEqual({ files: '', program_id: program.id });
+        expect((await repository.findToRun(id))?.files).toEqual(V1);
+        expect(await repository.findFiles(id)).toEqual({ id, workspaceId: 'ws_a', files: V1 });
+      }
+      // A fresh process (nothing cached) reads it from the table.
+      expect((await repositoryOf(dataSource).findToRun('exec_1'))?.files).toEqual(V1);
+    });
+
+    it('gives a new version its own program, and the same files in another workspace theirs', async () => {
+      await repository.create(execution('exec_1', { files: V1 }));
+      await repository.create(execution('exec_2', { files: V2, workflowVersion: 2 }));
+      await repository.create(execution('exec_3', { files: V1, workspaceId: 'ws_b' }));
+      expect((await programs()).map((row) => [row.workspace_id, Number(row.workflow_version)])).toEqual([
+        ['ws_a', 1],
+        ['ws_a', 2],
+        ['ws_b', 1],
+      ]);
+      expect(new Set((await programs()).map((row) => row.id)).size).toBe(3);
+      expect((await repository.findToRun('exec_2'))?.files).toEqual(V2);
+      expect((await repository.findToRun('exec_3'))?.files).toEqual(V1);
+    });
+
+    it('reads a row from before programs by its own files, and a re-run of it stores them as a program', async () => {
+      await legacyRow('exec_old', V1);
+      expect(await stored('exec_old')).toEqual({ files: JSON.stringify(V1), program_id: null });
+      const old = await repository.findToRun('exec_old');
+      expect(old?.files).toEqual(V1);
+      expect(await repository.findFiles('exec_old')).toEqual({ id: 'exec_old', workspaceId: 'ws_a', files: V1 });
+      await repository.create(execution('exec_rerun', { files: old!.files }));
+      expect((await stored('exec_rerun')).program_id).toBe(programId('ws_a', JSON.stringify(V1)));
+      expect((await repository.findToRun('exec_rerun'))?.files).toEqual(V1);
+    });
+
+    it('stores a program again when another process deleted it while this one still knew it as stored', async () => {
+      await repository.create(execution('exec_1', { files: V1 }));
+      await rawQuery(dataSource, 'DELETE FROM executions', {});
+      await rawQuery(dataSource, 'DELETE FROM programs', {});
+      // The foreign key refuses the row without its program; the repository stores the program, then the row.
+      await repository.createMany([execution('exec_2', { files: V1 }), execution('exec_3', { files: V1 })]);
+      expect(await programs()).toHaveLength(1);
+      expect((await repository.findToRun('exec_3'))?.files).toEqual(V1);
+    });
+
+    it('purges the programs no execution uses, and never one in use nor the current version of its workflow', async () => {
+      const purge = new ExecutionPurge(dataSource, new ProgramsRepository(dataSource.getRepository(ProgramEntity)));
+      await rawQuery(
+        dataSource,
+        "INSERT INTO workflows (id, workspace_id, name, description, version, nodes, edges, created_at, updated_at) VALUES ('wf_a', 'ws_a', 'a', '', 2, '[]', '[]', :at, :at)",
+        { at: T0 },
+      );
+      const V3 = Object.freeze({ ...FILES, 'main.py': 'print("version 3")\n' });
+      await repository.create(execution('exec_v1', { files: V1 }));
+      await repository.create(execution('exec_v2', { files: V2, workflowVersion: 2 }));
+      await repository.create(execution('exec_v3', { files: V3, workflowVersion: 3 }));
+      await repository.create(execution('exec_b', { files: V1, workspaceId: 'ws_b' }));
+      await repository.create(execution('exec_v1_again', { files: V1 }));
+      for (const id of ['exec_v1', 'exec_v2', 'exec_v3', 'exec_b']) await repository.finish(id, failed(at(T0)), { from: ['queued'] });
+      await purge.purge(['exec_v1', 'exec_v2', 'exec_v3', 'exec_b']);
+      // v1: still used by exec_v1_again; v2: the workflow's current version; v3: used by nothing; ws_b is another workspace.
+      expect(await purge.purgePrograms('ws_a', 10)).toMatchObject({ programs: 1 });
+      expect((await programs()).map((row) => [row.workspace_id, Number(row.workflow_version)])).toEqual([
+        ['ws_a', 1],
+        ['ws_a', 2],
+        ['ws_b', 1],
+      ]);
+      expect((await repository.findToRun('exec_v1_again'))?.files).toEqual(V1);
+      // A batch at a time: once exec_v1_again goes too, v1 and ws_b's go, one per call with a batch of 1.
+      await repository.finish('exec_v1_again', failed(at(T0)), { from: ['queued'] });
+      await purge.purge(['exec_v1_again']);
+      expect(await purge.purgePrograms('ws_a', 1)).toMatchObject({ programs: 1 });
+      expect(await purge.purgePrograms('ws_a', 1)).toMatchObject({ programs: 0 });
+      expect(await purge.purgePrograms('ws_b', 1)).toMatchObject({ programs: 1 });
+      expect((await programs()).map((row) => [row.workspace_id, Number(row.workflow_version)])).toEqual([['ws_a', 2]]);
+      // This process deleted v1: it stores it again for the next execution of it.
+      await repository.create(execution('exec_v1_later', { files: V1 }));
+      expect((await repository.findToRun('exec_v1_later'))?.files).toEqual(V1);
+    });
+
+    it('deletes a workspace with its programs, and leaves the other workspaces\' alone', async () => {
+      await repository.create(execution('exec_a', { files: V1 }));
+      await repository.create(execution('exec_b', { files: V1, workspaceId: 'ws_b' }));
+      await rawQuery(dataSource, "DELETE FROM workspaces WHERE id = 'ws_b'", {});
+      expect((await programs()).map((row) => row.workspace_id)).toEqual(['ws_a']);
+      expect(await repository.find('exec_b')).toBeNull();
+      expect((await repository.findToRun('exec_a'))?.files).toEqual(V1);
+    });
   });
 
   describe('group commit (ExecutionCommits)', () => {

@@ -3,18 +3,21 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { LogStream } from '@tensorify/executor-sdk';
 import { Repository, type SelectQueryBuilder, type UpdateQueryBuilder } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { jsonText } from '../database/columns';
-import { isUniqueViolation, pageAfter } from '../database/query-helpers';
+import { isForeignKeyViolation, isUniqueViolation, pageAfter } from '../database/query-helpers';
 import type { GeneratedFiles } from '../codegen/workflow-compiler';
 import type { Plan } from '../plans/plans';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
 import { DEFAULT_RETRY, ExecutionAttemptEntity, type ExecutionErrorCode, ExecutionEntity, ExecutionLogEntity, type ExecutionStatus } from './execution.entity';
 import type { TriggerType } from './execution-trigger';
+import { ProgramsRepository } from './programs.repository';
 
-/** An execution without the files it ran (the bulk of a row): what reads that do not serve them return. */
+/** An execution without the files it ran (the bulk of a row, or its program's): what reads that do not serve them return. */
 export type ExecutionRecord = Omit<ExecutionEntity, 'files'>;
 
-/** What a new execution is made of; it starts `queued`, with nothing run yet. */
+/** An execution with the files it runs, from its program or (rows from before programs) its own column. */
+export type ExecutionToRun = ExecutionRecord & { files: GeneratedFiles };
+
+/** What a new execution is made of; it starts `queued`, with nothing run yet. Its files are stored as its program. */
 export type NewExecution = Pick<
   ExecutionEntity,
   | 'id'
@@ -25,14 +28,13 @@ export type NewExecution = Pick<
   | 'gpu'
   | 'inputs'
   | 'timeoutSeconds'
-  | 'files'
   | 'idempotencyKey'
   | 'requestHash'
   | 'createdAt'
   | 'triggerType'
   | 'trigger'
 > &
-  Partial<Pick<ExecutionEntity, 'callbackUrl' | 'maxAttempts' | 'retryBackoffSeconds' | 'retryOn'>>;
+  Partial<Pick<ExecutionEntity, 'callbackUrl' | 'maxAttempts' | 'retryBackoffSeconds' | 'retryOn'>> & { files: GeneratedFiles };
 
 export interface ExecutionFilter {
   workflowId?: string;
@@ -108,7 +110,7 @@ const HELD_UNALIASED = "(status = 'running' OR (status = 'queued' AND heartbeatA
 /** Log lines per INSERT: well under SQLite's 999 bound parameters (4 a line). */
 const LOG_LINES_PER_INSERT = 200;
 
-/** Executions per INSERT (`createMany`): 32 columns a row, under SQLite's historical bound of 999 parameters. */
+/** Executions per INSERT (`createMany`): 33 columns a row, under SQLite's historical bound of 999 parameters. */
 export const MAX_ROWS_PER_INSERT = 30;
 
 /**
@@ -124,17 +126,11 @@ export class ExecutionsRepository {
   /** Every column but `files`, for reads that do not serve them. */
   private readonly withoutFiles: string[];
 
-  /**
-   * The JSON text of files the exporter compiled: one frozen object per workflow version, shared
-   * by all its executions, so serialised once (jsonText, the column's transformer, would
-   * serialise the same tens of kilobytes for every row).
-   */
-  private readonly filesText = new WeakMap<GeneratedFiles, string>();
-
   constructor(
     @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
     @InjectRepository(ExecutionLogEntity) private readonly logs: Repository<ExecutionLogEntity>,
     @InjectRepository(ExecutionAttemptEntity) private readonly attemptRows: Repository<ExecutionAttemptEntity>,
+    private readonly programs: ProgramsRepository,
   ) {
     this.withoutFiles = executions.metadata.columns.filter((column) => column.propertyName !== 'files').map((column) => `e.${column.propertyName}`);
   }
@@ -148,11 +144,15 @@ export class ExecutionsRepository {
   /**
    * Stores new `queued` executions in one multi-row INSERT (a statement of its own is atomic on
    * SQLite and PostgreSQL alike): all of them or, on any error (a unique violation of one
-   * idempotency key fails the whole statement), none. At most MAX_ROWS_PER_INSERT rows.
+   * idempotency key fails the whole statement), none. At most MAX_ROWS_PER_INSERT rows. Their
+   * files go to `programs` first, those not stored yet; each row names its program, and is
+   * returned with `files` null, as stored.
    */
   async createMany(many: readonly NewExecution[]): Promise<ExecutionEntity[]> {
     if (many.length > MAX_ROWS_PER_INSERT) throw new Error(`createMany takes at most ${MAX_ROWS_PER_INSERT} executions, not ${many.length}`);
-    const executions = many.map((fields) =>
+    if (many.length === 0) return [];
+    const programIds = await this.programs.store(many);
+    const executions = many.map((fields, index) =>
       Object.assign(new ExecutionEntity(), {
         maxAttempts: DEFAULT_RETRY.maxAttempts,
         retryBackoffSeconds: DEFAULT_RETRY.backoffSeconds,
@@ -172,9 +172,24 @@ export class ExecutionsRepository {
         heartbeatAt: null,
         attempt: 1,
         nextAttemptAt: null,
+        files: null,
+        programId: programIds[index],
       } satisfies ExecutionEntity),
     );
-    if (executions.length === 0) return [];
+    try {
+      await this.insert(executions);
+    } catch (error) {
+      if (!isForeignKeyViolation(error)) throw error;
+      // A program this process knew as stored was deleted meanwhile (the retention job deletes those
+      // no execution uses): stored again, then the rows (a deleted workspace fails again, and throws).
+      this.programs.forget(programIds);
+      await this.programs.store(many);
+      await this.insert(executions);
+    }
+    return executions;
+  }
+
+  private async insert(executions: readonly ExecutionEntity[]): Promise<void> {
     // A plain statement, not the query builder, which costs more than the row itself; the values go
     // through each column's transformer and the driver as the builder would send them.
     const { driver } = this.executions.manager.connection;
@@ -183,27 +198,28 @@ export class ExecutionsRepository {
     const rows = executions.map((execution) => {
       const placeholders = columns.map((column) => {
         const value: unknown = column.getEntityValue(execution);
-        values.push(column.propertyName === 'files' ? this.filesJson(value as GeneratedFiles) : driver.preparePersistentValue(value, column));
+        values.push(driver.preparePersistentValue(value, column));
         return driver.createParameter(`v${values.length - 1}`, values.length - 1);
       });
       return `(${placeholders.join(', ')})`;
     });
     const names = columns.map((column) => driver.escape(column.databaseName)).join(', ');
     await this.executions.query(`INSERT INTO ${driver.escape(tablePath)} (${names}) VALUES ${rows.join(', ')}`, values);
-    return executions;
   }
 
   async find(id: string): Promise<ExecutionRecord | null> {
     return this.select().select(this.withoutFiles).where('e.id = :id', { id }).getOne();
   }
 
-  /** The whole row, files included: what a run needs. */
-  async findToRun(id: string): Promise<ExecutionEntity | null> {
-    return this.select().where('e.id = :id', { id }).getOne();
+  /** The whole row with its files: what a run (and a re-run) needs. */
+  async findToRun(id: string): Promise<ExecutionToRun | null> {
+    const row = await this.select().where('e.id = :id', { id }).getOne();
+    return row === null ? null : { ...row, files: await this.filesOf(row) };
   }
 
-  async findFiles(id: string): Promise<Pick<ExecutionEntity, 'id' | 'workspaceId' | 'files'> | null> {
-    return this.select().select(['e.id', 'e.workspaceId', 'e.files']).where('e.id = :id', { id }).getOne();
+  async findFiles(id: string): Promise<{ id: string; workspaceId: string; files: GeneratedFiles } | null> {
+    const row = await this.select().select(['e.id', 'e.workspaceId', 'e.files', 'e.programId']).where('e.id = :id', { id }).getOne();
+    return row === null ? null : { id: row.id, workspaceId: row.workspaceId, files: await this.filesOf(row) };
   }
 
   async findByIdempotencyKey(workspaceId: string, key: string): Promise<ExecutionRecord | null> {
@@ -431,14 +447,12 @@ export class ExecutionsRepository {
     return this.logs.createQueryBuilder('l').where('l.executionId = :executionId AND l.seq > :after', { executionId, after }).orderBy('l.seq', 'ASC').getMany();
   }
 
-  private filesJson(files: GeneratedFiles): string {
-    if (!Object.isFrozen(files)) return jsonText.to(files);
-    let text = this.filesText.get(files);
-    if (text === undefined) {
-      text = jsonText.to(files);
-      this.filesText.set(files, text);
-    }
-    return text;
+  /** A row's files: its program's, or (rows from before programs) its own. */
+  private async filesOf(row: Pick<ExecutionEntity, 'id' | 'files' | 'programId'>): Promise<GeneratedFiles> {
+    const files = row.programId === null ? row.files : await this.programs.load(row.programId);
+    // Cannot happen while the foreign key holds: a program is deleted only once no row names it.
+    if (files === null) throw new Error(`Execution ${row.id} has no files: program ${row.programId} is missing`);
+    return files;
   }
 
   private select(): SelectQueryBuilder<ExecutionEntity> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { AuthContext } from '../auth/auth-context';
+import type { GeneratedFiles } from '../codegen/workflow-compiler';
 import { WorkflowExporter } from '../codegen/workflow-exporter';
 import { Clock, CLOCK } from '../common/clock';
 import { BadRequestError, ConflictError, ErrorCode, NotFoundError, ServiceUnavailableError, ValidationError } from '../common/errors';
@@ -257,7 +258,7 @@ export class ExecutionsService {
   }
 
   /** The files an execution of the workspace ran. */
-  async files(workspaceId: string, id: string): Promise<ExecutionEntity['files']> {
+  async files(workspaceId: string, id: string): Promise<GeneratedFiles> {
     if (!looksLikeId(ID_PREFIX.execution, id)) throw this.notFound(id);
     const execution = await this.executions.findFiles(id);
     if (!execution || execution.workspaceId !== workspaceId) throw this.notFound(id);

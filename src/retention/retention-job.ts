@@ -156,11 +156,28 @@ export class RetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
           if (result.executions === 0) break; // changed under us (re-queued): the next run looks again
           await sleep(Math.max(YIELD_MS, PAUSE_PER_BATCH_TIME * (performance.now() - batchStarted)));
         }
+        await this.prunePrograms(workspace.id);
       }
       if (workspaces.length < 100) break;
       after = workspaces[workspaces.length - 1].id;
     }
     return this.finish(total);
+  }
+
+  /**
+   * Then the workspace's programs that no execution uses any more (nor its workflows' current
+   * versions): executions deleted here or by `DELETE /v1/executions/:id` leave them. Batched and
+   * paused like the executions.
+   */
+  private async prunePrograms(workspaceId: string): Promise<void> {
+    while (!this.stopped) {
+      const batchStarted = performance.now();
+      const batch = this.batch;
+      const result = await this.purge.purgePrograms(workspaceId, batch);
+      this.resize(result.longestStatementMs);
+      if (result.programs < batch) return;
+      await sleep(Math.max(YIELD_MS, PAUSE_PER_BATCH_TIME * (performance.now() - batchStarted)));
+    }
   }
 
   /** The oldest finished executions of the workspace that completed before `cutoff`, up to a batch; by `idx_executions_workspace_created`. */
