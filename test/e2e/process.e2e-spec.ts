@@ -71,6 +71,7 @@ describe('The tensorify-server process', () => {
       { name: 'ExecutionAttempts1764300000007' },
       { name: 'CompletionCallbacks1764300000008' },
       { name: 'Retention1764300000009' },
+      { name: 'Programs1764300000010' },
     ]);
     expect(await query(file, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
   });

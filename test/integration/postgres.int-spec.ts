@@ -48,6 +48,7 @@ describe('PostgreSQL as the database', () => {
       'executions',
       'hooks',
       'migrations',
+      'programs',
       'schedules',
       'workflows',
       'workspace_signing_secrets',
