@@ -94,7 +94,12 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
 
   /** The repository as a process builds it, with caches of its own (two of them: two processes). */
   function repositoryOf(source: DataSource, programs = new ProgramsRepository(source.getRepository(ProgramEntity))): ExecutionsRepository {
-    return new ExecutionsRepository(source.getRepository(ExecutionEntity), source.getRepository(ExecutionLogEntity), source.getRepository(ExecutionAttemptEntity), programs);
+    return new ExecutionsRepository(
+      source.getRepository(ExecutionEntity),
+      source.getRepository(ExecutionLogEntity),
+      source.getRepository(ExecutionAttemptEntity),
+      programs,
+    );
   }
   afterEach(() => close());
 
@@ -446,7 +451,7 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
       expect((await repository.findToRun('exec_v1_later'))?.files).toEqual(V1);
     });
 
-    it('deletes a workspace with its programs, and leaves the other workspaces\' alone', async () => {
+    it("deletes a workspace with its programs, and leaves the other workspaces' alone", async () => {
       await repository.create(execution('exec_a', { files: V1 }));
       await repository.create(execution('exec_b', { files: V1, workspaceId: 'ws_b' }));
       await rawQuery(dataSource, "DELETE FROM workspaces WHERE id = 'ws_b'", {});

@@ -43,11 +43,19 @@ export class ProgramsRepository {
   private readonly stored = new LRUCache<string, true>({ max: KNOWN_STORED });
   private readonly loaded = new LRUCache<string, GeneratedFiles>({
     maxSize: LOADED_MAX_CHARS,
-    sizeCalculation: (files) => Math.max(1, Object.values(files).reduce((sum, text) => sum + text.length, 0)),
+    sizeCalculation: (files) =>
+      Math.max(
+        1,
+        Object.values(files).reduce((sum, text) => sum + text.length, 0),
+      ),
     fetchMethod: async (id) => {
-      const [row] = await rawQuery<{ workspace_id: string; files: string }>(this.programs.manager.connection, 'SELECT workspace_id, files FROM programs WHERE id = :id', {
-        id,
-      });
+      const [row] = await rawQuery<{ workspace_id: string; files: string }>(
+        this.programs.manager.connection,
+        'SELECT workspace_id, files FROM programs WHERE id = :id',
+        {
+          id,
+        },
+      );
       if (row === undefined) return undefined;
       const files = Object.freeze(jsonText.from(row.files) as GeneratedFiles);
       this.ids.set(files, { workspaceId: row.workspace_id, id });

@@ -56,7 +56,9 @@ describe('Programs: executions stored before them', () => {
     }).initialize();
     await runMigrationsExclusively(before);
     workspaceId = newId(ID_PREFIX.workspace);
-    await before.getRepository(WorkspaceEntity).insert({ id: workspaceId, name: 'default', plan: 'enterprise', rateLimitPerMinute: null, retentionDays: null, createdAt: T0, updatedAt: T0 });
+    await before
+      .getRepository(WorkspaceEntity)
+      .insert({ id: workspaceId, name: 'default', plan: 'enterprise', rateLimitPerMinute: null, retentionDays: null, createdAt: T0, updatedAt: T0 });
     await before.getRepository(ApiKeyEntity).insert({
       id: newId(ID_PREFIX.apiKey),
       workspaceId,
