@@ -451,6 +451,20 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
       expect((await repository.findToRun('exec_v1_later'))?.files).toEqual(V1);
     });
 
+    it('gives each row its files back when the migration is undone, before the programs go', async () => {
+      await legacyRow('exec_old', V2);
+      await repository.createMany([execution('exec_1', { files: V1 }), execution('exec_2', { files: V1 })]);
+      await dataSource.undoLastMigration({ transaction: 'each' });
+      const rows = await rawQuery<{ id: string; files: string }>(dataSource, 'SELECT id, files FROM executions ORDER BY id', {});
+      expect(rows.map((row) => [row.id, JSON.parse(row.files) as unknown])).toEqual([
+        ['exec_1', V1],
+        ['exec_2', V1],
+        ['exec_old', V2],
+      ]);
+      await runMigrationsExclusively(dataSource);
+      expect((await repository.findToRun('exec_1'))?.files).toEqual(V1);
+    });
+
     it("deletes a workspace with its programs, and leaves the other workspaces' alone", async () => {
       await repository.create(execution('exec_a', { files: V1 }));
       await repository.create(execution('exec_b', { files: V1, workspaceId: 'ws_b' }));
