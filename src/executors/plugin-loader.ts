@@ -375,9 +375,12 @@ export function exportedDefinition(
   return { definition: exported, exportName };
 }
 
-/** The ajv that compiles a definition's `configSchema` and fills in its defaults. */
+/**
+ * The ajv that compiles a definition's `configSchema` and fills in its defaults. Its validators run
+ * once per boot, so ajv's optimisation pass over the generated code (a fifth of the compile) is skipped.
+ */
 export function configAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, code: { optimize: false } });
   addFormats(ajv);
   return ajv;
 }
