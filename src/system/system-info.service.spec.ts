@@ -2,9 +2,9 @@ import os from 'node:os';
 import { gatherStaticFacts, SystemInfoService } from './system-info.service';
 
 describe(SystemInfoService.name, () => {
-  it('gathers the host facts once, at start, and serves them with the current memory and load', async () => {
+  it('gathers the host facts once, in the background, and serves them with the current memory and load', async () => {
     const service = new SystemInfoService();
-    service.onModuleInit();
+    service.gatherInBackground();
     const [first, second] = await Promise.all([service.get(), service.get()]);
     expect(first.os).toBe(second.os);
     expect(first.cpu.cores).toBeGreaterThanOrEqual(1);
