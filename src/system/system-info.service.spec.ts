@@ -12,6 +12,19 @@ describe(SystemInfoService.name, () => {
     expect(first.loadAverage).toHaveLength(3);
   });
 
+  it('gathers nothing when stopped before the delay: no timer is left behind', async () => {
+    jest.useFakeTimers();
+    try {
+      const service = new SystemInfoService();
+      service.gatherInBackground(1_000);
+      expect(jest.getTimerCount()).toBe(1);
+      await service.onApplicationShutdown();
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it("answers with Node's own facts, never an error, when systeminformation gives no answer in time", async () => {
     const fellBack: string[] = [];
     // Sources that never answer, as systeminformation on a machine too busy to answer in time. (The
