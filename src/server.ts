@@ -3,7 +3,11 @@ import { createApp, DOCS_PATH } from './app.factory';
 import { BootstrapService } from './api-keys/bootstrap.service';
 import { bootstrapKeyNotice } from './api-keys/bootstrap-banner';
 import { PACKAGE_VERSION } from './common/package-info';
+import { SystemInfoService } from './system/system-info.service';
 import { AppConfig, unknownSettingVariables } from './config/config';
+
+/** When the host facts of /v1/system are gathered: after the first requests a fresh server gets (health checks). */
+const FACTS_DELAY_AFTER_LISTEN_MS = 1_000;
 
 function localUrl(config: AppConfig, port: number): string {
   const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -17,6 +21,8 @@ export async function runServer(config: AppConfig): Promise<void> {
   for (const name of unknownSettingVariables()) log.warn(`${name} is not a setting of this server (typo?); it is ignored`);
 
   await app.listen(config.port, config.host);
+  // Not before: systeminformation's probes and parsing would delay the boot and the first requests.
+  app.get(SystemInfoService).gatherInBackground(FACTS_DELAY_AFTER_LISTEN_MS);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = localUrl(config, port);

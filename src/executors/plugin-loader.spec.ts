@@ -372,6 +372,29 @@ describe(loadExecutorPlugins.name, () => {
 
       expect(echo.loadError).toBe('invalid configuration: executors.echo/greeting must be string');
     });
+
+    it('validates each plugin against its own schema when two configSchemas share an $id', async () => {
+      const withSchema = (id: string, schema: object) =>
+        `exports.default = { id: '${id}', displayName: '${id}', version: '1.0.0', configSchema: ${JSON.stringify(schema)}, create: () => ({ capabilities: async () => ({ gpu: false, healthy: true }), run: async () => ({ exitCode: 0 }) }) };`;
+      const manifest = (id: string) => ({ executorApiVersion: 1, executors: [{ id, entry: 'index.js' }] });
+      writePlugin(
+        path.join(nodeModules, 'first'),
+        manifest('first'),
+        withSchema('first', { $id: 'https://example.com/config.json', type: 'object', required: ['host'] }),
+      );
+      writePlugin(
+        path.join(nodeModules, 'second'),
+        manifest('second'),
+        withSchema('second', { $id: 'https://example.com/config.json', type: 'object', properties: { port: { type: 'integer' } } }),
+      );
+
+      const plugins = await load({ configs: { first: {}, second: { port: 8080 } } });
+
+      expect(plugins.map(summary)).toEqual([
+        { id: 'first', packageName: 'first', source: 'installed', loadError: 'invalid configuration: executors.first/host is required' },
+        { id: 'second', packageName: 'second', source: 'installed', loadError: undefined },
+      ]);
+    });
   });
 
   describe('duplicate executor ids', () => {

@@ -2,14 +2,27 @@ import os from 'node:os';
 import { gatherStaticFacts, SystemInfoService } from './system-info.service';
 
 describe(SystemInfoService.name, () => {
-  it('gathers the host facts once, at start, and serves them with the current memory and load', async () => {
+  it('gathers the host facts once, in the background, and serves them with the current memory and load', async () => {
     const service = new SystemInfoService();
-    service.onModuleInit();
+    service.gatherInBackground();
     const [first, second] = await Promise.all([service.get(), service.get()]);
     expect(first.os).toBe(second.os);
     expect(first.cpu.cores).toBeGreaterThanOrEqual(1);
     expect(first.memory.totalMb).toBe(Math.round(os.totalmem() / 1024 / 1024));
     expect(first.loadAverage).toHaveLength(3);
+  });
+
+  it('gathers nothing when stopped before the delay: no timer is left behind', async () => {
+    jest.useFakeTimers();
+    try {
+      const service = new SystemInfoService();
+      service.gatherInBackground(1_000);
+      expect(jest.getTimerCount()).toBe(1);
+      await service.onApplicationShutdown();
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it("answers with Node's own facts, never an error, when systeminformation gives no answer in time", async () => {

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { cpu, graphics, osInfo, type Systeminformation } from 'systeminformation';
@@ -13,7 +13,7 @@ export interface SystemGpu {
   vramMb: number | null;
 }
 
-/** The machine's facts that do not change while the server runs: gathered once, at boot. */
+/** The machine's facts that do not change while the server runs: gathered once, right after the server listens. */
 export interface StaticFacts {
   os: { platform: string; distro: string; release: string; kernel: string; arch: string; hostname: string };
   cpu: { manufacturer: string; brand: string; cores: number; physicalCores: number; speedGHz: number | null };
@@ -37,23 +37,31 @@ const MIB = 1024 * 1024;
 
 /**
  * Host facts for `GET /v1/system`. The static part (OS, CPU, GPUs, Python) is gathered once with
- * systeminformation when the module starts, so the first request does not wait for lspci or
- * nvidia-smi; memory and load are read from the kernel on each request (microseconds). Gathering
+ * systeminformation a second after the server listens (`runServer` calls `gatherInBackground`):
+ * a request to /v1/system does not wait for lspci or nvidia-smi, and neither the boot nor the
+ * first requests wait for systeminformation's parsing (some 150 ms of CPU). Where nobody calls it
+ * (the e2e tests' app), the first request gathers them. Memory and load are read from the kernel on each request (microseconds). Gathering
  * never fails: a fact that systeminformation cannot give in time, or at all, is taken from Node's
  * `os` module instead (and logged), so the answer does not depend on how busy the machine is.
  */
 @Injectable()
-export class SystemInfoService implements OnModuleInit, OnApplicationShutdown {
+export class SystemInfoService implements OnApplicationShutdown {
   private readonly logger = new Logger(SystemInfoService.name);
   private facts?: Promise<StaticFacts>;
+  private gatherTimer?: NodeJS.Timeout;
 
-  onModuleInit(): void {
-    // A failure is logged (and retried by the next request) in staticFacts: here it must not become an unhandled rejection, which ends the process.
-    this.staticFacts().catch(() => undefined);
+  /** Starts gathering the static facts after `delayMs` (unless a request asks for them first). */
+  gatherInBackground(delayMs = 0): void {
+    this.gatherTimer = setTimeout(() => {
+      // A failure is logged (and retried by the next request) in staticFacts: here it must not become an unhandled rejection, which ends the process.
+      this.staticFacts().catch(() => undefined);
+    }, delayMs);
+    this.gatherTimer.unref();
   }
 
   /** A stop right after the start waits for the gathering (at most its timeout): nothing of it runs on after the app is closed. */
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.gatherTimer);
     await this.facts?.catch(() => undefined);
   }
 

@@ -9,7 +9,7 @@ describe('GET /v1/system', () => {
     expect(res.body.error.code).toBe('UNAUTHORIZED');
   });
 
-  // Gathered once at start (SystemInfoService's spec shows it, and that a slow probe never fails it):
+  // Gathered once (SystemInfoService's spec shows it, and that a slow probe never fails it):
   // how long the first call takes depends on how busy the machine is, so it is logged, not asserted.
   it("answers any scope with the machine's OS, CPU, memory, GPUs and Python", async () => {
     const workspace = await t.createWorkspace();
