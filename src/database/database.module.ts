@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from './data-source-options';
 import { CacheRevisions } from './cache-revisions.service';
 import { runMigrationsExclusively } from './migrate';
-import { QueryActivity } from './query-activity';
+import { ForegroundActivity } from '../common/foreground-activity';
 import { enableIncrementalVacuum } from './sqlite-vacuum';
 import { DataSource } from 'typeorm';
 
@@ -18,7 +18,8 @@ export interface DatabaseModuleOptions {
 @Module({})
 export class DatabaseModule {
   static forRoot({ retryAttempts }: DatabaseModuleOptions): DynamicModule {
-    const activity = new QueryActivity();
+    // The data source's logger: it hears each query start, for the background jobs that yield to foreground work.
+    const activity = new ForegroundActivity();
     return {
       module: DatabaseModule,
       imports: [
@@ -36,8 +37,8 @@ export class DatabaseModule {
           },
         }),
       ],
-      providers: [CacheRevisions, { provide: QueryActivity, useValue: activity }],
-      exports: [CacheRevisions, QueryActivity],
+      providers: [CacheRevisions, { provide: ForegroundActivity, useValue: activity }],
+      exports: [CacheRevisions, ForegroundActivity],
     };
   }
 }

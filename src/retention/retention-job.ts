@@ -3,9 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { Clock, CLOCK } from '../common/clock';
+import { ForegroundActivity } from '../common/foreground-activity';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
-import { QueryActivity } from '../database/query-activity';
 import { rawQuery } from '../database/raw-query';
 import { releaseFreePages } from '../database/sqlite-vacuum';
 import { TERMINAL_STATUSES } from '../executions/execution.entity';
@@ -22,16 +22,16 @@ export const STATEMENT_BUDGET_MS = 100;
 const RUN_BUDGET_MS = 5 * 60 * 1000;
 /** Pause before the next pass when the last one was cut short by RUN_BUDGET_MS. */
 const BACKLOG_PAUSE_MS = 10_000;
-/** Shortest pause between batches, the whole pause when no request used the database meanwhile: an idle server prunes at full speed. */
+/** Shortest pause between batches, the whole pause when no request came meanwhile: an idle server prunes at full speed. */
 const YIELD_MS = 5;
 /**
  * The longest pause after a batch, as a multiple of the time the batch took, while requests keep
- * querying the database: the job has it at most a quarter of the time then. (At 1, half the time,
+ * coming: the job has the database at most a quarter of the time then. (At 1, half the time,
  * bench/retention gave 3.6x and 3.8x the p99 on a loaded machine, where a statement's time is
  * mostly its wait behind the requests' queries.)
  */
 const PAUSE_PER_BATCH_TIME = 3;
-/** Requests whose queries came no closer together than this are over: the pause ends. */
+/** Foreground work (requests, their queries, runs' log writes) none of which started for this long is over: the pause ends. */
 const REQUEST_GAP_MS = 50;
 /** SQLite pages given back per `PRAGMA incremental_vacuum(N)` step (4 MiB of 4 KiB pages). */
 const VACUUM_PAGES_PER_STEP = 1024;
@@ -57,8 +57,8 @@ interface WorkspaceRow {
  * (with their log lines, files and child rows: ExecutionPurge) that completed more than their
  * workspace's `retentionDays` ago, by the injected clock. Workspace by workspace, oldest first, in
  * batches sized so that no statement comes near STATEMENT_BUDGET_MS (halved when one takes more
- * than half of it, doubled when all take under a tenth), pausing between batches while requests use
- * the database. On PostgreSQL one process at a time runs it (a session advisory lock, tried, not
+ * than half of it, doubled when all take under a tenth), pausing between batches while requests come
+ * (ForegroundActivity). On PostgreSQL one process at a time runs it (a session advisory lock, tried, not
  * waited for); small autocommitted deletes let autovacuum keep up. On SQLite (one process) the freed pages go back to the file
  * system afterwards, a few MiB per step.
  */
@@ -79,7 +79,7 @@ export class RetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly events: RetentionEvents,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly activity: QueryActivity,
+    private readonly activity: ForegroundActivity,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -169,15 +169,16 @@ export class RetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * The pause after a batch that began at `batchStarted`: YIELD_MS, then on while requests' queries
-   * keep coming (one since the batch began and within REQUEST_GAP_MS), up to PAUSE_PER_BATCH_TIME
-   * times the batch's duration. It follows the requests, not the batch's own time alone: on an
-   * idle server that time is the deletes' cost, and pausing for it cut the delete rate fourfold.
+   * The pause after a batch that began at `batchStarted`: YIELD_MS, then on while foreground work
+   * (ForegroundActivity: requests, queries of anything but this job) keeps starting, one since the
+   * batch began and within REQUEST_GAP_MS, up to PAUSE_PER_BATCH_TIME times the batch's duration.
+   * It follows the requests, not the batch's time alone: on an idle server that time is the
+   * deletes' own cost, and pausing for it cut the delete rate about fourfold.
    */
   private async yieldToRequests(batchStarted: number): Promise<void> {
     const until = performance.now() + PAUSE_PER_BATCH_TIME * (performance.now() - batchStarted);
     await sleep(YIELD_MS);
-    while (performance.now() < until && this.activity.foregroundSince(Math.max(batchStarted, performance.now() - REQUEST_GAP_MS))) await sleep(YIELD_MS);
+    while (performance.now() < until && this.activity.since(Math.max(batchStarted, performance.now() - REQUEST_GAP_MS))) await sleep(YIELD_MS);
   }
 
   /** The oldest finished executions of the workspace that completed before `cutoff`, up to a batch; by `idx_executions_workspace_created`. */
