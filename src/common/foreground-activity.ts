@@ -1,36 +1,34 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'typeorm';
 
 /**
- * When the server last worked for someone: an HTTP request started ({@link requestStarted}, from
- * a Fastify hook) or a database query was sent by anything but background work (requests, runs
- * writing their logs). A background job yields while there is such work and runs at full speed
- * when there is none. Queries are heard as the data source's TypeORM logger: TypeORM calls
- * `logQuery` as each query starts, in the async context of whoever sent it, so work run in
- * {@link background} is told apart with an AsyncLocalStorage. It logs nothing (the data source's
- * `logging` is off) and costs a clock read per query or request.
+ * When the server last began work for someone, for a background job that yields to it: an HTTP
+ * request ({@link requestStarted}, from a Fastify hook) or a database query (any: while the job
+ * pauses, its own send none). Queries are heard as the data source's TypeORM logger, which TypeORM
+ * calls as each query starts; it logs nothing (the data source's `logging` is off) and costs a
+ * clock read per query or request. (Telling the job's queries apart with an AsyncLocalStorage
+ * would cost every promise of the process on Node 20: it doubled the p50 of bench/retention.)
  */
 export class ForegroundActivity implements Logger {
-  private readonly backgroundWork = new AsyncLocalStorage<true>();
-  private lastAt = -Infinity;
+  private lastRequestAt = -Infinity;
+  private lastQueryAt = -Infinity;
 
-  /** Runs `work` with its queries not counted as foreground work. */
-  background<T>(work: () => Promise<T>): Promise<T> {
-    return this.backgroundWork.run(true, work);
+  /** Whether an HTTP request started at or after `since` (a `performance.now()` time). */
+  requestSince(since: number): boolean {
+    return this.lastRequestAt >= since;
   }
 
-  /** Whether foreground work started at or after `since` (a `performance.now()` time). */
-  since(since: number): boolean {
-    return this.lastAt >= since;
+  /** Whether a database query started at or after `since` (a `performance.now()` time). */
+  querySince(since: number): boolean {
+    return this.lastQueryAt >= since;
   }
 
-  /** An HTTP request came in. (Cached reads send no query, yet a job's CPU slows them down.) */
+  /** An HTTP request came in. (A cached read sends no query, yet a job's CPU slows it down.) */
   requestStarted(): void {
-    this.lastAt = performance.now();
+    this.lastRequestAt = performance.now();
   }
 
   logQuery(): void {
-    if (!this.backgroundWork.getStore()) this.lastAt = performance.now();
+    this.lastQueryAt = performance.now();
   }
 
   logQueryError(): void {}

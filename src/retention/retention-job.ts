@@ -31,7 +31,7 @@ const YIELD_MS = 5;
  * mostly its wait behind the requests' queries.)
  */
 const PAUSE_PER_BATCH_TIME = 3;
-/** Foreground work (requests, their queries, runs' log writes) none of which started for this long is over: the pause ends. */
+/** Foreground work (requests, queries: their own, runs' log writes) none of which started for this long is over: the pause ends. */
 const REQUEST_GAP_MS = 50;
 /** SQLite pages given back per `PRAGMA incremental_vacuum(N)` step (4 MiB of 4 KiB pages). */
 const VACUUM_PAGES_PER_STEP = 1024;
@@ -94,7 +94,7 @@ export class RetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One pass over every workspace (also what tests call); a pass already under way in this process is joined, not repeated. */
   runOnce(): Promise<RetentionRun> {
-    this.current ??= this.activity.background(() => this.exclusively(() => this.prune())).finally(() => (this.current = undefined));
+    this.current ??= this.exclusively(() => this.prune()).finally(() => (this.current = undefined));
     return this.current;
   }
 
@@ -170,15 +170,21 @@ export class RetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * The pause after a batch that began at `batchStarted`: YIELD_MS, then on while foreground work
-   * (ForegroundActivity: requests, queries of anything but this job) keeps starting, one since the
-   * batch began and within REQUEST_GAP_MS, up to PAUSE_PER_BATCH_TIME times the batch's duration.
-   * It follows the requests, not the batch's time alone: on an idle server that time is the
-   * deletes' own cost, and pausing for it cut the delete rate about fourfold.
+   * keeps coming (ForegroundActivity: an HTTP request since the batch began, or a query since the
+   * pause began, when the job sends none, each within the last REQUEST_GAP_MS), up to
+   * PAUSE_PER_BATCH_TIME times the batch's duration. It follows the requests, not the batch's time
+   * alone: on an idle server that time is the deletes' own cost, and pausing for it cut the delete
+   * rate about fourfold.
    */
   private async yieldToRequests(batchStarted: number): Promise<void> {
-    const until = performance.now() + PAUSE_PER_BATCH_TIME * (performance.now() - batchStarted);
-    await sleep(YIELD_MS);
-    while (performance.now() < until && this.activity.since(Math.max(batchStarted, performance.now() - REQUEST_GAP_MS))) await sleep(YIELD_MS);
+    const pauseStarted = performance.now();
+    const until = pauseStarted + PAUSE_PER_BATCH_TIME * (pauseStarted - batchStarted);
+    const busy = (): boolean => {
+      const recent = performance.now() - REQUEST_GAP_MS;
+      return this.activity.requestSince(Math.max(batchStarted, recent)) || this.activity.querySince(Math.max(pauseStarted, recent));
+    };
+    do await sleep(YIELD_MS);
+    while (performance.now() < until && busy());
   }
 
   /** The oldest finished executions of the workspace that completed before `cutoff`, up to a batch; by `idx_executions_workspace_created`. */

@@ -104,6 +104,8 @@ describe(VenvPruner.name, () => {
     expect(published(dir)).toEqual([held, zygote, building, otherProcess].sort());
 
     lease.release();
+    // The lease's heartbeat marked it every 5 s while held (a slow machine gets there): old again, as after a day unused.
+    utimesSync(path.join(heldTarget, '.tensorify-last-used'), old, old);
     const later = await pruner.prune();
     expect(later.map((entry) => entry.key)).toEqual([held]);
   });
