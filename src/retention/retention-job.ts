@@ -57,9 +57,9 @@ interface WorkspaceRow {
  * (with their log lines, files and child rows: ExecutionPurge) that completed more than their
  * workspace's `retentionDays` ago, by the injected clock. Workspace by workspace, oldest first, in
  * batches sized so that no statement comes near STATEMENT_BUDGET_MS (halved when one takes more
- * than half of it, doubled when all take under a tenth), pausing between batches while requests come
- * (ForegroundActivity). On PostgreSQL one process at a time runs it (a session advisory lock, tried, not
- * waited for); small autocommitted deletes let autovacuum keep up. On SQLite (one process) the freed pages go back to the file
+ * than half of it, doubled when all take under a tenth), pausing between batches. On PostgreSQL one
+ * process at a time runs it (a session advisory lock, tried, not waited for); small autocommitted
+ * deletes let autovacuum keep up. On SQLite (one process) the freed pages go back to the file
  * system afterwards, a few MiB per step.
  */
 @Injectable()
