@@ -18,6 +18,8 @@ const EXECUTIONS = Number(flag('--executions') ?? 100_000);
 const LINES = Number(flag('--lines') ?? 2_000_000);
 const REQUESTS = Number(flag('--requests') ?? 2000);
 const CONCURRENCY = 4;
+/** How long the delete rate of the job on an idle server is measured, after the requests. */
+const IDLE_SECONDS = Number(flag('--idle-seconds') ?? 5);
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 const run = (db, sql, params = []) => new Promise((resolve, reject) => db.run(sql, params, (error) => (error ? reject(error) : resolve())));
@@ -105,8 +107,13 @@ async function main() {
     server = await startServer(dataDir, { TENSORIFY_RETENTION_INTERVAL_SECONDS: '1' });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const before = await remaining(file);
+    const measuring = performance.now();
     const pruning = await measure(server.api, workflow.id);
+    const busySeconds = (performance.now() - measuring) / 1000;
     const after = await remaining(file);
+    // 4. The same job with no requests: how fast it deletes on an idle server.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    const idleAfter = await remaining(file);
     await stopServer(server.child);
 
     const p99 = { baseline: percentile(baseline, 99), pruning: percentile(pruning, 99) };
@@ -119,6 +126,10 @@ async function main() {
       ],
     );
     console.log(`executions left: ${before} when measuring began, ${after} when it ended (of ${EXECUTIONS})`);
+    console.log(
+      `delete rate: ${ms((before - after) / busySeconds)} executions/s while serving the requests (${ms(busySeconds)} s), ` +
+        `${ms((after - idleAfter) / IDLE_SECONDS)}/s idle (the next ${IDLE_SECONDS} s${idleAfter === 0 ? ', until none were left' : ''})`,
+    );
     if (before === after) console.log('  (the job did not prune during the measurement: raise --executions/--lines or --requests)');
     console.log(`p99 while pruning / baseline: ${ratio.toFixed(2)}x (target <= 2x): ${verdict(ratio <= 2)}`);
   } finally {

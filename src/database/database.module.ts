@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from './data-source-options';
 import { CacheRevisions } from './cache-revisions.service';
 import { runMigrationsExclusively } from './migrate';
+import { ForegroundActivity } from '../common/foreground-activity';
 import { enableIncrementalVacuum } from './sqlite-vacuum';
 import { DataSource } from 'typeorm';
 
@@ -17,6 +18,8 @@ export interface DatabaseModuleOptions {
 @Module({})
 export class DatabaseModule {
   static forRoot({ retryAttempts }: DatabaseModuleOptions): DynamicModule {
+    // The data source's logger: it hears each query start, for the background jobs that yield to foreground work.
+    const activity = new ForegroundActivity();
     return {
       module: DatabaseModule,
       imports: [
@@ -24,7 +27,7 @@ export class DatabaseModule {
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), autoLoadEntities: true, retryAttempts, retryDelay: 2000 }),
           dataSourceFactory: async (options) => {
-            const dataSource = await new DataSource(options!).initialize();
+            const dataSource = await new DataSource({ ...options!, logger: activity }).initialize();
             // WAL with synchronous=NORMAL: a commit is durable against a crash of the process (the
             // WAL is in the OS's hands), not against power loss; it saves an fsync per write.
             if (dataSource.options.type === 'sqlite') await dataSource.query('PRAGMA synchronous = NORMAL');
@@ -34,8 +37,8 @@ export class DatabaseModule {
           },
         }),
       ],
-      providers: [CacheRevisions],
-      exports: [CacheRevisions],
+      providers: [CacheRevisions, { provide: ForegroundActivity, useValue: activity }],
+      exports: [CacheRevisions, ForegroundActivity],
     };
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ExecutionsModule } from '../executions/executions.module';
 import { RetentionEvents } from './retention-events';
 import { RetentionJob } from './retention-job';
+import { RequestStartsHook } from './request-starts.hook';
 
 /**
  * Retention: the background job that deletes finished executions older than their workspace's
@@ -10,7 +11,7 @@ import { RetentionJob } from './retention-job';
  */
 @Module({
   imports: [ExecutionsModule],
-  providers: [RetentionJob, RetentionEvents],
+  providers: [RetentionJob, RetentionEvents, RequestStartsHook],
   exports: [RetentionJob, RetentionEvents],
 })
 export class RetentionModule {}

@@ -56,6 +56,7 @@ const EXPORTS: Record<string, 'number' | 'string' | 'function' | 'object'> = {
   resolveCacheLimits: 'function',
   describeCachePruning: 'function',
   CachePruneSchedule: 'function',
+  CachePruner: 'function',
 };
 
 /** The environment of a child: no NODE_PATH (nothing may resolve into this repository), no npm per-script variables. */

@@ -88,7 +88,7 @@ export class DockerExecutor implements Executor {
       findLinks: config.pipFindLinksDir === undefined ? undefined : new LocalFiles(config.pipFindLinksDir),
       labels: (role, executionId) => this.labels(role, executionId),
       useDir,
-      onBuilt: () => this.imagePruner.request(),
+      onBuilt: () => void this.imagePruner.request(),
     });
     this.imagePruner = new VenvImagePruner({ docker: this.docker, images: this.venvImages, limits: config.cache, logger: host.logger, useDir });
     this.imagePruner.start();

@@ -1,15 +1,7 @@
 import type Docker from 'dockerode';
 import { readdir, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import {
-  cacheEntriesToPrune,
-  type CacheEntry,
-  type CacheLimits,
-  CachePruneSchedule,
-  type CachePruning,
-  describeCachePruning,
-  type PluginLogger,
-} from '@tensorify/executor-sdk';
+import { type CacheEntry, type CacheLimits, CachePruner, type PluginLogger } from '@tensorify/executor-sdk';
 import { CALL_TIMEOUT_MS } from './containers';
 import { engineMessage, statusOf, withTimeout } from './engine';
 import { VENV_REPOSITORY, type VenvImages } from './images';
@@ -40,95 +32,75 @@ export interface VenvImagePrunerOptions {
  * minute. The engine itself refuses to delete an image a container uses (409), which is taken as
  * "in use" too.
  */
-export class VenvImagePruner {
-  private readonly schedule: CachePruneSchedule;
-
-  constructor(private readonly options: VenvImagePrunerOptions) {
-    this.schedule = new CachePruneSchedule(
-      () => this.prune().then(() => undefined),
-      options.intervalMs ?? PRUNE_INTERVAL_MS,
-      (error) => options.logger.warn('docker executor: pruning the derived images failed', { error: engineMessage(error) }),
-    );
+export class VenvImagePruner extends CachePruner<CacheEntry> {
+  constructor(options: VenvImagePrunerOptions) {
+    super({
+      limits: options.limits,
+      list: () => listImages(options),
+      remove: (entry) => removeImage(entry.key, options),
+      pruned: (entry, description) =>
+        options.logger.info(`docker executor: pruned the image ${VENV_REPOSITORY}:${description}`, { reason: entry.reason, bytes: entry.sizeBytes }),
+      onError: (error) => options.logger.warn('docker executor: pruning the derived images failed', { error: engineMessage(error) }),
+      intervalMs: options.intervalMs ?? PRUNE_INTERVAL_MS,
+    });
   }
+}
 
-  private get limited(): boolean {
-    return this.options.limits.maxBytes !== null || this.options.limits.maxAgeMs !== null;
+/** The derived images with a use mark, sized beyond their base; the marks of images removed by hand go on the way. */
+async function listImages({ docker, images, useDir }: VenvImagePrunerOptions): Promise<CacheEntry[]> {
+  const marks = await readMarks(useDir);
+  if (marks.size === 0) return [];
+  const [derived, containers] = await Promise.all([
+    withTimeout(CALL_TIMEOUT_MS, 'listing the derived images', (abortSignal) =>
+      docker.listImages({ filters: { label: ['tensorify.role=venv'] }, abortSignal } as Docker.ListImagesOptions),
+    ),
+    withTimeout(CALL_TIMEOUT_MS, 'listing the containers', (abortSignal) =>
+      docker.listContainers({ all: true, filters: { label: ['tensorify.executor=docker'] }, abortSignal }),
+    ),
+  ]);
+  const imagesOfContainers = new Set(containers.map((container) => container.ImageID));
+  const baseSizes = new Map<string, number>();
+  const entries: CacheEntry[] = [];
+  for (const image of derived) {
+    const hash = image.Labels?.['tensorify.venv'];
+    const markedAt = hash === undefined ? undefined : marks.get(hash);
+    if (hash === undefined || markedAt === undefined || !(image.RepoTags ?? []).includes(`${VENV_REPOSITORY}:${hash}`)) continue;
+    const size = await imageSize(docker, image.Id);
+    if (size === undefined) continue; // gone meanwhile
+    const base = image.Labels?.['tensorify.base-image'];
+    if (base !== undefined && !baseSizes.has(base)) baseSizes.set(base, (await imageSize(docker, base)) ?? 0);
+    entries.push({
+      key: hash,
+      sizeBytes: Math.max(0, size - (base === undefined ? 0 : (baseSizes.get(base) ?? 0))),
+      lastUsedAt: markedAt,
+      inUse: images.holds(hash) || imagesOfContainers.has(image.Id) || Date.now() - markedAt < IN_USE_MS,
+    });
   }
-
-  /** Prunes now (in the background) and every interval; nothing when the cache has no limits. */
-  start(): void {
-    if (this.limited) this.schedule.start();
+  for (const [hash, markedAt] of marks) {
+    // The mark of an image removed by hand (docker rmi): nothing left to prune.
+    if (Date.now() - markedAt >= IN_USE_MS && !derived.some((image) => image.Labels?.['tensorify.venv'] === hash))
+      await rm(path.join(useDir, hash), { force: true });
   }
+  return entries;
+}
 
-  /** Prunes again soon (after a new image). */
-  request(): void {
-    if (this.limited) void this.schedule.request();
-  }
-
-  close(): Promise<void> {
-    return this.schedule.close();
-  }
-
-  /** One pruning now (with the configured limits unless told others): the images deleted, each with its reason. */
-  async prune(limits: CacheLimits = this.options.limits): Promise<CachePruning[]> {
-    const { docker, images, logger, useDir } = this.options;
-    const marks = await readMarks(useDir);
-    if (marks.size === 0) return [];
-    const [derived, containers] = await Promise.all([
-      withTimeout(CALL_TIMEOUT_MS, 'listing the derived images', (abortSignal) =>
-        docker.listImages({ filters: { label: ['tensorify.role=venv'] }, abortSignal } as Docker.ListImagesOptions),
-      ),
-      withTimeout(CALL_TIMEOUT_MS, 'listing the containers', (abortSignal) =>
-        docker.listContainers({ all: true, filters: { label: ['tensorify.executor=docker'] }, abortSignal }),
-      ),
-    ]);
-    const imagesOfContainers = new Set(containers.map((container) => container.ImageID));
-    const baseSizes = new Map<string, number>();
-    const entries: CacheEntry[] = [];
-    for (const image of derived) {
-      const hash = image.Labels?.['tensorify.venv'];
-      const markedAt = hash === undefined ? undefined : marks.get(hash);
-      if (hash === undefined || markedAt === undefined || !(image.RepoTags ?? []).includes(`${VENV_REPOSITORY}:${hash}`)) continue;
-      const size = await imageSize(docker, image.Id);
-      if (size === undefined) continue; // gone meanwhile
-      const base = image.Labels?.['tensorify.base-image'];
-      if (base !== undefined && !baseSizes.has(base)) baseSizes.set(base, (await imageSize(docker, base)) ?? 0);
-      entries.push({
-        key: hash,
-        sizeBytes: Math.max(0, size - (base === undefined ? 0 : (baseSizes.get(base) ?? 0))),
-        lastUsedAt: markedAt,
-        inUse: images.holds(hash) || imagesOfContainers.has(image.Id) || Date.now() - markedAt < IN_USE_MS,
-      });
+/** Removes the image and its mark unless a container uses it (the engine's 409); whether it did. */
+async function removeImage(hash: string, { docker, images, useDir }: VenvImagePrunerOptions): Promise<boolean> {
+  const tag = `${VENV_REPOSITORY}:${hash}`;
+  const removed = await images.whilePruning(hash, async () => {
+    try {
+      await withTimeout(CALL_TIMEOUT_MS, `removing the image ${tag}`, (abortSignal) => docker.getImage(tag).remove({ abortSignal }));
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409) return false; // a container uses it: in use after all
+      if (status !== 404) throw error;
+      return true; // already gone
     }
-    for (const [hash, markedAt] of marks) {
-      // The mark of an image removed by hand (docker rmi): nothing left to prune.
-      if (Date.now() - markedAt >= IN_USE_MS && !derived.some((image) => image.Labels?.['tensorify.venv'] === hash))
-        await rm(path.join(useDir, hash), { force: true });
-    }
-    const pruned: CachePruning[] = [];
-    for (const entry of cacheEntriesToPrune(entries, limits)) {
-      const tag = `${VENV_REPOSITORY}:${entry.key}`;
-      const removed = await images.whilePruning(entry.key, async () => {
-        try {
-          await withTimeout(CALL_TIMEOUT_MS, `removing the image ${tag}`, (abortSignal) => docker.getImage(tag).remove({ abortSignal }));
-          return true;
-        } catch (error) {
-          const status = statusOf(error);
-          if (status === 409) return false; // a container uses it: in use after all
-          if (status !== 404) throw error;
-          return true; // already gone
-        }
-      });
-      if (!removed) continue;
-      await rm(path.join(useDir, entry.key), { force: true });
-      logger.info(`docker executor: pruned the image ${VENV_REPOSITORY}:${describeCachePruning(entry, limits)}`, {
-        reason: entry.reason,
-        bytes: entry.sizeBytes,
-      });
-      pruned.push(entry);
-    }
-    return pruned;
-  }
+  });
+  if (!removed) return false;
+  await rm(path.join(useDir, hash), { force: true });
+  return true;
 }
 
 /** The use marks: hash → mtime (ms). */

@@ -8,8 +8,7 @@
  * with python3, venv and pip) override them. No registry is needed: the image is used with
  * pullPolicy "never", and the requirements test installs a wheel built here, with --no-index.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
@@ -19,19 +18,15 @@ import {
   normaliseRequirements,
   type ProgramFiles,
   readProgram,
-  silentLogger,
   type TestContext,
   testJob,
 } from '@tensorify/executor-sdk';
 import { formatSize, parseSize, resolveConfig } from '../src/config';
-import docker, { DockerExecutor, type DockerExecutorConfig } from '../src/index';
+import { DockerExecutor, type DockerExecutorConfig } from '../src/index';
 import { recipeHash } from '../src/requirements';
+import { buildWheel, engine, IMAGE, makeExecutor as makeEngineExecutor, tempDir } from './helpers';
 
 jest.setTimeout(60_000);
-
-const SOCKET = process.env.TENSORIFY_TEST_DOCKER_SOCKET || '/tmp/tensorify-docker/docker.sock';
-const IMAGE = process.env.TENSORIFY_TEST_DOCKER_IMAGE || 'tensorify-test-python:bookworm';
-const engine = new Docker({ socketPath: SOCKET });
 
 const GOLDEN = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden');
 const EXAMPLES = path.join(__dirname, '..', '..', '..', '..', 'shared', 'examples');
@@ -52,22 +47,9 @@ function example(name: string, fallback: { inputs: Record<string, unknown>; outp
   }
 }
 
-const executors: DockerExecutor[] = [];
-const tempDirs: string[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-docker-test-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
+/** An executor on the test engine (helpers' makeExecutor), with the config given. */
 async function makeExecutor(config: DockerExecutorConfig = {}): Promise<DockerExecutor> {
-  const executor = (await docker.create(
-    { socketPath: SOCKET, image: IMAGE, pullPolicy: 'never', killGraceSeconds: 2, ...config },
-    { dataDir: tempDir(), logger: silentLogger },
-  )) as DockerExecutor;
-  executors.push(executor);
-  return executor;
+  return (await makeEngineExecutor(config)).executor;
 }
 
 const RUN_ID = Math.random().toString(36).slice(2, 8);
@@ -91,27 +73,9 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promi
   }
 }
 
-beforeAll(async () => {
-  try {
-    await engine.ping();
-  } catch (error) {
-    throw new Error(`no Docker engine at ${SOCKET} (${(error as Error).message}): start it with scripts/ci/docker/start-dockerd.sh`);
-  }
-  try {
-    await engine.getImage(IMAGE).inspect();
-  } catch (error) {
-    throw new Error(`the image ${IMAGE} is missing (${(error as Error).message}): build it with scripts/ci/docker/build-test-image.sh`);
-  }
-});
-
 afterEach(async () => {
   // Every run removes its container before it resolves: nothing of this process may be left.
   expect(await ourContainers()).toEqual([]);
-});
-
-afterAll(async () => {
-  await Promise.all(executors.map((executor) => executor.close()));
-  tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
 });
 
 describe('docker executor: configuration and hashes', () => {
@@ -616,30 +580,4 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/** Writes a minimal pure-Python wheel (one module) into `dir`, with the host's python3 and nothing else. */
-function buildWheel(dir: string, name: string, version: string, source: string): string {
-  const script = [
-    'import base64, hashlib, sys, zipfile',
-    'out, name, version, source = sys.argv[1:5]',
-    'dist = f"{name}-{version}.dist-info"',
-    'files = {',
-    '    f"{name}/__init__.py": source,',
-    '    f"{dist}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n",',
-    '    f"{dist}/WHEEL": "Wheel-Version: 1.0\\nGenerator: tensorify-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",',
-    '}',
-    'record = []',
-    'path = f"{out}/{name}-{version}-py3-none-any.whl"',
-    'with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:',
-    '    for file, text in files.items():',
-    '        data = text.encode()',
-    '        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()',
-    '        record.append(f"{file},sha256={digest},{len(data)}")',
-    '        wheel.writestr(file, data)',
-    '    record.append(f"{dist}/RECORD,,")',
-    '    wheel.writestr(f"{dist}/RECORD", "\\n".join(record) + "\\n")',
-    'print(path)',
-  ].join('\n');
-  return execFileSync('python3', ['-c', script, dir, name, version, source], { encoding: 'utf8' }).trim();
 }

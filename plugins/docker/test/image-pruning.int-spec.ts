@@ -3,96 +3,36 @@
  * engine of scripts/ci/docker (see docker-executor.int-spec.ts): the requirements are wheels built
  * here, installed offline.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
-import * as os from 'node:os';
+import { readdirSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
-import Docker from 'dockerode';
 import { createTestContext, type PluginLogger, silentLogger, testJob } from '@tensorify/executor-sdk';
-import docker, { DockerExecutor } from '../src/index';
+import type { DockerExecutor } from '../src/index';
+import { buildWheel, engine, makeExecutor as makeEngineExecutor, tempDir } from './helpers';
 
 jest.setTimeout(180_000);
 
-const SOCKET = process.env.TENSORIFY_TEST_DOCKER_SOCKET || '/tmp/tensorify-docker/docker.sock';
-const IMAGE = process.env.TENSORIFY_TEST_DOCKER_IMAGE || 'tensorify-test-python:bookworm';
-const engine = new Docker({ socketPath: SOCKET });
 const DAY = 24 * 60 * 60 * 1000;
 const TOKEN = `${Math.random().toString(36).slice(2, 8)}${Date.now().toString(36)}`;
 
-const tempDirs: string[] = [];
-const executors: DockerExecutor[] = [];
 const tags = new Set<string>();
 
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-docker-prune-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
-beforeAll(async () => {
-  try {
-    await engine.ping();
-  } catch (error) {
-    throw new Error(`no Docker engine at ${SOCKET} (${(error as Error).message}): start it with scripts/ci/docker/start-dockerd.sh`);
-  }
-  try {
-    await engine.getImage(IMAGE).inspect();
-  } catch (error) {
-    throw new Error(`the image ${IMAGE} is missing (${(error as Error).message}): build it with scripts/ci/docker/build-test-image.sh`);
-  }
-});
-
 afterAll(async () => {
-  await Promise.all(executors.map((executor) => executor.close()));
   for (const tag of tags)
     await engine
       .getImage(tag)
       .remove({ force: true })
       .catch(() => undefined);
-  tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
 });
 
 /** An executor on its own data dir whose pruner runs only when the test says (no limits in its config). */
 async function makeExecutor(wheels: string): Promise<{ executor: DockerExecutor; dataDir: string; logger: PluginLogger & { infos: string[] } }> {
-  const dataDir = tempDir();
   const infos: string[] = [];
   const logger = { ...silentLogger, infos, info: (message: string) => infos.push(message) };
-  const executor = (await docker.create(
-    {
-      socketPath: SOCKET,
-      image: IMAGE,
-      pullPolicy: 'never',
-      killGraceSeconds: 1,
-      pipArgs: ['--no-index'],
-      pipFindLinksDir: wheels,
-      buildNetwork: 'none',
-      cache: { maxSizeGb: null, maxAgeDays: null },
-    },
-    { dataDir, logger },
-  )) as DockerExecutor;
-  executors.push(executor);
+  const { executor, dataDir } = await makeEngineExecutor(
+    { killGraceSeconds: 1, pipArgs: ['--no-index'], pipFindLinksDir: wheels, buildNetwork: 'none', cache: { maxSizeGb: null, maxAgeDays: null } },
+    logger,
+  );
   return { executor, dataDir, logger };
-}
-
-/** A wheel `name` 1.0 in `dir` (pure Python, built without pip). */
-function buildWheel(dir: string, name: string): void {
-  const script = [
-    'import base64, hashlib, sys, zipfile',
-    'out, name, token = sys.argv[1:4]',
-    'dist = f"{name}-1.0.dist-info"',
-    'files = {f"{name}/__init__.py": f"TOKEN = {token!r}\\n", f"{dist}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: 1.0\\n",',
-    '         f"{dist}/WHEEL": "Wheel-Version: 1.0\\nGenerator: tensorify-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}',
-    'record = []',
-    'with zipfile.ZipFile(f"{out}/{name}-1.0-py3-none-any.whl", "w") as wheel:',
-    '    for file, text in files.items():',
-    '        data = text.encode()',
-    '        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()',
-    '        record.append(f"{file},sha256={digest},{len(data)}")',
-    '        wheel.writestr(file, data)',
-    '    record.append(f"{dist}/RECORD,,")',
-    '    wheel.writestr(f"{dist}/RECORD", "\\n".join(record) + "\\n")',
-  ].join('\n');
-  execFileSync('python3', ['-c', script, dir, name, TOKEN]);
 }
 
 /** Runs a program needing `packages` (and sleeping `sleep` seconds); resolves to the derived image's hash. */
@@ -131,7 +71,7 @@ describe('docker executor: pruning the derived images', () => {
   let wheels: string;
   beforeAll(() => {
     wheels = tempDir();
-    for (const name of ['prunea', 'pruneb', 'prunec']) buildWheel(wheels, name);
+    for (const name of ['prunea', 'pruneb', 'prunec']) buildWheel(wheels, name, '1.0', `TOKEN = "${TOKEN}"\n`);
   });
 
   it('deletes the least recently used beyond the size and any unused past the age; never one in use; leaves other servers’ images alone', async () => {

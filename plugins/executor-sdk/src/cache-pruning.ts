@@ -166,3 +166,110 @@ export class CachePruneSchedule {
     await this.running;
   }
 }
+
+/**
+ * What a {@link CachePruner} needs to know of one cache.
+ *
+ * @typeParam E - The plugin's entry: a {@link CacheEntry} with whatever else deleting it needs
+ *   (a directory, an image id).
+ */
+export interface CachePrunerOptions<E extends CacheEntry> {
+  /** The cache's limits, as {@link resolveCacheLimits} gives them. With neither limit the pruner never runs on its own. */
+  limits: CacheLimits;
+  /**
+   * Lists the cache's entries with their size, last use and whether they are in use now. It may
+   * tidy up what it meets on the way (the leftovers of a build that crashed).
+   */
+  list(): Promise<readonly E[]>;
+  /**
+   * Deletes one chosen entry unless it turned out to be in use meanwhile (taken by a run since it
+   * was listed); resolves with whether it did. Rejecting ends the pruning (see `onError`).
+   */
+  remove(entry: E & CachePruning): Promise<boolean>;
+  /** Hears of each deletion, with its log line from {@link describeCachePruning}: where to log it, and with what. */
+  pruned(entry: E & CachePruning, description: string): void;
+  /** Hears why a pruning that ran on its own (at start, on the timer, on request) failed; the next one runs as planned. */
+  onError(error: unknown): void;
+  /** Milliseconds between prunings. */
+  intervalMs: number;
+  /** Milliseconds from {@link CachePruner.start} to the first pruning; default 0 (at once, in the background). */
+  firstDelayMs?: number;
+}
+
+/**
+ * Prunes one cache by its limits: lists it (the plugin's `list`), chooses with
+ * {@link cacheEntriesToPrune}, deletes each chosen entry (the plugin's `remove`) and reports each
+ * deletion with {@link describeCachePruning}. It runs after `firstDelayMs` from {@link start}, then
+ * every `intervalMs` and on {@link request}, one pruning at a time (a {@link CachePruneSchedule}),
+ * and not at all when the cache has no limits. A plugin writes only how it lists, sizes and deletes
+ * its entries.
+ *
+ * @typeParam E - The plugin's entry (see {@link CachePrunerOptions}).
+ *
+ * @example
+ * ```ts
+ * const pruner = new CachePruner({
+ *   limits: resolveCacheLimits(config.cache, { maxSizeGb: 20, maxAgeDays: 30 }),
+ *   list: () => listVenvs(dir), // [{ key, sizeBytes, lastUsedAt, inUse, path }]
+ *   remove: (venv) => deleteVenvUnlessUsed(venv.path),
+ *   pruned: (venv, description) => host.logger.info(`pruned the virtualenv ${description}`, { reason: venv.reason }),
+ *   onError: (error) => host.logger.warn('pruning the virtualenvs failed', { error: String(error) }),
+ *   intervalMs: 60 * 60 * 1000,
+ * });
+ * pruner.start(); // and pruner.request() after each new venv, await pruner.close() in the executor's close()
+ * ```
+ */
+export class CachePruner<E extends CacheEntry> {
+  private readonly schedule: CachePruneSchedule;
+  private delay?: NodeJS.Timeout;
+
+  constructor(private readonly options: CachePrunerOptions<E>) {
+    this.schedule = new CachePruneSchedule(
+      () => this.prune().then(() => undefined),
+      options.intervalMs,
+      (error) => options.onError(error),
+    );
+  }
+
+  /** Whether the cache has a limit: without one, {@link start} and {@link request} do nothing. */
+  get limited(): boolean {
+    return this.options.limits.maxBytes !== null || this.options.limits.maxAgeMs !== null;
+  }
+
+  /** Prunes after `firstDelayMs` (in the background), then every `intervalMs`, on an unref'd timer; nothing without limits. */
+  start(): void {
+    if (!this.limited || this.delay) return;
+    if (!this.options.firstDelayMs) {
+      this.schedule.start();
+      return;
+    }
+    this.delay = setTimeout(() => this.schedule.start(), this.options.firstDelayMs);
+    this.delay.unref();
+  }
+
+  /** Prunes again as soon as the pruning under way (if any) has ended, e.g. after a new entry; nothing without limits. Resolves when that pruning has. */
+  request(): Promise<void> {
+    return this.limited ? this.schedule.request() : Promise.resolve();
+  }
+
+  /** Stops the timers and waits for the pruning under way. */
+  close(): Promise<void> {
+    clearTimeout(this.delay);
+    return this.schedule.close();
+  }
+
+  /**
+   * One pruning now, outside the schedule, by the configured limits unless given others (a test,
+   * an operator's command): resolves with the entries deleted, each with its reason; rejects when
+   * `list` or `remove` does.
+   */
+  async prune(limits: CacheLimits = this.options.limits): Promise<(E & CachePruning)[]> {
+    const pruned: (E & CachePruning)[] = [];
+    for (const entry of cacheEntriesToPrune(await this.options.list(), limits)) {
+      if (!(await this.options.remove(entry))) continue;
+      this.options.pruned(entry, describeCachePruning(entry, limits));
+      pruned.push(entry);
+    }
+    return pruned;
+  }
+}

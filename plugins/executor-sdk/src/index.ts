@@ -36,6 +36,7 @@
 export * from './contract';
 export { AbortedError, untilAborted } from './abort';
 export {
+  CachePruner,
   CachePruneSchedule,
   cacheConfigSchema,
   cacheEntriesToPrune,
@@ -45,6 +46,7 @@ export {
   type CacheEntry,
   type CacheLimits,
   type CachePruning,
+  type CachePrunerOptions,
 } from './cache-pruning';
 export { configSchemaParts } from './config-schema';
 export { describeExecutorConformance, type ConformanceOptions, type TestFramework } from './conformance';

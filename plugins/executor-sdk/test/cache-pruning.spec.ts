@@ -1,4 +1,4 @@
-import { CachePruneSchedule, cacheEntriesToPrune, resolveCacheLimits, type CacheEntry } from '../src/cache-pruning';
+import { CachePruner, CachePruneSchedule, cacheEntriesToPrune, resolveCacheLimits, type CacheEntry } from '../src/cache-pruning';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.UTC(2026, 0, 31);
@@ -99,5 +99,65 @@ describe(CachePruneSchedule.name, () => {
     expect(calls).toBe(2);
     expect(errors).toHaveLength(2);
     await schedule.close();
+  });
+});
+
+describe(CachePruner.name, () => {
+  /** A cache held in a Map: what list() and remove() of a plugin would read and delete. */
+  function cacheOf(entries: CacheEntry[]) {
+    const held = new Map(entries.map((entry) => [entry.key, entry]));
+    const lines: string[] = [];
+    const options = {
+      list: () => Promise.resolve([...held.values()]),
+      remove: (entry: CacheEntry) => Promise.resolve(!entry.key.startsWith('taken') && held.delete(entry.key)),
+      pruned: (_entry: CacheEntry, description: string) => lines.push(description),
+      onError: (error: unknown) => {
+        throw error;
+      },
+      intervalMs: 60_000,
+    };
+    return { held, lines, options };
+  }
+  const now = Date.now();
+
+  it('deletes what cacheEntriesToPrune chooses, and reports only what remove() deleted', async () => {
+    const { held, lines, options } = cacheOf([
+      { key: 'old', sizeBytes: 2 ** 20, lastUsedAt: now - 40 * DAY, inUse: false },
+      { key: 'taken-meanwhile', sizeBytes: 2 ** 20, lastUsedAt: now - 50 * DAY, inUse: false },
+      { key: 'fresh', sizeBytes: 2 ** 20, lastUsedAt: now, inUse: false },
+    ]);
+    const pruner = new CachePruner({ ...options, limits: { maxBytes: null, maxAgeMs: 30 * DAY } });
+    const pruned = await pruner.prune();
+    expect(pruned.map((entry) => [entry.key, entry.reason])).toEqual([['old', 'age']]);
+    expect([...held.keys()]).toEqual(['taken-meanwhile', 'fresh']);
+    expect(lines).toEqual([expect.stringMatching(/^old: 1\.0 MiB, unused for 40\.0 days \(limit 30\)$/)]);
+    await pruner.close();
+  });
+
+  it('does nothing on its own without limits, and prunes by the limits it is given', async () => {
+    const { held, options } = cacheOf([{ key: 'big', sizeBytes: 10, lastUsedAt: now - DAY, inUse: false }]);
+    let listed = 0;
+    const pruner = new CachePruner({ ...options, limits: { maxBytes: null, maxAgeMs: null }, list: () => ((listed += 1), options.list()) });
+    expect(pruner.limited).toBe(false);
+    pruner.start();
+    await pruner.request();
+    expect(listed).toBe(0);
+    expect((await pruner.prune({ maxBytes: 5, maxAgeMs: null })).map((entry) => entry.reason)).toEqual(['size']);
+    expect(held.size).toBe(0);
+    await pruner.close();
+  });
+
+  it('passes a failing list() to onError when it runs on its own, and rejects prune()', async () => {
+    const errors: unknown[] = [];
+    const pruner = new CachePruner<CacheEntry>({
+      ...cacheOf([]).options,
+      limits: { maxBytes: 1, maxAgeMs: null },
+      list: () => Promise.reject(new Error('disk gone')),
+      onError: (error) => errors.push(error),
+    });
+    await pruner.request();
+    expect(errors).toEqual([new Error('disk gone')]);
+    await expect(pruner.prune()).rejects.toThrow('disk gone');
+    await pruner.close();
   });
 });

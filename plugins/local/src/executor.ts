@@ -277,7 +277,7 @@ export class LocalExecutor implements Executor {
         environment: (binDir) => pipEnvironment(binDir, env, passEnv),
         killGraceMs: killGraceSeconds * 1000,
         maxLineBytes: logLineMaxBytes,
-        onBuilt: () => this.venvPruner.request(),
+        onBuilt: () => void this.venvPruner.request(),
       });
       this.venvs = { interpreter, cache };
     }

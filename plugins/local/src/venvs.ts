@@ -4,12 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   AbortedError,
-  cacheEntriesToPrune,
   type CacheEntry,
   type CacheLimits,
-  CachePruneSchedule,
-  type CachePruning,
-  describeCachePruning,
+  CachePruner,
   ExecutorUnavailableError,
   type PluginLogger,
   SharedBuilds,
@@ -361,108 +358,92 @@ export interface VenvPrunerOptions {
  * it anew), checks once more that no run took it meanwhile (else puts the link back), and only
  * then removes the directory.
  */
-export class VenvPruner {
-  private readonly schedule: CachePruneSchedule;
-
-  constructor(private readonly options: VenvPrunerOptions) {
-    this.schedule = new CachePruneSchedule(
-      () => this.prune().then(() => undefined),
-      options.intervalMs ?? PRUNE_INTERVAL_MS,
-      (error) => options.logger.warn('local executor: pruning the virtualenvs failed', { dir: options.dir, error: (error as Error).message }),
-    );
+export class VenvPruner extends CachePruner<Venv> {
+  constructor(options: VenvPrunerOptions) {
+    super({
+      limits: options.limits,
+      list: () => listVenvs(options),
+      remove: (venv) => deleteVenv(venv, options),
+      pruned: (venv, description) =>
+        options.logger.info(`local executor: pruned the virtualenv ${description}`, { dir: venv.dir, reason: venv.reason, bytes: venv.sizeBytes }),
+      onError: (error) => options.logger.warn('local executor: pruning the virtualenvs failed', { dir: options.dir, error: (error as Error).message }),
+      intervalMs: options.intervalMs ?? PRUNE_INTERVAL_MS,
+    });
   }
+}
 
-  private get limited(): boolean {
-    return this.options.limits.maxBytes !== null || this.options.limits.maxAgeMs !== null;
+/** A published venv as the pruner sees it: its hash is the key; `dir` is the cache's real directory, `target` the venv's. */
+export interface Venv extends CacheEntry {
+  dir: string;
+  target: string;
+}
+
+/** The published venvs, sized; the leftovers of crashed builds and prunings (which are no entries) are removed on the way. */
+async function listVenvs(options: VenvPrunerOptions): Promise<Venv[]> {
+  const busy = new Set(options.busy?.() ?? []);
+  let dir: string;
+  let names: string[];
+  try {
+    dir = await realpath(options.dir);
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
-
-  /** Prunes now (in the background) and every interval; nothing when the cache has no limits. */
-  start(): void {
-    if (this.limited) this.schedule.start();
+  const venvs: Venv[] = [];
+  for (const hash of names.filter((name) => VENV_NAME.test(name))) {
+    const target = await readyVenv(path.join(dir, hash));
+    if (!target) continue;
+    const building = await exists(path.join(dir, `${hash}.lock`));
+    venvs.push({
+      key: hash,
+      dir,
+      target,
+      sizeBytes: await directorySize(target),
+      lastUsedAt: await lastUsed(target),
+      inUse: building || (await venvInUse(hash, target, busy)),
+    });
   }
+  await removeLeftovers(dir, names, new Set(venvs.map((venv) => path.basename(venv.target))), options.logger);
+  return venvs;
+}
 
-  /** Prunes again soon (after a new venv). */
-  request(): void {
-    if (this.limited) void this.schedule.request();
-  }
-
-  close(): Promise<void> {
-    return this.schedule.close();
-  }
-
-  /** One pruning now: the venvs deleted, each with its reason. Leftovers of crashed builds go too. */
-  async prune(): Promise<CachePruning[]> {
-    const { limits, logger } = this.options;
-    const busy = new Set(this.options.busy?.() ?? []);
-    let dir: string;
-    let names: string[];
-    try {
-      dir = await realpath(this.options.dir);
-      names = await readdir(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+/** Deletes one venv unless it is in use or being built; whether it did. */
+async function deleteVenv({ dir, key: hash, target }: Venv, options: VenvPrunerOptions): Promise<boolean> {
+  const busy = new Set(options.busy?.() ?? []);
+  const lock = await tryLock(path.join(dir, `${hash}.lock`));
+  if (!lock) return false;
+  try {
+    if (await venvInUse(hash, target, busy)) return false;
+    const link = path.join(dir, hash);
+    if ((await readyVenv(link)) !== target) return false;
+    const unpublished = path.join(dir, `.${path.basename(target)}.pruning`);
+    await rename(link, unpublished);
+    if (await venvInUse(hash, target, busy)) {
+      await rename(unpublished, link); // a run took it just now
+      return false;
     }
-    const entries: (CacheEntry & { target: string })[] = [];
-    for (const hash of names.filter((name) => VENV_NAME.test(name))) {
-      const target = await readyVenv(path.join(dir, hash));
-      if (!target) continue;
-      const building = await exists(path.join(dir, `${hash}.lock`));
-      entries.push({
-        key: hash,
-        target,
-        sizeBytes: await directorySize(target),
-        lastUsedAt: await lastUsed(target),
-        inUse: building || (await venvInUse(hash, target, busy)),
-      });
-    }
-    const pruned: CachePruning[] = [];
-    for (const { target, ...entry } of cacheEntriesToPrune(entries, limits)) {
-      if (!(await this.delete(dir, entry.key, target, busy))) continue;
-      logger.info(`local executor: pruned the virtualenv ${describeCachePruning(entry, limits)}`, { dir, reason: entry.reason, bytes: entry.sizeBytes });
-      pruned.push(entry);
-    }
-    await this.removeLeftovers(dir, names, new Set(entries.map((entry) => path.basename(entry.target))));
-    return pruned;
+    await rm(unpublished, { force: true });
+    await rm(target, { recursive: true, force: true, maxRetries: 3 });
+    return true;
+  } finally {
+    await lock.release();
   }
+}
 
-  /** Deletes one venv unless it is in use or being built; whether it did. */
-  private async delete(dir: string, hash: string, target: string, busy: ReadonlySet<string | null>): Promise<boolean> {
+/** Venv directories no link points to and links being pruned, left by a build or a pruning that crashed. */
+async function removeLeftovers(dir: string, names: string[], published: ReadonlySet<string>, logger: PluginLogger): Promise<void> {
+  for (const name of names) {
+    const hash = VENV_DIR_NAME.exec(name)?.[1] ?? /^\.([0-9a-f]{32})-[0-9a-f]{8}\.pruning$/.exec(name)?.[1];
+    if (!hash || published.has(name)) continue;
     const lock = await tryLock(path.join(dir, `${hash}.lock`));
-    if (!lock) return false;
+    if (!lock) continue; // being built: its directory is not published yet
     try {
-      if (await venvInUse(hash, target, busy)) return false;
-      const link = path.join(dir, hash);
-      if ((await readyVenv(link)) !== target) return false;
-      const unpublished = path.join(dir, `.${path.basename(target)}.pruning`);
-      await rename(link, unpublished);
-      if (await venvInUse(hash, target, busy)) {
-        await rename(unpublished, link); // a run took it just now
-        return false;
-      }
-      await rm(unpublished, { force: true });
-      await rm(target, { recursive: true, force: true, maxRetries: 3 });
-      return true;
+      if ((await readyVenv(path.join(dir, hash))) === path.join(dir, name)) continue; // published meanwhile
+      await rm(path.join(dir, name), { recursive: true, force: true, maxRetries: 3 });
+      logger.info(`local executor: removed ${name}, left in the virtualenv cache by a build or pruning that did not finish`, { dir });
     } finally {
       await lock.release();
-    }
-  }
-
-  /** Venv directories no link points to and links being pruned, left by a build or a pruning that crashed. */
-  private async removeLeftovers(dir: string, names: string[], published: ReadonlySet<string>): Promise<void> {
-    const { logger } = this.options;
-    for (const name of names) {
-      const hash = VENV_DIR_NAME.exec(name)?.[1] ?? /^\.([0-9a-f]{32})-[0-9a-f]{8}\.pruning$/.exec(name)?.[1];
-      if (!hash || published.has(name)) continue;
-      const lock = await tryLock(path.join(dir, `${hash}.lock`));
-      if (!lock) continue; // being built: its directory is not published yet
-      try {
-        if ((await readyVenv(path.join(dir, hash))) === path.join(dir, name)) continue; // published meanwhile
-        await rm(path.join(dir, name), { recursive: true, force: true, maxRetries: 3 });
-        logger.info(`local executor: removed ${name}, left in the virtualenv cache by a build or pruning that did not finish`, { dir });
-      } finally {
-        await lock.release();
-      }
     }
   }
 }

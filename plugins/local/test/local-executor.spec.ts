@@ -4,9 +4,8 @@
  * Packages come from the index pip is configured with; TENSORIFY_TEST_PIP_ARGS (a JSON array)
  * adds arguments, by default `--index-url file:///opt/pypi/simple` when that local mirror exists.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   type AbortReason,
@@ -17,33 +16,13 @@ import {
   LineSplitter,
   normaliseRequirements,
   readProgram,
-  silentLogger,
   type TestContext,
   testJob,
 } from '@tensorify/executor-sdk';
-import local, { type LocalExecutorConfig } from '../src/index';
 import { requirementsHash } from '../src/venvs';
+import { makeExecutor, PIP_ARGS, tempDir } from './helpers';
 
 const HELLO = readProgram(path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'golden', 'hello'));
-
-const PIP_ARGS: string[] = process.env.TENSORIFY_TEST_PIP_ARGS
-  ? (JSON.parse(process.env.TENSORIFY_TEST_PIP_ARGS) as string[])
-  : existsSync('/opt/pypi/simple')
-    ? ['--index-url', 'file:///opt/pypi/simple']
-    : [];
-
-const tempDirs: string[] = [];
-afterAll(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-local-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
-async function makeExecutor(config: LocalExecutorConfig = {}, dataDir = tempDir()): Promise<{ executor: Executor; dataDir: string }> {
-  return { executor: await local.create(config, { dataDir, logger: silentLogger }), dataDir };
-}
 
 /** A process is gone once kill(pid, 0) fails, or it is a zombie: dead, waiting to be reaped by a PID 1 that may never do it. */
 function isAlive(pid: number): boolean {

@@ -4,30 +4,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, watch, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { readdirSync, symlinkSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createTestContext, normaliseRequirements, type PluginLogger, silentLogger, type TestContext, testJob } from '@tensorify/executor-sdk';
-import local from '../src/index';
 import { InterpreterCache } from '../src/interpreter';
 import { requirementsHash, VenvCache, VenvPruner } from '../src/venvs';
+import { makeExecutor, PIP_ARGS, tempDir } from './helpers';
 
 const DAY = 24 * 60 * 60 * 1000;
 const MIB = 2 ** 20;
-const PIP_ARGS: string[] = process.env.TENSORIFY_TEST_PIP_ARGS
-  ? (JSON.parse(process.env.TENSORIFY_TEST_PIP_ARGS) as string[])
-  : existsSync('/opt/pypi/simple')
-    ? ['--index-url', 'file:///opt/pypi/simple']
-    : [];
-
-const tempDirs: string[] = [];
-afterAll(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tensorify-prune-'));
-  tempDirs.push(dir);
-  return dir;
-}
 
 /** A real venv published under `dir` as VenvCache does (`<hash>` → `<hash>-<random>`), last used `daysAgo`, holding `fillerBytes` more. */
 function makeVenv(dir: string, daysAgo: number, fillerBytes = MIB): string {
@@ -119,6 +104,8 @@ describe(VenvPruner.name, () => {
     expect(published(dir)).toEqual([held, zygote, building, otherProcess].sort());
 
     lease.release();
+    // The lease's heartbeat marked it every 5 s while held (a slow machine gets there): old again, as after a day unused.
+    utimesSync(path.join(heldTarget, '.tensorify-last-used'), old, old);
     const later = await pruner.prune();
     expect(later.map((entry) => entry.key)).toEqual([held]);
   });
@@ -139,11 +126,7 @@ describe(VenvPruner.name, () => {
   });
 
   it('a run needing a venv while it is pruned still runs, with the venv kept or built again', async () => {
-    const dataDir = tempDir();
-    const executor = await local.create(
-      { pipArgs: PIP_ARGS, warm: { enabled: false }, cache: { maxSizeGb: null, maxAgeDays: null } },
-      { dataDir, logger: silentLogger },
-    );
+    const { executor, dataDir } = await makeExecutor({ pipArgs: PIP_ARGS, warm: { enabled: false }, cache: { maxSizeGb: null, maxAgeDays: null } });
     const job = testJob({ 'main.py': 'import six\nprint("six", six.__version__)', 'requirements.txt': 'six\n' });
     expect((await executor.run(job, createTestContext())).exitCode).toBe(0);
     const venvDir = path.join(dataDir, 'venvs');

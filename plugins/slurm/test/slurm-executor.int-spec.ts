@@ -5,27 +5,19 @@
  * exit codes and time limit, sbatch's refusals, GPU routing, the virtualenv built by the job.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { createTestContext, describeExecutorConformance, type Executor, readProgram, silentLogger, testJob } from '@tensorify/executor-sdk';
+import { createTestContext, type Executor, silentLogger, testJob } from '@tensorify/executor-sdk';
 import slurm, { type SlurmExecutorConfig } from '../src/index';
 import { buildWheel } from '../../ssh/test/test-hosts';
-import { liveJobs, ROOT, SHARED_DIR, showJob, startSlurm } from './cluster';
+import { clusterWorkDir, describeClusterConformance, liveJobs, showJob, until } from './cluster';
 
-startSlurm();
-mkdirSync(SHARED_DIR, { recursive: true });
-const workDir = mkdtempSync(path.join(SHARED_DIR, 'executor-test-'));
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+const { workDir } = clusterWorkDir('executor-test-');
 
 const make = (config: SlurmExecutorConfig = {}): Promise<Executor> =>
   Promise.resolve(slurm.create({ workDir, pollSeconds: 0.3, ...config }, { dataDir: workDir, logger: silentLogger }));
 
-describeExecutorConformance(() => make(), {
-  name: 'slurm executor: conformance',
-  hello: readProgram(path.join(ROOT, 'test', 'fixtures', 'golden', 'hello')),
-  // scancel: SIGTERM, then SIGKILL after the cluster's KillWait (5 s), then the node reports the job gone.
-  stopWithinMs: 20_000,
-});
+describeClusterConformance('slurm executor: conformance', () => make());
 
 /** A program that prints its pid and sleeps; with `inputs.pidFile` it writes its pid there. */
 const SLEEPER = [
@@ -41,14 +33,6 @@ function processAlive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
-  }
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 50));
   }
 }
 

@@ -7,46 +7,24 @@
  * node, a refused host key, a connection lost while a job runs.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import {
-  createTestContext,
-  describeExecutorConformance,
-  type Executor,
-  ExecutorUnavailableError,
-  type PluginLogger,
-  readProgram,
-  silentLogger,
-  testJob,
-} from '@tensorify/executor-sdk';
+import { createTestContext, type Executor, ExecutorUnavailableError, type PluginLogger, silentLogger, testJob } from '@tensorify/executor-sdk';
 import { resolveLoginNode } from '../src/config';
 import slurm, { type SlurmExecutorConfig, type SlurmLoginNodeConfig, SshTransport } from '../src/index';
 import { CPU_PORT, freePort, KEY, keyFingerprint, KNOWN_HOSTS, SSHD_DIR, startSshd, USER } from '../../ssh/test/test-hosts';
-import { liveJobs, ROOT, SHARED_DIR, showJob, startSlurm } from './cluster';
+import { clusterWorkDir, describeClusterConformance, liveJobs, showJob, until } from './cluster';
 
-startSlurm();
 startSshd();
-mkdirSync(SHARED_DIR, { recursive: true });
-const workDir = mkdtempSync(path.join(SHARED_DIR, 'ssh-test-'));
-const executors: Executor[] = [];
-afterAll(async () => {
-  for (const executor of executors) await executor.close?.();
-  rmSync(workDir, { recursive: true, force: true });
-});
+const { workDir, track } = clusterWorkDir('ssh-test-');
 
 const LOGIN_NODE: SlurmLoginNodeConfig = { host: '127.0.0.1', port: CPU_PORT, privateKeyPath: KEY, knownHostsPath: KNOWN_HOSTS };
 
 function make(config: SlurmExecutorConfig = {}, logger: PluginLogger = silentLogger): Executor {
-  const executor = slurm.create({ transport: 'ssh', loginNode: LOGIN_NODE, workDir, pollSeconds: 0.3, ...config }, { dataDir: workDir, logger }) as Executor;
-  executors.push(executor);
-  return executor;
+  return track(slurm.create({ transport: 'ssh', loginNode: LOGIN_NODE, workDir, pollSeconds: 0.3, ...config }, { dataDir: workDir, logger }) as Executor);
 }
 
-describeExecutorConformance(() => make(), {
-  name: 'slurm executor over SSH to a login node: conformance',
-  hello: readProgram(path.join(ROOT, 'test', 'fixtures', 'golden', 'hello')),
-  stopWithinMs: 20_000,
-});
+describeClusterConformance('slurm executor over SSH to a login node: conformance', () => make());
 
 /** A program that prints its pid, then waits until `inputs.flag` exists (or sleeps `inputs.seconds`). */
 const WAITER = [
@@ -58,14 +36,6 @@ const WAITER = [
   '    time.sleep(0.1)',
   'print("done", flush=True)',
 ].join('\n');
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
 
 /** The pids of the sshd processes serving this test process's connections to the login node (found with `ss` by the client's ports). */
 function ourSshdPids(): number[] {

@@ -5,22 +5,19 @@
  * of a bad token and an unreachable slurmrestd.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createTestContext, describeExecutorConformance, type Executor, readProgram, silentLogger, testJob } from '@tensorify/executor-sdk';
+import { createTestContext, type Executor, silentLogger, testJob } from '@tensorify/executor-sdk';
 import slurm, { type SlurmExecutorConfig } from '../src/index';
-import { ROOT, SHARED_DIR, showJob, startSlurm } from './cluster';
+import { clusterWorkDir, describeClusterConformance, showJob, until } from './cluster';
 
-startSlurm();
 const REST_URL = `http://127.0.0.1:${process.env.TENSORIFY_SLURMRESTD_PORT ?? 6820}`;
 const USER = os.userInfo().username;
-mkdirSync(SHARED_DIR, { recursive: true });
-const workDir = mkdtempSync(path.join(SHARED_DIR, 'rest-test-'));
+const { workDir } = clusterWorkDir('rest-test-');
 const tokenFile = path.join(workDir, 'jwt');
 // `scontrol token` prints SLURM_JWT=…; the executor reads the file at each request.
 writeFileSync(tokenFile, execFileSync('scontrol', ['token', `username=${USER}`, 'lifespan=7200'], { encoding: 'utf8' }), { mode: 0o600 });
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 const make = (config: SlurmExecutorConfig = {}): Promise<Executor> =>
   Promise.resolve(
@@ -30,19 +27,7 @@ const make = (config: SlurmExecutorConfig = {}): Promise<Executor> =>
     ),
   );
 
-describeExecutorConformance(() => make(), {
-  name: 'slurm executor over slurmrestd: conformance',
-  hello: readProgram(path.join(ROOT, 'test', 'fixtures', 'golden', 'hello')),
-  stopWithinMs: 20_000,
-});
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
+describeClusterConformance('slurm executor over slurmrestd: conformance', () => make());
 
 describe('slurm executor over slurmrestd', () => {
   it('reports the partitions from the REST API', async () => {

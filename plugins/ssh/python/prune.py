@@ -1,9 +1,9 @@
-"""Prunes a host's virtualenvs for the server, in one SSH command.
+"""Prunes a host's virtualenvs for the server: one SSH command lists them, one per venv deletes it.
 
-argv[1] is {"venvDir": "..."}. It prints one JSON line, the venvs: {"venvs": [{"key", "sizeBytes",
-"lastUsedAt" (ms since the epoch), "inUse"}]}; the server decides which go (its cache limits) and
-writes one JSON line {"delete": [keys]} on stdin; it deletes those still unused and prints
-{"deleted": [keys], "kept": [keys]}. A venv is in use while its build lock is held or while its
+argv[1] is {"venvDir": "..."}: it prints one JSON line, the venvs: {"venvs": [{"key", "sizeBytes",
+"lastUsedAt" (ms since the epoch), "inUse"}]}. The server decides which go (its cache limits) and
+for each runs it with {"venvDir": "...", "delete": key}: it deletes that venv if it is still
+unused and prints {"deleted": true} or {"deleted": false}. A venv is in use while its build lock is held or while its
 last-use mark is fresh (runs touch it as they start and while they run; see venvs.py). Deleting
 takes the build lock, unpublishes the venv (renames its link away, so a run now looking for it
 waits for the lock and builds it again), checks the mark once more (putting the link back when a
@@ -83,16 +83,13 @@ def delete(root, name, venv):
 
 def main(request):
     root = os.path.abspath(request["venvDir"])
-    found = list(listing(root))
-    sys.stdout.write(json.dumps({"venvs": [entry for _n, _v, entry in found]}) + "\n")
-    sys.stdout.flush()
-    line = sys.stdin.readline()
-    chosen = set(json.loads(line)["delete"]) if line.strip() else set()
-    deleted, kept = [], []
-    for name, venv, _entry in found:
-        if name in chosen:
-            (deleted if delete(root, name, venv) else kept).append(name)
-    sys.stdout.write(json.dumps({"deleted": deleted, "kept": kept}) + "\n")
+    name = request.get("delete")
+    if name is None:
+        venvs = [entry for _n, _v, entry in listing(root)]
+        sys.stdout.write(json.dumps({"venvs": venvs}) + "\n")
+        return
+    venv = ready_venv(os.path.join(root, name)) if NAME.match(name) else None
+    sys.stdout.write(json.dumps({"deleted": bool(venv) and delete(root, name, venv)}) + "\n")
 
 
 if __name__ == "__main__":

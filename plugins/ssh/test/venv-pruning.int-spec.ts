@@ -80,7 +80,7 @@ const published = (): string[] =>
     .sort();
 
 describe('ssh executor: pruning the hosts’ virtualenvs', () => {
-  it('deletes past the age, then the least recently used beyond the size, in one command per host; never one being built or marked by a run', async () => {
+  it('deletes past the age, then the least recently used beyond the size, listed in one command per host; never one being built or marked by a run', async () => {
     const infos: string[] = [];
     const executor = await makeExecutor(infos);
     const ancient = makeVenv(50);
