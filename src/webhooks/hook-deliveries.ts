@@ -150,7 +150,6 @@ export class HookDeliveries {
     return secret;
   }
 
-
   /** How the delivery `request` ended, once answered with `status`. */
   outcomeOf(request: FastifyRequest, status: number): DeliveryOutcome {
     const marked = this.outcomes.get(request);

@@ -76,7 +76,11 @@ describe('/v1/hooks/:hookId: the direct handler answers as Nest does', () => {
       await admin.post('/v1/workspaces').set('Authorization', ADMIN_AUTH).send({ name: 'limited', plan: 'enterprise', rateLimitPerMinute: 3 }).expect(201)
     ).body.id as string;
     const limitedKey = (
-      await admin.post('/v1/api-keys').set('Authorization', ADMIN_AUTH).send({ name: 'limited', workspaceId: limitedWorkspace, scopes: ['workflows:write'] }).expect(201)
+      await admin
+        .post('/v1/api-keys')
+        .set('Authorization', ADMIN_AUTH)
+        .send({ name: 'limited', workspaceId: limitedWorkspace, scopes: ['workflows:write'] })
+        .expect(201)
     ).body.key as string;
     const hooks: Hooks = {
       ack: await hookOf(workflow({ methods: ['POST', 'PUT'] })),
@@ -105,11 +109,19 @@ describe('/v1/hooks/:hookId: the direct handler answers as Nest does', () => {
     const requestId = String(res.headers['x-request-id']);
     expect(requestId).toMatch(/^\S+$/);
     const placeholders = (text: string) => {
-      let replaced = text.split(requestId).join('<request id>').replace(/exec_[0-9A-Za-z]+/g, '<execution id>').replace(/ws_[0-9A-Za-z]+/g, '<workspace id>');
+      let replaced = text
+        .split(requestId)
+        .join('<request id>')
+        .replace(/exec_[0-9A-Za-z]+/g, '<execution id>')
+        .replace(/ws_[0-9A-Za-z]+/g, '<workspace id>');
       for (const [name, hook] of Object.entries(hooks)) replaced = replaced.split(hook.hookId).join(`<${name} hook>`);
       return replaced;
     };
-    const headers = Object.fromEntries(Object.entries(res.headers).filter(([name]) => !VARYING_HEADERS.includes(name)).map(([name, value]) => [name, placeholders(String(value))]));
+    const headers = Object.fromEntries(
+      Object.entries(res.headers)
+        .filter(([name]) => !VARYING_HEADERS.includes(name))
+        .map(([name, value]) => [name, placeholders(String(value))]),
+    );
     return { status: res.status, headers, body: placeholders(res.text ?? '') };
   }
 
@@ -131,7 +143,13 @@ describe('/v1/hooks/:hookId: the direct handler answers as Nest does', () => {
 
   /** A delivery of `body` to the hook `name`, signed (Tensorify-Signature) unless `signature` says otherwise. */
   const deliver =
-    (name: keyof Hooks, body = '{"event":"push"}', headers: Record<string, string> = {}, signature?: string, method: 'post' | 'put' | 'get' | 'head' = 'post') =>
+    (
+      name: keyof Hooks,
+      body = '{"event":"push"}',
+      headers: Record<string, string> = {},
+      signature?: string,
+      method: 'post' | 'put' | 'get' | 'head' = 'post',
+    ) =>
     (agent: ReturnType<typeof request>, hooks: Hooks, t: number) => {
       const hook = hooks[name];
       const test = agent[method](`/v1/hooks/${hook.hookId}`).set({
@@ -201,7 +219,11 @@ describe('/v1/hooks/:hookId: the direct handler answers as Nest does', () => {
     const series = async (app: NestFastifyApplication) =>
       (await request(app.getHttpServer()).get('/metrics').expect(200)).text
         .split('\n')
-        .filter((line) => line.startsWith('tensorify_webhook_deliveries_total') || (line.includes('route="/v1/hooks/:hookId"') && !line.includes('_bucket') && !line.includes('_sum')))
+        .filter(
+          (line) =>
+            line.startsWith('tensorify_webhook_deliveries_total') ||
+            (line.includes('route="/v1/hooks/:hookId"') && !line.includes('_bucket') && !line.includes('_sum')),
+        )
         .sort();
     const direct = await series(served.direct.app);
     expect(direct).toContain('tensorify_webhook_deliveries_total{outcome="accepted"} 6');
