@@ -60,9 +60,10 @@ describe('RedisRateLimitStorage (real Redis)', () => {
 
   it('sends the counters asked for in one turn of the event loop in one write, each with its own answer', async () => {
     const client = connect();
+    await client.ping(); // connected (a busy machine may take longer than the storage waits for a first connection)
     const storage = new RedisRateLimitStorage(client);
     const key = unique('coalesced');
-    await storage.increment(key, 60_000, 100, 0, 'test'); // connected, the script loaded
+    await storage.increment(key, 60_000, 100, 0, 'test'); // the script loaded
     const socket = client.stream as unknown as { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
     const writes = { single: jest.spyOn(socket, '_write'), batched: jest.spyOn(socket, '_writev') };
     const records = await Promise.all(Array.from({ length: 10 }, () => storage.increment(key, 60_000, 100, 0, 'test')));
