@@ -8,11 +8,14 @@ import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import { authContextOf } from './auth/auth-context';
 import { authenticateBeforeTheBody } from './auth/request-authentication.hook';
 import { WorkspaceRateLimiter } from './auth/workspace-rate.limiter';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { clientErrorHandler, frameworkErrorHandler, refuseClimbingPaths } from './common/edge-refusals';
 import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, PinoNestLogger, requestLineWriter } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
 import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
+import { serveDeliveriesDirectly } from './webhooks/delivery-route';
+import { HookDeliveries } from './webhooks/hook-deliveries';
 import { answerCachedWorkflowReads } from './workflows/hot-read';
 import { WorkflowsService } from './workflows/workflows.service';
 
@@ -71,6 +74,8 @@ function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
 export interface HttpOptions {
   /** false: every GET /v1/workflows/:id goes through Nest, cached or not (tests compare both paths). Default true. */
   cachedWorkflowReads?: boolean;
+  /** false: webhook deliveries go through Nest's handler rather than serveDeliveriesDirectly (tests compare both paths). Default true. */
+  directHookDeliveries?: boolean;
 }
 
 /**
@@ -111,6 +116,7 @@ export async function createApp(options: AppModuleOptions & HttpOptions): Promis
   authenticateBeforeTheBody(fastify, app.get(ApiKeyAuthenticator), app.get(WorkspaceRateLimiter));
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
   if (options.cachedWorkflowReads !== false) answerCachedWorkflowReads(fastify, () => app.get(WorkflowsService));
+  if (options.directHookDeliveries !== false) serveDeliveriesDirectly(fastify, () => app.get(HookDeliveries), new AllExceptionsFilter(config));
 
   // A factory, not the document: Swagger builds it on the first request to /docs or /docs-json
   // and keeps it, instead of scanning every route before the server listens (some 300 ms of boot).

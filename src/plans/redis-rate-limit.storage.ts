@@ -89,6 +89,8 @@ export class RedisRateLimitStorage implements RateLimitStorage {
   private readonly commandTimeoutMs: number;
   /** Set once the connection has first succeeded or failed: from then on "not ready" means "down". */
   private connectionSettled: boolean;
+  /** The connection's socket while its writes are held (see coalesceWrites). */
+  private corked?: Redis['stream'];
 
   constructor(
     private readonly redis: Redis,
@@ -164,6 +166,25 @@ export class RedisRateLimitStorage implements RateLimitStorage {
   private send(name: 'evalsha' | 'eval', args: string[]): Promise<unknown> {
     const command = new Command(name, args, { replyEncoding: 'utf8' });
     command.setTimeout(this.commandTimeoutMs);
+    this.coalesceWrites();
     return this.redis.sendCommand(command) as Promise<unknown>;
+  }
+
+  /**
+   * Holds the connection's writes until the end of this turn of the event loop, so that the
+   * counters of all the requests that arrived together leave in one write (a system call each
+   * was a tenth of a webhook delivery's CPU). ioredis's own `enableAutoPipelining` does the same
+   * but only for its command methods, through a Pipeline object per batch, and with one timeout
+   * for the whole connection; these Commands carry their own.
+   */
+  private coalesceWrites(): void {
+    if (this.corked !== undefined) return;
+    const stream = this.redis.stream;
+    stream.cork();
+    this.corked = stream;
+    setImmediate(() => {
+      this.corked = undefined;
+      stream.uncork();
+    });
   }
 }

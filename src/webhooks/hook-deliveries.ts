@@ -79,7 +79,18 @@ export class HookDeliveries {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async deliver(hookId: string, request: FastifyRequest, reply: FastifyReply): Promise<DeliveryAnswer> {
+  /**
+   * The route's answer, whoever serves it (HooksController, or serveDeliveriesDirectly): delivers,
+   * sets the status and headers on `reply`, and returns the body, a JSON text. Refusals are thrown.
+   */
+  async answer(hookId: string, request: FastifyRequest, reply: FastifyReply): Promise<string> {
+    const answer = await this.deliver(hookId, request, reply);
+    this.outcomes.set(request, answer.outcome);
+    reply.status(answer.status).headers(answer.headers).type('application/json; charset=utf-8');
+    return answer.json;
+  }
+
+  private async deliver(hookId: string, request: FastifyRequest, reply: FastifyReply): Promise<DeliveryAnswer> {
     await this.authenticator.refuseBlockedClient(request);
     const hook = looksLikeId(ID_PREFIX.hook, hookId) ? await this.hooks.findDeliverable(hookId) : null;
     const workflow = hook === null ? null : await this.workflowOf(hook.workspace.id, hook.workflowId);
@@ -137,10 +148,6 @@ export class HookDeliveries {
       this.openedSecrets.set(hook, secret);
     }
     return secret;
-  }
-
-  mark(request: FastifyRequest, outcome: DeliveryOutcome): void {
-    this.outcomes.set(request, outcome);
   }
 
   /** How the delivery `request` ended, once answered with `status`. */

@@ -115,7 +115,7 @@ function DeliveryRoute(method: string): MethodDecorator {
   );
 }
 
-/** `/v1/hooks/:hookId`: webhook deliveries, without an API key (see HookDeliveries). */
+/** `/v1/hooks/:hookId`: webhook deliveries, without an API key (see HookDeliveries); served by serveDeliveriesDirectly unless the app is built without it. */
 @ApiTags('Webhooks')
 @Public()
 @Controller('v1/hooks')
@@ -152,10 +152,7 @@ export class HooksController {
     return this.deliver(hookId, request, reply);
   }
 
-  private async deliver(hookId: string, request: FastifyRequest, reply: FastifyReply): Promise<string> {
-    const answer = await this.deliveries.deliver(hookId, request, reply);
-    this.deliveries.mark(request, answer.outcome);
-    reply.status(answer.status).headers(answer.headers).type('application/json; charset=utf-8');
-    return answer.json;
+  private deliver(hookId: string, request: FastifyRequest, reply: FastifyReply): Promise<string> {
+    return this.deliveries.answer(hookId, request, reply);
   }
 }

@@ -58,6 +58,21 @@ describe('RedisRateLimitStorage (real Redis)', () => {
     expect(await a.peek(key)).toEqual(await b.peek(key));
   });
 
+  it('sends the counters asked for in one turn of the event loop in one write, each with its own answer', async () => {
+    const client = connect();
+    await client.ping(); // connected (a busy machine may take longer than the storage waits for a first connection)
+    const storage = new RedisRateLimitStorage(client);
+    const key = unique('coalesced');
+    await storage.increment(key, 60_000, 100, 0, 'test'); // the script loaded
+    const socket = client.stream as unknown as { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
+    const writes = { single: jest.spyOn(socket, '_write'), batched: jest.spyOn(socket, '_writev') };
+    const records = await Promise.all(Array.from({ length: 10 }, () => storage.increment(key, 60_000, 100, 0, 'test')));
+    expect(records.map((record) => record.totalHits).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(writes.single).not.toHaveBeenCalled();
+    expect(writes.batched).toHaveBeenCalledTimes(1);
+    expect(await storage.peek(key)).toMatchObject({ totalHits: 11 });
+  });
+
   it('loads its script again when Redis has lost it (NOSCRIPT → EVAL)', async () => {
     const key = unique('noscript');
     const storage = new RedisRateLimitStorage(redis);
