@@ -226,7 +226,6 @@ export class RetentionJob implements OnApplicationBootstrap, OnModuleDestroy {
       this.batch = Math.max(BATCH.min, Math.floor(this.batch / 2));
       this.logChunk = Math.max(LOG_CHUNK.min, Math.floor(this.logChunk / 2));
     } else if (longestMs < STATEMENT_BUDGET_MS / 20 && !this.activity.requestSince(batchStarted)) {
-      // Batches grow only while no request comes: grown on an idle server, their longer statements would meet the next requests.
       this.batch = Math.min(BATCH.max, this.batch * 2);
       this.logChunk = Math.min(LOG_CHUNK.max, this.logChunk * 2);
     }
