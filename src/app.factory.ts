@@ -13,6 +13,7 @@ import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, PinoNestLogger, requestLineWriter } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
 import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
+import { MetricsService } from './metrics/metrics.service';
 import { answerCachedWorkflowReads } from './workflows/hot-read';
 import { WorkflowsService } from './workflows/workflows.service';
 
@@ -69,7 +70,7 @@ function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
 }
 
 export interface HttpOptions {
-  /** false: every GET /v1/workflows/:id goes through Nest, cached or not (tests compare both paths). Default true. */
+  /** false: every GET /v1/workflows and /v1/workflows/:id goes through Nest, cached or not (tests compare the paths). Default true. */
   cachedWorkflowReads?: boolean;
 }
 
@@ -110,7 +111,17 @@ export async function createApp(options: AppModuleOptions & HttpOptions): Promis
   refuseClimbingPaths(fastify);
   authenticateBeforeTheBody(fastify, app.get(ApiKeyAuthenticator), app.get(WorkspaceRateLimiter));
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
-  if (options.cachedWorkflowReads !== false) answerCachedWorkflowReads(fastify, () => app.get(WorkflowsService));
+  if (options.cachedWorkflowReads !== false) {
+    const services = {
+      workflows: app.get(WorkflowsService),
+      authenticator: app.get(ApiKeyAuthenticator),
+      rateLimiter: app.get(WorkspaceRateLimiter),
+      metrics: app.get(MetricsService, { strict: false }),
+      writeLine: requestLineWriter(rootLogger),
+    };
+    // The client IP of a request behind proxies is Fastify's to work out: no edge then.
+    answerCachedWorkflowReads(fastify, services, { atTheEdge: config.trustProxy === false });
+  }
 
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {
     jsonDocumentUrl: `${DOCS_PATH}-json`,
