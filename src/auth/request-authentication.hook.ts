@@ -22,13 +22,19 @@ function routeNeedsKey(route: RouteOptions): boolean {
 export interface Admission {
   auth?: AuthContext;
   headers?: Record<string, string>;
+  /** What admitting threw (anything thrown is answered by the exception filter, an Error or not). */
   refusal?: unknown;
 }
 
 const ADMISSION = Symbol('admission');
 
 /** Authenticates the request, then counts it against its workspace's rate limit (whose headers go to `sink`). */
-export async function admit(authenticator: ApiKeyAuthenticator, rateLimiter: WorkspaceRateLimiter, request: CredentialsOf, sink: HeaderSink): Promise<AuthContext> {
+export async function admit(
+  authenticator: ApiKeyAuthenticator,
+  rateLimiter: WorkspaceRateLimiter,
+  request: CredentialsOf,
+  sink: HeaderSink,
+): Promise<AuthContext> {
   const auth = await authenticator.authenticate(request);
   await rateLimiter.count(auth, sink);
   return auth;
@@ -56,6 +62,7 @@ export function authenticateBeforeTheBody(fastify: FastifyInstance, authenticato
     }
     if (admitted.auth !== undefined) (request as { user?: AuthContext }).user = admitted.auth;
     if (admitted.headers !== undefined) reply.headers(admitted.headers);
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrown as admitting threw it, for the same answer
     if (admitted.refusal !== undefined) throw admitted.refusal;
   };
   fastify.addHook('onRoute', (route) => {

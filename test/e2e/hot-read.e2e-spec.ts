@@ -208,10 +208,28 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
 
   it('leaves the list queries it does not fully understand, and keys without the scope, to Nest', async () => {
     const answers: Record<string, number> = {};
-    for (const query of ['?limit=0', '?limit=abc', '?limit=01', '?limit=1&limit=2', '?limit=201', '?cursor=notacursor', '?access_token=x', '?foo=bar', '?', '/']) {
+    for (const query of [
+      '?limit=0',
+      '?limit=abc',
+      '?limit=01',
+      '?limit=1&limit=2',
+      '?limit=201',
+      '?cursor=notacursor',
+      '?access_token=x',
+      '?foo=bar',
+      '?',
+      '/',
+    ]) {
       answers[query] = (await same(list(query, keys.reader))).res.status;
     }
-    expect(answers).toMatchObject({ '?limit=0': 400, '?limit=abc': 400, '?limit=01': 200, '?limit=201': 400, '?cursor=notacursor': 400, '?access_token=x': 401 });
+    expect(answers).toMatchObject({
+      '?limit=0': 400,
+      '?limit=abc': 400,
+      '?limit=01': 200,
+      '?limit=201': 400,
+      '?cursor=notacursor': 400,
+      '?access_token=x': 401,
+    });
     const forbidden = await same(list('', keys.noRead));
     expect(forbidden.res.status).toBe(403);
     expect(forbidden.guarded).toEqual({ fast: true, slow: true });
