@@ -13,9 +13,7 @@ import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, PinoNestLogger, requestLineWriter } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
 import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
-import { MetricsService } from './metrics/metrics.service';
 import { answerCachedWorkflowReads } from './workflows/hot-read';
-import { WorkflowsService } from './workflows/workflows.service';
 
 export const DOCS_PATH = 'docs';
 
@@ -111,17 +109,8 @@ export async function createApp(options: AppModuleOptions & HttpOptions): Promis
   refuseClimbingPaths(fastify);
   authenticateBeforeTheBody(fastify, app.get(ApiKeyAuthenticator), app.get(WorkspaceRateLimiter));
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
-  if (options.cachedWorkflowReads !== false) {
-    const services = {
-      workflows: app.get(WorkflowsService),
-      authenticator: app.get(ApiKeyAuthenticator),
-      rateLimiter: app.get(WorkspaceRateLimiter),
-      metrics: app.get(MetricsService, { strict: false }),
-      writeLine: requestLineWriter(rootLogger),
-    };
-    // The client IP of a request behind proxies is Fastify's to work out: no edge then.
-    answerCachedWorkflowReads(fastify, services, { atTheEdge: config.trustProxy === false });
-  }
+  if (options.cachedWorkflowReads !== false)
+    answerCachedWorkflowReads(fastify, app, { writeLine: requestLineWriter(rootLogger), trustProxy: config.trustProxy });
 
   SwaggerModule.setup(DOCS_PATH, app, buildOpenApiDocument(app), {
     jsonDocumentUrl: `${DOCS_PATH}-json`,
