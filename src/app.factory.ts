@@ -17,7 +17,6 @@ import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
 import { serveDeliveriesDirectly } from './webhooks/delivery-route';
 import { HookDeliveries } from './webhooks/hook-deliveries';
 import { answerCachedWorkflowReads } from './workflows/hot-read';
-import { WorkflowsService } from './workflows/workflows.service';
 
 export const DOCS_PATH = 'docs';
 
@@ -72,7 +71,7 @@ function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
 }
 
 export interface HttpOptions {
-  /** false: every GET /v1/workflows/:id goes through Nest, cached or not (tests compare both paths). Default true. */
+  /** false: every GET /v1/workflows and /v1/workflows/:id goes through Nest, cached or not (tests compare the paths). Default true. */
   cachedWorkflowReads?: boolean;
   /** false: webhook deliveries go through Nest's handler rather than serveDeliveriesDirectly (tests compare both paths). Default true. */
   directHookDeliveries?: boolean;
@@ -115,7 +114,8 @@ export async function createApp(options: AppModuleOptions & HttpOptions): Promis
   refuseClimbingPaths(fastify);
   authenticateBeforeTheBody(fastify, app.get(ApiKeyAuthenticator), app.get(WorkspaceRateLimiter));
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
-  if (options.cachedWorkflowReads !== false) answerCachedWorkflowReads(fastify, () => app.get(WorkflowsService));
+  if (options.cachedWorkflowReads !== false)
+    answerCachedWorkflowReads(fastify, app, { writeLine: requestLineWriter(rootLogger), trustProxy: config.trustProxy });
   if (options.directHookDeliveries !== false) serveDeliveriesDirectly(fastify, () => app.get(HookDeliveries), new AllExceptionsFilter(config));
 
   // A factory, not the document: Swagger builds it on the first request to /docs or /docs-json

@@ -28,7 +28,10 @@ export function bearerCredentials(header: string | string[] | undefined): string
   return parts.length === 2 && BEARER_SCHEME.test(parts[0]) ? parts[1] : undefined;
 }
 
-const failuresKey = (request: FastifyRequest) => `auth-failures:${request.ip ?? 'unknown'}`;
+/** What authentication reads of a request: a FastifyRequest, or the raw request as the cached-read edge sees it (workflows/hot-read.ts). */
+export type CredentialsOf = Pick<FastifyRequest, 'ip' | 'headers' | 'query'>;
+
+const failuresKey = (request: CredentialsOf) => `auth-failures:${request.ip ?? 'unknown'}`;
 
 /**
  * Resolves the request's API key to the caller's AuthContext (set as `request.user`), from the
@@ -50,7 +53,7 @@ export class ApiKeyAuthenticator {
     private readonly moduleRef: ModuleRef,
   ) {}
 
-  async authenticate(request: FastifyRequest): Promise<AuthContext> {
+  async authenticate(request: CredentialsOf): Promise<AuthContext> {
     await this.refuseBlockedClient(request);
     try {
       if ((request.query as { access_token?: unknown } | undefined)?.access_token !== undefined) {
@@ -69,13 +72,13 @@ export class ApiKeyAuthenticator {
   }
 
   /** 429 for a client IP past its failed attempts (of API keys, or of webhook signatures and hook ids), before any work for it. */
-  async refuseBlockedClient(request: FastifyRequest): Promise<void> {
+  async refuseBlockedClient(request: CredentialsOf): Promise<void> {
     const failures = await this.counters.peek(failuresKey(request)).catch(() => null);
     if (failures?.isBlocked) throw this.tooManyFailures(failures.timeToBlockExpire);
   }
 
   /** Counts a failed attempt of the client IP; 429 when that one is past the limit (the caller throws its own error otherwise). */
-  async countFailure(request: FastifyRequest): Promise<void> {
+  async countFailure(request: CredentialsOf): Promise<void> {
     const record = await this.counters
       .increment(failuresKey(request), FAILURE_WINDOW_MS, this.config.authFailuresPerMinute, 0, 'auth-failures')
       .catch(() => null);

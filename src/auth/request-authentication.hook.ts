@@ -1,6 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import { METHOD_METADATA } from '@nestjs/common/constants';
 import type { FastifyInstance, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
-import type { ApiKeyAuthenticator } from './api-key.authenticator';
+import type { HeaderSink } from '../plans/rate-limit-headers';
+import type { ApiKeyAuthenticator, CredentialsOf } from './api-key.authenticator';
+import type { AuthContext } from './auth-context';
 import { IS_PUBLIC } from './auth.decorators';
 import type { WorkspaceRateLimiter } from './workspace-rate.limiter';
 
@@ -8,6 +11,38 @@ import type { WorkspaceRateLimiter } from './workspace-rate.limiter';
 function routeNeedsKey(route: RouteOptions): boolean {
   // Nest copies a controller method's metadata onto the handler it registers with Fastify.
   return Reflect.hasMetadata(METHOD_METADATA, route.handler) && Reflect.getMetadata(IS_PUBLIC, route.handler) !== true;
+}
+
+/**
+ * What admitting a request decided, when it was decided before Fastify saw the request (by the
+ * cached-read edge of workflows/hot-read.ts, which then handed the request on): the caller and
+ * the rate-limit headers, or the error that refuses it. Applied by the route's hook in place of
+ * admitting again, so a request is authenticated and counted once, whoever answers it.
+ */
+export interface Admission {
+  auth?: AuthContext;
+  headers?: Record<string, string>;
+  /** What admitting threw (anything thrown is answered by the exception filter, an Error or not). */
+  refusal?: unknown;
+}
+
+const ADMISSION = Symbol('admission');
+
+/** Authenticates the request, then counts it against its workspace's rate limit (whose headers go to `sink`). */
+export async function admit(
+  authenticator: ApiKeyAuthenticator,
+  rateLimiter: WorkspaceRateLimiter,
+  request: CredentialsOf,
+  sink: HeaderSink,
+): Promise<AuthContext> {
+  const auth = await authenticator.authenticate(request);
+  await rateLimiter.count(auth, sink);
+  return auth;
+}
+
+/** Hands a request admitted outside Fastify to the route's hook, with what admitting it decided. */
+export function markAdmitted(raw: IncomingMessage, admission: Admission): void {
+  (raw as IncomingMessage & { [ADMISSION]?: Admission })[ADMISSION] = admission;
 }
 
 /**
@@ -19,13 +54,20 @@ function routeNeedsKey(route: RouteOptions): boolean {
  * routes are registered (before `app.init()`).
  */
 export function authenticateBeforeTheBody(fastify: FastifyInstance, authenticator: ApiKeyAuthenticator, rateLimiter: WorkspaceRateLimiter): void {
-  const admit: onRequestAsyncHookHandler = async (request, reply) => {
-    const auth = await authenticator.authenticate(request);
-    await rateLimiter.count(auth, reply);
+  const admitBeforeTheBody: onRequestAsyncHookHandler = async (request, reply) => {
+    const admitted = (request.raw as IncomingMessage & { [ADMISSION]?: Admission })[ADMISSION];
+    if (admitted === undefined) {
+      await admit(authenticator, rateLimiter, request, reply);
+      return;
+    }
+    if (admitted.auth !== undefined) (request as { user?: AuthContext }).user = admitted.auth;
+    if (admitted.headers !== undefined) reply.headers(admitted.headers);
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrown as admitting threw it, for the same answer
+    if (admitted.refusal !== undefined) throw admitted.refusal;
   };
   fastify.addHook('onRoute', (route) => {
     if (!routeNeedsKey(route)) return;
     const own = route.onRequest;
-    route.onRequest = [admit, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
+    route.onRequest = [admitBeforeTheBody, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
   });
 }

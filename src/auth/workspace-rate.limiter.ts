@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
 import { RateLimitedError } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { rateLimitPerMinute } from '../plans/plans';
-import { RATE_LIMIT_WINDOW_SECONDS, setRateLimitHeaders, WORKSPACE_THROTTLER } from '../plans/rate-limit-headers';
+import { type HeaderSink, RATE_LIMIT_WINDOW_SECONDS, setRateLimitHeaders, WORKSPACE_THROTTLER } from '../plans/rate-limit-headers';
 import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
 import type { AuthContext } from './auth-context';
 
@@ -31,7 +30,7 @@ export class WorkspaceRateLimiter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async count({ workspace }: Pick<AuthContext, 'workspace'>, reply: FastifyReply): Promise<void> {
+  async count({ workspace }: Pick<AuthContext, 'workspace'>, reply: HeaderSink): Promise<void> {
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
     let record;
     try {

@@ -61,6 +61,9 @@ const ID_PARAM = { name: 'id', example: 'wf_3mT8c0RkQ2xZp9Lb' };
 /** Sent with every workflow answered whole: its version, quoted, for If-Match. */
 const ETAG_HEADER = { ETag: { description: 'The version, for If-Match', required: true, schema: { type: 'string', pattern: '^"[0-9]+"$', example: '"3"' } } };
 
+/** The content type of every JSON answer of this controller. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 /** Serialised workflows, kept as long as the (cached, immutable) entity they were made from. */
 const representations = new WeakMap<WorkflowEntity, string>();
 
@@ -74,12 +77,8 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
-/**
- * The workflow as its JSON text (serialised once per cached, frozen workflow), with its ETag and
- * content type set on the reply: the answer of GET /v1/workflows/:id, whichever path serves it
- * (the controller, or the cached read of hot-read.ts).
- */
-export function presentWorkflow(workflow: WorkflowEntity, reply: FastifyReply): string {
+/** The workflow as its JSON text (a WorkflowDto), serialised once per cached, frozen workflow. */
+export function workflowJson(workflow: WorkflowEntity): string {
   let json = representations.get(workflow);
   if (json === undefined) {
     const dto: Omit<WorkflowDto, 'nodes' | 'edges'> & Pick<WorkflowEntity, 'nodes' | 'edges'> = {
@@ -95,8 +94,20 @@ export function presentWorkflow(workflow: WorkflowEntity, reply: FastifyReply): 
     json = JSON.stringify(dto);
     representations.set(workflow, json);
   }
-  reply.header('ETag', `"${workflow.version}"`).type('application/json; charset=utf-8');
   return json;
+}
+
+/** The version, quoted, as the ETag of a workflow answered whole. */
+export const workflowEtag = (workflow: WorkflowEntity) => `"${workflow.version}"`;
+
+/**
+ * The workflow's JSON text, with its ETag and content type set on the reply: the answer of GET
+ * /v1/workflows/:id, whichever path serves it (the controller, or the cached read of hot-read.ts,
+ * whose edge writes the same headers itself).
+ */
+export function presentWorkflow(workflow: WorkflowEntity, reply: FastifyReply): string {
+  reply.header('ETag', workflowEtag(workflow)).type(JSON_CONTENT_TYPE);
+  return workflowJson(workflow);
 }
 
 @ApiTags('Workflows')
@@ -116,7 +127,7 @@ export class WorkflowsController {
   async list(@Auth() auth: AuthContext, @Query() query: PageQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     // The page's JSON text (a WorkflowListDto), kept by the service until the workflows change.
     const json = await this.workflows.listJson(auth.workspace.id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
-    reply.type('application/json; charset=utf-8');
+    reply.type(JSON_CONTENT_TYPE);
     return json;
   }
 

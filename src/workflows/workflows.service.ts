@@ -63,6 +63,9 @@ function fromRow(row: WorkflowRow): WorkflowEntity {
   });
 }
 
+/** The key of a page in the cache of pages. */
+const pageKey = (workspaceId: string, limit: number, cursor: string | undefined) => `${workspaceId}\n${limit}\n${cursor ?? ''}`;
+
 /** Memory the workflow cache may hold, counted as the length of the stored JSON. */
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -136,7 +139,7 @@ export class WorkflowsService {
 
   /** A page of `list` as the JSON text of GET /v1/workflows (WorkflowListDto), from the cache of pages when it holds it. */
   async listJson(workspaceId: string, limit: number, cursor?: string): Promise<string> {
-    const json = await this.pages.get(`${workspaceId}\n${limit}\n${cursor ?? ''}`, async () => {
+    const json = await this.pages.get(pageKey(workspaceId, limit, cursor), async () => {
       const page = await this.list(workspaceId, limit, cursor);
       const body: WorkflowListDto = {
         workflows: page.items.map((w) => ({ id: w.id, name: w.name, createdAt: w.createdAt.toISOString(), updatedAt: w.updatedAt.toISOString() })),
@@ -145,6 +148,14 @@ export class WorkflowsService {
       return JSON.stringify(body);
     });
     return json!;
+  }
+
+  /**
+   * The page `listJson` would answer, if the cache of pages holds it; undefined otherwise. For the
+   * cached-read edge (hot-read.ts), which must not wait for a promise.
+   */
+  cachedPage(workspaceId: string, limit: number, cursor?: string): string | undefined {
+    return this.pages.peek(pageKey(workspaceId, limit, cursor));
   }
 
   /** A workflow of the workspace, from the cache when it holds it. The returned object is frozen. */

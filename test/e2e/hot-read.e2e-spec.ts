@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import pino from 'pino';
 import request, { type Response } from 'supertest';
 import { createApp, initApp } from '../../src/app.factory';
 import { ScopesGuard } from '../../src/auth/scopes.guard';
@@ -12,33 +13,37 @@ import { ADMIN_AUTH, TEST_ADMIN_KEY } from '../support/test-app';
 
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
 const HELLO = JSON.parse(readFileSync(resolve(EXAMPLES_DIR, 'hello.json'), 'utf8'));
-const AUTH_FAILURES_PER_MINUTE = 2;
+const AUTH_FAILURES_PER_MINUTE = 3;
 /** Headers that differ between any two responses, whatever served them. */
-const VARYING_HEADERS = ['date', 'x-request-id'];
+const VARYING_HEADERS = ['date'];
 
 /**
- * GET /v1/workflows/:id has two paths: the cached read of src/workflows/hot-read.ts, a Fastify
- * handler in front of Nest's, and Nest's guard → controller → filter behind it. Two apps on one
- * database, one with the cached read and one without (`cachedWorkflowReads: false`), each with its
- * own fake clock and rate-limit counters, get the same requests in the same order: every answer
- * must be the same, byte for byte (status, headers but Date and X-Request-Id, body with its request
- * id), and so must their HTTP metrics. The scope guard's calls show which path answered.
+ * GET /v1/workflows/:id and GET /v1/workflows have a cached read (src/workflows/hot-read.ts: at
+ * the edge, before Fastify, and for :id also a Fastify handler in front of Nest's) and Nest's
+ * guard → controller → filter behind it. Two apps on one database, one with the cached reads and
+ * one without (`cachedWorkflowReads: false`), each with its own fake clock and rate-limit counters,
+ * get the same requests in the same order, with the same X-Request-Id: every answer must be the
+ * same, byte for byte (status, headers but Date, body with its request id), and so must their
+ * request log lines and HTTP metrics. The scope guard's calls show which path answered.
  */
-describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
+describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Nest does', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tensorify-hot-read-'));
   const config = loadConfig({
     TENSORIFY_DATA_DIR: dataDir,
-    TENSORIFY_LOG_LEVEL: 'silent',
+    TENSORIFY_LOG_LEVEL: 'info',
     TENSORIFY_BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
     TENSORIFY_AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES_PER_MINUTE),
   });
   let fast: NestFastifyApplication;
   let slow: NestFastifyApplication;
   let guardCalls: { fast: jest.SpyInstance; slow: jest.SpyInstance };
-  const ids = { workflow: '', limitedWorkflow: '' };
+  const ids = { workflow: '', newer: '', limitedWorkflow: '' };
   const keys = { reader: '', noRead: '', otherWorkspace: '', limited: '' };
 
   const clocks = { fast: new FakeClock(), slow: new FakeClock() };
+  /** What each app's root logger writes (the fast app boots first), instead of stdout. */
+  const logs: string[][] = [];
+  let requestNumber = 0;
   const boot = async (cachedWorkflowReads: boolean) =>
     initApp(
       checkResponsesAgainstContract(
@@ -47,6 +52,11 @@ describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
     );
 
   beforeAll(async () => {
+    jest.spyOn(pino, 'destination').mockImplementation(() => {
+      const lines: string[] = [];
+      logs.push(lines);
+      return { write: (data: string | Buffer) => lines.push(String(data)) > 0 } as unknown as ReturnType<typeof pino.destination>;
+    });
     fast = await boot(true);
     slow = await boot(false);
     // The fixtures, written once through the fast app with the admin key (whose counters no comparison reads).
@@ -62,6 +72,7 @@ describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
     };
     const [main, other, limited] = [await workspace('main', 1000), await workspace('other', 1000), await workspace('limited', 3)];
     ids.workflow = await workflow(main);
+    ids.newer = await workflow(main);
     ids.limitedWorkflow = await workflow(limited);
     keys.reader = await key(main, ['workflows:read']);
     keys.noRead = await key(main, ['executions:read']);
@@ -74,6 +85,7 @@ describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
   }, 120_000); // two apps boot: on a busy machine, more than the default 30 s
 
   afterAll(async () => {
+    jest.restoreAllMocks();
     await fast?.close();
     await slow?.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -82,19 +94,35 @@ describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
   /** What a client can observe of a response, but what varies between any two. */
   function observed(res: Response) {
     const headers = Object.fromEntries(Object.entries(res.headers).filter(([name]) => !VARYING_HEADERS.includes(name)));
-    const requestId = String(res.headers['x-request-id']);
-    expect(requestId).toMatch(/^\S+$/);
-    return { status: res.status, headers, body: (res.text ?? '').split(requestId).join('<request id>') };
+    return { status: res.status, headers, body: res.text ?? '' };
   }
 
   type Send = (agent: ReturnType<typeof request>) => request.Test;
 
-  /** Sends the same request to both apps and expects the same answer; returns it, and which apps passed the scope guard. */
+  /** The request log line of the request with this id, but its time and duration. */
+  function logLineOf(lines: string[], requestId: string) {
+    const found = lines
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.includes(`"requestId":"${requestId}"`) && line.includes('"msg":"request completed"'));
+    expect(found).toHaveLength(1);
+    const { time, durationMs, ...line } = JSON.parse(found[0]) as Record<string, unknown>;
+    expect(typeof time).toBe('string');
+    expect(typeof durationMs).toBe('number');
+    return line;
+  }
+
+  /**
+   * Sends the same request, with the same request id, to both apps and expects the same answer and
+   * the same log line; returns the answer, and which apps passed the scope guard.
+   */
   async function same(send: Send): Promise<{ res: Response; guarded: { fast: boolean; slow: boolean } }> {
     const before = { fast: guardCalls.fast.mock.calls.length, slow: guardCalls.slow.mock.calls.length };
-    const fromFast = await send(request(fast.getHttpServer()));
-    const fromSlow = await send(request(slow.getHttpServer()));
+    const requestId = `req-hot-read-${++requestNumber}`;
+    const fromFast = await send(request(fast.getHttpServer())).set('X-Request-Id', requestId);
+    const fromSlow = await send(request(slow.getHttpServer())).set('X-Request-Id', requestId);
+    expect(fromFast.headers['x-request-id']).toBe(requestId);
     expect(observed(fromFast)).toEqual(observed(fromSlow));
+    expect(logLineOf(logs[0], requestId)).toEqual(logLineOf(logs[1], requestId));
     return {
       res: fromFast,
       guarded: { fast: guardCalls.fast.mock.calls.length > before.fast, slow: guardCalls.slow.mock.calls.length > before.slow },
@@ -150,9 +178,68 @@ describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
     }
   });
 
+  const list =
+    (query: string, key?: string, method: 'get' | 'head' = 'get') =>
+    (agent: ReturnType<typeof request>) => {
+      const test = agent[method](`/v1/workflows${query}`);
+      return key === undefined ? test : test.set('Authorization', `Bearer ${key}`);
+    };
+
+  it('answers a cached page of the list without Nest, with the same status, headers and bytes, for GET and HEAD', async () => {
+    const firstPage = await same(list('?limit=1', keys.reader));
+    const [first] = firstPage.res.body.workflows.map((w: { id: string }) => w.id) as string[];
+    expect([ids.workflow, ids.newer]).toContain(first);
+    const cursor = String(firstPage.res.body.nextCursor);
+    for (const query of ['', '?limit=1', `?limit=1&cursor=${cursor}`, `?cursor=${cursor}&limit=1`]) {
+      // The first read of a page fills the cache of pages of each app, through Nest on both.
+      await same(list(query, keys.reader));
+      const cached = await same(list(query, keys.reader));
+      expect(cached.res.status).toBe(200);
+      expect(cached.res.headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-limit': '1000' });
+      expect(cached.guarded).toEqual({ fast: false, slow: true });
+      const head = await same(list(query, keys.reader, 'head'));
+      expect(head.res.text ?? '').toBe('');
+      expect(head.res.headers['content-length']).toBe(cached.res.headers['content-length']);
+      expect(head.guarded).toEqual({ fast: false, slow: true });
+    }
+    const secondPage = (await same(list(`?limit=1&cursor=${cursor}`, keys.reader))).res.body.workflows.map((w: { id: string }) => w.id);
+    expect(secondPage).toEqual([first === ids.workflow ? ids.newer : ids.workflow]);
+  });
+
+  it('leaves the list queries it does not fully understand, and keys without the scope, to Nest', async () => {
+    const answers: Record<string, number> = {};
+    for (const query of [
+      '?limit=0',
+      '?limit=abc',
+      '?limit=01',
+      '?limit=1&limit=2',
+      '?limit=201',
+      '?cursor=notacursor',
+      '?access_token=x',
+      '?foo=bar',
+      '?',
+      '/',
+    ]) {
+      answers[query] = (await same(list(query, keys.reader))).res.status;
+    }
+    expect(answers).toMatchObject({
+      '?limit=0': 400,
+      '?limit=abc': 400,
+      '?limit=01': 200,
+      '?limit=201': 400,
+      '?cursor=notacursor': 400,
+      '?access_token=x': 401,
+    });
+    const forbidden = await same(list('', keys.noRead));
+    expect(forbidden.res.status).toBe(403);
+    expect(forbidden.guarded).toEqual({ fast: true, slow: true });
+    // Another workspace's key gets its own (empty) page, cached or not.
+    for (let i = 0; i < 2; i++) expect((await same(list('', keys.otherWorkspace))).res.body).toEqual({ workflows: [], nextCursor: null });
+  });
+
   it('counts cached reads against the workspace rate limit: the same headers, and the same 429', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await same(get(ids.limitedWorkflow, keys.limited))).res.status);
+    for (let i = 0; i < 5; i++) statuses.push((await same(i % 2 === 0 ? get(ids.limitedWorkflow, keys.limited) : list('', keys.limited))).res.status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
   });
 
@@ -160,11 +247,13 @@ describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
     const series = async (app: NestFastifyApplication) =>
       (await request(app.getHttpServer()).get('/metrics').expect(200)).text
         .split('\n')
-        .filter((line) => line.includes('route="/v1/workflows/:id"') && !line.includes('_bucket') && !line.includes('_sum'))
+        // The reads: the fixtures were written through the fast app only.
+        .filter((line) => /method="(GET|HEAD)",route="\/v1\/workflows(\/:id)?"/.test(line) && !line.includes('_bucket') && !line.includes('_sum'))
         .sort();
     const fromFast = await series(fast);
     expect(fromFast.length).toBeGreaterThan(0);
-    expect(fromFast).toContain('tensorify_http_requests_total{method="GET",route="/v1/workflows/:id",status="200"} 8');
+    expect(fromFast).toContain('tensorify_http_requests_total{method="GET",route="/v1/workflows/:id",status="200"} 7');
+    expect(fromFast).toContain('tensorify_http_requests_total{method="HEAD",route="/v1/workflows",status="200"} 4');
     expect(fromFast).toEqual(await series(slow));
   });
 
@@ -172,14 +261,16 @@ describe('GET /v1/workflows/:id: the cached read answers as Nest does', () => {
     const missing = await same(get(ids.workflow));
     expect(missing.res.status).toBe(401);
     const wrong = 'tfy_NoSuchKey0123456789abcdefghijklmnopqrstuvwx';
-    expect((await same(get(ids.workflow, wrong))).res.status).toBe(401);
+    expect((await same(list('', wrong))).res.status).toBe(401);
     const refused = await same(get(ids.workflow, wrong));
     expect(refused.res.status).toBe(429);
     expect(refused.res.body.error.details).toMatchObject({ scope: 'client-ip' });
     // Past the allowed failures, even a good key is refused for this address until the window ends.
-    const blocked = await same(get(ids.workflow, keys.reader));
-    expect(blocked.res.status).toBe(429);
-    expect(blocked.res.body.error.details).toMatchObject({ scope: 'client-ip' });
-    expect(blocked.guarded).toEqual({ fast: false, slow: false });
+    for (const send of [get(ids.workflow, keys.reader), list('', keys.reader)]) {
+      const blocked = await same(send);
+      expect(blocked.res.status).toBe(429);
+      expect(blocked.res.body.error.details).toMatchObject({ scope: 'client-ip' });
+      expect(blocked.guarded).toEqual({ fast: false, slow: false });
+    }
   });
 });

@@ -202,7 +202,9 @@ describe('two API instances sharing PostgreSQL and Redis', () => {
 
   it('lets exactly 60 of 120 concurrent requests, 60 on each instance, through', async () => {
     const { key } = await freeWorkspaceKey();
-    const replies = await Promise.all(Array.from({ length: 120 }, (_, i) => get(cluster.servers[i % 2], '/v1/me', key)));
+    // Half of them the list of workflows, whose cached pages are answered before Fastify (workflows/hot-read.ts): counted once too.
+    const path = (i: number) => (i % 4 < 2 ? '/v1/me' : '/v1/workflows');
+    const replies = await Promise.all(Array.from({ length: 120 }, (_, i) => get(cluster.servers[i % 2], path(i), key)));
     expect(replies.filter((r) => r.status === 200)).toHaveLength(60);
     replies.filter((r) => r.status !== 200).forEach(expectRateLimited);
     const remaining = replies.filter((r) => r.status === 200).map((r) => Number(r.headers.get('x-ratelimit-remaining')));
