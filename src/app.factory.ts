@@ -13,6 +13,8 @@ import { clientErrorHandler, frameworkErrorHandler, refuseClimbingPaths } from '
 import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, PinoNestLogger, requestLineWriter } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
+import { methodLabel } from './metrics/http-metrics';
+import { MetricsService } from './metrics/metrics.service';
 import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
 import { serveDeliveriesDirectly } from './webhooks/delivery-route';
 import { HookDeliveries } from './webhooks/hook-deliveries';
@@ -70,6 +72,12 @@ function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
   });
 }
 
+/** The HTTP metrics of a request answered before Fastify (the cached-read edge), with the labels of installHttpMetrics. */
+function recordHttpRequestOf(app: NestFastifyApplication): (method: string, route: string, status: number, seconds: number) => void {
+  const metrics = app.get(MetricsService, { strict: false });
+  return (method, route, status, seconds) => metrics.recordHttpRequest(methodLabel(method), route, status, seconds);
+}
+
 export interface HttpOptions {
   /** false: every GET /v1/workflows and /v1/workflows/:id goes through Nest, cached or not (tests compare the paths). Default true. */
   cachedWorkflowReads?: boolean;
@@ -115,7 +123,11 @@ export async function createApp(options: AppModuleOptions & HttpOptions): Promis
   authenticateBeforeTheBody(fastify, app.get(ApiKeyAuthenticator), app.get(WorkspaceRateLimiter));
   registerJsonBodyParser(fastify, config.bodyLimitBytes);
   if (options.cachedWorkflowReads !== false)
-    answerCachedWorkflowReads(fastify, app, { writeLine: requestLineWriter(rootLogger), trustProxy: config.trustProxy });
+    answerCachedWorkflowReads(fastify, app, {
+      writeLine: requestLineWriter(rootLogger),
+      recordRequest: recordHttpRequestOf(app),
+      trustProxy: config.trustProxy,
+    });
   if (options.directHookDeliveries !== false) serveDeliveriesDirectly(fastify, () => app.get(HookDeliveries), new AllExceptionsFilter(config));
 
   // A factory, not the document: Swagger builds it on the first request to /docs or /docs-json

@@ -12,8 +12,6 @@ import type { RequestLine } from '../common/logging';
 import type { AppConfig } from '../config/config';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../common/pagination';
 import { generateRequestId, REQUEST_ID_HEADER } from '../common/request-id';
-import { methodLabel } from '../metrics/http-metrics';
-import { MetricsService } from '../metrics/metrics.service';
 import { JSON_CONTENT_TYPE, presentWorkflow, workflowEtag, workflowJson } from './workflows.controller';
 import { WorkflowsService } from './workflows.service';
 
@@ -32,7 +30,8 @@ interface CachedReadServices {
   workflows: WorkflowsService;
   authenticator: ApiKeyAuthenticator;
   rateLimiter: WorkspaceRateLimiter;
-  metrics: MetricsService;
+  /** The HTTP metrics of an answered request, as the app's metrics hook records them (given by the composition root: metrics depend on this module). */
+  recordRequest: (method: string, route: string, status: number, seconds: number) => void;
   /** The request log line, as the app's `onResponse` hook writes it (requestLineWriter). */
   writeLine: (level: 'info', line: RequestLine) => void;
 }
@@ -92,13 +91,13 @@ function pageQueryOf(query: string | undefined): { limit: number; cursor?: strin
 export function answerCachedWorkflowReads(
   fastify: FastifyInstance,
   app: INestApplicationContext,
-  { writeLine, trustProxy }: Pick<CachedReadServices, 'writeLine'> & Pick<AppConfig, 'trustProxy'>,
+  { writeLine, recordRequest, trustProxy }: Pick<CachedReadServices, 'writeLine' | 'recordRequest'> & Pick<AppConfig, 'trustProxy'>,
 ): void {
   const services: CachedReadServices = {
     workflows: app.get(WorkflowsService),
     authenticator: app.get(ApiKeyAuthenticator),
     rateLimiter: app.get(WorkspaceRateLimiter),
-    metrics: app.get(MetricsService, { strict: false }),
+    recordRequest,
     writeLine,
   };
   /** The scope each answered route's controller method declares, as the routes are registered. */
@@ -130,7 +129,7 @@ function cachedReadInFastify(nest: RouteHandlerMethod, required: Scope, service:
 }
 
 function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, scopes: Map<string, Scope>, staticNames: Set<string>): void {
-  const { workflows, authenticator, rateLimiter, metrics, writeLine } = services;
+  const { workflows, authenticator, rateLimiter, recordRequest, writeLine } = services;
   const server = fastify.server;
   // Fastify's own request listener, the one it gave the server it created.
   const [toFastify] = server.listeners('request') as RequestListener[];
@@ -204,7 +203,7 @@ function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, 
       workspaceId: auth.workspace.id,
       apiKeyId: auth.apiKey.id,
     });
-    metrics.recordHttpRequest(methodLabel(req.method!), read.route, 200, elapsedMs / 1000);
+    recordRequest(req.method!, read.route, 200, elapsedMs / 1000);
   };
 
   server.removeListener('request', toFastify);
