@@ -20,6 +20,8 @@ export interface VenvImagePrunerOptions {
   /** VenvImages' use marks: `<useDir>/<hash>`, whose mtime is the image's last use. */
   useDir: string;
   intervalMs?: number;
+  /** Milliseconds from start() to the first pruning; default 0. */
+  firstDelayMs?: number;
 }
 
 /**
@@ -42,6 +44,7 @@ export class VenvImagePruner extends CachePruner<CacheEntry> {
         options.logger.info(`docker executor: pruned the image ${VENV_REPOSITORY}:${description}`, { reason: entry.reason, bytes: entry.sizeBytes }),
       onError: (error) => options.logger.warn('docker executor: pruning the derived images failed', { error: engineMessage(error) }),
       intervalMs: options.intervalMs ?? PRUNE_INTERVAL_MS,
+      firstDelayMs: options.firstDelayMs,
     });
   }
 }
