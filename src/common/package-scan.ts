@@ -1,6 +1,7 @@
-import type { Dirent } from 'node:fs';
+import { type Dirent, readFile as readFileWithCallback } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 /** A package folder and its package.json, parsed. */
 export interface ScannedPackage {
@@ -63,11 +64,15 @@ export async function installedPackagesWithField(nodeModulesDir: string, field: 
 
 const running = new Map<string, Promise<ScannedPackage[]>>();
 
+// fs/promises' readFile opens, stats, reads and closes in as many round trips to the thread pool:
+// for a thousand small files, twice the CPU of the callback API's.
+const readSmallFile = promisify(readFileWithCallback);
+
 async function scanFolder(dir: string, field: string): Promise<ScannedPackage[]> {
   const quotedKey = JSON.stringify(field);
   const found = await Promise.all(
     (await childFolders(dir)).map(async (folder): Promise<ScannedPackage | undefined> => {
-      const text = await readFile(path.join(folder, 'package.json'), 'utf8').catch(() => undefined);
+      const text = await readSmallFile(path.join(folder, 'package.json'), 'utf8').catch(() => undefined);
       if (text === undefined || (!text.includes(quotedKey) && !text.includes('\\u'))) return undefined;
       try {
         const packageJson = parsePackageJson(text);
