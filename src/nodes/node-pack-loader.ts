@@ -182,9 +182,7 @@ export function isNodePackManifest(packageJson: Record<string, unknown>): boolea
 async function discover(options: NodePackLoaderOptions): Promise<Candidate[]> {
   const firstParty = options.firstPartyDir === undefined ? [] : await packsIn(options.firstPartyDir, 'first-party');
   const configured = await Promise.all(options.extra.map((entry) => findConfigured(entry, options.nodeModulesDirs)));
-  const installed = await Promise.all(
-    options.nodeModulesDirs.map(async (dir) => packsOf('installed', await installedPackagesWithField(dir, NODE_PACK_FIELD))),
-  );
+  const installed = await Promise.all(options.nodeModulesDirs.map(async (dir) => packsOf('installed', await installedPackagesWithField(dir, NODE_PACK_FIELD))));
   const seen = new Set<string>();
   return [...firstParty, ...configured, ...installed.flat()].filter((candidate) => {
     if (candidate.path === null) return true;
