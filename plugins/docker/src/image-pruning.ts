@@ -27,9 +27,9 @@ export interface VenvImagePrunerOptions {
 /**
  * Prunes the derived images (`tensorify-venv:<hash>`) this executor built or used — those with a
  * use mark in its data dir; another server's images on a shared engine are that server's — at
- * boot, every hour and after each new image (see `cacheEntriesToPrune`). An image's size is what
- * it adds to its base image (`Size` of the engine's inspect, less the base's); its last use is the
- * mtime of its mark. In use, never deleted: held by a run of this process, the image of any
+ * boot (the executor asks for it two seconds after create()), every hour and after each new image
+ * (see `cacheEntriesToPrune`). An image's size is what it adds to its base image (`Size` of the
+ * engine's inspect, less the base's); its last use is the mtime of its mark. In use, never deleted: held by a run of this process, the image of any
  * container of this plugin (running, or created and about to start), or marked within the last
  * minute. The engine itself refuses to delete an image a container uses (409), which is taken as
  * "in use" too.
