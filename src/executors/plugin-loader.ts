@@ -9,10 +9,13 @@ import {
 } from '@tensorify/executor-sdk';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { installedPackagesWithField, packagesWithField, readPackageJson, type ScannedPackage } from '../common/package-scan';
 import { TimeoutError, withTimeout } from '../common/timeout';
+
+// Still importable from here by the verifier's modules.
+export { readPackageJson };
 
 /** Where a plugin package was found: the server's `plugins/` folder, an installed package, or `executorPlugins` in the config. */
 export type PluginSource = 'first-party' | 'installed' | 'configured';
@@ -142,40 +145,23 @@ async function discover(options: PluginLoaderOptions): Promise<Candidate[]> {
   });
 }
 
-async function installedPackages(nodeModulesDir: string): Promise<Candidate[]> {
-  const scopes = (await childFolders(nodeModulesDir)).filter((dir) => path.basename(dir).startsWith('@'));
-  const scoped = await Promise.all(scopes.map((scope) => packagesIn(scope, 'installed')));
-  return [...(await packagesIn(nodeModulesDir, 'installed')), ...scoped.flat()];
-}
-
 /** The plugin packages among the child folders of `dir`: those whose package.json reads and carries the manifest field. */
 async function packagesIn(dir: string, source: PluginSource): Promise<Candidate[]> {
-  const found = await Promise.all(
-    (await childFolders(dir)).map(async (folder) => {
-      const packageJson = await readPackageJson(folder).catch(() => undefined);
-      if (packageJson === undefined || !(MANIFEST_FIELD in packageJson) || isNodePackOnly(packageJson[MANIFEST_FIELD])) return undefined;
-      return candidateOf(source, await realpath(folder).catch(() => folder), packageJson);
-    }),
-  );
-  return found.filter((candidate) => candidate !== undefined);
+  return candidatesOf(source, await packagesWithField(dir, MANIFEST_FIELD));
+}
+
+async function installedPackages(nodeModulesDir: string): Promise<Candidate[]> {
+  return candidatesOf('installed', await installedPackagesWithField(nodeModulesDir, MANIFEST_FIELD));
+}
+
+async function candidatesOf(source: PluginSource, packages: ScannedPackage[]): Promise<Candidate[]> {
+  const plugins = packages.filter(({ packageJson }) => !isNodePackOnly(packageJson[MANIFEST_FIELD]));
+  return Promise.all(plugins.map(async ({ folder, packageJson }) => candidateOf(source, await realpath(folder).catch(() => folder), packageJson)));
 }
 
 /** A manifest of a node pack that holds no executors (`nodeApiVersion` without `executorApiVersion`): the node-pack loader's, not ours. */
 function isNodePackOnly(manifest: unknown): boolean {
   return typeof manifest === 'object' && manifest !== null && 'nodeApiVersion' in manifest && !('executorApiVersion' in manifest);
-}
-
-async function childFolders(dir: string): Promise<string[]> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((entry) => (entry.isDirectory() || entry.isSymbolicLink()) && !entry.name.startsWith('.'))
-    .map((entry) => path.join(dir, entry.name))
-    .sort();
 }
 
 /** The package an `executorPlugins` entry names: a path (absolute, or starting with `.`), else a package name looked up in `nodeModulesDirs`. */
@@ -211,12 +197,6 @@ const isDirectory = (dir: string) =>
 function candidateOf(source: PluginSource, packagePath: string, packageJson: Record<string, unknown>): Candidate {
   const packageName = typeof packageJson.name === 'string' && packageJson.name ? packageJson.name : path.basename(packagePath);
   return { source, packageName, packagePath, packageJson };
-}
-
-export async function readPackageJson(dir: string): Promise<Record<string, unknown>> {
-  const parsed: unknown = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('package.json is not a JSON object');
-  return parsed as Record<string, unknown>;
 }
 
 /** The executors of one package, each loaded or with its loadError; `owners` records which package claimed each id. */

@@ -1,12 +1,12 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { execFile } from 'node:child_process';
-import type { Dirent } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Handlebars from 'handlebars';
 import { findNodeAtLocation, parse as parseJsonc, parseTree, type ParseError, type Node as JsonNode } from 'jsonc-parser';
+import { installedPackagesWithField, packagesWithField, readPackageJson, type ScannedPackage } from '../common/package-scan';
 import { compileNodeType, type CatalogEntry, checkManifest, type ManifestCheck } from './node-manifest';
 import type { NodeTypeDefinition } from './node-type';
 import { type PythonFragment, splitFragment } from './python-fragment';
@@ -182,12 +182,7 @@ export function isNodePackManifest(packageJson: Record<string, unknown>): boolea
 async function discover(options: NodePackLoaderOptions): Promise<Candidate[]> {
   const firstParty = options.firstPartyDir === undefined ? [] : await packsIn(options.firstPartyDir, 'first-party');
   const configured = await Promise.all(options.extra.map((entry) => findConfigured(entry, options.nodeModulesDirs)));
-  const installed = await Promise.all(
-    options.nodeModulesDirs.map(async (dir) => {
-      const scopes = (await childFolders(dir)).filter((folder) => path.basename(folder).startsWith('@'));
-      return [...(await packsIn(dir, 'installed')), ...(await Promise.all(scopes.map((scope) => packsIn(scope, 'installed')))).flat()];
-    }),
-  );
+  const installed = await Promise.all(options.nodeModulesDirs.map(async (dir) => packsOf('installed', await installedPackagesWithField(dir, NODE_PACK_FIELD))));
   const seen = new Set<string>();
   return [...firstParty, ...configured, ...installed.flat()].filter((candidate) => {
     if (candidate.path === null) return true;
@@ -198,27 +193,12 @@ async function discover(options: NodePackLoaderOptions): Promise<Candidate[]> {
 }
 
 async function packsIn(dir: string, source: NodePackSource): Promise<Candidate[]> {
-  const found = await Promise.all(
-    (await childFolders(dir)).map(async (folder) => {
-      const packageJson = await readPackageJson(folder).catch(() => undefined);
-      if (packageJson === undefined || !isNodePackManifest(packageJson)) return undefined;
-      return candidateOf(source, await realpath(folder).catch(() => folder), packageJson);
-    }),
-  );
-  return found.filter((candidate) => candidate !== undefined);
+  return packsOf(source, await packagesWithField(dir, NODE_PACK_FIELD));
 }
 
-async function childFolders(dir: string): Promise<string[]> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((entry) => (entry.isDirectory() || entry.isSymbolicLink()) && !entry.name.startsWith('.'))
-    .map((entry) => path.join(dir, entry.name))
-    .sort();
+async function packsOf(source: NodePackSource, packages: ScannedPackage[]): Promise<Candidate[]> {
+  const packs = packages.filter(({ packageJson }) => isNodePackManifest(packageJson));
+  return Promise.all(packs.map(async ({ folder, packageJson }) => candidateOf(source, await realpath(folder).catch(() => folder), packageJson)));
 }
 
 const isDirectory = (dir: string) =>
@@ -257,12 +237,6 @@ async function findConfigured(entry: string, nodeModulesDirs: readonly string[])
 function candidateOf(source: NodePackSource, packagePath: string, packageJson: Record<string, unknown>): Candidate {
   const name = typeof packageJson.name === 'string' && packageJson.name ? packageJson.name : path.basename(packagePath);
   return { source, name, path: packagePath, packageJson };
-}
-
-async function readPackageJson(dir: string): Promise<Record<string, unknown>> {
-  const parsed: unknown = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('package.json is not a JSON object');
-  return parsed as Record<string, unknown>;
 }
 
 // ---- one pack ------------------------------------------------------------------------------------

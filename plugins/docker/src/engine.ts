@@ -1,14 +1,36 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ExecutorUnavailableError } from '@tensorify/executor-sdk';
 import type { ResolvedConfig } from './config';
 
-/** The dockerode client for the configured engine: socketPath, host and port, else dockerode's defaults (DOCKER_HOST…). */
+/**
+ * The dockerode client for the configured engine: socketPath, host and port, else dockerode's
+ * defaults (DOCKER_HOST…). dockerode is required on the client's first use, not at create():
+ * requiring it loads gRPC and protobufjs (some 130 ms of CPU), which a server's boot should not
+ * wait for when no run has asked for Docker yet. The client stands in for the real one, which it
+ * makes on first touch and hands every property of (methods bound to it).
+ */
 export function dockerClient(config: ResolvedConfig): Docker {
+  let client: Docker | undefined;
+  const real = (): Docker => (client ??= newClient(config));
+  return new Proxy({} as Docker, {
+    get(_target, name) {
+      const target = real();
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+    has: (_target, name) => Reflect.has(real(), name),
+  });
+}
+
+function newClient(config: ResolvedConfig): Docker {
+  // A require, not an import: see dockerClient.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const DockerClient = require('dockerode') as typeof Docker;
   // Explicit settings replace all of dockerode's defaults from DOCKER_HOST (which would otherwise win over socketPath).
   const none = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined, ca: undefined, cert: undefined, key: undefined };
-  if (config.socketPath !== undefined) return new Docker({ ...none, socketPath: config.socketPath });
-  if (config.host !== undefined) return new Docker({ ...none, host: config.host, port: config.port, protocol: 'http' });
-  return new Docker();
+  if (config.socketPath !== undefined) return new DockerClient({ ...none, socketPath: config.socketPath });
+  if (config.host !== undefined) return new DockerClient({ ...none, host: config.host, port: config.port, protocol: 'http' });
+  return new DockerClient();
 }
 
 interface ModemInternals {

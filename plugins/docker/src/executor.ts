@@ -53,6 +53,13 @@ const CAPABILITIES_CACHE_MS = 2_000;
 const RECOVERY_TIMEOUT_MS = 60_000;
 const REMOVE_ATTEMPTS = 3;
 
+/**
+ * How long after create() the leftover containers are looked for and the derived images first
+ * pruned: both are the first uses of the engine client, whose library loads on first use (see
+ * dockerClient), and a server's boot should not wait for it.
+ */
+const BACKGROUND_START_MS = 2_000;
+
 /** The instances of this executor alive in this process: their containers are never leftovers. */
 const liveInstances = new Set<string>();
 
@@ -68,11 +75,9 @@ export class DockerExecutor implements Executor {
   /** Prunes the derived images (see the `cache` setting). */
   readonly imagePruner: VenvImagePruner;
   private cachedCapabilities?: { at: number; promise: Promise<ExecutorCapabilities> };
-  /**
-   * Crash recovery, started by the constructor and never awaited by it (create must stay quick):
-   * resolves with the number of leftover containers removed (0 when the engine cannot be reached).
-   */
-  readonly recovered: Promise<number>;
+  private recovery?: Promise<number>;
+  /** Starts the crash recovery {@link BACKGROUND_START_MS} after the constructor, if nothing asked for it before. */
+  private readonly recoveryTimer: NodeJS.Timeout;
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -90,17 +95,36 @@ export class DockerExecutor implements Executor {
       useDir,
       onBuilt: () => void this.imagePruner.request(),
     });
-    this.imagePruner = new VenvImagePruner({ docker: this.docker, images: this.venvImages, limits: config.cache, logger: host.logger, useDir });
+    this.imagePruner = new VenvImagePruner({
+      docker: this.docker,
+      images: this.venvImages,
+      limits: config.cache,
+      logger: host.logger,
+      useDir,
+      firstDelayMs: BACKGROUND_START_MS,
+    });
     this.imagePruner.start();
-    this.recovered = this.removeLeftovers().catch(async (error: unknown) => {
+    this.recoveryTimer = setTimeout(() => void this.recovered, BACKGROUND_START_MS).unref();
+  }
+
+  /**
+   * Crash recovery, never awaited by the constructor (create must stay quick): started
+   * {@link BACKGROUND_START_MS} after it, or at once by the first to await it (each run does, so
+   * that no run starts before it); resolves with the number of leftover containers removed (0 when
+   * the engine cannot be reached).
+   */
+  get recovered(): Promise<number> {
+    clearTimeout(this.recoveryTimer);
+    this.recovery ??= this.removeLeftovers().catch(async (error: unknown) => {
       const details = { endpoint: await this.endpoint(), error: messageOf(error) };
-      if (engineAbsentAndUnconfigured(config, process.env, error)) {
-        host.logger.debug('docker executor: no Docker engine at the default socket and none configured: no leftover containers to look for', details);
+      if (engineAbsentAndUnconfigured(this.config, process.env, error)) {
+        this.host.logger.debug('docker executor: no Docker engine at the default socket and none configured: no leftover containers to look for', details);
       } else {
-        host.logger.warn('docker executor: cannot look for containers left by a previous server process', details);
+        this.host.logger.warn('docker executor: cannot look for containers left by a previous server process', details);
       }
       return 0;
     });
+    return this.recovery;
   }
 
   async capabilities(): Promise<ExecutorCapabilities> {
@@ -114,12 +138,14 @@ export class DockerExecutor implements Executor {
   async close(): Promise<void> {
     // Runs have all settled; nothing is started or kept open between calls (each engine call has its own connection).
     liveInstances.delete(this.instance);
+    clearTimeout(this.recoveryTimer);
     this.cachedCapabilities = undefined;
     await this.imagePruner.close();
   }
 
   async run(job: ExecutionJob, context: ExecutionContext): Promise<ExecutionResult> {
     if (context.signal.aborted) return { exitCode: null };
+    await this.recovered;
     const endpoint = await this.endpoint();
     try {
       await withTimeout(PING_TIMEOUT_MS, 'ping', (signal) => callWithSignal(this.docker, 'ping', signal));

@@ -20,14 +20,16 @@ export interface VenvImagePrunerOptions {
   /** VenvImages' use marks: `<useDir>/<hash>`, whose mtime is the image's last use. */
   useDir: string;
   intervalMs?: number;
+  /** Milliseconds from start() to the first pruning; default 0. */
+  firstDelayMs?: number;
 }
 
 /**
  * Prunes the derived images (`tensorify-venv:<hash>`) this executor built or used — those with a
  * use mark in its data dir; another server's images on a shared engine are that server's — at
- * boot, every hour and after each new image (see `cacheEntriesToPrune`). An image's size is what
- * it adds to its base image (`Size` of the engine's inspect, less the base's); its last use is the
- * mtime of its mark. In use, never deleted: held by a run of this process, the image of any
+ * boot (the executor asks for it two seconds after create()), every hour and after each new image
+ * (see `cacheEntriesToPrune`). An image's size is what it adds to its base image (`Size` of the
+ * engine's inspect, less the base's); its last use is the mtime of its mark. In use, never deleted: held by a run of this process, the image of any
  * container of this plugin (running, or created and about to start), or marked within the last
  * minute. The engine itself refuses to delete an image a container uses (409), which is taken as
  * "in use" too.
@@ -42,6 +44,7 @@ export class VenvImagePruner extends CachePruner<CacheEntry> {
         options.logger.info(`docker executor: pruned the image ${VENV_REPOSITORY}:${description}`, { reason: entry.reason, bytes: entry.sizeBytes }),
       onError: (error) => options.logger.warn('docker executor: pruning the derived images failed', { error: engineMessage(error) }),
       intervalMs: options.intervalMs ?? PRUNE_INTERVAL_MS,
+      firstDelayMs: options.firstDelayMs,
     });
   }
 }

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createTestContext, ExecutorUnavailableError, testJob } from '@tensorify/executor-sdk';
 import Docker from 'dockerode';
 import { resolveConfig } from '../src/config';
 import { engineAbsentAndUnconfigured } from '../src/engine';
@@ -54,5 +55,17 @@ describe('docker executor without a Docker engine', () => {
       error: expect.stringContaining('ENOENT'),
     });
     expect(logger.debug).not.toHaveBeenCalled();
+  });
+
+  it('a run looks for leftover containers first, without waiting for the delayed start of that check', async () => {
+    const logger = { debug: jest.fn(), info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+    const executor = new DockerExecutor(resolveConfig({ socketPath: missingSocket }), { dataDir: dir, logger });
+    try {
+      expect(logger.warn).not.toHaveBeenCalled();
+      await expect(executor.run(testJob({ 'main.py': 'print(1)' }), createTestContext())).rejects.toBeInstanceOf(ExecutorUnavailableError);
+      expect(logger.warn).toHaveBeenCalledWith('docker executor: cannot look for containers left by a previous server process', expect.anything());
+    } finally {
+      await executor.close();
+    }
   });
 });
