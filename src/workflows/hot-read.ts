@@ -171,7 +171,15 @@ function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, 
   };
 
   /** The 200 of a found read, admitted: one writeHead with the headers as a flat list, then the log line and the metrics. */
-  const respond = (req: IncomingMessage, res: ServerResponse, read: CachedRead, scope: Scope, auth: AuthContext, rateLimit: Record<string, string> | undefined, startedAt: number) => {
+  const respond = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    read: CachedRead,
+    scope: Scope,
+    auth: AuthContext,
+    rateLimit: Record<string, string> | undefined,
+    startedAt: number,
+  ) => {
     const found = hasScope(auth.apiKey.scopes, scope) ? read.answer(auth.workspace.id) : undefined;
     if (found === undefined || closing) return handOver(req, res, { auth, headers: rateLimit });
 
