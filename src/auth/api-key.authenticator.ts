@@ -10,6 +10,8 @@ import { AuthContext } from './auth-context';
 /** Resolves a presented API key secret to the caller, or throws UnauthorizedError saying why. */
 export interface ApiKeyVerifier {
   authenticate(secret: string): Promise<AuthContext>;
+  /** The caller at once when the secret is of a live key held in memory; undefined otherwise (then `authenticate` decides). */
+  authenticateCached(secret: string): AuthContext | undefined;
 }
 
 /** The ApiKeyVerifier, provided by ApiKeysModule (src/api-keys: ApiKeysService), a layer above this one. */
@@ -31,7 +33,7 @@ export function bearerCredentials(header: string | string[] | undefined): string
 /** What authentication reads of a request: a FastifyRequest, or the raw request as the cached-read edge sees it (workflows/hot-read.ts). */
 export type CredentialsOf = Pick<FastifyRequest, 'ip' | 'headers' | 'query'>;
 
-const failuresKey = (request: CredentialsOf) => `auth-failures:${request.ip ?? 'unknown'}`;
+const failuresKey = (request: Pick<CredentialsOf, 'ip'>) => `auth-failures:${request.ip ?? 'unknown'}`;
 
 /**
  * Resolves the request's API key to the caller's AuthContext (set as `request.user`), from the
@@ -69,6 +71,26 @@ export class ApiKeyAuthenticator {
       if (error instanceof UnauthorizedError) await this.countFailure(request);
       throw error;
     }
+  }
+
+  /**
+   * `authenticate` at once, when the failure counters are in this process and the key is a live
+   * one the verifier holds in memory: the caller, or the 429 of a blocked client IP thrown. For
+   * anything else (a key to read or to refuse, counters in Redis) undefined, and nothing done:
+   * `authenticate` then decides, as for any request. Reads the header only (no `access_token`
+   * query), for the cached-read edge (workflows/hot-read.ts), which answers no query of that kind.
+   */
+  authenticateNow(request: Omit<CredentialsOf, 'query'>): AuthContext | undefined {
+    const counters = this.counters.inProcess;
+    if (counters === undefined) return undefined;
+    const failures = counters.peek(failuresKey(request));
+    if (failures?.isBlocked) throw this.tooManyFailures(failures.timeToBlockExpire);
+    const secret = bearerCredentials(request.headers.authorization);
+    if (!secret) return undefined;
+    this.verifier ??= this.moduleRef.get<ApiKeyVerifier>(API_KEY_VERIFIER, { strict: false });
+    const auth = this.verifier.authenticateCached(secret);
+    if (auth !== undefined) (request as { user?: AuthContext }).user = auth;
+    return auth;
   }
 
   /** 429 for a client IP past its failed attempts (of API keys, or of webhook signatures and hook ids), before any work for it. */

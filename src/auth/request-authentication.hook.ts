@@ -40,6 +40,25 @@ export async function admit(
   return auth;
 }
 
+/**
+ * `admit` at once, when everything it needs is in this process (the key cached, the counters in
+ * memory): the caller, or what refuses the request thrown. Undefined, with nothing done, when it
+ * needs to wait for something: then `admit` decides. For the cached-read edge, which answers in
+ * the same turn instead of a promise per step.
+ */
+export function admitNow(
+  authenticator: ApiKeyAuthenticator,
+  rateLimiter: WorkspaceRateLimiter,
+  request: Omit<CredentialsOf, 'query'>,
+  sink: HeaderSink,
+): AuthContext | undefined {
+  if (!rateLimiter.countsNow) return undefined;
+  const auth = authenticator.authenticateNow(request);
+  if (auth === undefined) return undefined;
+  rateLimiter.countNow(auth, sink);
+  return auth;
+}
+
 /** Hands a request admitted outside Fastify to the route's hook, with what admitting it decided. */
 export function markAdmitted(raw: IncomingMessage, admission: Admission): void {
   (raw as IncomingMessage & { [ADMISSION]?: Admission })[ADMISSION] = admission;

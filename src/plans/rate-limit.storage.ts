@@ -23,6 +23,15 @@ export interface ThrottlerStorageRecord {
 
 export interface RateLimitStorage extends ThrottlerStorage {
   peek(key: string): Promise<ThrottlerStorageRecord | null>;
+  /**
+   * `increment` and `peek` answered at once, by a store whose counters are in this process
+   * (MemoryRateLimitStorage); absent for a store that must be asked (Redis). Lets the cached-read
+   * edge admit a request without a promise per step (workflows/hot-read.ts).
+   */
+  readonly inProcess?: {
+    increment(key: string, ttl: number, limit: number, blockDuration: number): ThrottlerStorageRecord;
+    peek(key: string): ThrottlerStorageRecord | null;
+  };
 }
 
 export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
@@ -45,7 +54,24 @@ export class MemoryRateLimitStorage implements RateLimitStorage, OnModuleDestroy
     this.sweeper.unref();
   }
 
+  readonly inProcess = {
+    increment: (key: string, ttl: number, limit: number, blockDuration: number) => this.incrementNow(key, ttl, limit, blockDuration),
+    peek: (key: string) => this.peekNow(key),
+  };
+
   increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
+    return Promise.resolve(this.incrementNow(key, ttl, limit, blockDuration));
+  }
+
+  peek(key: string): Promise<ThrottlerStorageRecord | null> {
+    return Promise.resolve(this.peekNow(key));
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private incrementNow(key: string, ttl: number, limit: number, blockDuration: number): ThrottlerStorageRecord {
     const now = this.clock.now();
     let counter = this.live(key, now);
     if (!counter) {
@@ -60,17 +86,13 @@ export class MemoryRateLimitStorage implements RateLimitStorage, OnModuleDestroy
       // raised since (a plan upgrade) lifts it from the next request on.
       counter.blockedUntil = 0;
     }
-    return Promise.resolve(this.record(counter, now));
+    return this.record(counter, now);
   }
 
-  peek(key: string): Promise<ThrottlerStorageRecord | null> {
+  private peekNow(key: string): ThrottlerStorageRecord | null {
     const now = this.clock.now();
     const counter = this.live(key, now);
-    return Promise.resolve(counter ? this.record(counter, now) : null);
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.sweeper);
+    return counter ? this.record(counter, now) : null;
   }
 
   private live(key: string, now: number): Counter | undefined {

@@ -1,11 +1,11 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeader, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ApiKeyAuthenticator } from '../auth/api-key.authenticator';
 import { authContextOf, type AuthContext } from '../auth/auth-context';
 import { REQUIRED_SCOPE } from '../auth/auth.decorators';
-import { type Admission, admit, markAdmitted } from '../auth/request-authentication.hook';
+import { type Admission, admit, admitNow, markAdmitted } from '../auth/request-authentication.hook';
 import { hasScope, SCOPES, type Scope } from '../auth/scopes';
 import { WorkspaceRateLimiter } from '../auth/workspace-rate.limiter';
 import type { RequestLine } from '../common/logging';
@@ -170,28 +170,26 @@ function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, 
     toFastify.call(server, req, res);
   };
 
-  const answer = async (req: IncomingMessage, res: ServerResponse, read: CachedRead, scope: Scope) => {
-    const startedAt = performance.now();
-    const credentials = { ip: req.socket.remoteAddress ?? '', headers: req.headers, query: {} };
-    let rateLimitHeaders: Record<string, string> | undefined;
-    let auth: AuthContext;
-    try {
-      auth = await admit(authenticator, rateLimiter, credentials, { headers: (values) => (rateLimitHeaders = values) });
-    } catch (refusal) {
-      return handOver(req, res, { auth: authContextOf(credentials), headers: rateLimitHeaders, refusal });
-    }
+  /** The 200 of a found read, admitted: one writeHead with the headers as a flat list, then the log line and the metrics. */
+  const respond = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    read: CachedRead,
+    scope: Scope,
+    auth: AuthContext,
+    rateLimit: Record<string, string> | undefined,
+    startedAt: number,
+  ) => {
     const found = hasScope(auth.apiKey.scopes, scope) ? read.answer(auth.workspace.id) : undefined;
-    if (found === undefined || closing) return handOver(req, res, { auth, headers: rateLimitHeaders });
+    if (found === undefined || closing) return handOver(req, res, { auth, headers: rateLimit });
 
     const requestId = generateRequestId(req);
     // The headers in the order Fastify writes them: the request id, the rate limit's, the route's, the length.
-    res.writeHead(200, {
-      [REQUEST_ID_HEADER]: requestId,
-      ...rateLimitHeaders,
-      ...(found.etag === undefined ? {} : { etag: found.etag }),
-      'content-type': JSON_CONTENT_TYPE,
-      'content-length': Buffer.byteLength(found.json),
-    });
+    const headers: OutgoingHttpHeader[] = [REQUEST_ID_HEADER, requestId];
+    if (rateLimit !== undefined) for (const name in rateLimit) headers.push(name, rateLimit[name]);
+    if (found.etag !== undefined) headers.push('etag', found.etag);
+    headers.push('content-type', JSON_CONTENT_TYPE, 'content-length', Buffer.byteLength(found.json));
+    res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : found.json);
     const elapsedMs = performance.now() - startedAt;
     writeLine('info', {
@@ -206,16 +204,43 @@ function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, 
     recordRequest(req.method!, read.route, 200, elapsedMs / 1000);
   };
 
+  /** Not expected: Fastify answers it (a 500 in the envelope) if nothing was sent yet. */
+  const failed = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
+    if (!res.headersSent) handOver(req, res, { refusal: error });
+    else res.destroy();
+  };
+
+  const answer = (req: IncomingMessage, res: ServerResponse, read: CachedRead, scope: Scope) => {
+    const startedAt = performance.now();
+    const credentials = { ip: req.socket.remoteAddress ?? '', headers: req.headers, query: {} };
+    let rateLimit: Record<string, string> | undefined;
+    const sink = { headers: (values: Record<string, string>) => (rateLimit = values) };
+    // At once when the key is cached and the counters are in memory (no promise per step); else through `admit`.
+    let auth: AuthContext | undefined;
+    try {
+      auth = admitNow(authenticator, rateLimiter, credentials, sink);
+    } catch (refusal) {
+      return handOver(req, res, { auth: authContextOf(credentials), headers: rateLimit, refusal });
+    }
+    if (auth !== undefined) return respond(req, res, read, scope, auth, rateLimit, startedAt);
+    admit(authenticator, rateLimiter, credentials, sink)
+      .then(
+        (admitted) => respond(req, res, read, scope, admitted, rateLimit, startedAt),
+        (refusal: unknown) => handOver(req, res, { auth: authContextOf(credentials), headers: rateLimit, refusal }),
+      )
+      .catch((error: unknown) => failed(req, res, error));
+  };
+
   server.removeListener('request', toFastify);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const bodiless = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
     const read = !closing && bodiless && (req.method === 'GET' || req.method === 'HEAD') ? recognise(req) : undefined;
     const scope = read && scopes.get(read.route);
     if (read === undefined || scope === undefined) return toFastify.call(server, req, res);
-    answer(req, res, read, scope).catch((error: unknown) => {
-      // Not expected: Fastify answers it (a 500 in the envelope) if nothing was sent yet.
-      if (!res.headersSent) handOver(req, res, { refusal: error });
-      else res.destroy();
-    });
+    try {
+      answer(req, res, read, scope);
+    } catch (error) {
+      failed(req, res, error);
+    }
   });
 }

@@ -37,7 +37,7 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
   let fast: NestFastifyApplication;
   let slow: NestFastifyApplication;
   let guardCalls: { fast: jest.SpyInstance; slow: jest.SpyInstance };
-  const ids = { workflow: '', newer: '', limitedWorkflow: '' };
+  const ids = { mainWorkspace: '', workflow: '', newer: '', limitedWorkflow: '' };
   const keys = { reader: '', noRead: '', otherWorkspace: '', limited: '' };
 
   const clocks = { fast: new FakeClock(), slow: new FakeClock() };
@@ -71,6 +71,7 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
       return (await admin.post('/v1/workflows').set('Authorization', `Bearer ${owner}`).send(HELLO).expect(201)).body.id as string;
     };
     const [main, other, limited] = [await workspace('main', 1000), await workspace('other', 1000), await workspace('limited', 3)];
+    ids.mainWorkspace = main;
     ids.workflow = await workflow(main);
     ids.newer = await workflow(main);
     ids.limitedWorkflow = await workflow(limited);
@@ -272,5 +273,36 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
       expect(blocked.res.body.error.details).toMatchObject({ scope: 'client-ip' });
       expect(blocked.guarded).toEqual({ fast: false, slow: false });
     }
+  });
+
+  it('refuses a cached key from the moment it expires or is revoked, at the edge as in Nest', async () => {
+    // The client IP's failure window of the test above ends.
+    clocks.fast.advance(60_000);
+    clocks.slow.advance(60_000);
+    const admin = request(fast.getHttpServer());
+    const newKey = async (expiresAt?: string) => {
+      const created = await admin
+        .post('/v1/api-keys')
+        .set('Authorization', ADMIN_AUTH)
+        .send({ name: 'short', workspaceId: ids.mainWorkspace, scopes: ['workflows:read'], expiresAt });
+      expect(created.status).toBe(201);
+      return created.body as { id: string; key: string };
+    };
+    const expiring = await newKey(new Date(clocks.fast.now() + 60_000).toISOString());
+    // Twice each: the second is answered with the key cached (on the fast app, at once, at the edge).
+    for (let i = 0; i < 2; i++) expect((await same(get(ids.workflow, expiring.key))).guarded).toEqual({ fast: false, slow: true });
+    clocks.fast.advance(60_000);
+    clocks.slow.advance(60_000);
+    const expired = await same(get(ids.workflow, expiring.key));
+    expect(expired.res.status).toBe(401);
+    expect(expired.res.body.error.message).toMatch(/expired/);
+
+    // Revoked through the fast app, whose cache drops the key at once (the other app's only at its next poll of the revisions).
+    const revoked = await newKey();
+    for (let i = 0; i < 2; i++)
+      await request(fast.getHttpServer()).get(`/v1/workflows/${ids.workflow}`).set('Authorization', `Bearer ${revoked.key}`).expect(200);
+    await admin.delete(`/v1/api-keys/${revoked.id}`).set('Authorization', ADMIN_AUTH).expect(204);
+    const refused = await request(fast.getHttpServer()).get(`/v1/workflows/${ids.workflow}`).set('Authorization', `Bearer ${revoked.key}`).expect(401);
+    expect(refused.body.error.message).toMatch(/revoked/);
   });
 });
