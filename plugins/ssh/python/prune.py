@@ -89,7 +89,9 @@ def main(request):
         sys.stdout.write(json.dumps({"venvs": venvs}) + "\n")
         return
     venv = ready_venv(os.path.join(root, name)) if NAME.match(name) else None
-    sys.stdout.write(json.dumps({"deleted": bool(venv) and delete(root, name, venv)}) + "\n")
+    sys.stdout.write(
+        json.dumps({"deleted": bool(venv) and delete(root, name, venv)}) + "\n"
+    )
 
 
 if __name__ == "__main__":
