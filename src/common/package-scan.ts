@@ -34,6 +34,10 @@ export async function childFolders(dir: string): Promise<string[]> {
     .sort();
 }
 
+// fs/promises' readFile opens, stats, reads and closes in as many round trips to the thread pool:
+// for a thousand small files, twice the CPU of the callback API's.
+const readSmallFile = promisify(readFileWithCallback);
+
 /**
  * The packages among the child folders of `dir` whose package.json reads, is a JSON object and has
  * the top-level key `field` (a folder whose package.json does not read is left out), sorted by folder.
@@ -41,34 +45,9 @@ export async function childFolders(dir: string): Promise<string[]> {
  * A node_modules folder holds a thousand packages, and both the executor-plugin loader and the
  * node-pack loader look for the same field at boot: parsing every package.json twice cost some
  * 100 ms of CPU per loader. So a package.json whose text cannot hold the key (neither the quoted
- * key nor any `\u` escape that could spell it) is never parsed, and callers scanning the same
- * folder for the same field at the same time share one scan (only while it runs: a later call
- * reads the disk again, so nothing is stale).
+ * key nor any `\u` escape that could spell it) is never parsed.
  */
-export function packagesWithField(dir: string, field: string): Promise<ScannedPackage[]> {
-  const key = `${field}\0${dir}`;
-  let scan = running.get(key);
-  if (scan === undefined) {
-    scan = scanFolder(dir, field).finally(() => running.delete(key));
-    running.set(key, scan);
-  }
-  return scan;
-}
-
-/** {@link packagesWithField} for a node_modules folder: its packages, then those of its `@scope` folders. */
-export async function installedPackagesWithField(nodeModulesDir: string, field: string): Promise<ScannedPackage[]> {
-  const scopes = (await childFolders(nodeModulesDir)).filter((dir) => path.basename(dir).startsWith('@'));
-  const [top, ...scoped] = await Promise.all([nodeModulesDir, ...scopes].map((dir) => packagesWithField(dir, field)));
-  return [...top, ...scoped.flat()];
-}
-
-const running = new Map<string, Promise<ScannedPackage[]>>();
-
-// fs/promises' readFile opens, stats, reads and closes in as many round trips to the thread pool:
-// for a thousand small files, twice the CPU of the callback API's.
-const readSmallFile = promisify(readFileWithCallback);
-
-async function scanFolder(dir: string, field: string): Promise<ScannedPackage[]> {
+export async function packagesWithField(dir: string, field: string): Promise<ScannedPackage[]> {
   const quotedKey = JSON.stringify(field);
   const found = await Promise.all(
     (await childFolders(dir)).map(async (folder): Promise<ScannedPackage | undefined> => {
@@ -83,4 +62,11 @@ async function scanFolder(dir: string, field: string): Promise<ScannedPackage[]>
     }),
   );
   return found.filter((entry) => entry !== undefined);
+}
+
+/** {@link packagesWithField} for a node_modules folder: its packages, then those of its `@scope` folders. */
+export async function installedPackagesWithField(nodeModulesDir: string, field: string): Promise<ScannedPackage[]> {
+  const scopes = (await childFolders(nodeModulesDir)).filter((dir) => path.basename(dir).startsWith('@'));
+  const [top, ...scoped] = await Promise.all([nodeModulesDir, ...scopes].map((dir) => packagesWithField(dir, field)));
+  return [...top, ...scoped.flat()];
 }

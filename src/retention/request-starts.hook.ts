@@ -12,11 +12,10 @@ export class RequestStartsHook implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance?.<FastifyInstance>();
-    if (typeof fastify?.addHook !== 'function') return;
-    fastify.addHook('onRequest', (_request, _reply, done) => {
-      this.activity.requestStarted();
-      done();
-    });
+    // The Node server's own 'request' event, not a Fastify hook: the cached reads of
+    // workflows/hot-read.ts are answered before Fastify, and they are the most frequent requests.
+    const server = this.adapterHost.httpAdapter?.getInstance?.<FastifyInstance>()?.server;
+    if (typeof server?.on !== 'function') return;
+    server.on('request', () => this.activity.requestStarted());
   }
 }

@@ -9,6 +9,7 @@ import { ScopesGuard } from '../../src/auth/scopes.guard';
 import { loadConfig } from '../../src/config/config';
 import { FakeClock } from '../support/fake-clock';
 import { checkResponsesAgainstContract } from '../support/openapi-responses';
+import { ForegroundActivity } from '../../src/common/foreground-activity';
 import { ADMIN_AUTH, TEST_ADMIN_KEY } from '../support/test-app';
 
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
@@ -304,5 +305,13 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
     await admin.delete(`/v1/api-keys/${revoked.id}`).set('Authorization', ADMIN_AUTH).expect(204);
     const refused = await request(fast.getHttpServer()).get(`/v1/workflows/${ids.workflow}`).set('Authorization', `Bearer ${revoked.key}`).expect(401);
     expect(refused.body.error.message).toMatch(/revoked/);
+  });
+
+  it('tells the retention job of the reads it answers before Fastify (ForegroundActivity)', async () => {
+    const read = () => request(fast.getHttpServer()).get(`/v1/workflows/${ids.workflow}`).set('Authorization', `Bearer ${keys.reader}`).expect(200);
+    await read(); // cached by now; the second is answered at the edge
+    const since = performance.now();
+    await read();
+    expect(fast.get(ForegroundActivity, { strict: false }).requestSince(since)).toBe(true);
   });
 });
