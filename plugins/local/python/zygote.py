@@ -171,7 +171,10 @@ def become(order):
         try:
             resource.setrlimit(resource.RLIMIT_DATA, (limit * 1024, limit * 1024))
         except (ValueError, OSError) as error:
-            os.write(2, f"tensorify: cannot set the memory limit (RLIMIT_DATA {limit} KiB): {error}\n".encode())
+            os.write(
+                2,
+                f"tensorify: cannot set the memory limit (RLIMIT_DATA {limit} KiB): {error}\n".encode(),
+            )
             os._exit(126)
     os.close(LIFELINE)
     os.close(REPLIES)
@@ -207,7 +210,8 @@ def exit_status(error):
 
 def inherited_finalizers():
     """The `weakref.finalize` objects the zygote's imports made (taken in the fork, before the
-    program runs). weakref has no public list of them: its registry is the only place."""
+    program runs). weakref has no public list of them: its registry is the only place.
+    """
     weakref = sys.modules.get("weakref")
     registry = getattr(getattr(weakref, "finalize", None), "_registry", None)
     return list(registry) if isinstance(registry, dict) else []
@@ -223,7 +227,8 @@ def finish(status, preloaded, inherited, interrupted=False):
     whose unregistering took 90 to 190 ms of each forked run of the inference benchmark) are not
     run at exit: they tear down the zygote's modules, and what they would clean up outside the
     process (a temporary directory an import made) is the zygote's, still in use by the next
-    forks. The program's own finalizers (its `TemporaryDirectory`…) run, as in a cold run."""
+    forks. The program's own finalizers (its `TemporaryDirectory`…) run, as in a cold run.
+    """
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()

@@ -1,0 +1,21 @@
+/**
+ * The Python the local executor runs itself (the warm mode's zygote): the code checks generated
+ * programs and the ssh executor's Python get (pyflakes, black, pinned in test/support/python.ts).
+ */
+import * as path from 'node:path';
+import { runTool, usePythonTools } from '../../../test/support/python';
+
+const PYTHON_DIR = path.join(__dirname, '..', 'python');
+
+describe("the local executor's Python", () => {
+  usePythonTools();
+
+  it('passes pyflakes and black, as generated programs do', () => {
+    const flakes = runTool('pyflakes', [PYTHON_DIR]);
+    expect(flakes.stdout + flakes.stderr).toBe('');
+    expect(flakes.status).toBe(0);
+    const black = runTool('black', ['--check', '--diff', '--quiet', PYTHON_DIR]);
+    expect(black.stdout + black.stderr).toBe('');
+    expect(black.status).toBe(0);
+  });
+});
