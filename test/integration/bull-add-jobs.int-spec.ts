@@ -168,8 +168,9 @@ describe(BullJobAdder.name, () => {
     const queue = newQueue();
     queues.push(queue);
     const seen: { id: unknown; data: ExecutionJobData; attempts: unknown; removeOnComplete: unknown }[] = [];
-    void queue.process(async (job) => {
+    void queue.process((job) => {
       seen.push({ id: job.id, data: job.data, attempts: job.opts.attempts, removeOnComplete: job.opts.removeOnComplete });
+      return Promise.resolve();
     });
     await new BullJobAdder(queue).add(jobs('exec-1', 'exec-2.attempt-3'));
 
