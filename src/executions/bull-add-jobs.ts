@@ -88,7 +88,7 @@ export class BullJobAdder<T> {
       this.internals.limiter?.groupKey === undefined &&
       UNMIRRORED_DEFAULTS.every((option) => (defaults as Record<string, unknown>)[option] === undefined) &&
       (defaults.attempts === undefined || Number.isSafeInteger(defaults.attempts)) &&
-      (defaults.backoff === undefined || typeof defaults.backoff === 'object');
+      (defaults.backoff === undefined || (typeof defaults.backoff === 'object' && defaults.backoff !== null));
   }
 
   /** Adds `jobs` (each skipped if its id is in Redis already); resolves once Redis has run the script. */
