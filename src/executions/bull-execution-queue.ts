@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type Bull from 'bull';
+import { BullJobAdder, type ImmediateJob } from './bull-add-jobs';
 import type { ExecutionQueue, QueuedExecution, QueueWorker } from './execution-queue';
 import type { WorkspaceSlots } from './workspace-slots';
 
@@ -68,12 +69,14 @@ export class BullExecutionQueue implements ExecutionQueue {
   private countsTimer?: NodeJS.Timeout;
   private readonly timers: NodeJS.Timeout[] = [];
   private started = false;
+  private readonly adder: BullJobAdder<ExecutionJobData>;
 
   /** `queue`: the Bull queue @nestjs/bull made (BullModule.registerQueue), with bullQueueOptions(). */
   constructor(
     private readonly queue: Bull.Queue<ExecutionJobData>,
     private readonly options: BullQueueOptions,
   ) {
+    this.adder = new BullJobAdder(queue);
     this.queue.on('error', (error) => this.logger.warn(`Queue: ${error.message}`));
     this.countsTimer = setInterval(() => void this.refreshCounts(), COUNTS_REFRESH_MS);
     this.countsTimer.unref();
@@ -83,20 +86,29 @@ export class BullExecutionQueue implements ExecutionQueue {
     this.enqueueMany([job]);
   }
 
-  /** One `addBulk` (one MULTI to Redis) for all of `jobs`. */
+  /**
+   * One round trip to Redis for all of `jobs`: the immediate ones with one run of our bulk script
+   * (BullJobAdder), the delayed ones (retries waiting out their backoff) with Bull's `addBulk`.
+   */
   enqueueMany(jobs: readonly QueuedExecution[]): void {
     if (jobs.length === 0) return;
     // The rows are committed: if Redis cannot take the jobs now, the reconciler queues them later.
     // A retry is a job of its own (the attempt's job may still be active when it is queued), delayed by its backoff.
-    const bulk = jobs.map((job) => {
+    const immediate: ImmediateJob<ExecutionJobData>[] = [];
+    const delayed: { data: ExecutionJobData; opts: Bull.JobOptions }[] = [];
+    for (const job of jobs) {
       const jobId = (job.attempt ?? 1) > 1 ? `${job.executionId}.attempt-${job.attempt}` : job.executionId;
       const delay = Math.max(0, Math.round(job.delayMs ?? 0));
-      return { data: { executionId: job.executionId }, opts: { jobId, ...(delay > 0 ? { delay } : {}) } };
-    });
-    this.queue.addBulk(bulk).catch((error: Error) => {
+      const data = { executionId: job.executionId };
+      if (delay === 0 && this.adder.mirrors) immediate.push({ jobId, data });
+      else delayed.push({ data, opts: { jobId, ...(delay > 0 ? { delay } : {}) } });
+    }
+    const warn = (error: Error): void => {
       const ids = jobs.length === 1 ? jobs[0].executionId : `${jobs.length} executions (${jobs[0].executionId}, …)`;
       this.logger.warn(`Could not queue ${ids} (${error.message}); queued again once Redis answers`);
-    });
+    };
+    if (immediate.length > 0) this.adder.add(immediate).catch(warn);
+    if (delayed.length > 0) this.queue.addBulk(delayed).catch(warn);
   }
 
   /** Jobs wait in Redis: a cancelled execution's job is dropped when a worker takes it. */
