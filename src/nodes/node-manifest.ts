@@ -1,6 +1,5 @@
 import type { ValidateFunction } from 'ajv';
-import type { CompileSchema } from './node-schema-compiler';
-import { type NodePort, type NodeTypeDefinition, SHAPE_RULES } from './node-type';
+import { type JsonSchema, type NodePort, type NodeTypeDefinition, SHAPE_RULES } from './node-type';
 
 /*
  * What every node.json must be — a built-in type's or a pack's: the JSON Schema of the manifest,
@@ -99,6 +98,9 @@ export interface CatalogEntry {
 export function majorVersion(version: string): string {
   return version.split('.')[0];
 }
+
+/** A schema's validator; throws (as ajv.compile does) when the schema is not a valid JSON Schema (node-schema-compiler.ts makes it). */
+export type CompileSchema = (schema: JsonSchema) => ValidateFunction;
 
 export type ManifestCheck = (manifest: unknown, options: { requireExample: boolean }) => { definition: NodeTypeDefinition } | { problems: string[] };
 

@@ -3,7 +3,7 @@ import addFormats from 'ajv-formats';
 import standaloneCode from 'ajv/dist/standalone';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { nodeManifestSchema } from './node-manifest';
+import { type CompileSchema, nodeManifestSchema } from './node-manifest';
 import type { JsonSchema } from './node-type';
 
 /*
@@ -21,9 +21,6 @@ const AJV_OPTIONS = { allErrors: true, verbose: true, useDefaults: false, strict
 
 /** The validators the build compiled, beside this module in dist/ (none when running from src/). */
 export const PRECOMPILED_FILE = path.join(__dirname, 'node-schemas.precompiled.js');
-
-/** A schema's validator; throws (as ajv.compile does) when the schema is not a valid JSON Schema. */
-export type CompileSchema = (schema: JsonSchema) => ValidateFunction;
 
 /** Precompiled validators by the JSON text of their schema. */
 export type PrecompiledSchemas = ReadonlyMap<string, ValidateFunction>;
