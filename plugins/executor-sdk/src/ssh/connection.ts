@@ -6,15 +6,17 @@ import { ExecutorUnavailableError } from '../contract';
 import type { ResolvedSshLogin, SshTarget } from './config';
 import { hostKeyAlgorithms, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts';
 
-/**
- * ssh2, required on the first connection rather than with this module: the server loads the `ssh`
- * and `slurm` plugins (and so this module) at every boot, and requiring ssh2 cost it some 25 ms of
- * CPU before the first request, on servers that may never connect anywhere.
+/*
+ * ssh2 is loaded on the first connection rather than with this module: the server loads the `ssh`
+ * and `slurm` plugins (and so this module) at every boot, and loading ssh2 cost it some 25 ms of
+ * CPU before the first request, on servers that may never connect anywhere. It is resolved here,
+ * though, so that a plugin without ssh2 installed still fails as it loads, as it always has.
  */
+const SSH2 = require.resolve('ssh2');
+
 function ssh2(): typeof Ssh2 {
-  // A require, not an import: an import would load it with this module.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('ssh2') as typeof Ssh2;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require, not an import: an import would load it with this module
+  return require(SSH2) as typeof Ssh2;
 }
 
 /** What connecting needs besides the host. */
