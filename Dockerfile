@@ -35,7 +35,7 @@ COPY bin ./bin
 COPY src ./src
 COPY codegen-templates ./codegen-templates
 COPY client ./client
-COPY scripts/generate-client.js ./scripts/
+COPY scripts/generate-client.js scripts/precompile-node-schemas.js ./scripts/
 COPY plugins ./plugins
 # Build, keep the production dependencies, and pack: /package is the npm package as published,
 # then the production dependencies go beside it (the workspace links are left out: the package

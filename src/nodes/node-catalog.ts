@@ -28,6 +28,7 @@ export interface NodePackSources {
   extra?: readonly string[];
   python?: string;
   logger?: NodePackLoaderOptions['logger'];
+  precompiled?: NodePackLoaderOptions['precompiled'];
 }
 
 /**
@@ -66,6 +67,7 @@ export class NodeCatalog {
       extra: sources.extra ?? [],
       python: sources.python,
       logger: sources.logger,
+      precompiled: sources.precompiled,
     });
     const builtinErrors = packs[0].types.flatMap((type) => (type.loadError === undefined ? [] : [type.loadError]));
     if (packs[0].loadError !== undefined) builtinErrors.unshift(packs[0].loadError);

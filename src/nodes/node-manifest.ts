@@ -1,6 +1,5 @@
-import type Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
-import { type NodePort, type NodeTypeDefinition, SHAPE_RULES } from './node-type';
+import { type JsonSchema, type NodePort, type NodeTypeDefinition, SHAPE_RULES } from './node-type';
 
 /*
  * What every node.json must be — a built-in type's or a pack's: the JSON Schema of the manifest,
@@ -28,7 +27,8 @@ const outputPortSchema = {
   ...inputPortSchema,
   properties: { ...inputPortSchema.properties, field: nonEmptyString },
 };
-const manifestSchema = {
+/** The JSON Schema of a node.json. */
+export const nodeManifestSchema = {
   type: 'object',
   required: [
     'type',
@@ -99,13 +99,16 @@ export function majorVersion(version: string): string {
   return version.split('.')[0];
 }
 
+/** A schema's validator; throws (as ajv.compile does) when the schema is not a valid JSON Schema (node-schema-compiler.ts makes it). */
+export type CompileSchema = (schema: JsonSchema) => ValidateFunction;
+
 export type ManifestCheck = (manifest: unknown, options: { requireExample: boolean }) => { definition: NodeTypeDefinition } | { problems: string[] };
 
-/** The manifest schema compiled once with `ajv`: each problem starts with its JSON pointer. */
-export function checkManifest(ajv: Ajv): ManifestCheck {
-  const validate = ajv.compile<NodeTypeDefinition>(manifestSchema);
+/** The manifest schema compiled once with `compile`: each problem starts with its JSON pointer. */
+export function checkManifest(compile: CompileSchema): ManifestCheck {
+  const validate = compile(nodeManifestSchema);
   return (manifest) => {
-    if (validate(manifest)) return { definition: manifest };
+    if (validate(manifest)) return { definition: manifest as NodeTypeDefinition };
     return { problems: (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}`) };
   };
 }
@@ -116,7 +119,7 @@ export function checkManifest(ajv: Ajv): ManifestCheck {
  * its compiled settings validator; `problems` each start with the JSON pointer they are about.
  */
 export function compileNodeType(
-  ajv: Ajv,
+  compile: CompileSchema,
   folder: string,
   definition: NodeTypeDefinition,
   options: { requireExample: boolean },
@@ -132,7 +135,7 @@ export function compileNodeType(
   problems.push(...pythonProblems(definition));
   let validateSettings: ValidateFunction;
   try {
-    validateSettings = ajv.compile(definition.settingsSchema);
+    validateSettings = compile(definition.settingsSchema);
   } catch (error) {
     return { problems: [...problems, `/settingsSchema is not a valid JSON Schema (${(error as Error).message})`] };
   }

@@ -1,5 +1,3 @@
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import { execFile } from 'node:child_process';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,7 +5,8 @@ import { promisify } from 'node:util';
 import Handlebars from 'handlebars';
 import { findNodeAtLocation, parse as parseJsonc, parseTree, type ParseError, type Node as JsonNode } from 'jsonc-parser';
 import { installedPackagesWithField, packagesWithField, readPackageJson, type ScannedPackage } from '../common/package-scan';
-import { compileNodeType, type CatalogEntry, checkManifest, type ManifestCheck } from './node-manifest';
+import { compileNodeType, type CatalogEntry, checkManifest, type CompileSchema, type ManifestCheck } from './node-manifest';
+import { nodeSchemaCompiler, type PrecompiledSchemas } from './node-schema-compiler';
 import type { NodeTypeDefinition } from './node-type';
 import { type PythonFragment, splitFragment } from './python-fragment';
 import { NODE_HELPERS, templateProblems } from './template-safety';
@@ -68,6 +67,8 @@ export interface NodePackLoaderOptions {
   /** The Python that checks each helpers.py compiles; default `python3`. */
   python?: string;
   logger?: { info(message: string): void; warn(message: string): void };
+  /** Validators compiled by the build, by their schema's JSON; default those of the build beside this module (none from src/). */
+  precompiled?: PrecompiledSchemas;
 }
 
 export interface NodePackLoad {
@@ -100,9 +101,8 @@ interface Pending {
  * returned with a `loadError` naming its file and line.
  */
 export async function loadNodePacks(options: NodePackLoaderOptions): Promise<NodePackLoad> {
-  const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: false, strict: true, strictTypes: false, strictTuples: false });
-  addFormats(ajv);
-  const check = checkManifest(ajv);
+  const compile = nodeSchemaCompiler(options.precompiled);
+  const check = checkManifest(compile);
   const builtinRoot = path.dirname(path.resolve(options.builtinDir));
   const builtin: NodePackInfo = {
     name: 'tensorify-server',
@@ -112,14 +112,14 @@ export async function loadNodePacks(options: NodePackLoaderOptions): Promise<Nod
     path: builtinRoot,
     types: [],
   };
-  const pending: Pending[] = await loadTypes(builtin, builtinRoot, path.resolve(options.builtinDir), check, ajv);
+  const pending: Pending[] = await loadTypes(builtin, builtinRoot, path.resolve(options.builtinDir), check, compile);
   const builtinCount = pending.length;
   const packs = [builtin];
   const namespaces = new Map<string, NodePackInfo>();
   for (const candidate of await discover(options)) {
     const { info, nodesDir } = openPack(candidate, namespaces);
     packs.push(info);
-    if (nodesDir !== undefined) pending.push(...(await loadTypes(info, candidate.path!, nodesDir, check, ajv)));
+    if (nodesDir !== undefined) pending.push(...(await loadTypes(info, candidate.path!, nodesDir, check, compile)));
   }
   // The built-in pack's helpers.py files ship with the server and its tests compile them: only
   // third parties' are compiled here, so a server with no pack starts no Python at boot.
@@ -284,7 +284,7 @@ function openPack(candidate: Candidate, namespaces: Map<string, NodePackInfo>): 
 }
 
 /** Every type folder of a pack through the checks done in Node; the result's types still need their helpers.py compiled. */
-async function loadTypes(info: NodePackInfo, packRoot: string, nodesDir: string, check: ManifestCheck, ajv: Ajv): Promise<Pending[]> {
+async function loadTypes(info: NodePackInfo, packRoot: string, nodesDir: string, check: ManifestCheck, compile: CompileSchema): Promise<Pending[]> {
   let folders: string[];
   try {
     folders = (await readdir(nodesDir, { withFileTypes: true }))
@@ -300,7 +300,7 @@ async function loadTypes(info: NodePackInfo, packRoot: string, nodesDir: string,
     const fullName = info.namespace === null ? folder : `${info.namespace}/${folder}`;
     const status: NodePackType = { type: fullName };
     info.types.push(status);
-    const result = await loadType(packRoot, path.join(nodesDir, folder), folder, info, check, ajv);
+    const result = await loadType(packRoot, path.join(nodesDir, folder), folder, info, check, compile);
     if ('loadError' in result) status.loadError = result.loadError;
     else pending.push({ info, status, loaded: result, packRoot });
   }
@@ -313,7 +313,7 @@ async function loadType(
   folder: string,
   info: NodePackInfo,
   check: ManifestCheck,
-  ajv: Ajv,
+  compile: CompileSchema,
 ): Promise<LoadedNodeType | { loadError: string }> {
   const relative = (file: string) => path.relative(packRoot, file);
   const manifestFile = path.join(folderPath, 'node.json');
@@ -334,7 +334,7 @@ async function loadType(
   const namespaced = info.namespace !== null;
   const checked = check(manifest, { requireExample: namespaced });
   if ('problems' in checked) return invalid(checked.problems);
-  const compiled = compileNodeType(ajv, folder, checked.definition, { requireExample: namespaced });
+  const compiled = compileNodeType(compile, folder, checked.definition, { requireExample: namespaced });
   if ('problems' in compiled) return invalid(compiled.problems);
   const definition: NodeTypeDefinition = namespaced ? { ...compiled.entry.definition, type: `${info.namespace}/${folder}` } : compiled.entry.definition;
 

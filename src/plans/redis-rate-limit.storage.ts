@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Command } from 'ioredis';
 import type Redis from 'ioredis';
+import { ioredis } from '../redis/ioredis';
 import type { RateLimitStorage, ThrottlerStorageRecord } from './rate-limit.storage';
 
 export const REDIS_RATE_LIMIT_PREFIX = 'tensorify:rl:';
@@ -164,7 +164,7 @@ export class RedisRateLimitStorage implements RateLimitStorage {
   }
 
   private send(name: 'evalsha' | 'eval', args: string[]): Promise<unknown> {
-    const command = new Command(name, args, { replyEncoding: 'utf8' });
+    const command = new (ioredis().Command)(name, args, { replyEncoding: 'utf8' });
     command.setTimeout(this.commandTimeoutMs);
     this.coalesceWrites();
     return this.redis.sendCommand(command) as Promise<unknown>;

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { ioredis } from './ioredis';
 
 /** The shared Redis connection of the distributed mode, or null in the embedded mode (no TENSORIFY_REDIS_URL). */
 export const REDIS = Symbol('REDIS');
@@ -47,7 +48,7 @@ export class RedisConnections implements OnApplicationShutdown {
 
   private connect(name: string): Redis {
     if (this.config.redisUrl === null) throw new Error('Redis is not configured (TENSORIFY_REDIS_URL)');
-    const connection = new Redis(this.config.redisUrl, {
+    const connection = new (ioredis().Redis)(this.config.redisUrl, {
       connectionName: `tensorify-${name}`,
       maxRetriesPerRequest: null,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),

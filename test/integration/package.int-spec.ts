@@ -130,6 +130,7 @@ describe('The npm package: pack → install -g → start from any directory → 
       'bin/tensorify-server.js',
       'dist/main.js',
       'dist/cli.js',
+      'dist/nodes/node-schemas.precompiled.js',
       'codegen-templates/python/main.py.hbs',
       'codegen-templates/nodes/transform/node.json',
       ...['main.py', 'utils.py', 'requirements.txt'].map((file) => `assets/verify/hello/${file}`),

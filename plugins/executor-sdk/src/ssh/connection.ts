@@ -1,9 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import { Client, utils, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import type * as Ssh2 from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { ExecutorUnavailableError } from '../contract';
 import type { ResolvedSshLogin, SshTarget } from './config';
 import { hostKeyAlgorithms, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts';
+
+/*
+ * ssh2 is loaded on the first connection rather than with this module: the server loads the `ssh`
+ * and `slurm` plugins (and so this module) at every boot, and loading ssh2 cost it some 25 ms of
+ * CPU before the first request, on servers that may never connect anywhere. It is resolved here,
+ * though, so that a plugin without ssh2 installed still fails as it loads, as it always has.
+ */
+const SSH2 = require.resolve('ssh2');
+
+function ssh2(): typeof Ssh2 {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require, not an import: an import would load it with this module
+  return require(SSH2) as typeof Ssh2;
+}
 
 /** What connecting needs besides the host. */
 export interface ConnectSettings {
@@ -85,7 +99,7 @@ async function connectHop(hop: Hop, sock: Duplex | undefined, settings: ConnectS
   if (settings.signal?.aborted) throw new ConnectAborted('aborted');
 
   return new Promise<Client>((resolve, reject) => {
-    const client = new Client();
+    const client = new (ssh2().Client)();
     let verdict: HostKeyVerdict | undefined;
     let settled = false;
     const finish = (error?: Error): void => {
@@ -164,7 +178,7 @@ async function credentialsOf(auth: ResolvedSshLogin, fail: (why: string) => Erro
       passphrase = process.env[auth.passphraseEnv];
       if (passphrase === undefined) throw fail(`the private key's passphrase variable ${auth.passphraseEnv} is not set in the server's environment`);
     }
-    const parsed = utils.parseKey(privateKey, passphrase);
+    const parsed = ssh2().utils.parseKey(privateKey, passphrase);
     if (parsed instanceof Error) {
       const hint = /passphrase/i.test(parsed.message) && !auth.passphraseEnv ? ' (an encrypted key needs "passphraseEnv")' : '';
       throw fail(`the private key ${auth.privateKeyPath} cannot be used: ${parsed.message}${hint}`);
