@@ -83,11 +83,32 @@ export class RawBody {
     return decompress(this.bytes, this.contentEncoding, this.limitBytes).toString('utf8');
   }
 
-  /** The body as JSON (undefined when empty); INVALID_JSON or VALIDATION_ERROR as on every JSON route. */
-  json(): Promise<unknown> {
-    const text = this.text();
+  /** The body as JSON (undefined when empty); INVALID_JSON or VALIDATION_ERROR as on every JSON route. `text`: its text, when already decoded. */
+  json(text = this.text()): Promise<unknown> {
     return text.trim() === '' ? Promise.resolve(undefined) : this.parse(text);
   }
+}
+
+/**
+ * The JSON text parser of every JSON body: Fastify's own (secure-json-parse, `__proto__` and
+ * `constructor` poisoning refused), then the shape guard above; every failure a domain error.
+ */
+export function jsonTextParser(fastify: FastifyInstance): JsonParse {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  // Fastify's default JSON parser reads the text only, never the request: none is given, so the
+  // parser serves bodies read before Fastify too (src/webhooks/delivery-edge.ts).
+  const noRequest = undefined as unknown as FastifyRequest;
+  return (text) =>
+    new Promise((resolve, reject) => {
+      void parseJson(noRequest, text, (error: Error | null, body?: unknown) => {
+        if (error) return reject(new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${error.message}`));
+        const problem = findJsonProblem(body);
+        if (problem) {
+          return reject(new ValidationError(`Request body ${problem.path || '/'} ${problem.problem}`, { [problem.path || '/']: [problem.problem] }));
+        }
+        resolve(body);
+      });
+    });
 }
 
 /**
@@ -98,20 +119,9 @@ export class RawBody {
  * client in the envelope.
  */
 export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: number): void {
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  const parseText = jsonTextParser(fastify);
   fastify.removeAllContentTypeParsers();
-  const parseText = (req: FastifyRequest, text: string): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      void parseJson(req, text, (error: Error | null, body?: unknown) => {
-        if (error) return reject(new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${error.message}`));
-        const problem = findJsonProblem(body);
-        if (problem) {
-          return reject(new ValidationError(`Request body ${problem.path || '/'} ${problem.problem}`, { [problem.path || '/']: [problem.problem] }));
-        }
-        resolve(body);
-      });
-    });
-  const rawBody = (req: FastifyRequest, raw: Buffer) => new RawBody(raw, req.headers['content-encoding'], limitBytes, (text) => parseText(req, text));
+  const rawBody = (req: FastifyRequest, raw: Buffer) => new RawBody(raw, req.headers['content-encoding'], limitBytes, parseText);
   const parse = (req: FastifyRequest, raw: Buffer, done: (error: Error | null, body?: unknown) => void) => {
     if (wantsRawBody(req)) return done(null, rawBody(req, raw));
     let text: string;
@@ -121,7 +131,7 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: num
       return done(error as Error);
     }
     if (text.trim() === '') return done(null, undefined);
-    parseText(req, text).then(
+    parseText(text).then(
       (body) => done(null, body),
       (error: Error) => done(error),
     );
