@@ -233,8 +233,9 @@ export class HookDeliveries {
       const text = body.text();
       const json = JSON_TYPE.test(String(request.headers['content-type'] ?? ''));
       parsed = json ? ((await body.json(text)) ?? null) : text;
-      // A JSON body's parser refused any NUL, lone surrogate or nesting of MAX_JSON_DEPTH; one
-      // level down, under `body`, a nesting of one less is refused too, and it needs that many brackets.
+      // The parser of a JSON body has walked it and refused NUL characters, lone surrogates and
+      // nesting deeper than MAX_JSON_DEPTH; under `body`, one level down, the walk below would also
+      // refuse a body one level shallower, which holds at least MAX_JSON_DEPTH opening brackets.
       walkBody = !json || bracketsReach(text, MAX_JSON_DEPTH - 1);
     }
     const headers: Record<string, string | string[]> = {};
@@ -243,7 +244,7 @@ export class HookDeliveries {
       if (value !== undefined && !LEFT_OUT_HEADERS.has(name)) headers[name] = value;
     }
     const rest = { headers, query: { ...request.query }, method: request.method, path: request.url.split('?')[0] };
-    // The walk of the whole request, body last (findJsonProblem visits the last key first), with a JSON body's walk skipped when its parser's tells all.
+    // The same as walking the whole request (the body, its first key, is walked last), the body's walk skipped when its parser's told all.
     const problem = findJsonProblem(rest) ?? (walkBody ? findJsonProblem({ body: parsed }) : null);
     if (problem)
       throw new ValidationError(`The request's ${problem.path} ${problem.problem}: it cannot be stored as the execution's inputs`, {
