@@ -7,10 +7,9 @@ import { jsonTextParser, RawBody } from '../common/json-body';
 import type { RequestLine } from '../common/logging';
 import { generateRequestId, REQUEST_ID_HEADER } from '../common/request-id';
 import type { AppConfig } from '../config/config';
-import { type Delivery, deliveryOutcome, type DeliveryAnswer, HookDeliveries } from './hook-deliveries';
+import { type Delivery, deliveryOutcome, type DeliveryAnswer, type HookDeliveries } from './hook-deliveries';
 import { HOOK_ROUTE } from './hooks.controller';
-import type { DeliveryOutcome } from './webhook-events';
-import { WebhookEvents } from './webhook-events';
+import type { DeliveryOutcome, WebhookEvents } from './webhook-events';
 
 /** A delivery's path the edge takes: a hook id of the characters ids have (no dot, no percent-encoding, no query string). */
 const HOOK_PATH = /^\/v1\/hooks\/([A-Za-z0-9_-]{1,200})$/;
