@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
@@ -13,11 +13,13 @@ import { clientErrorHandler, frameworkErrorHandler, refuseClimbingPaths } from '
 import { registerJsonBodyParser } from './common/json-body';
 import { createRootLogger, PinoNestLogger, requestLineWriter } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
-import { methodLabel } from './metrics/http-metrics';
+import { methodLabel, rateLimiterOf } from './metrics/http-metrics';
 import { MetricsService } from './metrics/metrics.service';
 import { generateRequestId, REQUEST_ID_HEADER } from './common/request-id';
+import { answerDeliveriesAtTheEdge } from './webhooks/delivery-edge';
 import { serveDeliveriesDirectly } from './webhooks/delivery-route';
 import { HookDeliveries } from './webhooks/hook-deliveries';
+import { WebhookEvents } from './webhooks/webhook-events';
 import { answerCachedWorkflowReads } from './workflows/hot-read';
 
 export const DOCS_PATH = 'docs';
@@ -72,10 +74,23 @@ function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
   });
 }
 
-/** The HTTP metrics of a request answered before Fastify (the cached-read edge), with the labels of installHttpMetrics. */
-function recordHttpRequestOf(app: NestFastifyApplication): (method: string, route: string, status: number, seconds: number) => void {
+/**
+ * The HTTP metrics of a request answered before Fastify (the edges), with the labels of
+ * installHttpMetrics; `sent`, the headers and body of a response that may be a 429, whose limiter
+ * is counted as its `onSend` hook counts it.
+ */
+function recordHttpRequestOf(
+  app: NestFastifyApplication,
+): (method: string, route: string, status: number, seconds: number, sent?: { headers: Record<string, string>; body: string }) => void {
   const metrics = app.get(MetricsService, { strict: false });
-  return (method, route, status, seconds) => metrics.recordHttpRequest(methodLabel(method), route, status, seconds);
+  return (method, route, status, seconds, sent) => {
+    if (status === 429 && sent !== undefined) {
+      // rateLimiterOf reads the reply's headers only through getHeader.
+      const limiter = rateLimiterOf({ getHeader: (name: string) => sent.headers[name] } as unknown as FastifyReply, sent.body);
+      if (limiter !== null) metrics.recordRateLimitRejection(limiter);
+    }
+    metrics.recordHttpRequest(methodLabel(method), route, status, seconds);
+  };
 }
 
 export interface HttpOptions {
@@ -83,6 +98,8 @@ export interface HttpOptions {
   cachedWorkflowReads?: boolean;
   /** false: webhook deliveries go through Nest's handler rather than serveDeliveriesDirectly (tests compare both paths). Default true. */
   directHookDeliveries?: boolean;
+  /** false: webhook deliveries are all read by Fastify, none by answerDeliveriesAtTheEdge (tests compare the paths). Default true. */
+  deliveryEdge?: boolean;
 }
 
 /**
@@ -128,7 +145,18 @@ export async function createApp(options: AppModuleOptions & HttpOptions): Promis
       recordRequest: recordHttpRequestOf(app),
       trustProxy: config.trustProxy,
     });
-  if (options.directHookDeliveries !== false) serveDeliveriesDirectly(fastify, () => app.get(HookDeliveries), new AllExceptionsFilter(config));
+  const errors = new AllExceptionsFilter(config);
+  if (options.directHookDeliveries !== false) serveDeliveriesDirectly(fastify, () => app.get(HookDeliveries), errors);
+  // After the cached-read edge: in front of it (each hands on what it does not answer).
+  if (options.deliveryEdge !== false)
+    answerDeliveriesAtTheEdge(fastify, {
+      providers: () => ({ deliveries: app.get(HookDeliveries), events: app.get(WebhookEvents) }),
+      errors,
+      writeLine: requestLineWriter(rootLogger),
+      recordRequest: recordHttpRequestOf(app),
+      bodyLimitBytes: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
+    });
 
   // A factory, not the document: Swagger builds it on the first request to /docs or /docs-json
   // and keeps it, instead of scanning every route before the server listens (some 300 ms of boot).

@@ -4,30 +4,56 @@ import { BadRequestError, ErrorCode, PayloadTooLargeError, UnsupportedMediaTypeE
 
 export const MAX_JSON_DEPTH = 64;
 
+/** A value met by findJsonProblem's walk: its parent and its key in it, for its path, built only when a problem is found. */
+interface Visit {
+  value: unknown;
+  parent: Visit | undefined;
+  key: string;
+  depth: number;
+}
+
+/** The JSON pointer of a visited value ('' for the root). */
+function pointerOf(visit: Visit): string {
+  let path = '';
+  for (let at: Visit | undefined = visit; at?.parent !== undefined; at = at.parent) path = `/${at.key.replace(/~/g, '~0').replace(/\//g, '~1')}${path}`;
+  return path;
+}
+
+/** Why a string cannot be stored, or null. */
+function stringProblem(text: string): string | null {
+  if (text.includes('\u0000')) return 'contains a NUL character (\\u0000)';
+  if (!text.isWellFormed()) return 'contains an unpaired UTF-16 surrogate';
+  return null;
+}
+
 /**
  * Walks a parsed body without recursion and rejects what would break or silently change later:
  * nesting deeper than MAX_JSON_DEPTH, NUL characters (PostgreSQL text cannot hold them) and lone
  * UTF-16 surrogates (they would be replaced when encoded to UTF-8, so the stored data would differ).
+ * The last key (or item) of each object is walked first, depth first; paths are built only for a
+ * problem found (this walk is on every JSON request's path).
  */
 export function findJsonProblem(body: unknown): { path: string; problem: string } | null {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: body, path: '', depth: 0 }];
-  const checkString = (text: string, path: string) => {
-    if (text.includes('\u0000')) return { path: path || '/', problem: 'contains a NUL character (\\u0000)' };
-    if (!text.isWellFormed()) return { path: path || '/', problem: 'contains an unpaired UTF-16 surrogate' };
-    return null;
-  };
+  const stack: Visit[] = [{ value: body, parent: undefined, key: '', depth: 0 }];
   while (stack.length > 0) {
-    const { value, path, depth } = stack.pop()!;
+    const visit = stack.pop()!;
+    const { value, depth } = visit;
     if (typeof value === 'string') {
-      const problem = checkString(value, path);
-      if (problem) return problem;
+      const problem = stringProblem(value);
+      if (problem !== null) return { path: pointerOf(visit) || '/', problem };
     } else if (value !== null && typeof value === 'object') {
-      if (depth >= MAX_JSON_DEPTH) return { path, problem: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
-      const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-      for (const [key, child] of entries) {
-        const keyProblem = checkString(key, `${path}/${key}`);
-        if (keyProblem) return { ...keyProblem, problem: `key ${keyProblem.problem}` };
-        stack.push({ value: child, path: `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth: depth + 1 });
+      if (depth >= MAX_JSON_DEPTH) return { path: pointerOf(visit), problem: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
+      if (Array.isArray(value)) {
+        // Item keys are digits: nothing to check in them.
+        for (let i = 0; i < value.length; i++) stack.push({ value: value[i], parent: visit, key: String(i), depth: depth + 1 });
+        continue;
+      }
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        const problem = stringProblem(key);
+        // The key's own path names it as it is, unescaped.
+        if (problem !== null) return { path: `${pointerOf(visit)}/${key}`, problem: `key ${problem}` };
+        stack.push({ value: (value as Record<string, unknown>)[key], parent: visit, key, depth: depth + 1 });
       }
     }
   }
@@ -83,11 +109,32 @@ export class RawBody {
     return decompress(this.bytes, this.contentEncoding, this.limitBytes).toString('utf8');
   }
 
-  /** The body as JSON (undefined when empty); INVALID_JSON or VALIDATION_ERROR as on every JSON route. */
-  json(): Promise<unknown> {
-    const text = this.text();
+  /** The body as JSON (undefined when empty); INVALID_JSON or VALIDATION_ERROR as on every JSON route. `text`: its text, when already decoded. */
+  json(text = this.text()): Promise<unknown> {
     return text.trim() === '' ? Promise.resolve(undefined) : this.parse(text);
   }
+}
+
+/**
+ * The JSON text parser of every JSON body: Fastify's own (secure-json-parse, `__proto__` and
+ * `constructor` poisoning refused), then the shape guard above; every failure a domain error.
+ */
+export function jsonTextParser(fastify: FastifyInstance): JsonParse {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  // Fastify's default JSON parser reads the text only, never the request: none is given, so the
+  // parser serves bodies read before Fastify too (src/webhooks/delivery-edge.ts).
+  const noRequest = undefined as unknown as FastifyRequest;
+  return (text) =>
+    new Promise((resolve, reject) => {
+      void parseJson(noRequest, text, (error: Error | null, body?: unknown) => {
+        if (error) return reject(new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${error.message}`));
+        const problem = findJsonProblem(body);
+        if (problem) {
+          return reject(new ValidationError(`Request body ${problem.path || '/'} ${problem.problem}`, { [problem.path || '/']: [problem.problem] }));
+        }
+        resolve(body);
+      });
+    });
 }
 
 /**
@@ -98,20 +145,9 @@ export class RawBody {
  * client in the envelope.
  */
 export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: number): void {
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  const parseText = jsonTextParser(fastify);
   fastify.removeAllContentTypeParsers();
-  const parseText = (req: FastifyRequest, text: string): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      void parseJson(req, text, (error: Error | null, body?: unknown) => {
-        if (error) return reject(new BadRequestError(ErrorCode.INVALID_JSON, `Request body is not valid JSON: ${error.message}`));
-        const problem = findJsonProblem(body);
-        if (problem) {
-          return reject(new ValidationError(`Request body ${problem.path || '/'} ${problem.problem}`, { [problem.path || '/']: [problem.problem] }));
-        }
-        resolve(body);
-      });
-    });
-  const rawBody = (req: FastifyRequest, raw: Buffer) => new RawBody(raw, req.headers['content-encoding'], limitBytes, (text) => parseText(req, text));
+  const rawBody = (req: FastifyRequest, raw: Buffer) => new RawBody(raw, req.headers['content-encoding'], limitBytes, parseText);
   const parse = (req: FastifyRequest, raw: Buffer, done: (error: Error | null, body?: unknown) => void) => {
     if (wantsRawBody(req)) return done(null, rawBody(req, raw));
     let text: string;
@@ -121,7 +157,7 @@ export function registerJsonBodyParser(fastify: FastifyInstance, limitBytes: num
       return done(error as Error);
     }
     if (text.trim() === '') return done(null, undefined);
-    parseText(req, text).then(
+    parseText(text).then(
       (body) => done(null, body),
       (error: Error) => done(error),
     );

@@ -16,7 +16,8 @@ import { HOOK_ROUTE } from './hooks.controller';
  * line, the HTTP metrics and the deliveries' outcomes (WebhooksModule). Unlike the cached read of
  * src/workflows/hot-read.ts, a delivery cannot fall back to Nest once it has started (it counts
  * failures and rate limits as it goes), so this handler answers all of them.
- * test/e2e/delivery-route.e2e-spec.ts compares both paths byte for byte.
+ * test/e2e/delivery-route.e2e-spec.ts compares both paths byte for byte. What the edge before
+ * Fastify takes (delivery-edge.ts: most deliveries) never reaches this handler.
  *
  * Call before the app's routes are registered (before `app.init()`); `deliveries` is read when
  * the route is registered.

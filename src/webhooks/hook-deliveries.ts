@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyAuthenticator } from '../auth/api-key.authenticator';
 import { WorkspaceRateLimiter } from '../auth/workspace-rate.limiter';
 import { Clock, CLOCK } from '../common/clock';
 import { DomainError, ErrorCode, ExecutionFailedError, MethodNotAllowedError, NotFoundError, ValidationError } from '../common/errors';
 import { ID_PREFIX, looksLikeId } from '../common/ids';
-import { findJsonProblem, RawBody } from '../common/json-body';
+import { findJsonProblem, MAX_JSON_DEPTH, RawBody } from '../common/json-body';
+import type { HeaderSink } from '../plans/rate-limit-headers';
 import { TERMINAL_STATUSES } from '../executions/execution.entity';
 import { ExecutionsService } from '../executions/executions.service';
 import type { ExecutionRecord } from '../executions/executions.repository';
@@ -34,6 +36,37 @@ export interface HookRequest {
   query: Record<string, unknown>;
   method: string;
   path: string;
+}
+
+/**
+ * A delivery as HookDeliveries reads it, whoever received it: Fastify's request (HookDeliveries.answer)
+ * or the delivery edge, which reads it before Fastify (delivery-edge.ts).
+ */
+export interface Delivery {
+  method: string;
+  /** The path and query string, as received. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  query: Record<string, unknown>;
+  /** The client IP, whose failed signatures are counted. */
+  ip: string;
+  /** The body as received (undefined when there was none). */
+  body: RawBody | undefined;
+}
+
+/** The outcome of a delivery refused (or ended) with `status`, for those whose outcome no answer told. */
+const OUTCOME_OF_STATUS: Record<number, DeliveryOutcome> = {
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  429: 'rate_limited',
+  502: 'failed',
+};
+
+/** How a delivery answered with `status` ended: the `answered` outcome when it succeeded, else what the status tells. */
+export function deliveryOutcome(status: number, answered: DeliveryOutcome | undefined): DeliveryOutcome {
+  if (answered !== undefined && status < 300) return answered;
+  return OUTCOME_OF_STATUS[status] ?? (status >= 500 ? 'error' : status >= 400 ? 'invalid' : 'accepted');
 }
 
 /** What the hook route answers: a status and a JSON text, with headers. */
@@ -84,13 +117,23 @@ export class HookDeliveries {
    * sets the status and headers on `reply`, and returns the body, a JSON text. Refusals are thrown.
    */
   async answer(hookId: string, request: FastifyRequest, reply: FastifyReply): Promise<string> {
-    const answer = await this.deliver(hookId, request, reply);
+    const body = request.body instanceof RawBody ? request.body : undefined;
+    const delivery: Delivery = {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      query: request.query as Record<string, unknown>,
+      ip: request.ip,
+      body,
+    };
+    const answer = await this.deliver(hookId, delivery, reply);
     this.outcomes.set(request, answer.outcome);
     reply.status(answer.status).headers(answer.headers).type('application/json; charset=utf-8');
     return answer.json;
   }
 
-  private async deliver(hookId: string, request: FastifyRequest, reply: FastifyReply): Promise<DeliveryAnswer> {
+  /** Delivers `request`, the rate-limit headers of its workspace given to `sink`: the answer, or the refusal thrown. */
+  async deliver(hookId: string, request: Delivery, sink: HeaderSink): Promise<DeliveryAnswer> {
     await this.authenticator.refuseBlockedClient(request);
     const hook = looksLikeId(ID_PREFIX.hook, hookId) ? await this.hooks.findDeliverable(hookId) : null;
     const workflow = hook === null ? null : await this.workflowOf(hook.workspace.id, hook.workflowId);
@@ -101,7 +144,7 @@ export class HookDeliveries {
     if (!settings.methods.includes(request.method)) {
       throw new MethodNotAllowedError(`This hook takes ${settings.methods.join(', ')}, not ${request.method}`, settings.methods);
     }
-    const body = request.body instanceof RawBody ? request.body : undefined;
+    const body = request.body;
     const bytes = body?.bytes ?? Buffer.alloc(0);
     const secret = settings.signature === 'none' ? '' : this.secretOf(hook);
     const problem = signatureProblem(settings.signature, request.headers[signatureHeader(settings)], bytes, secret, this.clock.now());
@@ -109,7 +152,7 @@ export class HookDeliveries {
       await this.authenticator.countFailure(request);
       throw new SignatureRefusedError(problem);
     }
-    await this.rateLimiter.count(hook, reply);
+    await this.rateLimiter.count(hook, sink);
     const deliveryKey = this.deliveryKey(request);
     const inputs = await this.hookRequest(request, body);
     const { execution, replayed } = await this.executions.execute(
@@ -152,10 +195,7 @@ export class HookDeliveries {
 
   /** How the delivery `request` ended, once answered with `status`. */
   outcomeOf(request: FastifyRequest, status: number): DeliveryOutcome {
-    const marked = this.outcomes.get(request);
-    if (marked !== undefined && status < 300) return marked;
-    const byStatus: Record<number, DeliveryOutcome> = { 401: 'unauthorized', 404: 'not_found', 405: 'method_not_allowed', 429: 'rate_limited', 502: 'failed' };
-    return byStatus[status] ?? (status >= 500 ? 'error' : status >= 400 ? 'invalid' : 'accepted');
+    return deliveryOutcome(status, this.outcomes.get(request));
   }
 
   private accepted(execution: ExecutionRecord, headers: Record<string, string>, outcome: DeliveryOutcome): DeliveryAnswer {
@@ -172,7 +212,7 @@ export class HookDeliveries {
     }
   }
 
-  private deliveryKey(request: FastifyRequest): string | undefined {
+  private deliveryKey(request: Delivery): string | undefined {
     for (const name of ['idempotency-key', 'x-github-delivery']) {
       const value = request.headers[name];
       if (value === undefined) continue;
@@ -184,29 +224,44 @@ export class HookDeliveries {
     return undefined;
   }
 
-  /** `{body, headers, query, method, path}`: JSON bodies parsed, others as text, header names lower-case, the signature headers left out. */
-  private async hookRequest(request: FastifyRequest, body: RawBody | undefined): Promise<HookRequest> {
-    const contentType = String(request.headers['content-type'] ?? '');
+  /** `{body, headers, query, method, path}`: JSON bodies parsed, others as text, header names lower-case (as Node gives them), the signature headers left out. */
+  private async hookRequest(request: Delivery, body: RawBody | undefined): Promise<HookRequest> {
     let parsed: unknown = null;
-    if (body !== undefined && body.bytes.length > 0) parsed = JSON_TYPE.test(contentType) ? ((await body.json()) ?? null) : body.text();
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value !== undefined && !LEFT_OUT_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
+    /** Whether the body may hold what the walk below refuses (a JSON body was walked by its parser). */
+    let walkBody = false;
+    if (body !== undefined && body.bytes.length > 0) {
+      const text = body.text();
+      const json = JSON_TYPE.test(String(request.headers['content-type'] ?? ''));
+      parsed = json ? ((await body.json(text)) ?? null) : text;
+      // The parser of a JSON body has walked it and refused NUL characters, lone surrogates and
+      // nesting deeper than MAX_JSON_DEPTH; under `body`, one level down, the walk below would also
+      // refuse a body one level shallower, which holds at least MAX_JSON_DEPTH opening brackets.
+      walkBody = !json || bracketsReach(text, MAX_JSON_DEPTH - 1);
     }
-    const hookRequest: HookRequest = {
-      body: parsed,
-      headers,
-      query: { ...(request.query as Record<string, unknown>) },
-      method: request.method,
-      path: request.url.split('?')[0],
-    };
-    const problem = findJsonProblem(hookRequest);
+    const headers: Record<string, string | string[]> = {};
+    for (const name in request.headers) {
+      const value = request.headers[name];
+      if (value !== undefined && !LEFT_OUT_HEADERS.has(name)) headers[name] = value;
+    }
+    const rest = { headers, query: { ...request.query }, method: request.method, path: request.url.split('?')[0] };
+    // The same as walking the whole request (the body, its first key, is walked last), the body's walk skipped when its parser's told all.
+    const problem = findJsonProblem(rest) ?? (walkBody ? findJsonProblem({ body: parsed }) : null);
     if (problem)
       throw new ValidationError(`The request's ${problem.path} ${problem.problem}: it cannot be stored as the execution's inputs`, {
         [problem.path]: [problem.problem],
       });
-    return hookRequest;
+    return { body: parsed, ...rest };
   }
+}
+
+/** Whether `text` holds at least `count` opening brackets (`{` or `[`): what a JSON value nested `count` deep needs. */
+function bracketsReach(text: string, count: number): boolean {
+  let seen = 0;
+  for (let i = 0; i < text.length && seen < count; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x7b || code === 0x5b) seen++;
+  }
+  return seen >= count;
 }
 
 function signatureHeader(settings: WebhookSettings): string {

@@ -20,6 +20,14 @@ describe('signatureProblem', () => {
     expect(signatureProblem('none', undefined, BODY, '', NOW_MS)).toBeNull();
   });
 
+  it('takes a Tensorify-Signature in upper-case hex, spaced out, or with one good signature among several (a secret being rolled)', () => {
+    const good = hex(`${T}.{"a":1}`);
+    expect(signatureProblem('tensorify', `t=${T},v1=${good.toUpperCase()}`, BODY, SECRET, NOW_MS)).toBeNull();
+    expect(signatureProblem('tensorify', ` t=${T} , v1=${good}`, BODY, SECRET, NOW_MS)).toBeNull();
+    expect(signatureProblem('tensorify', `t=${T},v1=${'0'.repeat(64)},v1=${good},v0=x`, BODY, SECRET, NOW_MS)).toBeNull();
+    expect(signatureProblem('tensorify', `t=${T},v1=${'0'.repeat(64)}`, BODY, SECRET, NOW_MS)).toMatch(/does not match/);
+  });
+
   it.each([
     ['missing', 'tensorify', undefined, /Missing Tensorify-Signature/],
     ['repeated', 'tensorify', ['a', 'b'], /one Tensorify-Signature/],
