@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { LogStream } from '@tensorify/executor-sdk';
 import { Repository, type SelectQueryBuilder, type UpdateQueryBuilder } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { isForeignKeyViolation, isUniqueViolation, pageAfter } from '../database/query-helpers';
 import { runKeptStatement } from '../database/sqlite-statements';
@@ -111,6 +112,27 @@ const HELD_UNALIASED = "(status = 'running' OR (status = 'queued' AND heartbeatA
 /** Log lines per INSERT: well under SQLite's 999 bound parameters (4 a line). */
 const LOG_LINES_PER_INSERT = 200;
 
+/** What every new execution starts as: `queued`, nothing run yet, its files in its program. */
+const NEW_ROW = {
+  status: 'queued',
+  output: null,
+  exitCode: null,
+  errorCode: null,
+  errorMessage: null,
+  externalId: null,
+  logCount: 0,
+  startedAt: null,
+  completedAt: null,
+  cancelRequestedAt: null,
+  heartbeatAt: null,
+  attempt: 1,
+  nextAttemptAt: null,
+  files: null,
+} as const satisfies Partial<ExecutionEntity>;
+
+/** How `insert` writes a column of a new row: the same SQL literal for every row (a NEW_ROW field), or the row's value. */
+type NewRowColumn = { literal: string } | { column: ColumnMetadata };
+
 /** Executions per INSERT (`createMany`): 33 columns a row, under SQLite's historical bound of 999 parameters. */
 export const MAX_ROWS_PER_INSERT = 30;
 
@@ -128,6 +150,8 @@ export class ExecutionsRepository {
   private readonly withoutFiles: string[];
   /** `INSERT INTO executions (…every column…) VALUES`, the rows to follow. */
   private readonly insertInto: string;
+  /** Each column of a new row, in `insertInto`'s order. */
+  private readonly newRowColumns: NewRowColumn[];
 
   constructor(
     @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
@@ -139,6 +163,11 @@ export class ExecutionsRepository {
     const { driver } = executions.manager.connection;
     const names = executions.metadata.columns.map((column) => driver.escape(column.databaseName)).join(', ');
     this.insertInto = `INSERT INTO ${driver.escape(executions.metadata.tablePath)} (${names}) VALUES`;
+    this.newRowColumns = executions.metadata.columns.map((column) =>
+      column.propertyName in NEW_ROW
+        ? { literal: sqlLiteral(driver.preparePersistentValue(NEW_ROW[column.propertyName as keyof typeof NEW_ROW], column)) }
+        : { column },
+    );
   }
 
   /** Stores a new `queued` execution; a second one with the workspace's idempotency key fails with a unique violation. */
@@ -165,20 +194,7 @@ export class ExecutionsRepository {
         retryOn: [...DEFAULT_RETRY.on],
         ...fields,
         callbackUrl: fields.callbackUrl ?? null,
-        status: 'queued',
-        output: null,
-        exitCode: null,
-        errorCode: null,
-        errorMessage: null,
-        externalId: null,
-        logCount: 0,
-        startedAt: null,
-        completedAt: null,
-        cancelRequestedAt: null,
-        heartbeatAt: null,
-        attempt: 1,
-        nextAttemptAt: null,
-        files: null,
+        ...NEW_ROW,
         programId: programIds[index],
       } satisfies ExecutionEntity),
     );
@@ -198,15 +214,15 @@ export class ExecutionsRepository {
   private async insert(executions: readonly ExecutionEntity[]): Promise<void> {
     // A plain statement, not the query builder, which costs more than the row itself; the values go
     // through each column's transformer and the driver as the builder would send them. A NULL is
-    // written as the literal, not bound: a new row is mostly NULLs (its outcome), and binding a
-    // parameter costs the driver more than the four characters (the same NULL is stored).
+    // written as the literal, not bound, and so is a column every new row has the same (NEW_ROW):
+    // binding a value costs the driver more than its characters in the text (the same is stored).
     const { connection } = this.executions.manager;
     const { driver } = connection;
-    const { columns } = this.executions.metadata;
     const values: unknown[] = [];
     const rows = executions.map((execution) => {
-      const placeholders = columns.map((column) => {
-        const value: unknown = driver.preparePersistentValue(column.getEntityValue(execution), column);
+      const placeholders = this.newRowColumns.map((written) => {
+        if ('literal' in written) return written.literal;
+        const value: unknown = driver.preparePersistentValue(written.column.getEntityValue(execution), written.column);
         if (value === null || value === undefined) return 'NULL';
         values.push(value);
         return driver.createParameter(`v${values.length - 1}`, values.length - 1);
@@ -476,4 +492,12 @@ export class ExecutionsRepository {
   private update(): UpdateQueryBuilder<ExecutionEntity> {
     return this.executions.createQueryBuilder().update();
   }
+}
+
+/** The SQL literal of a constant the server wrote (NEW_ROW's values, as the driver persists them), the same on SQLite and PostgreSQL. */
+function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
+  if (Number.isSafeInteger(value)) return String(value);
+  throw new Error(`No SQL literal for ${typeof value} ${String(value)}`);
 }
