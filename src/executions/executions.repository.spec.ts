@@ -335,6 +335,31 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     expect(MAX_ROWS_PER_INSERT * dataSource.getMetadata(ExecutionEntity).columns.length).toBeLessThanOrEqual(999);
   });
 
+  it("writes every column of a new row as TypeORM's own insert of the same execution does, value and type", async () => {
+    const many = [
+      execution('exec_1', { gpu: true, executor: null }),
+      execution('exec_2', {
+        inputs: { quote: "it's", nested: { list: [1, 'two', null] } },
+        idempotencyKey: 'k',
+        requestHash: 'h',
+        callbackUrl: 'https://example.com/cb',
+        maxAttempts: 3,
+        retryBackoffSeconds: 5,
+        retryOn: ['failed'],
+      }),
+      execution('exec_3', { workspaceId: 'ws_b', triggerType: 'webhook', trigger: { type: 'webhook', hookId: 'hk_a' }, createdAt: at('2026-11-28T12:00:01.500Z') }),
+    ];
+    // Batches of two sizes, the second size twice: a statement prepared, and one run again.
+    const created = [...(await repository.createMany(many.slice(0, 1))), ...(await repository.createMany(many.slice(1)))];
+    created.push(...(await repository.createMany([execution('exec_4'), execution('exec_5', { gpu: true })])));
+    const rows = () => dataSource.query<Record<string, unknown>[]>('SELECT * FROM executions ORDER BY id');
+    const written = await rows();
+    await rawQuery(dataSource, 'DELETE FROM executions', {});
+    for (const row of created) await dataSource.getRepository(ExecutionEntity).insert(row);
+    expect(written).toEqual(await rows());
+    expect(written.map((row) => [row.status, row.attempt, row.log_count, row.files])).toEqual(Array(5).fill(['queued', 1, 0, '']));
+  });
+
   it('stores all of many executions or none: a used idempotency key, or one twice among them, fails the whole statement', async () => {
     await repository.create(execution('exec_used', { idempotencyKey: 'used' }));
     const againstStored = await repository.createMany([execution('exec_1'), execution('exec_2', { idempotencyKey: 'used' })]).catch((error: unknown) => error);
