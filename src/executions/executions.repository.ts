@@ -213,27 +213,34 @@ export class ExecutionsRepository {
 
   private async insert(executions: readonly ExecutionEntity[]): Promise<void> {
     // A plain statement, not the query builder, which costs more than the row itself; the values go
-    // through each column's transformer and the driver as the builder would send them. A NULL is
-    // written as the literal, not bound, and so is a column every new row has the same (NEW_ROW):
-    // binding a value costs the driver more than its characters in the text (the same is stored).
+    // through each column's transformer and the driver as the builder would send them. What the
+    // rows share costs one bound value, not one a row (sqlite3 costs per value it binds; the same
+    // is stored): a NULL, and a column every new row has the same (NEW_ROW), are literals in the
+    // text; a column with one value in the whole batch (its workflow, its program, its trigger,
+    // most often) is bound once, and every row names that parameter (`?N`, `$N`).
     const { connection } = this.executions.manager;
     const { driver } = connection;
+    const sqlite = driver.options.type === 'sqlite';
     const values: unknown[] = [];
-    const rows = executions.map((execution) => {
-      const placeholders = this.newRowColumns.map((written) => {
-        if ('literal' in written) return written.literal;
-        const value: unknown = driver.preparePersistentValue(written.column.getEntityValue(execution), written.column);
-        if (value === null || value === undefined) return 'NULL';
-        values.push(value);
-        return driver.createParameter(`v${values.length - 1}`, values.length - 1);
-      });
-      return `(${placeholders.join(', ')})`;
+    const parameter = (value: unknown): string => {
+      if (value === null || value === undefined) return 'NULL';
+      values.push(value);
+      return sqlite ? `?${values.length}` : driver.createParameter(`v${values.length - 1}`, values.length - 1);
+    };
+    const persisted = executions.map((execution) =>
+      this.newRowColumns.map((written) => ('literal' in written ? undefined : driver.preparePersistentValue(written.column.getEntityValue(execution), written.column))),
+    );
+    const shared = this.newRowColumns.map((written, column) => {
+      if ('literal' in written) return written.literal;
+      const value: unknown = persisted[0][column];
+      return persisted.every((row) => row[column] === value) ? parameter(value) : undefined;
     });
+    const rows = persisted.map((row) => `(${row.map((value, column) => shared[column] ?? parameter(value)).join(', ')})`);
     const sql = `${this.insertInto} ${rows.join(', ')}`;
-    // On SQLite, a statement kept prepared: a batch's text repeats (its size and its NULLs), and
-    // preparing a 30-row INSERT costs more than running it. PostgreSQL's driver sends the text and
-    // the values apart already (no quoting in the process), and pg keeps no statement unnamed.
-    if (driver.options.type === 'sqlite') await runKeptStatement(connection, sql, values);
+    // On SQLite, a statement kept prepared: a batch's text repeats (its size, its NULLs, what its
+    // rows share), and preparing a 30-row INSERT costs more than running it. PostgreSQL's driver
+    // sends the text and the values apart already, and pg keeps no unnamed statement.
+    if (sqlite) await runKeptStatement(connection, sql, values);
     else await this.executions.query(sql, values);
   }
 
