@@ -3,14 +3,13 @@ import type { Database, Statement } from 'sqlite3';
 import { type DataSource, QueryFailedError } from 'typeorm';
 import type { AbstractSqliteDriver } from 'typeorm/driver/sqlite-abstract/AbstractSqliteDriver';
 
-/** Statements kept prepared per connection, by text: a write on the request path has a few shapes (a batch's size, its NULLs). */
+/** Statements kept prepared per connection, by text: a write on the request path has a few shapes (a batch's size, its NULLs, what its rows share). */
 const KEPT_PER_CONNECTION = 64;
 
 interface Kept {
   /** Each statement as it is prepared: a text prepared once, by the first run that needs it, and run by all. */
   statements: LRUCache<string, Promise<Statement>>;
-  /** Statements dropped from the cache, still being finalized. */
-  finalizing: Set<Promise<void>>;
+  /** The connection is closing: a run goes through the query runner, and keeps nothing. */
   closing: boolean;
 }
 
@@ -69,10 +68,11 @@ function prepare(dataSource: DataSource, sql: string): Promise<Statement> {
 
 function keptStatementsOf(dataSource: DataSource): Kept {
   const connection = (dataSource.driver as AbstractSqliteDriver).databaseConnection as Database;
-  let kept = keptByConnection.get(connection);
-  if (kept !== undefined) return kept;
+  const known = keptByConnection.get(connection);
+  if (known !== undefined) return known;
+  /** Statements dropped from the cache, still being finalized: the connection closes once they are. */
   const finalizing = new Set<Promise<void>>();
-  kept = {
+  const kept: Kept = {
     statements: new LRUCache<string, Promise<Statement>>({
       max: KEPT_PER_CONNECTION,
       // Finalized once the runs queued on it are done (sqlite3 queues them in order); one that did not prepare is finalized already.
@@ -85,17 +85,15 @@ function keptStatementsOf(dataSource: DataSource): Kept {
         void finalized.then(() => finalizing.delete(finalized));
       },
     }),
-    finalizing,
     closing: false,
   };
-  const closing = kept;
   const close = connection.close.bind(connection);
-  connection.close = ((callback?: (error: Error | null) => void) => {
-    closing.closing = true;
-    closing.statements.clear();
+  connection.close = (callback?: (error: Error | null) => void) => {
+    kept.closing = true;
+    kept.statements.clear();
     void Promise.all(finalizing).then(() => close(callback));
     return connection;
-  }) as Database['close'];
+  };
   keptByConnection.set(connection, kept);
   return kept;
 }

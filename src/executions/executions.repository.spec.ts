@@ -347,7 +347,12 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
         retryBackoffSeconds: 5,
         retryOn: ['failed'],
       }),
-      execution('exec_3', { workspaceId: 'ws_b', triggerType: 'webhook', trigger: { type: 'webhook', hookId: 'hk_a' }, createdAt: at('2026-11-28T12:00:01.500Z') }),
+      execution('exec_3', {
+        workspaceId: 'ws_b',
+        triggerType: 'webhook',
+        trigger: { type: 'webhook', hookId: 'hk_a' },
+        createdAt: at('2026-11-28T12:00:01.500Z'),
+      }),
     ];
     // Batches of two sizes, the second size twice: a statement prepared, and one run again.
     const created = [...(await repository.createMany(many.slice(0, 1))), ...(await repository.createMany(many.slice(1)))];

@@ -228,7 +228,9 @@ export class ExecutionsRepository {
       return sqlite ? `?${values.length}` : driver.createParameter(`v${values.length - 1}`, values.length - 1);
     };
     const persisted = executions.map((execution) =>
-      this.newRowColumns.map((written) => ('literal' in written ? undefined : driver.preparePersistentValue(written.column.getEntityValue(execution), written.column))),
+      this.newRowColumns.map((written): unknown =>
+        'literal' in written ? undefined : driver.preparePersistentValue(written.column.getEntityValue(execution), written.column),
+      ),
     );
     const shared = this.newRowColumns.map((written, column) => {
       if ('literal' in written) return written.literal;
@@ -505,6 +507,6 @@ export class ExecutionsRepository {
 function sqlLiteral(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
-  if (Number.isSafeInteger(value)) return String(value);
-  throw new Error(`No SQL literal for ${typeof value} ${String(value)}`);
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  throw new Error(`No SQL literal for ${typeof value} ${JSON.stringify(value)}`);
 }
