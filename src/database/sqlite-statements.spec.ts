@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Database } from 'sqlite3';
 import { DataSource, QueryFailedError } from 'typeorm';
+import type { AbstractSqliteDriver } from 'typeorm/driver/sqlite-abstract/AbstractSqliteDriver';
 import { ForegroundActivity } from '../common/foreground-activity';
 import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from './data-source-options';
@@ -32,7 +34,7 @@ describe(runKeptStatement.name, () => {
   const insert = 'INSERT INTO items (id, n) VALUES (?1, ?2), (?3, ?2)';
 
   it('runs a write once prepared, again and again, with each run its values; the logger hears each run', async () => {
-    const prepare = jest.spyOn(dataSource.driver.databaseConnection, 'prepare');
+    const prepare = jest.spyOn((dataSource.driver as AbstractSqliteDriver).databaseConnection as Database, 'prepare');
     const before = performance.now();
     await runKeptStatement(dataSource, insert, ['a', 1, 'b']);
     expect(activity.querySince(before)).toBe(true);

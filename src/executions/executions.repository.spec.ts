@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { decodeCursor, encodeCursor } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from '../database/data-source-options';
@@ -360,7 +361,8 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     const rows = () => dataSource.query<Record<string, unknown>[]>('SELECT * FROM executions ORDER BY id');
     const written = await rows();
     await rawQuery(dataSource, 'DELETE FROM executions', {});
-    for (const row of created) await dataSource.getRepository(ExecutionEntity).insert(row);
+    // TypeORM's own insert (the query builder's): each column's transformer and the driver's conversion.
+    for (const row of created) await dataSource.getRepository(ExecutionEntity).insert(row as QueryDeepPartialEntity<ExecutionEntity>);
     expect(written).toEqual(await rows());
     expect(written.map((row) => [row.status, row.attempt, row.log_count, row.files])).toEqual(Array(5).fill(['queued', 1, 0, '']));
   });
