@@ -130,6 +130,9 @@ const NEW_ROW = {
   files: null,
 } as const satisfies Partial<ExecutionEntity>;
 
+/** What each new execution has of its own: never shared by the rows of a batch (see `insert`), so not looked for. */
+const OWN_OF_EACH_ROW = new Set<string>(['id', 'inputs', 'idempotencyKey', 'requestHash', 'createdAt'] satisfies (keyof ExecutionEntity)[]);
+
 /** How `insert` writes a column of a new row: the same SQL literal for every row (a NEW_ROW field), or the row's value. */
 type NewRowColumn = { literal: string } | { column: ColumnMetadata };
 
@@ -215,16 +218,17 @@ export class ExecutionsRepository {
     // A plain statement, not the query builder, which costs more than the row itself; the values go
     // through each column's transformer and the driver as the builder would send them. What the
     // rows share costs one bound value, not one a row (sqlite3 costs per value it binds; the same
-    // is stored): a NULL, and a column every new row has the same (NEW_ROW), are literals in the
-    // text; a column with one value in the whole batch (its workflow, its program, its trigger,
-    // most often) is bound once, and every row names that parameter (`?N`, `$N`).
+    // is stored): a column every new row has the same (NEW_ROW) is a literal in the text, and one
+    // with one value in the whole batch (its workflow, its program, its trigger, most often) is
+    // bound once (a NULL written as the literal), every row naming that parameter (`?N`, `$N`).
+    // The others are bound row by row, a NULL too: the text depends on the batch's size and on
+    // which columns its rows share, not on which rows have an idempotency key.
     const { connection } = this.executions.manager;
     const { driver } = connection;
     const sqlite = driver.options.type === 'sqlite';
     const values: unknown[] = [];
-    const parameter = (value: unknown): string => {
-      if (value === null || value === undefined) return 'NULL';
-      values.push(value);
+    const bind = (value: unknown): string => {
+      values.push(value ?? null);
       return sqlite ? `?${values.length}` : driver.createParameter(`v${values.length - 1}`, values.length - 1);
     };
     const persisted = executions.map((execution) =>
@@ -234,14 +238,16 @@ export class ExecutionsRepository {
     );
     const shared = this.newRowColumns.map((written, column) => {
       if ('literal' in written) return written.literal;
+      if (OWN_OF_EACH_ROW.has(written.column.propertyName)) return undefined;
       const value: unknown = persisted[0][column];
-      return persisted.every((row) => row[column] === value) ? parameter(value) : undefined;
+      if (!persisted.every((row) => row[column] === value)) return undefined;
+      return value === null || value === undefined ? 'NULL' : bind(value);
     });
-    const rows = persisted.map((row) => `(${row.map((value, column) => shared[column] ?? parameter(value)).join(', ')})`);
+    const rows = persisted.map((row) => `(${row.map((value, column) => shared[column] ?? bind(value)).join(', ')})`);
     const sql = `${this.insertInto} ${rows.join(', ')}`;
-    // On SQLite, a statement kept prepared: a batch's text repeats (its size, its NULLs, what its
-    // rows share), and preparing a 30-row INSERT costs more than running it. PostgreSQL's driver
-    // sends the text and the values apart already, and pg keeps no unnamed statement.
+    // On SQLite, a statement kept prepared: a batch's text repeats, and preparing a 30-row INSERT
+    // costs more than running it. PostgreSQL's driver sends the text and the values apart already,
+    // and pg keeps no unnamed statement.
     if (sqlite) await runKeptStatement(connection, sql, values);
     else await this.executions.query(sql, values);
   }
