@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { decodeCursor, encodeCursor } from '../common/pagination';
 import type { AppConfig } from '../config/config';
 import { buildDataSourceOptions } from '../database/data-source-options';
@@ -333,6 +334,37 @@ export function executionsRepositoryCases(open: OpenDatabase): void {
     expect(await repository.createMany([])).toEqual([]);
     // A full batch stays within SQLite's historical bound of 999 parameters, whatever columns are added.
     expect(MAX_ROWS_PER_INSERT * dataSource.getMetadata(ExecutionEntity).columns.length).toBeLessThanOrEqual(999);
+  });
+
+  it("writes every column of a new row as TypeORM's own insert of the same execution does, value and type", async () => {
+    const many = [
+      execution('exec_1', { gpu: true, executor: null }),
+      execution('exec_2', {
+        inputs: { quote: "it's", nested: { list: [1, 'two', null] } },
+        idempotencyKey: 'k',
+        requestHash: 'h',
+        callbackUrl: 'https://example.com/cb',
+        maxAttempts: 3,
+        retryBackoffSeconds: 5,
+        retryOn: ['failed'],
+      }),
+      execution('exec_3', {
+        workspaceId: 'ws_b',
+        triggerType: 'webhook',
+        trigger: { type: 'webhook', hookId: 'hk_a' },
+        createdAt: at('2026-11-28T12:00:01.500Z'),
+      }),
+    ];
+    // Batches of two sizes, the second size twice: a statement prepared, and one run again.
+    const created = [...(await repository.createMany(many.slice(0, 1))), ...(await repository.createMany(many.slice(1)))];
+    created.push(...(await repository.createMany([execution('exec_4'), execution('exec_5', { gpu: true })])));
+    const rows = () => dataSource.query<Record<string, unknown>[]>('SELECT * FROM executions ORDER BY id');
+    const written = await rows();
+    await rawQuery(dataSource, 'DELETE FROM executions', {});
+    // TypeORM's own insert (the query builder's): each column's transformer and the driver's conversion.
+    for (const row of created) await dataSource.getRepository(ExecutionEntity).insert(row as QueryDeepPartialEntity<ExecutionEntity>);
+    expect(written).toEqual(await rows());
+    expect(written.map((row) => [row.status, row.attempt, row.log_count, row.files])).toEqual(Array(5).fill(['queued', 1, 0, '']));
   });
 
   it('stores all of many executions or none: a used idempotency key, or one twice among them, fails the whole statement', async () => {

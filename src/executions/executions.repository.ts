@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { LogStream } from '@tensorify/executor-sdk';
 import { Repository, type SelectQueryBuilder, type UpdateQueryBuilder } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { isForeignKeyViolation, isUniqueViolation, pageAfter } from '../database/query-helpers';
+import { runKeptStatement } from '../database/sqlite-statements';
 import type { GeneratedFiles } from '../codegen/workflow-compiler';
 import type { Plan } from '../plans/plans';
 import { WorkspaceEntity } from '../workspaces/workspace.entity';
@@ -110,6 +112,30 @@ const HELD_UNALIASED = "(status = 'running' OR (status = 'queued' AND heartbeatA
 /** Log lines per INSERT: well under SQLite's 999 bound parameters (4 a line). */
 const LOG_LINES_PER_INSERT = 200;
 
+/** What every new execution starts as: `queued`, nothing run yet, its files in its program. */
+const NEW_ROW = {
+  status: 'queued',
+  output: null,
+  exitCode: null,
+  errorCode: null,
+  errorMessage: null,
+  externalId: null,
+  logCount: 0,
+  startedAt: null,
+  completedAt: null,
+  cancelRequestedAt: null,
+  heartbeatAt: null,
+  attempt: 1,
+  nextAttemptAt: null,
+  files: null,
+} as const satisfies Partial<ExecutionEntity>;
+
+/** What each new execution has of its own: never shared by the rows of a batch (see `insert`), so not looked for. */
+const OWN_OF_EACH_ROW = new Set<string>(['id', 'inputs', 'idempotencyKey', 'requestHash', 'createdAt'] satisfies (keyof ExecutionEntity)[]);
+
+/** How `insert` writes a column of a new row: the same SQL literal for every row (a NEW_ROW field), or the row's value. */
+type NewRowColumn = { literal: string } | { column: ColumnMetadata };
+
 /** Executions per INSERT (`createMany`): 33 columns a row, under SQLite's historical bound of 999 parameters. */
 export const MAX_ROWS_PER_INSERT = 30;
 
@@ -125,6 +151,10 @@ export const MAX_ROWS_PER_INSERT = 30;
 export class ExecutionsRepository {
   /** Every column but `files`, for reads that do not serve them. */
   private readonly withoutFiles: string[];
+  /** `INSERT INTO executions (…every column…) VALUES`, the rows to follow. */
+  private readonly insertInto: string;
+  /** Each column of a new row, in `insertInto`'s order. */
+  private readonly newRowColumns: NewRowColumn[];
 
   constructor(
     @InjectRepository(ExecutionEntity) private readonly executions: Repository<ExecutionEntity>,
@@ -133,6 +163,14 @@ export class ExecutionsRepository {
     private readonly programs: ProgramsRepository,
   ) {
     this.withoutFiles = executions.metadata.columns.filter((column) => column.propertyName !== 'files').map((column) => `e.${column.propertyName}`);
+    const { driver } = executions.manager.connection;
+    const names = executions.metadata.columns.map((column) => driver.escape(column.databaseName)).join(', ');
+    this.insertInto = `INSERT INTO ${driver.escape(executions.metadata.tablePath)} (${names}) VALUES`;
+    this.newRowColumns = executions.metadata.columns.map((column) =>
+      column.propertyName in NEW_ROW
+        ? { literal: sqlLiteral(driver.preparePersistentValue(NEW_ROW[column.propertyName as keyof typeof NEW_ROW], column)) }
+        : { column },
+    );
   }
 
   /** Stores a new `queued` execution; a second one with the workspace's idempotency key fails with a unique violation. */
@@ -159,20 +197,7 @@ export class ExecutionsRepository {
         retryOn: [...DEFAULT_RETRY.on],
         ...fields,
         callbackUrl: fields.callbackUrl ?? null,
-        status: 'queued',
-        output: null,
-        exitCode: null,
-        errorCode: null,
-        errorMessage: null,
-        externalId: null,
-        logCount: 0,
-        startedAt: null,
-        completedAt: null,
-        cancelRequestedAt: null,
-        heartbeatAt: null,
-        attempt: 1,
-        nextAttemptAt: null,
-        files: null,
+        ...NEW_ROW,
         programId: programIds[index],
       } satisfies ExecutionEntity),
     );
@@ -191,23 +216,40 @@ export class ExecutionsRepository {
 
   private async insert(executions: readonly ExecutionEntity[]): Promise<void> {
     // A plain statement, not the query builder, which costs more than the row itself; the values go
-    // through each column's transformer and the driver as the builder would send them. A NULL is
-    // written as the literal, not bound: a new row is mostly NULLs (its outcome), and binding a
-    // parameter costs the driver more than the four characters (the same NULL is stored).
-    const { driver } = this.executions.manager.connection;
-    const { columns, tablePath } = this.executions.metadata;
+    // through each column's transformer and the driver as the builder would send them. What the
+    // rows share costs one bound value, not one a row (sqlite3 costs per value it binds; the same
+    // is stored): a column every new row has the same (NEW_ROW) is a literal in the text, and one
+    // with one value in the whole batch (its workflow, its program, its trigger, most often) is
+    // bound once (a NULL written as the literal), every row naming that parameter (`?N`, `$N`).
+    // The others are bound row by row, a NULL too: the text depends on the batch's size and on
+    // which columns its rows share, not on which rows have an idempotency key.
+    const { connection } = this.executions.manager;
+    const { driver } = connection;
+    const sqlite = driver.options.type === 'sqlite';
     const values: unknown[] = [];
-    const rows = executions.map((execution) => {
-      const placeholders = columns.map((column) => {
-        const value: unknown = driver.preparePersistentValue(column.getEntityValue(execution), column);
-        if (value === null || value === undefined) return 'NULL';
-        values.push(value);
-        return driver.createParameter(`v${values.length - 1}`, values.length - 1);
-      });
-      return `(${placeholders.join(', ')})`;
+    const bind = (value: unknown): string => {
+      values.push(value ?? null);
+      return sqlite ? `?${values.length}` : driver.createParameter(`v${values.length - 1}`, values.length - 1);
+    };
+    const persisted = executions.map((execution) =>
+      this.newRowColumns.map((written): unknown =>
+        'literal' in written ? undefined : driver.preparePersistentValue(written.column.getEntityValue(execution), written.column),
+      ),
+    );
+    const shared = this.newRowColumns.map((written, column) => {
+      if ('literal' in written) return written.literal;
+      if (OWN_OF_EACH_ROW.has(written.column.propertyName)) return undefined;
+      const value: unknown = persisted[0][column];
+      if (!persisted.every((row) => row[column] === value)) return undefined;
+      return value === null || value === undefined ? 'NULL' : bind(value);
     });
-    const names = columns.map((column) => driver.escape(column.databaseName)).join(', ');
-    await this.executions.query(`INSERT INTO ${driver.escape(tablePath)} (${names}) VALUES ${rows.join(', ')}`, values);
+    const rows = persisted.map((row) => `(${row.map((value, column) => shared[column] ?? bind(value)).join(', ')})`);
+    const sql = `${this.insertInto} ${rows.join(', ')}`;
+    // On SQLite, a statement kept prepared: a batch's text repeats, and preparing a 30-row INSERT
+    // costs more than running it. PostgreSQL's driver sends the text and the values apart already,
+    // and pg keeps no unnamed statement.
+    if (sqlite) await runKeptStatement(connection, sql, values);
+    else await this.executions.query(sql, values);
   }
 
   async find(id: string): Promise<ExecutionRecord | null> {
@@ -465,4 +507,12 @@ export class ExecutionsRepository {
   private update(): UpdateQueryBuilder<ExecutionEntity> {
     return this.executions.createQueryBuilder().update();
   }
+}
+
+/** The SQL literal of a constant the server wrote (NEW_ROW's values, as the driver persists them), the same on SQLite and PostgreSQL. */
+function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  throw new Error(`No SQL literal for ${typeof value} ${JSON.stringify(value)}`);
 }
