@@ -23,7 +23,10 @@ describe(bearerCredentials.name, () => {
 
   it('answers what splitting the header on spaces answers, for any header', () => {
     const words = fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'tfy_abc', '', ' ', '  ', '\t', 'Bearer ', 'ſ', 'K');
-    const header = fc.oneof(fc.string(), fc.array(words, { maxLength: 5 }).map((parts) => parts.join(' ')));
+    const header = fc.oneof(
+      fc.string(),
+      fc.array(words, { maxLength: 5 }).map((parts) => parts.join(' ')),
+    );
     fc.assert(
       fc.property(header, (value) => bearerCredentials(value) === bySplitting(value)),
       { seed: 14, numRuns: 2000 },

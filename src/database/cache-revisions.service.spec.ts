@@ -90,8 +90,8 @@ export function cacheRevisionsCases(scratch: ScratchDatabase): void {
 }
 
 describe(`${CacheRevisions.name} (SQLite file)`, () => {
-  cacheRevisionsCases(async () => {
+  cacheRevisionsCases(() => {
     const dir = mkdtempSync(join(tmpdir(), 'tensorify-revisions-'));
-    return { database: { type: 'sqlite', path: join(dir, 'tensorify.db') }, remove: () => rmSync(dir, { recursive: true, force: true }) };
+    return Promise.resolve({ database: { type: 'sqlite', path: join(dir, 'tensorify.db') }, remove: () => rmSync(dir, { recursive: true, force: true }) });
   });
 });

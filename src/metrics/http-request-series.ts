@@ -40,9 +40,9 @@ export class HttpRequestSeries {
 
   record(method: string, route: string, status: number, seconds: number): void {
     let byMethod = this.index.get(route);
-    if (byMethod === undefined) this.index.set(route, (byMethod = new Map()));
+    if (byMethod === undefined) this.index.set(route, (byMethod = new Map<string, Map<number, Series>>()));
     let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map<number, Series>()));
     let series = byStatus.get(status);
     if (series === undefined) {
       series = { labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: this.bounds.map(() => 0) };

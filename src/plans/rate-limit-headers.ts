@@ -18,7 +18,8 @@ let lastPolicy = { policy: '', limit: -1, header: '' };
  * bytes. One header at a time, into the sink: no object of headers per request.
  */
 export function setRateLimitHeaders(reply: HeaderSink, policy: string, limit: number, remaining: number, resetSeconds: number): void {
-  if (lastPolicy.policy !== policy || lastPolicy.limit !== limit) lastPolicy = { policy, limit, header: `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}` };
+  if (lastPolicy.policy !== policy || lastPolicy.limit !== limit)
+    lastPolicy = { policy, limit, header: `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}` };
   reply.header('x-ratelimit-limit', String(limit));
   reply.header('x-ratelimit-remaining', String(remaining));
   reply.header('x-ratelimit-reset', String(resetSeconds));
