@@ -13,7 +13,8 @@ import { ApiKeyEntity } from './api-key.entity';
 @Injectable()
 export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger(LastUsedTracker.name);
-  private pending = new Map<string, Date>();
+  /** Epoch milliseconds by key id, a number rather than a Date: `touch` runs on every request. */
+  private pending = new Map<string, number>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -33,12 +34,13 @@ export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
   }
 
   touch(keyId: string): void {
-    this.pending.set(keyId, new Date(this.clock.now()));
+    this.pending.set(keyId, this.clock.now());
   }
 
   /** The not-yet-written time of a key, so reads are current before the next flush. */
   pendingFor(keyId: string): Date | undefined {
-    return this.pending.get(keyId);
+    const at = this.pending.get(keyId);
+    return at === undefined ? undefined : new Date(at);
   }
 
   async flush(): Promise<void> {
@@ -47,7 +49,7 @@ export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
     this.pending = new Map();
     try {
       // One statement per key, no transaction: on SQLite a transaction would span other requests' statements.
-      for (const [id, lastUsedAt] of batch) await this.keys.update({ id }, { lastUsedAt });
+      for (const [id, at] of batch) await this.keys.update({ id }, { lastUsedAt: new Date(at) });
     } catch (error) {
       for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
       this.log.warn({ err: error }, "Could not record API keys' last use; will retry");

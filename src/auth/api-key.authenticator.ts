@@ -18,16 +18,17 @@ export interface ApiKeyVerifier {
 export const API_KEY_VERIFIER = Symbol('API_KEY_VERIFIER');
 
 const FAILURE_WINDOW_MS = 60_000;
-const BEARER_SCHEME = /^Bearer$/i;
+const BEARER_SCHEME = /^Bearer /i;
+const BEARER_SCHEME_LENGTH = 'Bearer '.length;
 
 /**
  * The credentials of `Authorization: Bearer <credentials>` (RFC 6750: the scheme in any case, one
- * space), '' when there are none, undefined when the header is not of that form.
+ * space), '' when there are none, undefined when the header is not of that form. Read in place,
+ * without splitting the header into an array (it runs on every request).
  */
 export function bearerCredentials(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string' || header === '') return '';
-  const parts = header.split(' ');
-  return parts.length === 2 && BEARER_SCHEME.test(parts[0]) ? parts[1] : undefined;
+  return BEARER_SCHEME.test(header) && header.indexOf(' ', BEARER_SCHEME_LENGTH) === -1 ? header.slice(BEARER_SCHEME_LENGTH) : undefined;
 }
 
 /** What authentication reads of a request: a FastifyRequest, or the raw request as the cached-read edge sees it (workflows/hot-read.ts). */

@@ -24,6 +24,8 @@ export class WorkspaceRateLimiter {
   private readonly log = new Logger(WorkspaceRateLimiter.name);
   /** Set while the counter store fails, so that an outage is logged once, not once per request. */
   private storeFailing = false;
+  /** The counter key of each workspace object (the cached, frozen one of its keys' AuthContext), made once rather than per request. */
+  private readonly counterKeys = new WeakMap<AuthContext['workspace'], string>();
 
   constructor(
     @Inject(RATE_LIMIT_STORAGE) private readonly storage: RateLimitStorage,
@@ -34,7 +36,7 @@ export class WorkspaceRateLimiter {
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
     let record;
     try {
-      record = await this.storage.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, WINDOW_MS, limit, 0, WORKSPACE_THROTTLER);
+      record = await this.storage.increment(this.counterKey(workspace), WINDOW_MS, limit, 0, WORKSPACE_THROTTLER);
     } catch (error) {
       if (!this.storeFailing) this.log.warn({ err: error }, 'Rate-limit store failed; letting requests through uncounted until it is back');
       this.storeFailing = true;
@@ -55,8 +57,17 @@ export class WorkspaceRateLimiter {
     const store = this.storage.inProcess;
     if (store === undefined) return false;
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
-    this.apply(workspace, limit, store.increment(`${WORKSPACE_THROTTLER}:${workspace.id}`, WINDOW_MS, limit, 0), reply);
+    this.apply(workspace, limit, store.increment(this.counterKey(workspace), WINDOW_MS, limit, 0), reply);
     return true;
+  }
+
+  private counterKey(workspace: AuthContext['workspace']): string {
+    let key = this.counterKeys.get(workspace);
+    if (key === undefined) {
+      key = `${WORKSPACE_THROTTLER}:${workspace.id}`;
+      this.counterKeys.set(workspace, key);
+    }
+    return key;
   }
 
   /** The rate-limit headers of a counted request, and 429 past the limit. */

@@ -6,8 +6,12 @@ const SECRET_IN_TEXT = /(tfy|whsec)_[0-9A-Za-z]+/g;
 /** A hook id past its first characters: with `signature: none` the hook's URL is its only secret. */
 const HOOK_ID_IN_TEXT = /\b(hk_[0-9A-Za-z]{4})[0-9A-Za-z]+/g;
 
+/** What each of those starts with: a text without any is left as it is, without running the two replaces (every request's URL is masked). */
+const MAYBE_SECRET = /tfy_|whsec_|hk_/;
+
 /** Masks anything shaped like an API key or webhook secret (and hook ids but their start), wherever it appears in a logged string. */
 export function maskSecrets(text: string): string {
+  if (!MAYBE_SECRET.test(text)) return text;
   return text.replace(SECRET_IN_TEXT, '$1_***').replace(HOOK_ID_IN_TEXT, '$1***');
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -10,12 +10,26 @@ export function generateRequestId(req: IncomingMessage): string {
   return typeof incoming === 'string' && ACCEPTABLE_INCOMING_ID.test(incoming) ? incoming : newRequestId();
 }
 
+const UUID_BYTES = 16;
+/** Random bytes for the next ids, filled 256 ids at a time. */
+const pool = Buffer.alloc(UUID_BYTES * 256);
+let next = pool.length;
+
 /**
  * A fresh request id (`req_` and the 32 hex digits of a random UUID), for a request without a sane
- * one of its own, and for an answer to bytes that never became a request. The UUID's dashes are cut
- * out by position: a global regex replace costs more than the UUID itself, on every request.
+ * one of its own, and for an answer to bytes that never became a request. The UUID is made here,
+ * as `crypto.randomUUID` makes it (RFC 9562 version 4: random bytes with the version and variant
+ * bits set), but written as hex in one native call: `randomUUID`'s text with its dashes cut out
+ * built some 900 bytes of strings per request, the biggest allocation of a cached GET.
  */
 export function newRequestId(): string {
-  const uuid = randomUUID();
-  return `req_${uuid.slice(0, 8)}${uuid.slice(9, 13)}${uuid.slice(14, 18)}${uuid.slice(19, 23)}${uuid.slice(24)}`;
+  if (next === pool.length) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  const at = next;
+  next += UUID_BYTES;
+  pool[at + 6] = (pool[at + 6] & 0x0f) | 0x40; // version 4
+  pool[at + 8] = (pool[at + 8] & 0x3f) | 0x80; // variant 10
+  return `req_${pool.toString('hex', at, at + UUID_BYTES)}`;
 }

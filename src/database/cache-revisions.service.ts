@@ -16,7 +16,9 @@ export const CACHE_TTL_MS = 60_000;
  * Keeps in-memory caches of database rows honest. A write that can make a cached row stale runs
  * through `write`: after it, the cache's counter moves and this process's listeners drop their
  * entries. Other processes sharing the database (the CLI, other instances) notice the moved
- * counter at their next poll, within CACHE_SYNC_INTERVAL_MS.
+ * counter at their next poll, within CACHE_SYNC_INTERVAL_MS. A process's poll does not take the
+ * moves of its own writes for another's: it dropped its entries at the write already, and dropping
+ * them again a moment later would only cost the reads that refill them.
  *
  * No transaction wraps the two statements: TypeORM shares one connection among all requests on
  * SQLite, so a transaction would take in whatever other requests run meanwhile. Should a process
@@ -28,14 +30,18 @@ export class CacheRevisions implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger(CacheRevisions.name);
   private readonly listeners = new Map<CacheName, (() => void)[]>();
   private readonly seen = new Map<string, number>();
+  /** The counters this process moved since its last poll read them, by name. */
+  private readonly ownMoves = new Map<string, number>();
+  /** The end of the counter move or poll in progress: they run one at a time in this process (see `sync`). */
+  private turn: Promise<unknown> = Promise.resolve();
   private timer?: NodeJS.Timeout;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async onModuleInit(): Promise<void> {
     await this.addMissingCounters();
-    await this.poll();
-    this.timer = setInterval(() => void this.poll(), CACHE_SYNC_INTERVAL_MS);
+    await this.sync();
+    this.timer = setInterval(() => void this.sync(), CACHE_SYNC_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -52,7 +58,10 @@ export class CacheRevisions implements OnModuleInit, OnModuleDestroy {
       return await work();
     } finally {
       this.notify(name);
-      await rawQuery(this.dataSource, 'UPDATE cache_revisions SET revision = revision + 1 WHERE name = :name', { name }).catch((error: unknown) =>
+      await this.inTurn(async () => {
+        await rawQuery(this.dataSource, 'UPDATE cache_revisions SET revision = revision + 1 WHERE name = :name', { name });
+        this.ownMoves.set(name, (this.ownMoves.get(name) ?? 0) + 1);
+      }).catch((error: unknown) =>
         this.log.error({ err: error, cache: name }, 'Could not move a cache revision; other processes catch up within the cache TTL'),
       );
     }
@@ -68,7 +77,7 @@ export class CacheRevisions implements OnModuleInit, OnModuleDestroy {
     try {
       rows = await this.dataSource.query('SELECT name FROM cache_revisions');
     } catch {
-      return; // poll() reports an unreadable table
+      return; // sync() reports an unreadable table
     }
     const present = new Set(rows.map((row) => row.name));
     for (const name of Object.values(CACHE_NAMES).filter((name) => !present.has(name))) {
@@ -78,20 +87,39 @@ export class CacheRevisions implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private async poll(): Promise<void> {
-    let rows: { name: string; revision: number }[];
-    try {
-      rows = await this.dataSource.query('SELECT name, revision FROM cache_revisions');
-    } catch (error) {
-      this.log.warn({ err: error }, 'Could not read cache revisions; caches are cleared until it works again');
-      for (const name of this.listeners.keys()) this.notify(name);
-      return;
-    }
-    for (const { name, revision } of rows) {
-      const previous = this.seen.get(name);
-      this.seen.set(name, Number(revision));
-      if (previous !== undefined && previous !== Number(revision)) this.notify(name as CacheName);
-    }
+  /**
+   * Reads the counters and drops the caches whose counter moved more than this process's own
+   * writes moved it since the last read (run every CACHE_SYNC_INTERVAL_MS). Its own moves are
+   * known exactly because moves and polls take turns: every move counted in `ownMoves` is
+   * committed before the poll's SELECT starts, and none is under way during it. Were they to
+   * overlap, a move the SELECT saw but not yet counted would be taken for another process's at
+   * this poll, and, counted at the next, would hide one of another process's there.
+   */
+  sync(): Promise<void> {
+    return this.inTurn(async () => {
+      let rows: { name: string; revision: number }[];
+      try {
+        rows = await this.dataSource.query('SELECT name, revision FROM cache_revisions');
+      } catch (error) {
+        this.log.warn({ err: error }, 'Could not read cache revisions; caches are cleared until it works again');
+        for (const name of this.listeners.keys()) this.notify(name);
+        return;
+      }
+      for (const { name, revision } of rows) {
+        const previous = this.seen.get(name);
+        const own = this.ownMoves.get(name) ?? 0;
+        this.seen.set(name, Number(revision));
+        this.ownMoves.delete(name);
+        if (previous !== undefined && previous + own !== Number(revision)) this.notify(name as CacheName);
+      }
+    });
+  }
+
+  /** Runs `work` once the move or poll in progress has ended: one statement of the counters at a time, in the order asked. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.turn.then(work);
+    this.turn = done.catch(() => undefined);
+    return done;
   }
 
   private notify(name: CacheName): void {

@@ -12,18 +12,28 @@ import type { RequestLine } from '../common/logging';
 import type { AppConfig } from '../config/config';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../common/pagination';
 import { generateRequestId, REQUEST_ID_HEADER } from '../common/request-id';
-import { JSON_CONTENT_TYPE, presentWorkflow, workflowEtag, workflowJson } from './workflows.controller';
+import type { HeaderSink } from '../plans/rate-limit-headers';
+import { JSON_CONTENT_TYPE, presentWorkflow, workflowRepresentation } from './workflows.controller';
 import { WorkflowsService } from './workflows.service';
 
 /** The most frequent reads of the API, by the URL of their Fastify route. */
 const ONE_ROUTE = '/v1/workflows/:id';
 const LIST_ROUTE = '/v1/workflows';
 
-/** A path the edge may answer: an id (no dot, no percent-encoding), or the list with at most a query it fully understands. */
-const ONE_PATH = /^\/v1\/workflows\/([A-Za-z0-9_-]{1,64})$/;
+/** A path the edge may answer: an id (no dot, no percent-encoding) after ONE_PREFIX, or the list with at most a query it fully understands. */
+const ONE_PREFIX = '/v1/workflows/';
+const ONE_PATH = /^\/v1\/workflows\/[A-Za-z0-9_-]{1,64}$/;
 const LIST_PATH = /^\/v1\/workflows(?:\?(.+))?$/;
 const CANONICAL_LIMIT = /^[1-9][0-9]{0,2}$/;
 const CURSOR = /^[A-Za-z0-9_-]{1,256}$/;
+/** The query string of a read the edge answers: none it needs (one object for all, never written). */
+const NO_QUERY = Object.freeze({});
+
+/** A page of the list as the edge reads its query string. */
+interface PageQuery {
+  limit: number;
+  cursor?: string;
+}
 
 /** What the edge needs of the app. */
 interface CachedReadServices {
@@ -36,18 +46,12 @@ interface CachedReadServices {
   writeLine: (level: 'info', line: RequestLine) => void;
 }
 
-/** A read the edge recognised: its route, and the JSON text and ETag of the answer when the cache holds it for the workspace. */
-interface CachedRead {
-  route: string;
-  answer(workspaceId: string): { json: string; etag?: string } | undefined;
-}
-
 /**
  * `limit` and `cursor` of the list's query string as PageQueryDto reads them, when the query is
  * only those (once each), a canonical limit within bounds and a cursor of the characters this
  * server issues; undefined for anything else, which Fastify and Nest then parse and validate.
  */
-function pageQueryOf(query: string | undefined): { limit: number; cursor?: string } | undefined {
+function pageQueryOf(query: string | undefined): PageQuery | undefined {
   const page: { limit?: number; cursor?: string } = {};
   for (const pair of query === undefined ? [] : query.split('&')) {
     const [name, value, extra] = pair.split('=');
@@ -70,19 +74,21 @@ function pageQueryOf(query: string | undefined): { limit: number; cursor?: strin
  *    understands; no body), admits the request with the same `admit` as the route's hook
  *    (authentication, the per-IP failure limit, the workspace rate limit and its headers), checks
  *    the scope the controller method declares and answers from the caches (the workflow's JSON
- *    text and ETag, or the page's JSON text) with one `writeHead` and `end`, writing the request
+ *    bytes and ETag, or the page's JSON bytes) with one `writeHead` and `end`, writing the request
  *    id, the request log line and the HTTP metrics as the app's hooks would. When it cannot
  *    answer after admitting, it hands the request to Fastify marked as admitted (markAdmitted),
  *    so that it is neither authenticated nor counted twice. Fastify's routing, request and reply
  *    objects and hooks are what the edge saves: with bench/api, about a seventh of the CPU of a
  *    cached GET of a workflow and a quarter of that of a page of 20; most of what remains is
- *    Node's HTTP, the socket write, the key's hash and the log line. It is off when `trustProxy` is set
+ *    Node's HTTP, the socket write, the key's hash and the log line. Its own work allocates little
+ *    (no closure or header object per request; the bodies are Buffers, sent without a copy into a
+ *    string), as what it allocates is paid again in garbage collection. It is off when `trustProxy` is set
  *    (the client IP is then Fastify's to work out) and once the app is closing (Fastify answers 503).
  * 2. In Fastify: the route of GET/HEAD /v1/workflows/:id gets a handler in front of Nest's that
  *    answers a cached workflow (skipping Nest's guard chain, parameter pipes and response
  *    controller), for what the edge leaves to Fastify.
  *
- * The bodies and headers come from the controller's own workflowJson/workflowEtag and the
+ * The bodies and headers come from the controller's own workflowRepresentation and the
  * service's cache of pages. test/e2e/hot-read.e2e-spec.ts compares both paths with Nest's,
  * byte for byte, with their log lines and metrics.
  *
@@ -106,8 +112,8 @@ export function answerCachedWorkflowReads(
   const staticNames = new Set<string>();
   fastify.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const beside = ONE_PATH.exec(route.url ?? '');
-    if (beside !== null && methods.some((method) => method === 'GET' || method === 'HEAD')) staticNames.add(beside[1]);
+    const url = route.url ?? '';
+    if (ONE_PATH.test(url) && methods.some((method) => method === 'GET' || method === 'HEAD')) staticNames.add(url.slice(ONE_PREFIX.length));
     if ((route.url !== ONE_ROUTE && route.url !== LIST_ROUTE) || !methods.every((method) => method === 'GET' || method === 'HEAD')) return;
     // The scope the controller method declares (Nest copies its metadata onto the handler it registers).
     const scope: unknown = Reflect.getMetadata(REQUIRED_SCOPE, route.handler);
@@ -128,6 +134,30 @@ function cachedReadInFastify(nest: RouteHandlerMethod, required: Scope, service:
   };
 }
 
+/**
+ * The response headers of a read the edge answers, as one flat list (as `writeHead` takes them)
+ * in the order Fastify writes them: the request id (set when answering), then the rate limit's, as
+ * admitting sets them (a HeaderSink), then the route's and the length.
+ */
+class EdgeHeaders implements HeaderSink {
+  readonly list: OutgoingHttpHeader[] = [REQUEST_ID_HEADER, ''];
+
+  header(name: string, value: string): void {
+    this.list.push(name, value);
+  }
+
+  /** What admitting set, for Fastify's reply when the edge hands the request over (undefined: nothing). */
+  admitted(): Record<string, string> | undefined {
+    if (this.list.length === 2) return undefined;
+    const headers: Record<string, string> = {};
+    for (let i = 2; i < this.list.length; i += 2) headers[this.list[i] as string] = this.list[i + 1] as string;
+    return headers;
+  }
+}
+
+/** A read the edge recognised: a workflow by id, or a page of the list. */
+type EdgeRead = { route: typeof ONE_ROUTE; scope: Scope; id: string } | { route: typeof LIST_ROUTE; scope: Scope; page: PageQuery };
+
 function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, scopes: Map<string, Scope>, staticNames: Set<string>): void {
   const { workflows, authenticator, rateLimiter, recordRequest, writeLine } = services;
   const server = fastify.server;
@@ -139,30 +169,26 @@ function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, 
     done();
   });
 
-  const recognise = (req: IncomingMessage): CachedRead | undefined => {
-    const url = req.url ?? '';
-    const one = ONE_PATH.exec(url);
-    if (one !== null) {
-      const id = one[1];
-      if (staticNames.has(id)) return undefined;
-      return {
-        route: ONE_ROUTE,
-        answer: (workspaceId) => {
-          const workflow = workflows.cached(workspaceId, id);
-          return workflow && { json: workflowJson(workflow), etag: workflowEtag(workflow) };
-        },
-      };
+  const recognise = (url: string): EdgeRead | undefined => {
+    if (ONE_PATH.test(url)) {
+      const id = url.slice(ONE_PREFIX.length);
+      const scope = scopes.get(ONE_ROUTE);
+      return scope === undefined || staticNames.has(id) ? undefined : { route: ONE_ROUTE, scope, id };
     }
     const list = LIST_PATH.exec(url);
     const page = list === null ? undefined : pageQueryOf(list[1]);
-    if (page === undefined) return undefined;
-    return {
-      route: LIST_ROUTE,
-      answer: (workspaceId) => {
-        const json = workflows.cachedPage(workspaceId, page.limit, page.cursor);
-        return json === undefined ? undefined : { json };
-      },
-    };
+    const scope = scopes.get(LIST_ROUTE);
+    return page === undefined || scope === undefined ? undefined : { route: LIST_ROUTE, scope, page };
+  };
+
+  /** The cached answer of a read for the workspace: the JSON bytes, and the ETag of a workflow. */
+  const cachedAnswer = (read: EdgeRead, workspaceId: string): { body: Buffer; etag?: string } | undefined => {
+    if (read.route === LIST_ROUTE) {
+      const body = workflows.cachedPage(workspaceId, read.page.limit, read.page.cursor);
+      return body && { body };
+    }
+    const workflow = workflows.cached(workspaceId, read.id);
+    return workflow && workflowRepresentation(workflow);
   };
 
   const handOver = (req: IncomingMessage, res: ServerResponse, admission: Admission) => {
@@ -171,26 +197,17 @@ function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, 
   };
 
   /** The 200 of a found read, admitted: one writeHead with the headers as a flat list, then the log line and the metrics. */
-  const respond = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    read: CachedRead,
-    scope: Scope,
-    auth: AuthContext,
-    rateLimit: Record<string, string> | undefined,
-    startedAt: number,
-  ) => {
-    const found = hasScope(auth.apiKey.scopes, scope) ? read.answer(auth.workspace.id) : undefined;
-    if (found === undefined || closing) return handOver(req, res, { auth, headers: rateLimit });
+  const respond = (req: IncomingMessage, res: ServerResponse, read: EdgeRead, auth: AuthContext, headers: EdgeHeaders, startedAt: number) => {
+    const found = hasScope(auth.apiKey.scopes, read.scope) ? cachedAnswer(read, auth.workspace.id) : undefined;
+    if (found === undefined || closing) return handOver(req, res, { auth, headers: headers.admitted() });
 
     const requestId = generateRequestId(req);
-    // The headers in the order Fastify writes them: the request id, the rate limit's, the route's, the length.
-    const headers: OutgoingHttpHeader[] = [REQUEST_ID_HEADER, requestId];
-    if (rateLimit !== undefined) for (const name in rateLimit) headers.push(name, rateLimit[name]);
-    if (found.etag !== undefined) headers.push('etag', found.etag);
-    headers.push('content-type', JSON_CONTENT_TYPE, 'content-length', Buffer.byteLength(found.json));
-    res.writeHead(200, headers);
-    res.end(req.method === 'HEAD' ? undefined : found.json);
+    const list = headers.list;
+    list[1] = requestId;
+    if (found.etag !== undefined) list.push('etag', found.etag);
+    list.push('content-type', JSON_CONTENT_TYPE, 'content-length', found.body.length);
+    res.writeHead(200, list);
+    res.end(req.method === 'HEAD' ? undefined : found.body);
     const elapsedMs = performance.now() - startedAt;
     writeLine('info', {
       requestId,
@@ -210,23 +227,23 @@ function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, 
     else res.destroy();
   };
 
-  const answer = (req: IncomingMessage, res: ServerResponse, read: CachedRead, scope: Scope) => {
+  const answer = (req: IncomingMessage, res: ServerResponse, read: EdgeRead) => {
     const startedAt = performance.now();
-    const credentials = { ip: req.socket.remoteAddress ?? '', headers: req.headers, query: {} };
-    let rateLimit: Record<string, string> | undefined;
-    const sink = { headers: (values: Record<string, string>) => (rateLimit = values) };
+    // `user` is there from the start: authentication sets it (no new property on every request).
+    const credentials = { ip: req.socket.remoteAddress ?? '', headers: req.headers, query: NO_QUERY, user: undefined as AuthContext | undefined };
+    const headers = new EdgeHeaders();
     // At once when the key is cached and the counters are in memory (no promise per step); else through `admit`.
     let auth: AuthContext | undefined;
     try {
-      auth = admitNow(authenticator, rateLimiter, credentials, sink);
+      auth = admitNow(authenticator, rateLimiter, credentials, headers);
     } catch (refusal) {
-      return handOver(req, res, { auth: authContextOf(credentials), headers: rateLimit, refusal });
+      return handOver(req, res, { auth: authContextOf(credentials), headers: headers.admitted(), refusal });
     }
-    if (auth !== undefined) return respond(req, res, read, scope, auth, rateLimit, startedAt);
-    admit(authenticator, rateLimiter, credentials, sink)
+    if (auth !== undefined) return respond(req, res, read, auth, headers, startedAt);
+    admit(authenticator, rateLimiter, credentials, headers)
       .then(
-        (admitted) => respond(req, res, read, scope, admitted, rateLimit, startedAt),
-        (refusal: unknown) => handOver(req, res, { auth: authContextOf(credentials), headers: rateLimit, refusal }),
+        (admitted) => respond(req, res, read, admitted, headers, startedAt),
+        (refusal: unknown) => handOver(req, res, { auth: authContextOf(credentials), headers: headers.admitted(), refusal }),
       )
       .catch((error: unknown) => failed(req, res, error));
   };
@@ -234,11 +251,10 @@ function putEdgeInFront(fastify: FastifyInstance, services: CachedReadServices, 
   server.removeListener('request', toFastify);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const bodiless = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
-    const read = !closing && bodiless && (req.method === 'GET' || req.method === 'HEAD') ? recognise(req) : undefined;
-    const scope = read && scopes.get(read.route);
-    if (read === undefined || scope === undefined) return toFastify.call(server, req, res);
+    const read = !closing && bodiless && (req.method === 'GET' || req.method === 'HEAD') ? recognise(req.url ?? '') : undefined;
+    if (read === undefined) return toFastify.call(server, req, res);
     try {
-      answer(req, res, read, scope);
+      answer(req, res, read);
     } catch (error) {
       failed(req, res, error);
     }

@@ -5,6 +5,7 @@ import { ApiAuthenticated, RequireScope } from '../auth/auth.decorators';
 import { Auth, AuthContext } from '../auth/auth-context';
 import { ApiErrors, BODY_ERRORS, ErrorDoc } from '../common/api-docs';
 import { ErrorCode, ValidationError } from '../common/errors';
+import { jsonBytes } from '../common/json-bytes';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/pagination';
 import { requestOrigin } from '../common/request-origin';
 import { WorkflowExporter } from '../codegen/workflow-exporter';
@@ -64,8 +65,14 @@ const ETAG_HEADER = { ETag: { description: 'The version, for If-Match', required
 /** The content type of every JSON answer of this controller. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** Serialised workflows, kept as long as the (cached, immutable) entity they were made from. */
-const representations = new WeakMap<WorkflowEntity, string>();
+/** A workflow's answer to GET /v1/workflows/:id: its JSON (a WorkflowDto) as bytes, and its ETag. */
+export interface WorkflowRepresentation {
+  body: Buffer;
+  etag: string;
+}
+
+/** Representations, kept as long as the (cached, immutable) entity they were made from. */
+const representations = new WeakMap<WorkflowEntity, WorkflowRepresentation>();
 
 /** `If-Match: 3`, `"3"` or `W/"3"` → 3; `*` or no header → undefined (no precondition). */
 function parseIfMatch(header: string | undefined): number | undefined {
@@ -77,10 +84,10 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
-/** The workflow as its JSON text (a WorkflowDto), serialised once per cached, frozen workflow. */
-export function workflowJson(workflow: WorkflowEntity): string {
-  let json = representations.get(workflow);
-  if (json === undefined) {
+/** The workflow's JSON and ETag, made once per cached, frozen workflow. */
+export function workflowRepresentation(workflow: WorkflowEntity): WorkflowRepresentation {
+  let representation = representations.get(workflow);
+  if (representation === undefined) {
     const dto: Omit<WorkflowDto, 'nodes' | 'edges'> & Pick<WorkflowEntity, 'nodes' | 'edges'> = {
       id: workflow.id,
       name: workflow.name,
@@ -91,23 +98,22 @@ export function workflowJson(workflow: WorkflowEntity): string {
       createdAt: workflow.createdAt.toISOString(),
       updatedAt: workflow.updatedAt.toISOString(),
     };
-    json = JSON.stringify(dto);
-    representations.set(workflow, json);
+    // The ETag is the version, quoted.
+    representation = { body: jsonBytes(dto), etag: `"${workflow.version}"` };
+    representations.set(workflow, representation);
   }
-  return json;
+  return representation;
 }
 
-/** The version, quoted, as the ETag of a workflow answered whole. */
-export const workflowEtag = (workflow: WorkflowEntity) => `"${workflow.version}"`;
-
 /**
- * The workflow's JSON text, with its ETag and content type set on the reply: the answer of GET
+ * The workflow's JSON, with its ETag and content type set on the reply: the answer of GET
  * /v1/workflows/:id, whichever path serves it (the controller, or the cached read of hot-read.ts,
  * whose edge writes the same headers itself).
  */
-export function presentWorkflow(workflow: WorkflowEntity, reply: FastifyReply): string {
-  reply.header('ETag', workflowEtag(workflow)).type(JSON_CONTENT_TYPE);
-  return workflowJson(workflow);
+export function presentWorkflow(workflow: WorkflowEntity, reply: FastifyReply): Buffer {
+  const { body, etag } = workflowRepresentation(workflow);
+  reply.header('ETag', etag).type(JSON_CONTENT_TYPE);
+  return body;
 }
 
 @ApiTags('Workflows')
@@ -124,8 +130,8 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'List workflows', description: "The caller's workspace's workflows, newest first, with cursor pagination. Needs `workflows:read`." })
   @ApiResponse({ status: 200, description: 'A page of workflow summaries, newest first', type: WorkflowListDto })
   @ApiErrors(400)
-  async list(@Auth() auth: AuthContext, @Query() query: PageQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    // The page's JSON text (a WorkflowListDto), kept by the service until the workflows change.
+  async list(@Auth() auth: AuthContext, @Query() query: PageQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+    // The page's JSON (a WorkflowListDto), kept by the service until the workflows change.
     const json = await this.workflows.listJson(auth.workspace.id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
     reply.type(JSON_CONTENT_TYPE);
     return json;
@@ -146,7 +152,7 @@ export class WorkflowsController {
     headers: ETAG_HEADER,
   })
   @ApiErrors(INVALID, ...BODY_ERRORS)
-  async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  async create(@Auth() auth: AuthContext, @Body() body: WorkflowBodyDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer | string> {
     return this.presentSaved(await this.workflows.create(auth.workspace.id, body, { baseUrl: requestOrigin(reply.request) }), reply);
   }
 
@@ -169,7 +175,7 @@ export class WorkflowsController {
   @ApiParam(ID_PARAM)
   @ApiResponse({ status: 200, description: 'The workflow', type: WorkflowDto, headers: ETAG_HEADER })
   @ApiErrors(NOT_FOUND)
-  async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  async get(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
     return presentWorkflow(await this.workflows.get(auth.workspace.id, id), reply);
   }
 
@@ -196,7 +202,7 @@ export class WorkflowsController {
     @Body() body: WorkflowBodyDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<string> {
+  ): Promise<Buffer | string> {
     return this.presentSaved(
       await this.workflows.replace(auth.workspace.id, id, body, parseIfMatch(ifMatch), { baseUrl: requestOrigin(reply.request) }),
       reply,
@@ -250,8 +256,9 @@ export class WorkflowsController {
   }
 
   /** A saved workflow, with what the lifecycle's listeners added to this one response (e.g. a new webhook's secret). */
-  private presentSaved({ workflow, extras }: SavedWorkflow, reply: FastifyReply): string {
-    const json = presentWorkflow(workflow, reply);
-    return Object.keys(extras).length === 0 ? json : `${json.slice(0, -1)},${JSON.stringify(extras).slice(1)}`;
+  private presentSaved({ workflow, extras }: SavedWorkflow, reply: FastifyReply): Buffer | string {
+    const body = presentWorkflow(workflow, reply);
+    // The extras' members appended to the workflow's object: its JSON without the closing brace, a comma, theirs without the opening one.
+    return Object.keys(extras).length === 0 ? body : `${body.toString('utf8', 0, body.length - 1)},${JSON.stringify(extras).slice(1)}`;
   }
 }

@@ -12,6 +12,7 @@ import { isoTimestamp, jsonText } from '../database/columns';
 import { pageAfter } from '../database/query-helpers';
 import { rawQuery } from '../database/raw-query';
 import { CACHE_NAMES, CACHE_TTL_MS, CacheRevisions } from '../database/cache-revisions.service';
+import { jsonBytes } from '../common/json-bytes';
 import { deepFreeze, ReadThroughCache } from '../common/read-through-cache';
 import { GraphReport } from '../graph/graph-problem';
 import { GraphValidator } from '../graph/graph-validator';
@@ -101,12 +102,12 @@ export class WorkflowsService {
   });
 
   /**
-   * Pages of workflow summaries as the JSON text of the answer, by workspace, limit and cursor, up
-   * to PAGES_MAX_BYTES: a repeated list is a lookup, with no query, no row hydration and no
-   * serialisation. Dropped on every change to the workflows: a create moves `workflow-lists`, a
+   * Pages of workflow summaries as the JSON of the answer (UTF-8 bytes), by workspace, limit and
+   * cursor, up to PAGES_MAX_BYTES: a repeated list is a lookup, with no query, no row hydration and
+   * no serialisation. Dropped on every change to the workflows: a create moves `workflow-lists`, a
    * replace or delete `workflows` (which also drops the workflows themselves).
    */
-  private readonly pages = new ReadThroughCache<string>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS, maxSize: PAGES_MAX_BYTES, sizeOf: (json) => json.length });
+  private readonly pages = new ReadThroughCache<Buffer>({ maxEntries: 10_000, ttlMs: CACHE_TTL_MS, maxSize: PAGES_MAX_BYTES, sizeOf: (json) => json.length });
 
   /** The validation report of a graph, stored or not. */
   validate(graph: WorkflowGraphInput): GraphReport {
@@ -137,15 +138,15 @@ export class WorkflowsService {
     return toPage(await pageAfter(query, 'w', limit, cursor).getMany(), limit);
   }
 
-  /** A page of `list` as the JSON text of GET /v1/workflows (WorkflowListDto), from the cache of pages when it holds it. */
-  async listJson(workspaceId: string, limit: number, cursor?: string): Promise<string> {
+  /** A page of `list` as the JSON of GET /v1/workflows (WorkflowListDto), from the cache of pages when it holds it. */
+  async listJson(workspaceId: string, limit: number, cursor?: string): Promise<Buffer> {
     const json = await this.pages.get(pageKey(workspaceId, limit, cursor), async () => {
       const page = await this.list(workspaceId, limit, cursor);
       const body: WorkflowListDto = {
         workflows: page.items.map((w) => ({ id: w.id, name: w.name, createdAt: w.createdAt.toISOString(), updatedAt: w.updatedAt.toISOString() })),
         nextCursor: page.nextCursor,
       };
-      return JSON.stringify(body);
+      return jsonBytes(body);
     });
     return json!;
   }
@@ -154,7 +155,7 @@ export class WorkflowsService {
    * The page `listJson` would answer, if the cache of pages holds it; undefined otherwise. For the
    * cached-read edge (hot-read.ts), which must not wait for a promise.
    */
-  cachedPage(workspaceId: string, limit: number, cursor?: string): string | undefined {
+  cachedPage(workspaceId: string, limit: number, cursor?: string): Buffer | undefined {
     return this.pages.peek(pageKey(workspaceId, limit, cursor));
   }
 
