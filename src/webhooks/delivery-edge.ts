@@ -7,6 +7,7 @@ import { jsonTextParser, RawBody } from '../common/json-body';
 import type { RequestLine } from '../common/logging';
 import { generateRequestId, REQUEST_ID_HEADER } from '../common/request-id';
 import type { AppConfig } from '../config/config';
+import type { HeaderSink } from '../plans/rate-limit-headers';
 import { type Delivery, deliveryOutcome, type DeliveryAnswer, type HookDeliveries } from './hook-deliveries';
 import { HOOK_ROUTE } from './hooks.controller';
 import type { DeliveryOutcome, WebhookEvents } from './webhook-events';
@@ -176,7 +177,11 @@ export function answerDeliveriesAtTheEdge(fastify: FastifyInstance, options: Del
       ip: req.socket.remoteAddress as string,
       body,
     };
-    const sink = { headers: (values: Record<string, string>) => setHeaders(headers, values) };
+    const sink: HeaderSink = {
+      header: (name: string, value: string) => {
+        headers[name.toLowerCase()] = value;
+      },
+    };
     providers!.deliveries
       .deliver(hookId, delivery, sink)
       .then(
