@@ -26,6 +26,16 @@ export function runTool(tool: 'black' | 'pyflakes', args: string[], cwd?: string
   return result;
 }
 
+/** Expects pyflakes and black (`--check`) to pass on `paths` silently: the checks generated programs get, for the Python this project ships. */
+export function expectPythonChecksPass(...paths: string[]): void {
+  const flakes = runTool('pyflakes', paths);
+  expect(flakes.stdout + flakes.stderr).toBe('');
+  expect(flakes.status).toBe(0);
+  const black = runTool('black', ['--check', '--diff', '--quiet', ...paths]);
+  expect(black.stdout + black.stderr).toBe('');
+  expect(black.status).toBe(0);
+}
+
 /**
  * Makes the pinned checks' venv before the tests of the calling `describe` (the first time, a pip
  * install: its own generous timeout, so a busy machine does not fail a test on it).

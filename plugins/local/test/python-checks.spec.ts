@@ -3,7 +3,7 @@
  * programs and the ssh executor's Python get (pyflakes, black, pinned in test/support/python.ts).
  */
 import * as path from 'node:path';
-import { runTool, usePythonTools } from '../../../test/support/python';
+import { expectPythonChecksPass, usePythonTools } from '../../../test/support/python';
 
 const PYTHON_DIR = path.join(__dirname, '..', 'python');
 
@@ -11,11 +11,6 @@ describe("the local executor's Python", () => {
   usePythonTools();
 
   it('passes pyflakes and black, as generated programs do', () => {
-    const flakes = runTool('pyflakes', [PYTHON_DIR]);
-    expect(flakes.stdout + flakes.stderr).toBe('');
-    expect(flakes.status).toBe(0);
-    const black = runTool('black', ['--check', '--diff', '--quiet', PYTHON_DIR]);
-    expect(black.stdout + black.stderr).toBe('');
-    expect(black.status).toBe(0);
+    expectPythonChecksPass(PYTHON_DIR);
   });
 });

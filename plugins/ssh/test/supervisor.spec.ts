@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PYTHON, runTool } from '../../../test/support/python';
+import { PYTHON, expectPythonChecksPass } from '../../../test/support/python';
 import { COMMAND, FRAME, PYTHON_DIR } from '../src/python-programs';
 import { checkCommand, FrameParser, Supervisor } from '../src/supervisor';
 import type { Connection } from '@tensorify/executor-sdk/ssh';
@@ -28,12 +28,7 @@ describe("the ssh executor's Python", () => {
   });
 
   it('passes pyflakes and black, as generated programs do', () => {
-    const flakes = runTool('pyflakes', [PYTHON_DIR, TESTS_DIR]);
-    expect(flakes.stdout + flakes.stderr).toBe('');
-    expect(flakes.status).toBe(0);
-    const black = runTool('black', ['--check', '--diff', '--quiet', PYTHON_DIR, TESTS_DIR]);
-    expect(black.stdout + black.stderr).toBe('');
-    expect(black.status).toBe(0);
+    expectPythonChecksPass(PYTHON_DIR, TESTS_DIR);
   });
 
   /** A stand-in for an SSH connection: runs the command with /bin/sh here, as sshd would on a host. */
