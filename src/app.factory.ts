@@ -11,7 +11,7 @@ import { WorkspaceRateLimiter } from './auth/workspace-rate.limiter';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { clientErrorHandler, frameworkErrorHandler, refuseClimbingPaths } from './common/edge-refusals';
 import { registerJsonBodyParser } from './common/json-body';
-import { createRootLogger, PinoNestLogger, requestLineWriter } from './common/logging';
+import { createRootLogger, PinoNestLogger, requestLineLevel, requestLineWriter } from './common/logging';
 import { PACKAGE_VERSION } from './common/package-info';
 import { methodLabel, rateLimiterOf } from './metrics/http-metrics';
 import { MetricsService } from './metrics/metrics.service';
@@ -61,7 +61,7 @@ function logRequests(fastify: FastifyInstance, logger: PinoLogger): void {
   fastify.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const auth = authContextOf(request);
-    write(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
+    write(requestLineLevel(status), {
       requestId: request.id,
       method: request.method,
       url: request.url,

@@ -75,6 +75,11 @@ export interface RequestLine {
   apiKeyId?: string;
 }
 
+/** The level of a request's line by its status: 5xx an error, 4xx a warning, else info (every path that answers requests logs so). */
+export function requestLineLevel(status: number): keyof typeof LEVEL_NUMBER {
+  return status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+}
+
 /**
  * Writes the one line per request (`request completed`) exactly as pino would write it through
  * the root logger (`{"level":30,"time":"…","pid":…,"requestId":…,…,"msg":"request completed"}`), to the

@@ -4,7 +4,7 @@ import type { ExceptionFilter } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { FastifyInstance } from 'fastify';
 import { jsonTextParser, RawBody } from '../common/json-body';
-import type { RequestLine } from '../common/logging';
+import { type RequestLine, requestLineLevel } from '../common/logging';
 import { generateRequestId, REQUEST_ID_HEADER } from '../common/request-id';
 import type { AppConfig } from '../config/config';
 import type { HeaderSink } from '../plans/rate-limit-headers';
@@ -150,7 +150,7 @@ export function answerDeliveriesAtTheEdge(fastify: FastifyInstance, options: Del
       res.removeListener('error', sent);
       const elapsedMs = performance.now() - startedAt;
       const { status } = answer;
-      options.writeLine(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', {
+      options.writeLine(requestLineLevel(status), {
         requestId,
         method: req.method!,
         url: req.url!,
