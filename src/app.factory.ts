@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Logger as PinoLogger } from 'pino';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { ApiKeyAuthenticator } from './auth/api-key.authenticator';
 import { authContextOf } from './auth/auth-context';
@@ -100,6 +100,8 @@ export interface HttpOptions {
   directHookDeliveries?: boolean;
   /** false: webhook deliveries are all read by Fastify, none by answerDeliveriesAtTheEdge (tests compare the paths). Default true. */
   deliveryEdge?: boolean;
+  /** Where the app's log lines go instead of stdout (tests read them line by line, as written). */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -110,7 +112,7 @@ export interface HttpOptions {
  */
 export async function createApp(options: AppModuleOptions & HttpOptions): Promise<NestFastifyApplication> {
   const { config } = options;
-  const rootLogger = createRootLogger(config);
+  const rootLogger = createRootLogger(config, options.logDestination);
   const adapter = new FastifyAdapter({
     requestIdHeader: false,
     genReqId: generateRequestId,

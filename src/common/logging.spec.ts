@@ -97,4 +97,22 @@ describe('requestLineWriter', () => {
     write('warn', { requestId: 'req_2', method: 'GET', url: '/x', statusCode: 404, durationMs: 1 });
     expect(text()).toBe(before);
   });
+
+  it('writes each line with its own URL and caller when they change from line to line', () => {
+    const { logger, lines } = capture({ base: { pid: process.pid }, timestamp: isoTimeOncePerMs });
+    const write = requestLineWriter(logger);
+    const calls = [
+      { url: '/v1/workflows/wf_a', workspaceId: 'ws_1', apiKeyId: 'key_1' },
+      { url: '/v1/workflows/wf_a', workspaceId: 'ws_1', apiKeyId: 'key_2' },
+      { url: '/v1/hooks/hk_SecretHookId0123', workspaceId: undefined, apiKeyId: undefined },
+      { url: '/v1/workflows/wf_b', workspaceId: 'ws_2', apiKeyId: 'key_2' },
+      { url: '/v1/workflows/wf_a', workspaceId: 'ws_1', apiKeyId: 'key_1' },
+    ];
+    for (const [i, call] of calls.entries()) write('info', { requestId: `req_${i}`, method: 'GET', statusCode: 200, durationMs: 1, ...call });
+    expect(lines().map(({ url, workspaceId, apiKeyId }) => ({ url, workspaceId, apiKeyId }))).toEqual(
+      calls.map((call) => ({ ...call, url: maskSecrets(call.url) })),
+    );
+    expect(lines()[2]).not.toHaveProperty('workspaceId');
+    expect(lines()[2].url).toBe('/v1/hooks/hk_Secr***');
+  });
 });

@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import pino from 'pino';
 import request, { type Response } from 'supertest';
 import { createApp, initApp } from '../../src/app.factory';
 import { ScopesGuard } from '../../src/auth/scopes.guard';
@@ -15,7 +14,7 @@ import { ExecutionsService } from '../../src/executions/executions.service';
 import { loadConfig } from '../../src/config/config';
 import { FakeClock } from '../support/fake-clock';
 import { checkResponsesAgainstContract } from '../support/openapi-responses';
-import { ADMIN_AUTH, TEST_ADMIN_KEY } from '../support/test-app';
+import { ADMIN_AUTH, linesInto, TEST_ADMIN_KEY } from '../support/test-app';
 
 const AUTH_FAILURES_PER_MINUTE = 4;
 const BODY_LIMIT_BYTES = 1024;
@@ -85,9 +84,6 @@ describe('/v1/hooks/:hookId: the edge and the direct handler answer as Nest does
       TENSORIFY_BODY_LIMIT: `${BODY_LIMIT_BYTES}b`,
     });
     const log: string[] = [];
-    jest
-      .spyOn(pino, 'destination')
-      .mockImplementation(() => ({ write: (data: string | Buffer) => log.push(String(data)) > 0 }) as unknown as ReturnType<typeof pino.destination>);
     const clock = new FakeClock();
     const built = await createApp({
       config,
@@ -95,6 +91,7 @@ describe('/v1/hooks/:hookId: the edge and the direct handler answer as Nest does
       databaseRetryAttempts: 0,
       deliveryEdge: path === 'edge',
       directHookDeliveries: path !== 'nest',
+      logDestination: linesInto(log),
     });
     const fastifyRequests = { count: 0 };
     built

@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import pino from 'pino';
 import request, { type Response } from 'supertest';
 import { createApp, initApp } from '../../src/app.factory';
 import { ScopesGuard } from '../../src/auth/scopes.guard';
@@ -10,7 +9,7 @@ import { loadConfig } from '../../src/config/config';
 import { FakeClock } from '../support/fake-clock';
 import { checkResponsesAgainstContract } from '../support/openapi-responses';
 import { ForegroundActivity } from '../../src/common/foreground-activity';
-import { ADMIN_AUTH, TEST_ADMIN_KEY } from '../support/test-app';
+import { ADMIN_AUTH, linesInto, TEST_ADMIN_KEY } from '../support/test-app';
 
 const EXAMPLES_DIR = resolve(__dirname, '..', '..', '..', 'shared', 'examples');
 const HELLO = JSON.parse(readFileSync(resolve(EXAMPLES_DIR, 'hello.json'), 'utf8'));
@@ -48,16 +47,17 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
   const boot = async (cachedWorkflowReads: boolean) =>
     initApp(
       checkResponsesAgainstContract(
-        await createApp({ config, clock: cachedWorkflowReads ? clocks.fast : clocks.slow, databaseRetryAttempts: 0, cachedWorkflowReads }),
+        await createApp({
+          config,
+          clock: cachedWorkflowReads ? clocks.fast : clocks.slow,
+          databaseRetryAttempts: 0,
+          cachedWorkflowReads,
+          logDestination: linesInto((logs[logs.length] = [])),
+        }),
       ),
     );
 
   beforeAll(async () => {
-    jest.spyOn(pino, 'destination').mockImplementation(() => {
-      const lines: string[] = [];
-      logs.push(lines);
-      return { write: (data: string | Buffer) => lines.push(String(data)) > 0 } as unknown as ReturnType<typeof pino.destination>;
-    });
     fast = await boot(true);
     slow = await boot(false);
     // The fixtures, written once through the fast app with the admin key (whose counters no comparison reads).

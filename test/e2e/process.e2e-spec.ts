@@ -96,6 +96,24 @@ describe('The tensorify-server process', () => {
     for (const leaked of [secret, wrong, minted]) expect(logs).not.toContain(leaked.slice(4));
   });
 
+  it("writes a quiet server's request line at once, without waiting for more lines to fill a buffer", async () => {
+    const server = await startServerProcess({ TENSORIFY_DATA_DIR: dataDir });
+    try {
+      const answer = await fetch(`${server.baseUrl}/v1/workflows`);
+      const requestId = answer.headers.get('x-request-id')!;
+      expect(requestId).toMatch(/^req_/);
+      // No more requests: the line must come out on its own, while the server runs.
+      for (let waited = 0; !server.stdout().includes(requestId) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      const line = server
+        .stdout()
+        .split('\n')
+        .find((text) => text.includes(requestId));
+      expect(line && JSON.parse(line)).toMatchObject({ requestId, msg: 'request completed', statusCode: 401 });
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('serves /health within seconds of the process starting', async () => {
     const started = Date.now();
     const server = await startServerProcess({ TENSORIFY_DATA_DIR: dataDir });

@@ -12,6 +12,7 @@ import type { Scope } from '../../src/auth/scopes';
 import { FakeClock } from './fake-clock';
 import { checkResponsesAgainstContract } from './openapi-responses';
 import { createScratchDatabase, postgresAdminUrl } from './postgres';
+import type { DestinationStream } from 'pino';
 
 /** The admin key every test app bootstraps with (TENSORIFY_BOOTSTRAP_API_KEY). */
 export const TEST_ADMIN_KEY = 'tfy_TestAdminKey0123456789abcdefghijklmnopqrstuv';
@@ -130,4 +131,9 @@ export async function startTestApp(env: TestEnv = {}): Promise<TestApp> {
     },
   };
   return testApp;
+}
+
+/** A log destination keeping what the app writes, a line per write, for createApp's `logDestination`. */
+export function linesInto(lines: string[]): DestinationStream {
+  return { write: (line: string) => void lines.push(line) };
 }
