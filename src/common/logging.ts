@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { LogSink } from './log-sink';
+import { numberText } from './number-text';
 
 const SECRET_IN_TEXT = /(tfy|whsec)_[0-9A-Za-z]+/g;
 /** A hook id past its first characters: with `signature: none` the hook's URL is its only secret. */
@@ -119,7 +120,7 @@ export function requestLineWriter(logger: Logger): (level: keyof typeof LEVEL_NU
     }
     stream.write(
       `{"level":${LEVEL_NUMBER[level]}${isoTimeOncePerMs()}${bindings},"requestId":${JSON.stringify(requestId)},"method":${JSON.stringify(method)},` +
-        `"url":${lastUrlJson},"statusCode":${statusCode},"durationMs":${durationMs}${lastWho},"msg":"request completed"}\n`,
+        `"url":${lastUrlJson},"statusCode":${statusCode},"durationMs":${numberText(durationMs)}${lastWho},"msg":"request completed"}\n`,
     );
   };
 }

@@ -1,3 +1,4 @@
+import { numberText } from '../common/number-text';
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
 /** The one throttler: requests counted per workspace, also the policy name of the `RateLimit` headers. */
@@ -20,9 +21,9 @@ let lastPolicy = { policy: '', limit: -1, header: '' };
 export function setRateLimitHeaders(reply: HeaderSink, policy: string, limit: number, remaining: number, resetSeconds: number): void {
   if (lastPolicy.policy !== policy || lastPolicy.limit !== limit)
     lastPolicy = { policy, limit, header: `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}` };
-  reply.header('x-ratelimit-limit', String(limit));
-  reply.header('x-ratelimit-remaining', String(remaining));
-  reply.header('x-ratelimit-reset', String(resetSeconds));
+  reply.header('x-ratelimit-limit', numberText(limit));
+  reply.header('x-ratelimit-remaining', numberText(remaining));
+  reply.header('x-ratelimit-reset', numberText(resetSeconds));
   reply.header('ratelimit-policy', lastPolicy.header);
-  reply.header('ratelimit', `"${policy}";r=${remaining};t=${resetSeconds}`);
+  reply.header('ratelimit', `"${policy}";r=${numberText(remaining)};t=${numberText(resetSeconds)}`);
 }
