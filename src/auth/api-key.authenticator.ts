@@ -34,7 +34,14 @@ export function bearerCredentials(header: string | string[] | undefined): string
 /** What authentication reads of a request: a FastifyRequest, or the raw request as the cached-read edge sees it (workflows/hot-read.ts). */
 export type CredentialsOf = Pick<FastifyRequest, 'ip' | 'headers' | 'query'>;
 
-const failuresKey = (request: Pick<CredentialsOf, 'ip'>) => `auth-failures:${request.ip ?? 'unknown'}`;
+/** The failure counter's key of the last client IP (a keep-alive connection's requests come from one): not a new string, hashed again, per request. */
+let lastFailures = { ip: '', key: 'auth-failures:' };
+
+function failuresKey(request: Pick<CredentialsOf, 'ip'>): string {
+  const ip = request.ip ?? 'unknown';
+  if (ip !== lastFailures.ip) lastFailures = { ip, key: `auth-failures:${ip}` };
+  return lastFailures.key;
+}
 
 /**
  * Resolves the request's API key to the caller's AuthContext (set as `request.user`), from the

@@ -1,4 +1,5 @@
 import { numberText } from '../common/number-text';
+
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
 /** The one throttler: requests counted per workspace, also the policy name of the `RateLimit` headers. */
@@ -10,7 +11,7 @@ export interface HeaderSink {
 }
 
 /** `RateLimit-Policy` of the last policy and limit asked for: the same for every request of a workspace. */
-let lastPolicy = { policy: '', limit: -1, header: '' };
+let lastPolicy = { policy: '', limit: -1, limitText: '', header: '' };
 
 /**
  * The classic `X-RateLimit-*` trio and the IETF draft pair (draft-ietf-httpapi-ratelimit-headers):
@@ -20,8 +21,8 @@ let lastPolicy = { policy: '', limit: -1, header: '' };
  */
 export function setRateLimitHeaders(reply: HeaderSink, policy: string, limit: number, remaining: number, resetSeconds: number): void {
   if (lastPolicy.policy !== policy || lastPolicy.limit !== limit)
-    lastPolicy = { policy, limit, header: `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}` };
-  reply.header('x-ratelimit-limit', numberText(limit));
+    lastPolicy = { policy, limit, limitText: String(limit), header: `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}` };
+  reply.header('x-ratelimit-limit', lastPolicy.limitText);
   reply.header('x-ratelimit-remaining', numberText(remaining));
   reply.header('x-ratelimit-reset', numberText(resetSeconds));
   reply.header('ratelimit-policy', lastPolicy.header);

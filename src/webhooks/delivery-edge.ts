@@ -130,6 +130,9 @@ export function answerDeliveriesAtTheEdge(fastify: FastifyInstance, options: Del
   const taken = (req: IncomingMessage): string | undefined => {
     const method = req.method!;
     if (closing || !methods.has(method)) return undefined;
+    // The path first: most requests are not deliveries (a cached read's GET goes no further).
+    const path = HOOK_PATH.exec(req.url!);
+    if (path === null) return undefined;
     const { 'content-length': length, 'transfer-encoding': encoding, 'content-type': type } = req.headers;
     if (encoding !== undefined) return undefined;
     if (
@@ -137,8 +140,7 @@ export function answerDeliveriesAtTheEdge(fastify: FastifyInstance, options: Del
     ) {
       return undefined;
     }
-    const path = HOOK_PATH.exec(req.url!);
-    return path === null || staticNames.has(path[1]) ? undefined : path[1];
+    return staticNames.has(path[1]) ? undefined : path[1];
   };
 
   /** Sends `answer`, then, once sent (when Fastify's `onResponse` hooks would run), the log line, the metrics and the outcome. */
