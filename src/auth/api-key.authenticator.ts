@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RATE_LIMIT_STORAGE, RateLimitStorage } from '../plans/rate-limit.storage';
 import { AuthContext } from './auth-context';
+import type { BlockingCounter } from './workspace-rate.limiter';
 
 /** Resolves a presented API key secret to the caller, or throws UnauthorizedError saying why. */
 export interface ApiKeyVerifier {
@@ -105,6 +106,11 @@ export class ApiKeyAuthenticator {
   async refuseBlockedClient(request: CredentialsOf): Promise<void> {
     const failures = await this.counters.peek(failuresKey(request)).catch(() => null);
     if (failures?.isBlocked) throw this.tooManyFailures(failures.timeToBlockExpire);
+  }
+
+  /** The client IP's failure counter, blocking (a webhook delivery's workspace count checks it in the same operation: WorkspaceRateLimiter.count). */
+  blockedClientCounter(request: Pick<CredentialsOf, 'ip'>): BlockingCounter {
+    return { key: failuresKey(request), refusal: (failures) => this.tooManyFailures(failures.timeToBlockExpire) };
   }
 
   /** Counts a failed attempt of the client IP; 429 when that one is past the limit (the caller throws its own error otherwise). */

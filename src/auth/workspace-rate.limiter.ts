@@ -9,6 +9,12 @@ import type { AuthContext } from './auth-context';
 
 const WINDOW_MS = RATE_LIMIT_WINDOW_SECONDS * 1000;
 
+/** A counter whose block refuses a request before its workspace counts it (a client IP's failures): its key, and the error its block answers with. */
+export interface BlockingCounter {
+  key: string;
+  refusal(record: ThrottlerStorageRecord): Error;
+}
+
 /**
  * Counts every authenticated request against its workspace's plan (free 60, pro 300 per minute,
  * enterprise its own), across all keys of the workspace, before its body is read
@@ -32,11 +38,17 @@ export class WorkspaceRateLimiter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async count({ workspace }: Pick<AuthContext, 'workspace'>, reply: HeaderSink): Promise<void> {
+  /**
+   * Counts the request; with `blocking`, only unless that counter is blocked (then its refusal is
+   * thrown, nothing counted), both read in one operation of the store. When the store fails, neither.
+   */
+  async count({ workspace }: Pick<AuthContext, 'workspace'>, reply: HeaderSink, blocking?: BlockingCounter): Promise<void> {
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
-    let record;
+    let record: ThrottlerStorageRecord | undefined;
+    let blocked: ThrottlerStorageRecord | undefined;
     try {
-      record = await this.storage.increment(this.counterKey(workspace), WINDOW_MS, limit, 0, WORKSPACE_THROTTLER);
+      if (blocking === undefined) record = await this.storage.increment(this.counterKey(workspace), WINDOW_MS, limit, 0, WORKSPACE_THROTTLER);
+      else ({ counted: record, blocked } = await this.storage.incrementUnlessBlocked(blocking.key, this.counterKey(workspace), WINDOW_MS, limit, 0));
     } catch (error) {
       if (!this.storeFailing) this.log.warn({ err: error }, 'Rate-limit store failed; letting requests through uncounted until it is back');
       this.storeFailing = true;
@@ -44,7 +56,8 @@ export class WorkspaceRateLimiter {
     }
     if (this.storeFailing) this.log.log('Rate-limit store is back; counting requests again');
     this.storeFailing = false;
-    this.apply(workspace, limit, record, reply);
+    if (blocked !== undefined) throw blocking!.refusal(blocked);
+    this.apply(workspace, limit, record!, reply);
   }
 
   /** Whether `countNow` can count: the store's counters are in this process. */

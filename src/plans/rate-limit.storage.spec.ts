@@ -106,6 +106,17 @@ export function rateLimitStorageCases(make: () => StorageUnderTest | Promise<Sto
     expect(await t.storage.increment(b, 60_000, 1, 0, 'test')).toEqual({ totalHits: 1, timeToExpire: 60, ...open });
   });
 
+  it('increments a counter unless another is blocked: then answers with that one and counts nothing', async () => {
+    const [blocking, counted] = [key('blocking'), key('counted')];
+    expect(await t.storage.incrementUnlessBlocked(blocking, counted, 60_000, 2, 0)).toEqual({ counted: { totalHits: 1, timeToExpire: 60, ...open } });
+    await t.storage.increment(blocking, 30_000, 1, 0, 'test');
+    expect(await t.storage.incrementUnlessBlocked(blocking, counted, 60_000, 2, 0)).toEqual({ counted: { totalHits: 2, timeToExpire: 60, ...open } });
+    await t.storage.increment(blocking, 30_000, 1, 0, 'test');
+    expect(await t.storage.incrementUnlessBlocked(blocking, counted, 60_000, 2, 0)).toEqual({ blocked: { totalHits: 2, timeToExpire: 30, ...block(30) } });
+    expect(await t.storage.peek(counted)).toEqual({ totalHits: 2, timeToExpire: 60, ...open });
+    expect(await t.storage.incrementUnlessBlocked(key('other'), counted, 60_000, 2, 0)).toEqual({ counted: { totalHits: 3, timeToExpire: 60, ...block(60) } });
+  });
+
   it('counts concurrent hits exactly: each gets its own count, exactly `limit` of them pass', async () => {
     const k = key('concurrent');
     const records = await Promise.all(Array.from({ length: 50 }, () => t.storage.increment(k, 60_000, 20, 0, 'test')));

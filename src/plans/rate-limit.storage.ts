@@ -21,8 +21,16 @@ export interface ThrottlerStorageRecord {
   timeToBlockExpire: number;
 }
 
+/** What `incrementUnlessBlocked` did: `blocked`, the counter that was blocked (nothing counted); else `counted`, the counter's record after the hit. */
+export type IncrementUnlessBlocked = { blocked: ThrottlerStorageRecord; counted?: undefined } | { blocked?: undefined; counted: ThrottlerStorageRecord };
+
 export interface RateLimitStorage extends ThrottlerStorage {
   peek(key: string): Promise<ThrottlerStorageRecord | null>;
+  /**
+   * `peek(blockKey)` then, unless that counter is blocked, `increment(key, …)`, as one operation
+   * (one round trip to Redis): a webhook delivery's client-IP check and its workspace's count.
+   */
+  incrementUnlessBlocked(blockKey: string, key: string, ttl: number, limit: number, blockDuration: number): Promise<IncrementUnlessBlocked>;
   /**
    * `increment` and `peek` answered at once, by a store whose counters are in this process
    * (MemoryRateLimitStorage); absent for a store that must be asked (Redis). Lets the cached-read
@@ -65,6 +73,11 @@ export class MemoryRateLimitStorage implements RateLimitStorage, OnModuleDestroy
 
   peek(key: string): Promise<ThrottlerStorageRecord | null> {
     return Promise.resolve(this.peekNow(key));
+  }
+
+  incrementUnlessBlocked(blockKey: string, key: string, ttl: number, limit: number, blockDuration: number): Promise<IncrementUnlessBlocked> {
+    const blocking = this.peekNow(blockKey);
+    return Promise.resolve(blocking?.isBlocked ? { blocked: blocking } : { counted: this.incrementNow(key, ttl, limit, blockDuration) });
   }
 
   onModuleDestroy(): void {

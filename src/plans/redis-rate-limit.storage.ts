@@ -1,50 +1,69 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import { ioredis } from '../redis/ioredis';
-import type { RateLimitStorage, ThrottlerStorageRecord } from './rate-limit.storage';
+import type { IncrementUnlessBlocked, RateLimitStorage, ThrottlerStorageRecord } from './rate-limit.storage';
 
 export const REDIS_RATE_LIMIT_PREFIX = 'tensorify:rl:';
 /** Longest wait for one counter operation before the request is let through uncounted. */
 export const REDIS_RATE_LIMIT_COMMAND_TIMEOUT_MS = 500;
 
-// Shared by both scripts: "now" from the Redis clock (all instances agree on it), the counter (a
-// hash of hits `h`, window end `w` and block end `b`, in ms) and whether it is still live, exactly
-// as MemoryRateLimitStorage decides it. The key's PX expiry removes it at the same moment anyway.
-const LOAD = `
+// Shared by every script: "now" from the Redis clock (all instances agree on it), and a counter (a
+// hash of hits `h`, window end `w` and block end `b`, in ms) read, counted and answered exactly as
+// MemoryRateLimitStorage does. The key's PX expiry removes it at the same moment anyway.
+const COUNTERS = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local c = redis.call('HMGET', KEYS[1], 'h', 'w', 'b')
-local hits, windowEndsAt, blockedUntil = tonumber(c[1]), tonumber(c[2]), tonumber(c[3])
-if hits and windowEndsAt <= now and blockedUntil <= now then hits = nil end
+local function load(key)
+  local c = redis.call('HMGET', key, 'h', 'w', 'b')
+  local hits, windowEndsAt, blockedUntil = tonumber(c[1]), tonumber(c[2]), tonumber(c[3])
+  if hits and windowEndsAt <= now and blockedUntil <= now then hits = nil end
+  return hits, windowEndsAt, blockedUntil
+end
+local function record(hits, windowEndsAt, blockedUntil)
+  local blocked = blockedUntil > now
+  return { hits, math.max(0, math.ceil((windowEndsAt - now) / 1000)), blocked and 1 or 0, blocked and math.ceil((blockedUntil - now) / 1000) or 0 }
+end
+local function increment(key, ttl, limit, blockDuration)
+  local hits, windowEndsAt, blockedUntil = load(key)
+  if not hits then
+    hits = 0
+    windowEndsAt = now + ttl
+    blockedUntil = 0
+  end
+  hits = hits + 1
+  if hits > limit then
+    if blockedUntil <= now then blockedUntil = math.max(windowEndsAt, now + blockDuration) end
+  elseif blockDuration == 0 then
+    blockedUntil = 0
+  end
+  redis.call('HSET', key, 'h', hits, 'w', windowEndsAt, 'b', blockedUntil)
+  redis.call('PEXPIRE', key, math.max(1, math.max(windowEndsAt, blockedUntil) - now))
+  return record(hits, windowEndsAt, blockedUntil)
+end
 `;
 
-const RECORD = `
-local blocked = blockedUntil > now
-return { hits, math.max(0, math.ceil((windowEndsAt - now) / 1000)), blocked and 1 or 0, blocked and math.ceil((blockedUntil - now) / 1000) or 0 }
-`;
+/** The arguments of `increment` from ARGV: ttl (ms), limit, blockDuration (ms). */
+const INCREMENT_ARGS = 'math.floor(tonumber(ARGV[1])), tonumber(ARGV[2]), math.floor(tonumber(ARGV[3]))';
 
 /** KEYS[1] counter; ARGV ttl (ms), limit, blockDuration (ms). */
-const INCREMENT = `${LOAD}
-local ttl, limit, blockDuration = math.floor(tonumber(ARGV[1])), tonumber(ARGV[2]), math.floor(tonumber(ARGV[3]))
-if not hits then
-  hits = 0
-  windowEndsAt = now + ttl
-  blockedUntil = 0
-end
-hits = hits + 1
-if hits > limit then
-  if blockedUntil <= now then blockedUntil = math.max(windowEndsAt, now + blockDuration) end
-elseif blockDuration == 0 then
-  blockedUntil = 0
-end
-redis.call('HSET', KEYS[1], 'h', hits, 'w', windowEndsAt, 'b', blockedUntil)
-redis.call('PEXPIRE', KEYS[1], math.max(1, math.max(windowEndsAt, blockedUntil) - now))
-${RECORD}`;
+const INCREMENT = `${COUNTERS}
+return increment(KEYS[1], ${INCREMENT_ARGS})`;
 
 /** KEYS[1] counter; nil when there is none. */
-const PEEK = `${LOAD}
+const PEEK = `${COUNTERS}
+local hits, windowEndsAt, blockedUntil = load(KEYS[1])
 if not hits then return false end
-${RECORD}`;
+return record(hits, windowEndsAt, blockedUntil)`;
+
+/** KEYS[1] the blocking counter, KEYS[2] the counter; ARGV as INCREMENT's. The blocking counter's record marked with a fifth item, 1, when it is blocked. */
+const INCREMENT_UNLESS_BLOCKED = `${COUNTERS}
+local hits, windowEndsAt, blockedUntil = load(KEYS[1])
+if hits and blockedUntil > now then
+  local blocking = record(hits, windowEndsAt, blockedUntil)
+  blocking[5] = 1
+  return blocking
+end
+return increment(KEYS[2], ${INCREMENT_ARGS})`;
 
 class Script {
   readonly sha: string;
@@ -55,6 +74,11 @@ class Script {
 
 const INCREMENT_SCRIPT = new Script(INCREMENT);
 const PEEK_SCRIPT = new Script(PEEK);
+const INCREMENT_UNLESS_BLOCKED_SCRIPT = new Script(INCREMENT_UNLESS_BLOCKED);
+
+function toRecord([totalHits, timeToExpire, isBlocked, timeToBlockExpire]: number[]): ThrottlerStorageRecord {
+  return { totalHits, timeToExpire, isBlocked: isBlocked === 1, timeToBlockExpire };
+}
 
 /** Thrown at once, without a round trip, while the Redis connection is down. */
 export class RateLimitStoreUnavailableError extends Error {
@@ -103,28 +127,33 @@ export class RedisRateLimitStorage implements RateLimitStorage {
   }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, _throttlerName?: string): Promise<ThrottlerStorageRecord> {
-    const record = await this.run(INCREMENT_SCRIPT, key, [String(ttl), String(limit), String(blockDuration ?? 0)]);
-    if (!record) throw new Error(`Rate-limit script returned no counter for ${key}`);
-    return record;
+    const reply = await this.run(INCREMENT_SCRIPT, [key], [String(ttl), String(limit), String(blockDuration ?? 0)]);
+    if (reply === null) throw new Error(`Rate-limit script returned no counter for ${key}`);
+    return toRecord(reply);
   }
 
   async peek(key: string): Promise<ThrottlerStorageRecord | null> {
-    return this.run(PEEK_SCRIPT, key, []);
+    const reply = await this.run(PEEK_SCRIPT, [key], []);
+    return reply === null ? null : toRecord(reply);
   }
 
-  private async run(script: Script, key: string, args: string[]): Promise<ThrottlerStorageRecord | null> {
+  async incrementUnlessBlocked(blockKey: string, key: string, ttl: number, limit: number, blockDuration: number): Promise<IncrementUnlessBlocked> {
+    const reply = await this.run(INCREMENT_UNLESS_BLOCKED_SCRIPT, [blockKey, key], [String(ttl), String(limit), String(blockDuration)]);
+    if (reply === null) throw new Error(`Rate-limit script returned no counter for ${key}`);
+    return reply[4] === 1 ? { blocked: toRecord(reply) } : { counted: toRecord(reply) };
+  }
+
+  private async run(script: Script, keys: string[], args: string[]): Promise<number[] | null> {
     await this.connected();
-    const fullKey = this.prefix + key;
+    const fullKeys = keys.map((key) => this.prefix + key);
     let reply: unknown;
     try {
-      reply = await this.send('evalsha', [script.sha, '1', fullKey, ...args]);
+      reply = await this.send('evalsha', [script.sha, String(keys.length), ...fullKeys, ...args]);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
-      reply = await this.send('eval', [script.lua, '1', fullKey, ...args]);
+      reply = await this.send('eval', [script.lua, String(keys.length), ...fullKeys, ...args]);
     }
-    if (reply === null) return null;
-    const [totalHits, timeToExpire, isBlocked, timeToBlockExpire] = reply as number[];
-    return { totalHits, timeToExpire, isBlocked: isBlocked === 1, timeToBlockExpire };
+    return reply as number[] | null;
   }
 
   /**

@@ -134,25 +134,22 @@ export class HookDeliveries {
 
   /** Delivers `request`, the rate-limit headers of its workspace given to `sink`: the answer, or the refusal thrown. */
   async deliver(hookId: string, request: Delivery, sink: HeaderSink): Promise<DeliveryAnswer> {
-    await this.authenticator.refuseBlockedClient(request);
-    const hook = looksLikeId(ID_PREFIX.hook, hookId) ? await this.hooks.findDeliverable(hookId) : null;
-    const workflow = hook === null ? null : await this.workflowOf(hook.workspace.id, hook.workflowId);
-    const settings = workflow === null ? null : webhookSettings(workflow, this.catalog);
-    if (hook === null || workflow === null || settings === null) {
-      throw new NotFoundError(ErrorCode.NOT_FOUND, `No hook ${hookId}: it never existed, was rotated, or its workflow was deleted or changed its trigger`);
-    }
-    if (!settings.methods.includes(request.method)) {
-      throw new MethodNotAllowedError(`This hook takes ${settings.methods.join(', ')}, not ${request.method}`, settings.methods);
-    }
+    // The client IP's block is read with the workspace's count, in one operation of the counter
+    // store (one round trip to Redis, not two); a delivery refused before that reads it first, so
+    // that a blocked client's 429 still comes before any other answer.
+    const { hook, workflow, settings, secret } = await this.deliverable(hookId, request).catch(async (error: unknown) => {
+      await this.authenticator.refuseBlockedClient(request);
+      throw error;
+    });
     const body = request.body;
     const bytes = body?.bytes ?? Buffer.alloc(0);
-    const secret = settings.signature === 'none' ? '' : this.secretOf(hook);
     const problem = signatureProblem(settings.signature, request.headers[signatureHeader(settings)], bytes, secret, this.clock.now());
     if (problem !== null) {
+      await this.authenticator.refuseBlockedClient(request);
       await this.authenticator.countFailure(request);
       throw new SignatureRefusedError(problem);
     }
-    await this.rateLimiter.count(hook, sink);
+    await this.rateLimiter.count(hook, sink, this.authenticator.blockedClientCounter(request));
     const deliveryKey = this.deliveryKey(request);
     const inputs = await this.hookRequest(request, body);
     const { execution, replayed } = await this.executions.execute(
@@ -182,6 +179,23 @@ export class HookDeliveries {
       );
     }
     return this.accepted(ended, headers, replayed ? 'duplicate' : 'pending');
+  }
+
+  /** The hook, its workflow, its settings and its secret ('' when unsigned), when it takes `request`'s method; else the refusal thrown. */
+  private async deliverable(
+    hookId: string,
+    request: Delivery,
+  ): Promise<{ hook: DeliverableHook; workflow: WorkflowEntity; settings: WebhookSettings; secret: string }> {
+    const hook = looksLikeId(ID_PREFIX.hook, hookId) ? await this.hooks.findDeliverable(hookId) : null;
+    const workflow = hook === null ? null : await this.workflowOf(hook.workspace.id, hook.workflowId);
+    const settings = workflow === null ? null : webhookSettings(workflow, this.catalog);
+    if (hook === null || workflow === null || settings === null) {
+      throw new NotFoundError(ErrorCode.NOT_FOUND, `No hook ${hookId}: it never existed, was rotated, or its workflow was deleted or changed its trigger`);
+    }
+    if (!settings.methods.includes(request.method)) {
+      throw new MethodNotAllowedError(`This hook takes ${settings.methods.join(', ')}, not ${request.method}`, settings.methods);
+    }
+    return { hook, workflow, settings, secret: settings.signature === 'none' ? '' : this.secretOf(hook) };
   }
 
   private secretOf(hook: DeliverableHook): string {
