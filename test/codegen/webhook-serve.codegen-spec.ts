@@ -558,7 +558,12 @@ describe('python main.py --serve, no signature, wait mode', () => {
     expect(answer.body.error.message).toBe(
       `The workflow's execution ${answer.body.error.details.executionId} ended failed: Node "handle" failed: RuntimeError: the model is missing`,
     );
-    expect(served.stderr()).toContain('Traceback');
+    // The program writes the run's traceback to its stderr as it answers: the pipe may bring it a moment after the answer.
+    await waitFor(
+      () => served.stderr(),
+      (err) => err.includes('Traceback'),
+      { what: "the failed run's traceback on stderr" },
+    );
     expect((await send(served.port, json({ name: 'next' }))).status).toBe(200);
   });
 
