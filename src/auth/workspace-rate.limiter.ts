@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { rateLimitPerMinute } from '../plans/plans';
 import { type HeaderSink, RATE_LIMIT_WINDOW_SECONDS, setRateLimitHeaders, WORKSPACE_THROTTLER } from '../plans/rate-limit-headers';
-import { RATE_LIMIT_STORAGE, RateLimitStorage, type ThrottlerStorageRecord } from '../plans/rate-limit.storage';
+import { type IncrementUnlessBlocked, RATE_LIMIT_STORAGE, RateLimitStorage, type ThrottlerStorageRecord } from '../plans/rate-limit.storage';
 import type { AuthContext } from './auth-context';
 
 const WINDOW_MS = RATE_LIMIT_WINDOW_SECONDS * 1000;
@@ -44,11 +44,13 @@ export class WorkspaceRateLimiter {
    */
   async count({ workspace }: Pick<AuthContext, 'workspace'>, reply: HeaderSink, blocking?: BlockingCounter): Promise<void> {
     const limit = rateLimitPerMinute(workspace, this.config.enterpriseRateLimitPerMinute);
-    let record: ThrottlerStorageRecord | undefined;
-    let blocked: ThrottlerStorageRecord | undefined;
+    const key = this.counterKey(workspace);
+    let result: IncrementUnlessBlocked;
     try {
-      if (blocking === undefined) record = await this.storage.increment(this.counterKey(workspace), WINDOW_MS, limit, 0, WORKSPACE_THROTTLER);
-      else ({ counted: record, blocked } = await this.storage.incrementUnlessBlocked(blocking.key, this.counterKey(workspace), WINDOW_MS, limit, 0));
+      result =
+        blocking === undefined
+          ? { counted: await this.storage.increment(key, WINDOW_MS, limit, 0, WORKSPACE_THROTTLER) }
+          : await this.storage.incrementUnlessBlocked(blocking.key, key, WINDOW_MS, limit, 0);
     } catch (error) {
       if (!this.storeFailing) this.log.warn({ err: error }, 'Rate-limit store failed; letting requests through uncounted until it is back');
       this.storeFailing = true;
@@ -56,8 +58,8 @@ export class WorkspaceRateLimiter {
     }
     if (this.storeFailing) this.log.log('Rate-limit store is back; counting requests again');
     this.storeFailing = false;
-    if (blocked !== undefined) throw blocking!.refusal(blocked);
-    this.apply(workspace, limit, record!, reply);
+    if (result.blocked !== undefined) throw blocking!.refusal(result.blocked);
+    this.apply(workspace, limit, result.counted, reply);
   }
 
   /** Whether `countNow` can count: the store's counters are in this process. */

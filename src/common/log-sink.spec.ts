@@ -8,6 +8,11 @@ describe(LogSink.name, () => {
   let dir: string;
   let file: string;
   const written = () => readFileSync(file, 'utf8');
+  /** The file once it holds `text` (test/support's waitFor is outside src/'s tsconfig root). */
+  const writtenWith = async (text: string) => {
+    for (let waited = 0; !written().includes(text) && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    return written();
+  };
   const sinkTo = (flushChars = 4096, flushMs = 10) => new LogSink(pino.destination({ dest: file, sync: true }), { flushChars, flushMs });
 
   beforeEach(() => {
@@ -19,12 +24,10 @@ describe(LogSink.name, () => {
   it('writes a lone line of a quiet moment on its own, with no more lines coming after it', async () => {
     const sink = sinkTo();
     sink.write('{"msg":"alone"}\n');
-    for (let waited = 0; !written().includes('alone') && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-    expect(written()).toBe('{"msg":"alone"}\n');
+    expect(await writtenWith('alone')).toBe('{"msg":"alone"}\n');
     // And again after a pause: the window re-arms.
     sink.write('{"msg":"later"}\n');
-    for (let waited = 0; !written().includes('later') && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
-    expect(written()).toBe('{"msg":"alone"}\n{"msg":"later"}\n');
+    expect(await writtenWith('later')).toBe('{"msg":"alone"}\n{"msg":"later"}\n');
   });
 
   it('holds lines below the chunk size, and writes them all in one go, in order, once the chunk is full', () => {

@@ -13,7 +13,7 @@ export interface LogSinkOptions {
   flushMs: number;
 }
 
-export const DEFAULT_LOG_SINK_OPTIONS: LogSinkOptions = { flushChars: 4096, flushMs: 10 };
+const DEFAULT_LOG_SINK_OPTIONS: LogSinkOptions = { flushChars: 4096, flushMs: 10 };
 
 /**
  * The log destination: lines are gathered and written in chunks, one write per 4 KiB under load,

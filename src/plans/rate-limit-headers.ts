@@ -21,7 +21,7 @@ let lastPolicy = { policy: '', limit: -1, limitText: '', header: '' };
  */
 export function setRateLimitHeaders(reply: HeaderSink, policy: string, limit: number, remaining: number, resetSeconds: number): void {
   if (lastPolicy.policy !== policy || lastPolicy.limit !== limit)
-    lastPolicy = { policy, limit, limitText: String(limit), header: `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}` };
+    lastPolicy = { policy, limit, limitText: numberText(limit), header: `"${policy}";q=${limit};w=${RATE_LIMIT_WINDOW_SECONDS}` };
   reply.header('x-ratelimit-limit', lastPolicy.limitText);
   reply.header('x-ratelimit-remaining', numberText(remaining));
   reply.header('x-ratelimit-reset', numberText(resetSeconds));

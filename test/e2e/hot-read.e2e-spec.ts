@@ -41,8 +41,8 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
   const keys = { reader: '', noRead: '', otherWorkspace: '', limited: '' };
 
   const clocks = { fast: new FakeClock(), slow: new FakeClock() };
-  /** What each app's root logger writes (the fast app boots first), instead of stdout. */
-  const logs: string[][] = [];
+  /** What each app's root logger writes, instead of stdout. */
+  const logs = { fast: [] as string[], slow: [] as string[] };
   let requestNumber = 0;
   const boot = async (cachedWorkflowReads: boolean) =>
     initApp(
@@ -52,7 +52,7 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
           clock: cachedWorkflowReads ? clocks.fast : clocks.slow,
           databaseRetryAttempts: 0,
           cachedWorkflowReads,
-          logDestination: linesInto((logs[logs.length] = [])),
+          logDestination: linesInto(cachedWorkflowReads ? logs.fast : logs.slow),
         }),
       ),
     );
@@ -124,7 +124,7 @@ describe('GET /v1/workflows/:id and /v1/workflows: the cached reads answer as Ne
     const fromSlow = await send(request(slow.getHttpServer())).set('X-Request-Id', requestId);
     expect(fromFast.headers['x-request-id']).toBe(requestId);
     expect(observed(fromFast)).toEqual(observed(fromSlow));
-    expect(logLineOf(logs[0], requestId)).toEqual(logLineOf(logs[1], requestId));
+    expect(logLineOf(logs.fast, requestId)).toEqual(logLineOf(logs.slow, requestId));
     return {
       res: fromFast,
       guarded: { fast: guardCalls.fast.mock.calls.length > before.fast, slow: guardCalls.slow.mock.calls.length > before.slow },

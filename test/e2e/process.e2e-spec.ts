@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Database } from 'sqlite3';
 import { CACHE_SYNC_INTERVAL_MS } from '../../src/database/cache-revisions.service';
 import { runCli, startServerProcess } from '../support/server-process';
+import { waitFor } from '../support/wait-for';
 
 function query<T>(file: string, sql: string): Promise<T[]> {
   const db = new Database(file);
@@ -103,11 +104,12 @@ describe('The tensorify-server process', () => {
       const requestId = answer.headers.get('x-request-id')!;
       expect(requestId).toMatch(/^req_/);
       // No more requests: the line must come out on its own, while the server runs.
-      for (let waited = 0; !server.stdout().includes(requestId) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-      const line = server
-        .stdout()
-        .split('\n')
-        .find((text) => text.includes(requestId));
+      const stdout = await waitFor(
+        () => server.stdout(),
+        (text) => text.includes(requestId),
+        { what: "the request's log line" },
+      );
+      const line = stdout.split('\n').find((text) => text.includes(requestId));
       expect(line && JSON.parse(line)).toMatchObject({ requestId, msg: 'request completed', statusCode: 401 });
     } finally {
       await server.stop();
